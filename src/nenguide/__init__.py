@@ -1,0 +1,16 @@
+"""nenguide: decision support for the neuroendocrine-neoplasm MDT (CSCO 2021 NEN guideline).
+
+The public surface is small: :func:`assess`, :func:`load_knowledge`, the :class:`Case` and
+:class:`Assessment` models, and the validation helpers in :mod:`nenguide.errors`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["Assessment", "Case", "__version__", "assess", "load_knowledge"]
+
+from nenguide.engine.assess import assess  # noqa: E402
+from nenguide.knowledge import load as load_knowledge  # noqa: E402
+from nenguide.model.assessment import Assessment  # noqa: E402
+from nenguide.model.case import Case  # noqa: E402

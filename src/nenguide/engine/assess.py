@@ -1,0 +1,81 @@
+"""``assess()``: one case in, one assessment out. Pure: the knowledge base, the date and the
+language are passed in; nothing here reads a file, the clock, a database or the network."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from nenguide import __version__
+from nenguide.engine.classify import classify
+from nenguide.engine.context import Context
+from nenguide.engine.facts import derive
+from nenguide.engine.kb import Knowledge
+from nenguide.engine.liver import liver_type
+from nenguide.engine.stage import stage
+from nenguide.model.assessment import Assessment, GuidelineRef
+from nenguide.model.case import Case
+
+
+def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> Assessment:
+    """Assess ``case`` with guideline knowledge ``kb`` as of ``as_of``, texts in ``lang``."""
+    if lang not in kb.catalog.languages:
+        raise ValueError(f"language {lang!r} not available; use one of {kb.catalog.languages}")
+    ctx = Context(kb, lang)
+    man = kb.manifest
+    expired = as_of > man.valid_until
+    if expired:
+        ctx.issue(
+            "GUIDELINE_PAST_VALID_UNTIL",
+            "guideline",
+            [],
+            guideline=man.title,
+            valid_until=man.valid_until.isoformat(),
+            as_of=as_of.isoformat(),
+        )
+    facts = derive(case)
+    cls = classify(ctx, facts, case)
+    stg = stage(ctx, facts, case, cls)
+    liver = liver_type(ctx, facts, cls)
+
+    unconfirmed = sorted(
+        {
+            rid
+            for t in ctx.trace
+            for rid in t.rule_ids
+            if t.table and kb.tables[t.table].rows and _row_status(kb, t.table, rid) != "confirmed"
+        }
+    )
+    if unconfirmed:
+        ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=unconfirmed)
+
+    return Assessment(
+        guideline=GuidelineRef(
+            id=man.id,
+            title=man.title,
+            version=man.version,
+            edition=man.edition,
+            valid_from=man.valid_from,
+            valid_until=man.valid_until,
+            status=man.status,
+            content_hash=man.content_hash,
+            past_valid_until=expired,
+        ),
+        engine_version=__version__,
+        as_of=as_of,
+        language=lang,
+        case_id=case.case_id,
+        classification=cls,
+        stage=stg,
+        liver_metastasis_type=liver.type,
+        liver_metastasis=liver,
+        issues=ctx.issues,
+        trace=ctx.trace,
+        disclaimer=ctx.text("disclaimer"),
+    )
+
+
+def _row_status(kb: Knowledge, table_id: str, rule_id: str) -> str:
+    for r in kb.tables[table_id].rows:
+        if r.id == rule_id:
+            return r.status
+    return "confirmed"

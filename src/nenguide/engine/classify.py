@@ -1,0 +1,289 @@
+"""Pathological classification and grade (WHO 2019 digestive / WHO 2021 thoracic).
+
+Differentiation is decided before grade: a well-differentiated tumour with Ki-67 > 20 % is a
+NET G3, never a NEC, and proliferation alone never makes a NEC. The grade of a GEP-NET is the
+higher of the Ki-67 grade and the mitotic grade. All cut-offs are in the knowledge tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nenguide.engine.context import Context, fields_of
+from nenguide.engine.tables import evaluate_collect
+from nenguide.model.assessment import (
+    Classification,
+    ComponentClassification,
+    IssueKind,
+    Status,
+)
+from nenguide.model.case import Case, TumourComponent
+
+STEP = "classification"
+T_FAMILY = "CSCO2021.CLASS.FAMILY"
+T_CONSISTENCY = "CSCO2021.CLASS.CONSISTENCY"
+T_GEP = "CSCO2021.CLASS.GEP"
+T_NEC_SUBTYPE = "CSCO2021.CLASS.NEC_SUBTYPE"
+T_MINEN = "CSCO2021.CLASS.MINEN"
+T_KI67 = "CSCO2021.GRADE.GEP.KI67"
+T_MITOSES = "CSCO2021.GRADE.GEP.MITOSES"
+T_COMBINE = "CSCO2021.GRADE.GEP.COMBINE"
+T_CARCINOID = "CSCO2021.CLASS.THORACIC.CARCINOID"
+T_HIGHGRADE = "CSCO2021.CLASS.THORACIC.HIGHGRADE"
+
+SYSTEMS = {"gep": "WHO2019_DIGESTIVE", "thoracic": "WHO2021_THORACIC"}
+
+
+def classify(ctx: Context, facts: dict[str, Any], case: Case) -> Classification:
+    family = ctx.first(STEP, T_FAMILY, facts).value
+    facts["rule_family"] = family
+    system = SYSTEMS[family]
+
+    conflicts = _consistency(ctx, facts)
+
+    if case.pathology.components:
+        mix = ctx.first(STEP, T_MINEN, facts)
+        if mix.value == "MiNEN":
+            return _minen(ctx, facts, case, system)
+        if mix.value == "not_neuroendocrine":
+            ctx.issue(
+                "MINEN_NE_BELOW_THRESHOLD",
+                STEP,
+                ["pathology.components"],
+                rule_id=mix.row.id if mix.row else None,
+                ne_percent=facts["ne_percent"],
+            )
+            return Classification(status=Status.NOT_APPLICABLE, system=system)
+        ctx.issue(
+            "MINEN_NON_NE_BELOW_THRESHOLD",
+            STEP,
+            ["pathology.components"],
+            rule_id=mix.row.id if mix.row else None,
+            non_ne_percent=facts["non_ne_percent"],
+        )
+
+    if conflicts:
+        return Classification(status=Status.CONFLICT, system=system)
+    if family == "thoracic":
+        return _thoracic(ctx, facts, system)
+    return _gep(ctx, facts, system)
+
+
+def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
+    res = evaluate_collect(ctx.kb.table(T_CONSISTENCY), facts)
+    if res.applies:
+        ctx.record_collect(STEP, res)
+    conflicts = []
+    for row in res.applies:
+        code = row.then["code"]
+        fields = row.then.get("fields") or fields_of([c.fact for c in row.conditions])
+        ctx.issue(code, STEP, list(fields), rule_id=row.id, **_values(row, facts))
+        if ctx.issues[-1].kind is IssueKind.conflict:
+            conflicts.append(code)
+    return conflicts
+
+
+def _values(row: Any, facts: dict[str, Any]) -> dict[str, Any]:
+    return {c.fact: facts.get(c.fact) for c in row.conditions}
+
+
+def _grade(
+    ctx: Context, ki67: float | None, mitoses: float | None, fields_prefix: str
+) -> tuple[str | None, str | None, str | None, bool]:
+    """(combined grade or None, grade by Ki-67, grade by mitoses, discordant)."""
+    g_ki = ctx.first(STEP, T_KI67, {"ki67_percent": ki67}).value if ki67 is not None else None
+    g_mi = (
+        ctx.first(STEP, T_MITOSES, {"mitoses_per_2mm2": mitoses}).value
+        if mitoses is not None
+        else None
+    )
+    comb = ctx.first(
+        STEP,
+        T_COMBINE,
+        {"grade_ki67": g_ki or "not_reported", "grade_mitoses": g_mi or "not_reported"},
+    )
+    grade = comb.value
+    rule = comb.row.id if comb.row else None
+    if grade == "GX":
+        ctx.issue(
+            "GRADE_NEEDS_PROLIFERATION",
+            STEP,
+            [f"{fields_prefix}.ki67_percent", f"{fields_prefix}.mitoses_per_2mm2"],
+            rule_id=rule,
+        )
+        return None, None, None, False
+    discordant = g_ki is not None and g_mi is not None and g_ki != g_mi
+    if discordant:
+        ctx.issue(
+            "GRADE_DISCORDANT",
+            STEP,
+            [f"{fields_prefix}.ki67_percent", f"{fields_prefix}.mitoses_per_2mm2"],
+            rule_id=rule,
+            grade_ki67=g_ki,
+            grade_mitoses=g_mi,
+            grade=grade,
+        )
+    elif g_ki is None or g_mi is None:
+        missing = "mitoses_per_2mm2" if g_mi is None else "ki67_percent"
+        ctx.issue(
+            "GRADE_SINGLE_INDEX",
+            STEP,
+            [f"{fields_prefix}.{missing}"],
+            rule_id=rule,
+            grade=grade,
+            missing=missing,
+        )
+    return grade, g_ki, g_mi, discordant
+
+
+def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
+    res = ctx.first(STEP, T_GEP, facts)
+    if not res.decided:
+        g, g_ki, g_mi, disc = (None, None, None, False)
+        if facts["ki67_reported"] or facts["mitoses_reported"]:
+            g, g_ki, g_mi, disc = _grade_quiet(ctx, facts)
+        ctx.issue(
+            "CLASSIFICATION_NEEDS_DIFFERENTIATION",
+            STEP,
+            fields_of(res.missing),
+            possible=res.value,
+        )
+        return Classification(
+            status=Status.INSUFFICIENT_DATA,
+            system=system,
+            grade_by_ki67=g_ki,
+            grade_by_mitoses=g_mi,
+            grade_discordant=disc,
+        )
+    if res.value == "NET":
+        grade, g_ki, g_mi, disc = _grade(
+            ctx, facts["ki67_percent"], facts["mitoses_per_2mm2"], "pathology"
+        )
+        return Classification(
+            status=Status.DETERMINED if grade else Status.INSUFFICIENT_DATA,
+            category="NET",
+            grade=grade,  # type: ignore[arg-type]
+            system=system,
+            grade_by_ki67=g_ki,  # type: ignore[arg-type]
+            grade_by_mitoses=g_mi,  # type: ignore[arg-type]
+            grade_discordant=disc,
+        )
+    subtype = _nec_subtype(ctx, facts["morphology"], "pathology.morphology")
+    return Classification(
+        status=Status.DETERMINED,
+        category="NEC",
+        nec_subtype=subtype,
+        system=system,
+    )
+
+
+def _nec_subtype(ctx: Context, morphology: str | None, field: str) -> Any:
+    res = ctx.first(STEP, T_NEC_SUBTYPE, {"morphology": morphology})
+    if not res.decided:
+        ctx.issue("NEC_SUBTYPE_NOT_STATED", STEP, [field])
+        return None
+    return res.value
+
+
+def _grade_quiet(ctx: Context, facts: dict[str, Any]) -> tuple[Any, Any, Any, bool]:
+    """Index grades shown for information when differentiation is unknown (no issues raised)."""
+    g_ki = (
+        ctx.first(STEP, T_KI67, {"ki67_percent": facts["ki67_percent"]}).value
+        if facts["ki67_reported"]
+        else None
+    )
+    g_mi = (
+        ctx.first(STEP, T_MITOSES, {"mitoses_per_2mm2": facts["mitoses_per_2mm2"]}).value
+        if facts["mitoses_reported"]
+        else None
+    )
+    return None, g_ki, g_mi, g_ki is not None and g_mi is not None and g_ki != g_mi
+
+
+def _thoracic(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
+    diff = facts["differentiation"]
+    if diff is None:
+        ctx.issue(
+            "CLASSIFICATION_NEEDS_DIFFERENTIATION",
+            STEP,
+            ["pathology.differentiation"],
+            possible="typical_carcinoid, atypical_carcinoid, LCNEC, SCLC",
+        )
+        return Classification(status=Status.INSUFFICIENT_DATA, system=system)
+    table = T_CARCINOID if diff == "well" else T_HIGHGRADE
+    res = ctx.first(STEP, table, facts)
+    if not res.decided:
+        ctx.issue(
+            "THORACIC_CLASSIFICATION_NEEDS_DATA",
+            STEP,
+            fields_of(res.missing),
+            possible=res.value,
+        )
+        return Classification(status=Status.INSUFFICIENT_DATA, system=system)
+    category = res.value
+    if category == "carcinoid_elevated_proliferation":
+        ctx.issue(
+            "CONFLICT_CARCINOID_ELEVATED_PROLIFERATION",
+            STEP,
+            ["pathology.differentiation", "pathology.mitoses_per_2mm2"],
+            rule_id=res.row.id if res.row else None,
+            mitoses_per_2mm2=facts["mitoses_per_2mm2"],
+        )
+        return Classification(status=Status.CONFLICT, system=system)
+    subtype = res.row.then.get("nec_subtype") if res.row else None
+    return Classification(
+        status=Status.DETERMINED, category=category, nec_subtype=subtype, system=system
+    )
+
+
+def _minen(ctx: Context, facts: dict[str, Any], case: Case, system: str) -> Classification:
+    comps: list[ComponentClassification] = []
+    subtype = None
+    for i, c in enumerate(case.pathology.components):
+        if c.kind.value != "neuroendocrine":
+            comps.append(
+                ComponentClassification(
+                    kind=c.kind.value, percent=c.percent, status=Status.NOT_APPLICABLE
+                )
+            )
+            continue
+        cc = _ne_component(ctx, c, f"pathology.components.{i}")
+        if cc.nec_subtype is not None:
+            subtype = cc.nec_subtype
+        comps.append(cc)
+    return Classification(
+        status=Status.DETERMINED,
+        category="MiNEN",
+        nec_subtype=subtype,
+        system=system,
+        components=comps,
+    )
+
+
+def _ne_component(ctx: Context, c: TumourComponent, path: str) -> ComponentClassification:
+    cf = {
+        "differentiation": c.differentiation.value if c.differentiation else None,
+        "morphology": c.morphology.value if c.morphology else None,
+    }
+    res = ctx.first(STEP, T_GEP, cf)
+    if not res.decided:
+        ctx.issue("MINEN_COMPONENT_NEEDS_DATA", STEP, [f"{path}.differentiation"])
+        return ComponentClassification(
+            kind=c.kind.value, percent=c.percent, status=Status.INSUFFICIENT_DATA
+        )
+    if res.value == "NEC":
+        return ComponentClassification(
+            kind=c.kind.value,
+            percent=c.percent,
+            category="NEC",
+            nec_subtype=_nec_subtype(ctx, cf["morphology"], f"{path}.morphology"),  # type: ignore[arg-type]
+            status=Status.DETERMINED,
+        )
+    grade, _, _, _ = _grade(ctx, c.ki67_percent, c.mitoses_per_2mm2, path)
+    return ComponentClassification(
+        kind=c.kind.value,
+        percent=c.percent,
+        category="NET",
+        grade=grade,  # type: ignore[arg-type]
+        status=Status.DETERMINED if grade else Status.INSUFFICIENT_DATA,
+    )

@@ -1,0 +1,159 @@
+"""Per-assessment working state: the issues and trace being collected, and helpers that turn a
+table result into trace entries. One :class:`Context` per ``assess()`` call; nothing global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nenguide.engine.codes import ISSUE_KINDS
+from nenguide.engine.kb import Knowledge
+from nenguide.engine.logic import OneOf
+from nenguide.engine.tables import CollectResult, TableResult, evaluate_first
+from nenguide.model.assessment import Issue, IssueKind, TraceEntry
+
+#: Fact name -> the case field path it comes from (for issues that name what is missing).
+FIELD_OF_FACT: dict[str, str] = {
+    "primary_site": "tumour.primary_site",
+    "site_group": "tumour.primary_site",
+    "size_cm": "tumour.size_cm",
+    "extent": "tumour.extent",
+    "lung_descriptors": "tumour.lung_descriptors",
+    "differentiation": "pathology.differentiation",
+    "morphology": "pathology.morphology",
+    "ki67_percent": "pathology.ki67_percent",
+    "mitoses_per_2mm2": "pathology.mitoses_per_2mm2",
+    "ki67_reported": "pathology.ki67_percent",
+    "mitoses_reported": "pathology.mitoses_per_2mm2",
+    "necrosis": "pathology.necrosis",
+    "ne_percent": "pathology.components",
+    "non_ne_percent": "pathology.components",
+    "node_status": "regional_nodes.status",
+    "nodes_positive": "regional_nodes.positive",
+    "mesenteric_mass_cm": "regional_nodes.mesenteric_mass_cm",
+    "lung_node_station": "regional_nodes.lung_highest_station",
+    "met_status": "metastases.status",
+    "liver_mets": "metastases.liver",
+    "extrahepatic_mets": "metastases.extrahepatic",
+    "lung_m1a": "metastases.extrahepatic",
+    "extrathoracic_organs": "metastases.extrahepatic",
+    "extrathoracic_lesions": "metastases.extrahepatic.lesion_count",
+    "liver_lesion_count": "metastases.liver.lesion_count",
+    "liver_extent": "metastases.liver.extent",
+    "liver_resectability": "metastases.liver.resectability",
+    "liver_diffuse": "metastases.liver.diffuse",
+    "category": "pathology",
+}
+
+
+def fields_of(facts: set[str] | list[str]) -> list[str]:
+    return sorted({FIELD_OF_FACT.get(f, f) for f in facts})
+
+
+def jsonable(v: Any) -> Any:
+    if isinstance(v, OneOf):
+        return {"one_of": [jsonable(x) for x in v.sorted()]}
+    if isinstance(v, frozenset | set | tuple):
+        return sorted((jsonable(x) for x in v), key=str)
+    return v
+
+
+@dataclass
+class Context:
+    kb: Knowledge
+    lang: str
+    issues: list[Issue] = field(default_factory=list)
+    trace: list[TraceEntry] = field(default_factory=list)
+
+    def text(self, key: str, **params: Any) -> str:
+        return self.kb.catalog.text(self.lang, key, **params)
+
+    def issue(
+        self,
+        code: str,
+        step: str,
+        fields: list[str],
+        *,
+        rule_id: str | None = None,
+        kind: IssueKind | None = None,
+        **details: Any,
+    ) -> None:
+        k = kind or ISSUE_KINDS[code]
+        params = {k2: _fmt(v) for k2, v in details.items()}
+        self.issues.append(
+            Issue(
+                code=code,
+                kind=k,
+                step=step,
+                fields=fields,
+                message=self.text(f"issue.{code}", **params),
+                rule_id=rule_id,
+                details={k2: jsonable(v) for k2, v in details.items()},
+            )
+        )
+
+    def first(self, step: str, table_id: str, facts: dict[str, Any]) -> TableResult:
+        res = evaluate_first(self.kb.table(table_id), facts)
+        self.record(step, res)
+        return res
+
+    def record(self, step: str, res: TableResult) -> None:
+        rows = res.rows
+        sources: list[str] = []
+        for r in rows:
+            for s in r.sources:
+                if s not in sources:
+                    sources.append(s)
+        self.trace.append(
+            TraceEntry(
+                step=step,
+                table=res.table.id,
+                rule_ids=[r.id for r in rows],
+                decided=res.decided,
+                inputs={k: jsonable(v) for k, v in res.read.items()},
+                conditions=[f"{r.id}: {r.thresholds_text()}" for r in rows],
+                result=jsonable(res.value),
+                sources=sources,
+            )
+        )
+
+    def record_collect(self, step: str, res: CollectResult) -> None:
+        sources: list[str] = []
+        for r in res.applies:
+            for s in r.sources:
+                if s not in sources:
+                    sources.append(s)
+        self.trace.append(
+            TraceEntry(
+                step=step,
+                table=res.table.id,
+                rule_ids=[r.id for r in res.applies],
+                decided=True,
+                inputs={k: jsonable(v) for k, v in res.read.items()},
+                conditions=[f"{r.id}: {r.thresholds_text()}" for r in res.applies],
+                result=[r.then[res.table.output] for r in res.applies],
+                sources=sources,
+            )
+        )
+
+    def note(self, step: str, result: Any, inputs: dict[str, Any], conditions: list[str]) -> None:
+        """Trace a step that combined table outputs without a table of its own."""
+        self.trace.append(
+            TraceEntry(
+                step=step,
+                table=None,
+                rule_ids=[],
+                decided=True,
+                inputs={k: jsonable(v) for k, v in inputs.items()},
+                conditions=conditions,
+                result=jsonable(result),
+            )
+        )
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, OneOf):
+        return ", ".join(str(x) for x in v.sorted())
+    if isinstance(v, list | tuple | set | frozenset):
+        return ", ".join(str(x) for x in v)
+    return v

@@ -1,0 +1,139 @@
+"""Facts: the plain values the decision tables read, derived from a validated case.
+
+Derivation here is bookkeeping only (renaming, counting, grouping sites); every clinical threshold
+lives in the knowledge tables. Unknown stays ``None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nenguide.model.case import Case, MetastasisSite, MetastasisStatus, NodeStatus, PrimarySite
+
+SITE_GROUP: dict[PrimarySite, str] = {
+    PrimarySite.stomach: "stomach",
+    PrimarySite.duodenum: "duodenum",
+    PrimarySite.ampulla: "ampulla",
+    PrimarySite.jejunum: "jejunum_ileum",
+    PrimarySite.ileum: "jejunum_ileum",
+    PrimarySite.appendix: "appendix",
+    PrimarySite.colon: "colon_rectum",
+    PrimarySite.rectum: "colon_rectum",
+    PrimarySite.pancreas: "pancreas",
+    PrimarySite.lung: "lung",
+    PrimarySite.thymus: "thymus",
+    PrimarySite.other: "other",
+    PrimarySite.unknown_primary: "unknown_primary",
+}
+
+_THORACIC_REGIONAL = {MetastasisSite.contralateral_lung, MetastasisSite.pleura_pericardium}
+
+
+def derive(case: Case) -> dict[str, Any]:
+    t = case.tumour
+    p = case.pathology
+    f: dict[str, Any] = {
+        "primary_site": t.primary_site.value,
+        "site_group": SITE_GROUP[t.primary_site],
+        "size_cm": t.size_cm,
+        "extent": t.extent.value if t.extent else None,
+        "lung_descriptors": (
+            None if t.lung_descriptors is None else frozenset(d.value for d in t.lung_descriptors)
+        ),
+        "differentiation": p.differentiation.value if p.differentiation else None,
+        "morphology": p.morphology.value if p.morphology else None,
+        "ki67_percent": p.ki67_percent,
+        "mitoses_per_2mm2": p.mitoses_per_2mm2,
+        "ki67_reported": p.ki67_percent is not None,
+        "mitoses_reported": p.mitoses_per_2mm2 is not None,
+        "necrosis": p.necrosis.value if p.necrosis else None,
+    }
+    if p.components:
+        f["ne_percent"] = sum(c.percent for c in p.components if c.kind.value == "neuroendocrine")
+        f["non_ne_percent"] = sum(
+            c.percent for c in p.components if c.kind.value != "neuroendocrine"
+        )
+    else:
+        f["ne_percent"] = None
+        f["non_ne_percent"] = None
+    _nodes(case, f)
+    _metastases(case, f)
+    return f
+
+
+def _nodes(case: Case, f: dict[str, Any]) -> None:
+    n = case.regional_nodes
+    f["declared_node_status"] = None
+    f["nodes_positive"] = None
+    f["nodes_examined"] = None
+    f["mesenteric_mass_cm"] = None
+    f["lung_node_station"] = None
+    f["node_status"] = None
+    if n is None:
+        return
+    f["declared_node_status"] = n.status.value if n.status else None
+    f["nodes_positive"] = n.positive
+    f["nodes_examined"] = n.examined
+    f["mesenteric_mass_cm"] = n.mesenteric_mass_cm
+    f["lung_node_station"] = n.lung_highest_station.value if n.lung_highest_station else None
+    # Counts are the primary evidence; an explicit status stands where there are no counts.
+    # A count of 0 positive out of 0 examined says nothing.
+    if n.positive is not None and n.positive > 0:
+        f["node_status"] = NodeStatus.positive.value
+    elif n.positive == 0 and n.examined != 0:
+        f["node_status"] = NodeStatus.negative.value
+    elif n.lung_highest_station is not None:
+        f["node_status"] = NodeStatus.positive.value
+    elif n.status is not None:
+        f["node_status"] = n.status.value
+
+
+def _metastases(case: Case, f: dict[str, Any]) -> None:
+    m = case.metastases
+    for k in (
+        "met_status",
+        "liver_mets",
+        "extrahepatic_mets",
+        "lung_m1a",
+        "extrathoracic_organs",
+        "extrathoracic_lesions",
+        "liver_lesion_count",
+        "liver_extent",
+        "liver_resectability",
+        "liver_diffuse",
+    ):
+        f[k] = None
+    f["listed_metastases"] = False
+    if m is None:
+        return
+    f["met_status"] = m.status.value
+    listed = m.liver is not None or bool(m.extrahepatic)
+    f["listed_metastases"] = listed
+    if m.status is MetastasisStatus.none:
+        f["liver_mets"] = False
+        f["extrahepatic_mets"] = False
+        f["lung_m1a"] = False
+        f["extrathoracic_organs"] = 0
+        f["extrathoracic_lesions"] = 0
+    elif m.status is MetastasisStatus.present:
+        f["liver_mets"] = m.liver is not None
+        f["extrahepatic_mets"] = bool(m.extrahepatic)
+        f["lung_m1a"] = any(e.site in _THORACIC_REGIONAL for e in m.extrahepatic)
+        organs = {e.site.value for e in m.extrahepatic if e.site not in _THORACIC_REGIONAL}
+        counts = [e.lesion_count for e in m.extrahepatic if e.site not in _THORACIC_REGIONAL]
+        if m.liver is not None:
+            organs.add("liver")
+            counts.append(m.liver.lesion_count)
+        f["extrathoracic_organs"] = len(organs)
+        if any(c is None for c in counts):
+            # one organ with an unknown count may hold one or several lesions
+            known = sum(c for c in counts if c is not None)
+            f["extrathoracic_lesions"] = known if known >= 2 else None
+        else:
+            f["extrathoracic_lesions"] = sum(c for c in counts if c is not None)
+    if m.liver is not None:
+        lv = m.liver
+        f["liver_lesion_count"] = lv.lesion_count
+        f["liver_extent"] = lv.extent.value if lv.extent else None
+        f["liver_resectability"] = lv.resectability.value if lv.resectability else None
+        f["liver_diffuse"] = lv.diffuse

@@ -1,0 +1,77 @@
+"""The knowledge base as the engine sees it: a guideline's manifest, bibliography, compiled
+decision tables, parameters and the text catalogue. Built by :mod:`nenguide.knowledge`; the
+engine never reads files itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nenguide.engine.tables import Table
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Manifest(_Strict):
+    id: str
+    title: str
+    publisher: str
+    edition: str
+    version: str
+    valid_from: dt.date
+    valid_until: dt.date
+    status: Literal["current", "superseded", "draft"]
+    source: str = Field(description="Bibliography id of the guideline document itself")
+    content_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    notes: list[str] = Field(default_factory=list)
+
+
+class Citation(_Strict):
+    id: str
+    citation: str
+    kind: Literal["guideline", "classification", "staging", "trial", "review", "consensus", "other"]
+    url: str | None = None
+    doi: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Texts for every code the engine emits, by language."""
+
+    texts: dict[str, dict[str, str]]  # lang -> key -> text
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.texts)
+
+    def text(self, lang: str, key: str, **params: Any) -> str:
+        table = self.texts.get(lang) or self.texts["en"]
+        raw = table.get(key) or self.texts["en"].get(key)
+        if raw is None:
+            return key
+        try:
+            return raw.format(**params) if params else raw
+        except (KeyError, IndexError, ValueError):
+            return raw
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    manifest: Manifest
+    bibliography: dict[str, Citation]
+    tables: dict[str, Table]
+    parameters: dict[str, Any]
+    catalog: Catalog
+    files: tuple[str, ...] = field(default=())
+
+    def table(self, table_id: str) -> Table:
+        try:
+            return self.tables[table_id]
+        except KeyError:  # a configuration error, not a clinical outcome
+            raise KeyError(f"knowledge package {self.manifest.id} has no table {table_id}") from None

@@ -1,0 +1,39 @@
+"""ENETS type of liver metastases of a NET: I simple, II complex, III diffuse (Frilling 2014)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nenguide.engine.context import Context, fields_of
+from nenguide.engine.tables import evaluate_collect
+from nenguide.model.assessment import Classification, LiverMetastasis, Status
+
+STEP = "liver_metastasis"
+T_TYPE = "CSCO2021.LIVER.ENETS_TYPE"
+T_CONSISTENCY = "CSCO2021.LIVER.CONSISTENCY"
+NOT_FOR = {"NEC", "MiNEN", "LCNEC", "SCLC"}
+
+
+def liver_type(ctx: Context, facts: dict[str, Any], cls: Classification) -> LiverMetastasis:
+    if facts["liver_mets"] is not True:
+        return LiverMetastasis(status=Status.NOT_APPLICABLE)
+    if cls.category in NOT_FOR:
+        ctx.issue("LIVER_TYPE_NOT_FOR_NEC", STEP, ["metastases.liver"], category=cls.category)
+        return LiverMetastasis(status=Status.NOT_APPLICABLE)
+    checks = evaluate_collect(ctx.kb.table(T_CONSISTENCY), facts)
+    if checks.applies:
+        ctx.record_collect(STEP, checks)
+        for row in checks.applies:
+            ctx.issue(row.then["code"], STEP, fields_of([c.fact for c in row.conditions]),
+                      rule_id=row.id)
+        return LiverMetastasis(status=Status.CONFLICT)
+    res = ctx.first(STEP, T_TYPE, facts)
+    if not res.decided:
+        ctx.issue("LIVER_TYPE_NEEDS_DATA", STEP, fields_of(res.missing), possible=res.value)
+        return LiverMetastasis(status=Status.INSUFFICIENT_DATA)
+    if res.value == "unclassified":
+        ctx.issue("LIVER_PATTERN_UNCLASSIFIED", STEP,
+                  ["metastases.liver.extent", "metastases.liver.resectability"],
+                  rule_id=res.rows[0].id)
+        return LiverMetastasis(status=Status.CONFLICT)
+    return LiverMetastasis(status=Status.DETERMINED, type=res.value)

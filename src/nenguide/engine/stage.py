@@ -1,0 +1,201 @@
+"""TNM stage: AJCC 8th NET chapters for GEP-NETs, lung TNM 8th for thoracic NENs, the organ's
+carcinoma system for NEC/MiNEN where it is encoded, otherwise an explicit "not staged".
+
+The staging system is chosen by a table from site and classification; each system names its T,
+N, M and stage-group tables. Unknown inputs propagate as sets of possible categories, so a stage
+group is reported whenever every completion of the data agrees (e.g. T4 NX M0 is stage III).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nenguide.engine.context import Context, fields_of
+from nenguide.engine.logic import OneOf, one_of
+from nenguide.engine.tables import Table, TableResult, evaluate_collect
+from nenguide.model.assessment import Classification, Stage, Status
+from nenguide.model.case import Case, StagingBasis
+
+STEP = "stage"
+T_SYSTEM = "CSCO2021.STAGE.SYSTEM"
+T_FLAGS = "CSCO2021.STAGE.FLAGS"
+T_CONSISTENCY = "CSCO2021.STAGE.CONSISTENCY"
+
+PREFIX = {StagingBasis.clinical: "c", StagingBasis.pathological: "p", StagingBasis.post_therapy: "yp"}
+UNKNOWN_CATEGORIES = {"TX", "NX", "MX"}
+
+
+def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) -> Stage:
+    facts["category"] = cls.category
+    sysres = ctx.first(STEP, T_SYSTEM, facts)
+    if not sysres.decided or sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get(
+        "not_staged"
+    ):
+        ctx.issue("STAGE_NEEDS_CLASSIFICATION", STEP, ["pathology.differentiation"])
+        return Stage(status=Status.INSUFFICIENT_DATA)
+    spec = sysres.rows[0].then
+    if spec.get("not_staged"):
+        reason = spec["not_staged"]
+        ctx.issue("STAGE_NOT_STAGED", STEP, ["tumour.primary_site"], rule_id=sysres.rows[0].id,
+                  reason=ctx.text(f"not_staged.{reason}"))
+        return Stage(status=Status.NOT_APPLICABLE, reason=reason)
+    system: str = spec["system"]
+
+    prefix = None
+    if case.staging_basis is None:
+        ctx.issue("STAGING_BASIS_MISSING", STEP, ["staging_basis"])
+    else:
+        prefix = PREFIX[case.staging_basis]
+
+    conflicted = _consistency(ctx, facts)
+    for fact in conflicted:
+        facts[fact] = None
+
+    flags = evaluate_collect(ctx.kb.table(T_FLAGS), {**facts, "system": system})
+    if flags.applies:
+        ctx.record_collect(STEP, flags)
+        for row in flags.applies:
+            ctx.issue(row.then["code"], STEP, ["tumour.size_cm"], rule_id=row.id,
+                      size_cm=facts["size_cm"], system=system)
+
+    t_res = _t(ctx, facts, spec)
+    n_res = ctx.first(STEP, spec["n_table"], facts)
+    m_res = ctx.first(STEP, spec["m_table"], facts)
+
+    cats: dict[str, tuple[Any, set[str]]] = {
+        "t": t_res,
+        "n": (n_res.value, n_res.missing),
+        "m": (m_res.value, m_res.missing),
+    }
+    gfacts = {k: _known(v) for k, (v, _) in cats.items()}
+    group_table = ctx.kb.table(spec["group_table"])
+    g = ctx.first(STEP, spec["group_table"], gfacts)
+
+    possible: dict[str, list[str]] = {}
+    open_fields: set[str] = set()
+    open_cats: list[str] = []
+    for k, (v, missing) in cats.items():
+        if isinstance(v, OneOf):
+            possible[k] = [str(x) for x in v.sorted() if x not in UNKNOWN_CATEGORIES]
+            open_fields |= missing
+            open_cats.append(k.upper())
+        elif v is None or v in UNKNOWN_CATEGORIES:
+            open_fields |= missing or _fields_for_unknown(k)
+            open_cats.append(k.upper())
+
+    multiple = case.tumour.number_of_tumours is not None and case.tumour.number_of_tumours > 1
+    common = dict(
+        system=system,
+        prefix=prefix,
+        t=_show(cats["t"][0]),
+        n=_show(cats["n"][0]),
+        m=_show(cats["m"][0]),
+        t_suffix="(m)" if multiple else None,
+        possible=possible,
+    )
+    if g.decided:
+        if g.value is None:
+            ctx.issue("STAGE_NO_TUMOUR_EVIDENCE", STEP, ["tumour"], rule_id=g.rows[0].id)
+            return Stage(status=Status.NOT_APPLICABLE, group=None, **common)  # type: ignore[arg-type]
+        if open_fields:
+            ctx.issue("STAGE_NEEDS_DATA", STEP, fields_of(open_fields),
+                      categories=open_cats, group=g.value, complete=False)
+        return Stage(status=Status.DETERMINED, group=g.value, **common)  # type: ignore[arg-type]
+    coarse = _common_ancestor(group_table, g.value)
+    possible["group"] = [str(x) for x in g.value.sorted()] if isinstance(g.value, OneOf) else []
+    ctx.issue("STAGE_NEEDS_DATA", STEP, fields_of(open_fields or g.missing),
+              categories=open_cats or ["T", "N", "M"], group=coarse or "?", complete=True)
+    status = Status.CONFLICT if conflicted else Status.INSUFFICIENT_DATA
+    return Stage(status=status, group=coarse, **common)  # type: ignore[arg-type]
+
+
+def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
+    """Contradictions in the nodal or metastatic data: reported, and the fact set to unknown."""
+    res = evaluate_collect(ctx.kb.table(T_CONSISTENCY), facts)
+    out: list[str] = []
+    if res.applies:
+        ctx.record_collect(STEP, res)
+    for row in res.applies:
+        ctx.issue(row.then["code"], STEP, list(row.then["fields"]), rule_id=row.id,
+                  **{c.fact: facts.get(c.fact) for c in row.conditions})
+        out.extend(row.then["unknown_facts"])
+    return out
+
+
+def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, set[str]]:
+    res = ctx.first(STEP, spec["t_table"], facts)
+    desc_table = spec.get("t_descriptor_table")
+    if not desc_table:
+        return res.value, res.missing
+    # Lung: T is the higher of the size category and the highest descriptor category.
+    order: list[str] = ctx.kb.parameters["lung_t_order"]
+    rank = {t: i for i, t in enumerate(order)}
+    sizes = _values(res, order)
+    descriptors = facts.get("lung_descriptors")
+    missing = set(res.missing)
+    if descriptors is None:
+        dmin: set[str | None] = {None, *ctx.kb.parameters["lung_descriptor_levels"]}
+        missing.add("lung_descriptors")
+    else:
+        levels: list[str] = []
+        for d in sorted(descriptors):
+            dres = ctx.first(STEP, desc_table, {"lung_descriptor": d})
+            levels.append(dres.value)
+        dmin = {max(levels, key=rank.__getitem__)} if levels else {None}
+    combined = {
+        s if d is None else (s if rank[s] >= rank[d] else d) for s in sizes for d in dmin
+    }
+    value = one_of(combined)
+    ctx.note(STEP, value, {"t_by_size": res.value, "t_by_descriptors": sorted(
+        (x for x in dmin if x), key=rank.__getitem__)}, ["T = higher of size and descriptor T"])
+    return value, (missing if isinstance(value, OneOf) else set())
+
+
+def _values(res: TableResult, order: list[str]) -> list[str]:
+    v = res.value
+    if isinstance(v, OneOf):
+        return list(v.values)
+    if v is None:
+        return list(order)
+    return [v]
+
+
+def _known(v: Any) -> Any:
+    if isinstance(v, str) and v in UNKNOWN_CATEGORIES:
+        return None
+    return v
+
+
+def _show(v: Any) -> str | None:
+    if v is None or isinstance(v, OneOf):
+        return None
+    return str(v)
+
+
+def _fields_for_unknown(category: str) -> set[str]:
+    return {
+        "t": {"extent", "size_cm"},
+        "n": {"node_status"},
+        "m": {"met_status"},
+    }[category]
+
+
+def _common_ancestor(table: Table, value: Any) -> str | None:
+    """The most specific group every candidate shares, following the table's ``coarse`` map."""
+    if not isinstance(value, OneOf):
+        return None if value is None else str(value)
+    parents = table.spec.coarse
+
+    def chain(v: str) -> list[str]:
+        out = [v]
+        while out[-1] in parents:
+            out.append(parents[out[-1]])
+        return out
+
+    chains = [chain(str(v)) for v in value.values if v is not None]
+    if len(chains) != len(value.values):
+        return None
+    for candidate in chains[0]:
+        if all(candidate in c for c in chains[1:]):
+            return candidate
+    return None

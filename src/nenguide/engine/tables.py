@@ -1,0 +1,203 @@
+"""Decision tables: their file schema, compilation and row-by-row evaluation.
+
+A table is a list of rows; each row has a stable id, a machine condition (``when``), the same
+condition in words (``when_text``), an output (``then``) and at least one source. The hit policy
+says how rows combine:
+
+* ``unique``: at most one row can be true for any input (checked by ``knowledge lint``), and the
+  table is total over its declared input domain;
+* ``first``: the first true row wins; the table is total;
+* ``collect``: every true row applies (recommendation lists); no totality required.
+
+Evaluation uses the three-valued logic of :mod:`nenguide.engine.logic`: when the rows that could
+still decide the outcome disagree because an input is unknown, the result is *undetermined* and
+names the missing inputs. When they agree, the outcome stands even with inputs unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nenguide.engine.logic import Condition, ConditionError, Tri, compile_condition, one_of
+
+HitPolicy = Literal["unique", "first", "collect"]
+ContentStatus = Literal["confirmed", "unconfirmed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class InputDomain(_Strict):
+    """Declared domain of one table input, used by the lint to check totality and overlap."""
+
+    type: Literal["number", "enum", "bool"]
+    min: float | None = None
+    max: float | None = None
+    values: list[Any] | None = None
+    integer: bool = False
+    description: str | None = None
+
+
+class RowSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_.\-]*[A-Z0-9]$")
+    when: dict[str, Any] = Field(default_factory=dict)
+    when_text: str = Field(min_length=3)
+    then: dict[str, Any]
+    sources: list[str] = Field(min_length=1)
+    status: ContentStatus = "confirmed"
+    note: str | None = None
+
+
+class TableSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_.\-]*[A-Z0-9]$")
+    title: str
+    step: str
+    hit_policy: HitPolicy
+    output: str = Field(description="Name of the primary output in every row's 'then'")
+    inputs: dict[str, InputDomain]
+    rows: list[RowSpec] = Field(min_length=1)
+    coarse: dict[str, str] = Field(
+        default_factory=dict,
+        description="Output value -> coarser value reported when candidates share it",
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: str
+    conditions: tuple[Condition, ...]
+    when_text: str
+    then: dict[str, Any]
+    sources: tuple[str, ...]
+    status: ContentStatus
+
+    @property
+    def value(self) -> Any:  # convenience for single-output tables
+        return next(iter(self.then.values()))
+
+    def thresholds_text(self) -> str:
+        return " and ".join(c.text for c in self.conditions) or "always"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    spec: TableSpec
+    rows: tuple[Row, ...]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def output(self) -> str:
+        return self.spec.output
+
+
+@dataclass(slots=True)
+class TableResult:
+    """What one table said about one case."""
+
+    table: Table
+    value: Any  # concrete output, a OneOf of candidate outputs, or None (no row can apply)
+    rows: list[Row]  # the decisive row first (if any), then the other candidates
+    decided: bool
+    missing: set[str] = field(default_factory=set)
+    read: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def row(self) -> Row | None:
+        return self.rows[0] if self.decided and self.rows else None
+
+
+class TableError(ValueError):
+    """A knowledge table is malformed."""
+
+
+def compile_table(spec: TableSpec) -> Table:
+    rows: list[Row] = []
+    for r in spec.rows:
+        conds: list[Condition] = []
+        for fact, cspec in r.when.items():
+            if fact not in spec.inputs:
+                raise TableError(f"{spec.id} row {r.id}: condition on undeclared input '{fact}'")
+            try:
+                c = compile_condition(fact, cspec)
+            except ConditionError as exc:
+                raise TableError(f"{spec.id} row {r.id}: {exc}") from exc
+            if c is not None:
+                conds.append(c)
+        if spec.output not in r.then:
+            raise TableError(f"{spec.id} row {r.id}: 'then' lacks the output '{spec.output}'")
+        rows.append(Row(r.id, tuple(conds), r.when_text, dict(r.then), tuple(r.sources), r.status))
+    return Table(spec, tuple(rows))
+
+
+def _row_truth(row: Row, facts: dict[str, Any]) -> tuple[Tri, list[str]]:
+    unknown: list[str] = []
+    for c in row.conditions:
+        t = c.evaluate(facts.get(c.fact))
+        if t is Tri.FALSE:
+            return Tri.FALSE, []
+        if t is Tri.UNKNOWN:
+            unknown.append(c.fact)
+    return (Tri.UNKNOWN, unknown) if unknown else (Tri.TRUE, unknown)
+
+
+def _then_key(row: Row) -> str:
+    return repr(sorted(row.then.items()))
+
+
+def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
+    """Evaluate a ``first``/``unique`` table.
+
+    The outcome is decided when every row that could still be the first true row gives the same
+    ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
+    """
+    out = table.spec.output
+    candidates: list[Row] = []
+    missing: set[str] = set()
+    decisive: Row | None = None
+    for row in table.rows:
+        truth, unknown = _row_truth(row, facts)
+        if truth is Tri.FALSE:
+            continue
+        if truth is Tri.TRUE:
+            decisive = row
+            break
+        candidates.append(row)
+        missing.update(unknown)
+    read = {name: facts.get(name) for name in table.spec.inputs}
+    if decisive is None and not candidates:
+        return TableResult(table, None, [], False, set(), read)
+    rows = [decisive, *candidates] if decisive is not None else candidates
+    if len({_then_key(r) for r in rows}) == 1:
+        # every row that could still apply gives the same answer
+        return TableResult(table, rows[0].then[out], rows, True, set(), read)
+    return TableResult(table, one_of(r.then[out] for r in rows), rows, False, missing, read)
+
+
+@dataclass(slots=True)
+class CollectResult:
+    table: Table
+    applies: list[Row]
+    maybe: list[tuple[Row, list[str]]]  # rows that apply if the named unknown inputs allow
+    read: dict[str, Any]
+
+
+def evaluate_collect(table: Table, facts: dict[str, Any]) -> CollectResult:
+    applies: list[Row] = []
+    maybe: list[tuple[Row, list[str]]] = []
+    for row in table.rows:
+        truth, unknown = _row_truth(row, facts)
+        if truth is Tri.TRUE:
+            applies.append(row)
+        elif truth is Tri.UNKNOWN:
+            maybe.append((row, unknown))
+    read = {name: facts.get(name) for name in table.spec.inputs}
+    return CollectResult(table, applies, maybe, read)

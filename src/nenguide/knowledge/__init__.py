@@ -1,0 +1,174 @@
+"""Guideline knowledge packages (versioned data) and their loader.
+
+Each guideline version is a folder (``csco-2021/``) with ``manifest.yaml``, ``bibliography.yaml``,
+``parameters.yaml`` and ``tables/*.yaml``; the texts for every emitted code are in ``i18n/``.
+Everything is validated against its schema when loaded; a malformed package raises
+:class:`KnowledgeError` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from nenguide.engine.kb import Catalog, Citation, Knowledge, Manifest
+from nenguide.engine.tables import TableError, TableSpec, compile_table
+
+DEFAULT_GUIDELINE = "csco-2021"
+LANGUAGES = ("en", "zh-CN")
+
+
+class KnowledgeError(Exception):
+    """The knowledge package is malformed (a configuration error, not a clinical outcome)."""
+
+
+class _TableFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tables: list[TableSpec]
+
+
+def _root() -> Traversable:
+    return resources.files("nenguide.knowledge")
+
+
+def available() -> list[str]:
+    return sorted(
+        p.name for p in _root().iterdir() if p.is_dir() and (p / "manifest.yaml").is_file()
+    )
+
+
+def _read_yaml(path: Traversable, label: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{label}: not valid YAML: {exc}") from exc
+    except FileNotFoundError as exc:
+        raise KnowledgeError(f"{label}: missing") from exc
+
+
+def content_files(folder: Traversable) -> list[tuple[str, bytes]]:
+    """The files whose bytes make the content hash: everything but the manifest."""
+    out: list[tuple[str, bytes]] = []
+
+    def walk(d: Traversable, prefix: str) -> None:
+        for p in sorted(d.iterdir(), key=lambda x: x.name):
+            rel = f"{prefix}{p.name}"
+            if p.is_dir():
+                walk(p, rel + "/")
+            elif p.name.endswith((".yaml", ".md")) and rel != "manifest.yaml":
+                out.append((rel, p.read_bytes()))
+
+    walk(folder, "")
+    return out
+
+
+def compute_hash(folder: Traversable) -> str:
+    h = hashlib.sha256()
+    for rel, data in content_files(folder):
+        h.update(rel.encode())
+        h.update(b"\0")
+        h.update(data)
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+def _validation_message(label: str, exc: ValidationError) -> str:
+    lines = [f"{label}: does not match its schema:"]
+    for e in exc.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        lines.append(f"  {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def load_catalog() -> Catalog:
+    texts: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        raw = _read_yaml(_root() / "i18n" / f"{lang}.yaml", f"i18n/{lang}.yaml")
+        if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+        ):
+            raise KnowledgeError(f"i18n/{lang}.yaml: must map text keys to strings")
+        texts[lang] = raw
+    return Catalog(texts)
+
+
+def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
+    name = folder.name
+    raw_manifest = _read_yaml(folder / "manifest.yaml", f"{name}/manifest.yaml")
+    try:
+        manifest = Manifest.model_validate(raw_manifest)
+    except ValidationError as exc:
+        raise KnowledgeError(_validation_message(f"{name}/manifest.yaml", exc)) from exc
+    actual = compute_hash(folder)
+    if verify_hash and actual != manifest.content_hash:
+        raise KnowledgeError(
+            f"{name}: content hash {actual} does not match manifest.yaml ({manifest.content_hash}). "
+            "A knowledge file changed: review the change, record it in CHANGES.md, then run "
+            "'nenguide knowledge lint --update-hash'."
+        )
+    raw_bib = _read_yaml(folder / "bibliography.yaml", f"{name}/bibliography.yaml")
+    try:
+        bib_list = [Citation.model_validate(b) for b in (raw_bib or {}).get("sources", [])]
+    except ValidationError as exc:
+        raise KnowledgeError(_validation_message(f"{name}/bibliography.yaml", exc)) from exc
+    bibliography: dict[str, Citation] = {}
+    for c in bib_list:
+        if c.id in bibliography:
+            raise KnowledgeError(f"{name}/bibliography.yaml: duplicate source id '{c.id}'")
+        bibliography[c.id] = c
+    if manifest.source not in bibliography:
+        raise KnowledgeError(f"{name}/manifest.yaml: source '{manifest.source}' not in bibliography")
+    parameters = _read_yaml(folder / "parameters.yaml", f"{name}/parameters.yaml") or {}
+    tables = {}
+    files = []
+    row_ids: dict[str, str] = {}
+    for p in sorted((folder / "tables").iterdir(), key=lambda x: x.name):
+        if not p.name.endswith(".yaml"):
+            continue
+        label = f"{name}/tables/{p.name}"
+        files.append(label)
+        try:
+            tf = _TableFile.model_validate(_read_yaml(p, label))
+        except ValidationError as exc:
+            raise KnowledgeError(_validation_message(label, exc)) from exc
+        for spec in tf.tables:
+            if spec.id in tables or spec.id in row_ids:
+                raise KnowledgeError(f"{label}: duplicate id '{spec.id}'")
+            for row in spec.rows:
+                if row.id in row_ids or row.id in tables:
+                    raise KnowledgeError(
+                        f"{label}: rule id '{row.id}' is used twice (also in {row_ids.get(row.id)})"
+                    )
+                row_ids[row.id] = spec.id
+                for s in row.sources:
+                    if s not in bibliography:
+                        raise KnowledgeError(
+                            f"{label}: rule {row.id} cites '{s}', which is not in bibliography.yaml"
+                        )
+            try:
+                tables[spec.id] = compile_table(spec)
+            except TableError as exc:
+                raise KnowledgeError(f"{label}: {exc}") from exc
+    return Knowledge(manifest, bibliography, tables, parameters, load_catalog(), tuple(files))
+
+
+@lru_cache(maxsize=8)
+def load(guideline: str = DEFAULT_GUIDELINE) -> Knowledge:
+    """Load (once) and validate a bundled knowledge package."""
+    folder = _root() / guideline
+    if not (folder / "manifest.yaml").is_file():
+        raise KnowledgeError(
+            f"no knowledge package '{guideline}'; available: {', '.join(available()) or 'none'}"
+        )
+    return load_from(folder)
+
+
+def package_path(guideline: str = DEFAULT_GUIDELINE) -> Path:
+    return Path(str(_root() / guideline))

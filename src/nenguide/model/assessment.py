@@ -1,0 +1,143 @@
+"""The assessment: the engine's answer for one case (the published JSON contract).
+
+Key names here are a contract that integrations rely on (see ``docs/assessment-contract.md``);
+add fields, never rename or remove them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Status(StrEnum):
+    DETERMINED = "DETERMINED"
+    RECOMMENDED = "RECOMMENDED"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+    CONFLICT = "CONFLICT"
+
+
+class IssueKind(StrEnum):
+    insufficient_data = "insufficient_data"
+    conflict = "conflict"
+    warning = "warning"
+    info = "info"
+
+
+Category = Literal[
+    "NET", "NEC", "MiNEN", "typical_carcinoid", "atypical_carcinoid", "LCNEC", "SCLC"
+]
+Grade = Literal["G1", "G2", "G3"]
+NecSubtype = Literal["small_cell", "large_cell"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GuidelineRef(_Out):
+    id: str
+    title: str
+    version: str
+    edition: str
+    valid_from: dt.date
+    valid_until: dt.date
+    status: str
+    content_hash: str
+    past_valid_until: bool = Field(description="as_of is later than valid_until")
+
+
+class Issue(_Out):
+    code: str
+    kind: IssueKind
+    step: str
+    fields: list[str] = Field(description="Field paths in the case that the issue is about")
+    message: str
+    rule_id: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class TraceEntry(_Out):
+    step: str
+    table: str | None = None
+    rule_ids: list[str] = Field(description="Rules that fired (first: the decisive one)")
+    decided: bool
+    inputs: dict[str, Any] = Field(description="Input values the rules read")
+    conditions: list[str] = Field(description="The conditions and thresholds applied")
+    result: Any = None
+    sources: list[str] = Field(default_factory=list)
+
+
+class ComponentClassification(_Out):
+    kind: str
+    percent: float
+    category: Category | None = None
+    grade: Grade | None = None
+    nec_subtype: NecSubtype | None = None
+    status: Status
+
+
+class Classification(_Out):
+    status: Status
+    category: Category | None = None
+    grade: Grade | None = None
+    nec_subtype: NecSubtype | None = None
+    system: str | None = Field(default=None, description="Classification used, e.g. WHO2019_DIGESTIVE")
+    grade_by_ki67: Grade | None = None
+    grade_by_mitoses: Grade | None = None
+    grade_discordant: bool = False
+    components: list[ComponentClassification] = Field(default_factory=list)
+    functional: bool | None = None
+
+
+class Stage(_Out):
+    status: Status
+    system: str | None = None
+    prefix: Literal["c", "p", "yp"] | None = None
+    t: str | None = None
+    n: str | None = None
+    m: str | None = None
+    group: str | None = Field(
+        default=None,
+        description=(
+            "Stage group. With status INSUFFICIENT_DATA it may be a coarser group that every "
+            "possible completion of the data shares (e.g. 'III' when IIIA/IIIB is open)."
+        ),
+    )
+    t_suffix: str | None = Field(default=None, description="'(m)' for multiple primary tumours")
+    possible: dict[str, list[str]] = Field(
+        default_factory=dict, description="Categories still possible where data are missing"
+    )
+    reason: str | None = None
+
+
+class LiverMetastasis(_Out):
+    status: Status
+    type: Literal["I", "II", "III"] | None = None
+    system: str = "ENETS_2016"
+
+
+class Assessment(_Out):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"$id": "https://nenguide.example/schema/assessment.json"},
+    )
+
+    schema_version: Literal["1"] = "1"
+    guideline: GuidelineRef
+    engine_version: str
+    as_of: dt.date
+    language: str
+    case_id: str | None = None
+    classification: Classification
+    stage: Stage
+    liver_metastasis_type: Literal["I", "II", "III"] | None = None
+    liver_metastasis: LiverMetastasis
+    issues: list[Issue]
+    trace: list[TraceEntry]
+    disclaimer: str

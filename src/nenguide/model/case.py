@@ -1,0 +1,403 @@
+"""The case: what the MDT knows about one patient's neuroendocrine neoplasm.
+
+Only validation lives here. Values are stored raw (Ki-67 %, mitoses per 2 mm², size in cm) and
+never as derived labels, so a grade or stage can always be re-derived with the current rules.
+Every field is optional unless a step cannot even be attempted without it: a missing clinical value
+becomes an explicit INSUFFICIENT_DATA item in the assessment, never a default.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+#: Context key naming the sub-field a cross-field error belongs to (see ``errors.py``).
+SUBPATH = "subpath"
+
+
+def _invalid(subpath: str, message: str) -> PydanticCustomError:
+    """An error that points at ``subpath`` below the model that raised it."""
+    return PydanticCustomError("invalid_combination", message, {SUBPATH: subpath})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class PrimarySite(StrEnum):
+    stomach = "stomach"
+    duodenum = "duodenum"
+    ampulla = "ampulla"
+    jejunum = "jejunum"
+    ileum = "ileum"
+    appendix = "appendix"
+    colon = "colon"
+    rectum = "rectum"
+    pancreas = "pancreas"
+    lung = "lung"
+    thymus = "thymus"
+    other = "other"
+    unknown_primary = "unknown_primary"
+
+
+class Extent(StrEnum):
+    """Deepest extent of invasion of the primary tumour (AJCC 8th wording, by site)."""
+
+    mucosa = "mucosa"  # lamina propria
+    submucosa = "submucosa"
+    muscularis_propria = "muscularis_propria"
+    subserosa = "subserosa"  # into subserosa / non-peritonealised tissue, serosa intact
+    mesoappendix = "mesoappendix"  # appendix: involvement of the mesoappendix
+    serosa = "serosa"  # penetrates visceral peritoneum
+    adjacent_organ = "adjacent_organ"  # invades other organs or adjacent structures
+    sphincter_of_oddi = "sphincter_of_oddi"  # ampulla: confined within the sphincter of Oddi
+    duodenal_wall = "duodenal_wall"  # ampulla: through sphincter into duodenal submucosa/muscularis
+    pancreas_or_peripancreatic_fat = "pancreas_or_peripancreatic_fat"  # duodenum/ampulla
+    confined_to_pancreas = "confined_to_pancreas"  # pancreas (peripancreatic fat alone included)
+    duodenum_or_bile_duct = "duodenum_or_bile_duct"  # pancreas: invades duodenum or CBD
+    large_vessel = "large_vessel"  # pancreas: wall of coeliac axis / SMA
+
+
+_GI_WALL = {
+    Extent.mucosa,
+    Extent.submucosa,
+    Extent.muscularis_propria,
+    Extent.subserosa,
+    Extent.serosa,
+    Extent.adjacent_organ,
+}
+
+#: Which extents are meaningful at which primary site (AJCC 8th chapters 29-34).
+EXTENTS_BY_SITE: dict[PrimarySite, frozenset[Extent]] = {
+    PrimarySite.stomach: frozenset(_GI_WALL),
+    PrimarySite.jejunum: frozenset(_GI_WALL),
+    PrimarySite.ileum: frozenset(_GI_WALL),
+    PrimarySite.colon: frozenset(_GI_WALL),
+    PrimarySite.rectum: frozenset(_GI_WALL),
+    PrimarySite.duodenum: frozenset(
+        {
+            Extent.mucosa,
+            Extent.submucosa,
+            Extent.muscularis_propria,
+            Extent.pancreas_or_peripancreatic_fat,
+            Extent.serosa,
+            Extent.adjacent_organ,
+        }
+    ),
+    PrimarySite.ampulla: frozenset(
+        {
+            Extent.sphincter_of_oddi,
+            Extent.duodenal_wall,
+            Extent.pancreas_or_peripancreatic_fat,
+            Extent.serosa,
+            Extent.adjacent_organ,
+        }
+    ),
+    PrimarySite.appendix: frozenset(_GI_WALL | {Extent.mesoappendix}),
+    PrimarySite.pancreas: frozenset(
+        {
+            Extent.confined_to_pancreas,
+            Extent.duodenum_or_bile_duct,
+            Extent.adjacent_organ,
+            Extent.large_vessel,
+        }
+    ),
+}
+
+
+class LungDescriptor(StrEnum):
+    """Lung TNM 8th T descriptors other than size."""
+
+    main_bronchus = "main_bronchus"  # without carina
+    visceral_pleura = "visceral_pleura"
+    atelectasis_to_hilum = "atelectasis_to_hilum"
+    chest_wall = "chest_wall"
+    phrenic_nerve = "phrenic_nerve"
+    parietal_pericardium = "parietal_pericardium"
+    separate_nodule_same_lobe = "separate_nodule_same_lobe"
+    mediastinum = "mediastinum"
+    diaphragm = "diaphragm"
+    heart = "heart"
+    great_vessels = "great_vessels"
+    recurrent_laryngeal_nerve = "recurrent_laryngeal_nerve"
+    carina = "carina"
+    trachea = "trachea"
+    oesophagus = "oesophagus"
+    vertebral_body = "vertebral_body"
+    separate_nodule_other_ipsilateral_lobe = "separate_nodule_other_ipsilateral_lobe"
+
+
+Percent = Annotated[float, Field(ge=0, le=100)]
+SizeCm = Annotated[float, Field(gt=0, le=60, description="Greatest dimension in centimetres")]
+
+
+class Patient(_Frozen):
+    age_years: Annotated[int, Field(ge=0, le=120)] | None = None
+    sex: Sex | None = None
+    ecog: Annotated[int, Field(ge=0, le=4, description="ECOG performance status")] | None = None
+
+
+class Tumour(_Frozen):
+    primary_site: PrimarySite = Field(description="Organ of the primary tumour")
+    size_cm: SizeCm | None = None
+    extent: Extent | None = Field(
+        default=None, description="Deepest extent of invasion, with the site's AJCC wording"
+    )
+    lung_descriptors: frozenset[LungDescriptor] | None = Field(
+        default=None,
+        description="Lung only: T descriptors other than size; [] states that none is present",
+    )
+    number_of_tumours: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="Number of primary tumours (multiple primaries: T gets '(m)')"
+    )
+
+    @model_validator(mode="after")
+    def _site_vocabulary(self) -> Tumour:
+        if self.extent is not None:
+            allowed = EXTENTS_BY_SITE.get(self.primary_site)
+            if allowed is None:
+                raise _invalid(
+                    "extent",
+                    f"extent is not used for primary site '{self.primary_site.value}' "
+                    "(lung: use lung_descriptors; other/unknown primary: leave it out)",
+                )
+            if self.extent not in allowed:
+                names = ", ".join(sorted(e.value for e in allowed))
+                raise _invalid(
+                    "extent",
+                    f"extent '{self.extent.value}' does not apply to primary site "
+                    f"'{self.primary_site.value}'; allowed: {names}",
+                )
+        if self.lung_descriptors and self.primary_site is not PrimarySite.lung:
+            raise _invalid(
+                "lung_descriptors", "lung_descriptors apply only when primary_site is 'lung'"
+            )
+        return self
+
+
+class LungNodeStation(StrEnum):
+    hilar_or_intrapulmonary = "hilar_or_intrapulmonary"  # N1
+    mediastinal_or_subcarinal = "mediastinal_or_subcarinal"  # N2
+    contralateral_or_supraclavicular = "contralateral_or_supraclavicular"  # N3
+
+
+class NodeStatus(StrEnum):
+    negative = "negative"
+    positive = "positive"
+    not_assessed = "not_assessed"
+
+
+class RegionalNodes(_Frozen):
+    status: NodeStatus | None = Field(
+        default=None, description="Overall nodal status when counts are not available"
+    )
+    examined: Annotated[int, Field(ge=0, le=300)] | None = None
+    positive: Annotated[int, Field(ge=0, le=300)] | None = None
+    mesenteric_mass_cm: Annotated[float, Field(ge=0, le=40)] | None = Field(
+        default=None,
+        description="Jejunum/ileum: largest mesenteric nodal mass in cm; 0 states there is none",
+    )
+    lung_highest_station: LungNodeStation | None = Field(
+        default=None, description="Lung only: most advanced involved node station"
+    )
+
+    @model_validator(mode="after")
+    def _counts(self) -> RegionalNodes:
+        if self.examined is not None and self.positive is not None:
+            if self.positive > self.examined:
+                raise _invalid(
+                    "positive",
+                    f"positive ({self.positive}) cannot exceed examined ({self.examined})",
+                )
+        return self
+
+
+class MetastasisSite(StrEnum):
+    lung = "lung"
+    contralateral_lung = "contralateral_lung"
+    pleura_pericardium = "pleura_pericardium"
+    bone = "bone"
+    brain = "brain"
+    peritoneum = "peritoneum"
+    distant_nodes = "distant_nodes"
+    ovary = "ovary"
+    adrenal = "adrenal"
+    other = "other"
+
+
+class LiverExtent(StrEnum):
+    confined = "confined"  # one lobe or two contiguous segments
+    bilobar = "bilobar"
+
+
+class LiverResectability(StrEnum):
+    standard_resection = "standard_resection"
+    resection_with_ablation_or_staged = "resection_with_ablation_or_staged"
+    unresectable = "unresectable"
+
+
+class LiverMetastases(_Frozen):
+    lesion_count: Annotated[int, Field(ge=1, le=1000)] | None = None
+    extent: LiverExtent | None = None
+    resectability: LiverResectability | None = None
+    diffuse: bool | None = Field(
+        default=None,
+        description="Disseminated bilobar spread with little normal parenchyma left",
+    )
+    largest_cm: SizeCm | None = None
+
+
+class ExtrahepaticMetastasis(_Frozen):
+    site: MetastasisSite
+    lesion_count: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class MetastasisStatus(StrEnum):
+    none = "none"
+    present = "present"
+    unknown = "unknown"
+
+
+class Metastases(_Frozen):
+    status: MetastasisStatus = Field(description="none, present or unknown")
+    liver: LiverMetastases | None = None
+    extrahepatic: tuple[ExtrahepaticMetastasis, ...] = ()
+
+
+class Differentiation(StrEnum):
+    well = "well"
+    poor = "poor"
+
+
+class Morphology(StrEnum):
+    small_cell = "small_cell"
+    large_cell = "large_cell"
+    carcinoid = "carcinoid"  # organoid, well-differentiated pattern
+
+
+class Necrosis(StrEnum):
+    absent = "absent"
+    focal = "focal"  # punctate / focal
+    extensive = "extensive"
+
+
+class IhcResult(StrEnum):
+    positive = "positive"
+    negative = "negative"
+    retained = "retained"
+    lost = "lost"
+    aberrant = "aberrant"
+    wild_type = "wild_type"
+
+
+class ComponentKind(StrEnum):
+    neuroendocrine = "neuroendocrine"
+    adenocarcinoma = "adenocarcinoma"
+    squamous = "squamous"
+    acinar = "acinar"
+    other_non_neuroendocrine = "other_non_neuroendocrine"
+
+
+class TumourComponent(_Frozen):
+    kind: ComponentKind
+    percent: Percent
+    differentiation: Differentiation | None = None
+    morphology: Morphology | None = None
+    ki67_percent: Percent | None = None
+    mitoses_per_2mm2: Annotated[float, Field(ge=0, le=500)] | None = None
+
+
+class Pathology(_Frozen):
+    differentiation: Differentiation | None = None
+    morphology: Morphology | None = None
+    ki67_percent: Percent | None = Field(default=None, description="Ki-67 index (MIB-1), %")
+    mitoses_per_2mm2: Annotated[float, Field(ge=0, le=500)] | None = None
+    necrosis: Necrosis | None = None
+    ihc: dict[str, IhcResult] = Field(
+        default_factory=dict,
+        description="Immunohistochemistry, marker name to result (e.g. synaptophysin: positive)",
+    )
+    components: tuple[TumourComponent, ...] = Field(
+        default=(), description="Mixed tumours: each component with its share of the tumour"
+    )
+
+    @model_validator(mode="after")
+    def _components(self) -> Pathology:
+        if self.components:
+            total = sum(c.percent for c in self.components)
+            if total > 100.0001:
+                raise _invalid(
+                    "components", f"component percentages add up to {total:g} %, more than 100 %"
+                )
+        return self
+
+
+class StagingBasis(StrEnum):
+    clinical = "clinical"
+    pathological = "pathological"
+    post_therapy = "post_therapy"
+
+
+class Case(_Frozen):
+    """One patient's NEN as the MDT sees it. Input as JSON or YAML."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"$id": "https://nenguide.example/schema/case.json"},
+    )
+
+    schema_version: Literal["1"] = "1"
+    case_id: Annotated[str, Field(max_length=120)] | None = None
+    patient: Patient = Field(default_factory=Patient)
+    tumour: Tumour
+    regional_nodes: RegionalNodes | None = None
+    metastases: Metastases | None = None
+    pathology: Pathology = Field(default_factory=Pathology)
+    staging_basis: StagingBasis | None = None
+
+    @model_validator(mode="after")
+    def _site_specific(self) -> Case:
+        site = self.tumour.primary_site
+        nodes = self.regional_nodes
+        if nodes is not None:
+            if nodes.mesenteric_mass_cm is not None and site not in (
+                PrimarySite.jejunum,
+                PrimarySite.ileum,
+            ):
+                raise _invalid(
+                    "regional_nodes.mesenteric_mass_cm",
+                    "mesenteric_mass_cm applies only to jejunum/ileum primaries",
+                )
+            if nodes.lung_highest_station is not None and site is not PrimarySite.lung:
+                raise _invalid(
+                    "regional_nodes.lung_highest_station",
+                    "lung_highest_station applies only to lung primaries",
+                )
+        if self.metastases is not None and site is not PrimarySite.lung:
+            for i, m in enumerate(self.metastases.extrahepatic):
+                if m.site in (MetastasisSite.contralateral_lung,):
+                    raise _invalid(
+                        f"metastases.extrahepatic.{i}.site",
+                        "'contralateral_lung' is for lung primaries; use 'lung'",
+                    )
+        if self.metastases is not None and site is PrimarySite.lung:
+            for i, m in enumerate(self.metastases.extrahepatic):
+                if m.site is MetastasisSite.lung:
+                    raise _invalid(
+                        f"metastases.extrahepatic.{i}.site",
+                        "for a lung primary use 'contralateral_lung' (same-lobe or other "
+                        "ipsilateral lobe nodules are tumour.lung_descriptors)",
+                    )
+        return self
