@@ -1,0 +1,169 @@
+"""Input errors that read like help: every error names the field path, the value received and
+what is allowed. Shared by the CLI and the HTTP API so both say the same thing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from nenguide.model.case import SUBPATH, Case
+
+__all__ = ["CaseInputError", "FieldError", "field_errors", "load_case_file", "parse_case"]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    path: str  # dotted path in the case, e.g. "pathology.ki67_percent"
+    message: str
+    received: Any
+    allowed: str | None
+    code: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "message": self.message,
+            "received": self.received,
+            "allowed": self.allowed,
+            "code": self.code,
+        }
+
+
+class CaseInputError(Exception):
+    """The case could not be read or is not valid; ``errors`` says where and why."""
+
+    def __init__(self, summary: str, errors: list[FieldError]):
+        super().__init__(summary)
+        self.summary = summary
+        self.errors = errors
+
+
+_ALLOWED_BY_TYPE = {
+    "greater_than": "a number greater than {gt}",
+    "greater_than_equal": "a number greater than or equal to {ge}",
+    "less_than": "a number less than {lt}",
+    "less_than_equal": "a number less than or equal to {le}",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "string_too_long": "text of at most {max_length} characters",
+    "extra_forbidden": "no such field: check the spelling against 'nenguide schema case'",
+    "missing": "this field is required",
+    "literal_error": "one of: {expected}",
+    "enum": "one of: {expected}",
+    "date_from_datetime_parsing": "a date such as 2024-05-31",
+    "date_parsing": "a date such as 2024-05-31",
+    "model_type": "an object (mapping of field names to values)",
+    "model_attributes_type": "an object (mapping of field names to values)",
+    "dict_type": "an object (mapping)",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "frozen_set_type": "a list of distinct values",
+    "set_type": "a list of distinct values",
+    "finite_number": "a finite number",
+}
+
+
+def _path(loc: tuple[Any, ...], ctx: dict[str, Any] | None) -> str:
+    parts = [str(p) for p in loc]
+    if ctx and ctx.get(SUBPATH):
+        parts.append(str(ctx[SUBPATH]))
+    return ".".join(parts) or "(case)"
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    out = []
+    for e in exc.errors(include_url=False):
+        ctx = e.get("ctx") or {}
+        template = _ALLOWED_BY_TYPE.get(e["type"])
+        allowed: str | None = None
+        if template:
+            try:
+                allowed = template.format(**ctx)
+            except (KeyError, IndexError):
+                allowed = template
+        received = e.get("input")
+        if e["type"] == "missing":
+            received = None
+        elif isinstance(received, dict):
+            received = "{…}"
+        out.append(
+            FieldError(
+                path=_path(tuple(e["loc"]), ctx),
+                message=str(e["msg"]).removeprefix("Value error, "),
+                received=_jsonable(received),
+                allowed=allowed,
+                code=e["type"],
+            )
+        )
+    return out
+
+
+def _jsonable(v: Any) -> Any:
+    try:
+        json.dumps(v)
+        return v
+    except (TypeError, ValueError):
+        return repr(v)
+
+
+def parse_case(data: Any) -> Case:
+    """Validate already-parsed data (a mapping) as a :class:`Case`."""
+    if not isinstance(data, dict):
+        raise CaseInputError(
+            "the case must be an object (mapping of field names to values)",
+            [
+                FieldError(
+                    "(case)",
+                    "not an object",
+                    _jsonable(data),
+                    "an object with at least 'tumour.primary_site'",
+                    "model_type",
+                )
+            ],
+        )
+    try:
+        return Case.model_validate(data)
+    except ValidationError as exc:
+        errs = field_errors(exc)
+        raise CaseInputError(f"{len(errs)} invalid field(s) in the case", errs) from None
+
+
+def load_case_file(path: Path) -> Case:
+    """Read a case from a JSON or YAML file (by content; ``-`` is not handled here)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CaseInputError(f"no such file: {path}", []) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseInputError(f"cannot read {path}: {exc}", []) from None
+    return parse_case_text(text, str(path))
+
+
+def parse_case_text(text: str, label: str = "input") -> Case:
+    try:
+        if text.lstrip().startswith("{"):
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise CaseInputError(
+            f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", []
+        ) from None
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        raise CaseInputError(f"{label} is not valid YAML{where}: {exc}", []) from None
+    return parse_case(data)
