@@ -112,6 +112,7 @@ class Context:
                 decided=res.decided,
                 inputs={k: jsonable(v) for k, v in res.read.items()},
                 conditions=[f"{r.id}: {r.thresholds_text()}" for r in rows],
+                explanations=[r.when_text for r in rows],
                 result=jsonable(res.value),
                 sources=sources,
             )
@@ -131,6 +132,7 @@ class Context:
                 decided=True,
                 inputs={k: jsonable(v) for k, v in res.read.items()},
                 conditions=[f"{r.id}: {r.thresholds_text()}" for r in res.applies],
+                explanations=[r.when_text for r in res.applies],
                 result=[r.then[res.table.output] for r in res.applies],
                 sources=sources,
             )

@@ -72,7 +72,8 @@ def _nodes(case: Case, f: dict[str, Any]) -> None:
     if n is None:
         return
     f["declared_node_status"] = n.status.value if n.status else None
-    f["nodes_positive"] = n.positive
+    # "0 positive of 0 examined" says nothing about the nodes
+    f["nodes_positive"] = None if n.positive == 0 and n.examined == 0 else n.positive
     f["nodes_examined"] = n.examined
     f["mesenteric_mass_cm"] = n.mesenteric_mass_cm
     f["lung_node_station"] = n.lung_highest_station.value if n.lung_highest_station else None

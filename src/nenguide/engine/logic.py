@@ -128,7 +128,7 @@ def compile_condition(fact: str, spec: Any) -> Condition | None:
             def numeric(v: Any) -> bool:
                 return _is_number(v) and all(f(v, x) for f, x in ops)
 
-            text = " and ".join(f"{fact} {_OP_TEXT[op]} {x:g}" for op, x in bounds)
+            text = " & ".join(f"{fact} {_OP_TEXT[op]} {x:g}" for op, x in bounds)
             return Condition(fact, spec, numeric, text, tuple(x for _, x in bounds), ())
         raise ConditionError(
             f"{fact}: unknown condition keys {sorted(keys)}; use in, not_in, eq, lt, le, gt, ge"
@@ -150,7 +150,7 @@ def _equality(fact: str, value: Any) -> Condition:
         def eq_bool(v: Any) -> bool:
             return v is value
 
-        return Condition(fact, value, eq_bool, f"{fact} is {str(value).lower()}", (), (value,))
+        return Condition(fact, value, eq_bool, f"{fact} = {str(value).lower()}", (), (value,))
     thresholds = (float(value),) if _is_number(value) else ()
     return Condition(fact, value, eq, f"{fact} = {value}", thresholds, (value,))
 
@@ -165,11 +165,11 @@ def _membership(fact: str, values: Any, *, negate: bool) -> Condition:
         def pred(v: Any) -> bool:
             return v not in allowed
 
-        text = f"{fact} not in {{{', '.join(map(str, values))}}}"
+        text = f"{fact} ∉ {{{', '.join(map(str, values))}}}"
     else:
 
         def pred(v: Any) -> bool:
             return v in allowed
 
-        text = f"{fact} in {{{', '.join(map(str, values))}}}"
+        text = f"{fact} ∈ {{{', '.join(map(str, values))}}}"
     return Condition(fact, values, pred, text, (), tuple(values))

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
+from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf, one_of
-from nenguide.engine.tables import Table, TableResult, evaluate_collect
+from nenguide.engine.tables import Table, TableResult, evaluate_collect, evaluate_first
 from nenguide.model.assessment import Classification, Stage, Status
 from nenguide.model.case import Case, StagingBasis
 
@@ -107,6 +108,18 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
               categories=open_cats or ["T", "N", "M"], group=coarse or "?", complete=True)
     status = Status.CONFLICT if conflicted else Status.INSUFFICIENT_DATA
     return Stage(status=status, group=coarse, **common)  # type: ignore[arg-type]
+
+
+def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tuple[str | None, bool]:
+    """Stage group for T/N/M categories ('TX'/'NX' = unknown): (group or coarser group, decided).
+
+    Used by the oracle tests and by adapters that already hold T, N and M.
+    """
+    table = kb.table(group_table)
+    res = evaluate_first(table, {"t": _known(t), "n": _known(n), "m": _known(m)})
+    if res.decided:
+        return res.value, True
+    return _common_ancestor(table, res.value), False
 
 
 def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:

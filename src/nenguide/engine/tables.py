@@ -82,7 +82,7 @@ class Row:
         return next(iter(self.then.values()))
 
     def thresholds_text(self) -> str:
-        return " and ".join(c.text for c in self.conditions) or "always"
+        return " & ".join(c.text for c in self.conditions) or "(always)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,12 @@ class TraceEntry(_Out):
     rule_ids: list[str] = Field(description="Rules that fired (first: the decisive one)")
     decided: bool
     inputs: dict[str, Any] = Field(description="Input values the rules read")
-    conditions: list[str] = Field(description="The conditions and thresholds applied")
+    conditions: list[str] = Field(
+        description="Per rule: 'RULE_ID: condition & condition' with the thresholds applied"
+    )
+    explanations: list[str] = Field(
+        default_factory=list, description="Per rule: the rule's readable 'when_text'"
+    )
     result: Any = None
     sources: list[str] = Field(default_factory=list)
 

@@ -1,0 +1,272 @@
+"""The ``nenguide`` command line: assess a case, print schemas, check the knowledge package.
+
+Exit codes: 0 success; 1 the knowledge package failed its checks; 2 invalid input or usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import TypeAdapter
+from rich.console import Console
+from rich.markup import escape
+
+from nenguide import __version__
+from nenguide.engine.assess import assess as run_assess
+from nenguide.errors import CaseInputError, load_case_file, parse_case_text
+from nenguide.knowledge import DEFAULT_GUIDELINE, KnowledgeError, available, load
+from nenguide.model.assessment import Assessment
+from nenguide.model.case import Case
+
+app = typer.Typer(
+    name="nenguide",
+    help=(
+        "Decision support for the neuroendocrine-neoplasm MDT (CSCO 2021 NEN guideline).\n\n"
+        "It classifies, grades and stages a case and says which data are missing or in "
+        "conflict. It supports the multidisciplinary team; it does not replace it."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+schema_app = typer.Typer(help="Print the JSON Schema of the case input or the assessment output.")
+knowledge_app = typer.Typer(help="Inspect and check the guideline knowledge packages.")
+app.add_typer(schema_app, name="schema")
+app.add_typer(knowledge_app, name="knowledge")
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Lang(str, Enum):
+    en = "en"
+    zh_CN = "zh-CN"
+
+
+def _console(stderr: bool = False) -> Console:
+    # Fixed width when not on a terminal so piped output is stable.
+    return Console(stderr=stderr, width=None if sys.stdout.isatty() else 100, highlight=False)
+
+
+def _fail_input(err: CaseInputError) -> None:
+    con = _console(stderr=True)
+    con.print(f"[bold red]Invalid case:[/] {escape(err.summary)}")
+    for e in err.errors:
+        con.print(f"  [bold]{escape(e.path)}[/]: {escape(e.message)}")
+        if e.received is not None:
+            con.print(f"      received: {escape(json.dumps(e.received, ensure_ascii=False))}")
+        if e.allowed:
+            con.print(f"      allowed:  {escape(e.allowed)}")
+    if err.errors:
+        con.print("Run 'nenguide schema case' to see every field and its allowed values.")
+    raise typer.Exit(2)
+
+
+def _load_knowledge(guideline: str) -> Any:
+    try:
+        return load(guideline)
+    except KnowledgeError as exc:
+        _console(stderr=True).print(f"[bold red]Knowledge package error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+
+def _assess_and_print(case: Case, fmt: Format, lang: Lang, as_of: dt.date, guideline: str) -> None:
+    kb = _load_knowledge(guideline)
+    result = run_assess(case, kb, as_of=as_of, lang=lang.value)
+    if fmt is Format.json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    from nenguide.report.text import render_text
+
+    render_text(result, kb.catalog, _console())
+
+
+def _parse_date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD") from None
+
+
+@app.command()
+def assess(
+    case: Annotated[
+        str,
+        typer.Argument(
+            help="Case file (JSON or YAML), or '-' to read it from standard input.",
+            metavar="CASE",
+        ),
+    ],
+    format: Annotated[
+        Format, typer.Option("--format", "-f", help="text: report for people; json: the contract.")
+    ] = Format.text,
+    lang: Annotated[Lang, typer.Option("--lang", "-l", help="Language of texts.")] = Lang.en,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Assessment date YYYY-MM-DD (default: today).", metavar="DATE"),
+    ] = None,
+    guideline: Annotated[
+        str, typer.Option("--guideline", help="Knowledge package to use.")
+    ] = DEFAULT_GUIDELINE,
+) -> None:
+    """Assess one case: classification and grade, stage, ENETS liver type, with reasons.
+
+    The JSON output follows the published contract ('nenguide schema assessment'). Missing or
+    conflicting data appear as explicit items, never as defaults. An invalid case exits with
+    status 2 and lists every error with its field path, the value received and what is allowed.
+    Using the guideline after its valid-until date (CSCO 2021: October 2023) prints a warning.
+    """
+    date = _parse_date(as_of)
+    try:
+        if case == "-":
+            parsed = parse_case_text(sys.stdin.read(), "standard input")
+        else:
+            parsed = load_case_file(Path(case))
+    except CaseInputError as err:
+        _fail_input(err)
+        return
+    _assess_and_print(parsed, format, lang, date, guideline)
+
+
+def demo_cases() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(EXAMPLES.glob("*.yaml"))}
+
+
+@app.command()
+def demo(
+    name: Annotated[
+        str | None, typer.Argument(help="Demo case name (omit to list them).")
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
+    lang: Annotated[Lang, typer.Option("--lang", "-l")] = Lang.en,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE")] = None,
+) -> None:
+    """Assess one of the bundled demo cases (or list them)."""
+    cases = demo_cases()
+    if name is None:
+        con = _console()
+        for n, p in cases.items():
+            title = p.read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+            con.print(f"[bold]{n}[/]  {escape(title)}")
+        return
+    if name not in cases:
+        _console(stderr=True).print(
+            f"[bold red]No demo case '{escape(name)}'.[/] Available: {', '.join(cases)}"
+        )
+        raise typer.Exit(2)
+    try:
+        parsed = load_case_file(cases[name])
+    except CaseInputError as err:  # pragma: no cover - bundled cases are tested
+        _fail_input(err)
+        return
+    _assess_and_print(parsed, format, lang, _parse_date(as_of), DEFAULT_GUIDELINE)
+
+
+@schema_app.command("case")
+def schema_case() -> None:
+    """JSON Schema of the case input."""
+    sys.stdout.write(json.dumps(Case.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
+
+
+@schema_app.command("assessment")
+def schema_assessment() -> None:
+    """JSON Schema of the assessment output (the integration contract)."""
+    schema = TypeAdapter(Assessment).json_schema(mode="serialization")
+    sys.stdout.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+
+
+@knowledge_app.command("lint")
+def knowledge_lint(
+    guideline: Annotated[str, typer.Option("--guideline")] = DEFAULT_GUIDELINE,
+    update_hash: Annotated[
+        bool,
+        typer.Option(
+            "--update-hash",
+            help="Write the recomputed content hash into manifest.yaml (after reviewing changes).",
+        ),
+    ] = False,
+) -> None:
+    """Check a knowledge package: schema, ids, citations, totality/overlap, texts, content hash."""
+    from nenguide.engine.lint import lint
+    from nenguide.knowledge import _root, compute_hash, load_from, package_path
+
+    con = _console()
+    folder = _root() / guideline
+    if not (folder / "manifest.yaml").is_file():
+        con.print(f"[bold red]No knowledge package '{escape(guideline)}'[/]; available: "
+                  f"{', '.join(available())}")
+        raise typer.Exit(2)
+    try:
+        kb = load_from(folder, verify_hash=False)
+    except KnowledgeError as exc:
+        con.print(f"[bold red]✖ {escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    report = lint(kb)
+    actual = compute_hash(folder)
+    if actual != kb.manifest.content_hash:
+        if update_hash:
+            manifest = package_path(guideline) / "manifest.yaml"
+            text = manifest.read_text(encoding="utf-8")
+            manifest.write_text(text.replace(kb.manifest.content_hash, actual), encoding="utf-8")
+            con.print(f"content hash updated to {actual}")
+        else:
+            report.errors.append(
+                f"content hash {actual} differs from manifest.yaml ({kb.manifest.content_hash}); "
+                "review the change, note it in CHANGES.md, then run with --update-hash"
+            )
+    for w in report.warnings:
+        con.print(f"[yellow]! {escape(w)}[/]")
+    for e in report.errors:
+        con.print(f"[bold red]✖ {escape(e)}[/]")
+    rows = sum(len(t.rows) for t in kb.tables.values())
+    con.print(
+        f"{kb.manifest.id} {kb.manifest.version}: {len(kb.tables)} tables, {rows} rules, "
+        f"{len(kb.bibliography)} sources, {report.checked_points} input combinations checked; "
+        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@knowledge_app.command("list")
+def knowledge_list() -> None:
+    """List the bundled knowledge packages with their validity."""
+    con = _console()
+    for name in available():
+        kb = _load_knowledge(name)
+        m = kb.manifest
+        con.print(f"[bold]{name}[/]  {m.title} {m.version}  valid {m.valid_from} – "
+                  f"{m.valid_until}  ({m.status})")
+
+
+@app.command()
+def version() -> None:
+    """Print the engine version."""
+    sys.stdout.write(f"nenguide {__version__}\n")
+
+
+def _register_adapters() -> None:
+    try:
+        from nenguide.api.cli import register
+    except ImportError:  # the [api] extra is not installed
+        return
+    register(app)
+
+
+_register_adapters()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,177 @@
+"""Knowledge lint: checks a loaded knowledge package beyond its file schema.
+
+* every condition names values inside the input's declared domain (catches typos);
+* ``unique`` tables: exactly one row is true for every input in the domain (total, no overlap);
+* ``first`` tables: at least one row is true for every input in the domain (total);
+* tables named by other tables exist; every emitted code has text in every language;
+* rows marked ``unconfirmed`` and unused bibliography entries are reported as warnings.
+
+Domains are sampled at every threshold a table uses, just below and above it, and between
+thresholds, so boundary mistakes (``<`` written for ``<=``) are found.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from nenguide.engine.codes import ISSUE_KINDS
+from nenguide.engine.kb import Knowledge
+from nenguide.engine.logic import Tri
+from nenguide.engine.tables import InputDomain, Table, _row_truth
+
+MAX_COMBINATIONS = 250_000
+TABLE_REFS = ("t_table", "t_descriptor_table", "n_table", "m_table", "group_table")
+
+
+@dataclass
+class LintReport:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checked_tables: int = 0
+    checked_points: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def sample_domain(table: Table, name: str, dom: InputDomain) -> list[Any]:
+    if dom.type == "enum":
+        return list(dom.values or [])
+    if dom.type == "bool":
+        return [True, False]
+    lo = dom.min if dom.min is not None else 0.0
+    hi = dom.max if dom.max is not None else lo + 1000.0
+    step = 1.0 if dom.integer else 0.01
+    cuts = sorted(
+        {
+            float(x)
+            for row in table.rows
+            for c in row.conditions
+            if c.fact == name
+            for x in c.thresholds
+        }
+    )
+    pts = {lo, hi}
+    for x in cuts:
+        pts.update({x - step, x, x + step})
+    edges = sorted({lo, *cuts, hi})
+    for a, b in itertools.pairwise(edges):
+        pts.add((a + b) / 2)
+    out = []
+    for p in sorted(pts):
+        if dom.integer:
+            p = float(math.floor(p))
+        if lo <= p <= hi:
+            out.append(p)
+    return sorted(set(out))
+
+
+def lint(kb: Knowledge) -> LintReport:
+    rep = LintReport()
+    used_sources: set[str] = set()
+    for table in kb.tables.values():
+        rep.checked_tables += 1
+        spec = table.spec
+        for row in table.rows:
+            used_sources.update(row.sources)
+            if row.status != "confirmed":
+                rep.warnings.append(f"{row.id}: content marked {row.status} (clinician review)")
+            for c in row.conditions:
+                dom = spec.inputs[c.fact]
+                if dom.type == "enum":
+                    bad = [v for v in c.values if v not in (dom.values or [])]
+                    if bad:
+                        rep.errors.append(
+                            f"{row.id}: condition on '{c.fact}' names {bad}, not in the declared "
+                            f"values {dom.values}"
+                        )
+                if dom.type == "bool" and any(not isinstance(v, bool) for v in c.values):
+                    rep.errors.append(f"{row.id}: '{c.fact}' is boolean; use true or false")
+            for key in TABLE_REFS:
+                ref = row.then.get(key)
+                if ref is not None and ref not in kb.tables:
+                    rep.errors.append(f"{row.id}: {key} '{ref}' is not a table in this package")
+        if spec.hit_policy == "collect":
+            continue
+        _check_total(table, rep)
+    unused = sorted(set(kb.bibliography) - used_sources - {kb.manifest.source})
+    for s in unused:
+        rep.warnings.append(f"bibliography entry '{s}' is cited by no rule")
+    _check_texts(kb, rep)
+    return rep
+
+
+def _check_total(table: Table, rep: LintReport) -> None:
+    spec = table.spec
+    names = list(spec.inputs)
+    samples = [sample_domain(table, n, spec.inputs[n]) for n in names]
+    total = math.prod(len(s) for s in samples)
+    if total > MAX_COMBINATIONS:
+        rep.errors.append(
+            f"{spec.id}: {total} input combinations to check exceed {MAX_COMBINATIONS}; "
+            "split the table"
+        )
+        return
+    gaps: list[dict[str, Any]] = []
+    overlaps: list[tuple[dict[str, Any], list[str]]] = []
+    for combo in itertools.product(*samples):
+        facts = dict(zip(names, combo, strict=True))
+        rep.checked_points += 1
+        hits = [r.id for r in table.rows if _row_truth(r, facts)[0] is Tri.TRUE]
+        if not hits:
+            gaps.append(facts)
+        elif spec.hit_policy == "unique" and len(hits) > 1:
+            overlaps.append((facts, hits))
+    if gaps:
+        rep.errors.append(
+            f"{spec.id}: not total - {len(gaps)} input combination(s) match no row, e.g. {gaps[0]}"
+        )
+    if overlaps:
+        facts, hits = overlaps[0]
+        rep.errors.append(
+            f"{spec.id}: hit policy unique but {len(overlaps)} input combination(s) match several "
+            f"rows, e.g. {facts} -> {hits}"
+        )
+
+
+def emitted_text_keys(kb: Knowledge) -> set[str]:
+    """Every text key the engine can look up for codes it emits."""
+    keys = {f"issue.{c}" for c in ISSUE_KINDS}
+    for table in kb.tables.values():
+        for row in table.rows:
+            code = row.then.get("code")
+            if code:
+                keys.add(f"issue.{code}")
+            ns = row.then.get("not_staged")
+            if ns:
+                keys.add(f"not_staged.{ns}")
+            system = row.then.get("system")
+            if system:
+                keys.add(f"system.{system}")
+    keys.update({"disclaimer", "system.WHO2019_DIGESTIVE", "system.WHO2021_THORACIC"})
+    keys.update(
+        f"category.{c}"
+        for c in ("NET", "NEC", "MiNEN", "typical_carcinoid", "atypical_carcinoid", "LCNEC", "SCLC")
+    )
+    keys.update(f"grade.{g}" for g in ("G1", "G2", "G3"))
+    keys.update(f"nec_subtype.{s}" for s in ("small_cell", "large_cell"))
+    keys.update(f"liver_type.{t}" for t in ("I", "II", "III"))
+    keys.update(
+        f"status.{s}"
+        for s in ("DETERMINED", "RECOMMENDED", "NOT_APPLICABLE", "INSUFFICIENT_DATA", "CONFLICT")
+    )
+    keys.update(f"kind.{k}" for k in ("insufficient_data", "conflict", "warning", "info"))
+    keys.update(f"step.{s}" for s in ("guideline", "classification", "stage", "liver_metastasis"))
+    return keys
+
+
+def _check_texts(kb: Knowledge, rep: LintReport) -> None:
+    for lang in kb.catalog.languages:
+        texts = kb.catalog.texts[lang]
+        missing = sorted(k for k in emitted_text_keys(kb) if not texts.get(k))
+        if missing:
+            rep.errors.append(f"i18n/{lang}: no text for {len(missing)} key(s): {missing[:12]}")

@@ -1,0 +1,206 @@
+"""Human-readable assessment report for the terminal (Rich), in English or Simplified Chinese.
+
+Everything shown comes from the assessment and the text catalogue; nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from nenguide.engine.kb import Catalog
+from nenguide.model.assessment import Assessment, IssueKind, Status
+
+_KIND_STYLE = {
+    IssueKind.conflict: ("✖", "bold red"),
+    IssueKind.insufficient_data: ("?", "bold yellow"),
+    IssueKind.warning: ("!", "yellow"),
+    IssueKind.info: ("·", "cyan"),
+}
+_STATUS_STYLE = {
+    Status.DETERMINED: "green",
+    Status.RECOMMENDED: "green",
+    Status.NOT_APPLICABLE: "dim",
+    Status.INSUFFICIENT_DATA: "yellow",
+    Status.CONFLICT: "red",
+}
+_FACT = re.compile(
+    r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|extent|necrosis|morphology|differentiation|category)\b"
+)
+
+
+class Report:
+    def __init__(self, a: Assessment, catalog: Catalog):
+        self.a = a
+        self.cat = catalog
+        self.lang = a.language
+
+    def t(self, key: str, **kw: Any) -> str:
+        return self.cat.text(self.lang, key, **kw)
+
+    def status(self, s: Status) -> Text:
+        return Text(self.t(f"status.{s.value}"), style=_STATUS_STYLE[s])
+
+    def header(self) -> Text:
+        g = self.a.guideline
+        out = Text()
+        out.append(f"{self.t('label.guideline')}: ", style="bold")
+        out.append(f"{g.title} ({g.version}), {self.t('label.valid_until')} {g.valid_until}")
+        if g.past_valid_until:
+            out.append(f"  [{self.t('label.expired')}]", style="bold red")
+        out.append(f"\n{self.t('label.engine')} {self.a.engine_version} · ")
+        out.append(f"{self.t('label.as_of')} {self.a.as_of}")
+        if self.a.case_id:
+            out.append(f" · {self.t('label.case')} {self.a.case_id}")
+        return out
+
+    def summary(self) -> Table:
+        tab = Table.grid(padding=(0, 2))
+        tab.add_column(style="bold", no_wrap=True)
+        tab.add_column()
+        tab.add_column(no_wrap=True)
+        c = self.a.classification
+        cls = Text()
+        if c.category:
+            cls.append(self.t(f"category.{c.category}"), style="bold")
+            if c.grade:
+                cls.append(f" {self.t(f'grade.{c.grade}')}", style="bold")
+            if c.nec_subtype:
+                cls.append(f", {self.t(f'nec_subtype.{c.nec_subtype}')}")
+        else:
+            cls.append(self.t("label.not_determined"), style="italic")
+        if c.system:
+            cls.append(f"\n{self.t(f'system.{c.system}')}", style="dim")
+        if c.grade_by_ki67 or c.grade_by_mitoses:
+            cls.append(
+                f"\n{self.t('label.grade_by_ki67')}: {c.grade_by_ki67 or '—'} · "
+                f"{self.t('label.grade_by_mitoses')}: {c.grade_by_mitoses or '—'}"
+            )
+        for comp in c.components:
+            cls.append(f"\n  {comp.kind} {comp.percent:g} %: ")
+            if comp.category:
+                cls.append(self.t(f"category.{comp.category}"))
+                if comp.grade:
+                    cls.append(f" {comp.grade}")
+            else:
+                cls.append(self.t(f"status.{comp.status.value}"), style="dim")
+        tab.add_row(self.t("label.classification"), cls, self.status(c.status))
+
+        s = self.a.stage
+        st = Text()
+        if s.system:
+            pre = s.prefix or ""
+            tnm = " ".join(
+                f"{pre if k != 'm' else ''}{v or k.upper() + '?'}"
+                for k, v in (("t", s.t), ("n", s.n), ("m", s.m))
+            )
+            if s.t_suffix:
+                tnm = tnm.replace(s.t or "T?", f"{s.t or 'T?'}{s.t_suffix}", 1)
+            st.append(tnm, style="bold")
+            st.append(" → ")
+            st.append(
+                f"{self.t('label.group')} {s.group}" if s.group else self.t("label.not_determined"),
+                style="bold" if s.group else "italic",
+            )
+            st.append(f"\n{self.t(f'system.{s.system}')}", style="dim")
+            for k, vals in s.possible.items():
+                st.append(f"\n{k.upper()}: {self.t('label.possible')} {', '.join(vals)}", style="dim")
+        elif s.reason:
+            st.append(self.t(f"not_staged.{s.reason}"), style="italic")
+        else:
+            st.append(self.t("label.not_determined"), style="italic")
+        tab.add_row(self.t("label.stage"), st, self.status(s.status))
+
+        lv = self.a.liver_metastasis
+        lt = Text(
+            self.t(f"liver_type.{lv.type}") if lv.type else self.t("label.none")
+            if lv.status is Status.NOT_APPLICABLE
+            else self.t("label.not_determined")
+        )
+        tab.add_row(self.t("label.liver"), lt, self.status(lv.status))
+        return tab
+
+    def issues(self) -> Table | Text:
+        if not self.a.issues:
+            return Text(self.t("label.none"), style="dim")
+        tab = Table.grid(padding=(0, 1))
+        tab.add_column(no_wrap=True)
+        tab.add_column()
+        for i in self.a.issues:
+            mark, style = _KIND_STYLE[i.kind]
+            body = Text()
+            body.append(f"{self.t(f'kind.{i.kind.value}')}: ", style=style)
+            body.append(i.message)
+            if i.fields:
+                body.append(f"  [{', '.join(i.fields)}]", style="dim")
+            tab.add_row(Text(mark, style=style), body)
+        return tab
+
+    def reasons(self) -> Table:
+        tab = Table.grid(padding=(0, 1))
+        tab.add_column(no_wrap=True, style="dim")
+        tab.add_column()
+        for e in self.a.trace:
+            if not e.rule_ids:
+                continue
+            decisive = e.rule_ids[0]
+            body = Text()
+            body.append(decisive, style="bold")
+            if not e.decided:
+                body.append(f" (+{len(e.rule_ids) - 1})", style="yellow")
+            if self.lang == "en" and e.explanations:
+                body.append(f": {e.explanations[0]}")
+            else:
+                cond = e.conditions[0].split(": ", 1)[-1] if e.conditions else ""
+                body.append(f": {self._localise(cond)}")
+            read = {k: v for k, v in e.inputs.items() if v is not None}
+            if read:
+                shown = ", ".join(f"{self._localise(k)}={_short(v)}" for k, v in read.items())
+                body.append(f"\n  {self.t('label.inputs')}: {shown}", style="dim")
+            if e.sources:
+                body.append(f"\n  {self.t('label.sources')}: {', '.join(e.sources)}", style="dim")
+            tab.add_row(self.t(f"step.{e.step}"), body)
+        return tab
+
+    def _localise(self, text: str) -> str:
+        if self.lang == "en":
+            return text
+
+        def sub(m: re.Match[str]) -> str:
+            return self.cat.texts.get(self.lang, {}).get(f"field.{m.group(1)}", m.group(1))
+
+        return _FACT.sub(sub, text)
+
+    def render(self) -> Group:
+        title = Text(self.t("label.title"), style="bold")
+        return Group(
+            Panel(self.header(), title=title, title_align="left"),
+            self.summary(),
+            Text(""),
+            Text(self.t("label.issues"), style="bold underline"),
+            self.issues(),
+            Text(""),
+            Text(self.t("label.reasons"), style="bold underline"),
+            self.reasons(),
+            Text(""),
+            Text(self.a.disclaimer, style="italic"),
+        )
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, dict) and "one_of" in v:
+        return "{" + ", ".join(map(str, v["one_of"])) + "}"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(str, v)) + "]"
+    return str(v)
+
+
+def render_text(a: Assessment, catalog: Catalog, console: Console) -> None:
+    console.print(Report(a, catalog).render())
