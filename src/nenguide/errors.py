@@ -71,6 +71,11 @@ _ALLOWED_BY_TYPE = {
     "frozen_set_type": "a list of distinct values",
     "set_type": "a list of distinct values",
     "finite_number": "a finite number",
+    "extent_for_site": "one of: {allowed}",
+    "extent_not_used": "no extent for this site",
+    "lung_only": "only for primary_site 'lung'",
+    "positive_exceeds_examined": "at most the number examined ({examined})",
+    "components_total": "percentages adding up to at most 100",
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 #: Context key naming the sub-field a cross-field error belongs to (see ``errors.py``).
@@ -161,28 +161,42 @@ class Tumour(_Frozen):
         default=None, description="Number of primary tumours (multiple primaries: T gets '(m)')"
     )
 
-    @model_validator(mode="after")
-    def _site_vocabulary(self) -> Tumour:
-        if self.extent is not None:
-            allowed = EXTENTS_BY_SITE.get(self.primary_site)
-            if allowed is None:
-                raise _invalid(
-                    "extent",
-                    f"extent is not used for primary site '{self.primary_site.value}' "
-                    "(lung: use lung_descriptors; other/unknown primary: leave it out)",
-                )
-            if self.extent not in allowed:
-                names = ", ".join(sorted(e.value for e in allowed))
-                raise _invalid(
-                    "extent",
-                    f"extent '{self.extent.value}' does not apply to primary site "
-                    f"'{self.primary_site.value}'; allowed: {names}",
-                )
-        if self.lung_descriptors and self.primary_site is not PrimarySite.lung:
-            raise _invalid(
-                "lung_descriptors", "lung_descriptors apply only when primary_site is 'lung'"
+    @field_validator("extent")
+    @classmethod
+    def _extent_for_site(cls, v: Extent | None, info: ValidationInfo) -> Extent | None:
+        site = info.data.get("primary_site")
+        if v is None or site is None:
+            return v
+        allowed = EXTENTS_BY_SITE.get(site)
+        if allowed is None:
+            raise PydanticCustomError(
+                "extent_not_used",
+                "extent is not used for primary site '{site}' (lung: use lung_descriptors; "
+                "other or unknown primary: leave it out)",
+                {"site": site.value},
             )
-        return self
+        if v not in allowed:
+            raise PydanticCustomError(
+                "extent_for_site",
+                "extent '{extent}' does not apply to primary site '{site}'; allowed: {allowed}",
+                {
+                    "extent": v.value,
+                    "site": site.value,
+                    "allowed": ", ".join(sorted(e.value for e in allowed)),
+                },
+            )
+        return v
+
+    @field_validator("lung_descriptors")
+    @classmethod
+    def _lung_only(
+        cls, v: frozenset[LungDescriptor] | None, info: ValidationInfo
+    ) -> frozenset[LungDescriptor] | None:
+        if v is not None and info.data.get("primary_site") not in (PrimarySite.lung, None):
+            raise PydanticCustomError(
+                "lung_only", "lung_descriptors apply only when primary_site is 'lung'"
+            )
+        return v
 
 
 class LungNodeStation(StrEnum):
@@ -211,15 +225,17 @@ class RegionalNodes(_Frozen):
         default=None, description="Lung only: most advanced involved node station"
     )
 
-    @model_validator(mode="after")
-    def _counts(self) -> RegionalNodes:
-        if self.examined is not None and self.positive is not None:
-            if self.positive > self.examined:
-                raise _invalid(
-                    "positive",
-                    f"positive ({self.positive}) cannot exceed examined ({self.examined})",
-                )
-        return self
+    @field_validator("positive")
+    @classmethod
+    def _not_more_than_examined(cls, v: int | None, info: ValidationInfo) -> int | None:
+        examined = info.data.get("examined")
+        if v is not None and examined is not None and v > examined:
+            raise PydanticCustomError(
+                "positive_exceeds_examined",
+                "positive ({positive}) cannot exceed examined ({examined})",
+                {"positive": v, "examined": examined},
+            )
+        return v
 
 
 class MetastasisSite(StrEnum):
@@ -331,15 +347,17 @@ class Pathology(_Frozen):
         default=(), description="Mixed tumours: each component with its share of the tumour"
     )
 
-    @model_validator(mode="after")
-    def _components(self) -> Pathology:
-        if self.components:
-            total = sum(c.percent for c in self.components)
-            if total > 100.0001:
-                raise _invalid(
-                    "components", f"component percentages add up to {total:g} %, more than 100 %"
-                )
-        return self
+    @field_validator("components")
+    @classmethod
+    def _components_total(cls, v: tuple[TumourComponent, ...]) -> tuple[TumourComponent, ...]:
+        total = sum(c.percent for c in v)
+        if total > 100.0001:
+            raise PydanticCustomError(
+                "components_total",
+                "component percentages add up to {total} %, more than 100 %",
+                {"total": f"{total:g}"},
+            )
+        return v
 
 
 class StagingBasis(StrEnum):

@@ -1,0 +1,3 @@
+from nenguide.cli import main
+
+main()
