@@ -15,7 +15,10 @@ AS_OF = "2026-11-23"
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nenguide", *args],
-        capture_output=True, text=True, input=stdin, timeout=60,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
     )
 
 
@@ -34,8 +37,10 @@ def test_demo_prints_grade_and_stage_with_reasons(lang: str) -> None:
 
 
 def test_assess_json_from_file_and_stdin(tmp_path: Path) -> None:
-    case = {"tumour": {"primary_site": "rectum", "size_cm": 0.8, "extent": "submucosa"},
-            "pathology": {"differentiation": "well", "ki67_percent": 1}}
+    case = {
+        "tumour": {"primary_site": "rectum", "size_cm": 0.8, "extent": "submucosa"},
+        "pathology": {"differentiation": "well", "ki67_percent": 1},
+    }
     f = tmp_path / "case.json"
     f.write_text(json.dumps(case))
     a = run("assess", str(f), "--format", "json", "--as-of", AS_OF)
@@ -58,8 +63,13 @@ def test_invalid_case_exits_2_with_every_error_and_no_traceback(tmp_path: Path) 
     assert proc.returncode == 2
     err = proc.stderr
     assert "Traceback" not in err and "Traceback" not in proc.stdout
-    for path in ("tumour.size_cm", "pathology.ki67_percent", "pathology.differentiation",
-                 "patient.age", "tumour.extent"):
+    for path in (
+        "tumour.size_cm",
+        "pathology.ki67_percent",
+        "pathology.differentiation",
+        "patient.age",
+        "tumour.extent",
+    ):
         assert path in err, (path, err)
     assert "received: 140" in err and "less than or equal to 100" in err
     assert "allowed:" in err
@@ -67,7 +77,11 @@ def test_invalid_case_exits_2_with_every_error_and_no_traceback(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("content", "needle"),
-    [("tumour: [1, 2", "not valid YAML"), ("{\"tumour\": ", "not valid JSON"), ("- 1\n- 2\n", "object")],
+    [
+        ("tumour: [1, 2", "not valid YAML"),
+        ('{"tumour": ', "not valid JSON"),
+        ("- 1\n- 2\n", "object"),
+    ],
 )
 def test_unreadable_input_exits_2(tmp_path: Path, content: str, needle: str) -> None:
     f = tmp_path / "x.yaml"
@@ -85,7 +99,16 @@ def test_missing_file_and_bad_date_exit_2() -> None:
 def test_assess_help_explains_options() -> None:
     proc = run("assess", "--help")
     assert proc.returncode == 0
-    for word in ("--format", "--lang", "--as-of", "text", "json", "zh-CN", "status 2", "valid-until"):
+    for word in (
+        "--format",
+        "--lang",
+        "--as-of",
+        "text",
+        "json",
+        "zh-CN",
+        "status 2",
+        "valid-until",
+    ):
         assert word in proc.stdout, word
 
 

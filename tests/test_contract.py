@@ -25,10 +25,25 @@ CASE = {
     "staging_basis": "pathological",
 }
 FIXED_KEYS = [
-    "guideline.id", "guideline.version", "guideline.valid_until", "engine_version", "as_of",
-    "classification.category", "classification.grade", "classification.nec_subtype",
-    "classification.status", "stage.system", "stage.prefix", "stage.t", "stage.n", "stage.m",
-    "stage.group", "stage.status", "liver_metastasis_type", "issues", "trace",
+    "guideline.id",
+    "guideline.version",
+    "guideline.valid_until",
+    "engine_version",
+    "as_of",
+    "classification.category",
+    "classification.grade",
+    "classification.nec_subtype",
+    "classification.status",
+    "stage.system",
+    "stage.prefix",
+    "stage.t",
+    "stage.n",
+    "stage.m",
+    "stage.group",
+    "stage.status",
+    "liver_metastasis_type",
+    "issues",
+    "trace",
 ]
 
 
@@ -53,7 +68,11 @@ def test_fixed_keys_and_values(out: dict) -> None:  # type: ignore[type-arg]
     assert (out["classification"]["category"], out["classification"]["grade"]) == ("NET", "G2")
     assert out["stage"]["system"] == "AJCC8_NET_JEJUNUM_ILEUM"
     assert (out["stage"]["prefix"], out["stage"]["t"], out["stage"]["n"], out["stage"]["m"]) == (
-        "p", "T2", "N2", "M1a")
+        "p",
+        "T2",
+        "N2",
+        "M1a",
+    )
     assert out["stage"]["group"] == "IV"
     assert out["liver_metastasis_type"] == "I"
     rules = [t["rule_ids"][0] for t in out["trace"] if t["rule_ids"]]
@@ -72,7 +91,9 @@ def test_output_validates_against_published_schema(out: dict) -> None:  # type: 
 def test_cli_schema_matches_model() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "nenguide", "schema", "assessment"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert json.loads(proc.stdout) == TypeAdapter(Assessment).json_schema(mode="serialization")
 

@@ -128,7 +128,11 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
             {
                 "kind": "neuroendocrine",
                 "percent": ne,
-                **({"differentiation": d} if (d := draw(_opt(st.sampled_from(["well", "poor"])))) else {}),
+                **(
+                    {"differentiation": d}
+                    if (d := draw(_opt(st.sampled_from(["well", "poor"]))))
+                    else {}
+                ),
                 **({"ki67_percent": k} if (k := draw(_opt(ki67))) is not None else {}),
             },
             {"kind": "adenocarcinoma", "percent": draw(st.floats(0, 100 - ne, allow_nan=False))},
@@ -144,7 +148,9 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
 
 @SETTINGS
 @given(data=cases(), lang=st.sampled_from(["en", "zh-CN"]))
-def test_every_valid_case_gets_an_assessment(kb: Knowledge, data: dict[str, Any], lang: str) -> None:
+def test_every_valid_case_gets_an_assessment(
+    kb: Knowledge, data: dict[str, Any], lang: str
+) -> None:
     case = parse_case(data)
     result = assess(case, kb, as_of=AS_OF, lang=lang)
     again = Assessment.model_validate_json(result.model_dump_json())
@@ -179,7 +185,9 @@ def _grade(kb: Knowledge, site: str, k: float | None, m: float | None) -> str | 
     m=st.tuples(mitoses, mitoses).map(sorted),
     drop=st.sampled_from(["none", "ki67", "mitoses"]),
 )
-def test_grade_is_monotone(kb: Knowledge, site: str, k: list[float], m: list[float], drop: str) -> None:
+def test_grade_is_monotone(
+    kb: Knowledge, site: str, k: list[float], m: list[float], drop: str
+) -> None:
     lo_k, hi_k = (None, None) if drop == "ki67" else k
     lo_m, hi_m = (None, None) if drop == "mitoses" else m
     lo = _grade(kb, site, lo_k, lo_m)
@@ -192,9 +200,21 @@ def test_grade_is_monotone(kb: Knowledge, site: str, k: list[float], m: list[flo
 
 @pytest.mark.parametrize(
     ("k", "m", "grade"),
-    [(2.9, None, "G1"), (3, None, "G2"), (3.1, None, "G2"), (20, None, "G2"), (20.1, None, "G3"),
-     (None, 1, "G1"), (None, 1.9, "G1"), (None, 2, "G2"), (None, 20, "G2"), (None, 21, "G3"),
-     (1, 21, "G3"), (25, 1, "G3"), (2, 5, "G2")],
+    [
+        (2.9, None, "G1"),
+        (3, None, "G2"),
+        (3.1, None, "G2"),
+        (20, None, "G2"),
+        (20.1, None, "G3"),
+        (None, 1, "G1"),
+        (None, 1.9, "G1"),
+        (None, 2, "G2"),
+        (None, 20, "G2"),
+        (None, 21, "G3"),
+        (1, 21, "G3"),
+        (25, 1, "G3"),
+        (2, 5, "G2"),
+    ],
 )
 def test_grade_boundaries(kb: Knowledge, k: float | None, m: float | None, grade: str) -> None:
     assert _grade(kb, "pancreas", k, m) == grade
@@ -218,8 +238,24 @@ ORDERS = {
         ["M0", "M1"],
     ),
 }
-GROUP_ORDER = ["I", "IA", "IA1", "IA2", "IA3", "IB", "II", "IIA", "IIB", "III", "IIIA", "IIIB",
-               "IIIC", "IV", "IVA", "IVB"]
+GROUP_ORDER = [
+    "I",
+    "IA",
+    "IA1",
+    "IA2",
+    "IA3",
+    "IB",
+    "II",
+    "IIA",
+    "IIB",
+    "III",
+    "IIIA",
+    "IIIB",
+    "IIIC",
+    "IV",
+    "IVA",
+    "IVB",
+]
 
 
 @SETTINGS
@@ -253,14 +289,26 @@ BASE: dict[str, Any] = {
 
 INVALID = {
     "pathology.ki67_percent": st.one_of(
-        st.floats(min_value=100.0001, max_value=1e9), st.floats(max_value=-0.0001, min_value=-1e9),
-        st.just("high"), st.just([5]),
+        st.floats(min_value=100.0001, max_value=1e9),
+        st.floats(max_value=-0.0001, min_value=-1e9),
+        st.just("high"),
+        st.just([5]),
     ),
-    "pathology.mitoses_per_2mm2": st.one_of(st.floats(max_value=-0.001, min_value=-1e6), st.just("x")),
-    "tumour.size_cm": st.one_of(st.floats(max_value=0, min_value=-100), st.floats(min_value=60.01, max_value=1e6)),
-    "patient.age_years": st.one_of(st.integers(min_value=121, max_value=10**6), st.integers(max_value=-1, min_value=-10**6), st.just(50.5)),
+    "pathology.mitoses_per_2mm2": st.one_of(
+        st.floats(max_value=-0.001, min_value=-1e6), st.just("x")
+    ),
+    "tumour.size_cm": st.one_of(
+        st.floats(max_value=0, min_value=-100), st.floats(min_value=60.01, max_value=1e6)
+    ),
+    "patient.age_years": st.one_of(
+        st.integers(min_value=121, max_value=10**6),
+        st.integers(max_value=-1, min_value=-(10**6)),
+        st.just(50.5),
+    ),
     "patient.ecog": st.integers(min_value=5, max_value=100),
-    "tumour.primary_site": st.text(min_size=1, max_size=12).filter(lambda s: s.strip() not in {p.value for p in PrimarySite}),
+    "tumour.primary_site": st.text(min_size=1, max_size=12).filter(
+        lambda s: s.strip() not in {p.value for p in PrimarySite}
+    ),
     "pathology.differentiation": st.sampled_from(["moderate", "WELL", "", "G2"]),
     "tumour.extent": st.sampled_from(["sphincter_of_oddi", "mucosa", "deep"]),
     "regional_nodes.positive": st.integers(min_value=11, max_value=300),

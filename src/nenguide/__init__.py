@@ -6,11 +6,11 @@ The public surface is small: :func:`assess`, :func:`load_knowledge`, the :class:
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from nenguide._version import __version__
 
 __all__ = ["Assessment", "Case", "__version__", "assess", "load_knowledge"]
 
-from nenguide.engine.assess import assess  # noqa: E402
-from nenguide.knowledge import load as load_knowledge  # noqa: E402
-from nenguide.model.assessment import Assessment  # noqa: E402
-from nenguide.model.case import Case  # noqa: E402
+from nenguide.engine.assess import assess
+from nenguide.knowledge import load as load_knowledge
+from nenguide.model.assessment import Assessment
+from nenguide.model.case import Case

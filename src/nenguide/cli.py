@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from rich.console import Console
 from rich.markup import escape
 
-from nenguide import __version__
+from nenguide._version import __version__
 from nenguide.engine.assess import assess as run_assess
 from nenguide.errors import CaseInputError, load_case_file, parse_case_text
 from nenguide.knowledge import DEFAULT_GUIDELINE, KnowledgeError, available, load
@@ -43,12 +43,12 @@ app.add_typer(knowledge_app, name="knowledge")
 EXAMPLES = Path(__file__).parent / "examples"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     en = "en"
     zh_CN = "zh-CN"
 
@@ -115,7 +115,9 @@ def assess(
     lang: Annotated[Lang, typer.Option("--lang", "-l", help="Language of texts.")] = Lang.en,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Assessment date YYYY-MM-DD (default: today).", metavar="DATE"),
+        typer.Option(
+            "--as-of", help="Assessment date YYYY-MM-DD (default: today).", metavar="DATE"
+        ),
     ] = None,
     guideline: Annotated[
         str, typer.Option("--guideline", help="Knowledge package to use.")
@@ -146,9 +148,7 @@ def demo_cases() -> dict[str, Path]:
 
 @app.command()
 def demo(
-    name: Annotated[
-        str | None, typer.Argument(help="Demo case name (omit to list them).")
-    ] = None,
+    name: Annotated[str | None, typer.Argument(help="Demo case name (omit to list them).")] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     lang: Annotated[Lang, typer.Option("--lang", "-l")] = Lang.en,
     as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE")] = None,
@@ -205,8 +205,10 @@ def knowledge_lint(
     con = _console()
     folder = _root() / guideline
     if not (folder / "manifest.yaml").is_file():
-        con.print(f"[bold red]No knowledge package '{escape(guideline)}'[/]; available: "
-                  f"{', '.join(available())}")
+        con.print(
+            f"[bold red]No knowledge package '{escape(guideline)}'[/]; available: "
+            f"{', '.join(available())}"
+        )
         raise typer.Exit(2)
     try:
         kb = load_from(folder, verify_hash=False)
@@ -247,8 +249,10 @@ def knowledge_list() -> None:
     for name in available():
         kb = _load_knowledge(name)
         m = kb.manifest
-        con.print(f"[bold]{name}[/]  {m.title} {m.version}  valid {m.valid_from} – "
-                  f"{m.valid_until}  ({m.status})")
+        con.print(
+            f"[bold]{name}[/]  {m.title} {m.version}  valid {m.valid_from} – "
+            f"{m.valid_until}  ({m.status})"
+        )
 
 
 @app.command()
@@ -258,11 +262,14 @@ def version() -> None:
 
 
 def _register_adapters() -> None:
+    """Add the HTTP service commands (serve, db, user) when the [api] extra is installed."""
+    import importlib
+
     try:
-        from nenguide.api.cli import register
+        module = importlib.import_module("nenguide.api.cli")
     except ImportError:  # the [api] extra is not installed
         return
-    register(app)
+    module.register(app)
 
 
 _register_adapters()

@@ -157,10 +157,7 @@ def load_case_file(path: Path) -> Case:
 
 def parse_case_text(text: str, label: str = "input") -> Case:
     try:
-        if text.lstrip().startswith("{"):
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
+        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise CaseInputError(
             f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", []

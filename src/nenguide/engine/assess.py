@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nenguide import __version__
+from nenguide._version import __version__
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive

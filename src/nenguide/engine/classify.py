@@ -139,9 +139,9 @@ def _grade(
 def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
     res = ctx.first(STEP, T_GEP, facts)
     if not res.decided:
-        g, g_ki, g_mi, disc = (None, None, None, False)
+        g_ki, g_mi, disc = (None, None, False)
         if facts["ki67_reported"] or facts["mitoses_reported"]:
-            g, g_ki, g_mi, disc = _grade_quiet(ctx, facts)
+            _, g_ki, g_mi, disc = _grade_quiet(ctx, facts)
         ctx.issue(
             "CLASSIFICATION_NEEDS_DIFFERENTIATION",
             STEP,
@@ -162,10 +162,10 @@ def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
         return Classification(
             status=Status.DETERMINED if grade else Status.INSUFFICIENT_DATA,
             category="NET",
-            grade=grade,  # type: ignore[arg-type]
+            grade=grade,
             system=system,
-            grade_by_ki67=g_ki,  # type: ignore[arg-type]
-            grade_by_mitoses=g_mi,  # type: ignore[arg-type]
+            grade_by_ki67=g_ki,
+            grade_by_mitoses=g_mi,
             grade_discordant=disc,
         )
     subtype = _nec_subtype(ctx, facts["morphology"], "pathology.morphology")
@@ -276,7 +276,7 @@ def _ne_component(ctx: Context, c: TumourComponent, path: str) -> ComponentClass
             kind=c.kind.value,
             percent=c.percent,
             category="NEC",
-            nec_subtype=_nec_subtype(ctx, cf["morphology"], f"{path}.morphology"),  # type: ignore[arg-type]
+            nec_subtype=_nec_subtype(ctx, cf["morphology"], f"{path}.morphology"),
             status=Status.DETERMINED,
         )
     grade, _, _, _ = _grade(ctx, c.ki67_percent, c.mitoses_per_2mm2, path)
@@ -284,6 +284,6 @@ def _ne_component(ctx: Context, c: TumourComponent, path: str) -> ComponentClass
         kind=c.kind.value,
         percent=c.percent,
         category="NET",
-        grade=grade,  # type: ignore[arg-type]
+        grade=grade,
         status=Status.DETERMINED if grade else Status.INSUFFICIENT_DATA,
     )

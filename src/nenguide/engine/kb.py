@@ -74,4 +74,6 @@ class Knowledge:
         try:
             return self.tables[table_id]
         except KeyError:  # a configuration error, not a clinical outcome
-            raise KeyError(f"knowledge package {self.manifest.id} has no table {table_id}") from None
+            raise KeyError(
+                f"knowledge package {self.manifest.id} has no table {table_id}"
+            ) from None

@@ -24,16 +24,20 @@ def liver_type(ctx: Context, facts: dict[str, Any], cls: Classification) -> Live
     if checks.applies:
         ctx.record_collect(STEP, checks)
         for row in checks.applies:
-            ctx.issue(row.then["code"], STEP, fields_of([c.fact for c in row.conditions]),
-                      rule_id=row.id)
+            ctx.issue(
+                row.then["code"], STEP, fields_of([c.fact for c in row.conditions]), rule_id=row.id
+            )
         return LiverMetastasis(status=Status.CONFLICT)
     res = ctx.first(STEP, T_TYPE, facts)
     if not res.decided:
         ctx.issue("LIVER_TYPE_NEEDS_DATA", STEP, fields_of(res.missing), possible=res.value)
         return LiverMetastasis(status=Status.INSUFFICIENT_DATA)
     if res.value == "unclassified":
-        ctx.issue("LIVER_PATTERN_UNCLASSIFIED", STEP,
-                  ["metastases.liver.extent", "metastases.liver.resectability"],
-                  rule_id=res.rows[0].id)
+        ctx.issue(
+            "LIVER_PATTERN_UNCLASSIFIED",
+            STEP,
+            ["metastases.liver.extent", "metastases.liver.resectability"],
+            rule_id=res.rows[0].id,
+        )
         return LiverMetastasis(status=Status.CONFLICT)
     return LiverMetastasis(status=Status.DETERMINED, type=res.value)

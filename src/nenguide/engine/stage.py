@@ -22,23 +22,32 @@ T_SYSTEM = "CSCO2021.STAGE.SYSTEM"
 T_FLAGS = "CSCO2021.STAGE.FLAGS"
 T_CONSISTENCY = "CSCO2021.STAGE.CONSISTENCY"
 
-PREFIX = {StagingBasis.clinical: "c", StagingBasis.pathological: "p", StagingBasis.post_therapy: "yp"}
+PREFIX = {
+    StagingBasis.clinical: "c",
+    StagingBasis.pathological: "p",
+    StagingBasis.post_therapy: "yp",
+}
 UNKNOWN_CATEGORIES = {"TX", "NX", "MX"}
 
 
 def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) -> Stage:
     facts["category"] = cls.category
     sysres = ctx.first(STEP, T_SYSTEM, facts)
-    if not sysres.decided or sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get(
-        "not_staged"
+    if not sysres.decided or (
+        sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get("not_staged")
     ):
         ctx.issue("STAGE_NEEDS_CLASSIFICATION", STEP, ["pathology.differentiation"])
         return Stage(status=Status.INSUFFICIENT_DATA)
     spec = sysres.rows[0].then
     if spec.get("not_staged"):
         reason = spec["not_staged"]
-        ctx.issue("STAGE_NOT_STAGED", STEP, ["tumour.primary_site"], rule_id=sysres.rows[0].id,
-                  reason=ctx.text(f"not_staged.{reason}"))
+        ctx.issue(
+            "STAGE_NOT_STAGED",
+            STEP,
+            ["tumour.primary_site"],
+            rule_id=sysres.rows[0].id,
+            reason=ctx.text(f"not_staged.{reason}"),
+        )
         return Stage(status=Status.NOT_APPLICABLE, reason=reason)
     system: str = spec["system"]
 
@@ -56,8 +65,14 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
     if flags.applies:
         ctx.record_collect(STEP, flags)
         for row in flags.applies:
-            ctx.issue(row.then["code"], STEP, ["tumour.size_cm"], rule_id=row.id,
-                      size_cm=facts["size_cm"], system=system)
+            ctx.issue(
+                row.then["code"],
+                STEP,
+                ["tumour.size_cm"],
+                rule_id=row.id,
+                size_cm=facts["size_cm"],
+                system=system,
+            )
 
     t_res = _t(ctx, facts, spec)
     n_res = ctx.first(STEP, spec["n_table"], facts)
@@ -97,17 +112,29 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
     if g.decided:
         if g.value is None:
             ctx.issue("STAGE_NO_TUMOUR_EVIDENCE", STEP, ["tumour"], rule_id=g.rows[0].id)
-            return Stage(status=Status.NOT_APPLICABLE, group=None, **common)  # type: ignore[arg-type]
+            return Stage(status=Status.NOT_APPLICABLE, group=None, **common)
         if open_fields:
-            ctx.issue("STAGE_NEEDS_DATA", STEP, fields_of(open_fields),
-                      categories=open_cats, group=g.value, complete=False)
-        return Stage(status=Status.DETERMINED, group=g.value, **common)  # type: ignore[arg-type]
+            ctx.issue(
+                "STAGE_NEEDS_DATA",
+                STEP,
+                fields_of(open_fields),
+                categories=open_cats,
+                group=g.value,
+                complete=False,
+            )
+        return Stage(status=Status.DETERMINED, group=g.value, **common)
     coarse = _common_ancestor(group_table, g.value)
     possible["group"] = [str(x) for x in g.value.sorted()] if isinstance(g.value, OneOf) else []
-    ctx.issue("STAGE_NEEDS_DATA", STEP, fields_of(open_fields or g.missing),
-              categories=open_cats or ["T", "N", "M"], group=coarse or "?", complete=True)
+    ctx.issue(
+        "STAGE_NEEDS_DATA",
+        STEP,
+        fields_of(open_fields or g.missing),
+        categories=open_cats or ["T", "N", "M"],
+        group=coarse or "?",
+        complete=True,
+    )
     status = Status.CONFLICT if conflicted else Status.INSUFFICIENT_DATA
-    return Stage(status=status, group=coarse, **common)  # type: ignore[arg-type]
+    return Stage(status=status, group=coarse, **common)
 
 
 def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tuple[str | None, bool]:
@@ -129,8 +156,13 @@ def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
     if res.applies:
         ctx.record_collect(STEP, res)
     for row in res.applies:
-        ctx.issue(row.then["code"], STEP, list(row.then["fields"]), rule_id=row.id,
-                  **{c.fact: facts.get(c.fact) for c in row.conditions})
+        ctx.issue(
+            row.then["code"],
+            STEP,
+            list(row.then["fields"]),
+            rule_id=row.id,
+            **{c.fact: facts.get(c.fact) for c in row.conditions},
+        )
         out.extend(row.then["unknown_facts"])
     return out
 
@@ -155,12 +187,17 @@ def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, 
             dres = ctx.first(STEP, desc_table, {"lung_descriptor": d})
             levels.append(dres.value)
         dmin = {max(levels, key=rank.__getitem__)} if levels else {None}
-    combined = {
-        s if d is None else (s if rank[s] >= rank[d] else d) for s in sizes for d in dmin
-    }
+    combined = {s if d is None else (s if rank[s] >= rank[d] else d) for s in sizes for d in dmin}
     value = one_of(combined)
-    ctx.note(STEP, value, {"t_by_size": res.value, "t_by_descriptors": sorted(
-        (x for x in dmin if x), key=rank.__getitem__)}, ["T = higher of size and descriptor T"])
+    ctx.note(
+        STEP,
+        value,
+        {
+            "t_by_size": res.value,
+            "t_by_descriptors": sorted((x for x in dmin if x), key=rank.__getitem__),
+        },
+        ["T = higher of size and descriptor T"],
+    )
     return value, (missing if isinstance(value, OneOf) else set())
 
 

@@ -109,7 +109,8 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
     actual = compute_hash(folder)
     if verify_hash and actual != manifest.content_hash:
         raise KnowledgeError(
-            f"{name}: content hash {actual} does not match manifest.yaml ({manifest.content_hash}). "
+            f"{name}: content hash {actual} does not match manifest.yaml "
+            f"({manifest.content_hash}). "
             "A knowledge file changed: review the change, record it in CHANGES.md, then run "
             "'nenguide knowledge lint --update-hash'."
         )
@@ -124,7 +125,9 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
             raise KnowledgeError(f"{name}/bibliography.yaml: duplicate source id '{c.id}'")
         bibliography[c.id] = c
     if manifest.source not in bibliography:
-        raise KnowledgeError(f"{name}/manifest.yaml: source '{manifest.source}' not in bibliography")
+        raise KnowledgeError(
+            f"{name}/manifest.yaml: source '{manifest.source}' not in bibliography"
+        )
     parameters = _read_yaml(folder / "parameters.yaml", f"{name}/parameters.yaml") or {}
     tables = {}
     files = []

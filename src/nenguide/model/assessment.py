@@ -91,7 +91,9 @@ class Classification(_Out):
     category: Category | None = None
     grade: Grade | None = None
     nec_subtype: NecSubtype | None = None
-    system: str | None = Field(default=None, description="Classification used, e.g. WHO2019_DIGESTIVE")
+    system: str | None = Field(
+        default=None, description="Classification used, e.g. WHO2019_DIGESTIVE"
+    )
     grade_by_ki67: Grade | None = None
     grade_by_mitoses: Grade | None = None
     grade_discordant: bool = False

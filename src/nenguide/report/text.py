@@ -109,7 +109,9 @@ class Report:
             )
             st.append(f"\n{self.t(f'system.{s.system}')}", style="dim")
             for k, vals in s.possible.items():
-                st.append(f"\n{k.upper()}: {self.t('label.possible')} {', '.join(vals)}", style="dim")
+                st.append(
+                    f"\n{k.upper()}: {self.t('label.possible')} {', '.join(vals)}", style="dim"
+                )
         elif s.reason:
             st.append(self.t(f"not_staged.{s.reason}"), style="italic")
         else:
@@ -118,7 +120,9 @@ class Report:
 
         lv = self.a.liver_metastasis
         lt = Text(
-            self.t(f"liver_type.{lv.type}") if lv.type else self.t("label.none")
+            self.t(f"liver_type.{lv.type}")
+            if lv.type
+            else self.t("label.none")
             if lv.status is Status.NOT_APPLICABLE
             else self.t("label.not_determined")
         )

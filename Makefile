@@ -1,0 +1,34 @@
+# nenguide - two commands on a fresh machine:
+#   make run    set up, then assess the bundled demo case (English and Simplified Chinese)
+#   make test   set up, then run every check and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test serve bench lint clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nenguide needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,api,units]"
+	@touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/nenguide demo pnet-g2-liver --lang en
+	$(BIN)/nenguide demo pnet-g2-liver --lang zh-CN
+
+test: $(BIN)/.installed
+	VENV=$(VENV) ./scripts/test
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/nenguide knowledge lint
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_assess.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
