@@ -37,13 +37,9 @@ def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> As
     stg = stage(ctx, facts, case, cls)
     liver = liver_type(ctx, facts, cls)
 
+    status = kb.rule_status
     unconfirmed = sorted(
-        {
-            rid
-            for t in ctx.trace
-            for rid in t.rule_ids
-            if t.table and kb.tables[t.table].rows and _row_status(kb, t.table, rid) != "confirmed"
-        }
+        {rid for t in ctx.trace for rid in t.rule_ids if status.get(rid, "confirmed") != "confirmed"}
     )
     if unconfirmed:
         ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=unconfirmed)
@@ -72,10 +68,3 @@ def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> As
         trace=ctx.trace,
         disclaimer=ctx.text("disclaimer"),
     )
-
-
-def _row_status(kb: Knowledge, table_id: str, rule_id: str) -> str:
-    for r in kb.tables[table_id].rows:
-        if r.id == rule_id:
-            return r.status
-    return "confirmed"

@@ -41,7 +41,7 @@ def classify(ctx: Context, facts: dict[str, Any], case: Case) -> Classification:
 
     conflicts = _consistency(ctx, facts)
 
-    if case.pathology.components:
+    if case.pathology.components and family == "gep":
         mix = ctx.first(STEP, T_MINEN, facts)
         if mix.value == "MiNEN":
             return _minen(ctx, facts, case, system)

@@ -50,7 +50,12 @@ def fields_of(facts: set[str] | list[str]) -> list[str]:
     return sorted({FIELD_OF_FACT.get(f, f) for f in facts})
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def jsonable(v: Any) -> Any:
+    if type(v) in _SCALARS:
+        return v
     if isinstance(v, OneOf):
         return {"one_of": [jsonable(x) for x in v.sorted()]}
     if isinstance(v, frozenset | set | tuple):
@@ -81,7 +86,7 @@ class Context:
         k = kind or ISSUE_KINDS[code]
         params = {k2: _fmt(v) for k2, v in details.items()}
         self.issues.append(
-            Issue(
+            Issue.model_construct(
                 code=code,
                 kind=k,
                 step=step,
@@ -99,19 +104,20 @@ class Context:
 
     def record(self, step: str, res: TableResult) -> None:
         rows = res.rows
-        sources: list[str] = []
-        for r in rows:
-            for s in r.sources:
-                if s not in sources:
-                    sources.append(s)
+        if len(rows) == 1:
+            sources = list(rows[0].sources)
+        else:
+            sources = []
+            for r in rows:
+                sources.extend(s for s in r.sources if s not in sources)
         self.trace.append(
-            TraceEntry(
+            TraceEntry.model_construct(
                 step=step,
                 table=res.table.id,
                 rule_ids=[r.id for r in rows],
                 decided=res.decided,
                 inputs={k: jsonable(v) for k, v in res.read.items()},
-                conditions=[f"{r.id}: {r.thresholds_text()}" for r in rows],
+                conditions=[r.trace_text for r in rows],
                 explanations=[r.when_text for r in rows],
                 result=jsonable(res.value),
                 sources=sources,
@@ -121,17 +127,15 @@ class Context:
     def record_collect(self, step: str, res: CollectResult) -> None:
         sources: list[str] = []
         for r in res.applies:
-            for s in r.sources:
-                if s not in sources:
-                    sources.append(s)
+            sources.extend(s for s in r.sources if s not in sources)
         self.trace.append(
-            TraceEntry(
+            TraceEntry.model_construct(
                 step=step,
                 table=res.table.id,
                 rule_ids=[r.id for r in res.applies],
                 decided=True,
                 inputs={k: jsonable(v) for k, v in res.read.items()},
-                conditions=[f"{r.id}: {r.thresholds_text()}" for r in res.applies],
+                conditions=[r.trace_text for r in res.applies],
                 explanations=[r.when_text for r in res.applies],
                 result=[r.then[res.table.output] for r in res.applies],
                 sources=sources,
@@ -141,9 +145,11 @@ class Context:
     def note(self, step: str, result: Any, inputs: dict[str, Any], conditions: list[str]) -> None:
         """Trace a step that combined table outputs without a table of its own."""
         self.trace.append(
-            TraceEntry(
+            TraceEntry.model_construct(
                 step=step,
                 table=None,
+                sources=[],
+                explanations=[],
                 rule_ids=[],
                 decided=True,
                 inputs={k: jsonable(v) for k, v in inputs.items()},

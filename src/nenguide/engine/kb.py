@@ -69,6 +69,12 @@ class Knowledge:
     parameters: dict[str, Any]
     catalog: Catalog
     files: tuple[str, ...] = field(default=())
+    rule_status: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for t in self.tables.values():
+            for r in t.rows:
+                self.rule_status[r.id] = r.status
 
     def table(self, table_id: str) -> Table:
         try:

@@ -87,7 +87,7 @@ class Condition:
     def evaluate(self, value: Any) -> Tri:
         if value is None:
             return Tri.UNKNOWN
-        if isinstance(value, OneOf):
+        if type(value) is OneOf:
             hits = [self.predicate(v) for v in value.values]
             if all(hits):
                 return Tri.TRUE

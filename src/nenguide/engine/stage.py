@@ -217,7 +217,8 @@ def _known(v: Any) -> Any:
 
 
 def _show(v: Any) -> str | None:
-    if v is None or isinstance(v, OneOf):
+    # MX is not an AJCC 8th category: an unknown M is shown as null with the issue saying why
+    if v is None or isinstance(v, OneOf) or v == "MX":
         return None
     return str(v)
 

@@ -76,13 +76,13 @@ class Row:
     then: dict[str, Any]
     sources: tuple[str, ...]
     status: ContentStatus
+    trace_text: str = ""  # "RULE_ID: condition & condition", precomputed for the trace
+    key: str = ""  # identity of the whole output, to tell whether candidate rows agree
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
         return next(iter(self.then.values()))
 
-    def thresholds_text(self) -> str:
-        return " & ".join(c.text for c in self.conditions) or "(always)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,23 +134,34 @@ def compile_table(spec: TableSpec) -> Table:
                 conds.append(c)
         if spec.output not in r.then:
             raise TableError(f"{spec.id} row {r.id}: 'then' lacks the output '{spec.output}'")
-        rows.append(Row(r.id, tuple(conds), r.when_text, dict(r.then), tuple(r.sources), r.status))
+        text = " & ".join(c.text for c in conds) or "(always)"
+        rows.append(
+            Row(
+                r.id,
+                tuple(conds),
+                r.when_text,
+                dict(r.then),
+                tuple(r.sources),
+                r.status,
+                trace_text=f"{r.id}: {text}",
+                key=repr(sorted(r.then.items())),
+            )
+        )
     return Table(spec, tuple(rows))
+
+
+_FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
 
 
 def _row_truth(row: Row, facts: dict[str, Any]) -> tuple[Tri, list[str]]:
     unknown: list[str] = []
     for c in row.conditions:
         t = c.evaluate(facts.get(c.fact))
-        if t is Tri.FALSE:
-            return Tri.FALSE, []
-        if t is Tri.UNKNOWN:
+        if t is _FALSE:
+            return _FALSE, []
+        if t is _UNKNOWN:
             unknown.append(c.fact)
-    return (Tri.UNKNOWN, unknown) if unknown else (Tri.TRUE, unknown)
-
-
-def _then_key(row: Row) -> str:
-    return repr(sorted(row.then.items()))
+    return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
 
 
 def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
@@ -165,9 +176,9 @@ def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
     decisive: Row | None = None
     for row in table.rows:
         truth, unknown = _row_truth(row, facts)
-        if truth is Tri.FALSE:
+        if truth is _FALSE:
             continue
-        if truth is Tri.TRUE:
+        if truth is _TRUE:
             decisive = row
             break
         candidates.append(row)
@@ -175,8 +186,12 @@ def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
     read = {name: facts.get(name) for name in table.spec.inputs}
     if decisive is None and not candidates:
         return TableResult(table, None, [], False, set(), read)
+    if not candidates:
+        assert decisive is not None
+        return TableResult(table, decisive.then[out], [decisive], True, set(), read)
     rows = [decisive, *candidates] if decisive is not None else candidates
-    if len({_then_key(r) for r in rows}) == 1:
+    key = rows[0].key
+    if all(r.key == key for r in rows):
         # every row that could still apply gives the same answer
         return TableResult(table, rows[0].then[out], rows, True, set(), read)
     return TableResult(table, one_of(r.then[out] for r in rows), rows, False, missing, read)
