@@ -55,7 +55,13 @@ class Lang(StrEnum):
 
 def _console(stderr: bool = False) -> Console:
     # Fixed width when not on a terminal so piped output is stable.
-    return Console(stderr=stderr, width=None if sys.stdout.isatty() else 100, highlight=False)
+    # Errors are not hard-wrapped, so paths and values stay whole for copy and paste.
+    return Console(
+        stderr=stderr,
+        width=None if sys.stdout.isatty() else 100,
+        highlight=False,
+        soft_wrap=stderr,
+    )
 
 
 def _fail_input(err: CaseInputError) -> None:

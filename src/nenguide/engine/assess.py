@@ -39,7 +39,7 @@ def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> As
 
     status = kb.rule_status
     unconfirmed = sorted(
-        {rid for t in ctx.trace for rid in t.rule_ids if status.get(rid, "confirmed") != "confirmed"}
+        {r for t in ctx.trace for r in t.rule_ids if status.get(r, "confirmed") != "confirmed"}
     )
     if unconfirmed:
         ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=unconfirmed)
