@@ -77,12 +77,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; rolled back at the end (nothing to commit)."""
+        """A session for reading; closed at the end (its transaction is rolled back, and the
+        objects it loaded stay readable)."""
         with self._read() as s:
-            try:
-                yield s
-            finally:
-                s.rollback()
+            yield s
 
     @contextmanager
     def write(self) -> Iterator[Session]:

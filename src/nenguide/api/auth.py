@@ -1,0 +1,108 @@
+"""Authentication (session token as Bearer header or cookie) and role checks.
+
+Every route that touches patient data declares the roles allowed with ``Depends(Require(...))``;
+the roles also appear in the OpenAPI document (``x-roles``) and the route test iterates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from nenguide.api.errors import ApiError
+from nenguide.api.security import token_hash
+from nenguide.store import Actor, Database, repo
+
+CLINICIAN, COORDINATOR, ADMIN, AUDITOR = "clinician", "coordinator", "admin", "auditor"
+
+# Who may do what. The admin is the superuser of a site; the auditor only reads.
+ANY_ROLE = frozenset({CLINICIAN, COORDINATOR, ADMIN, AUDITOR})
+READ = ANY_ROLE
+PATIENT_WRITE = frozenset({CLINICIAN, COORDINATOR, ADMIN})
+CLINICAL_WRITE = frozenset({CLINICIAN, ADMIN})
+MEETING_WRITE = frozenset({CLINICIAN, COORDINATOR, ADMIN})
+FOLLOWUP_WRITE = frozenset({CLINICIAN, COORDINATOR, ADMIN})
+EXPORT = frozenset({CLINICIAN, ADMIN, AUDITOR})
+IMPORT = frozenset({CLINICIAN, ADMIN})
+USERS = frozenset({ADMIN})
+AUDIT = frozenset({AUDITOR, ADMIN})
+
+COOKIE_NAME = "nenguide_session"
+#: Header a browser client must send with cookie-authenticated writes (CSRF defence: a
+#: cross-site form cannot set it, and the API enables no CORS).
+CSRF_HEADER = "X-Requested-With"
+
+bearer = HTTPBearer(auto_error=False, description="Session token from POST /api/v1/auth/login")
+cookie = APIKeyCookie(name=COOKIE_NAME, auto_error=False, description="Session cookie set at login")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    token_hash: str
+    request_id: str | None
+
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role, self.request_id)
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    cookie_token: Annotated[str | None, Depends(cookie)],
+) -> Principal:
+    token = creds.credentials if creds is not None else cookie_token
+    if not token:
+        raise _unauthenticated(
+            "log in first: POST /api/v1/auth/login, then send 'Authorization: Bearer <token>'"
+        )
+    th = token_hash(token)
+    db: Database = request.app.state.db
+    with db.read() as s:
+        user = repo.session_user(s, th)
+        if user is None:
+            raise _unauthenticated("the session has expired or was ended: log in again")
+        p = Principal(
+            user.id, user.username, user.role, th, getattr(request.state, "request_id", None)
+        )
+    cookie_write = creds is None and request.method not in ("GET", "HEAD", "OPTIONS")
+    if cookie_write and not request.headers.get(CSRF_HEADER):
+        raise ApiError(
+            403,
+            "csrf_header_missing",
+            f"requests authenticated by the session cookie must send the {CSRF_HEADER} "
+            "header when they change data",
+        )
+    request.state.username = p.username
+    return p
+
+
+class Require:
+    """Dependency: an authenticated user whose role is one of ``roles``."""
+
+    def __init__(self, roles: frozenset[str], what: str):
+        self.roles = roles
+        self.what = what
+
+    def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in self.roles:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"your role '{principal.role}' may not {self.what}; this needs one of: "
+                f"{', '.join(sorted(self.roles))}",
+                details={"role": principal.role, "allowed_roles": sorted(self.roles)},
+            )
+        return principal
+
+    def __repr__(self) -> str:
+        return f"Require({sorted(self.roles)})"

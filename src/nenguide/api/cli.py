@@ -1,0 +1,220 @@
+"""Commands of the MDT service, added to the ``nenguide`` command line by :func:`register`:
+``serve``, ``db upgrade`` / ``db downgrade`` and ``user create``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: "
+        "NENGUIDE_DATABASE_URL, else a SQLite file in the user data directory.",
+        show_default=False,
+    ),
+]
+
+
+def _open(url: str | None, *, demo: bool = False) -> Any:
+    from sqlalchemy.exc import OperationalError
+
+    from nenguide.store import Database, migrate, resolve_url
+    from nenguide.store.db import describe
+
+    resolved = resolve_url(url, demo=demo)
+    db = Database(resolved)
+    try:
+        with db.engine.connect():
+            pass
+    except OperationalError as exc:
+        typer.secho(
+            f"Cannot open the database {describe(resolved)}: {exc.orig or exc}".strip(),
+            fg="red",
+            err=True,
+        )
+        typer.echo(
+            "Check the URL (--database-url or NENGUIDE_DATABASE_URL) and that the "
+            "server is running.",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    return db, migrate, describe(resolved)
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "nenguide": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+        },
+    }
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Seed demo patients, a meeting, follow-up tasks and demo users "
+            "(uses a separate demo database unless --database-url is given)."
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    cookie_secure: Annotated[
+        bool, typer.Option(help="Mark the session cookie Secure (behind HTTPS).")
+    ] = False,
+) -> None:
+    """Run the MDT service (HTTP API, OpenAPI at /docs). Upgrades the database schema first."""
+    import uvicorn
+
+    from nenguide.api.app import create_app
+    from nenguide.api.settings import Settings
+
+    db, migrate, where = _open(database_url, demo=demo)
+    migrate.upgrade(db)
+    typer.echo(f"database: {where} (schema {migrate.current(db)})", err=True)
+    if demo:
+        from nenguide.api.demo import seed
+
+        creds = seed(db)
+        typer.secho("Demo mode: invented patients only. Log in with:", fg="yellow", err=True)
+        for user, password in creds.items():
+            typer.echo(f"  {user:<18} password: {password}", err=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.secho(
+            f"Listening on {host}: put a TLS-terminating proxy in front and pass "
+            "--cookie-secure; sessions and patient data must not cross a network in clear.",
+            fg="yellow",
+            err=True,
+        )
+    config = _log_config(log_level)
+    if workers == 1:
+        settings = Settings(database_url=db.url, demo=demo, cookie_secure=cookie_secure)
+        uvicorn.run(
+            create_app(settings, db=db),
+            host=host,
+            port=port,
+            access_log=False,
+            log_config=config,
+            log_level=log_level,
+        )
+        return
+    db.dispose()
+    os.environ["NENGUIDE_DATABASE_URL"] = db.url
+    os.environ["NENGUIDE_COOKIE_SECURE"] = "1" if cookie_secure else "0"
+    os.environ["NENGUIDE_DEMO"] = "1" if demo else "0"
+    uvicorn.run(
+        "nenguide.api.app:create_app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=config,
+        log_level=log_level,
+    )
+
+
+def db_upgrade(
+    database_url: DatabaseUrl = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Create or upgrade the database schema."""
+    db, migrate, where = _open(database_url)
+    before = migrate.current(db)
+    migrate.upgrade(db, revision)
+    typer.echo(f"{where}: schema {before or '(empty)'} -> {migrate.current(db)}")
+
+
+def db_downgrade(
+    database_url: DatabaseUrl = None,
+    revision: Annotated[
+        str, typer.Option(help="Target revision ('-1' one step, 'base' drops everything).")
+    ] = "-1",
+) -> None:
+    """Downgrade the database schema (data in dropped tables is lost)."""
+    db, migrate, where = _open(database_url)
+    before = migrate.current(db)
+    migrate.downgrade(db, revision)
+    typer.echo(f"{where}: schema {before or '(empty)'} -> {migrate.current(db) or '(empty)'}")
+
+
+def user_create(
+    username: Annotated[str, typer.Argument(help="Login name (lower case).")],
+    role: Annotated[
+        str, typer.Option(help="clinician, coordinator, admin or auditor (read-only).")
+    ] = "clinician",
+    display_name: Annotated[str, typer.Option(help="Full name shown in the UI.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user (e.g. the first admin). Prompts for the password unless --password-stdin."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from nenguide.api.schemas import Role, Username
+    from nenguide.api.security import hash_password, password_problem
+    from nenguide.store import Actor, StoreError, repo
+
+    try:
+        TypeAdapter(Username).validate_python(username)
+        TypeAdapter(Role).validate_python(role)
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"]
+        typer.secho(f"Invalid user name or role: {msg}", fg="red", err=True)
+        typer.echo(
+            "User names: lower-case letters, digits, '.', '_', '-'. Roles: clinician, "
+            "coordinator, admin, auditor.",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem:
+        typer.secho(f"Password refused: {problem}.", fg="red", err=True)
+        raise typer.Exit(2)
+    db, migrate, where = _open(database_url)
+    migrate.upgrade(db)
+    try:
+        with db.write() as s:
+            repo.create_user(
+                s,
+                Actor("cli", "admin"),
+                username=username,
+                role=role,
+                password_hash=hash_password(password),
+                display_name=display_name,
+            )
+    except StoreError as exc:
+        typer.secho(exc.message, fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {role} '{username}' in {where}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``db`` and ``user`` to the ``nenguide`` command line."""
+    app.command("serve")(serve)
+    db_app = typer.Typer(help="Database schema: upgrade or downgrade.", no_args_is_help=True)
+    db_app.command("upgrade")(db_upgrade)
+    db_app.command("downgrade")(db_downgrade)
+    app.add_typer(db_app, name="db")
+    user_app = typer.Typer(help="Users of the MDT service.", no_args_is_help=True)
+    user_app.command("create")(user_create)
+    app.add_typer(user_app, name="user")

@@ -1,0 +1,187 @@
+"""Demo data for ``nenguide serve --demo``: users, three patients with realistic NEN cases and
+their assessments, a scheduled MDT meeting with an agenda and follow-up tasks.
+
+The names are invented. Seeding is idempotent: a second start only resets the demo passwords.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from nenguide import assess, load_knowledge
+from nenguide.api.security import hash_password
+from nenguide.errors import parse_case
+from nenguide.store import Actor, Database, repo
+
+SEED = Actor("demo-seed", "admin")
+DEMO_USERS = {
+    "demo-admin": "admin",
+    "demo-clinician": "clinician",
+    "demo-coordinator": "coordinator",
+    "demo-auditor": "auditor",
+}
+
+PNET_G2_LIVER: dict[str, Any] = {
+    "patient": {"age_years": 58, "sex": "female", "ecog": 1},
+    "tumour": {"primary_site": "pancreas", "size_cm": 3.4, "extent": "confined_to_pancreas"},
+    "regional_nodes": {"examined": 14, "positive": 2},
+    "metastases": {
+        "status": "present",
+        "liver": {
+            "lesion_count": 5,
+            "extent": "bilobar",
+            "resectability": "resection_with_ablation_or_staged",
+            "diffuse": False,
+            "largest_cm": 4.1,
+        },
+        "extrahepatic": [],
+    },
+    "pathology": {
+        "differentiation": "well",
+        "ki67_percent": 8,
+        "mitoses_per_2mm2": 3,
+        "ihc": {"synaptophysin": "positive", "chromogranin_a": "positive"},
+    },
+    "staging_basis": "pathological",
+}
+
+RECTAL_NET_G1: dict[str, Any] = {
+    "patient": {"age_years": 47, "sex": "male", "ecog": 0},
+    "tumour": {"primary_site": "rectum", "size_cm": 0.8, "extent": "submucosa"},
+    "regional_nodes": {"status": "negative"},
+    "metastases": {"status": "none"},
+    "pathology": {"differentiation": "well", "ki67_percent": 1.5, "mitoses_per_2mm2": 1},
+    "staging_basis": "pathological",
+}
+
+SMALL_BOWEL_NET: dict[str, Any] = {
+    "patient": {"age_years": 64, "sex": "male", "ecog": 1},
+    "tumour": {
+        "primary_site": "ileum",
+        "size_cm": 1.8,
+        "extent": "subserosa",
+        "number_of_tumours": 2,
+    },
+    "regional_nodes": {"examined": 15, "positive": 6, "mesenteric_mass_cm": 3.0},
+    "metastases": {
+        "status": "present",
+        "liver": {"lesion_count": 12, "extent": "bilobar", "resectability": "unresectable"},
+    },
+    "pathology": {"differentiation": "well", "ki67_percent": 2.0, "mitoses_per_2mm2": 1},
+    "staging_basis": "pathological",
+}
+
+PATIENTS = [
+    (
+        "DEMO-0001",
+        "Li Hua (demo)",
+        dt.date(1967, 3, 14),
+        "female",
+        "Pancreatic NET G2, liver metastases",
+        PNET_G2_LIVER,
+    ),
+    (
+        "DEMO-0002",
+        "Wang Wei (demo)",
+        dt.date(1978, 9, 2),
+        "male",
+        "Rectal NET G1, 0.8 cm",
+        RECTAL_NET_G1,
+    ),
+    (
+        "DEMO-0003",
+        "Zhang Min (demo)",
+        dt.date(1961, 11, 27),
+        "male",
+        "Small-bowel (ileal) NET, mesenteric mass",
+        SMALL_BOWEL_NET,
+    ),
+]
+
+
+def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
+    """Create the demo data unless present; (re)set the demo users' password, which is
+    returned (user name to password) so ``serve`` can print it."""
+    today = today or dt.date.today()
+    password = secrets.token_urlsafe(12)
+    pw_hash = hash_password(password)
+    creds = {}
+    with db.write() as s:
+        for username, role in DEMO_USERS.items():
+            if repo.get_user(s, username) is None:
+                repo.create_user(
+                    s,
+                    SEED,
+                    username=username,
+                    role=role,
+                    password_hash=pw_hash,
+                    display_name=f"Demo {role}",
+                )
+            else:
+                repo.update_user(s, SEED, username, password_hash=pw_hash, active=True, role=role)
+            creds[username] = password
+        patients, _ = repo.list_patients(s, q="DEMO-0001")
+        if patients:
+            return creds
+        kb = load_knowledge()
+        case_ids = []
+        assessment_ids = []
+        for mrn, name, born, sex, title, data in PATIENTS:
+            p = repo.create_patient(s, SEED, name=name, mrn=mrn, birth_date=born, sex=sex)
+            case = parse_case(data)
+            c = repo.create_case(
+                s,
+                SEED,
+                patient_id=p["id"],
+                title=title,
+                data=case.model_dump(mode="json", exclude_none=True),
+                comment="demo case",
+            )
+            result = assess(case, kb, as_of=today).model_dump(mode="json")
+            a = repo.add_assessment(s, SEED, case_id=c["id"], case_version=1, result=result)
+            case_ids.append(c["id"])
+            assessment_ids.append(a["id"])
+        meeting_at = dt.datetime.combine(
+            today + dt.timedelta(days=(3 - today.weekday()) % 7 or 7), dt.time(13, 0), dt.UTC
+        )
+        mt = repo.create_meeting(
+            s,
+            SEED,
+            title="NEN MDT (demo)",
+            scheduled_at=meeting_at,
+            location="Oncology conference room 3",
+        )
+        for name, specialty in [
+            ("Dr Chen (demo)", "pathology"),
+            ("Dr Zhou (demo)", "medical_oncology"),
+            ("Dr Sun (demo)", "surgery"),
+            ("Dr Wu (demo)", "radiology"),
+            ("Dr Zhao (demo)", "nuclear_medicine"),
+            ("Nurse Liu (demo)", "nursing"),
+        ]:
+            repo.add_attendee(s, SEED, mt["id"], name=name, specialty=specialty)
+        questions = [
+            "Liver-directed therapy or systemic treatment first?",
+            "Endoscopic resection complete; is any further treatment or surveillance needed?",
+            "Resection of primary and mesenteric mass with unresectable liver disease?",
+        ]
+        for cid, aid, q in zip(case_ids, assessment_ids, questions, strict=True):
+            repo.add_agenda_item(s, SEED, mt["id"], case_id=cid, assessment_id=aid, question=q)
+        tasks = [
+            (0, today + dt.timedelta(days=30), ["CT abdomen (multiphase)", "CgA"]),
+            (1, today - dt.timedelta(days=10), ["Colonoscopy"]),
+            (2, today + dt.timedelta(days=90), ["SSTR PET/CT", "5-HIAA (24 h urine)"]),
+        ]
+        for n, due, exams in tasks:
+            repo.create_task(
+                s,
+                SEED,
+                case_id=case_ids[n],
+                due=due,
+                exams=exams,
+                description="demo follow-up",
+                assessment_id=assessment_ids[n],
+            )
+    return creds

@@ -1,0 +1,28 @@
+"""HTTP routes, one module per area. Each route declares the roles allowed (``Require``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from nenguide.api.errors import ErrorEnvelope
+from nenguide.store import Database
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+DB = Annotated[Database, Depends(get_db)]
+
+_E = {"model": ErrorEnvelope}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {**_E, "description": "Not logged in, or the session has ended"},
+    403: {**_E, "description": "Your role may not do this"},
+    404: {**_E, "description": "No such record"},
+    409: {**_E, "description": "Conflict: edited a stale version, or a duplicate"},
+    422: {**_E, "description": "Invalid input: 'fields' names each problem"},
+    500: {**_E, "description": "Server error; nothing was changed"},
+}

@@ -1,0 +1,79 @@
+"""Log in, log out, who am I."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from nenguide.api import security
+from nenguide.api.auth import ANY_ROLE, Principal, Require
+from nenguide.api.errors import ApiError
+from nenguide.api.routes import DB, ERRORS
+from nenguide.api.schemas import LoginIn, LoginOut, UserOut
+from nenguide.store import Actor, repo
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERRORS)
+
+Authenticated = Annotated[Principal, Depends(Require(ANY_ROLE, "use the API"))]
+
+
+@router.post("/login", response_model=LoginOut, openapi_extra={"security": []})
+def login(body: LoginIn, request: Request, response: Response, db: DB) -> LoginOut:
+    """Exchange a user name and password for a session token (also set as a cookie)."""
+    settings = request.app.state.settings
+    rid = getattr(request.state, "request_id", None)
+    with db.read() as s:
+        user = repo.get_user(s, body.username)
+        stored = user.password_hash if user is not None and user.active else None
+    if not security.verify_password(stored, body.password) or user is None:
+        with db.write() as s:
+            repo.audit(
+                s, Actor(body.username, None, rid), "auth.login_failed", "user", body.username
+            )
+        raise ApiError(
+            401,
+            "invalid_credentials",
+            "wrong user name or password (or the account is disabled)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = security.new_token()
+    ttl = dt.timedelta(hours=settings.session_hours)
+    with db.write() as s:
+        fresh = s.merge(user)
+        if security.needs_rehash(fresh.password_hash):
+            fresh.password_hash = security.hash_password(body.password)
+        expires = repo.create_session(
+            s, Actor(user.username, user.role, rid), fresh, security.token_hash(token), ttl
+        )
+        doc = repo.user_doc(fresh)
+    response.set_cookie(
+        settings.cookie_name,
+        token,
+        max_age=int(ttl.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    return LoginOut(token=token, expires_at=expires, user=UserOut.model_validate(doc))
+
+
+@router.post("/logout", status_code=204)
+def logout(principal: Authenticated, request: Request, response: Response, db: DB) -> Response:
+    """End this session (the token and cookie stop working at once)."""
+    with db.write() as s:
+        repo.revoke_session(s, principal.actor(), principal.token_hash)
+    out = Response(status_code=204)
+    out.delete_cookie(request.app.state.settings.cookie_name, path="/")
+    return out
+
+
+@router.get("/me", response_model=UserOut)
+def me(principal: Authenticated, db: DB) -> UserOut:
+    """The logged-in user."""
+    with db.read() as s:
+        user = repo.get_user(s, principal.username)
+        assert user is not None
+        return UserOut.model_validate(repo.user_doc(user))

@@ -1,0 +1,338 @@
+"""Stateless assessment, patients, versioned cases, stored assessments, export and import."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+
+from nenguide import assess as run_assess
+from nenguide.api.auth import (
+    ANY_ROLE,
+    CLINICAL_WRITE,
+    EXPORT,
+    IMPORT,
+    PATIENT_WRITE,
+    READ,
+    Principal,
+    Require,
+)
+from nenguide.api.errors import ApiError, case_fields
+from nenguide.api.routes import DB, ERRORS
+from nenguide.api.schemas import (
+    AssessmentRecord,
+    AssessStored,
+    CaseBody,
+    CaseCreate,
+    CaseList,
+    CaseOut,
+    CaseUpdate,
+    CaseVersionOut,
+    Lang,
+    PatientIn,
+    PatientList,
+    PatientOut,
+    PatientRecord,
+    PatientUpdate,
+)
+from nenguide.errors import CaseInputError, parse_case
+from nenguide.model.assessment import Assessment
+from nenguide.model.case import Case
+from nenguide.store import repo
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+Assessor = Annotated[Principal, Depends(Require(ANY_ROLE, "run assessments"))]
+Reader = Annotated[Principal, Depends(Require(READ, "read patient records"))]
+PatientWriter = Annotated[Principal, Depends(Require(PATIENT_WRITE, "register or edit patients"))]
+ClinicalWriter = Annotated[Principal, Depends(Require(CLINICAL_WRITE, "edit or assess cases"))]
+Exporter = Annotated[Principal, Depends(Require(EXPORT, "export patient records"))]
+Importer = Annotated[Principal, Depends(Require(IMPORT, "import patient records"))]
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Id = Annotated[str, Query(max_length=36)]
+
+
+def validate_case(data: Any, prefix: str = "") -> Case:
+    try:
+        return parse_case(data)
+    except CaseInputError as err:
+        raise ApiError(422, "invalid_case", err.summary, fields=case_fields(err, prefix)) from None
+
+
+def case_json(case: Case) -> dict[str, Any]:
+    return case.model_dump(mode="json", exclude_none=True)
+
+
+def _assessment(request: Request, case: Case, as_of: dt.date, lang: str) -> Assessment:
+    return run_assess(case, request.app.state.kb, as_of=as_of, lang=lang)
+
+
+# ----------------------------------------------------------------------------- stateless
+
+
+@router.post(
+    "/assess",
+    tags=["assessment"],
+    response_class=Response,
+    responses={200: {"model": Assessment, "description": "The engine's assessment"}},
+)
+def assess(
+    case: Annotated[CaseBody, Body(description="The case (see the Case schema)")],
+    request: Request,
+    _: Assessor,
+    as_of: Annotated[dt.date | None, Query(description="Default: today")] = None,
+    lang: Lang = "en",
+) -> Response:
+    """Assess a case without storing anything: the engine's JSON contract."""
+    parsed = validate_case(case)
+    result = _assessment(request, parsed, as_of or dt.date.today(), lang)
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+# ----------------------------------------------------------------------------- patients
+
+
+@router.post("/patients", response_model=PatientOut, status_code=201, tags=["patients"])
+def create_patient(body: PatientIn, principal: PatientWriter, db: DB) -> PatientOut:
+    with db.write() as s:
+        doc = repo.create_patient(s, principal.actor(), **body.model_dump())
+    return PatientOut.model_validate(doc)
+
+
+@router.get("/patients", response_model=PatientList, tags=["patients"])
+def list_patients(
+    _: Reader,
+    db: DB,
+    q: Annotated[str | None, Query(max_length=200, description="Part of name or MRN")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> PatientList:
+    with db.read() as s:
+        items, total = repo.list_patients(s, q=q, limit=limit, offset=offset)
+    return PatientList.model_validate(
+        {"items": items, "total": total, "limit": limit, "offset": offset}
+    )
+
+
+@router.get("/patients/{patient_id}", response_model=PatientOut, tags=["patients"])
+def get_patient(patient_id: str, _: Reader, db: DB) -> PatientOut:
+    with db.read() as s:
+        return PatientOut.model_validate(repo.get_patient(s, patient_id))
+
+
+@router.patch("/patients/{patient_id}", response_model=PatientOut, tags=["patients"])
+def update_patient(
+    patient_id: str, body: PatientUpdate, principal: PatientWriter, db: DB
+) -> PatientOut:
+    """Change demographics. Send the version you edited; a stale one gets 409."""
+    changes = body.model_dump(include=body.model_fields_set - {"version"})
+    if "name" in changes and changes["name"] is None:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "name cannot be removed",
+            fields=[{"path": "name", "message": "cannot be null", "allowed": "text"}],
+        )
+    with db.write() as s:
+        doc = repo.update_patient(
+            s, principal.actor(), patient_id, version=body.version, changes=changes
+        )
+    return PatientOut.model_validate(doc)
+
+
+# ----------------------------------------------------------------------------- cases
+
+
+@router.post(
+    "/patients/{patient_id}/cases", response_model=CaseOut, status_code=201, tags=["cases"]
+)
+def create_case(patient_id: str, body: CaseCreate, principal: ClinicalWriter, db: DB) -> CaseOut:
+    data = case_json(validate_case(body.case, "case"))
+    with db.write() as s:
+        doc = repo.create_case(
+            s,
+            principal.actor(),
+            patient_id=patient_id,
+            title=body.title,
+            data=data,
+            comment=body.comment,
+        )
+    return CaseOut.model_validate(doc)
+
+
+@router.get("/patients/{patient_id}/cases", response_model=CaseList, tags=["cases"])
+def list_patient_cases(
+    patient_id: str, _: Reader, db: DB, limit: Limit = 50, offset: Offset = 0
+) -> CaseList:
+    with db.read() as s:
+        repo.get_patient(s, patient_id)
+        items, total = repo.list_cases(s, patient_id=patient_id, limit=limit, offset=offset)
+    return CaseList.model_validate(
+        {"items": items, "total": total, "limit": limit, "offset": offset}
+    )
+
+
+@router.get("/cases", response_model=CaseList, tags=["cases"])
+def list_cases(
+    _: Reader,
+    db: DB,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> CaseList:
+    with db.read() as s:
+        items, total = repo.list_cases(s, status=status, limit=limit, offset=offset)
+    return CaseList.model_validate(
+        {"items": items, "total": total, "limit": limit, "offset": offset}
+    )
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
+def get_case(case_id: str, _: Reader, db: DB) -> CaseOut:
+    with db.read() as s:
+        return CaseOut.model_validate(repo.get_case(s, case_id))
+
+
+@router.put(
+    "/cases/{case_id}",
+    response_model=CaseOut,
+    tags=["cases"],
+    responses={409: {**ERRORS[409], "description": "Stale version: details.current_version"}},
+)
+def update_case(case_id: str, body: CaseUpdate, principal: ClinicalWriter, db: DB) -> CaseOut:
+    """Store a new version of the case. ``version`` is the version you edited: when someone
+    saved a newer one meanwhile, nothing is written and 409 returns the current version."""
+    data = case_json(validate_case(body.case, "case")) if body.case is not None else None
+    with db.write() as s:
+        doc = repo.update_case(
+            s,
+            principal.actor(),
+            case_id,
+            base_version=body.version,
+            data=data,
+            comment=body.comment,
+            title=body.title,
+            status=body.status,
+        )
+    return CaseOut.model_validate(doc)
+
+
+@router.get("/cases/{case_id}/versions", response_model=list[CaseVersionOut], tags=["cases"])
+def list_versions(case_id: str, _: Reader, db: DB) -> list[CaseVersionOut]:
+    with db.read() as s:
+        return [CaseVersionOut.model_validate(v) for v in repo.list_versions(s, case_id)]
+
+
+@router.get("/cases/{case_id}/versions/{version}", response_model=CaseVersionOut, tags=["cases"])
+def get_version(
+    case_id: str, version: Annotated[int, Path(ge=1, le=2_000_000_000)], _: Reader, db: DB
+) -> CaseVersionOut:
+    with db.read() as s:
+        return CaseVersionOut.model_validate(repo.get_version(s, case_id, version))
+
+
+# ----------------------------------------------------------------------------- assessments
+
+
+@router.post(
+    "/cases/{case_id}/assessments",
+    response_model=AssessmentRecord,
+    status_code=201,
+    tags=["assessments"],
+)
+def assess_case(
+    case_id: str, body: AssessStored, request: Request, principal: ClinicalWriter, db: DB
+) -> AssessmentRecord:
+    """Assess a case version (default: current) and keep the result, linked to that version,
+    the guideline version and the engine version. Stored assessments never change."""
+    with db.read() as s:
+        current = repo.get_case(s, case_id)
+        version = body.version or current["version"]
+        data = repo.get_version(s, case_id, version)["data"]
+    parsed = validate_case(data, "data")
+    result = _assessment(request, parsed, body.as_of or dt.date.today(), body.lang)
+    with db.write() as s:
+        doc = repo.add_assessment(
+            s,
+            principal.actor(),
+            case_id=case_id,
+            case_version=version,
+            result=result.model_dump(mode="json"),
+        )
+    return AssessmentRecord.model_validate(doc)
+
+
+@router.get(
+    "/cases/{case_id}/assessments", response_model=list[AssessmentRecord], tags=["assessments"]
+)
+def list_assessments(case_id: str, _: Reader, db: DB) -> list[AssessmentRecord]:
+    with db.read() as s:
+        return [AssessmentRecord.model_validate(a) for a in repo.list_assessments(s, case_id)]
+
+
+@router.get("/assessments/{assessment_id}", response_model=AssessmentRecord, tags=["assessments"])
+def get_assessment(assessment_id: str, _: Reader, db: DB) -> AssessmentRecord:
+    with db.read() as s:
+        return AssessmentRecord.model_validate(repo.get_assessment(s, assessment_id))
+
+
+# ----------------------------------------------------------------------------- export / import
+
+
+@router.get("/patients/{patient_id}/export", response_model=PatientRecord, tags=["patients"])
+def export_patient(patient_id: str, principal: Exporter, db: DB) -> PatientRecord:
+    """The patient's full record as one JSON document: demographics, every case version,
+    assessments, MDT agenda items and decisions, follow-up tasks."""
+    with db.read() as s:
+        doc = repo.export_patient(s, patient_id)
+    with db.write() as s:
+        repo.audit(
+            s, principal.actor(), "patient.export", "patient", patient_id, patient_id=patient_id
+        )
+    return PatientRecord.model_validate(doc)
+
+
+@router.post("/patients/import", response_model=PatientOut, status_code=201, tags=["patients"])
+def import_patient(body: PatientRecord, principal: Importer, db: DB) -> PatientOut:
+    """Recreate a record made by export, keeping ids and history. Refused with 409 when the
+    patient, one of its cases or its MRN already exists here."""
+    case_ids = {c.id for c in body.cases}
+    problems: list[dict[str, Any]] = []
+    for i, c in enumerate(body.cases):
+        for j, v in enumerate(c.versions):
+            try:
+                parse_case(v.data)
+            except CaseInputError as err:
+                problems += case_fields(err, f"cases.{i}.versions.{j}.data")
+    for i, t in enumerate(body.follow_up_tasks):
+        if t.case_id not in case_ids:
+            problems.append(
+                {
+                    "path": f"follow_up_tasks.{i}.case_id",
+                    "message": "not one of this record's cases",
+                    "received": t.case_id,
+                }
+            )
+    for i, mt in enumerate(body.meetings):
+        for j, item in enumerate(mt.agenda):
+            if item.case_id not in case_ids:
+                problems.append(
+                    {
+                        "path": f"meetings.{i}.agenda.{j}.case_id",
+                        "message": "not one of this record's cases",
+                        "received": item.case_id,
+                    }
+                )
+    if problems:
+        raise ApiError(
+            422,
+            "invalid_record",
+            "the record is not consistent; nothing was imported",
+            fields=problems,
+        )
+    with db.write() as s:
+        doc = repo.import_patient(s, principal.actor(), body.model_dump(mode="json"))
+    return PatientOut.model_validate(doc)
