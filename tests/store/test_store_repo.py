@@ -1,0 +1,246 @@
+"""Repository behaviour on both databases: versioning and conflicts, assessments, meetings and
+decisions, follow-up, the audit trail of every write, export/import."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from nenguide import assess, load_knowledge
+from nenguide.errors import parse_case
+from nenguide.store import (
+    Actor,
+    Conflict,
+    Database,
+    Invalid,
+    NotFound,
+    VersionConflict,
+    migrate,
+    repo,
+)
+
+ANN = Actor("ann", "clinician", "req-1")
+BOB = Actor("bob", "coordinator", "req-2")
+AS_OF = dt.date(2026, 11, 23)
+
+RECTAL: dict[str, Any] = {
+    "tumour": {"primary_site": "rectum", "size_cm": 0.8, "extent": "submucosa"},
+    "regional_nodes": {"status": "negative"},
+    "metastases": {"status": "none"},
+    "pathology": {"differentiation": "well", "ki67_percent": 1.5, "mitoses_per_2mm2": 1},
+}
+
+
+def _result(data: dict[str, Any], visits: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out = assess(parse_case(data), load_knowledge(), as_of=AS_OF).model_dump(mode="json")
+    if visits is not None:
+        # The schedule the follow-up issue will add to the engine's output, as data.
+        out["follow_up"] = {"visits": visits}
+    return out
+
+
+def _patient_with_case(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
+    with db.write() as s:
+        p = repo.create_patient(s, ANN, name="Test Patient", mrn="MRN-1", sex="male")
+        c = repo.create_case(s, ANN, patient_id=p["id"], title="Rectal NET", data=RECTAL)
+    return p, c
+
+
+def test_patient_search_and_duplicate_mrn(db: Database) -> None:
+    with db.write() as s:
+        repo.create_patient(s, ANN, name="Alice 100%_done", mrn="A-1")
+        repo.create_patient(s, ANN, name="Bob", mrn="B-2")
+    with db.read() as s:
+        assert [p["name"] for p in repo.list_patients(s, q="100%_")[0]] == ["Alice 100%_done"]
+        assert repo.list_patients(s, q="b-2")[1] == 1
+        assert repo.list_patients(s, q="%")[1] == 1  # % is literal, not a wildcard
+    with pytest.raises(Conflict, match="MRN"), db.write() as s:
+        repo.create_patient(s, ANN, name="Again", mrn="A-1")
+
+
+def test_case_versions_and_conflict(db: Database) -> None:
+    _p, c = _patient_with_case(db)
+    assert c["version"] == 1
+    bigger = {**RECTAL, "tumour": {**RECTAL["tumour"], "size_cm": 1.2}}
+    with db.write() as s:
+        c2 = repo.update_case(s, BOB, c["id"], base_version=1, data=bigger, comment="re-measured")
+    assert c2["version"] == 2 and c2["data"]["tumour"]["size_cm"] == 1.2
+    with pytest.raises(VersionConflict) as err, db.write() as s:
+        repo.update_case(s, ANN, c["id"], base_version=1, data=RECTAL)
+    assert err.value.details["current_version"] == 2
+    assert err.value.details["current"]["data"]["tumour"]["size_cm"] == 1.2
+    with db.read() as s:
+        versions = repo.list_versions(s, c["id"])
+        assert [v["version"] for v in versions] == [1, 2]
+        assert versions[0]["data"] == RECTAL  # nothing overwritten
+        assert repo.get_case(s, c["id"])["version"] == 2
+    with pytest.raises(NotFound), db.write() as s:
+        repo.update_case(s, ANN, "no-such-case", base_version=1, data=RECTAL)
+
+
+def test_assessment_links_case_and_engine_versions(db: Database) -> None:
+    _, c = _patient_with_case(db)
+    with db.write() as s:
+        a = repo.add_assessment(s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL))
+    assert a["case_version"] == 1
+    assert a["guideline_id"] == a["result"]["guideline"]["id"]
+    assert a["engine_version"] == a["result"]["engine_version"]
+    with pytest.raises(NotFound), db.write() as s:
+        repo.add_assessment(s, ANN, case_id=c["id"], case_version=9, result=_result(RECTAL))
+
+
+def test_meeting_agenda_decisions(db: Database) -> None:
+    _, c = _patient_with_case(db)
+    with db.write() as s:
+        a = repo.add_assessment(s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL))
+        mt = repo.create_meeting(
+            s, BOB, title="MDT", scheduled_at=dt.datetime(2026, 12, 1, 13, tzinfo=dt.UTC)
+        )
+        repo.add_attendee(s, BOB, mt["id"], name="Dr P", specialty="pathology")
+        item = repo.add_agenda_item(s, BOB, mt["id"], case_id=c["id"], assessment_id=a["id"])
+        with pytest.raises(Conflict):
+            repo.add_agenda_item(s, BOB, mt["id"], case_id=c["id"])
+    with db.write() as s:
+        d1 = repo.record_decision(
+            s,
+            BOB,
+            mt["id"],
+            item["id"],
+            plan_codes=["SURVEILLANCE"],
+            plan_text=None,
+            follows_guideline=True,
+            departure_reason=None,
+            departure_comment=None,
+        )
+        d2 = repo.record_decision(
+            s,
+            BOB,
+            mt["id"],
+            item["id"],
+            plan_codes=[],
+            plan_text="TEM re-excision",
+            follows_guideline=False,
+            departure_reason="patient_preference",
+            departure_comment=None,
+        )
+    assert d1["assessment_id"] == a["id"] and d2["supersedes_id"] == d1["id"]
+    with db.read() as s:
+        full = repo.get_meeting(s, mt["id"])
+    assert full["attendees"][0]["specialty"] == "pathology"
+    assert full["agenda"][0]["decision"]["id"] == d2["id"]
+    assert [d["id"] for d in full["agenda"][0]["decision_history"]] == [d1["id"], d2["id"]]
+    with pytest.raises(Conflict, match="decision"), db.write() as s:
+        repo.remove_agenda_item(s, BOB, mt["id"], item["id"])
+    with pytest.raises(VersionConflict), db.write() as s:
+        repo.update_meeting(s, BOB, mt["id"], version=7, changes={"status": "held"})
+
+
+def test_follow_up_from_schedule_and_by_hand(db: Database) -> None:
+    _, c = _patient_with_case(db)
+    visits = [
+        {"due": "2027-05-23", "exams": ["colonoscopy"]},
+        {"due": "2026-11-01", "exams": ["CT abdomen", "CgA"]},
+    ]
+    with db.write() as s:
+        plain = repo.add_assessment(s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL))
+        sched = repo.add_assessment(
+            s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL, visits)
+        )
+    with pytest.raises(Invalid, match="no follow-up schedule"), db.write() as s:
+        repo.generate_tasks(s, ANN, plain["id"])
+    with db.write() as s:
+        tasks, created = repo.generate_tasks(s, ANN, sched["id"])
+        again, created_again = repo.generate_tasks(s, ANN, sched["id"])
+        manual = repo.create_task(s, BOB, case_id=c["id"], due=dt.date(2026, 12, 1), exams=["MRI"])
+    assert created and not created_again and len(tasks) == 2
+    assert {t["id"] for t in again} == {t["id"] for t in tasks}
+    assert [t["due"] for t in again] == ["2026-11-01", "2027-05-23"]
+    with db.read() as s:
+        overdue, n = repo.list_tasks(s, as_of=AS_OF, overdue=True)
+        due_soon, _ = repo.list_tasks(
+            s, as_of=AS_OF, status="open", due_before=dt.date(2026, 12, 31)
+        )
+    assert n == 1 and overdue[0]["exams"] == ["CT abdomen", "CgA"] and overdue[0]["overdue"]
+    assert {t["id"] for t in due_soon} == {overdue[0]["id"], manual["id"]}
+    with db.write() as s:
+        done = repo.complete_task(
+            s, BOB, overdue[0]["id"], version=1, completed_on=AS_OF, result="stable disease"
+        )
+    assert done["status"] == "done" and done["completed_by"] == "bob" and not done["overdue"]
+    with pytest.raises(VersionConflict), db.write() as s:
+        repo.complete_task(s, BOB, overdue[0]["id"], version=1, completed_on=AS_OF, result="x")
+
+
+def test_every_write_is_audited_with_before_and_after(db: Database) -> None:
+    p, c = _patient_with_case(db)
+    with db.write() as s:
+        repo.update_patient(s, BOB, p["id"], version=1, changes={"name": "Renamed"})
+        repo.update_case(s, BOB, c["id"], base_version=1, data=RECTAL, comment="same")
+    with db.read() as s:
+        log = repo.list_audit(s, patient_id=p["id"])
+    assert [e["action"] for e in log] == [
+        "patient.create",
+        "case.create",
+        "patient.update",
+        "case.update",
+    ]
+    upd = log[2]
+    assert upd["actor"] == "bob" and upd["actor_role"] == "coordinator"
+    assert upd["request_id"] == "req-2"
+    assert upd["before"]["name"] == "Test Patient" and upd["after"]["name"] == "Renamed"
+    assert log[3]["before"]["version"] == 1 and log[3]["after"]["version"] == 2
+
+
+def test_failed_write_leaves_no_audit_entry(db: Database) -> None:
+    _, c = _patient_with_case(db)
+    with db.read() as s:
+        n = len(repo.list_audit(s))
+    with pytest.raises(VersionConflict), db.write() as s:
+        repo.update_case(s, ANN, c["id"], base_version=5, data=RECTAL)
+    with db.read() as s:
+        assert len(repo.list_audit(s)) == n
+
+
+def test_export_import_round_trip(db: Database, another_db_url: str) -> None:
+    p, c = _patient_with_case(db)
+    with db.write() as s:
+        repo.update_case(s, ANN, c["id"], base_version=1, data=RECTAL, comment="v2")
+        a = repo.add_assessment(s, ANN, case_id=c["id"], case_version=2, result=_result(RECTAL))
+        mt = repo.create_meeting(
+            s, BOB, title="MDT", scheduled_at=dt.datetime(2026, 12, 1, 13, tzinfo=dt.UTC)
+        )
+        repo.add_attendee(s, BOB, mt["id"], name="Dr S", specialty="surgery")
+        item = repo.add_agenda_item(s, BOB, mt["id"], case_id=c["id"], assessment_id=a["id"])
+        repo.record_decision(
+            s,
+            BOB,
+            mt["id"],
+            item["id"],
+            plan_codes=["X.1"],
+            plan_text=None,
+            follows_guideline=False,
+            departure_reason="other",
+            departure_comment="why",
+        )
+        repo.create_task(s, BOB, case_id=c["id"], due=dt.date(2027, 1, 1), exams=["CT"])
+    with db.read() as s:
+        exported = repo.export_patient(s, p["id"])
+    with pytest.raises(Conflict), db.write() as s:
+        repo.import_patient(s, ANN, exported)
+
+    other = Database(another_db_url)
+    try:
+        migrate.upgrade(other)
+        with other.write() as s:
+            repo.import_patient(s, ANN, exported)
+        with other.read() as s:
+            again = repo.export_patient(s, p["id"])
+            log = repo.list_audit(s)
+    finally:
+        other.dispose()
+    exported.pop("exported_at")
+    again.pop("exported_at")
+    assert again == exported
+    assert [e["action"] for e in log] == ["patient.import"]
