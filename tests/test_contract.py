@@ -102,8 +102,8 @@ def test_expired_guideline_warns_and_current_date_does_not(kb: Knowledge) -> Non
     case = parse_case(CASE)
     late = assess(case, kb, as_of=AS_OF)
     assert late.guideline.past_valid_until
-    assert "GUIDELINE_PAST_VALID_UNTIL" in [i.code for i in late.issues]
+    assert "GUIDELINE_PAST_VALID_UNTIL" in [i["code"] for i in late.issues]
     early = assess(case, kb, as_of=dt.date(2022, 6, 1))
     assert not early.guideline.past_valid_until
-    assert "GUIDELINE_PAST_VALID_UNTIL" not in [i.code for i in early.issues]
+    assert "GUIDELINE_PAST_VALID_UNTIL" not in [i["code"] for i in early.issues]
     assert early.classification == late.classification  # the clinical content is the same

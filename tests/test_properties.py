@@ -159,10 +159,10 @@ def test_every_valid_case_gets_an_assessment(
     # an undetermined outcome always says what would settle it
     for part in (result.classification, result.stage, result.liver_metastasis):
         if part.status.value in ("INSUFFICIENT_DATA", "CONFLICT"):
-            kinds = {i.kind.value for i in result.issues}
+            kinds = {i["kind"].value for i in result.issues}
             assert kinds & {"insufficient_data", "conflict"}, result.issues
     for issue in result.issues:
-        assert "{" not in issue.message, issue  # every placeholder was filled
+        assert "{" not in issue["message"], issue  # every placeholder was filled
 
 
 # --- grade never falls when Ki-67 or mitoses rise -------------------------------------------

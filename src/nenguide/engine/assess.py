@@ -39,13 +39,35 @@ def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> As
 
     status = kb.rule_status
     unconfirmed = sorted(
-        {r for t in ctx.trace for r in t.rule_ids if status.get(r, "confirmed") != "confirmed"}
+        {r for t in ctx.trace for r in t["rule_ids"] if status.get(r, "confirmed") != "confirmed"}
     )
     if unconfirmed:
-        ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=unconfirmed)
+        ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=tuple(unconfirmed))
 
-    return Assessment(
-        guideline=GuidelineRef(
+    return Assessment.model_validate(
+        dict(
+            guideline=_guideline_ref(kb, expired),
+            engine_version=__version__,
+            as_of=as_of,
+            language=lang,
+            case_id=case.case_id,
+            classification=cls,
+            stage=stg,
+            liver_metastasis_type=liver.type,
+            liver_metastasis=liver,
+            issues=ctx.issues,
+            trace=ctx.trace,
+            disclaimer=ctx.text("disclaimer"),
+        )
+    )
+
+
+def _guideline_ref(kb: Knowledge, expired: bool) -> GuidelineRef:
+    key = ("guideline_ref", expired)
+    ref = kb.memo.get(key)
+    if ref is None:
+        man = kb.manifest
+        ref = kb.memo[key] = GuidelineRef(
             id=man.id,
             title=man.title,
             version=man.version,
@@ -55,16 +77,5 @@ def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> As
             status=man.status,
             content_hash=man.content_hash,
             past_valid_until=expired,
-        ),
-        engine_version=__version__,
-        as_of=as_of,
-        language=lang,
-        case_id=case.case_id,
-        classification=cls,
-        stage=stg,
-        liver_metastasis_type=liver.type,
-        liver_metastasis=liver,
-        issues=ctx.issues,
-        trace=ctx.trace,
-        disclaimer=ctx.text("disclaimer"),
-    )
+        )
+    return ref

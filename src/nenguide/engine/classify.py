@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
-from nenguide.engine.tables import evaluate_collect
 from nenguide.model.assessment import (
     Classification,
     ComponentClassification,
@@ -70,15 +69,13 @@ def classify(ctx: Context, facts: dict[str, Any], case: Case) -> Classification:
 
 
 def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
-    res = evaluate_collect(ctx.kb.table(T_CONSISTENCY), facts)
-    if res.applies:
-        ctx.record_collect(STEP, res)
+    res = ctx.collect(STEP, T_CONSISTENCY, facts)
     conflicts = []
     for row in res.applies:
         code = row.then["code"]
         fields = row.then.get("fields") or fields_of([c.fact for c in row.conditions])
         ctx.issue(code, STEP, list(fields), rule_id=row.id, **_values(row, facts))
-        if ctx.issues[-1].kind is IssueKind.conflict:
+        if ctx.issues[-1]["kind"] is IssueKind.conflict:
             conflicts.append(code)
     return conflicts
 

@@ -9,8 +9,10 @@ from typing import Any
 from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
-from nenguide.engine.tables import CollectResult, TableResult, evaluate_first
-from nenguide.model.assessment import Issue, IssueKind, TraceEntry
+from nenguide.engine.tables import CollectResult, TableResult, evaluate_collect, evaluate_first
+from nenguide.model.assessment import IssueKind
+
+MEMO_LIMIT = 20_000
 
 #: Fact name -> the case field path it comes from (for issues that name what is missing).
 FIELD_OF_FACT: dict[str, str] = {
@@ -67,8 +69,9 @@ def jsonable(v: Any) -> Any:
 class Context:
     kb: Knowledge
     lang: str
-    issues: list[Issue] = field(default_factory=list)
-    trace: list[TraceEntry] = field(default_factory=list)
+    # plain dicts while collecting: validated once, in bulk, when the Assessment is built
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
 
     def text(self, key: str, **params: Any) -> str:
         return self.kb.catalog.text(self.lang, key, **params)
@@ -83,26 +86,80 @@ class Context:
         kind: IssueKind | None = None,
         **details: Any,
     ) -> None:
-        k = kind or ISSUE_KINDS[code]
-        params = {k2: _fmt(v) for k2, v in details.items()}
-        self.issues.append(
-            Issue.model_construct(
-                code=code,
-                kind=k,
-                step=step,
-                fields=fields,
-                message=self.text(f"issue.{code}", **params),
-                rule_id=rule_id,
-                details={k2: jsonable(v) for k2, v in details.items()},
-            )
-        )
+        memo = self.kb.memo
+        try:
+            key = (
+                "issue", self.lang, code, step, tuple(fields), rule_id, kind,
+                tuple(sorted(details.items())),
+            )  # fmt: skip
+            hit = memo.get(key)
+        except TypeError:
+            key, hit = None, None
+        if hit is None:
+            k = kind or ISSUE_KINDS[code]
+            params = {k2: _fmt(v) for k2, v in details.items()}
+            hit = {
+                "code": code,
+                "kind": k,
+                "step": step,
+                "fields": fields,
+                "message": self.text(f"issue.{code}", **params),
+                "rule_id": rule_id,
+                "details": {k2: jsonable(v) for k2, v in details.items()},
+            }
+            if key is not None:
+                if len(memo) > MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = hit
+        self.issues.append(hit)
 
     def first(self, step: str, table_id: str, facts: dict[str, Any]) -> TableResult:
-        res = evaluate_first(self.kb.table(table_id), facts)
-        self.record(step, res)
+        """Evaluate a first/unique table and trace it.
+
+        Results are memoised per table and input values in the knowledge base: the evaluation
+        is a pure function of them, and most inputs are categorical, so repeats are common.
+        """
+        table = self.kb.tables[table_id]
+        memo = self.kb.memo
+        try:
+            key = (step, table_id, *[facts.get(n) for n in table.spec.inputs])
+            hit = memo.get(key)
+        except TypeError:  # an unhashable value: evaluate without the memo
+            key, hit = None, None
+        if hit is None:
+            res = evaluate_first(table, facts)
+            hit = (res, self._entry(step, res))
+            if key is not None:
+                if len(memo) > MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = hit
+        self.trace.append(hit[1])
+        return hit[0]
+
+    def collect(self, step: str, table_id: str, facts: dict[str, Any]) -> CollectResult:
+        """Evaluate a collect table (memoised like :meth:`first`); traced when a row applies."""
+        table = self.kb.tables[table_id]
+        memo = self.kb.memo
+        try:
+            key = ("collect", step, table_id, *[facts.get(n) for n in table.spec.inputs])
+            res = memo.get(key)
+        except TypeError:
+            key, res = None, None
+        if res is None:
+            res = evaluate_collect(table, facts)
+            if key is not None:
+                if len(memo) > MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = res
+        if res.applies:
+            self.record_collect(step, res)
         return res
 
     def record(self, step: str, res: TableResult) -> None:
+        self.trace.append(self._entry(step, res))
+
+    @staticmethod
+    def _entry(step: str, res: TableResult) -> dict[str, Any]:
         rows = res.rows
         if len(rows) == 1:
             sources = list(rows[0].sources)
@@ -110,42 +167,40 @@ class Context:
             sources = []
             for r in rows:
                 sources.extend(s for s in r.sources if s not in sources)
-        self.trace.append(
-            TraceEntry.model_construct(
-                step=step,
-                table=res.table.id,
-                rule_ids=[r.id for r in rows],
-                decided=res.decided,
-                inputs={k: jsonable(v) for k, v in res.read.items()},
-                conditions=[r.trace_text for r in rows],
-                explanations=[r.when_text for r in rows],
-                result=jsonable(res.value),
-                sources=sources,
-            )
-        )
+        return {
+            "step": step,
+            "table": res.table.id,
+            "rule_ids": [r.id for r in rows],
+            "decided": res.decided,
+            "inputs": {k: jsonable(v) for k, v in res.read.items()},
+            "conditions": [r.trace_text for r in rows],
+            "explanations": [r.when_text for r in rows],
+            "result": jsonable(res.value),
+            "sources": sources,
+        }
 
     def record_collect(self, step: str, res: CollectResult) -> None:
         sources: list[str] = []
         for r in res.applies:
             sources.extend(s for s in r.sources if s not in sources)
         self.trace.append(
-            TraceEntry.model_construct(
-                step=step,
-                table=res.table.id,
-                rule_ids=[r.id for r in res.applies],
-                decided=True,
-                inputs={k: jsonable(v) for k, v in res.read.items()},
-                conditions=[r.trace_text for r in res.applies],
-                explanations=[r.when_text for r in res.applies],
-                result=[r.then[res.table.output] for r in res.applies],
-                sources=sources,
-            )
+            {
+                "step": step,
+                "table": res.table.id,
+                "rule_ids": [r.id for r in res.applies],
+                "decided": True,
+                "inputs": {k: jsonable(v) for k, v in res.read.items()},
+                "conditions": [r.trace_text for r in res.applies],
+                "explanations": [r.when_text for r in res.applies],
+                "result": [r.then[res.table.output] for r in res.applies],
+                "sources": sources,
+            }
         )
 
     def note(self, step: str, result: Any, inputs: dict[str, Any], conditions: list[str]) -> None:
         """Trace a step that combined table outputs without a table of its own."""
         self.trace.append(
-            TraceEntry.model_construct(
+            dict(
                 step=step,
                 table=None,
                 sources=[],

@@ -70,6 +70,8 @@ class Knowledge:
     catalog: Catalog
     files: tuple[str, ...] = field(default=())
     rule_status: dict[str, str] = field(default_factory=dict)
+    # memo of pure table evaluations (see Context.first); not part of the knowledge itself
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for t in self.tables.values():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
-from nenguide.engine.tables import evaluate_collect
 from nenguide.model.assessment import Classification, LiverMetastasis, Status
 
 STEP = "liver_metastasis"
@@ -20,9 +19,8 @@ def liver_type(ctx: Context, facts: dict[str, Any], cls: Classification) -> Live
     if cls.category in NOT_FOR:
         ctx.issue("LIVER_TYPE_NOT_FOR_NEC", STEP, ["metastases.liver"], category=cls.category)
         return LiverMetastasis(status=Status.NOT_APPLICABLE)
-    checks = evaluate_collect(ctx.kb.table(T_CONSISTENCY), facts)
+    checks = ctx.collect(STEP, T_CONSISTENCY, facts)
     if checks.applies:
-        ctx.record_collect(STEP, checks)
         for row in checks.applies:
             ctx.issue(
                 row.then["code"], STEP, fields_of([c.fact for c in row.conditions]), rule_id=row.id

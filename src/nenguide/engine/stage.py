@@ -13,7 +13,7 @@ from typing import Any
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf, one_of
-from nenguide.engine.tables import Table, TableResult, evaluate_collect, evaluate_first
+from nenguide.engine.tables import Table, TableResult, evaluate_first
 from nenguide.model.assessment import Classification, Stage, Status
 from nenguide.model.case import Case, StagingBasis
 
@@ -61,9 +61,8 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
     for fact in conflicted:
         facts[fact] = None
 
-    flags = evaluate_collect(ctx.kb.table(T_FLAGS), {**facts, "system": system})
+    flags = ctx.collect(STEP, T_FLAGS, {**facts, "system": system})
     if flags.applies:
-        ctx.record_collect(STEP, flags)
         for row in flags.applies:
             ctx.issue(
                 row.then["code"],
@@ -151,10 +150,8 @@ def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tupl
 
 def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
     """Contradictions in the nodal or metastatic data: reported, and the fact set to unknown."""
-    res = evaluate_collect(ctx.kb.table(T_CONSISTENCY), facts)
+    res = ctx.collect(STEP, T_CONSISTENCY, facts)
     out: list[str] = []
-    if res.applies:
-        ctx.record_collect(STEP, res)
     for row in res.applies:
         ctx.issue(
             row.then["code"],

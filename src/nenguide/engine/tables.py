@@ -21,7 +21,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nenguide.engine.logic import Condition, ConditionError, Tri, compile_condition, one_of
+from nenguide.engine.logic import (
+    Condition,
+    ConditionError,
+    OneOf,
+    Tri,
+    compile_condition,
+    one_of,
+)
 
 HitPolicy = Literal["unique", "first", "collect"]
 ContentStatus = Literal["confirmed", "unconfirmed"]
@@ -82,7 +89,6 @@ class Row:
     @property
     def value(self) -> Any:  # convenience for single-output tables
         return next(iter(self.then.values()))
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,16 +180,33 @@ def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
     candidates: list[Row] = []
     missing: set[str] = set()
     decisive: Row | None = None
+    get = facts.get
     for row in table.rows:
-        truth, unknown = _row_truth(row, facts)
-        if truth is _FALSE:
+        # inlined _row_truth, with a fast path for concrete values (the hot loop)
+        unknown: list[str] | None = None
+        false = False
+        for c in row.conditions:
+            v = get(c.fact)
+            if v is None:
+                (unknown := unknown or []).append(c.fact)
+            elif type(v) is OneOf:
+                t = c.evaluate(v)
+                if t is _FALSE:
+                    false = True
+                    break
+                if t is _UNKNOWN:
+                    (unknown := unknown or []).append(c.fact)
+            elif not c.predicate(v):
+                false = True
+                break
+        if false:
             continue
-        if truth is _TRUE:
+        if unknown is None:
             decisive = row
             break
         candidates.append(row)
         missing.update(unknown)
-    read = {name: facts.get(name) for name in table.spec.inputs}
+    read = {name: get(name) for name in table.spec.inputs}
     if decisive is None and not candidates:
         return TableResult(table, None, [], False, set(), read)
     if not candidates:
@@ -208,11 +231,29 @@ class CollectResult:
 def evaluate_collect(table: Table, facts: dict[str, Any]) -> CollectResult:
     applies: list[Row] = []
     maybe: list[tuple[Row, list[str]]] = []
+    get = facts.get
     for row in table.rows:
-        truth, unknown = _row_truth(row, facts)
-        if truth is Tri.TRUE:
+        unknown: list[str] | None = None
+        false = False
+        for c in row.conditions:
+            v = get(c.fact)
+            if v is None:
+                (unknown := unknown or []).append(c.fact)
+            elif type(v) is OneOf:
+                t = c.evaluate(v)
+                if t is _FALSE:
+                    false = True
+                    break
+                if t is _UNKNOWN:
+                    (unknown := unknown or []).append(c.fact)
+            elif not c.predicate(v):
+                false = True
+                break
+        if false:
+            continue
+        if unknown is None:
             applies.append(row)
-        elif truth is Tri.UNKNOWN:
+        else:
             maybe.append((row, unknown))
-    read = {name: facts.get(name) for name in table.spec.inputs}
+    read = {name: get(name) for name in table.spec.inputs}
     return CollectResult(table, applies, maybe, read)

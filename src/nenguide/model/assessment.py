@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 
 class Status(StrEnum):
@@ -51,30 +52,30 @@ class GuidelineRef(_Out):
     past_valid_until: bool = Field(description="as_of is later than valid_until")
 
 
-class Issue(_Out):
+class Issue(TypedDict):
+    """One item for the MDT: missing data, a conflict, a warning or a note."""
+
     code: str
     kind: IssueKind
     step: str
-    fields: list[str] = Field(description="Field paths in the case that the issue is about")
+    fields: list[str]  # field paths in the case the issue is about
     message: str
-    rule_id: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
+    rule_id: str | None
+    details: dict[str, Any]
 
 
-class TraceEntry(_Out):
+class TraceEntry(TypedDict):
+    """One step of the reasoning: the rules that fired, what they read, what they applied."""
+
     step: str
-    table: str | None = None
-    rule_ids: list[str] = Field(description="Rules that fired (first: the decisive one)")
+    table: str | None
+    rule_ids: list[str]  # rules that fired (first: the decisive one)
     decided: bool
-    inputs: dict[str, Any] = Field(description="Input values the rules read")
-    conditions: list[str] = Field(
-        description="Per rule: 'RULE_ID: condition & condition' with the thresholds applied"
-    )
-    explanations: list[str] = Field(
-        default_factory=list, description="Per rule: the rule's readable 'when_text'"
-    )
-    result: Any = None
-    sources: list[str] = Field(default_factory=list)
+    inputs: dict[str, Any]  # input values the rules read
+    conditions: list[str]  # per rule: "RULE_ID: condition & condition" with the thresholds
+    explanations: list[str]  # per rule: the rule's readable when_text
+    result: Any
+    sources: list[str]
 
 
 class ComponentClassification(_Out):

@@ -136,12 +136,13 @@ class Report:
         tab.add_column(no_wrap=True)
         tab.add_column()
         for i in self.a.issues:
-            mark, style = _KIND_STYLE[i.kind]
+            kind = IssueKind(i["kind"])
+            mark, style = _KIND_STYLE[kind]
             body = Text()
-            body.append(f"{self.t(f'kind.{i.kind.value}')}: ", style=style)
-            body.append(i.message)
-            if i.fields:
-                body.append(f"  [{', '.join(i.fields)}]", style="dim")
+            body.append(f"{self.t(f'kind.{kind.value}')}: ", style=style)
+            body.append(i["message"])
+            if i["fields"]:
+                body.append(f"  [{', '.join(i['fields'])}]", style="dim")
             tab.add_row(Text(mark, style=style), body)
         return tab
 
@@ -150,25 +151,26 @@ class Report:
         tab.add_column(no_wrap=True, style="dim")
         tab.add_column()
         for e in self.a.trace:
-            if not e.rule_ids:
+            if not e["rule_ids"]:
                 continue
-            decisive = e.rule_ids[0]
             body = Text()
-            body.append(decisive, style="bold")
-            if not e.decided:
-                body.append(f" (+{len(e.rule_ids) - 1})", style="yellow")
-            if self.lang == "en" and e.explanations:
-                body.append(f": {e.explanations[0]}")
+            body.append(e["rule_ids"][0], style="bold")
+            if not e["decided"]:
+                body.append(f" (+{len(e['rule_ids']) - 1})", style="yellow")
+            if self.lang == "en" and e["explanations"]:
+                body.append(f": {e['explanations'][0]}")
             else:
-                cond = e.conditions[0].split(": ", 1)[-1] if e.conditions else ""
+                cond = e["conditions"][0].split(": ", 1)[-1] if e["conditions"] else ""
                 body.append(f": {self._localise(cond)}")
-            read = {k: v for k, v in e.inputs.items() if v is not None}
+            read = {k: v for k, v in e["inputs"].items() if v is not None}
             if read:
                 shown = ", ".join(f"{self._localise(k)}={_short(v)}" for k, v in read.items())
                 body.append(f"\n  {self.t('label.inputs')}: {shown}", style="dim")
-            if e.sources:
-                body.append(f"\n  {self.t('label.sources')}: {', '.join(e.sources)}", style="dim")
-            tab.add_row(self.t(f"step.{e.step}"), body)
+            if e["sources"]:
+                body.append(
+                    f"\n  {self.t('label.sources')}: {', '.join(e['sources'])}", style="dim"
+                )
+            tab.add_row(self.t(f"step.{e['step']}"), body)
         return tab
 
     def _localise(self, text: str) -> str:

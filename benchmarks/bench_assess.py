@@ -1,0 +1,151 @@
+"""Benchmark: assess N generated cases one by one, in-process.
+
+Reports the median (and p90/p99) microseconds per case for ``assess()`` alone and for
+validation + ``assess()``, the throughput, and peak memory. Not a test: run it with
+``make bench`` (or ``python benchmarks/bench_assess.py --cases 100000``) and copy the table
+into docs/benchmarks.md. The machine is shared: compare medians within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import platform
+import random
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+from nenguide import __version__, assess, load_knowledge
+from nenguide.model.case import Case
+
+SITES = ["stomach", "duodenum", "ampulla", "jejunum", "ileum", "appendix", "colon", "rectum",
+         "pancreas", "lung", "thymus", "other", "unknown_primary"]
+EXTENTS = {
+    "stomach": ["mucosa", "submucosa", "muscularis_propria", "subserosa", "serosa"],
+    "jejunum": ["submucosa", "muscularis_propria", "subserosa", "serosa"],
+    "ileum": ["submucosa", "muscularis_propria", "subserosa", "serosa", "adjacent_organ"],
+    "colon": ["mucosa", "submucosa", "muscularis_propria", "subserosa"],
+    "rectum": ["mucosa", "submucosa", "muscularis_propria"],
+    "duodenum": ["mucosa", "submucosa", "muscularis_propria", "pancreas_or_peripancreatic_fat"],
+    "ampulla": ["sphincter_of_oddi", "duodenal_wall", "pancreas_or_peripancreatic_fat"],
+    "appendix": ["submucosa", "muscularis_propria", "subserosa", "mesoappendix"],
+    "pancreas": ["confined_to_pancreas", "duodenum_or_bile_duct", "large_vessel"],
+}
+
+
+def generate(n: int, seed: int = 20261123) -> list[dict[str, Any]]:
+    """Realistic mix: mostly complete GEP cases, some lung, some with missing data."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        site = rnd.choice(SITES)
+        tumour: dict[str, Any] = {"primary_site": site, "size_cm": round(rnd.uniform(0.2, 8), 1)}
+        if site in EXTENTS and rnd.random() < 0.9:
+            tumour["extent"] = rnd.choice(EXTENTS[site])
+        if site == "lung":
+            tumour["lung_descriptors"] = rnd.sample(["visceral_pleura", "chest_wall"], rnd.randint(0, 1))
+        examined = rnd.randint(0, 20)
+        nodes: dict[str, Any] = {"examined": examined, "positive": rnd.randint(0, examined)}
+        if site == "lung":
+            nodes = {"status": "negative"} if rnd.random() < 0.5 else {
+                "lung_highest_station": rnd.choice(["hilar_or_intrapulmonary", "mediastinal_or_subcarinal"])}
+        status = rnd.choice(["none", "none", "present", "unknown"])
+        mets: dict[str, Any] = {"status": status}
+        if status == "present":
+            mets["liver"] = {"lesion_count": rnd.randint(1, 12),
+                             "extent": rnd.choice(["confined", "bilobar"]),
+                             "resectability": rnd.choice(["standard_resection", "unresectable",
+                                                          "resection_with_ablation_or_staged"])}
+            if rnd.random() < 0.4:
+                mets["extrahepatic"] = [{"site": "bone", "lesion_count": rnd.randint(1, 3)}]
+        diff = rnd.choice(["well", "well", "well", "poor"])
+        path: dict[str, Any] = {"differentiation": diff,
+                                "ki67_percent": round(rnd.uniform(0, 90 if diff == "poor" else 40), 1),
+                                "mitoses_per_2mm2": rnd.randint(0, 60 if diff == "poor" else 15)}
+        if diff == "poor":
+            path["morphology"] = rnd.choice(["small_cell", "large_cell"])
+            path["ki67_percent"] = max(path["ki67_percent"], 25.0)
+            path["mitoses_per_2mm2"] = max(path["mitoses_per_2mm2"], 25)
+        if site in ("lung", "thymus"):
+            path["necrosis"] = rnd.choice(["absent", "focal"])
+        out.append({"case_id": f"bench-{i}", "tumour": tumour, "regional_nodes": nodes,
+                    "metastases": mets, "pathology": path,
+                    "staging_basis": rnd.choice(["clinical", "pathological"])})
+    return out
+
+
+def pct(xs: list[float], q: float) -> float:
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cases", type=int, default=100_000)
+    ap.add_argument("--json", help="also write the results as JSON to this file")
+    args = ap.parse_args()
+
+    kb = load_knowledge()
+    as_of = dt.date(2026, 11, 23)
+    raw = generate(args.cases)
+    # warm-up
+    for d in raw[:500]:
+        assess(Case.model_validate(d), kb, as_of=as_of)
+
+    gc.collect()
+    validate_us: list[float] = []
+    cases: list[Case] = []
+    for d in raw:
+        t0 = time.perf_counter_ns()
+        cases.append(Case.model_validate(d))
+        validate_us.append((time.perf_counter_ns() - t0) / 1000)
+
+    assess_us: list[float] = []
+    start = time.perf_counter()
+    for c in cases:
+        t0 = time.perf_counter_ns()
+        assess(c, kb, as_of=as_of)
+        assess_us.append((time.perf_counter_ns() - t0) / 1000)
+    wall = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # peak memory of assessing alone (traced allocations; slower, so on a sample)
+    tracemalloc.start()
+    for c in cases[:5000]:
+        assess(c, kb, as_of=as_of)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assess_us.sort()
+    validate_us.sort()
+    both = sorted(a + v for a, v in zip(assess_us, validate_us, strict=True))
+    result = {
+        "cases": args.cases,
+        "engine_version": __version__,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "assess_median_us": round(statistics.median(assess_us), 1),
+        "assess_p90_us": round(pct(assess_us, 0.90), 1),
+        "assess_p99_us": round(pct(assess_us, 0.99), 1),
+        "validate_median_us": round(statistics.median(validate_us), 1),
+        "validate_plus_assess_median_us": round(statistics.median(both), 1),
+        "throughput_cases_per_s": round(args.cases / wall),
+        "peak_rss_mb": round(rss_mb, 1),
+        "peak_traced_kib_per_assessment_loop": round(peak / 1024, 1),
+    }
+    print("| measure | value |\n|---|---|")
+    for k, v in result.items():
+        print(f"| {k} | {v} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
