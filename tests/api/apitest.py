@@ -1,0 +1,130 @@
+"""Helpers for the API tests (imported by conftest and the tests): a real ``nenguide serve``
+process (uvicorn) on a free loopback port, on SQLite and, for the tests that ask for it, on a
+throwaway PostgreSQL database. Users are created the way an operator would: the first admin with
+``user create --password-stdin``, the others by that admin through the API."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("clinician", "coordinator", "admin", "auditor")
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    base_url: str
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, role: str | None = None, token: str | None = None) -> httpx.Client:
+        token = token or (self.tokens[role] if role else None)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def login(self, username: str, password: str = PASSWORD) -> str:
+        r = httpx.post(
+            f"{self.base_url}/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["token"])
+
+
+def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nenguide.api", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def start_server(url: str, workdir: Path) -> Server:
+    admin = _cli(
+        "user",
+        "create",
+        "root-admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--database-url",
+        url,
+        stdin=PASSWORD + "\n",
+    )
+    assert admin.returncode == 0, admin.stderr
+    port = free_port()
+    log_path = workdir / "server.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("NENGUIDE_DATABASE_URL", None)
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "nenguide.api",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database-url",
+                url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    server = Server(f"http://127.0.0.1:{port}", log_path, proc)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{server.base_url}/api/v1/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not start:\n{server.log()}")
+        time.sleep(0.2)
+    server.tokens["admin"] = server.login("root-admin")
+    with server.client("admin") as c:
+        for role in ROLES:
+            if role == "admin":
+                continue
+            r = c.post(
+                "/api/v1/users",
+                json={"username": f"test-{role}", "role": role, "password": PASSWORD},
+            )
+            assert r.status_code == 201, r.text
+            server.tokens[role] = server.login(f"test-{role}")
+    return server
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
