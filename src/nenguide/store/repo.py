@@ -810,7 +810,7 @@ def create_meeting(
     mt = m.Meeting(
         id=id or new_id(),
         title=title,
-        scheduled_at=scheduled_at,
+        scheduled_at=scheduled_at.astimezone(dt.UTC),
         location=location,
         status="scheduled",
         notes=notes,
@@ -900,6 +900,8 @@ def update_meeting(
 ) -> dict[str, Any]:
     allowed = {"title", "scheduled_at", "location", "status", "notes"}
     values = {k: v for k, v in changes.items() if k in allowed}
+    if isinstance(values.get("scheduled_at"), dt.datetime):
+        values["scheduled_at"] = values["scheduled_at"].astimezone(dt.UTC)
     before = meeting_summary_doc(_meeting(s, meeting_id))
     res = s.execute(
         update(m.Meeting)
