@@ -24,8 +24,21 @@ from typing import Any
 from nenguide import __version__, assess, load_knowledge
 from nenguide.model.case import Case
 
-SITES = ["stomach", "duodenum", "ampulla", "jejunum", "ileum", "appendix", "colon", "rectum",
-         "pancreas", "lung", "thymus", "other", "unknown_primary"]
+SITES = [
+    "stomach",
+    "duodenum",
+    "ampulla",
+    "jejunum",
+    "ileum",
+    "appendix",
+    "colon",
+    "rectum",
+    "pancreas",
+    "lung",
+    "thymus",
+    "other",
+    "unknown_primary",
+]
 EXTENTS = {
     "stomach": ["mucosa", "submucosa", "muscularis_propria", "subserosa", "serosa"],
     "jejunum": ["submucosa", "muscularis_propria", "subserosa", "serosa"],
@@ -49,34 +62,55 @@ def generate(n: int, seed: int = 20261123) -> list[dict[str, Any]]:
         if site in EXTENTS and rnd.random() < 0.9:
             tumour["extent"] = rnd.choice(EXTENTS[site])
         if site == "lung":
-            tumour["lung_descriptors"] = rnd.sample(["visceral_pleura", "chest_wall"], rnd.randint(0, 1))
+            tumour["lung_descriptors"] = rnd.sample(
+                ["visceral_pleura", "chest_wall"], rnd.randint(0, 1)
+            )
         examined = rnd.randint(0, 20)
         nodes: dict[str, Any] = {"examined": examined, "positive": rnd.randint(0, examined)}
         if site == "lung":
-            nodes = {"status": "negative"} if rnd.random() < 0.5 else {
-                "lung_highest_station": rnd.choice(["hilar_or_intrapulmonary", "mediastinal_or_subcarinal"])}
+            nodes = (
+                {"status": "negative"}
+                if rnd.random() < 0.5
+                else {
+                    "lung_highest_station": rnd.choice(
+                        ["hilar_or_intrapulmonary", "mediastinal_or_subcarinal"]
+                    )
+                }
+            )
         status = rnd.choice(["none", "none", "present", "unknown"])
         mets: dict[str, Any] = {"status": status}
         if status == "present":
-            mets["liver"] = {"lesion_count": rnd.randint(1, 12),
-                             "extent": rnd.choice(["confined", "bilobar"]),
-                             "resectability": rnd.choice(["standard_resection", "unresectable",
-                                                          "resection_with_ablation_or_staged"])}
+            mets["liver"] = {
+                "lesion_count": rnd.randint(1, 12),
+                "extent": rnd.choice(["confined", "bilobar"]),
+                "resectability": rnd.choice(
+                    ["standard_resection", "unresectable", "resection_with_ablation_or_staged"]
+                ),
+            }
             if rnd.random() < 0.4:
                 mets["extrahepatic"] = [{"site": "bone", "lesion_count": rnd.randint(1, 3)}]
         diff = rnd.choice(["well", "well", "well", "poor"])
-        path: dict[str, Any] = {"differentiation": diff,
-                                "ki67_percent": round(rnd.uniform(0, 90 if diff == "poor" else 40), 1),
-                                "mitoses_per_2mm2": rnd.randint(0, 60 if diff == "poor" else 15)}
+        path: dict[str, Any] = {
+            "differentiation": diff,
+            "ki67_percent": round(rnd.uniform(0, 90 if diff == "poor" else 40), 1),
+            "mitoses_per_2mm2": rnd.randint(0, 60 if diff == "poor" else 15),
+        }
         if diff == "poor":
             path["morphology"] = rnd.choice(["small_cell", "large_cell"])
             path["ki67_percent"] = max(path["ki67_percent"], 25.0)
             path["mitoses_per_2mm2"] = max(path["mitoses_per_2mm2"], 25)
         if site in ("lung", "thymus"):
             path["necrosis"] = rnd.choice(["absent", "focal"])
-        out.append({"case_id": f"bench-{i}", "tumour": tumour, "regional_nodes": nodes,
-                    "metastases": mets, "pathology": path,
-                    "staging_basis": rnd.choice(["clinical", "pathological"])})
+        out.append(
+            {
+                "case_id": f"bench-{i}",
+                "tumour": tumour,
+                "regional_nodes": nodes,
+                "metastases": mets,
+                "pathology": path,
+                "staging_basis": rnd.choice(["clinical", "pathological"]),
+            }
+        )
     return out
 
 

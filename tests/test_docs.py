@@ -49,10 +49,14 @@ def test_rule_catalogue_is_generated_from_the_knowledge(kb: Knowledge) -> None:
 
     generated = subprocess.run(
         [sys.executable, "-m", "nenguide", "knowledge", "rules"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     text = (DOCS / "rules.md").read_text(encoding="utf-8")
-    assert text == generated, "docs/rules.md is stale: run 'nenguide knowledge rules > docs/rules.md'"
+    assert text == generated, (
+        "docs/rules.md is stale: run 'nenguide knowledge rules > docs/rules.md'"
+    )
     missing = [r.id for t in kb.tables.values() for r in t.rows if f"`{r.id}`" not in text]
     assert not missing
 

@@ -265,7 +265,10 @@ def knowledge_rules(
     for table in kb.tables.values():
         spec = table.spec
         out += [f"## {spec.title}", "", f"Table `{spec.id}`, hit policy `{spec.hit_policy}`.", ""]
-        out += ["| rule | when | condition | then | sources | status |", "|---|---|---|---|---|---|"]
+        out += [
+            "| rule | when | condition | then | sources | status |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in table.rows:
             then = ", ".join(f"{k}: {v}" for k, v in r.then.items() if not k.endswith("_table"))
             cond = r.trace_text.split(": ", 1)[1].replace("|", "\\|")

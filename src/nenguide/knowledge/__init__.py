@@ -88,14 +88,25 @@ def _validation_message(label: str, exc: ValidationError) -> str:
 
 
 def load_catalog() -> Catalog:
+    """Texts by language: every ``i18n/<lang>/*.yaml`` merged; a key defined twice is an error."""
     texts: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
-        raw = _read_yaml(_root() / "i18n" / f"{lang}.yaml", f"i18n/{lang}.yaml")
-        if not isinstance(raw, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
-        ):
-            raise KnowledgeError(f"i18n/{lang}.yaml: must map text keys to strings")
-        texts[lang] = raw
+        merged: dict[str, str] = {}
+        folder = _root() / "i18n" / lang
+        for p in sorted(folder.iterdir(), key=lambda x: x.name):
+            if not p.name.endswith(".yaml"):
+                continue
+            label = f"i18n/{lang}/{p.name}"
+            raw = _read_yaml(p, label) or {}
+            if not isinstance(raw, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+            ):
+                raise KnowledgeError(f"{label}: must map text keys to strings")
+            for k, v in raw.items():
+                if k in merged:
+                    raise KnowledgeError(f"{label}: text key '{k}' is defined in another file too")
+                merged[k] = v
+        texts[lang] = merged
     return Catalog(texts)
 
 

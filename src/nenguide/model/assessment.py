@@ -129,6 +129,82 @@ class LiverMetastasis(_Out):
     system: str = "ENETS_2016"
 
 
+SyndromeStatus = Literal["confirmed", "suspected", "excluded", "insufficient_data"]
+TreatmentCategory = Literal[
+    "surgery", "endoscopic_resection", "local_ablation", "embolization", "ssa", "targeted",
+    "chemotherapy", "prrt", "immunotherapy", "symptom_control", "observation", "other",
+]  # fmt: skip
+
+
+class FunctionalSyndrome(TypedDict):
+    """A hormone syndrome: its status with the criteria met and unmet and what to do next."""
+
+    syndrome: str  # insulinoma, gastrinoma, carcinoid_syndrome, vipoma, glucagonoma, ...
+    status: SyndromeStatus
+    criteria_met: list[str]
+    criteria_unmet: list[str]
+    next_tests: list[str]
+    caveats: list[str]
+    rule_ids: list[str]
+
+
+class WorkupItem(TypedDict):
+    """An investigation still needed, with why it is asked for."""
+
+    code: str
+    text: str
+    reason: str
+    sources: list[str]
+    rule_id: str
+
+
+class TreatmentOption(TypedDict):
+    """One treatment option with its CSCO level (null and 'unconfirmed' where not public)."""
+
+    code: str
+    text: str
+    category: TreatmentCategory
+    intent: str
+    level: Literal["I", "II", "III"] | None
+    level_status: Literal["confirmed", "unconfirmed"]
+    evidence: Literal["1A", "1B", "2A", "2B", "3"] | None
+    available: bool
+    alternative: str | None
+    sources: list[str]
+    rule_id: str
+    because: list[str]
+    caveats: list[str]
+
+
+class MdtDiscussion(TypedDict):
+    required: bool
+    reasons: list[str]
+
+
+class FollowUpVisit(TypedDict):
+    due: dt.date
+    exams: list[str]
+
+
+class FollowUp(TypedDict):
+    status: Status
+    lifelong: bool | None
+    visits: list[FollowUpVisit]
+    schedule: str | None
+    rule_id: str | None
+    sources: list[str]
+
+
+class Hereditary(TypedDict):
+    status: Status
+    testing_recommended: bool | None
+    syndromes: list[str]
+    genes: list[str]
+    because: list[str]
+    surveillance: list[str]
+    rule_ids: list[str]
+
+
 class Assessment(_Out):
     model_config = ConfigDict(
         frozen=True,
@@ -146,6 +222,12 @@ class Assessment(_Out):
     stage: Stage
     liver_metastasis_type: Literal["I", "II", "III"] | None = None
     liver_metastasis: LiverMetastasis
+    functional_syndromes: list[FunctionalSyndrome] = Field(default_factory=list)
+    workup: list[WorkupItem] = Field(default_factory=list)
+    treatment: list[TreatmentOption] = Field(default_factory=list)
+    mdt_discussion: MdtDiscussion | None = None
+    follow_up: FollowUp | None = None
+    hereditary: Hereditary | None = None
     issues: list[Issue]
     trace: list[TraceEntry]
     disclaimer: str

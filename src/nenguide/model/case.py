@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from nenguide.model.clinical import Clinical
+
 #: Context key naming the sub-field a cross-field error belongs to (see ``errors.py``).
 SUBPATH = "subpath"
 
@@ -384,6 +386,10 @@ class Case(_Frozen):
     metastases: Metastases | None = None
     pathology: Pathology = Field(default_factory=Pathology)
     staging_basis: StagingBasis | None = None
+    clinical: Clinical = Field(
+        default_factory=Clinical,
+        description="Labs, symptoms, history, family history, investigations, therapy so far",
+    )
 
     @model_validator(mode="after")
     def _site_specific(self) -> Case:
