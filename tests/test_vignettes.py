@@ -32,11 +32,22 @@ ALLOWED_KEYS = {
     "issues_include",
     "issues_exclude",
     "rules_fired",
+    "contains",
+    "excludes",
     "known_deviation",
     "notes",
 }
 #: Clinical outputs that must not depend on the language of the texts.
-CLINICAL_KEYS = ("classification", "stage", "liver_metastasis_type")
+CLINICAL_KEYS = (
+    "classification",
+    "stage",
+    "liver_metastasis_type",
+    "mdt_discussion",
+    "hereditary",
+)
+#: Steps of the clinical pathway (issue 3): every rule of their tables must be fired by some
+#: vignette (test_every_pathway_rule_is_fired_by_a_vignette).
+PATHWAY_STEPS = ("functional_syndromes", "workup", "treatment", "follow_up", "hereditary")
 _MISSING = object()
 
 
@@ -91,6 +102,15 @@ def _lookup(data: Any, dotted: str) -> Any:
     return cur
 
 
+def _pluck(data: Any, spec: str) -> list[Any]:
+    """``treatment[].code`` -> the ``code`` of every item of the list ``treatment``."""
+    head, _, tail = spec.partition("[].")
+    items = _lookup(data, head)
+    if not isinstance(items, list):
+        return []
+    return [_lookup(i, tail) if tail else i for i in items]
+
+
 def _label(v: dict[str, Any]) -> str:
     return f"{v.get('id')} ({v.get('title')})"
 
@@ -119,6 +139,17 @@ def test_vignette(path: Path) -> None:
             failures.append(f"{label}: path {dotted!r} not found in the assessment")
         elif actual != expected:
             failures.append(f"{label}: path {dotted!r}: expected {expected!r}, actual {actual!r}")
+
+    for spec, wanted in (v.get("contains") or {}).items():
+        present = _pluck(assessment, spec)
+        for w in wanted:
+            if w not in present:
+                failures.append(f"{label}: {spec} should contain {w!r}; it has {present}")
+    for spec, unwanted in (v.get("excludes") or {}).items():
+        present = _pluck(assessment, spec)
+        for w in unwanted:
+            if w in present:
+                failures.append(f"{label}: {spec} must not contain {w!r}; it has {present}")
 
     codes = [i["code"] for i in assessment["issues"]]
     for code in v.get("issues_include") or []:
@@ -176,3 +207,27 @@ def test_vignette_language_independent(path: Path) -> None:
         assert zh[key] == en[key], (
             f"{_label(v)}: {key!r} differs between en and zh-CN: en={en[key]!r}, zh-CN={zh[key]!r}"
         )
+
+
+def _fired(assessment: dict[str, Any]) -> set[str]:
+    fired = {r for t in assessment["trace"] if t["decided"] for r in t["rule_ids"][:1]}
+    fired |= {r for t in assessment["trace"] if t["table"] is None for r in t["rule_ids"]}
+    for t in assessment["trace"]:
+        if isinstance(t["result"], list):  # collect tables: every applying rule fired
+            fired |= set(t["rule_ids"])
+    return fired
+
+
+def test_every_pathway_rule_is_fired_by_a_vignette() -> None:
+    kb = _kb()
+    pathway_rules = {
+        r.id for t in kb.tables.values() if t.spec.step in PATHWAY_STEPS for r in t.rows
+    }
+    fired: set[str] = set()
+    for path in _files():
+        v = _load(path)
+        if v.get("known_deviation"):
+            continue
+        fired |= _fired(_assess(v, "en"))
+    never = sorted(pathway_rules - fired)
+    assert not never, f"{len(never)} pathway rule(s) fired by no vignette: {never}"

@@ -9,15 +9,32 @@ from nenguide._version import __version__
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
+from nenguide.engine.followup import follow_up
+from nenguide.engine.hereditary import hereditary
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
+from nenguide.engine.syndromes import functional_syndromes
+from nenguide.engine.treatment import treatment
+from nenguide.engine.workup import workup
 from nenguide.model.assessment import Assessment, GuidelineRef
 from nenguide.model.case import Case
+from nenguide.model.site import SiteParameters
 
 
-def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> Assessment:
-    """Assess ``case`` with guideline knowledge ``kb`` as of ``as_of``, texts in ``lang``."""
+def assess(
+    case: Case,
+    kb: Knowledge,
+    *,
+    as_of: dt.date,
+    lang: str = "en",
+    site: SiteParameters | None = None,
+) -> Assessment:
+    """Assess ``case`` with guideline knowledge ``kb`` as of ``as_of``, texts in ``lang``.
+
+    ``site`` overrides the knowledge package's default site parameters (availability of drugs
+    and tracers); it is recorded in the trace.
+    """
     if lang not in kb.catalog.languages:
         raise ValueError(f"language {lang!r} not available; use one of {kb.catalog.languages}")
     ctx = Context(kb, lang)
@@ -36,6 +53,11 @@ def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> As
     cls = classify(ctx, facts, case)
     stg = stage(ctx, facts, case, cls)
     liver = liver_type(ctx, facts, cls)
+    syndromes = functional_syndromes(ctx, case, facts, cls)
+    work = workup(ctx, case, facts, cls, stg, liver, syndromes)
+    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site or SiteParameters())
+    follow = follow_up(ctx, case, facts, cls, stg, as_of)
+    hered = hereditary(ctx, case, facts, cls, syndromes)
 
     status = kb.rule_status
     unconfirmed = sorted(
@@ -55,6 +77,12 @@ def assess(case: Case, kb: Knowledge, *, as_of: dt.date, lang: str = "en") -> As
             stage=stg,
             liver_metastasis_type=liver.type,
             liver_metastasis=liver,
+            functional_syndromes=syndromes,
+            workup=work,
+            treatment=options,
+            mdt_discussion=mdt,
+            follow_up=follow,
+            hereditary=hered,
             issues=ctx.issues,
             trace=ctx.trace,
             disclaimer=ctx.text("disclaimer"),

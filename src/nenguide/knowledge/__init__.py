@@ -125,15 +125,25 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
             "A knowledge file changed: review the change, record it in CHANGES.md, then run "
             "'nenguide knowledge lint --update-hash'."
         )
-    raw_bib = _read_yaml(folder / "bibliography.yaml", f"{name}/bibliography.yaml")
-    try:
-        bib_list = [Citation.model_validate(b) for b in (raw_bib or {}).get("sources", [])]
-    except ValidationError as exc:
-        raise KnowledgeError(_validation_message(f"{name}/bibliography.yaml", exc)) from exc
+    bib_files = [("bibliography.yaml", folder / "bibliography.yaml")]
+    extra = folder / "bibliography"
+    if extra.is_dir():
+        bib_files += [
+            (f"bibliography/{p.name}", p)
+            for p in sorted(extra.iterdir(), key=lambda x: x.name)
+            if p.name.endswith(".yaml")
+        ]
+    bib_list: list[Citation] = []
+    for rel, path in bib_files:
+        raw_bib = _read_yaml(path, f"{name}/{rel}")
+        try:
+            bib_list += [Citation.model_validate(b) for b in (raw_bib or {}).get("sources", [])]
+        except ValidationError as exc:
+            raise KnowledgeError(_validation_message(f"{name}/{rel}", exc)) from exc
     bibliography: dict[str, Citation] = {}
     for c in bib_list:
         if c.id in bibliography:
-            raise KnowledgeError(f"{name}/bibliography.yaml: duplicate source id '{c.id}'")
+            raise KnowledgeError(f"{name}: bibliography source id '{c.id}' is defined twice")
         bibliography[c.id] = c
     if manifest.source not in bibliography:
         raise KnowledgeError(
