@@ -73,8 +73,29 @@ def start_server(url: str, workdir: Path) -> Server:
         stdin=PASSWORD + "\n",
     )
     assert admin.returncode == 0, admin.stderr
+    for attempt in range(3):
+        server = _launch(url, workdir / f"server-{attempt}.log")
+        if server is not None:
+            break
+    else:
+        raise RuntimeError(f"server did not start:\n{(workdir / 'server-2.log').read_text()}")
+    server.tokens["admin"] = server.login("root-admin")
+    with server.client("admin") as c:
+        for role in ROLES:
+            if role == "admin":
+                continue
+            r = c.post(
+                "/api/v1/users",
+                json={"username": f"test-{role}", "role": role, "password": PASSWORD},
+            )
+            assert r.status_code == 201, r.text
+            server.tokens[role] = server.login(f"test-{role}")
+    return server
+
+
+def _launch(url: str, log_path: Path) -> Server | None:
+    """Start ``serve`` on a free port; None if the port was taken meanwhile (retry)."""
     port = free_port()
-    log_path = workdir / "server.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("NENGUIDE_DATABASE_URL", None)
     with log_path.open("wb") as log:
@@ -100,25 +121,17 @@ def start_server(url: str, workdir: Path) -> Server:
     while True:
         try:
             if httpx.get(f"{server.base_url}/api/v1/health", timeout=2).status_code == 200:
-                break
+                return server
         except httpx.HTTPError:
             pass
-        if proc.poll() is not None or time.monotonic() > deadline:
+        if proc.poll() is not None:
+            if "address already in use" in server.log().lower():
+                return None
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{server.log()}")
+        if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"server did not start:\n{server.log()}")
-        time.sleep(0.2)
-    server.tokens["admin"] = server.login("root-admin")
-    with server.client("admin") as c:
-        for role in ROLES:
-            if role == "admin":
-                continue
-            r = c.post(
-                "/api/v1/users",
-                json={"username": f"test-{role}", "role": role, "password": PASSWORD},
-            )
-            assert r.status_code == 201, r.text
-            server.tokens[role] = server.login(f"test-{role}")
-    return server
+            raise RuntimeError(f"server did not answer within 60 s:\n{server.log()}")
+        time.sleep(0.1)
 
 
 def stop_server(server: Server) -> None:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 
 from nenguide import __version__, load_knowledge
 from nenguide.api import errors
-from nenguide.api.auth import Require
+from nenguide.api.auth import Require, SessionCache
 from nenguide.api.routes import admin, auth, clinical, mdt
 from nenguide.api.settings import Settings
 from nenguide.model.assessment import Assessment
@@ -206,6 +206,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.db = database
     app.state.kb = load_knowledge(settings.guideline)
     app.state.schema_revision = None
+    app.state.session_cache = SessionCache(settings.session_cache_seconds)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

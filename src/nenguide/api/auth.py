@@ -6,11 +6,14 @@ the roles also appear in the OpenAPI document (``x-roles``) and the route test i
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from nenguide.api.errors import ApiError
 from nenguide.api.security import token_hash
@@ -55,7 +58,48 @@ def _unauthenticated(message: str) -> ApiError:
     return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(
+class SessionCache:
+    """Recently validated sessions, so a request costs no database round trip to authenticate.
+
+    Entries live ``ttl`` seconds. Logout and changes to a user drop their entries in this
+    process at once; with several worker processes another worker may accept a revoked token
+    for at most ``ttl`` seconds (documented in docs/api.md)."""
+
+    def __init__(self, ttl: float = 5.0, max_entries: int = 10_000):
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, int, str, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, th: str) -> tuple[int, str, str] | None:
+        hit = self._entries.get(th)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1], hit[2], hit[3]
+
+    def put(self, th: str, user_id: int, username: str, role: str) -> None:
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[th] = (time.monotonic() + self.ttl, user_id, username, role)
+
+    def drop(self, th: str) -> None:
+        with self._lock:
+            self._entries.pop(th, None)
+
+    def drop_user(self, username: str) -> None:
+        with self._lock:
+            for k in [k for k, v in self._entries.items() if v[2] == username]:
+                del self._entries[k]
+
+
+def _lookup(db: Database, th: str) -> tuple[int, str, str] | None:
+    with db.read() as s:
+        user = repo.session_user(s, th)
+        return None if user is None else (user.id, user.username, user.role)
+
+
+async def authenticate(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     cookie_token: Annotated[str | None, Depends(cookie)],
@@ -66,14 +110,15 @@ def authenticate(
             "log in first: POST /api/v1/auth/login, then send 'Authorization: Bearer <token>'"
         )
     th = token_hash(token)
-    db: Database = request.app.state.db
-    with db.read() as s:
-        user = repo.session_user(s, th)
-        if user is None:
+    cache: SessionCache = request.app.state.session_cache
+    found = cache.get(th)
+    if found is None:
+        found = await run_in_threadpool(_lookup, request.app.state.db, th)
+        if found is None:
             raise _unauthenticated("the session has expired or was ended: log in again")
-        p = Principal(
-            user.id, user.username, user.role, th, getattr(request.state, "request_id", None)
-        )
+        cache.put(th, *found)
+    user_id, username, role = found
+    p = Principal(user_id, username, role, th, getattr(request.state, "request_id", None))
     cookie_write = creds is None and request.method not in ("GET", "HEAD", "OPTIONS")
     if cookie_write and not request.headers.get(CSRF_HEADER):
         raise ApiError(
@@ -93,7 +138,7 @@ class Require:
         self.roles = roles
         self.what = what
 
-    def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in self.roles:
             raise ApiError(
                 403,

@@ -20,6 +20,8 @@ class Settings:
     #: Upgrade the schema when the app starts (``serve`` does it once before starting workers).
     migrate: bool = False
     session_hours: float = 12.0
+    #: How long a validated session is trusted without asking the database again.
+    session_cache_seconds: float = 5.0
     #: Mark the session cookie Secure (set when served behind HTTPS).
     cookie_secure: bool = False
     cookie_name: str = "nenguide_session"

@@ -10,7 +10,7 @@ from nenguide.api.errors import ErrorEnvelope
 from nenguide.store import Database
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 

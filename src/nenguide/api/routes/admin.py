@@ -57,7 +57,9 @@ def create_user(body: UserCreate, principal: Admin, db: DB) -> UserOut:
 
 
 @router.patch("/users/{username}", response_model=UserOut, tags=["users"])
-def update_user(username: str, body: UserUpdate, principal: Admin, db: DB) -> UserOut:
+def update_user(
+    username: str, body: UserUpdate, principal: Admin, db: DB, request: Request
+) -> UserOut:
     """Change a user's role, name, password or disable the account (ends their sessions)."""
     if username == principal.username and (
         body.active is False or (body.role and body.role != "admin")
@@ -77,6 +79,7 @@ def update_user(username: str, body: UserUpdate, principal: Admin, db: DB) -> Us
             display_name=body.display_name,
             password_hash=security.hash_password(body.password) if body.password else None,
         )
+    request.app.state.session_cache.drop_user(username)
     return UserOut.model_validate(doc)
 
 

@@ -65,6 +65,7 @@ def logout(principal: Authenticated, request: Request, response: Response, db: D
     """End this session (the token and cookie stop working at once)."""
     with db.write() as s:
         repo.revoke_session(s, principal.actor(), principal.token_hash)
+    request.app.state.session_cache.drop(principal.token_hash)
     out = Response(status_code=204)
     out.delete_cookie(request.app.state.settings.cookie_name, path="/")
     return out
