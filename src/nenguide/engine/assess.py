@@ -45,7 +45,7 @@ def assess(
             "GUIDELINE_PAST_VALID_UNTIL",
             "guideline",
             [],
-            guideline=man.title,
+            guideline=ctx.text(f"guideline_title.{man.id}"),
             valid_until=man.valid_until.isoformat(),
             as_of=as_of.isoformat(),
         )

@@ -153,6 +153,7 @@ def emitted_text_keys(kb: Knowledge) -> set[str]:
             if system:
                 keys.add(f"system.{system}")
     keys.update({"disclaimer", "system.WHO2019_DIGESTIVE", "system.WHO2021_THORACIC"})
+    keys.add(f"guideline_title.{kb.manifest.id}")
     keys.update(
         f"category.{c}"
         for c in ("NET", "NEC", "MiNEN", "typical_carcinoid", "atypical_carcinoid", "LCNEC", "SCLC")

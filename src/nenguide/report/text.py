@@ -48,9 +48,10 @@ class Report:
 
     def header(self) -> Text:
         g = self.a.guideline
+        title = self.t(f"guideline_title.{g.id}")
         out = Text()
         out.append(f"{self.t('label.guideline')}: ", style="bold")
-        out.append(f"{g.title} ({g.version}), {self.t('label.valid_until')} {g.valid_until}")
+        out.append(f"{title} ({g.version}), {self.t('label.valid_until')} {g.valid_until}")
         if g.past_valid_until:
             out.append(f"  [{self.t('label.expired')}]", style="bold red")
         out.append(f"\n{self.t('label.engine')} {self.a.engine_version} · ")
@@ -182,11 +183,143 @@ class Report:
 
         return _FACT.sub(sub, text)
 
+    def _code(self, prefix: str, code: str) -> str:
+        """Text of a code when the catalogue has one, else the value itself (already a text)."""
+        return self.cat.texts.get(self.lang, {}).get(f"{prefix}.{code}") or code
+
+    def _section(self, label: str, body: Any) -> list[Any]:
+        return [Text(""), Text(self.t(label), style="bold underline"), body]
+
+    def syndromes(self) -> list[Any]:
+        if not self.a.functional_syndromes:
+            return []
+        tab = Table.grid(padding=(0, 2))
+        tab.add_column(style="bold", no_wrap=True)
+        tab.add_column()
+        for s in self.a.functional_syndromes:
+            body = Text(self.t(f"syndrome_status.{s['status']}"), style="bold")
+            for key, items, prefix in (
+                ("label.criteria_met", s["criteria_met"], "criterion"),
+                ("label.criteria_unmet", s["criteria_unmet"], "criterion"),
+                ("label.next_tests", s["next_tests"], "test"),
+                ("label.caveats", s["caveats"], "caveat"),
+            ):
+                if items:
+                    shown = "; ".join(self._code(prefix, i) for i in items)
+                    body.append(f"\n{self.t(key)}: {shown}")
+            tab.add_row(self._code("syndrome", s["syndrome"]), body)
+        return self._section("label.syndromes", tab)
+
+    def workup(self) -> list[Any]:
+        if not self.a.workup:
+            return []
+        tab = Table.grid(padding=(0, 1))
+        tab.add_column(no_wrap=True)
+        tab.add_column()
+        for w in self.a.workup:
+            body = Text(w["text"], style="bold")
+            body.append(f"\n{w['reason']}")
+            body.append(f"\n{w['rule_id']} · {', '.join(w['sources'])}", style="dim")
+            tab.add_row("•", body)
+        return self._section("label.workup", tab)
+
+    def treatment(self) -> list[Any]:
+        parts: list[Any] = []
+        mdt = self.a.mdt_discussion
+        if mdt is not None:
+            line = Text(
+                self.t("label.mdt_required" if mdt["required"] else "label.mdt_not_required"),
+                style="bold magenta" if mdt["required"] else "dim",
+            )
+            for r in mdt["reasons"]:
+                line.append(f"\n  - {self._code('mdt_reason', r)}")
+            parts.append(line)
+        if self.a.treatment:
+            tab = Table.grid(padding=(0, 1))
+            tab.add_column(no_wrap=True)
+            tab.add_column()
+            for o in self.a.treatment:
+                body = Text(o["text"], style="bold")
+                level = (
+                    f"{self.t('label.level')} {o['level']}"
+                    if o["level"] and o["level_status"] == "confirmed"
+                    else self.t("label.level_not_confirmed")
+                )
+                body.append(f"  [{self._code('category', o['category'])}; {level}")
+                if o["evidence"]:
+                    body.append(f"; {self.t('label.evidence')} {o['evidence']}")
+                body.append("]")
+                if not o["available"]:
+                    body.append(f"\n{self.t('label.unavailable')}", style="yellow")
+                    if o["alternative"]:
+                        alt = self._code("option", o["alternative"])
+                        body.append(f" {self.t('label.alternative')}: {alt}", style="yellow")
+                if o["because"]:
+                    body.append(f"\n{self.t('label.because')}: {'; '.join(o['because'])}")
+                if o["caveats"]:
+                    body.append(f"\n{self.t('label.caveats')}: {'; '.join(o['caveats'])}")
+                body.append(f"\n{o['rule_id']} · {', '.join(o['sources'])}", style="dim")
+                tab.add_row("•", body)
+            parts.append(tab)
+        if not parts:
+            return []
+        return [Text(""), Text(self.t("label.treatment"), style="bold underline"), *parts]
+
+    def follow_up(self) -> list[Any]:
+        f = self.a.follow_up
+        if f is None:
+            return []
+        body = Text()
+        if f["lifelong"] is not None:
+            body.append(
+                self.t("label.lifelong" if f["lifelong"] else "label.not_lifelong"), style="bold"
+            )
+        if f["schedule"]:
+            body.append(f"\n{f['schedule']}")
+        for v in f["visits"]:
+            exams = ", ".join(self._code("exam", e) for e in v["exams"])
+            body.append(f"\n  {v['due']}: {exams}")
+        if f["rule_id"]:
+            body.append(f"\n{f['rule_id']} · {', '.join(f['sources'])}", style="dim")
+        return self._section("label.follow_up", body)
+
+    def hereditary(self) -> list[Any]:
+        h = self.a.hereditary
+        if h is None:
+            return []
+        rec = h["testing_recommended"]
+        body = Text(
+            self.t(
+                "label.testing_recommended"
+                if rec
+                else "label.testing_not_recommended"
+                if rec is False
+                else "label.not_determined"
+            ),
+            style="bold",
+        )
+        if h["syndromes"]:
+            body.append(f"\n{', '.join(h['syndromes'])}")
+        if h["genes"]:
+            body.append(f"\n{self.t('label.genes')}: {', '.join(h['genes'])}")
+        for b in h["because"]:
+            body.append(f"\n  - {b}")
+        if h["surveillance"]:
+            body.append(f"\n{self.t('label.surveillance')}:")
+            for item in h["surveillance"]:
+                body.append(f"\n  - {self._code('surveillance', item)}")
+        return self._section("label.hereditary", body)
+
     def render(self) -> Group:
         title = Text(self.t("label.title"), style="bold")
         return Group(
             Panel(self.header(), title=title, title_align="left"),
             self.summary(),
+            *self.syndromes(),
+            *self.workup(),
+            *self.treatment(),
+            *self.follow_up(),
+            *self.hereditary(),
             Text(""),
             Text(self.t("label.issues"), style="bold underline"),
             self.issues(),
