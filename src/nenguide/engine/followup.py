@@ -1,15 +1,208 @@
-"""Follow-up schedule with concrete dates from ``as_of``. (Being built: issue 3.)"""
+"""Follow-up schedule with concrete dates.
+
+Four tables decide (``knowledge/csco-2021/tables/followup.yaml``): the tumour family, the seed's
+single exemption from lifelong follow-up (appendiceal or rectal NET G1 < 1 cm after R0
+resection), the risk group of a well-differentiated tumour and the schedule. The schedules
+(intervals per phase, exams per visit) are data in the schedule table's ``parameters``.
+
+Dates: every visit is counted from the resection date when there is one, else from ``as_of``
+(month arithmetic clamps to the month end: 31 Jan + 1 month = 28/29 Feb; each visit is counted
+from the anchor, so month-end clamping never drifts). The visits listed are those due in the next
+5 years from ``as_of``; follow-up continues after that (lifelong).
+"""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
-from nenguide.engine.context import Context
-from nenguide.model.assessment import Classification, FollowUp, Stage
+from pydantic import BaseModel, ConfigDict, Field
+
+from nenguide.engine.context import Context, fields_of
+from nenguide.engine.tables import TableResult
+from nenguide.engine.workup import syndrome_flags
+from nenguide.model.assessment import (
+    Classification,
+    FollowUp,
+    FollowUpVisit,
+    FunctionalSyndrome,
+    IssueKind,
+    Stage,
+    Status,
+)
 from nenguide.model.case import Case
+from nenguide.model.clinical import History
 
 STEP = "follow_up"
+T_FAMILY = "CSCO2021.FOLLOWUP.FAMILY"
+T_EXEMPTION = "CSCO2021.FOLLOWUP.EXEMPTION"
+T_RISK = "CSCO2021.FOLLOWUP.RISK"
+T_SCHEDULE = "CSCO2021.FOLLOWUP.SCHEDULE"
+T_EXTRA = "CSCO2021.FOLLOWUP.EXTRA_EXAMS"
+
+#: Issue codes of this step (to merge into engine/codes.py ISSUE_KINDS).
+ISSUE_KINDS: dict[str, IssueKind] = {
+    "FOLLOWUP_NEEDS_DATA": IssueKind.insufficient_data,
+    "FOLLOWUP_AFTER_TREATMENT": IssueKind.info,
+    "FOLLOWUP_INTERVAL_UNCONFIRMED": IssueKind.warning,
+}
+
+#: Facts of this step -> the case fields they come from (beyond context.FIELD_OF_FACT).
+FIELDS: dict[str, list[str]] = {
+    "category": ["pathology.differentiation", "pathology.morphology"],
+    "grade": ["pathology.ki67_percent", "pathology.mitoses_per_2mm2"],
+    "resection_margin": ["clinical.resection.performed", "clinical.resection.margin"],
+    "met_status": ["metastases.status"],
+    "node_status": ["regional_nodes"],
+    "primary_resectability": ["clinical.primary_resectability"],
+    "gastric_type": [
+        "clinical.history.autoimmune_atrophic_gastritis",
+        "clinical.history.zollinger_ellison_syndrome",
+    ],
+}
+
+
+class Phase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    to_month: int | None = Field(default=None, ge=1, description="Last month of the phase")
+    every_months: int = Field(ge=1, le=120)
+    range: str
+    status: Literal["confirmed", "unconfirmed"]
+    exams: list[str] | None = None
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["RECOMMENDED", "NOT_APPLICABLE"] = "RECOMMENDED"
+    phases: list[Phase]
+    exams: list[str]
+
+
+class ScheduleParameters(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    horizon_months: int = Field(ge=1, le=240)
+    schedules: dict[str, Schedule]
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    """``d`` plus ``months`` calendar months, clamped to the last day of the target month."""
+    y, m0 = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m0 + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def schedule_parameters(ctx: Context) -> ScheduleParameters:
+    key = ("followup_schedule_parameters",)
+    hit = ctx.kb.memo.get(key)
+    if hit is None:
+        raw = ctx.kb.tables[T_SCHEDULE].spec.parameters
+        hit = ctx.kb.memo[key] = ScheduleParameters.model_validate(raw)
+    assert isinstance(hit, ScheduleParameters)
+    return hit
+
+
+def plan_visits(
+    sched: Schedule, anchor: dt.date, as_of: dt.date, horizon_months: int
+) -> list[tuple[int, dt.date, Phase]]:
+    """(months after anchor, due date, phase) of every visit due from ``as_of`` up to
+    ``horizon_months`` after it."""
+    end = add_months(as_of, horizon_months)
+    out: list[tuple[int, dt.date, Phase]] = []
+    month = 0
+    for ph in sched.phases:
+        while True:
+            nxt = month + ph.every_months
+            if ph.to_month is not None and nxt > ph.to_month:
+                break
+            due = add_months(anchor, nxt)
+            if due > end:
+                return out
+            month = nxt
+            if due >= as_of:
+                out.append((month, due, ph))
+    return out
+
+
+def gastric_type(case: Case, syndromes: list[FunctionalSyndrome]) -> str | None:
+    """Gastric NET type from its cause (the numbering differs between sources)."""
+    h = case.clinical.history
+    aag = h.get(History.autoimmune_atrophic_gastritis)
+    pa = h.get(History.pernicious_anaemia)
+    zes = h.get(History.zollinger_ellison_syndrome)
+    if aag is True or pa is True:
+        return "type1"
+    if zes is True or syndrome_flags(case, syndromes)["gastrinoma"]:
+        return "type2"
+    if aag is False and zes is False:
+        return "type3"
+    return None
+
+
+def followup_facts(
+    case: Case, facts: dict[str, Any], cls: Classification, syndromes: list[FunctionalSyndrome]
+) -> dict[str, Any]:
+    r = case.clinical.resection
+    margin: str | None
+    if r is None:
+        margin = None
+    elif not r.performed:
+        margin = "not_resected"
+    else:
+        margin = r.margin.value if r.margin else None
+    met = facts.get("met_status")
+    flags = syndrome_flags(case, syndromes)
+    return {
+        "primary_site": facts["primary_site"],
+        "category": cls.category,
+        "grade": cls.grade,
+        "ki67_percent": facts.get("ki67_percent"),
+        "size_cm": facts.get("size_cm"),
+        "resection_margin": margin,
+        "node_status": facts.get("node_status"),
+        "met_status": met if met in ("none", "present") else None,
+        "primary_resectability": (
+            case.clinical.primary_resectability.value
+            if case.clinical.primary_resectability
+            else None
+        ),
+        "gastric_type": gastric_type(case, syndromes),
+        "functional": any(s["status"] == "confirmed" for s in syndromes) or flags["gastrinoma"],
+        "carcinoid_syndrome": flags["carcinoid_syndrome"],
+    }
+
+
+def _fields(names: set[str] | list[str]) -> list[str]:
+    out: set[str] = set()
+    for n in names:
+        out.update(FIELDS.get(n) or fields_of([n]))
+    return sorted(out)
+
+
+def _insufficient(ctx: Context, missing: list[str], rule_id: str | None) -> FollowUp:
+    ctx.issue(
+        "FOLLOWUP_NEEDS_DATA",
+        STEP,
+        missing,
+        kind=ISSUE_KINDS["FOLLOWUP_NEEDS_DATA"],
+        rule_id=rule_id,
+        missing=", ".join(missing),
+    )
+    return FollowUp(
+        status=Status.INSUFFICIENT_DATA,
+        lifelong=None,
+        visits=[],
+        schedule=None,
+        rule_id=None,
+        sources=[],
+    )
+
+
+def _rid(res: TableResult) -> str | None:
+    return res.row.id if res.row else None
 
 
 def follow_up(
@@ -19,5 +212,120 @@ def follow_up(
     cls: Classification,
     stg: Stage,
     as_of: dt.date,
+    syndromes: list[FunctionalSyndrome] | None = None,
 ) -> FollowUp | None:
-    return None
+    ff = followup_facts(case, facts, cls, syndromes or [])
+
+    fam = ctx.first(STEP, T_FAMILY, ff)
+    if not fam.decided:
+        return _insufficient(ctx, _fields(["category"]), None)
+    ff["family"] = fam.value
+
+    ex = ctx.first(STEP, T_EXEMPTION, ff)
+    if not ex.decided:
+        return _insufficient(ctx, _fields(ex.missing), None)
+    assert ex.row is not None
+    if ex.value is True:
+        return FollowUp(
+            status=Status.RECOMMENDED,
+            lifelong=False,
+            visits=[],
+            schedule=ctx.text("followup.exempt"),
+            rule_id=ex.row.id,
+            sources=list(ex.row.sources),
+        )
+
+    risk_missing: set[str] = set()
+    ff["risk"] = None
+    if ff["family"] == "net":
+        risk = ctx.first(STEP, T_RISK, ff)
+        if risk.decided:
+            ff["risk"] = risk.value
+        else:
+            risk_missing = set(risk.missing)
+
+    res = ctx.first(STEP, T_SCHEDULE, ff)
+    if not res.decided:
+        missing = set(res.missing)
+        if "risk" in missing:
+            missing = (missing - {"risk"}) | risk_missing
+        return _insufficient(ctx, _fields(missing), None)
+    assert res.row is not None
+    name = str(res.value)
+    params = schedule_parameters(ctx)
+    sched = params.schedules[name]
+    sources = list(res.row.sources)
+    sources += [s for s in ex.row.sources if s not in sources]
+
+    if sched.status == "NOT_APPLICABLE":
+        ctx.issue(
+            "FOLLOWUP_AFTER_TREATMENT",
+            STEP,
+            ["clinical.resection"],
+            kind=ISSUE_KINDS["FOLLOWUP_AFTER_TREATMENT"],
+            rule_id=res.row.id,
+        )
+        return FollowUp(
+            status=Status.NOT_APPLICABLE,
+            lifelong=True,
+            visits=[],
+            schedule=ctx.text(f"followup.schedule.{name}"),
+            rule_id=res.row.id,
+            sources=sources,
+        )
+
+    r = case.clinical.resection
+    from_resection = r is not None and r.performed and r.date is not None
+    anchor = r.date if from_resection and r is not None and r.date else as_of
+    planned = plan_visits(sched, anchor, as_of, params.horizon_months)
+
+    extra = ctx.collect(STEP, T_EXTRA, ff)
+    extra_at: dict[int, list[str]] = {}
+    for row in extra.applies:
+        every = int(row.then.get("every_months") or 12)
+        marks = sorted({((m + every - 1) // every) for m, _, _ in planned})
+        for k in marks:
+            first = next((m for m, _, _ in planned if m >= k * every), None)
+            if first is not None:
+                extra_at.setdefault(first, []).append(str(row.then["exam"]))
+
+    visits: list[FollowUpVisit] = []
+    for m, due, ph in planned:
+        exams = list(ph.exams or sched.exams)
+        exams += [e for e in extra_at.get(m, []) if e not in exams]
+        visits.append(FollowUpVisit(due=due, exams=exams))
+
+    unconfirmed = sorted({ph.range for _, _, ph in planned if ph.status == "unconfirmed"})
+    if unconfirmed:
+        ctx.issue(
+            "FOLLOWUP_INTERVAL_UNCONFIRMED",
+            STEP,
+            [],
+            kind=ISSUE_KINDS["FOLLOWUP_INTERVAL_UNCONFIRMED"],
+            rule_id=res.row.id,
+            intervals=", ".join(unconfirmed),
+        )
+    window = ctx.text(
+        "followup.window_resection" if from_resection else "followup.window_as_of",
+        start=as_of.isoformat(),
+        end=add_months(as_of, params.horizon_months).isoformat(),
+        anchor=anchor.isoformat(),
+        years=params.horizon_months // 12,
+    )
+    ctx.note(
+        STEP,
+        [v["due"].isoformat() for v in visits],
+        {"schedule": name, "anchor": anchor.isoformat(), "as_of": as_of.isoformat()},
+        [
+            f"{m} months after {anchor.isoformat()}: {ph.range}-monthly ({ph.status})"
+            for m, _, ph in planned
+        ],
+    )
+    return FollowUp(
+        status=Status.RECOMMENDED,
+        lifelong=True,
+        visits=visits,
+        schedule=f"{ctx.text(f'followup.schedule.{name}')} {window}",
+        rule_id=res.row.id,
+        sources=sources,
+    )
