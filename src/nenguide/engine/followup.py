@@ -172,6 +172,7 @@ def followup_facts(
         "gastric_type": gastric_type(case, syndromes),
         "functional": any(s["status"] == "confirmed" for s in syndromes) or flags["gastrinoma"],
         "carcinoid_syndrome": flags["carcinoid_syndrome"],
+        "carcinoid_heart_disease": case.clinical.history.get(History.carcinoid_heart_disease),
     }
 
 

@@ -46,9 +46,9 @@ FIELDS: dict[str, list[str]] = {
 #: Lab analytes (analyte catalogue codes) that count as a "lab:<token>" investigation done.
 LAB_TOKENS: dict[str, tuple[str, ...]] = {
     "chromogranin_a": ("chromogranin_a",),
-    "nse": ("nse", "neuron_specific_enolase"),
-    "calcium": ("calcium", "calcium_ionised", "calcium_albumin_corrected"),
-    "pth": ("pth", "parathyroid_hormone"),
+    "nse": ("nse",),
+    "calcium": ("calcium",),
+    "pth": ("pth",),
     "gastric_ph": ("gastric_ph",),
 }
 
