@@ -1,23 +1,376 @@
-"""Treatment options with CSCO level, evidence, availability and MDT flags. (Being built:
-issue 3.)"""
+"""Treatment options with CSCO level, evidence, availability and the MDT-discussion flag
+(issue 3 item 4), site parameters (item 7) and the gastric NET type from its cause.
+
+Every clinical decision is a row of the ``treatment`` tables (``tables/treatment*.yaml``); this
+module only derives the facts those tables read from the case and the earlier steps, routes the
+case to the table of its primary site, and assembles the options from the option catalogue
+(``options.yaml``). A rule that could apply but needs a missing input never offers its option:
+the option is withheld and an INSUFFICIENT_DATA issue names the missing case fields.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.context import Context
+from nenguide.engine.context import Context, jsonable
+from nenguide.engine.tables import CollectResult, Row, evaluate_collect
+from nenguide.engine.treatment_data import OptionSpec, catalogue, effective_site, option_codes
 from nenguide.model.assessment import (
     Classification,
     FunctionalSyndrome,
+    IssueKind,
     LiverMetastasis,
     MdtDiscussion,
     Stage,
     TreatmentOption,
 )
 from nenguide.model.case import Case
+from nenguide.model.clinical import History, InvestigationKind, Therapy
 from nenguide.model.site import SiteParameters
 
 STEP = "treatment"
+
+T_SETTING = "CSCO2021.TX.SETTING"
+T_GASTRIC = "CSCO2021.TX.GASTRIC.CAUSE"
+T_ADVANCED = "CSCO2021.TX.ADVANCED"
+T_SYSTEMIC = "CSCO2021.TX.NET.SYSTEMIC"
+T_RESECTED = "CSCO2021.TX.RESECTED"
+T_NEC = "CSCO2021.TX.NEC"
+T_SYMPTOMS = "CSCO2021.TX.SYMPTOMS"
+T_CAVEATS = "CSCO2021.TX.CAVEATS"
+#: Primary site -> its local-treatment table (non-metastatic NET / carcinoid).
+SITE_TABLES: dict[str, str] = {
+    "stomach": "CSCO2021.TX.STOMACH",
+    "duodenum": "CSCO2021.TX.DUODENUM",
+    "ampulla": "CSCO2021.TX.AMPULLA",
+    "jejunum": "CSCO2021.TX.SMALL_BOWEL",
+    "ileum": "CSCO2021.TX.SMALL_BOWEL",
+    "appendix": "CSCO2021.TX.APPENDIX",
+    "colon": "CSCO2021.TX.COLON",
+    "rectum": "CSCO2021.TX.RECTUM",
+    "pancreas": "CSCO2021.TX.PANCREAS",
+    "lung": "CSCO2021.TX.LUNG",
+}
+#: Tables evaluated for every case (their rows say which categories/settings they are for).
+COLLECT_TABLES = (T_ADVANCED, T_SYSTEMIC, T_RESECTED, T_NEC, T_SYMPTOMS)
+
+NET_FAMILY = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
+
+#: Issue codes of this step and their kinds (texts: i18n/*/treatment.yaml, key issue.<CODE>).
+ISSUE_CODES: dict[str, IssueKind] = {
+    "TX_NEEDS_CLASSIFICATION": IssueKind.insufficient_data,
+    "TX_SETTING_NEEDS_DATA": IssueKind.insufficient_data,
+    "TX_NEEDS_DATA": IssueKind.insufficient_data,
+    "TX_GASTRIC_TYPE_NEEDS_DATA": IssueKind.insufficient_data,
+    "TX_GASTRIC_GASTRIN_UNEXPLAINED": IssueKind.insufficient_data,
+    "TX_GASTRIC_CAUSE_CONFLICT": IssueKind.conflict,
+    "TX_OPTION_ALREADY_FAILED": IssueKind.info,
+    "TX_NO_SITE_RULE": IssueKind.info,
+    "TX_SSTR_NEGATIVE": IssueKind.info,
+}
+
+#: MDT reasons raised by this module itself (rows name the others in ``then.mdt``).
+MDT_DATA_CONFLICT = "DATA_CONFLICT"
+MDT_GASTRIC_CAUSE_CONFLICT = "GASTRIC_CAUSE_CONFLICT"
+MDT_NO_SITE_RULE = "NO_SITE_RULE"
+
+#: Fact -> the case field(s) it comes from (for issues naming what is missing).
+TX_FIELDS: dict[str, tuple[str, ...]] = {
+    "category": ("pathology",),
+    "grade": ("pathology.ki67_percent", "pathology.mitoses_per_2mm2"),
+    "primary_site": ("tumour.primary_site",),
+    "size_cm": ("tumour.size_cm",),
+    "nfpnet_small": ("tumour.size_cm",),
+    "extent": ("tumour.extent",),
+    "ki67_percent": ("pathology.ki67_percent",),
+    "nodes": ("regional_nodes.status",),
+    "met_status": ("metastases.status",),
+    "resectability": ("clinical.primary_resectability",),
+    "resected": ("clinical.resection",),
+    "margin": ("clinical.resection.margin",),
+    "appendix_margin": ("clinical.resection.margin",),
+    "liver_mets": ("metastases.liver",),
+    "liver_only": ("metastases.liver", "metastases.extrahepatic"),
+    "extrahepatic": ("metastases.extrahepatic",),
+    "liver_type": ("metastases.liver",),
+    "ecog": ("patient.ecog",),
+    "egfr": ("clinical.egfr_ml_min",),
+    "renal_failure": ("clinical.history.renal_failure",),
+    "sstr_positive": ("clinical.investigations (SSTR imaging)",),
+    "prrt_uptake_ok": (
+        "clinical.investigations.krenning_score",
+        "clinical.investigations.all_lesions_sstr_positive",
+    ),
+    "progressed_on_platinum": ("clinical.prior_therapies",),
+    "platinum_months_to_progression": ("clinical.prior_therapies.months_to_progression",),
+    "progressed_on_systemic": ("clinical.prior_therapies",),
+    "aag": ("clinical.history.autoimmune_atrophic_gastritis",),
+    "zes": ("clinical.history.zollinger_ellison_syndrome", "functional_syndromes"),
+    "gastrin": ("clinical.labs (gastrin, off PPI, with reference range)",),
+    "functional": ("functional_syndromes", "clinical.symptoms"),
+}
+_SYNDROMES = (
+    "carcinoid_syndrome",
+    "insulinoma",
+    "gastrinoma",
+    "vipoma",
+    "glucagonoma",
+    "somatostatinoma",
+    "ectopic_acth",
+)
+_ACTIVE = ("confirmed", "suspected")
+_SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
+_SYSTEMIC_THERAPIES = frozenset(t.value for t in Therapy) - {"liver_directed", "other"}
+
+
+def fields_for(facts: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for f in facts:
+        for p in TX_FIELDS.get(f, (f,)):
+            if p not in out:
+                out.append(p)
+    return out
+
+
+# --- facts ----------------------------------------------------------------------------------
+
+
+def _latest(items: list[Any]) -> Any:
+    """The most recent item by date (undated items count as older)."""
+    return sorted(items, key=lambda i: (i.date is not None, i.date or 0))[-1]
+
+
+def derive_facts(
+    case: Case,
+    facts: dict[str, Any],
+    cls: Classification,
+    liver: LiverMetastasis,
+    syndromes: list[FunctionalSyndrome],
+    site: SiteParameters,
+) -> dict[str, Any]:
+    """The facts the treatment tables read (bookkeeping only: no clinical threshold here)."""
+    c = case.clinical
+    f: dict[str, Any] = {
+        "category": cls.category,
+        "grade": cls.grade,
+        "primary_site": facts.get("primary_site"),
+        "size_cm": facts.get("size_cm"),
+        "extent": facts.get("extent"),
+        "ki67_percent": facts.get("ki67_percent"),
+        "met_status": facts.get("met_status"),
+        "ecog": case.patient.ecog,
+        "egfr": c.egfr_ml_min,
+        "renal_failure": c.history.get(History.renal_failure),
+        "liver_type": liver.type,
+    }
+    ns = facts.get("node_status")
+    f["nodes"] = ns if ns in ("positive", "negative") else None
+    f["resectability"] = (
+        c.primary_resectability.value if c.primary_resectability else "not_recorded"
+    )
+    res = c.resection
+    f["resected"] = bool(res is not None and res.performed)
+    f["margin"] = res.margin.value if res is not None and res.performed and res.margin else None
+    f["appendix_margin"] = f["margin"] if f["resected"] else "not_resected"
+    lm, eh = facts.get("liver_mets"), facts.get("extrahepatic_mets")
+    f["liver_mets"], f["extrahepatic"] = lm, eh
+    f["liver_only"] = None if lm is None or eh is None else bool(lm and not eh)
+
+    # SSTR imaging: the most recent study
+    sstr = [i for i in c.investigations if i.kind in _SSTR_KINDS]
+    pos: bool | None = None
+    uptake: bool | None = None
+    if sstr:
+        s = _latest(sstr)
+        pos = s.positive
+        if pos is None and s.krenning_score is not None:
+            pos = s.krenning_score >= 1  # score 0 = no uptake
+        if pos is False:
+            uptake = False
+        elif s.krenning_score is not None and site.prrt_krenning_min is not None:
+            meets = s.krenning_score >= site.prrt_krenning_min
+            if not meets or s.all_lesions_sstr_positive is False:
+                uptake = False
+            elif s.all_lesions_sstr_positive is True:
+                uptake = True
+    f["sstr_positive"] = pos
+    f["prrt_uptake_ok"] = uptake
+
+    # functional syndromes (from the syndrome step) and gastric cause
+    status = {s["syndrome"]: s["status"] for s in syndromes}
+    for name in _SYNDROMES:
+        st = status.get(name)
+        f[name] = True if st in _ACTIVE else (None if st == "insufficient_data" else False)
+    f["other_syndrome"] = any(st in _ACTIVE for n, st in status.items() if n not in _SYNDROMES)
+    h = c.history
+    zes_hist = h.get(History.zollinger_ellison_syndrome)
+    gas = status.get("gastrinoma")
+    if zes_hist is True or gas in _ACTIVE:
+        zes: bool | None = True
+    elif zes_hist is False or gas == "excluded":
+        zes = False
+    else:
+        zes = None
+    f["zes_stated"] = zes
+    f["zes"] = True if zes else (None if gas == "insufficient_data" else False)
+    aag_vals = [h.get(History.autoimmune_atrophic_gastritis), h.get(History.pernicious_anaemia)]
+    f["aag"] = (
+        True
+        if True in aag_vals
+        else (False if h.get(History.autoimmune_atrophic_gastritis) is False else None)
+    )
+    gastrin = [lab for lab in c.labs if lab.analyte == "gastrin"]
+    g: str | None = None
+    if gastrin:
+        lab = _latest(gastrin)
+        if lab.context.on_ppi:
+            g = "on_ppi"
+        elif lab.reference_high is not None:
+            g = "high" if lab.value > lab.reference_high else "normal"
+    f["gastrin"] = g
+    f["zes_for_gastric"] = zes
+
+    active = any(f[n] for n in _SYNDROMES) or f["other_syndrome"] or zes is True
+    if active:
+        functional: bool | None = True
+    elif c.symptoms and not any(c.symptoms.values()):
+        functional = False  # the MDT states the symptoms it looked for are absent
+    elif syndromes and all(s["status"] == "excluded" for s in syndromes):
+        functional = False
+    else:
+        functional = None
+    f["functional"] = functional
+
+    # small non-functional pNET boundary (site parameter)
+    size = f["size_cm"]
+    bound = site.nfpnet_boundary_cm
+    if size is None or bound is None:
+        f["nfpnet_small"] = None
+    else:
+        f["nfpnet_small"] = size <= bound if site.nfpnet_boundary_inclusive else size < bound
+    f["nfpnet_policy"] = site.nfpnet_small_default
+
+    # prior lines of therapy
+    pts = c.prior_therapies
+    if pts is None:
+        f["progressed_on_platinum"] = None
+        f["platinum_months_to_progression"] = None
+        f["progressed_on_systemic"] = None
+        f["progressed_therapies"] = frozenset()
+        f["received_therapies"] = frozenset()
+    else:
+        plat = [p for p in pts if p.therapy is Therapy.platinum_etoposide]
+        if any(p.progressed for p in plat):
+            f["progressed_on_platinum"] = True
+            months = [p.months_to_progression for p in plat if p.progressed]
+            f["platinum_months_to_progression"] = (
+                None if any(m is None for m in months) else max(m for m in months if m is not None)
+            )
+        else:
+            f["progressed_on_platinum"] = None if any(p.progressed is None for p in plat) else False
+            f["platinum_months_to_progression"] = None
+        sysp = [p for p in pts if p.therapy.value in _SYSTEMIC_THERAPIES]
+        if any(p.progressed for p in sysp):
+            f["progressed_on_systemic"] = True
+        else:
+            f["progressed_on_systemic"] = None if any(p.progressed is None for p in sysp) else False
+        f["progressed_therapies"] = frozenset(p.therapy.value for p in pts if p.progressed)
+        f["received_therapies"] = frozenset(p.therapy.value for p in pts)
+    return f
+
+
+# --- assembling options ---------------------------------------------------------------------
+
+
+@dataclass
+class _Offer:
+    code: str
+    rule_id: str
+    because: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Work:
+    ctx: Context
+    facts: dict[str, Any]
+    cat: dict[str, OptionSpec]
+    offers: dict[str, _Offer] = field(default_factory=dict)
+    maybe: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # code -> rule, facts
+    mdt: list[str] = field(default_factory=list)
+
+    def because(self, row: Row) -> list[str]:
+        out = []
+        for c in row.conditions:
+            v = self.facts.get(c.fact)
+            out.append(
+                self.ctx.text(
+                    "treatment.because", label=self._label(c.fact), value=self._value(c.fact, v)
+                )
+            )
+        return out
+
+    def _label(self, fact: str) -> str:
+        return self.ctx.text(f"treatment.fact.{fact}")
+
+    def _value(self, fact: str, v: Any) -> str:
+        if isinstance(v, bool):
+            return self.ctx.text(f"treatment.value.{str(v).lower()}")
+        if isinstance(v, float):
+            return f"{v:g}"
+        key = f"treatment.value.{fact}.{v}"
+        t = self.ctx.text(key)
+        return str(v) if t == key else t
+
+    def offer(self, row: Row) -> None:
+        for code in option_codes(row.then):
+            o = self.offers.get(code)
+            if o is None:
+                o = self.offers[code] = _Offer(code, row.id)
+            for b in self.because(row):
+                if b not in o.because:
+                    o.because.append(b)
+            for s in row.sources:
+                if s not in o.sources:
+                    o.sources.append(s)
+        reason = row.then.get("mdt")
+        if reason:
+            self.add_mdt(reason)
+
+    def add_mdt(self, reason: str) -> None:
+        if reason not in self.mdt:
+            self.mdt.append(reason)
+
+    def collect(self, table_id: str) -> None:
+        res = self.ctx.collect(STEP, table_id, self.facts)
+        for row in res.applies:
+            self.offer(row)
+        for row, unknown in res.maybe:
+            for code in option_codes(row.then):
+                self.maybe.setdefault(code, (row.id, unknown))
+
+    def first(self, table_id: str) -> None:
+        res = self.ctx.first(STEP, table_id, self.facts)
+        if res.decided and res.rows:
+            self.offer(res.rows[0])
+            return
+        possible = res.value.sorted() if hasattr(res.value, "sorted") else [res.value]
+        self.ctx.issue(
+            "TX_NEEDS_DATA",
+            STEP,
+            fields_for(sorted(res.missing)),
+            rule_id=table_id,
+            kind=ISSUE_CODES["TX_NEEDS_DATA"],
+            options=tuple(self._name(p) for p in possible if p),
+            needs=tuple(fields_for(sorted(res.missing))),
+        )
+
+    def _name(self, code: str) -> str:
+        spec = self.cat.get(code)
+        return spec.text.get(self.ctx.lang) or spec.text["en"] if spec else code
 
 
 def treatment(
@@ -30,4 +383,261 @@ def treatment(
     syndromes: list[FunctionalSyndrome],
     site: SiteParameters,
 ) -> tuple[list[TreatmentOption], MdtDiscussion | None]:
-    return [], None
+    kb = ctx.kb
+    eff = effective_site(kb, site)
+    cat = catalogue(kb)
+    f = derive_facts(case, facts, cls, liver, syndromes, eff)
+    w = _Work(ctx, f, cat)
+    if any(i["kind"] is IssueKind.conflict for i in ctx.issues):
+        w.add_mdt(MDT_DATA_CONFLICT)
+
+    category = f["category"]
+    if category is None:
+        ctx.issue(
+            "TX_NEEDS_CLASSIFICATION",
+            STEP,
+            ["pathology"],
+            kind=ISSUE_CODES["TX_NEEDS_CLASSIFICATION"],
+        )
+        return [], _mdt(w)
+    setting = ctx.first(STEP, T_SETTING, f)
+    if not setting.decided or setting.value == "unknown":
+        ctx.issue(
+            "TX_SETTING_NEEDS_DATA",
+            STEP,
+            fields_for(sorted(setting.missing) or ["met_status"]),
+            rule_id=T_SETTING,
+            kind=ISSUE_CODES["TX_SETTING_NEEDS_DATA"],
+        )
+        return [], _mdt(w)
+    f["setting"] = setting.value
+
+    if setting.value == "localised" and category in NET_FAMILY:
+        _local(w, f)
+    for t in COLLECT_TABLES:
+        w.collect(t)
+    if (
+        f["sstr_positive"] is False
+        and category in NET_FAMILY
+        and f["setting"] in ("locally_advanced", "metastatic")
+    ):
+        ctx.issue(
+            "TX_SSTR_NEGATIVE",
+            STEP,
+            ["clinical.investigations"],
+            kind=ISSUE_CODES["TX_SSTR_NEGATIVE"],
+        )
+
+    _prior_lines(w)
+    _insufficient(w)
+    options = _build(w, eff)
+    _record_site(ctx, eff, options)
+    return options, _mdt(w)
+
+
+def _local(w: _Work, f: dict[str, Any]) -> None:
+    site = f["primary_site"]
+    table = SITE_TABLES.get(site)
+    if table is None:
+        w.ctx.issue(
+            "TX_NO_SITE_RULE",
+            STEP,
+            ["tumour.primary_site"],
+            kind=ISSUE_CODES["TX_NO_SITE_RULE"],
+            site=site,
+        )
+        w.add_mdt(MDT_NO_SITE_RULE)
+        return
+    if f["resected"] and site != "appendix":
+        return  # after resection: CSCO2021.TX.RESECTED
+    if site == "stomach" and not _gastric_type(w, f):
+        return
+    w.first(table)
+
+
+def _gastric_type(w: _Work, f: dict[str, Any]) -> bool:
+    g = {"aag": f["aag"], "zes": f["zes_for_gastric"], "gastrin": f["gastrin"]}
+    res = w.ctx.first(STEP, T_GASTRIC, g)
+    rule = res.rows[0].id if res.decided and res.rows else T_GASTRIC
+    if not res.decided:
+        missing = ["zes" if m == "zes" else m for m in sorted(res.missing)]
+        w.ctx.issue(
+            "TX_GASTRIC_TYPE_NEEDS_DATA",
+            STEP,
+            fields_for(missing),
+            rule_id=T_GASTRIC,
+            kind=ISSUE_CODES["TX_GASTRIC_TYPE_NEEDS_DATA"],
+            needs=tuple(fields_for(missing)),
+        )
+        return False
+    if res.value == "conflict":
+        w.ctx.issue(
+            "TX_GASTRIC_CAUSE_CONFLICT",
+            STEP,
+            fields_for(["aag", "zes"]),
+            rule_id=rule,
+            kind=ISSUE_CODES["TX_GASTRIC_CAUSE_CONFLICT"],
+        )
+        w.add_mdt(MDT_GASTRIC_CAUSE_CONFLICT)
+        return False
+    if res.value == "unexplained":
+        w.ctx.issue(
+            "TX_GASTRIC_GASTRIN_UNEXPLAINED",
+            STEP,
+            fields_for(["gastrin"]),
+            rule_id=rule,
+            kind=ISSUE_CODES["TX_GASTRIC_GASTRIN_UNEXPLAINED"],
+            gastrin=f["gastrin"],
+        )
+        return False
+    f["gastric_type"] = res.value
+    return True
+
+
+def _prior_lines(w: _Work) -> None:
+    """Options already failed (progression on them) are not offered again as if new."""
+    failed: frozenset[str] = w.facts["progressed_therapies"]
+    received: frozenset[str] = w.facts["received_therapies"]
+    for code in list(w.offers):
+        therapy = w.cat[code].therapy
+        if therapy is None:
+            continue
+        if therapy in failed:
+            del w.offers[code]
+            w.ctx.issue(
+                "TX_OPTION_ALREADY_FAILED",
+                STEP,
+                ["clinical.prior_therapies"],
+                kind=ISSUE_CODES["TX_OPTION_ALREADY_FAILED"],
+                option=w._name(code),
+                therapy=therapy,
+            )
+        elif therapy in received:
+            w.offers[code].caveats.append(
+                w.ctx.text("treatment.caveat.PRIOR_THERAPY_RECEIVED", therapy=therapy)
+            )
+
+
+def _insufficient(w: _Work) -> None:
+    """Options a rule would offer if the missing inputs allowed: withheld, with an issue."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for code, (rule, unknown) in w.maybe.items():
+        if code in w.offers:
+            continue
+        groups.setdefault(tuple(fields_for(unknown)), []).append((code, rule))
+    for flds, items in groups.items():
+        w.ctx.issue(
+            "TX_NEEDS_DATA",
+            STEP,
+            list(flds),
+            rule_id=items[0][1],
+            kind=ISSUE_CODES["TX_NEEDS_DATA"],
+            options=tuple(w._name(c) for c, _ in items),
+            needs=flds,
+        )
+
+
+def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
+    ctx = w.ctx
+    offered = {code: w.cat[code] for code in w.offers}
+    _caveats(w, offered)
+    out: list[TreatmentOption] = []
+    for code, offer in w.offers.items():
+        spec = w.cat[code]
+        caveats = list(offer.caveats)
+        caveats += [ctx.text(f"treatment.caveat.{c}") for c in spec.caveats]
+        available = True
+        unconfirmed: list[str] = []
+        for item in spec.requires:
+            a = site.availability(item)
+            if a is False:
+                available = False
+            elif a is None:
+                unconfirmed.append(item)
+            info = site.items.get(item)
+            if a is not False and info is not None and info.reimbursed is False:
+                caveats.append(ctx.text("treatment.caveat.NOT_REIMBURSED", item=item))
+        if not available:
+            caveats.append(
+                ctx.text(
+                    "treatment.caveat.UNAVAILABLE",
+                    site=site.name or "",
+                    items=", ".join(i for i in spec.requires if site.availability(i) is False),
+                )
+            )
+        elif unconfirmed:
+            caveats.append(
+                ctx.text("treatment.caveat.AVAILABILITY_UNCONFIRMED", items=", ".join(unconfirmed))
+            )
+        sources = list(spec.sources)
+        sources += [s for s in offer.sources if s not in sources]
+        out.append(
+            TreatmentOption(
+                code=code,
+                text=spec.text.get(ctx.lang) or spec.text["en"],
+                category=spec.category,
+                intent=spec.intent,
+                level=spec.level,
+                level_status=spec.level_status,
+                evidence=spec.evidence,
+                available=available,
+                alternative=None if available else spec.alternative,
+                sources=sources,
+                rule_id=offer.rule_id,
+                because=offer.because,
+                caveats=_unique(caveats),
+            )
+        )
+    return out
+
+
+def _caveats(w: _Work, offered: dict[str, OptionSpec]) -> None:
+    """Caveat rules that concern an offered option (traced when they do)."""
+    ctx = w.ctx
+    table = ctx.kb.tables[T_CAVEATS]
+    res = evaluate_collect(table, w.facts)
+    relevant: list[Row] = []
+    for row in res.applies:
+        targets = [
+            code
+            for code, spec in offered.items()
+            if any(a == code or a == f"category:{spec.category}" for a in row.then["applies_to"])
+        ]
+        if not targets:
+            continue
+        relevant.append(row)
+        text = ctx.text(f"treatment.caveat.{row.then['caveat']}")
+        for code in targets:
+            if text not in w.offers[code].caveats:
+                w.offers[code].caveats.append(text)
+    if relevant:
+        ctx.record_collect(STEP, CollectResult(table, relevant, [], res.read))
+
+
+def _record_site(ctx: Context, site: SiteParameters, options: list[TreatmentOption]) -> None:
+    cat = catalogue(ctx.kb)
+    items = sorted({i for o in options for i in cat[o["code"]].requires})
+    ctx.note(
+        STEP,
+        {
+            "site_parameters": site.name,
+            "prrt_krenning_min": site.prrt_krenning_min,
+            "nfpnet_boundary_cm": site.nfpnet_boundary_cm,
+            "nfpnet_boundary_inclusive": site.nfpnet_boundary_inclusive,
+            "nfpnet_small_default": site.nfpnet_small_default,
+        },
+        {f"available.{i}": jsonable(site.availability(i)) for i in items},
+        [f"site parameters: {site.name}"],
+    )
+
+
+def _mdt(w: _Work) -> MdtDiscussion:
+    return MdtDiscussion(required=bool(w.mdt), reasons=list(w.mdt))
+
+
+def _unique(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for i in items:
+        if i not in out:
+            out.append(i)
+    return out

@@ -1,0 +1,183 @@
+"""The treatment option catalogue (``options.yaml``) and the default site parameters
+(``site.yaml``) of a knowledge package, validated and cached.
+
+Both files sit in the knowledge package folder next to the tables, are covered by its content
+hash, and are read once per package version (memoised by content hash). They are package data,
+not patient data: reading them does not make ``assess()`` depend on anything but the package.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nenguide.engine.kb import Knowledge
+from nenguide.model.assessment import TreatmentCategory
+from nenguide.model.site import SiteParameters, site_from_data
+
+LEVEL_STATUS = ("confirmed", "unconfirmed")
+
+
+class CatalogueError(ValueError):
+    """options.yaml or site.yaml of a knowledge package is malformed."""
+
+
+class OptionSpec(BaseModel):
+    """One treatment option of the catalogue."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_]*$")
+    text: dict[str, str]
+    category: TreatmentCategory
+    intent: str
+    level: Literal["I", "II", "III"] | None = None
+    level_status: Literal["confirmed", "unconfirmed"] = "unconfirmed"
+    evidence: Literal["1A", "1B", "2A", "2B", "3"] | None = None
+    sources: list[str] = Field(min_length=1)
+    requires: list[str] = Field(default_factory=list)
+    alternative: str | None = None
+    therapy: str | None = Field(
+        default=None, description="clinical.prior_therapies[].therapy this option repeats"
+    )
+    caveats: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _level(self) -> OptionSpec:
+        if self.level_status == "confirmed" and self.level is None:
+            raise ValueError(f"{self.code}: level_status confirmed needs a level")
+        if self.level_status == "unconfirmed" and (self.level or self.evidence):
+            raise ValueError(
+                f"{self.code}: a level or evidence category is given but level_status is "
+                "'unconfirmed'; set level_status: confirmed when the level comes from the book"
+            )
+        if "en" not in self.text:
+            raise ValueError(f"{self.code}: text.en is required")
+        return self
+
+
+class _OptionsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    options: list[OptionSpec]
+
+
+def package_folder(kb: Knowledge) -> str:
+    """The folder name of the package (``csco-2021``), from the table file labels."""
+    if not kb.files:
+        raise CatalogueError(f"knowledge package {kb.manifest.id} lists no table files")
+    return kb.files[0].split("/", 1)[0]
+
+
+def _read(kb: Knowledge, name: str) -> Any:
+    path = resources.files("nenguide") / "knowledge" / package_folder(kb) / name
+    label = f"{package_folder(kb)}/{name}"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogueError(f"{label}: missing") from exc
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{label}: not valid YAML: {exc}") from exc
+
+
+def catalogue(kb: Knowledge) -> dict[str, OptionSpec]:
+    """Option code -> option, validated (memoised in the knowledge base)."""
+    key = ("treatment_catalogue", kb.manifest.content_hash)
+    hit = kb.memo.get(key)
+    if hit is None:
+        raw = _read(kb, "options.yaml")
+        try:
+            opts = _OptionsFile.model_validate(raw).options
+        except ValidationError as exc:
+            lines = [f"{package_folder(kb)}/options.yaml: does not match its schema:"]
+            lines += [f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise CatalogueError("\n".join(lines)) from exc
+        hit = {}
+        for o in opts:
+            if o.code in hit:
+                raise CatalogueError(f"options.yaml: option code {o.code} is defined twice")
+            hit[o.code] = o
+        kb.memo[key] = hit
+    return hit
+
+
+def site_defaults(kb: Knowledge) -> SiteParameters:
+    """The package's default site parameters (``site.yaml``)."""
+    key = ("treatment_site_defaults", kb.manifest.content_hash)
+    hit = kb.memo.get(key)
+    if hit is None:
+        label = f"{package_folder(kb)}/site.yaml"
+        try:
+            hit = site_from_data(_read(kb, "site.yaml"), label)
+        except ValueError as exc:
+            raise CatalogueError(str(exc)) from exc
+        kb.memo[key] = hit
+    return hit
+
+
+def effective_site(kb: Knowledge, site: SiteParameters | None) -> SiteParameters:
+    """``site`` laid over the package defaults (``None``: the defaults)."""
+    defaults = site_defaults(kb)
+    return defaults if site is None else site.over(defaults)
+
+
+def check_catalogue(kb: Knowledge) -> list[str]:
+    """Consistency of tables, catalogue, site defaults, bibliography and texts (for the lint)."""
+    errors: list[str] = []
+    try:
+        cat = catalogue(kb)
+        site = site_defaults(kb)
+    except CatalogueError as exc:
+        return [str(exc)]
+    langs = kb.catalog.languages
+    for o in cat.values():
+        for lang in langs:
+            if not o.text.get(lang):
+                errors.append(f"options.yaml: {o.code} has no text in {lang}")
+        for s in o.sources:
+            if s not in kb.bibliography:
+                errors.append(f"options.yaml: {o.code} cites unknown source '{s}'")
+        if o.alternative is not None and o.alternative not in cat:
+            errors.append(f"options.yaml: {o.code}: alternative {o.alternative} is not an option")
+        for c in o.caveats:
+            errors.extend(_need_text(kb, f"treatment.caveat.{c}", f"options.yaml: {o.code}"))
+    for item, av in site.items.items():
+        for s in av.sources:
+            if s not in kb.bibliography:
+                errors.append(f"site.yaml: {item} cites unknown source '{s}'")
+    for t in kb.tables.values():
+        if t.spec.step != "treatment":
+            continue
+        for r in t.rows:
+            for code in option_codes(r.then):
+                if code not in cat:
+                    errors.append(f"{r.id}: option {code} is not in options.yaml")
+            mdt = r.then.get("mdt")
+            if mdt:
+                errors.extend(_need_text(kb, f"treatment.mdt.{mdt}", r.id))
+            cav = r.then.get("caveat")
+            if cav:
+                errors.extend(_need_text(kb, f"treatment.caveat.{cav}", r.id))
+                for a in r.then.get("applies_to", []):
+                    if not str(a).startswith("category:") and a not in cat:
+                        errors.append(f"{r.id}: applies_to names unknown option {a}")
+    return errors
+
+
+def option_codes(then: dict[str, Any]) -> list[str]:
+    out = []
+    if isinstance(then.get("option"), str):
+        out.append(then["option"])
+    out.extend(then.get("also") or [])
+    return out
+
+
+def _need_text(kb: Knowledge, key: str, where: str) -> list[str]:
+    return [
+        f"{where}: no text '{key}' in {lang}"
+        for lang in kb.catalog.languages
+        if not kb.catalog.texts[lang].get(key)
+    ]
