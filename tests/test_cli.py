@@ -128,3 +128,18 @@ def test_every_demo_case_is_valid_and_assessed() -> None:
         proc = run("demo", name, "--format", "json", "--as-of", AS_OF)
         assert proc.returncode == 0, (name, proc.stderr)
         assert json.loads(proc.stdout)["classification"]["status"] == "DETERMINED", name
+
+
+def test_unknown_lab_unit_exits_2_with_its_path(tmp_path: Path) -> None:
+    f = tmp_path / "lab.yaml"
+    f.write_text(
+        "tumour: {primary_site: ileum}\n"
+        "clinical:\n"
+        "  labs:\n"
+        "    - {analyte: hiaa_5_urine_24h, value: 40, unit: mg/(24.h)}\n"
+        "    - {analyte: gastrin, value: 300, unit: furlongs}\n"
+    )
+    proc = run("assess", str(f))
+    assert proc.returncode == 2, proc.stdout
+    assert "clinical.labs.1.unit" in proc.stderr and "furlongs" in proc.stderr
+    assert "Traceback" not in proc.stderr

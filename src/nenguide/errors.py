@@ -138,10 +138,22 @@ def parse_case(data: Any) -> Case:
             ],
         )
     try:
-        return Case.model_validate(data)
+        case = Case.model_validate(data)
     except ValidationError as exc:
         errs = field_errors(exc)
         raise CaseInputError(f"{len(errs)} invalid field(s) in the case", errs) from None
+    if case.clinical.labs:
+        # units and analytes are checked against the analyte catalogue of the knowledge package
+        from nenguide.units import check_labs
+
+        lab_errors = check_labs(case.clinical.labs)
+        if lab_errors:
+            errs = [
+                FieldError(e.path, e.message, _jsonable(e.received), e.allowed, e.code)
+                for e in lab_errors
+            ]
+            raise CaseInputError(f"{len(errs)} invalid lab result(s) in the case", errs)
+    return case
 
 
 def load_case_file(path: Path) -> Case:

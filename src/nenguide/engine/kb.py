@@ -69,6 +69,7 @@ class Knowledge:
     parameters: dict[str, Any]
     catalog: Catalog
     files: tuple[str, ...] = field(default=())
+    analytes: Any = None  # nenguide.units.AnalyteCatalogue of this package (analytes.yaml)
     rule_status: dict[str, str] = field(default_factory=dict)
     # memo of pure table evaluations (see Context.first); not part of the knowledge itself
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)

@@ -180,7 +180,24 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
                 tables[spec.id] = compile_table(spec)
             except TableError as exc:
                 raise KnowledgeError(f"{label}: {exc}") from exc
-    return Knowledge(manifest, bibliography, tables, parameters, load_catalog(), tuple(files))
+    analytes = None
+    if (folder / "analytes.yaml").is_file():
+        from nenguide.units.catalogue import CatalogueError, parse_catalogue
+
+        label = f"{name}/analytes.yaml"
+        try:
+            analytes = parse_catalogue(_read_yaml(folder / "analytes.yaml", label), label)
+        except CatalogueError as exc:
+            raise KnowledgeError(str(exc)) from exc
+    return Knowledge(
+        manifest,
+        bibliography,
+        tables,
+        parameters,
+        load_catalog(),
+        tuple(files),
+        analytes=analytes,
+    )
 
 
 @lru_cache(maxsize=8)
