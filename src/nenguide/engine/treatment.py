@@ -107,7 +107,7 @@ TX_FIELDS: dict[str, tuple[str, ...]] = {
     "platinum_months_to_progression": ("clinical.prior_therapies.months_to_progression",),
     "progressed_on_systemic": ("clinical.prior_therapies",),
     "aag": ("clinical.history.autoimmune_atrophic_gastritis",),
-    "zes": ("clinical.history.zollinger_ellison_syndrome", "functional_syndromes"),
+    "zes": ("clinical.history.zollinger_ellison_syndrome", "functional_syndromes (gastrinoma)"),
     "gastrin": ("clinical.labs (gastrin, off PPI, with reference range)",),
     "functional": ("functional_syndromes", "clinical.symptoms"),
 }
@@ -207,20 +207,29 @@ def derive_facts(
     h = c.history
     zes_hist = h.get(History.zollinger_ellison_syndrome)
     gas = status.get("gastrinoma")
-    if zes_hist is True or gas in _ACTIVE:
-        zes: bool | None = True
-    elif zes_hist is False or gas == "excluded":
-        zes = False
+    # symptom control: a suspected gastrinoma counts, unless the MDT records no ZES
+    if zes_hist is True or gas == "confirmed":
+        f["zes"] = True
+    elif zes_hist is False:
+        f["zes"] = False
     else:
-        zes = None
-    f["zes_stated"] = zes
-    f["zes"] = True if zes else (None if gas == "insufficient_data" else False)
+        f["zes"] = True if gas == "suspected" else (None if gas == "insufficient_data" else False)
+    # gastric typing: the cause must be established (a suspected gastrinoma is not)
+    if zes_hist is True or gas == "confirmed":
+        f["zes_for_gastric"] = "yes"
+    elif zes_hist is False or gas == "excluded":
+        f["zes_for_gastric"] = "no"
+    elif gas is None:
+        f["zes_for_gastric"] = "not_recorded"
+    else:
+        f["zes_for_gastric"] = None
     aag_vals = [h.get(History.autoimmune_atrophic_gastritis), h.get(History.pernicious_anaemia)]
-    f["aag"] = (
-        True
-        if True in aag_vals
-        else (False if h.get(History.autoimmune_atrophic_gastritis) is False else None)
-    )
+    if True in aag_vals:
+        f["aag"] = "yes"
+    elif False in aag_vals:
+        f["aag"] = "no"
+    else:
+        f["aag"] = "not_recorded"
     gastrin = [lab for lab in c.labs if lab.analyte == "gastrin"]
     g: str | None = None
     if gastrin:
@@ -230,9 +239,8 @@ def derive_facts(
         elif lab.reference_high is not None:
             g = "high" if lab.value > lab.reference_high else "normal"
     f["gastrin"] = g
-    f["zes_for_gastric"] = zes
 
-    active = any(f[n] for n in _SYNDROMES) or f["other_syndrome"] or zes is True
+    active = any(f[n] for n in _SYNDROMES) or f["other_syndrome"] or f["zes"] is True
     if active:
         functional: bool | None = True
     elif c.symptoms and not any(c.symptoms.values()):
@@ -326,7 +334,12 @@ class _Work:
         return str(v) if t == key else t
 
     def offer(self, row: Row) -> None:
-        for code in option_codes(row.then):
+        codes = option_codes(row.then)
+        preferred = (row.then.get("site_default") or {}).get(self.facts.get("nfpnet_policy"))
+        if preferred in codes:
+            # the site's default branch is listed first (e.g. small NF-pNET: surgery first)
+            codes = [preferred, *(c for c in codes if c != preferred)]
+        for code in codes:
             o = self.offers.get(code)
             if o is None:
                 o = self.offers[code] = _Offer(code, row.id)
@@ -336,6 +349,12 @@ class _Work:
             for s in row.sources:
                 if s not in o.sources:
                     o.sources.append(s)
+            if code == preferred:
+                o.caveats.append(
+                    self.ctx.text(
+                        "treatment.caveat.SITE_DEFAULT", policy=self.facts["nfpnet_policy"]
+                    )
+                )
         reason = row.then.get("mdt")
         if reason:
             self.add_mdt(reason)
@@ -460,7 +479,7 @@ def _gastric_type(w: _Work, f: dict[str, Any]) -> bool:
     res = w.ctx.first(STEP, T_GASTRIC, g)
     rule = res.rows[0].id if res.decided and res.rows else T_GASTRIC
     if not res.decided:
-        missing = ["zes" if m == "zes" else m for m in sorted(res.missing)]
+        missing = sorted(res.missing)
         w.ctx.issue(
             "TX_GASTRIC_TYPE_NEEDS_DATA",
             STEP,
