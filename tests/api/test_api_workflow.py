@@ -323,6 +323,19 @@ def test_mdt_workflow(server: Server, tmp_path_factory: pytest.TempPathFactory) 
         json_body={"plan_text": "PRRT", "follows_guideline": False, "departure_reason": "other"},
     )
     assert [f["path"] for f in err["error"]["fields"]] == ["departure_comment"]
+    options = [t["code"] for t in a2["result"].get("treatment") or []]
+    if options:  # plan codes must be treatment options of the assessment discussed
+        err = call(
+            "coordinator",
+            "POST",
+            dec_url,
+            status=422,
+            mid=m["id"],
+            iid=item["id"],
+            json_body={"plan_codes": ["NOT.AN.OPTION"], "follows_guideline": True},
+        )
+        assert err["error"]["fields"][0]["path"] == "plan_codes.0"
+        assert options[0] in err["error"]["fields"][0]["allowed"]
     d1 = call(
         "coordinator",
         "POST",
@@ -330,7 +343,7 @@ def test_mdt_workflow(server: Server, tmp_path_factory: pytest.TempPathFactory) 
         status=201,
         mid=m["id"],
         iid=item["id"],
-        json_body={"plan_codes": ["CSCO2021.TX.PANC.ADV.SSA"], "follows_guideline": True},
+        json_body={"plan_codes": options[:1] or ["CSCO2021.TX.SSA"], "follows_guideline": True},
     )
     d2 = call(
         "clinician",
@@ -377,10 +390,27 @@ def test_mdt_workflow(server: Server, tmp_path_factory: pytest.TempPathFactory) 
     assert m["id"] in [x["id"] for x in listing["items"]]
 
     # follow-up: the engine has no schedule yet -> explicit tasks; due / overdue; completion
-    nosched = call(
-        "coordinator", "POST", "/api/v1/assessments/{aid}/follow-up-tasks", status=422, aid=a2["id"]
-    )
-    assert "explicitly" in nosched["error"]["message"]
+    visits = (a2["result"].get("follow_up") or {}).get("visits") or []
+    if visits:  # the engine proposed a schedule: tasks come from it, once
+        gen = call(
+            "coordinator",
+            "POST",
+            "/api/v1/assessments/{aid}/follow-up-tasks",
+            status=200,
+            aid=a2["id"],
+        )
+        assert gen["created"] and [t["due"] for t in gen["items"]] == sorted(
+            v["due"] for v in visits
+        )
+    else:  # an engine without a schedule: say so, and point to explicit tasks
+        nosched = call(
+            "coordinator",
+            "POST",
+            "/api/v1/assessments/{aid}/follow-up-tasks",
+            status=422,
+            aid=a2["id"],
+        )
+        assert "explicitly" in nosched["error"]["message"]
     t1 = call(
         "coordinator",
         "POST",

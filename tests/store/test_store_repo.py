@@ -103,12 +103,26 @@ def test_meeting_agenda_decisions(db: Database) -> None:
         with pytest.raises(Conflict):
             repo.add_agenda_item(s, BOB, mt["id"], case_id=c["id"])
     with db.write() as s:
+        codes = repo.treatment_codes(a["result"])[:1]
+        if codes:
+            with pytest.raises(Invalid, match="treatment options"):
+                repo.record_decision(
+                    s,
+                    BOB,
+                    mt["id"],
+                    item["id"],
+                    plan_codes=["NOT.AN.OPTION"],
+                    plan_text=None,
+                    follows_guideline=True,
+                    departure_reason=None,
+                    departure_comment=None,
+                )
         d1 = repo.record_decision(
             s,
             BOB,
             mt["id"],
             item["id"],
-            plan_codes=["SURVEILLANCE"],
+            plan_codes=codes or ["SURVEILLANCE"],
             plan_text=None,
             follows_guideline=True,
             departure_reason=None,
@@ -218,8 +232,8 @@ def test_export_import_round_trip(db: Database, another_db_url: str) -> None:
             BOB,
             mt["id"],
             item["id"],
-            plan_codes=["X.1"],
-            plan_text=None,
+            plan_codes=repo.treatment_codes(a["result"])[:1],
+            plan_text="local excision",
             follows_guideline=False,
             departure_reason="other",
             departure_comment="why",

@@ -174,6 +174,10 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
             (1, today - dt.timedelta(days=10), ["Colonoscopy"]),
             (2, today + dt.timedelta(days=90), ["SSTR PET/CT", "5-HIAA (24 h urine)"]),
         ]
+        for aid in assessment_ids:  # the engine's own follow-up schedule, when it has one
+            a = repo.get_assessment(s, aid)
+            if repo.schedule_visits(a["result"]):
+                repo.generate_tasks(s, SEED, aid)
         for n, due, exams in tasks:
             repo.create_task(
                 s,

@@ -247,6 +247,11 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 405:
             allow = (exc.headers or {}).get("Allow", "")
             message = f"{request.method} is not allowed here; allowed: {allow or 'none'}"
+        elif exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            message = (
+                "the request body could not be read: send UTF-8 JSON with "
+                "'Content-Type: application/json'"
+            )
         else:
             message = str(exc.detail)
         return envelope(

@@ -35,6 +35,13 @@ PlanCode = Annotated[
 ]
 
 
+# Bounds of stored values, also applied to records read back by import.
+Id = Annotated[str, Field(min_length=1, max_length=36)]
+Num = Annotated[int, Field(ge=0, le=2_000_000_000)]
+Who = Annotated[str, Field(max_length=64)]
+Short = Annotated[str, Field(max_length=200)]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -115,16 +122,16 @@ class PatientUpdate(_In):
 
 
 class PatientOut(_Out):
-    id: str
-    mrn: str | None
-    name: str
+    id: Id
+    mrn: Who | None
+    name: Short
     birth_date: dt.date | None
-    sex: str | None
-    version: int
+    sex: Sex | None
+    version: Num
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
     updated_at: dt.datetime
-    updated_by: str
+    updated_by: Who
 
 
 class Page(_Out):
@@ -155,17 +162,17 @@ class CaseUpdate(_In):
 
 
 class CaseOut(_Out):
-    id: str
-    patient_id: str
-    title: str
+    id: Id
+    patient_id: Id
+    title: Short
     status: Literal["open", "closed"]
     version: int = Field(description="Current version: send it back when you edit the case")
     data: dict[str, Any] = Field(description="The case (see the Case schema)")
     comment: str | None
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
     updated_at: dt.datetime
-    updated_by: str
+    updated_by: Who
 
 
 class CaseList(Page):
@@ -173,12 +180,12 @@ class CaseList(Page):
 
 
 class CaseVersionOut(_Out):
-    case_id: str
-    version: int
+    case_id: Id
+    version: Num
     data: dict[str, Any]
     comment: str | None
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
 
 
 class AssessStored(_In):
@@ -188,18 +195,18 @@ class AssessStored(_In):
 
 
 class AssessmentRecord(_Out):
-    id: str
-    case_id: str
-    case_version: int
-    guideline_id: str
-    guideline_version: str
-    guideline_content_hash: str
-    engine_version: str
+    id: Id
+    case_id: Id
+    case_version: Num
+    guideline_id: Short
+    guideline_version: Short
+    guideline_content_hash: Short
+    engine_version: Short
     as_of: dt.date
-    language: str
+    language: Short
     result: dict[str, Any] = Field(description="The engine's Assessment JSON, as produced")
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
 
 
 # ----------------------------------------------------------------------------- meetings
@@ -228,11 +235,11 @@ class AttendeeIn(_In):
 
 
 class AttendeeOut(_Out):
-    id: str
-    meeting_id: str
-    name: str
-    specialty: str
-    username: str | None
+    id: Id
+    meeting_id: Id
+    name: Short
+    specialty: Short
+    username: Who | None
 
 
 class AgendaIn(_In):
@@ -257,47 +264,47 @@ class DecisionIn(_In):
 
 
 class DecisionOut(_Out):
-    id: str
-    agenda_item_id: str
-    case_id: str
-    case_version: int
-    assessment_id: str | None
+    id: Id
+    agenda_item_id: Id
+    case_id: Id
+    case_version: Num
+    assessment_id: Id | None
     plan_codes: list[str]
     plan_text: str | None
     follows_guideline: bool
-    departure_reason: str | None
+    departure_reason: Short | None
     departure_comment: str | None
-    supersedes_id: str | None
+    supersedes_id: Id | None
     decided_at: dt.datetime
-    recorded_by: str
+    recorded_by: Who
 
 
 class AgendaItemOut(_Out):
-    id: str
-    meeting_id: str
-    case_id: str
-    position: int
-    case_version: int
-    assessment_id: str | None
+    id: Id
+    meeting_id: Id
+    case_id: Id
+    position: Num
+    case_version: Num
+    assessment_id: Id | None
     question: str | None
     decision: DecisionOut | None = Field(description="The current decision (latest recorded)")
     decision_history: list[DecisionOut]
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
 
 
 class MeetingSummary(_Out):
-    id: str
-    title: str
+    id: Id
+    title: Short
     scheduled_at: dt.datetime
-    location: str | None
+    location: Short | None
     status: Literal["scheduled", "held", "cancelled"]
     notes: str | None
-    version: int
+    version: Num
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
     updated_at: dt.datetime
-    updated_by: str
+    updated_by: Who
 
 
 class MeetingOut(MeetingSummary):
@@ -331,10 +338,10 @@ class TaskComplete(_In):
 
 
 class TaskOut(_Out):
-    id: str
-    patient_id: str
-    case_id: str
-    assessment_id: str | None
+    id: Id
+    patient_id: Id
+    case_id: Id
+    assessment_id: Id | None
     source: Literal["schedule", "manual"]
     due: dt.date
     exams: list[str]
@@ -343,10 +350,10 @@ class TaskOut(_Out):
     overdue: bool
     completed_on: dt.date | None
     result: str | None
-    completed_by: str | None
-    version: int
+    completed_by: Who | None
+    version: Num
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
 
 
 class TaskList(Page):
@@ -385,14 +392,14 @@ class AuditList(_Out):
 
 
 class CaseRecord(_Out):
-    id: str
-    title: str
+    id: Id
+    title: Short
     status: Literal["open", "closed"]
-    version: int
+    version: Num
     created_at: dt.datetime
-    created_by: str
+    created_by: Who
     updated_at: dt.datetime
-    updated_by: str
+    updated_by: Who
     versions: list[CaseVersionOut]
     assessments: list[AssessmentRecord]
 

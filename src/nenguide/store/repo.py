@@ -1061,6 +1061,7 @@ def record_decision(
                 "the assessment does not belong to the case on this agenda item",
                 [_field("assessment_id", "not an assessment of this case", assessment_id)],
             )
+        _check_plan_codes(plan_codes, a.result)
     prev = s.scalars(
         select(m.Decision)
         .where(m.Decision.agenda_item_id == item_id)
@@ -1096,6 +1097,32 @@ def record_decision(
         after=doc,
     )
     return doc
+
+
+def treatment_codes(result: dict[str, Any]) -> list[str]:
+    """The recommendation codes of an assessment's treatment options ([] for an engine that
+    proposed none)."""
+    options = result.get("treatment") or []
+    return [str(t["code"]) for t in options if isinstance(t, dict) and t.get("code")]
+
+
+def _check_plan_codes(plan_codes: list[str], result: dict[str, Any]) -> None:
+    allowed = treatment_codes(result)
+    if not allowed:
+        return
+    bad = [
+        _field(
+            f"plan_codes.{n}", "not a treatment option of the assessment", code, ", ".join(allowed)
+        )
+        for n, code in enumerate(plan_codes)
+        if code not in allowed
+    ]
+    if bad:
+        raise Invalid(
+            "plan codes must be treatment options of the assessment discussed; describe any "
+            "other plan in plan_text",
+            bad,
+        )
 
 
 # --------------------------------------------------------------------------- follow-up

@@ -19,6 +19,7 @@ DB = Annotated[Database, Depends(get_db)]
 
 _E = {"model": ErrorEnvelope}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_E, "description": "Malformed request: the body could not be read"},
     401: {**_E, "description": "Not logged in, or the session has ended"},
     403: {**_E, "description": "Your role may not do this"},
     404: {**_E, "description": "No such record"},
