@@ -110,7 +110,11 @@ TX_FIELDS: dict[str, tuple[str, ...]] = {
     "zes": ("clinical.history.zollinger_ellison_syndrome", "functional_syndromes (gastrinoma)"),
     "gastrin": ("clinical.labs (gastrin, off PPI, with reference range)",),
     "functional": ("functional_syndromes", "clinical.symptoms"),
-}
+    **{n: (f"functional_syndromes ({n})",) for n in (
+        "carcinoid_syndrome", "insulinoma", "gastrinoma", "vipoma", "glucagonoma",
+        "somatostatinoma", "ectopic_acth", "other_syndrome",
+    )},
+}  # fmt: skip
 _SYNDROMES = (
     "carcinoid_syndrome",
     "insulinoma",
@@ -216,18 +220,18 @@ def derive_facts(
         f["zes"] = True if gas == "suspected" else (None if gas == "insufficient_data" else False)
     # gastric typing: the cause must be established (a suspected gastrinoma is not)
     if zes_hist is True or gas == "confirmed":
-        f["zes_for_gastric"] = "yes"
+        f["zes_for_gastric"] = "present"
     elif zes_hist is False or gas == "excluded":
-        f["zes_for_gastric"] = "no"
+        f["zes_for_gastric"] = "absent"
     elif gas is None:
         f["zes_for_gastric"] = "not_recorded"
     else:
         f["zes_for_gastric"] = None
     aag_vals = [h.get(History.autoimmune_atrophic_gastritis), h.get(History.pernicious_anaemia)]
     if True in aag_vals:
-        f["aag"] = "yes"
+        f["aag"] = "present"
     elif False in aag_vals:
-        f["aag"] = "no"
+        f["aag"] = "absent"
     else:
         f["aag"] = "not_recorded"
     gastrin = [lab for lab in c.labs if lab.analyte == "gastrin"]
