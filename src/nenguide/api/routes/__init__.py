@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel
 
 from nenguide.api.errors import ErrorEnvelope
 from nenguide.store import Database
@@ -27,3 +28,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {**_E, "description": "Invalid input: 'fields' names each problem"},
     500: {**_E, "description": "Server error; nothing was changed"},
 }
+
+
+def out(model: BaseModel) -> Response:
+    """The model as JSON, skipping FastAPI's second validation of a model already validated
+    (the route's ``response_model`` still documents it)."""
+    return Response(model.model_dump_json(), media_type="application/json")

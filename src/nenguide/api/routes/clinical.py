@@ -19,7 +19,7 @@ from nenguide.api.auth import (
     Require,
 )
 from nenguide.api.errors import ApiError, case_fields
-from nenguide.api.routes import DB, ERRORS
+from nenguide.api.routes import DB, ERRORS, out
 from nenguide.api.schemas import (
     AssessmentRecord,
     AssessStored,
@@ -110,18 +110,20 @@ def list_patients(
     q: Annotated[str | None, Query(max_length=200, description="Part of name or MRN")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> PatientList:
+) -> Response:
     with db.read() as s:
         items, total = repo.list_patients(s, q=q, limit=limit, offset=offset)
-    return PatientList.model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
+    return out(
+        PatientList.model_validate(
+            {"items": items, "total": total, "limit": limit, "offset": offset}
+        )
     )
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut, tags=["patients"])
-def get_patient(patient_id: str, _: Reader, db: DB) -> PatientOut:
+def get_patient(patient_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return PatientOut.model_validate(repo.get_patient(s, patient_id))
+        return out(PatientOut.model_validate(repo.get_patient(s, patient_id)))
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientOut, tags=["patients"])
@@ -167,12 +169,12 @@ def create_case(patient_id: str, body: CaseCreate, principal: ClinicalWriter, db
 @router.get("/patients/{patient_id}/cases", response_model=CaseList, tags=["cases"])
 def list_patient_cases(
     patient_id: str, _: Reader, db: DB, limit: Limit = 50, offset: Offset = 0
-) -> CaseList:
+) -> Response:
     with db.read() as s:
         repo.get_patient(s, patient_id)
         items, total = repo.list_cases(s, patient_id=patient_id, limit=limit, offset=offset)
-    return CaseList.model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
+    return out(
+        CaseList.model_validate({"items": items, "total": total, "limit": limit, "offset": offset})
     )
 
 
@@ -183,18 +185,18 @@ def list_cases(
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> CaseList:
+) -> Response:
     with db.read() as s:
         items, total = repo.list_cases(s, status=status, limit=limit, offset=offset)
-    return CaseList.model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
+    return out(
+        CaseList.model_validate({"items": items, "total": total, "limit": limit, "offset": offset})
     )
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
-def get_case(case_id: str, _: Reader, db: DB) -> CaseOut:
+def get_case(case_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return CaseOut.model_validate(repo.get_case(s, case_id))
+        return out(CaseOut.model_validate(repo.get_case(s, case_id)))
 
 
 @router.put(
@@ -230,9 +232,9 @@ def list_versions(case_id: str, _: Reader, db: DB) -> list[CaseVersionOut]:
 @router.get("/cases/{case_id}/versions/{version}", response_model=CaseVersionOut, tags=["cases"])
 def get_version(
     case_id: str, version: Annotated[int, Path(ge=1, le=2_000_000_000)], _: Reader, db: DB
-) -> CaseVersionOut:
+) -> Response:
     with db.read() as s:
-        return CaseVersionOut.model_validate(repo.get_version(s, case_id, version))
+        return out(CaseVersionOut.model_validate(repo.get_version(s, case_id, version)))
 
 
 # ----------------------------------------------------------------------------- assessments
@@ -275,9 +277,9 @@ def list_assessments(case_id: str, _: Reader, db: DB) -> list[AssessmentRecord]:
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRecord, tags=["assessments"])
-def get_assessment(assessment_id: str, _: Reader, db: DB) -> AssessmentRecord:
+def get_assessment(assessment_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return AssessmentRecord.model_validate(repo.get_assessment(s, assessment_id))
+        return out(AssessmentRecord.model_validate(repo.get_assessment(s, assessment_id)))
 
 
 # ----------------------------------------------------------------------------- export / import

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from nenguide.api.auth import FOLLOWUP_WRITE, MEETING_WRITE, READ, Principal, Require
 from nenguide.api.errors import ApiError
-from nenguide.api.routes import DB, ERRORS
+from nenguide.api.routes import DB, ERRORS, out
 from nenguide.api.schemas import (
     AgendaIn,
     AgendaItemOut,
@@ -59,13 +59,15 @@ def list_meetings(
     status: Annotated[str | None, Query(pattern="^(scheduled|held|cancelled)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> MeetingList:
+) -> Response:
     with db.read() as s:
         items, total = repo.list_meetings(
             s, start=_aware(start), end=_aware(end), status=status, limit=limit, offset=offset
         )
-    return MeetingList.model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset}
+    return out(
+        MeetingList.model_validate(
+            {"items": items, "total": total, "limit": limit, "offset": offset}
+        )
     )
 
 
@@ -76,10 +78,10 @@ def _aware(v: dt.datetime | None) -> dt.datetime | None:
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut, tags=["meetings"])
-def get_meeting(meeting_id: str, _: Reader, db: DB) -> MeetingOut:
+def get_meeting(meeting_id: str, _: Reader, db: DB) -> Response:
     """The meeting with its attendees, agenda and the decision recorded for each case."""
     with db.read() as s:
-        return MeetingOut.model_validate(repo.get_meeting(s, meeting_id))
+        return out(MeetingOut.model_validate(repo.get_meeting(s, meeting_id)))
 
 
 @router.patch("/meetings/{meeting_id}", response_model=MeetingOut, tags=["meetings"])
@@ -266,7 +268,7 @@ def list_tasks(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> TaskList:
+) -> Response:
     """Due and overdue follow-up, e.g. ``?status=open&due_before=2025-06-30``, ``?overdue=true``."""
     day = as_of or dt.date.today()
     with db.read() as s:
@@ -281,15 +283,17 @@ def list_tasks(
             limit=limit,
             offset=offset,
         )
-    return TaskList.model_validate(
-        {"items": items, "total": total, "limit": limit, "offset": offset, "as_of": day}
+    return out(
+        TaskList.model_validate(
+            {"items": items, "total": total, "limit": limit, "offset": offset, "as_of": day}
+        )
     )
 
 
 @router.get("/follow-up-tasks/{task_id}", response_model=TaskOut, tags=["follow-up"])
-def get_task(task_id: str, _: Reader, db: DB) -> TaskOut:
+def get_task(task_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return TaskOut.model_validate(repo.get_task(s, task_id))
+        return out(TaskOut.model_validate(repo.get_task(s, task_id)))
 
 
 @router.post("/follow-up-tasks/{task_id}/complete", response_model=TaskOut, tags=["follow-up"])
