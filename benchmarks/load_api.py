@@ -7,8 +7,9 @@ Starts the server (the same code path as ``nenguide serve``: ``python -m nenguid
 on a throwaway SQLite database, creates a user and a case, then drives it with ``wrk`` when it is
 installed (``apt-get install wrk``), otherwise with a bounded number of requests from httpx
 threads. Prints one line per run and the median of the runs as Markdown, for
-docs/benchmarks.md. Client and server share the machine, so the client's CPU use counts
-against the server's: the figures are a floor, not a ceiling.
+docs/benchmarks.md, with the server's CPU time per request (its process tree, from /proc), a
+figure that other load on the machine does not distort. Client and server share the machine, so
+the client's CPU use counts against the server's: the throughput is a floor, not a ceiling.
 """
 
 from __future__ import annotations
@@ -96,6 +97,41 @@ def _serve(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], 
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"server did not start:\n{log.read_text()}")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its descendants (Linux)."""
+    total = 0.0
+    stack = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def _engine_ms() -> float:
+    """In-process cost of parse + assess + JSON for the benchmark case (no HTTP)."""
+    import datetime as dt
+
+    from nenguide import assess, load_knowledge
+    from nenguide.errors import parse_case
+
+    kb = load_knowledge()
+    day = dt.date(2026, 11, 23)
+    for _ in range(50):
+        assess(parse_case(CASE), kb, as_of=day).model_dump_json()
+    n = 300
+    t = time.perf_counter()
+    for _ in range(n):
+        assess(parse_case(CASE), kb, as_of=day).model_dump_json()
+    return (time.perf_counter() - t) / n * 1000
 
 
 def _wrk(
@@ -221,32 +257,39 @@ def main() -> None:
                         content=body,
                     )
                 for run in range(args.runs):
+                    cpu0 = _tree_cpu(proc.pid)
                     if use_wrk:
                         r = _wrk(target, method, token, body, args.duration, args.connections)
                     else:
                         r = _threads(target, method, token, body, args.requests, args.connections)
+                    r["cpu_ms"] = (_tree_cpu(proc.pid) - cpu0) / max(r["requests"], 1) * 1000
                     results[name].append(r)
                     print(
                         f"{name} run {run + 1}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, "
-                        f"p99 {r['p99_ms']:.1f} ms, {r['requests']} requests, {r['errors']} errors",
+                        f"p99 {r['p99_ms']:.1f} ms, server CPU {r['cpu_ms']:.2f} ms/request, "
+                        f"{r['requests']} requests, {r['errors']} errors",
                         flush=True,
                     )
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+    engine = _engine_ms()
     tool = (
         f"wrk -t2 -c{args.connections} -d{args.duration}s"
         if use_wrk
         else f"httpx, {args.connections} threads"
     )
-    print("\n| endpoint | workers | client | req/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\nengine in-process (parse + assess + JSON): {engine:.2f} ms per case")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs\n")
+    print("| endpoint | workers | client | req/s | p50 ms | p99 ms | server CPU ms/req | errors |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, rs in results.items():
-        med = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms")}
+        keys = ("rps", "p50_ms", "p99_ms", "cpu_ms")
+        med = {k: statistics.median(r[k] for r in rs) for k in keys}
         errs = sum(int(r["errors"]) for r in rs)
         print(
             f"| `{name}` | {args.workers} | {tool} | {med['rps']:.0f} | {med['p50_ms']:.1f} | "
-            f"{med['p99_ms']:.1f} | {errs} |"
+            f"{med['p99_ms']:.1f} | {med['cpu_ms']:.2f} | {errs} |"
         )
 
 
