@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nenguide
-from nenguide.engine.syndromes import ISSUE_KINDS, SYNDROME_TABLES, unit_slug, value_fact
-from nenguide.errors import parse_case
+from nenguide.engine.codes import ISSUE_KINDS
+from nenguide.engine.syndromes import SYNDROME_TABLES, unit_slug, value_fact
+from nenguide.errors import CaseInputError, parse_case
+from nenguide.model.case import Case
 from nenguide.units import load_catalogue
 
 AS_OF = dt.date(2026, 11, 23)
@@ -91,9 +93,21 @@ def test_5hiaa_food_and_drug_caveats() -> None:
     assert {"LAB_HIAA_NOT_RESTRICTED", "LAB_HIAA_INTERFERING_DRUGS"} <= set(cs["caveats"])
 
 
+def test_unit_error_is_rejected_at_input_with_its_path() -> None:
+    labs = [{"analyte": "gastrin", "value": 100, "unit": "mmol/(24.h)"},
+            {"analyte": "unknown_thing", "value": 1, "unit": "pg/mL"}]  # fmt: skip
+    with pytest.raises(CaseInputError) as err:
+        parse_case({**BASE, "clinical": {"labs": labs}})
+    assert [e.path for e in err.value.errors] == ["clinical.labs.0.unit", "clinical.labs.1.analyte"]
+    assert all(e.allowed for e in err.value.errors)
+
+
 def test_unit_error_reaching_the_engine_is_an_issue_not_a_crash() -> None:
-    a = run({"labs": [{"analyte": "gastrin", "value": 100, "unit": "mmol/(24.h)"},
-                      {"analyte": "unknown_thing", "value": 1, "unit": "pg/mL"}]})  # fmt: skip
+    # an adapter that skips parse_case (e.g. Case.model_validate) must still get no crash
+    labs = [{"analyte": "gastrin", "value": 100, "unit": "mmol/(24.h)"},
+            {"analyte": "unknown_thing", "value": 1, "unit": "pg/mL"}]  # fmt: skip
+    case = Case.model_validate({**BASE, "clinical": {"labs": labs}})
+    a = nenguide.assess(case, nenguide.load_knowledge(), as_of=AS_OF).model_dump(mode="json")
     bad = [i for i in a["issues"] if i["code"] in ("LAB_UNIT_INVALID", "LAB_ANALYTE_UNKNOWN")]
     assert [(i["code"], i["fields"]) for i in bad] == [
         ("LAB_UNIT_INVALID", ["clinical.labs.0.unit"]),

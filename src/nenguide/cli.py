@@ -86,9 +86,29 @@ def _load_knowledge(guideline: str) -> Any:
         raise typer.Exit(1) from None
 
 
-def _assess_and_print(case: Case, fmt: Format, lang: Lang, as_of: dt.date, guideline: str) -> None:
+def _site(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from nenguide.model.site import SiteFileError, load_site_file
+
+    try:
+        return load_site_file(path)
+    except SiteFileError as exc:
+        _console(stderr=True).print(f"[bold red]Invalid site parameters:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+SITE_HELP = (
+    "Hospital site-parameter file (YAML/JSON): drug, tracer and PRRT availability and local "
+    "settings, laid over the guideline package's defaults and recorded in the trace."
+)
+
+
+def _assess_and_print(
+    case: Case, fmt: Format, lang: Lang, as_of: dt.date, guideline: str, site: Any = None
+) -> None:
     kb = _load_knowledge(guideline)
-    result = run_assess(case, kb, as_of=as_of, lang=lang.value)
+    result = run_assess(case, kb, as_of=as_of, lang=lang.value, site=site)
     if fmt is Format.json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
@@ -128,8 +148,11 @@ def assess(
     guideline: Annotated[
         str, typer.Option("--guideline", help="Knowledge package to use.")
     ] = DEFAULT_GUIDELINE,
+    site: Annotated[Path | None, typer.Option("--site", help=SITE_HELP, metavar="FILE")] = None,
 ) -> None:
-    """Assess one case: classification and grade, stage, ENETS liver type, with reasons.
+    """Assess one case: classification, grade, stage and ENETS liver type; functional syndromes,
+    work-up still needed, treatment options with CSCO levels and MDT flags, follow-up schedule
+    and hereditary screening — each with the rules, values and sources behind it.
 
     The JSON output follows the published contract ('nenguide schema assessment'). Missing or
     conflicting data appear as explicit items, never as defaults. An invalid case exits with
@@ -145,7 +168,7 @@ def assess(
     except CaseInputError as err:
         _fail_input(err)
         return
-    _assess_and_print(parsed, format, lang, date, guideline)
+    _assess_and_print(parsed, format, lang, date, guideline, _site(site))
 
 
 def demo_cases() -> dict[str, Path]:
@@ -158,6 +181,7 @@ def demo(
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     lang: Annotated[Lang, typer.Option("--lang", "-l")] = Lang.en,
     as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE")] = None,
+    site: Annotated[Path | None, typer.Option("--site", help=SITE_HELP, metavar="FILE")] = None,
 ) -> None:
     """Assess one of the bundled demo cases (or list them)."""
     cases = demo_cases()
@@ -165,7 +189,7 @@ def demo(
         con = _console()
         for n, p in cases.items():
             title = p.read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
-            con.print(f"[bold]{n}[/]  {escape(title)}")
+            con.print(f"[bold]{n}[/]  {escape(title)}", soft_wrap=True)
         return
     if name not in cases:
         _console(stderr=True).print(
@@ -177,7 +201,7 @@ def demo(
     except CaseInputError as err:  # pragma: no cover - bundled cases are tested
         _fail_input(err)
         return
-    _assess_and_print(parsed, format, lang, _parse_date(as_of), DEFAULT_GUIDELINE)
+    _assess_and_print(parsed, format, lang, _parse_date(as_of), DEFAULT_GUIDELINE, _site(site))
 
 
 @schema_app.command("case")

@@ -56,7 +56,7 @@ def assess(
     syndromes = functional_syndromes(ctx, case, facts, cls)
     work = workup(ctx, case, facts, cls, stg, liver, syndromes)
     options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site or SiteParameters())
-    follow = follow_up(ctx, case, facts, cls, stg, as_of)
+    follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
     hered = hereditary(ctx, case, facts, cls, syndromes)
 
     status = kb.rule_status

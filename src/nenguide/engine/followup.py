@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.tables import TableResult
 from nenguide.engine.workup import syndrome_flags
@@ -27,7 +28,6 @@ from nenguide.model.assessment import (
     FollowUp,
     FollowUpVisit,
     FunctionalSyndrome,
-    IssueKind,
     Stage,
     Status,
 )
@@ -42,11 +42,6 @@ T_SCHEDULE = "CSCO2021.FOLLOWUP.SCHEDULE"
 T_EXTRA = "CSCO2021.FOLLOWUP.EXTRA_EXAMS"
 
 #: Issue codes of this step (to merge into engine/codes.py ISSUE_KINDS).
-ISSUE_KINDS: dict[str, IssueKind] = {
-    "FOLLOWUP_NEEDS_DATA": IssueKind.insufficient_data,
-    "FOLLOWUP_AFTER_TREATMENT": IssueKind.info,
-    "FOLLOWUP_INTERVAL_UNCONFIRMED": IssueKind.warning,
-}
 
 #: Facts of this step -> the case fields they come from (beyond context.FIELD_OF_FACT).
 FIELDS: dict[str, list[str]] = {

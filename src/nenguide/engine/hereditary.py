@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context
 from nenguide.engine.logic import OneOf, one_of
 from nenguide.engine.tables import Row
@@ -25,7 +26,6 @@ from nenguide.model.assessment import (
     Classification,
     FunctionalSyndrome,
     Hereditary,
-    IssueKind,
     Status,
 )
 from nenguide.model.case import Case, PrimarySite
@@ -36,11 +36,6 @@ T_TRIGGERS = "CSCO2021.HER.TRIGGERS"
 T_SURVEILLANCE = "CSCO2021.HER.SURVEILLANCE"
 
 #: Issue codes of this step (to be merged into engine/codes.py by the lead).
-ISSUE_KINDS: dict[str, IssueKind] = {
-    "HEREDITARY_NEEDS_DATA": IssueKind.insufficient_data,
-    "HEREDITARY_FURTHER_TRIGGERS_UNKNOWN": IssueKind.info,
-    "HEREDITARY_SURVEILLANCE_NOT_ENCODED": IssueKind.info,
-}
 
 _WELL = {"NET", "typical_carcinoid", "atypical_carcinoid"}
 _POOR = {"NEC", "LCNEC", "SCLC", "MiNEN"}

@@ -70,6 +70,9 @@ class Knowledge:
     catalog: Catalog
     files: tuple[str, ...] = field(default=())
     analytes: Any = None  # nenguide.units.AnalyteCatalogue of this package (analytes.yaml)
+    # other top-level data files of the package (options.yaml, site.yaml), parsed, unvalidated:
+    # the step that owns each validates it; the engine itself reads no file
+    documents: dict[str, Any] = field(default_factory=dict)
     rule_status: dict[str, str] = field(default_factory=dict)
     # memo of pure table evaluations (see Context.first); not part of the knowledge itself
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)

@@ -102,6 +102,13 @@ def lint(kb: Knowledge) -> LintReport:
     for s in unused:
         rep.warnings.append(f"bibliography entry '{s}' is cited by no rule")
     _check_texts(kb, rep)
+    # the treatment option catalogue and site defaults against tables, sources and texts
+    from nenguide.engine.treatment_data import CatalogueError, check_catalogue
+
+    try:
+        rep.errors += check_catalogue(kb)
+    except CatalogueError as exc:
+        rep.errors.append(str(exc))
     return rep
 
 

@@ -21,7 +21,7 @@ from nenguide.engine.tables import CollectResult, Row
 from nenguide.model.assessment import Classification, FunctionalSyndrome, IssueKind
 from nenguide.model.case import Case
 from nenguide.model.clinical import LabResult
-from nenguide.units import AnalyteCatalogue, LabInputError, load_catalogue
+from nenguide.units import AnalyteCatalogue, LabInputError
 
 STEP = "functional_syndromes"
 SYNDROME_TABLES = (
@@ -41,12 +41,6 @@ T_CHD = "CSCO2021.SYN.CHD"
 
 _I, _C, _W = IssueKind.insufficient_data, IssueKind.conflict, IssueKind.warning
 #: Issue codes of this step (to merge into engine/codes.py). Caveat codes are warnings.
-ISSUE_KINDS: dict[str, IssueKind] = {
-    "LAB_UNIT_INVALID": _C,
-    "LAB_ANALYTE_UNKNOWN": _C,
-    "LAB_VALUE_INVALID": _C,
-    "SYNDROME_NEEDS_DATA": _I,
-}
 _ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKNOWN"}
 
 #: Atrophic gastritis in any of its recorded forms (raises gastrin and CgA).
@@ -73,7 +67,9 @@ def value_fact(code: str, canonical_unit: str) -> str:
 def _catalogue(ctx: Context) -> AnalyteCatalogue:
     # The lead may attach the catalogue to the knowledge base; until then, the packaged one.
     cat = getattr(ctx.kb, "analytes", None)
-    return cat if isinstance(cat, AnalyteCatalogue) else load_catalogue()
+    if not isinstance(cat, AnalyteCatalogue):  # a configuration error, not a clinical outcome
+        raise ValueError(f"knowledge package {ctx.kb.manifest.id} has no analyte catalogue")
+    return cat
 
 
 def _latest(labs: tuple[LabResult, ...]) -> dict[str, tuple[int, LabResult]]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nenguide.engine.codes import ISSUE_KINDS as ISSUE_CODES
 from nenguide.engine.context import Context, jsonable
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
 from nenguide.engine.treatment_data import OptionSpec, catalogue, effective_site, option_codes
@@ -59,17 +60,6 @@ COLLECT_TABLES = (T_ADVANCED, T_SYSTEMIC, T_RESECTED, T_NEC, T_SYMPTOMS)
 NET_FAMILY = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
 
 #: Issue codes of this step and their kinds (texts: i18n/*/treatment.yaml, key issue.<CODE>).
-ISSUE_CODES: dict[str, IssueKind] = {
-    "TX_NEEDS_CLASSIFICATION": IssueKind.insufficient_data,
-    "TX_SETTING_NEEDS_DATA": IssueKind.insufficient_data,
-    "TX_NEEDS_DATA": IssueKind.insufficient_data,
-    "TX_GASTRIC_TYPE_NEEDS_DATA": IssueKind.insufficient_data,
-    "TX_GASTRIC_GASTRIN_UNEXPLAINED": IssueKind.insufficient_data,
-    "TX_GASTRIC_CAUSE_CONFLICT": IssueKind.conflict,
-    "TX_OPTION_ALREADY_FAILED": IssueKind.info,
-    "TX_NO_SITE_RULE": IssueKind.info,
-    "TX_SSTR_NEGATIVE": IssueKind.info,
-}
 
 #: MDT reasons raised by this module itself (rows name the others in ``then.mdt``).
 MDT_DATA_CONFLICT = "DATA_CONFLICT"

@@ -8,10 +8,8 @@ not patient data: reading them does not make ``assess()`` depend on anything but
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nenguide.engine.kb import Knowledge
@@ -73,14 +71,11 @@ def package_folder(kb: Knowledge) -> str:
 
 
 def _read(kb: Knowledge, name: str) -> Any:
-    path = resources.files("nenguide") / "knowledge" / package_folder(kb) / name
-    label = f"{package_folder(kb)}/{name}"
+    """A data file of the package, as the loader parsed it (the engine reads no file)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CatalogueError(f"{label}: missing") from exc
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{label}: not valid YAML: {exc}") from exc
+        return kb.documents[name]
+    except KeyError:
+        raise CatalogueError(f"{package_folder(kb)}/{name}: missing") from None
 
 
 def catalogue(kb: Knowledge) -> dict[str, OptionSpec]:

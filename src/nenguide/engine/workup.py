@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.tables import Row
 from nenguide.model.assessment import (
     Classification,
     FunctionalSyndrome,
-    IssueKind,
     LiverMetastasis,
     Stage,
     WorkupItem,
@@ -28,9 +28,6 @@ STEP = "workup"
 T_ITEMS = "CSCO2021.WORKUP.ITEMS"
 
 #: Issue codes of this step (to merge into engine/codes.py ISSUE_KINDS).
-ISSUE_KINDS: dict[str, IssueKind] = {
-    "WORKUP_NEEDS_DATA": IssueKind.insufficient_data,
-}
 
 #: Facts of this step that are not in context.FIELD_OF_FACT -> the case fields they come from.
 FIELDS: dict[str, list[str]] = {

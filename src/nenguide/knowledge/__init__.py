@@ -189,6 +189,12 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
             analytes = parse_catalogue(_read_yaml(folder / "analytes.yaml", label), label)
         except CatalogueError as exc:
             raise KnowledgeError(str(exc)) from exc
+    known = {"manifest.yaml", "bibliography.yaml", "parameters.yaml", "analytes.yaml"}
+    documents = {
+        p.name: _read_yaml(p, f"{name}/{p.name}")
+        for p in sorted(folder.iterdir(), key=lambda x: x.name)
+        if p.name.endswith(".yaml") and p.name not in known
+    }
     return Knowledge(
         manifest,
         bibliography,
@@ -197,6 +203,7 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
         load_catalog(),
         tuple(files),
         analytes=analytes,
+        documents=documents,
     )
 
 
