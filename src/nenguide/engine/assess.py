@@ -55,7 +55,7 @@ def assess(
     liver = liver_type(ctx, facts, cls)
     syndromes = functional_syndromes(ctx, case, facts, cls)
     work = workup(ctx, case, facts, cls, stg, liver, syndromes)
-    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site or SiteParameters())
+    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
     follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
     hered = hereditary(ctx, case, facts, cls, syndromes)
 

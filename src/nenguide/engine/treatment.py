@@ -394,7 +394,7 @@ def treatment(
     stg: Stage,
     liver: LiverMetastasis,
     syndromes: list[FunctionalSyndrome],
-    site: SiteParameters,
+    site: SiteParameters | None,
 ) -> tuple[list[TreatmentOption], MdtDiscussion | None]:
     kb = ctx.kb
     eff = effective_site(kb, site)
