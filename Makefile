@@ -1,5 +1,6 @@
 # nenguide - two commands on a fresh machine:
-#   make run    set up, then assess the bundled demo case (English and Simplified Chinese)
+#   make run    set up, assess the bundled demo case (English and Simplified Chinese), then start
+#               the MDT service on http://127.0.0.1:8000 with demo data (Ctrl+C stops it)
 #   make test   set up, then run every check and the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,6 +18,10 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/nenguide demo pnet-g2-liver --lang en
 	$(BIN)/nenguide demo pnet-g2-liver --lang zh-CN
+	$(BIN)/nenguide serve --demo
+
+serve: $(BIN)/.installed
+	$(BIN)/nenguide serve --demo
 
 test: $(BIN)/.installed
 	VENV=$(VENV) ./scripts/test

@@ -28,7 +28,9 @@ app = typer.Typer(
     name="nenguide",
     help=(
         "Decision support for the neuroendocrine-neoplasm MDT (CSCO 2021 NEN guideline).\n\n"
-        "It classifies, grades and stages a case and says which data are missing or in "
+        "It classifies, grades and stages a case; reads functional syndromes from symptoms and "
+        "labs; lists the work-up still needed, the treatment options with their sources, the "
+        "follow-up schedule and hereditary screening; and says which data are missing or in "
         "conflict. It supports the multidisciplinary team; it does not replace it."
     ),
     no_args_is_help=True,
