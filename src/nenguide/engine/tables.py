@@ -160,13 +160,20 @@ _FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
 
 
 def _row_truth(row: Row, facts: dict[str, Any]) -> tuple[Tri, list[str]]:
+    """Kleene AND of the row's conditions, and the inputs that left it UNKNOWN."""
     unknown: list[str] = []
     for c in row.conditions:
-        t = c.evaluate(facts.get(c.fact))
-        if t is _FALSE:
-            return _FALSE, []
-        if t is _UNKNOWN:
+        v = facts.get(c.fact)
+        if v is None:
             unknown.append(c.fact)
+        elif type(v) is OneOf:
+            t = c.evaluate(v)
+            if t is _FALSE:
+                return _FALSE, []
+            if t is _UNKNOWN:
+                unknown.append(c.fact)
+        elif not c.predicate(v):  # fast path: a concrete value
+            return _FALSE, []
     return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
 
 
@@ -180,33 +187,16 @@ def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
     candidates: list[Row] = []
     missing: set[str] = set()
     decisive: Row | None = None
-    get = facts.get
     for row in table.rows:
-        # inlined _row_truth, with a fast path for concrete values (the hot loop)
-        unknown: list[str] | None = None
-        false = False
-        for c in row.conditions:
-            v = get(c.fact)
-            if v is None:
-                (unknown := unknown or []).append(c.fact)
-            elif type(v) is OneOf:
-                t = c.evaluate(v)
-                if t is _FALSE:
-                    false = True
-                    break
-                if t is _UNKNOWN:
-                    (unknown := unknown or []).append(c.fact)
-            elif not c.predicate(v):
-                false = True
-                break
-        if false:
+        truth, unknown = _row_truth(row, facts)
+        if truth is _FALSE:
             continue
-        if unknown is None:
+        if truth is _TRUE:
             decisive = row
             break
         candidates.append(row)
         missing.update(unknown)
-    read = {name: get(name) for name in table.spec.inputs}
+    read = {name: facts.get(name) for name in table.spec.inputs}
     if decisive is None and not candidates:
         return TableResult(table, None, [], False, set(), read)
     if not candidates:
@@ -231,29 +221,11 @@ class CollectResult:
 def evaluate_collect(table: Table, facts: dict[str, Any]) -> CollectResult:
     applies: list[Row] = []
     maybe: list[tuple[Row, list[str]]] = []
-    get = facts.get
     for row in table.rows:
-        unknown: list[str] | None = None
-        false = False
-        for c in row.conditions:
-            v = get(c.fact)
-            if v is None:
-                (unknown := unknown or []).append(c.fact)
-            elif type(v) is OneOf:
-                t = c.evaluate(v)
-                if t is _FALSE:
-                    false = True
-                    break
-                if t is _UNKNOWN:
-                    (unknown := unknown or []).append(c.fact)
-            elif not c.predicate(v):
-                false = True
-                break
-        if false:
-            continue
-        if unknown is None:
+        truth, unknown = _row_truth(row, facts)
+        if truth is _TRUE:
             applies.append(row)
-        else:
+        elif truth is _UNKNOWN:
             maybe.append((row, unknown))
-    read = {name: get(name) for name in table.spec.inputs}
+    read = {name: facts.get(name) for name in table.spec.inputs}
     return CollectResult(table, applies, maybe, read)
