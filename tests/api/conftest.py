@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from apitest import PG_ADMIN_URL, Server, start_server, stop_server
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +30,8 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     except Exception as exc:  # any failure means: no server to test against
         admin.dispose()
         pytest.skip(
-            f"PostgreSQL at 127.0.0.1:5432 is not reachable ({type(exc).__name__}): "
+            f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} is not reachable "
+            f"({type(exc).__name__}): "
             "PostgreSQL variants of the API tests were NOT run"
         )
     name = f"nenguide_test_api_{secrets.token_hex(4)}"
@@ -37,7 +39,8 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     work = tmp_path_factory.mktemp("pg-server")
     try:
-        srv = start_server(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", work)
+        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        srv = start_server(url, work)
         yield srv
         stop_server(srv)
     finally:

@@ -4,17 +4,21 @@ PostgreSQL variants are skipped with the reason shown in the test report."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from nenguide.store import Database, migrate
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+#: The PostgreSQL server the tests use (a maintenance database; throwaway ones are created).
+PG_ADMIN_URL = os.environ.get(
+    "NENGUIDE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 _SESSION_TAG = secrets.token_hex(3)
 _counter = iter(range(1_000_000))
 
@@ -28,7 +32,8 @@ def pg_admin() -> Iterator[Engine]:
     except Exception as exc:  # any failure means: no server to test against
         engine.dispose()
         pytest.skip(
-            f"PostgreSQL at 127.0.0.1:5432 is not reachable ({type(exc).__name__}): "
+            f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} is not reachable "
+            f"({type(exc).__name__}): "
             "PostgreSQL variants of the store tests were NOT run"
         )
     yield engine
@@ -50,7 +55,7 @@ def new_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Pat
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
