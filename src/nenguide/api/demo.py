@@ -174,10 +174,11 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
             (1, today - dt.timedelta(days=10), ["Colonoscopy"]),
             (2, today + dt.timedelta(days=90), ["SSTR PET/CT", "5-HIAA (24 h urine)"]),
         ]
-        for aid in assessment_ids:  # the engine's own follow-up schedule, when it has one
-            a = repo.get_assessment(s, aid)
-            if repo.schedule_visits(a["result"]):
-                repo.generate_tasks(s, SEED, aid)
+        # The engine's own follow-up schedule for the first patient, when it proposes one (the
+        # others keep hand-made tasks, so a new user sees both kinds without a long list).
+        first = repo.get_assessment(s, assessment_ids[0])
+        if repo.schedule_visits(first["result"]):
+            repo.generate_tasks(s, SEED, assessment_ids[0])
         for n, due, exams in tasks:
             repo.create_task(
                 s,
