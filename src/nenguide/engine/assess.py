@@ -4,6 +4,7 @@ language are passed in; nothing here reads a file, the clock, a database or the 
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from nenguide._version import __version__
 from nenguide.engine.classify import classify
@@ -17,7 +18,7 @@ from nenguide.engine.stage import stage
 from nenguide.engine.syndromes import functional_syndromes
 from nenguide.engine.treatment import treatment
 from nenguide.engine.workup import workup
-from nenguide.model.assessment import Assessment, GuidelineRef
+from nenguide.model.assessment import Assessment, GuidelineRef, Issue, TraceEntry
 from nenguide.model.case import Case
 from nenguide.model.site import SiteParameters
 
@@ -69,26 +70,25 @@ def assess(
     # Every part was built by the engine from validated input and typed models; the contract is
     # checked by the tests (JSON round trip against the schema) rather than on every call.
     return Assessment.model_construct(
-        **dict(
-            guideline=_guideline_ref(kb, expired),
-            engine_version=__version__,
-            as_of=as_of,
-            language=lang,
-            case_id=case.case_id,
-            classification=cls,
-            stage=stg,
-            liver_metastasis_type=liver.type,
-            liver_metastasis=liver,
-            functional_syndromes=syndromes,
-            workup=work,
-            treatment=options,
-            mdt_discussion=mdt,
-            follow_up=follow,
-            hereditary=hered,
-            issues=ctx.issues,
-            trace=ctx.trace,
-            disclaimer=ctx.text("disclaimer"),
-        )
+        schema_version="1",
+        guideline=_guideline_ref(kb, expired),
+        engine_version=__version__,
+        as_of=as_of,
+        language=lang,
+        case_id=case.case_id,
+        classification=cls,
+        stage=stg,
+        liver_metastasis_type=liver.type,
+        liver_metastasis=liver,
+        functional_syndromes=syndromes,
+        workup=work,
+        treatment=options,
+        mdt_discussion=mdt,
+        follow_up=follow,
+        hereditary=hered,
+        issues=cast(list[Issue], ctx.issues),
+        trace=cast(list[TraceEntry], ctx.trace),
+        disclaimer=ctx.text("disclaimer"),
     )
 
 
