@@ -41,7 +41,10 @@ def nfpnet(size: float) -> dict[str, Any]:
         "regional_nodes": {"status": "negative"},
         "metastases": {"status": "none"},
         "pathology": {"differentiation": "well", "ki67_percent": 1},
-        "clinical": {"symptoms": {"flushing": False, "hypoglycaemia_symptoms": False}},
+        "clinical": {
+            "symptoms": {"flushing": False, "hypoglycaemia_symptoms": False},
+            "resection": {"performed": False},
+        },
     }
 
 

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nenguide
+from nenguide import load_knowledge
 from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.syndromes import SYNDROME_TABLES, unit_slug, value_fact
 from nenguide.errors import CaseInputError, parse_case
 from nenguide.model.case import Case
-from nenguide.units import load_catalogue
 
 AS_OF = dt.date(2026, 11, 23)
 BASE = {
@@ -190,7 +190,7 @@ def test_fact_names_carry_the_canonical_unit() -> None:
     assert value_fact("gastrin", "pg/mL") == "gastrin_pg_ml"
     assert value_fact("gastric_ph", "[pH]") == "gastric_ph"
     kb = nenguide.load_knowledge()
-    cat = load_catalogue()
+    cat = load_knowledge().analytes
     inputs = {n for tid in SYNDROME_TABLES for n in kb.tables[tid].spec.inputs}
     for n in inputs:
         if n.startswith(("sym_", "hx_")) or n.endswith(("_xuln", "_low")):
@@ -207,7 +207,7 @@ def test_fact_names_carry_the_canonical_unit() -> None:
     unit=st.sampled_from(["pg/mL", "ng/L", "pmol/L"]),
 )
 def test_gastrin_status_does_not_depend_on_the_unit(pmol: float, unit: str) -> None:
-    cat = load_catalogue()
+    cat = load_knowledge().analytes
     pg_ml = cat.convert("gastrin", pmol, "pmol/L", "p").canonical_value
     value = pg_ml / cat.convert("gastrin", 1, unit, "p").factor
     a = run({"labs": [{"analyte": "gastrin", "value": value, "unit": unit},

@@ -407,3 +407,22 @@ def test_nec_lines_need_prior_therapy_and_never_repeat_failed_platinum(
         )
     else:
         assert ("PLATINUM_ETOPOSIDE_RECHALLENGE" in codes(out)) == (months > 6)
+
+
+def test_local_option_needs_to_know_whether_the_primary_was_resected(kb: Knowledge) -> None:
+    """A missing resection record is never read as 'not resected' (no silent default)."""
+    case = {
+        "patient": {"ecog": 0},
+        "tumour": {"primary_site": "rectum", "size_cm": 0.7, "extent": "submucosa"},
+        "regional_nodes": {"status": "negative"},
+        "metastases": {"status": "none"},
+        "pathology": {"differentiation": "well", "ki67_percent": 1},
+        "clinical": {"prior_therapies": []},
+    }
+    unknown = run(kb, case)
+    assert not [o for o in unknown["treatment"] if o["category"] == "endoscopic_resection"]
+    needs = [i for i in unknown["issues"] if i["code"] == "TX_NEEDS_DATA"]
+    assert any("clinical.resection" in i["fields"] for i in needs), needs
+    case["clinical"]["resection"] = {"performed": False}
+    known = run(kb, case)
+    assert [o for o in known["treatment"] if o["category"] == "endoscopic_resection"]

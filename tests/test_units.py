@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nenguide import load_knowledge
 from nenguide.model.clinical import LabResult
 from nenguide.units import (
     AnalyteCatalogue,
@@ -14,14 +15,14 @@ from nenguide.units import (
     LabUnitError,
     LabValueError,
     check_labs,
-    load_catalogue,
     parse_unit,
 )
 
 
 @pytest.fixture(scope="module")
 def cat() -> AnalyteCatalogue:
-    return load_catalogue()
+    analytes: AnalyteCatalogue = load_knowledge().analytes
+    return analytes
 
 
 def canon(cat: AnalyteCatalogue, code: str, value: float, unit: str) -> float:
@@ -122,7 +123,7 @@ def test_check_labs_lists_every_error_with_its_path() -> None:
         LabResult(analyte="gastrin", value=100, unit="bogus"),
         LabResult(analyte="nope", value=1, unit="pg/mL"),
     ]
-    errs = check_labs(labs)
+    errs = check_labs(labs, load_knowledge().analytes)
     assert [e.path for e in errs] == ["clinical.labs.1.unit", "clinical.labs.2.analyte"]
 
 
@@ -158,7 +159,7 @@ THRESHOLDS = {"gastrin": 1000, "hiaa_5_urine_24h": 25, "glucose": 55, "insulin":
     value=st.floats(min_value=1e-3, max_value=1e6, allow_nan=False),
 )
 def test_round_trip_is_identity(pick: tuple[str, list[str]], i: int, j: int, value: float) -> None:
-    cat = load_catalogue()
+    cat = load_knowledge().analytes
     code, units = pick
     u1, u2 = units[i % len(units)], units[j % len(units)]
     c1 = cat.convert(code, value, u1, "p")
@@ -173,7 +174,7 @@ def test_round_trip_is_identity(pick: tuple[str, list[str]], i: int, j: int, val
 def test_above_threshold_in_one_unit_is_above_in_every_unit(
     pick: tuple[str, list[str]], ratio: float
 ) -> None:
-    cat = load_catalogue()
+    cat = load_knowledge().analytes
     code, units = pick
     threshold = THRESHOLDS[code]
     canonical = threshold * ratio

@@ -144,9 +144,10 @@ def parse_case(data: Any) -> Case:
         raise CaseInputError(f"{len(errs)} invalid field(s) in the case", errs) from None
     if case.clinical.labs:
         # units and analytes are checked against the analyte catalogue of the knowledge package
+        from nenguide.knowledge import load
         from nenguide.units import check_labs
 
-        lab_errors = check_labs(case.clinical.labs)
+        lab_errors = check_labs(case.clinical.labs, load().analytes)
         if lab_errors:
             errs = [
                 FieldError(e.path, e.message, _jsonable(e.received), e.allowed, e.code)

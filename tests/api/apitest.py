@@ -17,10 +17,6 @@ import httpx
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("clinician", "coordinator", "admin", "auditor")
-#: The PostgreSQL server the tests use (a maintenance database; throwaway ones are created).
-PG_ADMIN_URL = os.environ.get(
-    "NENGUIDE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def free_port() -> int:

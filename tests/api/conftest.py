@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import pytest
-from apitest import PG_ADMIN_URL, Server, start_server, stop_server
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from apitest import Server, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
@@ -21,32 +19,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def pg_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_throwaway_db: Callable[[], AbstractContextManager[str]],
+) -> Iterator[Server]:
     """The server on a throwaway PostgreSQL database (skipped, visibly, without PostgreSQL)."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(text("select 1"))
-    except Exception as exc:  # any failure means: no server to test against
-        admin.dispose()
-        pytest.skip(
-            f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} is not reachable "
-            f"({type(exc).__name__}): "
-            "PostgreSQL variants of the API tests were NOT run"
-        )
-    name = f"nenguide_test_api_{secrets.token_hex(4)}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
     work = tmp_path_factory.mktemp("pg-server")
-    try:
-        url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with pg_throwaway_db() as url:
         srv = start_server(url, work)
         yield srv
         stop_server(srv)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(

@@ -165,9 +165,12 @@ def derive_facts(
         c.primary_resectability.value if c.primary_resectability else "not_recorded"
     )
     res = c.resection
-    f["resected"] = bool(res is not None and res.performed)
+    # whether the primary is still in place is never assumed: not recorded stays unknown
+    f["resected"] = None if res is None else res.performed
     f["margin"] = res.margin.value if res is not None and res.performed and res.margin else None
-    f["appendix_margin"] = f["margin"] if f["resected"] else "not_resected"
+    f["appendix_margin"] = (
+        None if f["resected"] is None else f["margin"] if f["resected"] else "not_resected"
+    )
     lm, eh = facts.get("liver_mets"), facts.get("extrahepatic_mets")
     f["liver_mets"], f["extrahepatic"] = lm, eh
     f["liver_only"] = None if lm is None or eh is None else bool(lm and not eh)
@@ -365,10 +368,16 @@ class _Work:
             for code in option_codes(row.then):
                 self.maybe.setdefault(code, (row.id, unknown))
 
-    def first(self, table_id: str) -> None:
+    def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
+        """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
+        a fact the routing depends on is unknown."""
         res = self.ctx.first(STEP, table_id, self.facts)
         if res.decided and res.rows:
-            self.offer(res.rows[0])
+            if withheld_for:
+                for code in option_codes(res.rows[0].then):
+                    self.maybe.setdefault(code, (res.rows[0].id, withheld_for))
+            else:
+                self.offer(res.rows[0])
             return
         possible = res.value.sorted() if hasattr(res.value, "sorted") else [res.value]
         self.ctx.issue(
@@ -465,7 +474,8 @@ def _local(w: _Work, f: dict[str, Any]) -> None:
         return  # after resection: CSCO2021.TX.RESECTED
     if site == "stomach" and not _gastric_type(w, f):
         return
-    w.first(table)
+    unknown = f["resected"] is None and site != "appendix"
+    w.first(table, withheld_for=["resected"] if unknown else None)
 
 
 def _gastric_type(w: _Work, f: dict[str, Any]) -> bool:

@@ -15,7 +15,6 @@ from nenguide.units.catalogue import (
     AnalyteCatalogue,
     CatalogueError,
     Converted,
-    load_catalogue,
     parse_catalogue,
 )
 from nenguide.units.quantities import (
@@ -36,17 +35,15 @@ __all__ = [
     "LabUnitError",
     "LabValueError",
     "check_labs",
-    "load_catalogue",
     "parse_catalogue",
     "parse_unit",
 ]
 
 
-def check_labs(
-    labs: Iterable[Any], catalogue: AnalyteCatalogue | None = None
-) -> list[LabInputError]:
-    """Every lab input error of ``labs`` (``clinical.labs`` of a case), in order."""
-    cat = catalogue or load_catalogue()
+def check_labs(labs: Iterable[Any], catalogue: AnalyteCatalogue) -> list[LabInputError]:
+    """Every lab input error of ``labs`` (``clinical.labs`` of a case), in order, against the
+    analyte catalogue of the knowledge package (``Knowledge.analytes``)."""
+    cat = catalogue
     errors: list[LabInputError] = []
     for i, lab in enumerate(labs):
         try:

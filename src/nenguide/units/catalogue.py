@@ -11,11 +11,8 @@ and the unit factor that makes ``value x unit / canonical`` dimensionless.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nenguide.units.quantities import (
@@ -30,10 +27,7 @@ __all__ = [
     "Analyte",
     "AnalyteCatalogue",
     "Converted",
-    "load_catalogue",
 ]
-
-DEFAULT_GUIDELINE = "csco-2021"
 
 
 class _Strict(BaseModel):
@@ -198,14 +192,3 @@ def parse_catalogue(raw: Any, label: str = "analytes.yaml") -> AnalyteCatalogue:
                     raise CatalogueError(f"{label}: {a.code}: example unit {ex!r} not accepted")
         out[a.code] = a
     return AnalyteCatalogue(out)
-
-
-@cache
-def load_catalogue(guideline: str = DEFAULT_GUIDELINE) -> AnalyteCatalogue:
-    """Read (once) the analyte catalogue bundled with a guideline knowledge package."""
-    path = resources.files("nenguide.knowledge") / guideline / "analytes.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogueError(f"{guideline}/analytes.yaml: cannot read: {exc}") from exc
-    return parse_catalogue(raw, f"{guideline}/analytes.yaml")
