@@ -165,10 +165,22 @@ def followup_facts(
             else None
         ),
         "gastric_type": gastric_type(case, syndromes),
-        "functional": any(s["status"] == "confirmed" for s in syndromes) or flags["gastrinoma"],
+        "functional": _functional(case, syndromes, flags),
         "carcinoid_syndrome": flags["carcinoid_syndrome"],
         "carcinoid_heart_disease": case.clinical.history.get(History.carcinoid_heart_disease),
     }
+
+
+def _functional(
+    case: Case, syndromes: list[FunctionalSyndrome], flags: dict[str, Any]
+) -> bool | None:
+    """Functional when a syndrome is confirmed; non-functional only when symptoms were recorded
+    and no syndrome is confirmed or still open; otherwise unknown (never assumed)."""
+    if flags["gastrinoma"] or any(s["status"] == "confirmed" for s in syndromes):
+        return True
+    if any(s["status"] in ("suspected", "insufficient_data") for s in syndromes):
+        return None
+    return False if case.clinical.symptoms else None
 
 
 def _fields(names: set[str] | list[str]) -> list[str]:
