@@ -9,8 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from nenguide import store
 from nenguide.api.cli import register
-from nenguide.store import Database, migrate, repo
+from nenguide.store import Database, migrate
 
 runner = CliRunner()
 
@@ -63,10 +64,10 @@ def test_user_create(app: typer.Typer, tmp_path: Path) -> None:
     assert "created admin 'first-admin'" in r.output
     db = Database(url)
     with db.read() as s:
-        user = repo.get_user(s, "first-admin")
+        user = store.users.get_user(s, "first-admin")
         assert user is not None and user.role == "admin"
         assert user.password_hash.startswith("$argon2id$")
-        assert [e["action"] for e in repo.list_audit(s)] == ["user.create"]
+        assert [e["action"] for e in store.audit.list_audit(s)] == ["user.create"]
     r = runner.invoke(app, args, input="a long enough password\n")
     assert r.exit_code == 1 and "already exists" in r.output
     r = runner.invoke(

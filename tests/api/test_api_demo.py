@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 from apitest import free_port
 
+from nenguide import store
 from nenguide.api.demo import DEMO_USERS, seed
-from nenguide.store import Database, migrate, repo
+from nenguide.store import Database, migrate
 
 
 def test_serve_demo_end_to_end(tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_seed_is_idempotent_and_resets_passwords(tmp_path: Path) -> None:
     second = seed(db)
     assert set(first) == set(DEMO_USERS) and first != second
     with db.read() as s:
-        assert repo.list_patients(s)[1] == 3
-        assert repo.list_meetings(s)[1] == 1
-        assert {u["username"]: u["role"] for u in repo.list_users(s)} == DEMO_USERS
+        assert store.patients.list_patients(s)[1] == 3
+        assert store.meetings.list_meetings(s)[1] == 1
+        assert {u["username"]: u["role"] for u in store.users.list_users(s)} == DEMO_USERS
     db.dispose()

@@ -11,7 +11,7 @@ import pytest
 
 from nenguide.api import Settings, create_app
 from nenguide.api.app import api_routes, route_roles
-from nenguide.store.repo import DEPARTURE_REASONS, ROLES, SPECIALTIES
+from nenguide.store.vocab import DEPARTURE_REASONS, ROLES, SPECIALTIES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 

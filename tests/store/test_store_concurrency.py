@@ -7,7 +7,8 @@ import threading
 from collections import Counter
 from typing import Any
 
-from nenguide.store import Actor, Database, VersionConflict, repo
+from nenguide import store
+from nenguide.store import Actor, Database, VersionConflict
 
 WRITERS, UPDATES = 8, 50
 BASE: dict[str, Any] = {"tumour": {"primary_site": "ileum", "size_cm": 1.0}}
@@ -15,9 +16,11 @@ BASE: dict[str, Any] = {"tumour": {"primary_site": "ileum", "size_cm": 1.0}}
 
 def _new_case(db: Database) -> str:
     with db.write() as s:
-        p = repo.create_patient(s, Actor("setup"), name="Concurrency")
+        p = store.patients.create_patient(s, Actor("setup"), name="Concurrency")
         return str(
-            repo.create_case(s, Actor("setup"), patient_id=p["id"], title="c", data=BASE)["id"]
+            store.cases.create_case(s, Actor("setup"), patient_id=p["id"], title="c", data=BASE)[
+                "id"
+            ]
         )
 
 
@@ -34,11 +37,13 @@ def _run(
         start.wait()
         for i in range(UPDATES):
             with db.read() as s:
-                seen = repo.get_case(s, case_for[w])["version"]
+                seen = store.cases.get_case(s, case_for[w])["version"]
             data = {**BASE, "case_id": f"w{w}-u{i}"}
             try:
                 with db.write() as s:
-                    doc = repo.update_case(s, actor, case_for[w], base_version=seen, data=data)
+                    doc = store.cases.update_case(
+                        s, actor, case_for[w], base_version=seen, data=data
+                    )
                 with lock:
                     wins.append((w, i, doc["version"]))
             except VersionConflict as exc:
@@ -56,11 +61,11 @@ def _run(
 
 def _check_history(db: Database, case_id: str, wins: list[tuple[int, int, int]]) -> None:
     with db.read() as s:
-        versions = repo.list_versions(s, case_id)
-        current = repo.get_case(s, case_id)
+        versions = store.cases.list_versions(s, case_id)
+        current = store.cases.get_case(s, case_id)
         audited = [
             e
-            for e in repo.list_audit(s, entity_id=case_id, limit=10_000)
+            for e in store.audit.list_audit(s, entity_id=case_id, limit=10_000)
             if e["action"] == "case.update"
         ]
     assert [v["version"] for v in versions] == list(range(1, len(wins) + 2))

@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from nenguide.store import Actor, Database, SchemaOutOfDate, migrate, repo
+from nenguide import store
+from nenguide.store import Actor, Database, SchemaOutOfDate, migrate
 from nenguide.store.models import Base
 
 TABLES = {
@@ -43,14 +44,14 @@ def test_upgrade_from_empty(empty_db: Database) -> None:
 
 def test_downgrade_upgrade_round_trip(db: Database) -> None:
     with db.write() as s:
-        repo.create_patient(s, Actor("t"), name="Round Trip")
+        store.patients.create_patient(s, Actor("t"), name="Round Trip")
     migrate.downgrade(db, "base")
     assert _tables(db) == set()
     assert migrate.current(db) is None
     migrate.upgrade(db)
     assert _tables(db) == TABLES
     with db.read() as s:
-        assert repo.list_patients(s)[1] == 0
+        assert store.patients.list_patients(s)[1] == 0
     # and once more, so a downgrade after a fresh upgrade also works
     migrate.downgrade(db, "base")
     migrate.upgrade(db)
@@ -70,10 +71,10 @@ def test_upgrade_is_idempotent(db: Database) -> None:
 
 def test_audit_log_is_append_only_in_the_database(db: Database) -> None:
     with db.write() as s:
-        repo.create_patient(s, Actor("t"), name="Audit Probe")
+        store.patients.create_patient(s, Actor("t"), name="Audit Probe")
     for stmt in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
         with pytest.raises(Exception, match="append-only"), db.write() as s:
             s.execute(text(stmt))
     with db.read() as s:
-        entries = repo.list_audit(s)
+        entries = store.audit.list_audit(s)
     assert [e["actor"] for e in entries] == ["t"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nenguide import assess, load_knowledge
+from nenguide import assess, load_knowledge, store
 from nenguide.errors import parse_case
 from nenguide.store import (
     Actor,
@@ -18,7 +18,6 @@ from nenguide.store import (
     NotFound,
     VersionConflict,
     migrate,
-    repo,
 )
 
 ANN = Actor("ann", "clinician", "req-1")
@@ -43,21 +42,23 @@ def _result(data: dict[str, Any], visits: list[dict[str, Any]] | None = None) ->
 
 def _patient_with_case(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
     with db.write() as s:
-        p = repo.create_patient(s, ANN, name="Test Patient", mrn="MRN-1", sex="male")
-        c = repo.create_case(s, ANN, patient_id=p["id"], title="Rectal NET", data=RECTAL)
+        p = store.patients.create_patient(s, ANN, name="Test Patient", mrn="MRN-1", sex="male")
+        c = store.cases.create_case(s, ANN, patient_id=p["id"], title="Rectal NET", data=RECTAL)
     return p, c
 
 
 def test_patient_search_and_duplicate_mrn(db: Database) -> None:
     with db.write() as s:
-        repo.create_patient(s, ANN, name="Alice 100%_done", mrn="A-1")
-        repo.create_patient(s, ANN, name="Bob", mrn="B-2")
+        store.patients.create_patient(s, ANN, name="Alice 100%_done", mrn="A-1")
+        store.patients.create_patient(s, ANN, name="Bob", mrn="B-2")
     with db.read() as s:
-        assert [p["name"] for p in repo.list_patients(s, q="100%_")[0]] == ["Alice 100%_done"]
-        assert repo.list_patients(s, q="b-2")[1] == 1
-        assert repo.list_patients(s, q="%")[1] == 1  # % is literal, not a wildcard
+        assert [p["name"] for p in store.patients.list_patients(s, q="100%_")[0]] == [
+            "Alice 100%_done"
+        ]
+        assert store.patients.list_patients(s, q="b-2")[1] == 1
+        assert store.patients.list_patients(s, q="%")[1] == 1  # % is literal, not a wildcard
     with pytest.raises(Conflict, match="MRN"), db.write() as s:
-        repo.create_patient(s, ANN, name="Again", mrn="A-1")
+        store.patients.create_patient(s, ANN, name="Again", mrn="A-1")
 
 
 def test_case_versions_and_conflict(db: Database) -> None:
@@ -65,48 +66,58 @@ def test_case_versions_and_conflict(db: Database) -> None:
     assert c["version"] == 1
     bigger = {**RECTAL, "tumour": {**RECTAL["tumour"], "size_cm": 1.2}}
     with db.write() as s:
-        c2 = repo.update_case(s, BOB, c["id"], base_version=1, data=bigger, comment="re-measured")
+        c2 = store.cases.update_case(
+            s, BOB, c["id"], base_version=1, data=bigger, comment="re-measured"
+        )
     assert c2["version"] == 2 and c2["data"]["tumour"]["size_cm"] == 1.2
     with pytest.raises(VersionConflict) as err, db.write() as s:
-        repo.update_case(s, ANN, c["id"], base_version=1, data=RECTAL)
+        store.cases.update_case(s, ANN, c["id"], base_version=1, data=RECTAL)
     assert err.value.details["current_version"] == 2
     assert err.value.details["current"]["data"]["tumour"]["size_cm"] == 1.2
     with db.read() as s:
-        versions = repo.list_versions(s, c["id"])
+        versions = store.cases.list_versions(s, c["id"])
         assert [v["version"] for v in versions] == [1, 2]
         assert versions[0]["data"] == RECTAL  # nothing overwritten
-        assert repo.get_case(s, c["id"])["version"] == 2
+        assert store.cases.get_case(s, c["id"])["version"] == 2
     with pytest.raises(NotFound), db.write() as s:
-        repo.update_case(s, ANN, "no-such-case", base_version=1, data=RECTAL)
+        store.cases.update_case(s, ANN, "no-such-case", base_version=1, data=RECTAL)
 
 
 def test_assessment_links_case_and_engine_versions(db: Database) -> None:
     _, c = _patient_with_case(db)
     with db.write() as s:
-        a = repo.add_assessment(s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL))
+        a = store.assessments.add_assessment(
+            s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL)
+        )
     assert a["case_version"] == 1
     assert a["guideline_id"] == a["result"]["guideline"]["id"]
     assert a["engine_version"] == a["result"]["engine_version"]
     with pytest.raises(NotFound), db.write() as s:
-        repo.add_assessment(s, ANN, case_id=c["id"], case_version=9, result=_result(RECTAL))
+        store.assessments.add_assessment(
+            s, ANN, case_id=c["id"], case_version=9, result=_result(RECTAL)
+        )
 
 
 def test_meeting_agenda_decisions(db: Database) -> None:
     _, c = _patient_with_case(db)
     with db.write() as s:
-        a = repo.add_assessment(s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL))
-        mt = repo.create_meeting(
+        a = store.assessments.add_assessment(
+            s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL)
+        )
+        mt = store.meetings.create_meeting(
             s, BOB, title="MDT", scheduled_at=dt.datetime(2026, 12, 1, 13, tzinfo=dt.UTC)
         )
-        repo.add_attendee(s, BOB, mt["id"], name="Dr P", specialty="pathology")
-        item = repo.add_agenda_item(s, BOB, mt["id"], case_id=c["id"], assessment_id=a["id"])
+        store.meetings.add_attendee(s, BOB, mt["id"], name="Dr P", specialty="pathology")
+        item = store.meetings.add_agenda_item(
+            s, BOB, mt["id"], case_id=c["id"], assessment_id=a["id"]
+        )
         with pytest.raises(Conflict):
-            repo.add_agenda_item(s, BOB, mt["id"], case_id=c["id"])
+            store.meetings.add_agenda_item(s, BOB, mt["id"], case_id=c["id"])
     with db.write() as s:
-        codes = repo.treatment_codes(a["result"])[:1]
+        codes = store.meetings.treatment_codes(a["result"])[:1]
         if codes:
             with pytest.raises(Invalid, match="treatment options"):
-                repo.record_decision(
+                store.meetings.record_decision(
                     s,
                     BOB,
                     mt["id"],
@@ -117,7 +128,7 @@ def test_meeting_agenda_decisions(db: Database) -> None:
                     departure_reason=None,
                     departure_comment=None,
                 )
-        d1 = repo.record_decision(
+        d1 = store.meetings.record_decision(
             s,
             BOB,
             mt["id"],
@@ -128,7 +139,7 @@ def test_meeting_agenda_decisions(db: Database) -> None:
             departure_reason=None,
             departure_comment=None,
         )
-        d2 = repo.record_decision(
+        d2 = store.meetings.record_decision(
             s,
             BOB,
             mt["id"],
@@ -141,14 +152,14 @@ def test_meeting_agenda_decisions(db: Database) -> None:
         )
     assert d1["assessment_id"] == a["id"] and d2["supersedes_id"] == d1["id"]
     with db.read() as s:
-        full = repo.get_meeting(s, mt["id"])
+        full = store.meetings.get_meeting(s, mt["id"])
     assert full["attendees"][0]["specialty"] == "pathology"
     assert full["agenda"][0]["decision"]["id"] == d2["id"]
     assert [d["id"] for d in full["agenda"][0]["decision_history"]] == [d1["id"], d2["id"]]
     with pytest.raises(Conflict, match="decision"), db.write() as s:
-        repo.remove_agenda_item(s, BOB, mt["id"], item["id"])
+        store.meetings.remove_agenda_item(s, BOB, mt["id"], item["id"])
     with pytest.raises(VersionConflict), db.write() as s:
-        repo.update_meeting(s, BOB, mt["id"], version=7, changes={"status": "held"})
+        store.meetings.update_meeting(s, BOB, mt["id"], version=7, changes={"status": "held"})
 
 
 def test_follow_up_from_schedule_and_by_hand(db: Database) -> None:
@@ -158,42 +169,48 @@ def test_follow_up_from_schedule_and_by_hand(db: Database) -> None:
         {"due": "2026-11-01", "exams": ["CT abdomen", "CgA"]},
     ]
     with db.write() as s:
-        plain = repo.add_assessment(s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL))
-        sched = repo.add_assessment(
+        plain = store.assessments.add_assessment(
+            s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL)
+        )
+        sched = store.assessments.add_assessment(
             s, ANN, case_id=c["id"], case_version=1, result=_result(RECTAL, visits)
         )
     with pytest.raises(Invalid, match="no follow-up schedule"), db.write() as s:
-        repo.generate_tasks(s, ANN, plain["id"])
+        store.followup.generate_tasks(s, ANN, plain["id"])
     with db.write() as s:
-        tasks, created = repo.generate_tasks(s, ANN, sched["id"])
-        again, created_again = repo.generate_tasks(s, ANN, sched["id"])
-        manual = repo.create_task(s, BOB, case_id=c["id"], due=dt.date(2026, 12, 1), exams=["MRI"])
+        tasks, created = store.followup.generate_tasks(s, ANN, sched["id"])
+        again, created_again = store.followup.generate_tasks(s, ANN, sched["id"])
+        manual = store.followup.create_task(
+            s, BOB, case_id=c["id"], due=dt.date(2026, 12, 1), exams=["MRI"]
+        )
     assert created and not created_again and len(tasks) == 2
     assert {t["id"] for t in again} == {t["id"] for t in tasks}
     assert [t["due"] for t in again] == ["2026-11-01", "2027-05-23"]
     with db.read() as s:
-        overdue, n = repo.list_tasks(s, as_of=AS_OF, overdue=True)
-        due_soon, _ = repo.list_tasks(
+        overdue, n = store.followup.list_tasks(s, as_of=AS_OF, overdue=True)
+        due_soon, _ = store.followup.list_tasks(
             s, as_of=AS_OF, status="open", due_before=dt.date(2026, 12, 31)
         )
     assert n == 1 and overdue[0]["exams"] == ["CT abdomen", "CgA"] and overdue[0]["overdue"]
     assert {t["id"] for t in due_soon} == {overdue[0]["id"], manual["id"]}
     with db.write() as s:
-        done = repo.complete_task(
+        done = store.followup.complete_task(
             s, BOB, overdue[0]["id"], version=1, completed_on=AS_OF, result="stable disease"
         )
     assert done["status"] == "done" and done["completed_by"] == "bob" and not done["overdue"]
     with pytest.raises(VersionConflict), db.write() as s:
-        repo.complete_task(s, BOB, overdue[0]["id"], version=1, completed_on=AS_OF, result="x")
+        store.followup.complete_task(
+            s, BOB, overdue[0]["id"], version=1, completed_on=AS_OF, result="x"
+        )
 
 
 def test_every_write_is_audited_with_before_and_after(db: Database) -> None:
     p, c = _patient_with_case(db)
     with db.write() as s:
-        repo.update_patient(s, BOB, p["id"], version=1, changes={"name": "Renamed"})
-        repo.update_case(s, BOB, c["id"], base_version=1, data=RECTAL, comment="same")
+        store.patients.update_patient(s, BOB, p["id"], version=1, changes={"name": "Renamed"})
+        store.cases.update_case(s, BOB, c["id"], base_version=1, data=RECTAL, comment="same")
     with db.read() as s:
-        log = repo.list_audit(s, patient_id=p["id"])
+        log = store.audit.list_audit(s, patient_id=p["id"])
     assert [e["action"] for e in log] == [
         "patient.create",
         "case.create",
@@ -210,48 +227,52 @@ def test_every_write_is_audited_with_before_and_after(db: Database) -> None:
 def test_failed_write_leaves_no_audit_entry(db: Database) -> None:
     _, c = _patient_with_case(db)
     with db.read() as s:
-        n = len(repo.list_audit(s))
+        n = len(store.audit.list_audit(s))
     with pytest.raises(VersionConflict), db.write() as s:
-        repo.update_case(s, ANN, c["id"], base_version=5, data=RECTAL)
+        store.cases.update_case(s, ANN, c["id"], base_version=5, data=RECTAL)
     with db.read() as s:
-        assert len(repo.list_audit(s)) == n
+        assert len(store.audit.list_audit(s)) == n
 
 
 def test_export_import_round_trip(db: Database, another_db_url: str) -> None:
     p, c = _patient_with_case(db)
     with db.write() as s:
-        repo.update_case(s, ANN, c["id"], base_version=1, data=RECTAL, comment="v2")
-        a = repo.add_assessment(s, ANN, case_id=c["id"], case_version=2, result=_result(RECTAL))
-        mt = repo.create_meeting(
+        store.cases.update_case(s, ANN, c["id"], base_version=1, data=RECTAL, comment="v2")
+        a = store.assessments.add_assessment(
+            s, ANN, case_id=c["id"], case_version=2, result=_result(RECTAL)
+        )
+        mt = store.meetings.create_meeting(
             s, BOB, title="MDT", scheduled_at=dt.datetime(2026, 12, 1, 13, tzinfo=dt.UTC)
         )
-        repo.add_attendee(s, BOB, mt["id"], name="Dr S", specialty="surgery")
-        item = repo.add_agenda_item(s, BOB, mt["id"], case_id=c["id"], assessment_id=a["id"])
-        repo.record_decision(
+        store.meetings.add_attendee(s, BOB, mt["id"], name="Dr S", specialty="surgery")
+        item = store.meetings.add_agenda_item(
+            s, BOB, mt["id"], case_id=c["id"], assessment_id=a["id"]
+        )
+        store.meetings.record_decision(
             s,
             BOB,
             mt["id"],
             item["id"],
-            plan_codes=repo.treatment_codes(a["result"])[:1],
+            plan_codes=store.meetings.treatment_codes(a["result"])[:1],
             plan_text="local excision",
             follows_guideline=False,
             departure_reason="other",
             departure_comment="why",
         )
-        repo.create_task(s, BOB, case_id=c["id"], due=dt.date(2027, 1, 1), exams=["CT"])
+        store.followup.create_task(s, BOB, case_id=c["id"], due=dt.date(2027, 1, 1), exams=["CT"])
     with db.read() as s:
-        exported = repo.export_patient(s, p["id"])
+        exported = store.transfer.export_patient(s, p["id"])
     with pytest.raises(Conflict), db.write() as s:
-        repo.import_patient(s, ANN, exported)
+        store.transfer.import_patient(s, ANN, exported)
 
     other = Database(another_db_url)
     try:
         migrate.upgrade(other)
         with other.write() as s:
-            repo.import_patient(s, ANN, exported)
+            store.transfer.import_patient(s, ANN, exported)
         with other.read() as s:
-            again = repo.export_patient(s, p["id"])
-            log = repo.list_audit(s)
+            again = store.transfer.export_patient(s, p["id"])
+            log = store.audit.list_audit(s)
     finally:
         other.dispose()
     exported.pop("exported_at")

@@ -15,14 +15,14 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from nenguide import store
 from nenguide.api.errors import ApiError
 from nenguide.api.security import token_hash
-from nenguide.store import Actor, Database, repo
-
-CLINICIAN, COORDINATOR, ADMIN, AUDITOR = "clinician", "coordinator", "admin", "auditor"
+from nenguide.store import Actor, Database
+from nenguide.store.vocab import ADMIN, AUDITOR, CLINICIAN, COORDINATOR, ROLES
 
 # Who may do what. The admin is the superuser of a site; the auditor only reads.
-ANY_ROLE = frozenset({CLINICIAN, COORDINATOR, ADMIN, AUDITOR})
+ANY_ROLE = frozenset(ROLES)
 READ = ANY_ROLE
 PATIENT_WRITE = frozenset({CLINICIAN, COORDINATOR, ADMIN})
 CLINICAL_WRITE = frozenset({CLINICIAN, ADMIN})
@@ -95,7 +95,7 @@ class SessionCache:
 
 def _lookup(db: Database, th: str) -> tuple[int, str, str] | None:
     with db.read() as s:
-        user = repo.session_user(s, th)
+        user = store.users.session_user(s, th)
         return None if user is None else (user.id, user.username, user.role)
 
 

@@ -166,9 +166,10 @@ def user_create(
     """Create a user (e.g. the first admin). Prompts for the password unless --password-stdin."""
     from pydantic import TypeAdapter, ValidationError
 
+    from nenguide import store
     from nenguide.api.schemas import Role, Username
     from nenguide.api.security import hash_password, password_problem
-    from nenguide.store import Actor, StoreError, repo
+    from nenguide.store import Actor, StoreError
 
     try:
         TypeAdapter(Username).validate_python(username)
@@ -194,7 +195,7 @@ def user_create(
     migrate.upgrade(db)
     try:
         with db.write() as s:
-            repo.create_user(
+            store.users.create_user(
                 s,
                 Actor("cli", "admin"),
                 username=username,

@@ -10,10 +10,10 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from nenguide import assess, load_knowledge
+from nenguide import assess, load_knowledge, store
 from nenguide.api.security import hash_password
 from nenguide.errors import parse_case
-from nenguide.store import Actor, Database, repo
+from nenguide.store import Actor, Database
 
 SEED = Actor("demo-seed", "admin")
 DEMO_USERS = {
@@ -110,8 +110,8 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
     creds = {}
     with db.write() as s:
         for username, role in DEMO_USERS.items():
-            if repo.get_user(s, username) is None:
-                repo.create_user(
+            if store.users.get_user(s, username) is None:
+                store.users.create_user(
                     s,
                     SEED,
                     username=username,
@@ -120,18 +120,20 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
                     display_name=f"Demo {role}",
                 )
             else:
-                repo.update_user(s, SEED, username, password_hash=pw_hash, active=True, role=role)
+                store.users.update_user(
+                    s, SEED, username, password_hash=pw_hash, active=True, role=role
+                )
             creds[username] = password
-        patients, _ = repo.list_patients(s, q="DEMO-0001")
+        patients, _ = store.patients.list_patients(s, q="DEMO-0001")
         if patients:
             return creds
         kb = load_knowledge()
         case_ids = []
         assessment_ids = []
         for mrn, name, born, sex, title, data in PATIENTS:
-            p = repo.create_patient(s, SEED, name=name, mrn=mrn, birth_date=born, sex=sex)
+            p = store.patients.create_patient(s, SEED, name=name, mrn=mrn, birth_date=born, sex=sex)
             case = parse_case(data)
-            c = repo.create_case(
+            c = store.cases.create_case(
                 s,
                 SEED,
                 patient_id=p["id"],
@@ -140,13 +142,15 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
                 comment="demo case",
             )
             result = assess(case, kb, as_of=today).model_dump(mode="json")
-            a = repo.add_assessment(s, SEED, case_id=c["id"], case_version=1, result=result)
+            a = store.assessments.add_assessment(
+                s, SEED, case_id=c["id"], case_version=1, result=result
+            )
             case_ids.append(c["id"])
             assessment_ids.append(a["id"])
         meeting_at = dt.datetime.combine(
             today + dt.timedelta(days=(3 - today.weekday()) % 7 or 7), dt.time(13, 0), dt.UTC
         )
-        mt = repo.create_meeting(
+        mt = store.meetings.create_meeting(
             s,
             SEED,
             title="NEN MDT (demo)",
@@ -161,14 +165,16 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
             ("Dr Zhao (demo)", "nuclear_medicine"),
             ("Nurse Liu (demo)", "nursing"),
         ]:
-            repo.add_attendee(s, SEED, mt["id"], name=name, specialty=specialty)
+            store.meetings.add_attendee(s, SEED, mt["id"], name=name, specialty=specialty)
         questions = [
             "Liver-directed therapy or systemic treatment first?",
             "Endoscopic resection complete; is any further treatment or surveillance needed?",
             "Resection of primary and mesenteric mass with unresectable liver disease?",
         ]
         for cid, aid, q in zip(case_ids, assessment_ids, questions, strict=True):
-            repo.add_agenda_item(s, SEED, mt["id"], case_id=cid, assessment_id=aid, question=q)
+            store.meetings.add_agenda_item(
+                s, SEED, mt["id"], case_id=cid, assessment_id=aid, question=q
+            )
         tasks = [
             (0, today + dt.timedelta(days=30), ["CT abdomen (multiphase)", "CgA"]),
             (1, today - dt.timedelta(days=10), ["Colonoscopy"]),
@@ -176,11 +182,11 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
         ]
         # The engine's own follow-up schedule for the first patient, when it proposes one (the
         # others keep hand-made tasks, so a new user sees both kinds without a long list).
-        first = repo.get_assessment(s, assessment_ids[0])
-        if repo.schedule_visits(first["result"]):
-            repo.generate_tasks(s, SEED, assessment_ids[0])
+        first = store.assessments.get_assessment(s, assessment_ids[0])
+        if store.followup.schedule_visits(first["result"]):
+            store.followup.generate_tasks(s, SEED, assessment_ids[0])
         for n, due, exams in tasks:
-            repo.create_task(
+            store.followup.create_task(
                 s,
                 SEED,
                 case_id=case_ids[n],

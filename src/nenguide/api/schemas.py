@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from nenguide.store.repo import DEPARTURE_REASONS, EXPORT_FORMAT, SPECIALTIES
+from nenguide.store.vocab import DEPARTURE_REASONS, EXPORT_FORMAT, ROLES, SPECIALTIES
 
 #: A case document, validated by ``nenguide.errors.parse_case`` in the handler so errors carry
 #: the same field paths and allowed values as the CLI's; documented as the engine's Case schema
@@ -16,7 +16,7 @@ CaseBody = Annotated[dict[str, Any], WithJsonSchema({"x-nenguide-ref": "Case"})]
 #: The engine's Assessment JSON, stored as produced.
 AssessmentBody = Annotated[dict[str, Any], WithJsonSchema({"x-nenguide-ref": "Assessment"})]
 
-Role = Literal["clinician", "coordinator", "admin", "auditor"]
+Role = Literal[ROLES]  # type: ignore[valid-type]
 Sex = Literal["female", "male", "other", "unknown"]
 Specialty = Literal[SPECIALTIES]  # type: ignore[valid-type]
 DepartureReason = Literal[DEPARTURE_REASONS]  # type: ignore[valid-type]

@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from nenguide import __version__
+from nenguide import __version__, store
 from nenguide.api import security
 from nenguide.api.auth import AUDIT, USERS, Principal, Require
 from nenguide.api.errors import ApiError
 from nenguide.api.routes import DB, ERRORS
 from nenguide.api.schemas import AuditList, AuditOut, Health, UserCreate, UserOut, UserUpdate
-from nenguide.store import repo
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
@@ -34,7 +33,7 @@ def health(request: Request, db: DB) -> Health:
 @router.get("/users", response_model=list[UserOut], tags=["users"])
 def list_users(_: Admin, db: DB) -> list[UserOut]:
     with db.read() as s:
-        return [UserOut.model_validate(u) for u in repo.list_users(s)]
+        return [UserOut.model_validate(u) for u in store.users.list_users(s)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
@@ -45,7 +44,7 @@ def create_user(body: UserCreate, principal: Admin, db: DB) -> UserOut:
             422, "weak_password", problem, fields=[{"path": "password", "message": problem}]
         )
     with db.write() as s:
-        doc = repo.create_user(
+        doc = store.users.create_user(
             s,
             principal.actor(),
             username=body.username,
@@ -70,7 +69,7 @@ def update_user(
             "you cannot disable your own account or remove your own admin role; ask another admin",
         )
     with db.write() as s:
-        doc = repo.update_user(
+        doc = store.users.update_user(
             s,
             principal.actor(),
             username,
@@ -96,7 +95,7 @@ def audit_log(
 ) -> AuditList:
     """Read the append-only audit log, oldest first (there is no way to change it)."""
     with db.read() as s:
-        items = repo.list_audit(
+        items = store.audit.list_audit(
             s,
             entity_type=entity_type,
             entity_id=entity_id,

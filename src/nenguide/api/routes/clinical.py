@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from nenguide import assess as run_assess
+from nenguide import store
 from nenguide.api.auth import (
     ANY_ROLE,
     CLINICAL_WRITE,
@@ -40,7 +41,6 @@ from nenguide.api.schemas import (
 from nenguide.errors import CaseInputError, parse_case
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
-from nenguide.store import repo
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
@@ -121,7 +121,7 @@ async def assess(
 @router.post("/patients", response_model=PatientOut, status_code=201, tags=["patients"])
 def create_patient(body: PatientIn, principal: PatientWriter, db: DB) -> PatientOut:
     with db.write() as s:
-        doc = repo.create_patient(s, principal.actor(), **body.model_dump())
+        doc = store.patients.create_patient(s, principal.actor(), **body.model_dump())
     return PatientOut.model_validate(doc)
 
 
@@ -134,7 +134,7 @@ def list_patients(
     offset: Offset = 0,
 ) -> Response:
     with db.read() as s:
-        items, total = repo.list_patients(s, q=q, limit=limit, offset=offset)
+        items, total = store.patients.list_patients(s, q=q, limit=limit, offset=offset)
     return out(
         PatientList.model_validate(
             {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -145,7 +145,7 @@ def list_patients(
 @router.get("/patients/{patient_id}", response_model=PatientOut, tags=["patients"])
 def get_patient(patient_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return out(PatientOut.model_validate(repo.get_patient(s, patient_id)))
+        return out(PatientOut.model_validate(store.patients.get_patient(s, patient_id)))
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientOut, tags=["patients"])
@@ -162,7 +162,7 @@ def update_patient(
             fields=[{"path": "name", "message": "cannot be null", "allowed": "text"}],
         )
     with db.write() as s:
-        doc = repo.update_patient(
+        doc = store.patients.update_patient(
             s, principal.actor(), patient_id, version=body.version, changes=changes
         )
     return PatientOut.model_validate(doc)
@@ -177,7 +177,7 @@ def update_patient(
 def create_case(patient_id: str, body: CaseCreate, principal: ClinicalWriter, db: DB) -> CaseOut:
     data = case_json(validate_case(body.case, "case"))
     with db.write() as s:
-        doc = repo.create_case(
+        doc = store.cases.create_case(
             s,
             principal.actor(),
             patient_id=patient_id,
@@ -193,8 +193,8 @@ def list_patient_cases(
     patient_id: str, _: Reader, db: DB, limit: Limit = 50, offset: Offset = 0
 ) -> Response:
     with db.read() as s:
-        repo.get_patient(s, patient_id)
-        items, total = repo.list_cases(s, patient_id=patient_id, limit=limit, offset=offset)
+        store.patients.get_patient(s, patient_id)
+        items, total = store.cases.list_cases(s, patient_id=patient_id, limit=limit, offset=offset)
     return out(
         CaseList.model_validate({"items": items, "total": total, "limit": limit, "offset": offset})
     )
@@ -209,7 +209,7 @@ def list_cases(
     offset: Offset = 0,
 ) -> Response:
     with db.read() as s:
-        items, total = repo.list_cases(s, status=status, limit=limit, offset=offset)
+        items, total = store.cases.list_cases(s, status=status, limit=limit, offset=offset)
     return out(
         CaseList.model_validate({"items": items, "total": total, "limit": limit, "offset": offset})
     )
@@ -218,7 +218,7 @@ def list_cases(
 @router.get("/cases/{case_id}", response_model=CaseOut, tags=["cases"])
 def get_case(case_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return out(CaseOut.model_validate(repo.get_case(s, case_id)))
+        return out(CaseOut.model_validate(store.cases.get_case(s, case_id)))
 
 
 @router.put(
@@ -232,7 +232,7 @@ def update_case(case_id: str, body: CaseUpdate, principal: ClinicalWriter, db: D
     saved a newer one meanwhile, nothing is written and 409 returns the current version."""
     data = case_json(validate_case(body.case, "case")) if body.case is not None else None
     with db.write() as s:
-        doc = repo.update_case(
+        doc = store.cases.update_case(
             s,
             principal.actor(),
             case_id,
@@ -248,7 +248,7 @@ def update_case(case_id: str, body: CaseUpdate, principal: ClinicalWriter, db: D
 @router.get("/cases/{case_id}/versions", response_model=list[CaseVersionOut], tags=["cases"])
 def list_versions(case_id: str, _: Reader, db: DB) -> list[CaseVersionOut]:
     with db.read() as s:
-        return [CaseVersionOut.model_validate(v) for v in repo.list_versions(s, case_id)]
+        return [CaseVersionOut.model_validate(v) for v in store.cases.list_versions(s, case_id)]
 
 
 @router.get("/cases/{case_id}/versions/{version}", response_model=CaseVersionOut, tags=["cases"])
@@ -256,7 +256,7 @@ def get_version(
     case_id: str, version: Annotated[int, Path(ge=1, le=2_000_000_000)], _: Reader, db: DB
 ) -> Response:
     with db.read() as s:
-        return out(CaseVersionOut.model_validate(repo.get_version(s, case_id, version)))
+        return out(CaseVersionOut.model_validate(store.cases.get_version(s, case_id, version)))
 
 
 # ----------------------------------------------------------------------------- assessments
@@ -274,13 +274,13 @@ def assess_case(
     """Assess a case version (default: current) and keep the result, linked to that version,
     the guideline version and the engine version. Stored assessments never change."""
     with db.read() as s:
-        current = repo.get_case(s, case_id)
+        current = store.cases.get_case(s, case_id)
         version = body.version or current["version"]
-        data = repo.get_version(s, case_id, version)["data"]
+        data = store.cases.get_version(s, case_id, version)["data"]
     parsed = validate_case(data, "data")
     result = _assessment(request, parsed, body.as_of or dt.date.today(), body.lang)
     with db.write() as s:
-        doc = repo.add_assessment(
+        doc = store.assessments.add_assessment(
             s,
             principal.actor(),
             case_id=case_id,
@@ -295,13 +295,18 @@ def assess_case(
 )
 def list_assessments(case_id: str, _: Reader, db: DB) -> list[AssessmentRecord]:
     with db.read() as s:
-        return [AssessmentRecord.model_validate(a) for a in repo.list_assessments(s, case_id)]
+        return [
+            AssessmentRecord.model_validate(a)
+            for a in store.assessments.list_assessments(s, case_id)
+        ]
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRecord, tags=["assessments"])
 def get_assessment(assessment_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return out(AssessmentRecord.model_validate(repo.get_assessment(s, assessment_id)))
+        return out(
+            AssessmentRecord.model_validate(store.assessments.get_assessment(s, assessment_id))
+        )
 
 
 # ----------------------------------------------------------------------------- export / import
@@ -312,9 +317,9 @@ def export_patient(patient_id: str, principal: Exporter, db: DB) -> PatientRecor
     """The patient's full record as one JSON document: demographics, every case version,
     assessments, MDT agenda items and decisions, follow-up tasks."""
     with db.read() as s:
-        doc = repo.export_patient(s, patient_id)
+        doc = store.transfer.export_patient(s, patient_id)
     with db.write() as s:
-        repo.audit(
+        store.audit.audit(
             s, principal.actor(), "patient.export", "patient", patient_id, patient_id=patient_id
         )
     return PatientRecord.model_validate(doc)
@@ -359,5 +364,5 @@ def import_patient(body: PatientRecord, principal: Importer, db: DB) -> PatientO
             fields=problems,
         )
     with db.write() as s:
-        doc = repo.import_patient(s, principal.actor(), body.model_dump(mode="json"))
+        doc = store.transfer.import_patient(s, principal.actor(), body.model_dump(mode="json"))
     return PatientOut.model_validate(doc)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from nenguide import store
 from nenguide.api.auth import FOLLOWUP_WRITE, MEETING_WRITE, READ, Principal, Require
 from nenguide.api.errors import ApiError
 from nenguide.api.routes import DB, ERRORS, out
@@ -27,7 +28,6 @@ from nenguide.api.schemas import (
     TaskList,
     TaskOut,
 )
-from nenguide.store import repo
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
@@ -44,7 +44,7 @@ FollowUpWriter = Annotated[Principal, Depends(Require(FOLLOWUP_WRITE, "manage fo
 @router.post("/meetings", response_model=MeetingOut, status_code=201, tags=["meetings"])
 def create_meeting(body: MeetingIn, principal: MeetingWriter, db: DB) -> MeetingOut:
     with db.write() as s:
-        doc = repo.create_meeting(s, principal.actor(), **body.model_dump())
+        doc = store.meetings.create_meeting(s, principal.actor(), **body.model_dump())
     return MeetingOut.model_validate(doc)
 
 
@@ -61,7 +61,7 @@ def list_meetings(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     with db.read() as s:
-        items, total = repo.list_meetings(
+        items, total = store.meetings.list_meetings(
             s, start=_aware(start), end=_aware(end), status=status, limit=limit, offset=offset
         )
     return out(
@@ -81,7 +81,7 @@ def _aware(v: dt.datetime | None) -> dt.datetime | None:
 def get_meeting(meeting_id: str, _: Reader, db: DB) -> Response:
     """The meeting with its attendees, agenda and the decision recorded for each case."""
     with db.read() as s:
-        return out(MeetingOut.model_validate(repo.get_meeting(s, meeting_id)))
+        return out(MeetingOut.model_validate(store.meetings.get_meeting(s, meeting_id)))
 
 
 @router.patch("/meetings/{meeting_id}", response_model=MeetingOut, tags=["meetings"])
@@ -99,7 +99,7 @@ def update_meeting(
                 fields=[{"path": key, "message": "cannot be null"}],
             )
     with db.write() as s:
-        doc = repo.update_meeting(
+        doc = store.meetings.update_meeting(
             s, principal.actor(), meeting_id, version=body.version, changes=changes
         )
     return MeetingOut.model_validate(doc)
@@ -115,7 +115,7 @@ def add_attendee(
     meeting_id: str, body: AttendeeIn, principal: MeetingWriter, db: DB
 ) -> AttendeeOut:
     with db.write() as s:
-        doc = repo.add_attendee(s, principal.actor(), meeting_id, **body.model_dump())
+        doc = store.meetings.add_attendee(s, principal.actor(), meeting_id, **body.model_dump())
     return AttendeeOut.model_validate(doc)
 
 
@@ -124,7 +124,7 @@ def remove_attendee(
     meeting_id: str, attendee_id: str, principal: MeetingWriter, db: DB
 ) -> Response:
     with db.write() as s:
-        repo.remove_attendee(s, principal.actor(), meeting_id, attendee_id)
+        store.meetings.remove_attendee(s, principal.actor(), meeting_id, attendee_id)
     return Response(status_code=204)
 
 
@@ -139,7 +139,7 @@ def add_agenda_item(
 ) -> AgendaItemOut:
     """Put a case on the agenda (the case's current version is the one discussed)."""
     with db.write() as s:
-        doc = repo.add_agenda_item(s, principal.actor(), meeting_id, **body.model_dump())
+        doc = store.meetings.add_agenda_item(s, principal.actor(), meeting_id, **body.model_dump())
     return AgendaItemOut.model_validate(doc)
 
 
@@ -147,7 +147,7 @@ def add_agenda_item(
 def remove_agenda_item(meeting_id: str, item_id: str, principal: MeetingWriter, db: DB) -> Response:
     """Take a case off the agenda (refused once a decision is recorded for it)."""
     with db.write() as s:
-        repo.remove_agenda_item(s, principal.actor(), meeting_id, item_id)
+        store.meetings.remove_agenda_item(s, principal.actor(), meeting_id, item_id)
     return Response(status_code=204)
 
 
@@ -177,7 +177,7 @@ def decision_problems(body: DecisionIn) -> list[dict[str, Any]]:
                 "path": "departure_reason",
                 "message": "say why the plan departs from the guideline",
                 "received": None,
-                "allowed": ", ".join(repo.DEPARTURE_REASONS),
+                "allowed": ", ".join(store.vocab.DEPARTURE_REASONS),
             }
         )
     if body.departure_reason == "other" and not (body.departure_comment or "").strip():
@@ -207,7 +207,9 @@ def record_decision(
     if problems:
         raise ApiError(422, "invalid_decision", "the decision is incomplete", fields=problems)
     with db.write() as s:
-        doc = repo.record_decision(s, principal.actor(), meeting_id, item_id, **body.model_dump())
+        doc = store.meetings.record_decision(
+            s, principal.actor(), meeting_id, item_id, **body.model_dump()
+        )
     return DecisionOut.model_validate(doc)
 
 
@@ -221,7 +223,7 @@ def create_task(case_id: str, body: TaskIn, principal: FollowUpWriter, db: DB) -
     """Add a follow-up task by hand (e.g. a CT in 6 months decided at the MDT)."""
     with db.write() as s:
         if body.assessment_id is not None:
-            a = repo.get_assessment(s, body.assessment_id)
+            a = store.assessments.get_assessment(s, body.assessment_id)
             if a["case_id"] != case_id:
                 raise ApiError(
                     422,
@@ -235,7 +237,7 @@ def create_task(case_id: str, body: TaskIn, principal: FollowUpWriter, db: DB) -
                         }
                     ],
                 )
-        doc = repo.create_task(s, principal.actor(), case_id=case_id, **body.model_dump())
+        doc = store.followup.create_task(s, principal.actor(), case_id=case_id, **body.model_dump())
     return TaskOut.model_validate(doc)
 
 
@@ -248,7 +250,7 @@ def generate_tasks(assessment_id: str, principal: FollowUpWriter, db: DB) -> Gen
     """Create the tasks of the assessment's follow-up schedule (``follow_up.visits``).
     Idempotent: calling it again returns the tasks made the first time."""
     with db.write() as s:
-        items, created = repo.generate_tasks(s, principal.actor(), assessment_id)
+        items, created = store.followup.generate_tasks(s, principal.actor(), assessment_id)
     return GeneratedTasks.model_validate({"created": created, "items": items})
 
 
@@ -272,7 +274,7 @@ def list_tasks(
     """Due and overdue follow-up, e.g. ``?status=open&due_before=2025-06-30``, ``?overdue=true``."""
     day = as_of or dt.date.today()
     with db.read() as s:
-        items, total = repo.list_tasks(
+        items, total = store.followup.list_tasks(
             s,
             as_of=day,
             status=status,
@@ -293,14 +295,14 @@ def list_tasks(
 @router.get("/follow-up-tasks/{task_id}", response_model=TaskOut, tags=["follow-up"])
 def get_task(task_id: str, _: Reader, db: DB) -> Response:
     with db.read() as s:
-        return out(TaskOut.model_validate(repo.get_task(s, task_id)))
+        return out(TaskOut.model_validate(store.followup.get_task(s, task_id)))
 
 
 @router.post("/follow-up-tasks/{task_id}/complete", response_model=TaskOut, tags=["follow-up"])
 def complete_task(task_id: str, body: TaskComplete, principal: FollowUpWriter, db: DB) -> TaskOut:
     """Mark a task done (or cancelled) with its result. Send the version you saw."""
     with db.write() as s:
-        current = repo.get_task(s, task_id)
+        current = store.followup.get_task(s, task_id)
         if current["status"] != "open":
             raise ApiError(
                 409,
@@ -308,7 +310,7 @@ def complete_task(task_id: str, body: TaskComplete, principal: FollowUpWriter, d
                 f"the task is already {current['status']}",
                 details={"current": current},
             )
-        doc = repo.complete_task(
+        doc = store.followup.complete_task(
             s,
             principal.actor(),
             task_id,

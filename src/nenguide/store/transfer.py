@@ -1,0 +1,278 @@
+"""Export of a patient's full record as one JSON document, and its import elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nenguide.store import models as m
+from nenguide.store.assessments import list_assessments
+from nenguide.store.audit import audit
+from nenguide.store.cases import list_versions
+from nenguide.store.common import Actor, field, flush_unique, iso, now
+from nenguide.store.errors import Conflict, Invalid
+from nenguide.store.followup import task_doc
+from nenguide.store.meetings import _decisions_by_item, _meeting, agenda_doc
+from nenguide.store.patients import get_patient
+from nenguide.store.records import AttendeeDoc, MeetingSummaryDoc, as_doc
+from nenguide.store.vocab import EXPORT_FORMAT, EXPORT_FORMAT_VERSION
+
+
+def export_patient(s: Session, patient_id: str) -> dict[str, Any]:
+    """The patient's full record as one JSON document (see ``import_patient``)."""
+    patient = get_patient(s, patient_id)
+    cases = s.scalars(
+        select(m.Case).where(m.Case.patient_id == patient_id).order_by(m.Case.created_at, m.Case.id)
+    ).all()
+    case_ids = [c.id for c in cases]
+    out_cases = []
+    for c in cases:
+        versions = list_versions(s, c.id)
+        out_cases.append(
+            {
+                "id": c.id,
+                "title": c.title,
+                "status": c.status,
+                "version": c.current_version,
+                "created_at": iso(c.created_at),
+                "created_by": c.created_by,
+                "updated_at": iso(c.updated_at),
+                "updated_by": c.updated_by,
+                "versions": versions,
+                "assessments": list_assessments(s, c.id),
+            }
+        )
+    tasks = s.scalars(
+        select(m.FollowUpTask)
+        .where(m.FollowUpTask.patient_id == patient_id)
+        .order_by(m.FollowUpTask.due, m.FollowUpTask.id)
+    ).all()
+    items = (
+        s.scalars(
+            select(m.AgendaItem)
+            .where(m.AgendaItem.case_id.in_(case_ids))
+            .order_by(m.AgendaItem.created_at)
+        ).all()
+        if case_ids
+        else []
+    )
+    decisions = _decisions_by_item(s, [i.id for i in items])
+    meetings: dict[str, dict[str, Any]] = {}
+    for i in items:
+        if i.meeting_id not in meetings:
+            mt = _meeting(s, i.meeting_id)
+            attendees = s.scalars(
+                select(m.Attendee)
+                .where(m.Attendee.meeting_id == mt.id)
+                .order_by(m.Attendee.created_at, m.Attendee.id)
+            )
+            meetings[mt.id] = {
+                **as_doc(MeetingSummaryDoc, mt),
+                "attendees": [as_doc(AttendeeDoc, a) for a in attendees],
+                "agenda": [],
+            }
+        meetings[i.meeting_id]["agenda"].append(agenda_doc(i, decisions.get(i.id, [])))
+    return {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "exported_at": iso(now()),
+        "patient": patient,
+        "cases": out_cases,
+        "follow_up_tasks": [task_doc(t) for t in tasks],
+        "meetings": list(meetings.values()),
+    }
+
+
+def _dt(v: Any) -> dt.datetime | None:
+    return None if v is None else dt.datetime.fromisoformat(str(v))
+
+
+def _d(v: Any) -> dt.date | None:
+    return None if v is None else dt.date.fromisoformat(str(v))
+
+
+def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, Any]:
+    """Recreate a record exported by :func:`export_patient`, keeping its ids and history.
+
+    Refused (409, nothing written) when the patient, a case or an MRN already exists here.
+    Meetings are matched by id: an existing meeting gets the agenda items added, a missing
+    one is created as exported (with its attendees). The import itself is one audit entry.
+    """
+    if doc.get("format") != EXPORT_FORMAT or doc.get("format_version") != EXPORT_FORMAT_VERSION:
+        raise Invalid(
+            f"not a patient record export: expected format {EXPORT_FORMAT!r} version "
+            f"{EXPORT_FORMAT_VERSION}",
+            [field("format", "unsupported format", doc.get("format"), EXPORT_FORMAT)],
+        )
+    p = doc["patient"]
+    if s.get(m.Patient, p["id"]) is not None:
+        raise Conflict(
+            "this patient already exists here; nothing was imported", details={"id": p["id"]}
+        )
+    if p.get("mrn") and s.scalar(select(m.Patient.id).where(m.Patient.mrn == p["mrn"])):
+        raise Conflict(
+            "another patient here has the same MRN; nothing was imported", details={"field": "mrn"}
+        )
+    s.add(
+        m.Patient(
+            id=p["id"],
+            mrn=p.get("mrn"),
+            name=p["name"],
+            birth_date=_d(p.get("birth_date")),
+            sex=p.get("sex"),
+            version=p["version"],
+            created_at=_dt(p["created_at"]),
+            created_by=p["created_by"],
+            updated_at=_dt(p["updated_at"]),
+            updated_by=p["updated_by"],
+        )
+    )
+    flush_unique(s, "patient")
+    for c in doc.get("cases", []):
+        s.add(
+            m.Case(
+                id=c["id"],
+                patient_id=p["id"],
+                title=c["title"],
+                status=c["status"],
+                current_version=c["version"],
+                created_at=_dt(c["created_at"]),
+                created_by=c["created_by"],
+                updated_at=_dt(c["updated_at"]),
+                updated_by=c["updated_by"],
+            )
+        )
+        flush_unique(s, "case")
+        for v in c["versions"]:
+            s.add(
+                m.CaseVersion(
+                    case_id=c["id"],
+                    version=v["version"],
+                    data=v["data"],
+                    comment=v.get("comment"),
+                    created_at=_dt(v["created_at"]),
+                    created_by=v["created_by"],
+                )
+            )
+        s.flush()
+        for a in c.get("assessments", []):
+            s.add(
+                m.Assessment(
+                    id=a["id"],
+                    case_id=c["id"],
+                    case_version=a["case_version"],
+                    guideline_id=a["guideline_id"],
+                    guideline_version=a["guideline_version"],
+                    guideline_content_hash=a["guideline_content_hash"],
+                    engine_version=a["engine_version"],
+                    as_of=_d(a["as_of"]),
+                    language=a["language"],
+                    result=a["result"],
+                    created_at=_dt(a["created_at"]),
+                    created_by=a["created_by"],
+                )
+            )
+        flush_unique(s, "assessment")
+    for mt in doc.get("meetings", []):
+        if s.get(m.Meeting, mt["id"]) is None:
+            s.add(
+                m.Meeting(
+                    id=mt["id"],
+                    title=mt["title"],
+                    scheduled_at=_dt(mt["scheduled_at"]),
+                    location=mt.get("location"),
+                    status=mt["status"],
+                    notes=mt.get("notes"),
+                    version=mt["version"],
+                    created_at=_dt(mt["created_at"]),
+                    created_by=mt["created_by"],
+                    updated_at=_dt(mt["updated_at"]),
+                    updated_by=mt["updated_by"],
+                )
+            )
+            s.flush()
+            for a in mt.get("attendees", []):
+                s.add(
+                    m.Attendee(
+                        id=a["id"],
+                        meeting_id=mt["id"],
+                        name=a["name"],
+                        specialty=a["specialty"],
+                        username=a.get("username"),
+                        created_at=now(),
+                    )
+                )
+        for i in mt.get("agenda", []):
+            s.add(
+                m.AgendaItem(
+                    id=i["id"],
+                    meeting_id=mt["id"],
+                    case_id=i["case_id"],
+                    position=i["position"],
+                    case_version=i["case_version"],
+                    assessment_id=i.get("assessment_id"),
+                    question=i.get("question"),
+                    created_at=_dt(i["created_at"]),
+                    created_by=i["created_by"],
+                )
+            )
+            flush_unique(s, "agenda item")
+            for d in i.get("decision_history", []):
+                s.add(
+                    m.Decision(
+                        id=d["id"],
+                        agenda_item_id=i["id"],
+                        case_id=d["case_id"],
+                        case_version=d["case_version"],
+                        assessment_id=d.get("assessment_id"),
+                        plan_codes=d["plan_codes"],
+                        plan_text=d.get("plan_text"),
+                        follows_guideline=d["follows_guideline"],
+                        departure_reason=d.get("departure_reason"),
+                        departure_comment=d.get("departure_comment"),
+                        supersedes_id=d.get("supersedes_id"),
+                        decided_at=_dt(d["decided_at"]),
+                        recorded_by=d["recorded_by"],
+                    )
+                )
+            flush_unique(s, "decision")
+    for t in doc.get("follow_up_tasks", []):
+        s.add(
+            m.FollowUpTask(
+                id=t["id"],
+                patient_id=p["id"],
+                case_id=t["case_id"],
+                assessment_id=t.get("assessment_id"),
+                source=t["source"],
+                due=_d(t["due"]),
+                exams=t["exams"],
+                description=t.get("description"),
+                status=t["status"],
+                completed_on=_d(t.get("completed_on")),
+                result=t.get("result"),
+                completed_by=t.get("completed_by"),
+                version=t["version"],
+                created_at=_dt(t["created_at"]),
+                created_by=t["created_by"],
+            )
+        )
+    flush_unique(s, "follow-up task")
+    summary = {
+        "exported_at": doc.get("exported_at"),
+        "cases": len(doc.get("cases", [])),
+        "follow_up_tasks": len(doc.get("follow_up_tasks", [])),
+        "meetings": len(doc.get("meetings", [])),
+    }
+    audit(
+        s,
+        actor,
+        "patient.import",
+        "patient",
+        p["id"],
+        patient_id=p["id"],
+        after={"patient": get_patient(s, p["id"]), **summary},
+    )
+    return get_patient(s, p["id"])
