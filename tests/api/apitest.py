@@ -92,11 +92,23 @@ def start_server(url: str, workdir: Path) -> Server:
     return server
 
 
-def _launch(url: str, log_path: Path) -> Server | None:
+def launch(url: str, log_path: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+    """``serve`` with extra arguments and environment variables, on a free port."""
+    for _ in range(3):
+        server = _launch(url, log_path, *args, extra_env=env)
+        if server is not None:
+            return server
+    raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+
+
+def _launch(
+    url: str, log_path: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> Server | None:
     """Start ``serve`` on a free port; None if the port was taken meanwhile (retry)."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("NENGUIDE_DATABASE_URL", None)
+    env.update(extra_env or {})
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [
@@ -110,6 +122,7 @@ def _launch(url: str, log_path: Path) -> Server | None:
                 str(port),
                 "--database-url",
                 url,
+                *args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -74,15 +74,26 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     cookie_secure: Annotated[
-        bool, typer.Option(help="Mark the session cookie Secure (behind HTTPS).")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--cookie-secure/--no-cookie-secure",
+            help="Mark the session cookie Secure (behind HTTPS). Default: "
+            "NENGUIDE_COOKIE_SECURE, else off.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the MDT service (HTTP API, OpenAPI at /docs). Upgrades the database schema first."""
     import uvicorn
 
     from nenguide.api.app import create_app
-    from nenguide.api.settings import Settings
+    from nenguide.api.settings import SettingError, Settings
 
+    try:
+        Settings.from_env()  # every NENGUIDE_* variable is checked before anything starts
+    except SettingError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
     db, migrate, where = _open(database_url, demo=demo)
     migrate.upgrade(db)
     typer.echo(f"database: {where} (schema {migrate.current(db)})", err=True)
@@ -101,8 +112,8 @@ def serve(
             err=True,
         )
     config = _log_config(log_level)
+    settings = Settings.from_env(database_url=db.url, demo=demo, cookie_secure=cookie_secure)
     if workers == 1:
-        settings = Settings(database_url=db.url, demo=demo, cookie_secure=cookie_secure)
         uvicorn.run(
             create_app(settings, db=db),
             host=host,
@@ -113,9 +124,7 @@ def serve(
         )
         return
     db.dispose()
-    os.environ["NENGUIDE_DATABASE_URL"] = db.url
-    os.environ["NENGUIDE_COOKIE_SECURE"] = "1" if cookie_secure else "0"
-    os.environ["NENGUIDE_DEMO"] = "1" if demo else "0"
+    os.environ.update(settings.env())  # the workers read the same settings
     uvicorn.run(
         "nenguide.api.app:create_app_from_env",
         factory=True,

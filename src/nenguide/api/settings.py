@@ -1,17 +1,42 @@
-"""Settings of the HTTP service, from arguments or ``NENGUIDE_*`` environment variables."""
+"""Settings of the HTTP service: read in this one place, from ``NENGUIDE_*`` environment
+variables, with command-line options of ``nenguide serve`` as overrides.
+
+Every setting is listed in :data:`ENVIRONMENT` (variable, field, meaning) and documented in
+docs/api.md ("Settings"); a test checks that each variable set in the environment reaches the
+running server, with one worker and with several.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from nenguide.store.db import resolve_url
 
 
-def _bool(v: str | None, default: bool) -> bool:
-    if v is None or v == "":
-        return default
-    return v.strip().lower() in ("1", "true", "yes", "on")
+class SettingError(ValueError):
+    """A ``NENGUIDE_*`` variable holds a value that cannot be used."""
+
+
+def _bool(v: str) -> bool:
+    s = v.strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(v: str) -> Any:
+        x = kind(v)
+        if not x > 0 or x != x or x == float("inf"):
+            raise ValueError("expected a positive number")
+        return x
+
+    return parse
 
 
 @dataclass(frozen=True)
@@ -28,16 +53,97 @@ class Settings:
     guideline: str = "csco-2021"
     demo: bool = False
     db_pool_size: int = 10
+    #: Largest request body accepted (bytes); larger ones get 413 before they are read.
+    max_body_bytes: int = 2 * 1024 * 1024
+    #: Largest body of ``POST /api/v1/patients/import`` (a whole patient record).
+    max_import_bytes: int = 32 * 1024 * 1024
+    #: Failed logins of one account (or from one client address) before it is throttled.
+    login_free_failures: int = 5
+    #: First wait after the free failures (seconds); doubles with each further failure.
+    login_backoff_seconds: float = 1.0
+    #: Longest wait a throttled account or client is asked for (seconds).
+    login_max_backoff_seconds: float = 900.0
+    #: Password hashes (argon2, ~50 MB each) computed at the same time in one process.
+    max_concurrent_hashes: int = 4
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        env = os.environ
-        values: dict[str, object] = {
-            "database_url": resolve_url(demo=_bool(env.get("NENGUIDE_DEMO"), False)),
-            "session_hours": float(env.get("NENGUIDE_SESSION_HOURS") or 12.0),
-            "cookie_secure": _bool(env.get("NENGUIDE_COOKIE_SECURE"), False),
-            "demo": _bool(env.get("NENGUIDE_DEMO"), False),
-            "migrate": _bool(env.get("NENGUIDE_MIGRATE"), False),
-        }
-        values.update(overrides)
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from ``env`` (default: ``os.environ``); ``overrides`` (e.g. command-line
+        options that were given) win. A bad value raises :class:`SettingError` naming it."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for var, name, parse, _doc in ENVIRONMENT:
+            raw = env.get(var)
+            if raw is None or (raw == "" and name != "database_url"):
+                continue
+            try:
+                values[name] = parse(raw)
+            except ValueError as exc:
+                raise SettingError(f"{var}={raw!r} is not usable: {exc}") from None
+        demo = bool(overrides.get("demo", values.get("demo", False)))
+        if "database_url" not in overrides:
+            values["database_url"] = resolve_url(
+                str(values["database_url"]) if values.get("database_url") else None, demo=demo
+            )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
         return cls(**values)  # type: ignore[arg-type]
+
+    def env(self) -> dict[str, str]:
+        """These settings as ``NENGUIDE_*`` variables (handed to worker processes)."""
+        out = {}
+        for var, name, _parse, _doc in ENVIRONMENT:
+            v = getattr(self, name)
+            out[var] = ("1" if v else "0") if isinstance(v, bool) else str(v)
+        return out
+
+
+#: (variable, Settings field, parser, meaning): the one list of what can be set.
+ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
+    ("NENGUIDE_DATABASE_URL", "database_url", str, "SQLAlchemy URL of the database"),
+    ("NENGUIDE_DEMO", "demo", _bool, "demo mode (its own demo database only)"),
+    ("NENGUIDE_MIGRATE", "migrate", _bool, "upgrade the schema when the app starts"),
+    ("NENGUIDE_SESSION_HOURS", "session_hours", _positive(float), "session lifetime (hours)"),
+    (
+        "NENGUIDE_SESSION_CACHE_SECONDS",
+        "session_cache_seconds",
+        _positive(float),
+        "how long a worker trusts a validated session",
+    ),
+    ("NENGUIDE_COOKIE_SECURE", "cookie_secure", _bool, "mark the session cookie Secure"),
+    ("NENGUIDE_DB_POOL_SIZE", "db_pool_size", _positive(int), "database connections per worker"),
+    ("NENGUIDE_MAX_BODY_BYTES", "max_body_bytes", _positive(int), "largest request body"),
+    (
+        "NENGUIDE_MAX_IMPORT_BYTES",
+        "max_import_bytes",
+        _positive(int),
+        "largest patient record import",
+    ),
+    (
+        "NENGUIDE_LOGIN_FREE_FAILURES",
+        "login_free_failures",
+        _positive(int),
+        "failed logins before throttling",
+    ),
+    (
+        "NENGUIDE_LOGIN_BACKOFF_SECONDS",
+        "login_backoff_seconds",
+        _positive(float),
+        "first throttling wait (doubles per failure)",
+    ),
+    (
+        "NENGUIDE_LOGIN_MAX_BACKOFF_SECONDS",
+        "login_max_backoff_seconds",
+        _positive(float),
+        "longest throttling wait",
+    ),
+    (
+        "NENGUIDE_MAX_CONCURRENT_HASHES",
+        "max_concurrent_hashes",
+        _positive(int),
+        "password hashes computed at once per worker",
+    ),
+)
