@@ -4,6 +4,7 @@ its role table."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -42,3 +43,20 @@ def test_vocabularies_are_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     for word in (*ROLES, *SPECIALTIES, *DEPARTURE_REASONS):
         assert word in text, word
+
+
+def test_example_plan_codes_are_option_codes(kb: object) -> None:
+    """The decision example's plan codes are codes of treatment options (``treatment[].code``)
+    that the engine proposes for the demo pancreatic NET case."""
+    from nenguide import assess
+    from nenguide.api.demo import PNET_G2_LIVER
+    from nenguide.errors import parse_case
+
+    text = DOC.read_text(encoding="utf-8")
+    examples = re.findall(r'"plan_codes": \[([^\]]*)\]', text)
+    assert examples
+    result = assess(parse_case(PNET_G2_LIVER), kb, as_of=dt.date(2026, 11, 23))  # type: ignore[arg-type]
+    codes = {t["code"] for t in result.model_dump(mode="json").get("treatment") or []}
+    for example in examples:
+        for code in re.findall(r'"([^"]+)"', example):
+            assert code in codes, code

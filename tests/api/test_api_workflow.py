@@ -602,7 +602,7 @@ def test_error_envelope_shapes(server: Server) -> None:
         r = c.post(
             "/api/v1/patients", content=b"{not json", headers={"content-type": "application/json"}
         )
-        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
         r = c.get("/api/v1/patients", params={"limit": 0})
         assert r.status_code == 422
         f = r.json()["error"]["fields"][0]

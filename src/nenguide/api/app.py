@@ -23,6 +23,7 @@ from starlette.requests import Request
 from nenguide import __version__, load_knowledge
 from nenguide.api import errors
 from nenguide.api.auth import Require, SessionCache
+from nenguide.api.edge import RequestGuard, SecurityHeaders
 from nenguide.api.routes import admin, auth, clinical, mdt
 from nenguide.api.settings import Settings
 from nenguide.model.assessment import Assessment
@@ -213,7 +214,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.api_routes = [
         r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)
     ]
+    app.state.public_paths = frozenset(
+        r.path for r in app.state.api_routes if route_roles(r) is None
+    )
+    # Outermost last: headers on every answer, then the request id and log line, then the
+    # guard (size, authentication before the body, NUL, strict JSON) in front of the routes.
+    app.add_middleware(RequestGuard, state=app.state)
     app.add_middleware(RequestContext)
+    app.add_middleware(SecurityHeaders)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 

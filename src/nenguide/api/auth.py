@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from http.cookies import CookieError, SimpleCookie
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -52,6 +53,10 @@ class Principal:
 
     def actor(self) -> Actor:
         return Actor(self.username, self.role, self.request_id)
+
+
+NOT_LOGGED_IN = "log in first: POST /api/v1/auth/login, then send 'Authorization: Bearer <token>'"
+SESSION_ENDED = "the session has expired or was ended: log in again"
 
 
 def _unauthenticated(message: str) -> ApiError:
@@ -99,6 +104,38 @@ def _lookup(db: Database, th: str) -> tuple[int, str, str] | None:
         return None if user is None else (user.id, user.username, user.role)
 
 
+def bearer_or_cookie_token(
+    authorization: str | None, cookie_header: str | None, cookie_name: str
+) -> str | None:
+    """The session token of a request: the Bearer credentials, else the session cookie."""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    if cookie_header:
+        jar = SimpleCookie()
+        try:
+            jar.load(cookie_header)
+        except CookieError:
+            return None
+        morsel = jar.get(cookie_name)
+        if morsel is not None and morsel.value:
+            return morsel.value
+    return None
+
+
+async def resolve_session(state: Any, token: str) -> tuple[int, str, str] | None:
+    """(user id, user name, role) of a live session token, from the cache or the database."""
+    th = token_hash(token)
+    cache: SessionCache = state.session_cache
+    found = cache.get(th)
+    if found is None:
+        found = await run_in_threadpool(_lookup, state.db, th)
+        if found is not None:
+            cache.put(th, *found)
+    return found
+
+
 async def authenticate(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -106,17 +143,11 @@ async def authenticate(
 ) -> Principal:
     token = creds.credentials if creds is not None else cookie_token
     if not token:
-        raise _unauthenticated(
-            "log in first: POST /api/v1/auth/login, then send 'Authorization: Bearer <token>'"
-        )
+        raise _unauthenticated(NOT_LOGGED_IN)
     th = token_hash(token)
-    cache: SessionCache = request.app.state.session_cache
-    found = cache.get(th)
+    found = await resolve_session(request.app.state, token)
     if found is None:
-        found = await run_in_threadpool(_lookup, request.app.state.db, th)
-        if found is None:
-            raise _unauthenticated("the session has expired or was ended: log in again")
-        cache.put(th, *found)
+        raise _unauthenticated(SESSION_ENDED)
     user_id, username, role = found
     p = Principal(user_id, username, role, th, getattr(request.state, "request_id", None))
     cookie_write = creds is None and request.method not in ("GET", "HEAD", "OPTIONS")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import traceback
 from typing import Any
 
@@ -65,6 +66,33 @@ class ApiError(Exception):
         self.headers = headers
 
 
+#: Fields whose value is never echoed back in an error (a typo'd password is still a password).
+SECRET_FIELDS = frozenset({"password", "new_password", "current_password", "token", "secret"})
+#: Longest text echoed back in ``received``; longer values are cut and marked with "…".
+MAX_ECHO = 200
+
+
+def safe_received(path: str, value: Any) -> Any:
+    """``value`` as it may be echoed in an error: secrets hidden, long text cut, and always
+    encodable as strict JSON (no NaN/Infinity, no lone surrogates)."""
+    if path.rsplit(".", 1)[-1] in SECRET_FIELDS and value is not None:
+        return "(hidden)"
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else f"{str(value)[:20]}…"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, list | tuple):
+        return "[…]"
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > MAX_ECHO:
+        text = text[:MAX_ECHO] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\u0000")
+
+
 def envelope(
     status: int,
     code: str,
@@ -80,9 +108,9 @@ def envelope(
             "message": message,
             "fields": [
                 {
-                    "path": f.get("path", ""),
-                    "message": f.get("message", ""),
-                    "received": f.get("received"),
+                    "path": safe_received("", f.get("path", "")),
+                    "message": safe_received("", f.get("message", "")),
+                    "received": safe_received(str(f.get("path", "")), f.get("received")),
                     "allowed": f.get("allowed"),
                 }
                 for f in fields or []
@@ -91,6 +119,18 @@ def envelope(
         }
     }
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unauthenticated_response(reason: str | None) -> JSONResponse:
+    """401 for a request without a session (``reason`` None) or with an ended one."""
+    from nenguide.api.auth import NOT_LOGGED_IN, SESSION_ENDED
+
+    return envelope(
+        401,
+        "unauthenticated",
+        NOT_LOGGED_IN if reason is None else SESSION_ENDED,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def case_fields(err: CaseInputError, prefix: str = "") -> list[dict[str, Any]]:
@@ -163,13 +203,10 @@ def _request_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
         if allowed:
             with contextlib.suppress(KeyError, IndexError):
                 allowed = allowed.format(**ctx)
-        received = e.get("input")
-        if e.get("type") == "missing":
+        received = None if e.get("type") == "missing" else e.get("input")
+        if isinstance(received, bytes | bytearray):  # a body that was not JSON: never echoed
             received = None
-        elif isinstance(received, dict | list):
-            received = "{…}" if isinstance(received, dict) else "[…]"
-        elif not isinstance(received, str | int | float | bool | type(None)):
-            received = repr(received)
+            allowed = "a JSON object sent with 'Content-Type: application/json'"
         out.append(
             {
                 "path": ".".join(loc) or "(body)",
@@ -227,6 +264,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return envelope(
+                400,
+                "bad_request",
+                "the request body could not be read: it is not valid JSON. Send UTF-8 JSON "
+                "with 'Content-Type: application/json'",
+            )
         fields = _request_fields(exc)
         n = len(fields)
         return envelope(
@@ -245,8 +289,10 @@ def install(app: FastAPI) -> None:
                 "at /docs and /openapi.json"
             )
         elif exc.status_code == 405:
-            allow = (exc.headers or {}).get("Allow", "")
+            allow = allowed_methods(request)
+            headers = {"Allow": allow}
             message = f"{request.method} is not allowed here; allowed: {allow or 'none'}"
+            return envelope(405, code, message, headers=headers)
         elif exc.status_code == 400 and "parsing the body" in str(exc.detail):
             message = (
                 "the request body could not be read: send UTF-8 JSON with "
@@ -258,9 +304,32 @@ def install(app: FastAPI) -> None:
             exc.status_code, code, message, headers=dict(exc.headers) if exc.headers else None
         )
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # e.g. date arithmetic past year 9999; the inputs that reach it are bounded, this is
+        # the backstop that keeps any other one a client error rather than a 500.
+        return envelope(
+            422,
+            "invalid_input",
+            "a date or number is outside the range the service can compute with; nothing was "
+            "written",
+        )
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         return internal_error(request, exc)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path (Starlette names only the first route)."""
+    methods: set[str] = set()
+    path = request.url.path
+    routes = [*request.app.router.routes, *getattr(request.app.state, "api_routes", [])]
+    for route in routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
 
 
 def internal_error(request: Request, exc: BaseException) -> JSONResponse:

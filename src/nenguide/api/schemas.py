@@ -30,10 +30,20 @@ PlanCode = Annotated[
         min_length=1,
         max_length=80,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
-        description="A recommendation code from the assessment, e.g. CSCO2021.TX.PANC.LOCAL.01",
+        description="An option code of the assessment's treatment options (treatment[].code), "
+        "e.g. EVEROLIMUS",
     ),
 ]
 
+
+#: The dates an assessment can be made "as of": follow-up schedules run decades past it, so
+#: later dates would overflow the calendar (year 9999) instead of meaning anything clinically.
+AS_OF_MIN = dt.date(1900, 1, 1)
+AS_OF_MAX = dt.date(2199, 12, 31)
+AsOf = Annotated[
+    dt.date,
+    Field(ge=AS_OF_MIN, le=AS_OF_MAX, description="Assessment date, 1900-01-01 to 2199-12-31"),
+]
 
 # Bounds of stored values, also applied to records read back by import.
 Id = Annotated[str, Field(min_length=1, max_length=36)]
@@ -190,7 +200,7 @@ class CaseVersionOut(_Out):
 
 class AssessStored(_In):
     version: Version | None = Field(default=None, description="Case version (default: current)")
-    as_of: dt.date | None = Field(default=None, description="Assessment date (default: today)")
+    as_of: AsOf | None = Field(default=None, description="Assessment date (default: today)")
     lang: Lang = "en"
 
 

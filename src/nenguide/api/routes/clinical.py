@@ -24,6 +24,8 @@ from nenguide.api.auth import (
 from nenguide.api.errors import ApiError, case_fields
 from nenguide.api.routes import DB, ERRORS, out
 from nenguide.api.schemas import (
+    AS_OF_MAX,
+    AS_OF_MIN,
     AssessmentRecord,
     AssessStored,
     CaseCreate,
@@ -90,7 +92,10 @@ def _assessment(request: Request, case: Case, as_of: dt.date, lang: str) -> Asse
 async def assess(
     request: Request,
     _: Assessor,
-    as_of: Annotated[dt.date | None, Query(description="Default: today")] = None,
+    as_of: Annotated[
+        dt.date | None,
+        Query(description="Default: today (1900-01-01 to 2199-12-31)", ge=AS_OF_MIN, le=AS_OF_MAX),
+    ] = None,
     lang: Lang = "en",
 ) -> Response:
     """Assess a case without storing anything: the engine's JSON contract."""
