@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 
 from nenguide import __version__, load_knowledge
-from nenguide.api import errors
+from nenguide.api import accounts, errors
 from nenguide.api.auth import Require, SessionCache
 from nenguide.api.edge import RequestGuard, SecurityHeaders
 from nenguide.api.routes import admin, auth, clinical, mdt
@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.kb = load_knowledge(settings.guideline)
     app.state.schema_revision = None
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    accounts.install(app.state, settings)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -176,8 +176,9 @@ def user_create(
     from pydantic import TypeAdapter, ValidationError
 
     from nenguide import store
+    from nenguide.api.passwords import WEAK_PASSWORD, password_problem
     from nenguide.api.schemas import Role, Username
-    from nenguide.api.security import hash_password, password_problem
+    from nenguide.api.security import hash_password
     from nenguide.store import Actor, StoreError
 
     try:
@@ -196,9 +197,9 @@ def user_create(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    problem = password_problem(password)
+    problem = password_problem(password, username)
     if problem:
-        typer.secho(f"Password refused: {problem}.", fg="red", err=True)
+        typer.secho(f"Password refused ({WEAK_PASSWORD}): {problem}.", fg="red", err=True)
         raise typer.Exit(2)
     db, migrate, where = _open(database_url)
     migrate.upgrade(db)

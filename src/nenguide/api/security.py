@@ -8,20 +8,28 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from nenguide.api.passwords import normalise
+
 _hasher = PasswordHasher()
 # Verified when the user does not exist, so a wrong name costs as much time as a wrong password.
 _DUMMY = _hasher.hash("not a real password")
 
-MIN_PASSWORD_LENGTH = 10
-
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """The argon2id hash of the NFKC-normalised password (see :mod:`nenguide.api.passwords`)."""
+    return _hasher.hash(normalise(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
+    nfkc = normalise(password)
     try:
-        return _hasher.verify(stored_hash or _DUMMY, password) and stored_hash is not None
+        ok = _hasher.verify(stored_hash or _DUMMY, nfkc)
+        return ok and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        if nfkc == password or stored_hash is None:
+            return False
+    try:  # a hash made before passwords were normalised
+        return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -36,10 +44,3 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def password_problem(password: str) -> str | None:
-    """Why a new password is not acceptable, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-    return None

@@ -50,6 +50,11 @@ def create_user(
     return doc
 
 
+def user_record(u: m.User) -> dict[str, Any]:
+    """The user as a document (no password hash)."""
+    return as_doc(UserDoc, u)
+
+
 def get_user(s: Session, username: str) -> m.User | None:
     return s.scalar(select(m.User).where(m.User.username == username))
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from nenguide import __version__, store
-from nenguide.api import security
+from nenguide.api import accounts
 from nenguide.api.auth import AUDIT, USERS, Principal, Require
 from nenguide.api.errors import ApiError
 from nenguide.api.routes import DB, ERRORS
@@ -37,19 +37,15 @@ def list_users(_: Admin, db: DB) -> list[UserOut]:
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
-def create_user(body: UserCreate, principal: Admin, db: DB) -> UserOut:
-    problem = security.password_problem(body.password)
-    if problem:
-        raise ApiError(
-            422, "weak_password", problem, fields=[{"path": "password", "message": problem}]
-        )
+def create_user(body: UserCreate, principal: Admin, db: DB, request: Request) -> UserOut:
+    accounts.check_password(body.password, body.username)
     with db.write() as s:
         doc = store.users.create_user(
             s,
             principal.actor(),
             username=body.username,
             role=body.role,
-            password_hash=security.hash_password(body.password),
+            password_hash=accounts.hash_password(request.app.state, body.password),
             display_name=body.display_name,
         )
     return UserOut.model_validate(doc)
@@ -68,6 +64,8 @@ def update_user(
             "conflict",
             "you cannot disable your own account or remove your own admin role; ask another admin",
         )
+    if body.password is not None:
+        accounts.check_password(body.password, username)
     with db.write() as s:
         doc = store.users.update_user(
             s,
@@ -76,7 +74,9 @@ def update_user(
             role=body.role,
             active=body.active,
             display_name=body.display_name,
-            password_hash=security.hash_password(body.password) if body.password else None,
+            password_hash=accounts.hash_password(request.app.state, body.password)
+            if body.password
+            else None,
         )
     request.app.state.session_cache.drop_user(username)
     return UserOut.model_validate(doc)

@@ -2,63 +2,50 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from nenguide import store
-from nenguide.api import security
+from nenguide.api import accounts
 from nenguide.api.auth import ANY_ROLE, Principal, Require
-from nenguide.api.errors import ApiError
 from nenguide.api.routes import DB, ERRORS
 from nenguide.api.schemas import LoginIn, LoginOut, UserOut
-from nenguide.store import Actor
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERRORS)
 
 Authenticated = Annotated[Principal, Depends(Require(ANY_ROLE, "use the API"))]
 
 
-@router.post("/login", response_model=LoginOut, openapi_extra={"security": []})
-def login(body: LoginIn, request: Request, response: Response, db: DB) -> LoginOut:
-    """Exchange a user name and password for a session token (also set as a cookie)."""
+@router.post(
+    "/login",
+    response_model=LoginOut,
+    openapi_extra={"security": []},
+    responses={429: {**ERRORS[422], "description": "Too many failed logins: see Retry-After"}},
+)
+async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
+    """Exchange a user name and password for a session token (also set as a cookie). Repeated
+    failures for an account or from an address are throttled: 429 with ``Retry-After``."""
     settings = request.app.state.settings
-    rid = getattr(request.state, "request_id", None)
-    with db.read() as s:
-        user = store.users.get_user(s, body.username)
-        stored = user.password_hash if user is not None and user.active else None
-    if not security.verify_password(stored, body.password) or user is None:
-        with db.write() as s:
-            store.audit.audit(
-                s, Actor(body.username, None, rid), "auth.login_failed", "user", body.username
-            )
-        raise ApiError(
-            401,
-            "invalid_credentials",
-            "wrong user name or password (or the account is disabled)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    token = security.new_token()
-    ttl = dt.timedelta(hours=settings.session_hours)
-    with db.write() as s:
-        fresh = s.merge(user)
-        if security.needs_rehash(fresh.password_hash):
-            fresh.password_hash = security.hash_password(body.password)
-        expires = store.users.create_session(
-            s, Actor(user.username, user.role, rid), fresh, security.token_hash(token), ttl
-        )
-        user_out = UserOut.model_validate(fresh, from_attributes=True)
+    result = await accounts.login(
+        request.app.state,
+        body.username,
+        body.password,
+        request.client.host if request.client else None,
+        getattr(request.state, "request_id", None),
+    )
     response.set_cookie(
         settings.cookie_name,
-        token,
-        max_age=int(ttl.total_seconds()),
+        result.token,
+        max_age=int(settings.session_hours * 3600),
         httponly=True,
         samesite="strict",
         secure=settings.cookie_secure,
         path="/",
     )
-    return LoginOut(token=token, expires_at=expires, user=user_out)
+    return LoginOut(
+        token=result.token, expires_at=result.expires_at, user=UserOut.model_validate(result.user)
+    )
 
 
 @router.post("/logout", status_code=204)
