@@ -25,6 +25,7 @@ TABLES = {
     "decisions",
     "followup_tasks",
     "audit_log",
+    "instance",
 }
 
 

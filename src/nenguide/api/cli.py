@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Annotated, Any
 
@@ -73,6 +74,14 @@ def serve(
     database_url: DatabaseUrl = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    migrate_schema: Annotated[
+        bool,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Upgrade the schema first (as the table owner). --no-migrate only checks it: "
+            "use it when the service runs as a PostgreSQL role that does not own the tables.",
+        ),
+    ] = True,
     cookie_secure: Annotated[
         bool | None,
         typer.Option(
@@ -88,6 +97,8 @@ def serve(
 
     from nenguide.api.app import create_app
     from nenguide.api.settings import SettingError, Settings
+    from nenguide.store import StoreError
+    from nenguide.store.roles import owns_audit_log
 
     try:
         Settings.from_env()  # every NENGUIDE_* variable is checked before anything starts
@@ -95,8 +106,23 @@ def serve(
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
     db, migrate, where = _open(database_url, demo=demo)
-    migrate.upgrade(db)
+    if migrate_schema:
+        migrate.upgrade(db)
+    else:
+        try:
+            migrate.check(db)
+        except StoreError as exc:
+            typer.secho(exc.message, fg="red", err=True)
+            raise typer.Exit(2) from None
     typer.echo(f"database: {where} (schema {migrate.current(db)})", err=True)
+    if owns_audit_log(db):
+        typer.secho(
+            "The service connects as the owner of the tables: it could disable the audit "
+            "log's trigger. Run it as a role made with 'nenguide db grant-app-role' "
+            "(docs/security.md).",
+            fg="yellow",
+            err=True,
+        )
     if demo:
         from nenguide.api.demo import seed
 
@@ -219,12 +245,65 @@ def user_create(
     typer.echo(f"created {role} '{username}' in {where}")
 
 
+def db_grant_app_role(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the service logs in as.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Grant a PostgreSQL role what the service needs (run as the tables' owner): read and
+    write the records, only read and append to the audit log, own nothing."""
+    from nenguide.store import StoreError
+    from nenguide.store.roles import grant_app_role
+
+    db, _migrate, where = _open(database_url)
+    try:
+        statements = grant_app_role(db, role)
+    except StoreError as exc:
+        typer.secho(exc.message, fg="red", err=True)
+        raise typer.Exit(2) from None
+    for stmt in statements:
+        typer.echo(stmt)
+    typer.echo(f"{where}: {role} may now run the service (serve --no-migrate)")
+
+
+def audit_verify(
+    database_url: DatabaseUrl = None,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect",
+            metavar="ID:HASH",
+            help="An anchor printed by an earlier verify: it must still be in the chain.",
+        ),
+    ] = None,
+) -> None:
+    """Check the audit log's hash chain; print its head (ID:HASH) to note down as an anchor.
+    Exit status 0: intact; 1: tampering found; 2: cannot check."""
+    from nenguide.store.chain import verify
+
+    db, _migrate, where = _open(database_url)
+    if expect is not None and not re.fullmatch(r"\d+:[0-9a-fA-F]{64}", expect):
+        typer.secho("--expect takes ID:HASH as printed by 'audit verify'", fg="red", err=True)
+        raise typer.Exit(2)
+    with db.read() as s:
+        result = verify(s, expect)
+    if not result.ok:
+        typer.secho(f"AUDIT LOG TAMPERED ({where}): {result.problem}", fg="red", err=True)
+        typer.echo(f"{result.entries} entries verified before entry {result.first_bad_id}")
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {result.entries} entries ({where})")
+    typer.echo(f"head: {result.anchor}")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve``, ``db`` and ``user`` to the ``nenguide`` command line."""
     app.command("serve")(serve)
     db_app = typer.Typer(help="Database schema: upgrade or downgrade.", no_args_is_help=True)
     db_app.command("upgrade")(db_upgrade)
     db_app.command("downgrade")(db_downgrade)
+    db_app.command("grant-app-role")(db_grant_app_role)
+    audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+    audit_app.command("verify")(audit_verify)
+    app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")
     user_app = typer.Typer(help="Users of the MDT service.", no_args_is_help=True)
     user_app.command("create")(user_create)

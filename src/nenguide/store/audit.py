@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nenguide.store import models as m
+from nenguide.store.chain import chain_head, entry_hash
 from nenguide.store.common import Actor, now
 from nenguide.store.records import AuditDoc, as_doc
 
@@ -23,20 +25,24 @@ def audit(
     before: Any = None,
     after: Any = None,
 ) -> None:
-    s.add(
-        m.AuditEntry(
-            at=now(),
-            actor=actor.username,
-            actor_role=actor.role,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            patient_id=patient_id,
-            before=before,
-            after=after,
-            request_id=actor.request_id,
-        )
-    )
+    """Append one entry, chained to the previous one (see :mod:`nenguide.store.chain`)."""
+    last_id, prev = chain_head(s)
+    entry: dict[str, Any] = {
+        "id": last_id + 1,
+        "at": now(),
+        "actor": actor.username,
+        "actor_role": actor.role,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "patient_id": patient_id,
+        # stored as JSON: the hash is taken over what will be read back
+        "before": json.loads(json.dumps(before)),
+        "after": json.loads(json.dumps(after)),
+        "request_id": actor.request_id,
+    }
+    s.add(m.AuditEntry(**entry, chain_hash=entry_hash(prev, entry)))
+    s.flush()
 
 
 def list_audit(

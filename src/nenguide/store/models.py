@@ -240,7 +240,8 @@ class FollowUpTask(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: a database trigger refuses UPDATE and DELETE on this table."""
+    """Append-only: database triggers refuse UPDATE and DELETE (and, on SQLite, an INSERT that
+    would REPLACE an entry); each entry is chained to the previous one by ``chain_hash``."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -254,5 +255,15 @@ class AuditEntry(Base):
     before: Mapped[Any] = mapped_column(JsonDoc, nullable=True)
     after: Mapped[Any] = mapped_column(JsonDoc, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: SHA-256 over the previous entry's chain_hash and this entry (see store/chain.py).
+    chain_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+
+class Instance(Base):
+    """Facts about this database, e.g. ``mode = demo`` for a demo database."""
+
+    __tablename__ = "instance"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
