@@ -4,6 +4,7 @@ decisions, follow-up, the audit trail of every write, export/import."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -38,6 +39,18 @@ def _result(data: dict[str, Any], visits: list[dict[str, Any]] | None = None) ->
         # The schedule the follow-up issue will add to the engine's output, as data.
         out["follow_up"] = {"visits": visits}
     return out
+
+
+AUTHORSHIP = {"created_at", "created_by", "updated_at", "updated_by", "recorded_by"}
+
+
+def without_authorship(doc: Any) -> Any:
+    """The record without who wrote each row and when (an import re-authors them)."""
+    if isinstance(doc, dict):
+        return {k: without_authorship(v) for k, v in doc.items() if k not in AUTHORSHIP}
+    if isinstance(doc, list):
+        return [without_authorship(v) for v in doc]
+    return doc
 
 
 def _patient_with_case(db: Database) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -277,5 +290,40 @@ def test_export_import_round_trip(db: Database, another_db_url: str) -> None:
         other.dispose()
     exported.pop("exported_at")
     again.pop("exported_at")
-    assert again == exported
+    assert without_authorship(again) == without_authorship(exported)
     assert [e["action"] for e in log] == ["patient.import"]
+
+
+def test_import_records_the_importer_not_the_claimed_author(
+    db: Database, another_db_url: str
+) -> None:
+    """Issue 10 defect 7: a record claiming 'created_by: demo-admin, created_at: 2001-01-01'
+    is stored as written by the importer, now; the claim is kept in the import's audit entry."""
+    _, c = _patient_with_case(db)
+    with db.read() as s:
+        exported = store.transfer.export_patient(s, c["patient_id"])
+    forged = json.loads(
+        json.dumps(exported).replace('"ann"', '"demo-admin"').replace('"bob"', '"demo-admin"')
+    )
+    for rec in (forged["patient"], forged["cases"][0], forged["cases"][0]["versions"][0]):
+        rec["created_at"] = "2001-01-01T00:00:00+00:00"
+    other = Database(another_db_url)
+    try:
+        migrate.upgrade(other)
+        eve = Actor("eve", "clinician", "req-import")
+        before = dt.datetime.now(dt.UTC)
+        with other.write() as s:
+            store.transfer.import_patient(s, eve, forged)
+        with other.read() as s:
+            again = store.transfer.export_patient(s, c["patient_id"])
+            entry = store.audit.list_audit(s)[-1]
+    finally:
+        other.dispose()
+    for rec in (again["patient"], again["cases"][0], again["cases"][0]["versions"][0]):
+        assert rec["created_by"] == "eve"
+        assert dt.datetime.fromisoformat(rec["created_at"]) >= before
+    claims = entry["after"]["original_authorship"]
+    assert {"record": "patient", "id": c["patient_id"], "created_by": "demo-admin",
+            "created_at": "2001-01-01T00:00:00+00:00", "updated_by": "demo-admin",
+            "updated_at": forged["patient"]["updated_at"]} in claims  # fmt: skip
+    assert entry["actor"] == "eve" and entry["request_id"] == "req-import"

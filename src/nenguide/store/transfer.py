@@ -94,10 +94,56 @@ def _d(v: Any) -> dt.date | None:
     return None if v is None else dt.date.fromisoformat(str(v))
 
 
+class _Clock:
+    """The import time, one microsecond later at each call, so imported rows keep their order."""
+
+    def __init__(self, t0: dt.datetime):
+        self.t0 = t0
+        self._n = 0
+
+    def __call__(self) -> dt.datetime:
+        self._n += 1
+        return self.t0 + dt.timedelta(microseconds=self._n)
+
+
+_AUTHORSHIP = ("created_at", "created_by", "updated_at", "updated_by", "recorded_by")
+
+
+def _original_authorship(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every record's claimed authorship in the import: (what, id, who/when as claimed)."""
+    out: list[dict[str, Any]] = []
+
+    def add(kind: str, key: str, rec: dict[str, Any]) -> None:
+        claims = {k: rec[k] for k in _AUTHORSHIP if rec.get(k) is not None}
+        if claims:
+            out.append({"record": kind, "id": key, **claims})
+
+    add("patient", str(doc["patient"].get("id")), doc["patient"])
+    for c in doc.get("cases", []):
+        add("case", c["id"], c)
+        for v in c.get("versions", []):
+            add("case_version", f"{c['id']} v{v['version']}", v)
+        for a in c.get("assessments", []):
+            add("assessment", a["id"], a)
+    for mt in doc.get("meetings", []):
+        add("meeting", mt["id"], mt)
+        for i in mt.get("agenda", []):
+            add("agenda_item", i["id"], i)
+            for d in i.get("decision_history", []):
+                add("decision", d["id"], d)
+    for task in doc.get("follow_up_tasks", []):
+        add("follow_up_task", task["id"], task)
+    return out
+
+
 def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, Any]:
     """Recreate a record exported by :func:`export_patient`, keeping its ids and history.
 
     Refused (409, nothing written) when the patient, a case or an MRN already exists here.
+    Provenance: the stored rows name the importer and the import time as their author
+    (created_by/updated_by/recorded_by, created_at/updated_at); what the record claimed is
+    kept as imported metadata in the import's audit entry (``after.original_authorship``).
+    Clinical dates (decided_at, due, completed_on, as_of) are kept as imported.
     Meetings are matched by id: an existing meeting gets the agenda items added, a missing
     one is created as exported (with its attendees). The import itself is one audit entry.
     """
@@ -108,6 +154,9 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
             [field("format", "unsupported format", doc.get("format"), EXPORT_FORMAT)],
         )
     p = doc["patient"]
+    clock = _Clock(now())
+    me = actor.username
+    original = _original_authorship(doc)
     if s.get(m.Patient, p["id"]) is not None:
         raise Conflict(
             "this patient already exists here; nothing was imported", details={"id": p["id"]}
@@ -124,10 +173,10 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
             birth_date=_d(p.get("birth_date")),
             sex=p.get("sex"),
             version=p["version"],
-            created_at=_dt(p["created_at"]),
-            created_by=p["created_by"],
-            updated_at=_dt(p["updated_at"]),
-            updated_by=p["updated_by"],
+            created_at=clock(),
+            created_by=me,
+            updated_at=clock(),
+            updated_by=me,
         )
     )
     flush_unique(s, "patient")
@@ -139,10 +188,10 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                 title=c["title"],
                 status=c["status"],
                 current_version=c["version"],
-                created_at=_dt(c["created_at"]),
-                created_by=c["created_by"],
-                updated_at=_dt(c["updated_at"]),
-                updated_by=c["updated_by"],
+                created_at=clock(),
+                created_by=me,
+                updated_at=clock(),
+                updated_by=me,
             )
         )
         flush_unique(s, "case")
@@ -153,8 +202,8 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                     version=v["version"],
                     data=v["data"],
                     comment=v.get("comment"),
-                    created_at=_dt(v["created_at"]),
-                    created_by=v["created_by"],
+                    created_at=clock(),
+                    created_by=me,
                 )
             )
         s.flush()
@@ -171,8 +220,8 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                     as_of=_d(a["as_of"]),
                     language=a["language"],
                     result=a["result"],
-                    created_at=_dt(a["created_at"]),
-                    created_by=a["created_by"],
+                    created_at=clock(),
+                    created_by=me,
                 )
             )
         flush_unique(s, "assessment")
@@ -187,10 +236,10 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                     status=mt["status"],
                     notes=mt.get("notes"),
                     version=mt["version"],
-                    created_at=_dt(mt["created_at"]),
-                    created_by=mt["created_by"],
-                    updated_at=_dt(mt["updated_at"]),
-                    updated_by=mt["updated_by"],
+                    created_at=clock(),
+                    created_by=me,
+                    updated_at=clock(),
+                    updated_by=me,
                 )
             )
             s.flush()
@@ -202,7 +251,7 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                         name=a["name"],
                         specialty=a["specialty"],
                         username=a.get("username"),
-                        created_at=now(),
+                        created_at=clock(),
                     )
                 )
         for i in mt.get("agenda", []):
@@ -215,8 +264,8 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                     case_version=i["case_version"],
                     assessment_id=i.get("assessment_id"),
                     question=i.get("question"),
-                    created_at=_dt(i["created_at"]),
-                    created_by=i["created_by"],
+                    created_at=clock(),
+                    created_by=me,
                 )
             )
             flush_unique(s, "agenda item")
@@ -235,7 +284,7 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                         departure_comment=d.get("departure_comment"),
                         supersedes_id=d.get("supersedes_id"),
                         decided_at=_dt(d["decided_at"]),
-                        recorded_by=d["recorded_by"],
+                        recorded_by=me,
                     )
                 )
             flush_unique(s, "decision")
@@ -255,13 +304,16 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
                 result=t.get("result"),
                 completed_by=t.get("completed_by"),
                 version=t["version"],
-                created_at=_dt(t["created_at"]),
-                created_by=t["created_by"],
+                created_at=clock(),
+                created_by=me,
             )
         )
     flush_unique(s, "follow-up task")
     summary = {
         "exported_at": doc.get("exported_at"),
+        # who wrote what, and when, in the system the record came from: kept here (the audit
+        # log is append-only and chained); the stored rows name the importer and this import
+        "original_authorship": original,
         "cases": len(doc.get("cases", [])),
         "follow_up_tasks": len(doc.get("follow_up_tasks", [])),
         "meetings": len(doc.get("meetings", [])),
