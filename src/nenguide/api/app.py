@@ -28,7 +28,7 @@ from nenguide.api.routes import admin, auth, clinical, mdt
 from nenguide.api.settings import Settings
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
-from nenguide.store import Database, migrate
+from nenguide.store import Database, instance, migrate
 
 log = logging.getLogger("nenguide.api")
 
@@ -187,6 +187,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.demo:  # demo mode runs on a demo database only
+            instance.check_demo(database)
         if settings.migrate:
             migrate.upgrade(database)
         else:

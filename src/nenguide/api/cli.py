@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -61,6 +62,34 @@ def _log_config(level: str) -> dict[str, Any]:
     }
 
 
+def _show_demo_logins(creds: dict[str, str], where: str, url: str) -> None:
+    """Demo logins go to the terminal, never to a log: when standard error is not a terminal
+    (a service manager, a redirect) they are written to an owner-only file instead."""
+    typer.secho("Demo mode: invented patients only.", fg="yellow", err=True)
+    lines = [f"  {user:<18} password: {password}" for user, password in creds.items()]
+    if sys.stderr.isatty():
+        typer.echo("Log in with:", err=True)
+        for line in lines:
+            typer.echo(line, err=True)
+        return
+    import platformdirs
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    folder = (
+        Path(u.database).parent
+        if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:")
+        else Path(platformdirs.user_data_dir("nenguide", appauthor=False))
+    )
+    path = folder / "demo-logins.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"nenguide demo logins ({where})\n" + "\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    typer.echo(f"Demo logins are in {path} (not shown here: this is not a terminal)", err=True)
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -106,6 +135,14 @@ def serve(
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from None
     db, migrate, where = _open(database_url, demo=demo)
+    if demo:
+        from nenguide.store.instance import NotADemoDatabase, check_demo
+
+        try:
+            check_demo(db)
+        except NotADemoDatabase as exc:
+            typer.secho(f"Demo mode refused: {exc.message}", fg="red", err=True)
+            raise typer.Exit(2) from None
     if migrate_schema:
         migrate.upgrade(db)
     else:
@@ -126,10 +163,7 @@ def serve(
     if demo:
         from nenguide.api.demo import seed
 
-        creds = seed(db)
-        typer.secho("Demo mode: invented patients only. Log in with:", fg="yellow", err=True)
-        for user, password in creds.items():
-            typer.echo(f"  {user:<18} password: {password}", err=True)
+        _show_demo_logins(seed(db), where, db.url)
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.secho(
             f"Listening on {host}: put a TLS-terminating proxy in front and pass "

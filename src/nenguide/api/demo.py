@@ -1,7 +1,8 @@
 """Demo data for ``nenguide serve --demo``: users, three patients with realistic NEN cases and
 their assessments, a scheduled MDT meeting with an agenda and follow-up tasks.
 
-The names are invented. Seeding is idempotent: a second start only resets the demo passwords.
+The names are invented. Demo mode uses its own database only (a database holding other data
+is refused) and never changes a user that exists. Seeding is idempotent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from nenguide import assess, load_knowledge, store
 from nenguide.api.security import hash_password
 from nenguide.errors import parse_case
-from nenguide.store import Actor, Database
+from nenguide.store import Actor, Database, instance
 
 SEED = Actor("demo-seed", "admin")
 DEMO_USERS = {
@@ -102,15 +103,25 @@ PATIENTS = [
 
 
 def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
-    """Create the demo data unless present; (re)set the demo users' password, which is
-    returned (user name to password) so ``serve`` can print it."""
+    """Seed a demo database: refuses one that is not (see ``instance.check_demo``), marks it
+    as a demo database, creates the demo users that do not exist and the demo data unless
+    present. Users that exist are never changed (a demo admin an admin disabled stays
+    disabled). Returns the active demo users with the demo password set when the demo
+    database was made, so ``serve`` can show it."""
+    instance.check_demo(db)
     today = today or dt.date.today()
-    password = secrets.token_urlsafe(12)
-    pw_hash = hash_password(password)
     creds = {}
     with db.write() as s:
+        instance.put(s, instance.MODE, instance.DEMO)
+        password = instance.get(s, instance.DEMO_PASSWORD)
+        if password is None:
+            password = secrets.token_urlsafe(12)
+            instance.put(s, instance.DEMO_PASSWORD, password)
+        pw_hash: str | None = None
         for username, role in DEMO_USERS.items():
-            if store.users.get_user(s, username) is None:
+            user = store.users.get_user(s, username)
+            if user is None:
+                pw_hash = pw_hash or hash_password(password)
                 store.users.create_user(
                     s,
                     SEED,
@@ -119,10 +130,8 @@ def seed(db: Database, *, today: dt.date | None = None) -> dict[str, str]:
                     password_hash=pw_hash,
                     display_name=f"Demo {role}",
                 )
-            else:
-                store.users.update_user(
-                    s, SEED, username, password_hash=pw_hash, active=True, role=role
-                )
+            elif not user.active:
+                continue
             creds[username] = password
         patients, _ = store.patients.list_patients(s, q="DEMO-0001")
         if patients:

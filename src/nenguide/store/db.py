@@ -33,7 +33,9 @@ def resolve_url(url: str | None = None, *, demo: bool = False) -> str:
     """The database URL to use: the argument, else ``NENGUIDE_DATABASE_URL``, else the default
     SQLite file (a separate ``nenguide-demo.db`` in demo mode, so demo data never mix with real
     patients)."""
-    url = url or os.environ.get(ENV_URL) or None
+    # Demo mode never follows NENGUIDE_DATABASE_URL to a real database: only an explicit URL
+    # (which must then be empty or a demo database, see store.instance.check_demo).
+    url = url or (None if demo else os.environ.get(ENV_URL)) or None
     if url:
         if url.startswith(("postgres://", "postgresql://")):
             # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
