@@ -47,15 +47,23 @@ def check_demo(db: Database) -> None:
             ).scalar()
             if mode == DEMO:
                 return
-        users = c.execute(text("SELECT count(*) FROM users")).scalar() or 0
+        # Only the demo's own users and patients (a demo database made before it was marked)?
+        users = (
+            c.execute(text("SELECT count(*) FROM users WHERE username NOT LIKE 'demo-%'")).scalar()
+            or 0
+        )
         patients = (
-            c.execute(text("SELECT count(*) FROM patients")).scalar() or 0
+            c.execute(
+                text("SELECT count(*) FROM patients WHERE mrn IS NULL OR mrn NOT LIKE 'DEMO-%'")
+            ).scalar()
+            or 0
             if "patients" in tables
             else 0
         )
     if users or patients:
         raise NotADemoDatabase(
-            f"{describe(db.url)} holds {users} user(s) and {patients} patient(s) and is not a "
+            f"{describe(db.url)} holds {users} user(s) and {patients} patient(s) that are not "
+            "the demo's, and is not a "
             "demo database: demo mode only uses a database of its own. Start 'nenguide serve "
             "--demo' without --database-url (it uses nenguide-demo.db), or give it a new, "
             "empty database."
