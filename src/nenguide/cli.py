@@ -21,6 +21,7 @@ from nenguide._version import __version__
 from nenguide.engine.assess import assess as run_assess
 from nenguide.errors import CaseInputError, load_case_file, parse_case_text
 from nenguide.knowledge import DEFAULT_GUIDELINE, KnowledgeError, available, load
+from nenguide.limits import AS_OF_MAX, AS_OF_MIN, short
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
 
@@ -72,7 +73,7 @@ def _fail_input(err: CaseInputError) -> None:
     for e in err.errors:
         con.print(f"  [bold]{escape(e.path)}[/]: {escape(e.message)}")
         if e.received is not None:
-            con.print(f"      received: {escape(json.dumps(e.received, ensure_ascii=False))}")
+            con.print(f"      received: {escape(short(e.received))}")
         if e.allowed:
             con.print(f"      allowed:  {escape(e.allowed)}")
     if err.errors:
@@ -123,9 +124,14 @@ def _parse_date(value: str | None) -> dt.date:
     if value is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD") from None
+        raise typer.BadParameter(f"'{short(value)}' is not a date; use YYYY-MM-DD") from None
+    if not AS_OF_MIN <= day <= AS_OF_MAX:
+        raise typer.BadParameter(
+            f"{day} is out of range: use a date from {AS_OF_MIN} to {AS_OF_MAX}"
+        )
+    return day
 
 
 @app.command()

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from nenguide import limits
 from nenguide.model.case import SUBPATH, Case
 
 __all__ = ["CaseInputError", "FieldError", "field_errors", "load_case_file", "parse_case"]
@@ -169,8 +170,15 @@ def load_case_file(path: Path) -> Case:
 
 
 def parse_case_text(text: str, label: str = "input") -> Case:
+    from nenguide import bounded_yaml
+
     try:
-        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        if len(text) > limits.MAX_CASE_BYTES:
+            raise bounded_yaml.InputTooComplex(f"larger than {limits.MAX_CASE_BYTES // 1024} KiB")
+        data = json.loads(text) if text.lstrip().startswith("{") else bounded_yaml.load(text)
+    except (bounded_yaml.InputTooComplex, RecursionError) as exc:
+        why = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise CaseInputError(f"{label} is too complex to read: {why}", []) from None
     except json.JSONDecodeError as exc:
         raise CaseInputError(
             f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", []

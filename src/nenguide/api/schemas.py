@@ -14,6 +14,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from nenguide.limits import AS_OF_MAX, AS_OF_MIN
 from nenguide.store.vocab import DEPARTURE_REASONS, EXPORT_FORMAT, ROLES, SPECIALTIES
 
 #: A case document, validated by ``nenguide.errors.parse_case`` in the handler so errors carry
@@ -43,10 +44,6 @@ PlanCode = Annotated[
 ]
 
 
-#: The dates an assessment can be made "as of": follow-up schedules run decades past it, so
-#: later dates would overflow the calendar (year 9999) instead of meaning anything clinically.
-AS_OF_MIN = dt.date(1900, 1, 1)
-AS_OF_MAX = dt.date(2199, 12, 31)
 AsOf = Annotated[
     dt.date,
     Field(ge=AS_OF_MIN, le=AS_OF_MAX, description="Assessment date, 1900-01-01 to 2199-12-31"),

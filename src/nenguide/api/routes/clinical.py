@@ -24,8 +24,6 @@ from nenguide.api.auth import (
 from nenguide.api.errors import ApiError, case_fields
 from nenguide.api.routes import DB, ERRORS, out
 from nenguide.api.schemas import (
-    AS_OF_MAX,
-    AS_OF_MIN,
     AssessmentRecord,
     AssessStored,
     CaseCreate,
@@ -41,6 +39,7 @@ from nenguide.api.schemas import (
     PatientUpdate,
 )
 from nenguide.errors import CaseInputError, parse_case
+from nenguide.limits import AS_OF_MAX, AS_OF_MIN
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
 
