@@ -6,13 +6,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test serve bench lint clean
+.PHONY: run test serve bench lint clean lock audit
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nenguide needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,api]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,api]"
 	@touch $@
 
 run: $(BIN)/.installed
@@ -34,6 +34,16 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_assess.py
+
+# Regenerate constraints.txt (exact versions of every dependency, all extras) after changing
+# dependencies in pyproject.toml; needs only pip and the package index.
+lock:
+	$(PYTHON) scripts/lock.py
+
+# Known vulnerabilities in the locked versions (pip-audit queries the PyPI/OSV advisory data).
+audit: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt pip-audit
+	$(BIN)/pip-audit --requirement constraints.txt --no-deps --disable-pip --strict --progress-spinner off
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
