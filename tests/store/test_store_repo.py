@@ -211,7 +211,7 @@ def test_follow_up_from_schedule_and_by_hand(db: Database) -> None:
             s, BOB, overdue[0]["id"], version=1, completed_on=AS_OF, result="stable disease"
         )
     assert done["status"] == "done" and done["completed_by"] == "bob" and not done["overdue"]
-    with pytest.raises(VersionConflict), db.write() as s:
+    with pytest.raises(Conflict, match="already done"), db.write() as s:
         store.followup.complete_task(
             s, BOB, overdue[0]["id"], version=1, completed_on=AS_OF, result="x"
         )
@@ -327,3 +327,42 @@ def test_import_records_the_importer_not_the_claimed_author(
             "created_at": "2001-01-01T00:00:00+00:00", "updated_by": "demo-admin",
             "updated_at": forged["patient"]["updated_at"]} in claims  # fmt: skip
     assert entry["actor"] == "eve" and entry["request_id"] == "req-import"
+
+
+def test_domain_checks_live_in_the_store(db: Database) -> None:
+    """The rules the API used to check in its routes hold for every caller of the store."""
+    _, c = _patient_with_case(db)
+    with db.write() as s:
+        mt = store.meetings.create_meeting(
+            s, BOB, title="MDT", scheduled_at=dt.datetime(2026, 12, 1, 13, tzinfo=dt.UTC)
+        )
+        item = store.meetings.add_agenda_item(s, BOB, mt["id"], case_id=c["id"])
+    incomplete = {
+        "plan_codes": [],
+        "plan_text": None,
+        "follows_guideline": False,
+        "departure_reason": None,
+        "departure_comment": None,
+    }
+    with pytest.raises(Invalid) as err, db.write() as s:
+        store.meetings.record_decision(s, BOB, mt["id"], item["id"], **incomplete)
+    assert err.value.code == "invalid_decision"
+    assert {f["path"] for f in err.value.fields} == {"plan_codes", "departure_reason"}
+    with pytest.raises(Invalid, match="name cannot be removed"), db.write() as s:
+        store.patients.update_patient(s, ANN, c["patient_id"], version=1, changes={"name": None})
+    with pytest.raises(Invalid, match="title cannot be removed"), db.write() as s:
+        store.meetings.update_meeting(s, BOB, mt["id"], version=1, changes={"title": None})
+    with db.write() as s:
+        store.users.create_user(s, ANN, username="root", role="admin", password_hash="x")
+    with pytest.raises(Conflict, match="your own"), db.write() as s:
+        store.users.update_user(s, Actor("root", "admin"), "root", active=False)
+    other = {**RECTAL}
+    with db.write() as s:
+        c2 = store.cases.create_case(s, ANN, patient_id=c["patient_id"], title="2", data=other)
+        a2 = store.assessments.add_assessment(
+            s, ANN, case_id=c2["id"], case_version=1, result=_result(RECTAL)
+        )
+    with pytest.raises(Invalid, match="does not belong"), db.write() as s:
+        store.followup.create_task(
+            s, ANN, case_id=c["id"], due=AS_OF, exams=["CT"], assessment_id=a2["id"]
+        )

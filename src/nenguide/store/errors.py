@@ -56,9 +56,13 @@ class Invalid(StoreError):
 
     code = "invalid_input"
 
-    def __init__(self, message: str, fields: list[dict[str, Any]] | None = None):
+    def __init__(
+        self, message: str, fields: list[dict[str, Any]] | None = None, *, code: str | None = None
+    ):
         super().__init__(message)
         self.fields = fields or []
+        if code is not None:
+            self.code = code
 
 
 class SchemaOutOfDate(StoreError):

@@ -12,7 +12,7 @@ from nenguide.store import models as m
 from nenguide.store.audit import audit
 from nenguide.store.cases import _case
 from nenguide.store.common import Actor, field, flush_unique, new_id, now
-from nenguide.store.errors import Invalid, NotFound, VersionConflict
+from nenguide.store.errors import Conflict, Invalid, NotFound, VersionConflict
 from nenguide.store.records import TaskDoc, as_doc
 
 
@@ -35,6 +35,13 @@ def create_task(
     id: str | None = None,
 ) -> dict[str, Any]:
     c = _case(s, case_id)
+    if assessment_id is not None:
+        a = s.get(m.Assessment, assessment_id)
+        if a is None or a.case_id != case_id:
+            raise Invalid(
+                "the assessment does not belong to this case",
+                [field("assessment_id", "not an assessment of this case", assessment_id)],
+            )
     t = m.FollowUpTask(
         id=id or new_id(),
         patient_id=c.patient_id,
@@ -176,6 +183,8 @@ def complete_task(
     if t is None:
         raise NotFound("follow-up task", task_id)
     before = task_doc(t)
+    if t.status != "open":
+        raise Conflict(f"the task is already {t.status}", details={"current": before})
     res = s.execute(
         update(m.FollowUpTask)
         .where(m.FollowUpTask.id == task_id, m.FollowUpTask.version == version)

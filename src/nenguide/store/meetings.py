@@ -21,6 +21,7 @@ from nenguide.store.records import (
     MeetingSummaryDoc,
     as_doc,
 )
+from nenguide.store.vocab import DEPARTURE_REASONS
 
 
 def agenda_doc(i: m.AgendaItem, decisions: Sequence[m.Decision] = ()) -> dict[str, Any]:
@@ -138,6 +139,9 @@ def update_meeting(
 ) -> dict[str, Any]:
     allowed = {"title", "scheduled_at", "location", "status", "notes"}
     values = {k: v for k, v in changes.items() if k in allowed}
+    for key in ("title", "scheduled_at", "status"):
+        if key in values and values[key] is None:
+            raise Invalid(f"{key} cannot be removed", [field(key, "cannot be null")])
     if isinstance(values.get("scheduled_at"), dt.datetime):
         values["scheduled_at"] = values["scheduled_at"].astimezone(dt.UTC)
     before = as_doc(MeetingSummaryDoc, _meeting(s, meeting_id))
@@ -287,6 +291,11 @@ def record_decision(
     id: str | None = None,
     decided_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    problems = decision_problems(
+        plan_codes, plan_text, follows_guideline, departure_reason, departure_comment
+    )
+    if problems:
+        raise Invalid("the decision is incomplete", problems, code="invalid_decision")
     i = s.get(m.AgendaItem, item_id)
     if i is None or i.meeting_id != meeting_id:
         raise NotFound("agenda item", item_id)
@@ -335,6 +344,54 @@ def record_decision(
         after=doc,
     )
     return doc
+
+
+def decision_problems(
+    plan_codes: list[str],
+    plan_text: str | None,
+    follows_guideline: bool,
+    departure_reason: str | None,
+    departure_comment: str | None,
+) -> list[dict[str, Any]]:
+    """What is missing or contradictory in an MDT decision ([] when it is complete)."""
+    out: list[dict[str, Any]] = []
+    if not plan_codes and not (plan_text and plan_text.strip()):
+        out.append(
+            field(
+                "plan_codes", "record the chosen plan", [], "at least one plan code, or plan_text"
+            )
+        )
+    if follows_guideline and departure_reason is not None:
+        out.append(
+            field(
+                "departure_reason",
+                "a departure reason is only recorded when follows_guideline is false",
+                departure_reason,
+                "null",
+            )
+        )
+    if not follows_guideline and departure_reason is None:
+        out.append(
+            field(
+                "departure_reason",
+                "say why the plan departs from the guideline",
+                None,
+                ", ".join(DEPARTURE_REASONS),
+            )
+        )
+    if departure_reason is not None and departure_reason not in DEPARTURE_REASONS:
+        out.append(
+            field(
+                "departure_reason", "unknown reason", departure_reason, ", ".join(DEPARTURE_REASONS)
+            )
+        )
+    if departure_reason == "other" and not (departure_comment or "").strip():
+        out.append(
+            field(
+                "departure_comment", "explain the 'other' reason", departure_comment, "a short text"
+            )
+        )
+    return out
 
 
 def treatment_codes(result: dict[str, Any]) -> list[str]:

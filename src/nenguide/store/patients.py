@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from nenguide.store import models as m
 from nenguide.store.audit import audit
-from nenguide.store.common import Actor, escape_like, flush_unique, new_id, now
-from nenguide.store.errors import Conflict, NotFound, VersionConflict
+from nenguide.store.common import Actor, escape_like, field, flush_unique, new_id, now
+from nenguide.store.errors import Conflict, Invalid, NotFound, VersionConflict
 from nenguide.store.records import PatientDoc, as_doc
 
 
@@ -86,6 +86,11 @@ def update_patient(
 ) -> dict[str, Any]:
     allowed = {"name", "mrn", "birth_date", "sex"}
     values = {k: v for k, v in changes.items() if k in allowed}
+    if "name" in values and values["name"] is None:
+        raise Invalid(
+            "name cannot be removed",
+            [field("name", "cannot be null", None, "text")],
+        )
     if "mrn" in values and values["mrn"] is not None:
         other = s.scalar(
             select(m.Patient.id).where(m.Patient.mrn == values["mrn"], m.Patient.id != patient_id)

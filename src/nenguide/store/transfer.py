@@ -136,6 +136,45 @@ def _original_authorship(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def check_record(doc: dict[str, Any]) -> None:
+    """Raise :class:`Invalid` (``invalid_record``) unless every case version is a valid case
+    and every task and agenda item refers to one of the record's cases."""
+    from nenguide.errors import CaseInputError, parse_case
+
+    case_ids = {c["id"] for c in doc.get("cases", [])}
+    problems: list[dict[str, Any]] = []
+    for i, c in enumerate(doc.get("cases", [])):
+        for j, v in enumerate(c.get("versions", [])):
+            try:
+                parse_case(v["data"])
+            except CaseInputError as err:
+                prefix = f"cases.{i}.versions.{j}.data"
+                problems += [
+                    {**fe.as_dict(), "path": f"{prefix}.{fe.path}"} for fe in err.errors
+                ] or [field(prefix, err.summary)]
+    for i, t in enumerate(doc.get("follow_up_tasks", [])):
+        if t["case_id"] not in case_ids:
+            problems.append(
+                field(
+                    f"follow_up_tasks.{i}.case_id", "not one of this record's cases", t["case_id"]
+                )
+            )
+    for i, mt in enumerate(doc.get("meetings", [])):
+        for j, item in enumerate(mt.get("agenda", [])):
+            if item["case_id"] not in case_ids:
+                problems.append(
+                    field(
+                        f"meetings.{i}.agenda.{j}.case_id",
+                        "not one of this record's cases",
+                        item["case_id"],
+                    )
+                )
+    if problems:
+        raise Invalid(
+            "the record is not consistent; nothing was imported", problems, code="invalid_record"
+        )
+
+
 def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, Any]:
     """Recreate a record exported by :func:`export_patient`, keeping its ids and history.
 
@@ -153,6 +192,7 @@ def import_patient(s: Session, actor: Actor, doc: dict[str, Any]) -> dict[str, A
             f"{EXPORT_FORMAT_VERSION}",
             [field("format", "unsupported format", doc.get("format"), EXPORT_FORMAT)],
         )
+    check_record(doc)
     p = doc["patient"]
     clock = _Clock(now())
     me = actor.username

@@ -73,6 +73,10 @@ def update_user(
     display_name: str | None = None,
     password_hash: str | None = None,
 ) -> dict[str, Any]:
+    if username == actor.username and (active is False or (role and role != "admin")):
+        raise Conflict(
+            "you cannot disable your own account or remove your own admin role; ask another admin"
+        )
     u = get_user(s, username)
     if u is None:
         raise NotFound("user", username)

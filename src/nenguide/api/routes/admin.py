@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from nenguide import __version__, store
 from nenguide.api import accounts
 from nenguide.api.auth import AUDIT, USERS, Principal, Require
-from nenguide.api.errors import ApiError
 from nenguide.api.routes import DB, ERRORS
 from nenguide.api.schemas import AuditList, AuditOut, Health, UserCreate, UserOut, UserUpdate
 
@@ -56,14 +55,6 @@ def update_user(
     username: str, body: UserUpdate, principal: Admin, db: DB, request: Request
 ) -> UserOut:
     """Change a user's role, name, password or disable the account (ends their sessions)."""
-    if username == principal.username and (
-        body.active is False or (body.role and body.role != "admin")
-    ):
-        raise ApiError(
-            409,
-            "conflict",
-            "you cannot disable your own account or remove your own admin role; ask another admin",
-        )
     if body.password is not None:
         accounts.check_password(body.password, username)
     with db.write() as s:

@@ -158,13 +158,6 @@ def update_patient(
 ) -> PatientOut:
     """Change demographics. Send the version you edited; a stale one gets 409."""
     changes = body.model_dump(include=body.model_fields_set - {"version"})
-    if "name" in changes and changes["name"] is None:
-        raise ApiError(
-            422,
-            "invalid_input",
-            "name cannot be removed",
-            fields=[{"path": "name", "message": "cannot be null", "allowed": "text"}],
-        )
     with db.write() as s:
         doc = store.patients.update_patient(
             s, principal.actor(), patient_id, version=body.version, changes=changes
@@ -333,40 +326,6 @@ def export_patient(patient_id: str, principal: Exporter, db: DB) -> PatientRecor
 def import_patient(body: PatientRecord, principal: Importer, db: DB) -> PatientOut:
     """Recreate a record made by export, keeping ids and history. Refused with 409 when the
     patient, one of its cases or its MRN already exists here."""
-    case_ids = {c.id for c in body.cases}
-    problems: list[dict[str, Any]] = []
-    for i, c in enumerate(body.cases):
-        for j, v in enumerate(c.versions):
-            try:
-                parse_case(v.data)
-            except CaseInputError as err:
-                problems += case_fields(err, f"cases.{i}.versions.{j}.data")
-    for i, t in enumerate(body.follow_up_tasks):
-        if t.case_id not in case_ids:
-            problems.append(
-                {
-                    "path": f"follow_up_tasks.{i}.case_id",
-                    "message": "not one of this record's cases",
-                    "received": t.case_id,
-                }
-            )
-    for i, mt in enumerate(body.meetings):
-        for j, item in enumerate(mt.agenda):
-            if item.case_id not in case_ids:
-                problems.append(
-                    {
-                        "path": f"meetings.{i}.agenda.{j}.case_id",
-                        "message": "not one of this record's cases",
-                        "received": item.case_id,
-                    }
-                )
-    if problems:
-        raise ApiError(
-            422,
-            "invalid_record",
-            "the record is not consistent; nothing was imported",
-            fields=problems,
-        )
     with db.write() as s:
         doc = store.transfer.import_patient(s, principal.actor(), body.model_dump(mode="json"))
     return PatientOut.model_validate(doc)

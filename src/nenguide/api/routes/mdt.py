@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from nenguide import store
 from nenguide.api.auth import FOLLOWUP_WRITE, MEETING_WRITE, READ, Principal, Require
-from nenguide.api.errors import ApiError
 from nenguide.api.routes import DB, ERRORS, out
 from nenguide.api.schemas import (
     AgendaIn,
@@ -90,14 +89,6 @@ def update_meeting(
 ) -> MeetingOut:
     """Reschedule, rename, mark held or cancelled. Send the version you edited."""
     changes = body.model_dump(include=body.model_fields_set - {"version"})
-    for key in ("title", "scheduled_at", "status"):
-        if key in changes and changes[key] is None:
-            raise ApiError(
-                422,
-                "invalid_input",
-                f"{key} cannot be removed",
-                fields=[{"path": key, "message": "cannot be null"}],
-            )
     with db.write() as s:
         doc = store.meetings.update_meeting(
             s, principal.actor(), meeting_id, version=body.version, changes=changes
@@ -151,47 +142,6 @@ def remove_agenda_item(meeting_id: str, item_id: str, principal: MeetingWriter, 
     return Response(status_code=204)
 
 
-def decision_problems(body: DecisionIn) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if not body.plan_codes and not (body.plan_text and body.plan_text.strip()):
-        out.append(
-            {
-                "path": "plan_codes",
-                "message": "record the chosen plan",
-                "received": [],
-                "allowed": "at least one plan code, or plan_text",
-            }
-        )
-    if body.follows_guideline and body.departure_reason is not None:
-        out.append(
-            {
-                "path": "departure_reason",
-                "message": "a departure reason is only recorded when follows_guideline is false",
-                "received": body.departure_reason,
-                "allowed": "null",
-            }
-        )
-    if not body.follows_guideline and body.departure_reason is None:
-        out.append(
-            {
-                "path": "departure_reason",
-                "message": "say why the plan departs from the guideline",
-                "received": None,
-                "allowed": ", ".join(store.vocab.DEPARTURE_REASONS),
-            }
-        )
-    if body.departure_reason == "other" and not (body.departure_comment or "").strip():
-        out.append(
-            {
-                "path": "departure_comment",
-                "message": "explain the 'other' reason",
-                "received": body.departure_comment,
-                "allowed": "a short text",
-            }
-        )
-    return out
-
-
 @router.post(
     "/meetings/{meeting_id}/agenda/{item_id}/decision",
     response_model=DecisionOut,
@@ -203,9 +153,6 @@ def record_decision(
 ) -> DecisionOut:
     """Record the MDT's decision for a case on the agenda. Recording again revises it: the new
     decision supersedes the old one, which stays in the history."""
-    problems = decision_problems(body)
-    if problems:
-        raise ApiError(422, "invalid_decision", "the decision is incomplete", fields=problems)
     with db.write() as s:
         doc = store.meetings.record_decision(
             s, principal.actor(), meeting_id, item_id, **body.model_dump()
@@ -222,21 +169,6 @@ def record_decision(
 def create_task(case_id: str, body: TaskIn, principal: FollowUpWriter, db: DB) -> TaskOut:
     """Add a follow-up task by hand (e.g. a CT in 6 months decided at the MDT)."""
     with db.write() as s:
-        if body.assessment_id is not None:
-            a = store.assessments.get_assessment(s, body.assessment_id)
-            if a["case_id"] != case_id:
-                raise ApiError(
-                    422,
-                    "invalid_input",
-                    "the assessment does not belong to this case",
-                    fields=[
-                        {
-                            "path": "assessment_id",
-                            "message": "not an assessment of this case",
-                            "received": body.assessment_id,
-                        }
-                    ],
-                )
         doc = store.followup.create_task(s, principal.actor(), case_id=case_id, **body.model_dump())
     return TaskOut.model_validate(doc)
 
@@ -302,14 +234,6 @@ def get_task(task_id: str, _: Reader, db: DB) -> Response:
 def complete_task(task_id: str, body: TaskComplete, principal: FollowUpWriter, db: DB) -> TaskOut:
     """Mark a task done (or cancelled) with its result. Send the version you saw."""
     with db.write() as s:
-        current = store.followup.get_task(s, task_id)
-        if current["status"] != "open":
-            raise ApiError(
-                409,
-                "conflict",
-                f"the task is already {current['status']}",
-                details={"current": current},
-            )
         doc = store.followup.complete_task(
             s,
             principal.actor(),
