@@ -59,7 +59,11 @@ def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
     )
 
 
-def start_server(url: str, workdir: Path) -> Server:
+def start_server(
+    url: str, workdir: Path, *, serve_url: str | None = None, serve_args: tuple[str, ...] = ()
+) -> Server:
+    """The first admin made with ``user create`` on ``url`` (the tables' owner), then ``serve``
+    on ``serve_url`` (default: the same) with ``serve_args``."""
     admin = _cli(
         "user",
         "create",
@@ -73,7 +77,7 @@ def start_server(url: str, workdir: Path) -> Server:
     )
     assert admin.returncode == 0, admin.stderr
     for attempt in range(3):
-        server = _launch(url, workdir / f"server-{attempt}.log")
+        server = _launch(serve_url or url, workdir / f"server-{attempt}.log", *serve_args)
         if server is not None:
             break
     else:

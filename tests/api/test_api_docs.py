@@ -60,3 +60,34 @@ def test_example_plan_codes_are_option_codes(kb: object) -> None:
     for example in examples:
         for code in re.findall(r'"([^"]+)"', example):
             assert code in codes, code
+
+
+def test_security_guide_matches_the_code() -> None:
+    """docs/security.md names commands, options and settings that exist."""
+    import typer
+    from typer.testing import CliRunner
+
+    from nenguide.api.cli import register
+    from nenguide.api.settings import ENVIRONMENT
+
+    text = (DOC.parent / "security.md").read_text(encoding="utf-8")
+    for section in ("Threat model", "Deployment behind TLS", "Database roles", "Backups",
+                    "Audit verification"):  # fmt: skip
+        assert f"## {section}" in text, section
+    app = typer.Typer()
+    app.command("version")(lambda: None)
+    register(app)
+    run = CliRunner().invoke
+    assert "--expect" in run(app, ["audit", "verify", "--help"]).output
+    assert "role" in run(app, ["db", "grant-app-role", "--help"]).output.lower()
+    serve_help = run(app, ["serve", "--help"]).output
+    for opt in ("--no-migrate", "--cookie-secure"):
+        assert opt in serve_help and opt in text
+    for var in re.findall(r"NENGUIDE_[A-Z_]+", text):
+        assert var in {v for v, *_ in ENVIRONMENT}, var
+    make = (DOC.parents[1] / "Makefile").read_text(encoding="utf-8")
+    for target in re.findall(r"`make (\w+)`", text):
+        assert f"\n{target}:" in make, target
+    root = DOC.parents[1] / "src" / "nenguide"
+    for path in set(re.findall(r"`((?:api|store)/\w+\.py|\w+\.py)`", text)):
+        assert (root / path).exists(), path

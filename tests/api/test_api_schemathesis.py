@@ -3,8 +3,10 @@ no 5xx, and every response matches the documented status codes, content type and
 
 Each operation is one test item, driven by Hypothesis directly (schemathesis' pytest plugin adds
 coverage phases that take minutes here). Runs as the admin (the role that may call everything)
-against the running SQLite server. Logout is left out: it would end the session the rest of the
-run uses. Import gets fewer examples: a whole generated patient record takes seconds."""
+against the running SQLite server, and, with fewer examples, as a clinician against the
+PostgreSQL server, which connects as a database role that owns no table. Logout is left out:
+it would end the session the rest of the run uses. Import gets fewer examples: a whole
+generated patient record takes seconds."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from nenguide.api import Settings, create_app
 SEED = 20261123
 MAX_EXAMPLES = 8
 FEWER = {"POST /api/v1/patients/import": 2}
+PG_EXAMPLES = 3
 CHECKS = [
     checks.not_a_server_error,
     oa.status_code_conformance,
@@ -54,11 +57,25 @@ def test_openapi_document_is_the_served_one(server: Server) -> None:
 def test_operation_conforms_to_its_schema(
     operation: schemathesis.APIOperation, server: Server
 ) -> None:
-    headers = {"Authorization": f"Bearer {server.tokens['admin']}"}
+    _run(operation, server, "admin", FEWER.get(operation.label, MAX_EXAMPLES))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.label)
+def test_operation_conforms_on_postgres_as_a_clinician(
+    operation: schemathesis.APIOperation, pg_server: Server
+) -> None:
+    """The same on PostgreSQL, where the server connects as a database role that owns no
+    table, and as a clinician (403 for what the role may not do is documented too)."""
+    _run(operation, pg_server, "clinician", PG_EXAMPLES)
+
+
+def _run(operation: schemathesis.APIOperation, server: Server, role: str, examples: int) -> None:
+    headers = {"Authorization": f"Bearer {server.tokens[role]}"}
 
     @seed(SEED)
     @settings(
-        max_examples=FEWER.get(operation.label, MAX_EXAMPLES),
+        max_examples=examples,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
