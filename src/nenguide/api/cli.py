@@ -1,5 +1,6 @@
 """Commands of the MDT service, added to the ``nenguide`` command line by :func:`register`:
-``serve``, ``db upgrade`` / ``db downgrade`` and ``user create``."""
+``serve``, ``db upgrade`` / ``db downgrade`` / ``db grant-app-role``, ``user create`` and
+``audit verify``."""
 
 from __future__ import annotations
 
@@ -329,7 +330,7 @@ def audit_verify(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``db`` and ``user`` to the ``nenguide`` command line."""
+    """Add ``serve``, ``db``, ``user`` and ``audit`` to the ``nenguide`` command line."""
     app.command("serve")(serve)
     db_app = typer.Typer(help="Database schema: upgrade or downgrade.", no_args_is_help=True)
     db_app.command("upgrade")(db_upgrade)
