@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from nenguide.store.vocab import ROLES  # defined once
+
 PASSWORD = "correct horse battery staple"
-ROLES = ("clinician", "coordinator", "admin", "auditor")
 
 
 def free_port() -> int:
