@@ -25,6 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {**_E, "description": "Your role may not do this"},
     404: {**_E, "description": "No such record"},
     409: {**_E, "description": "Conflict: edited a stale version, or a duplicate"},
+    413: {**_E, "description": "The request body is larger than the limit"},
     422: {**_E, "description": "Invalid input: 'fields' names each problem"},
     500: {**_E, "description": "Server error; nothing was changed"},
 }

@@ -21,7 +21,10 @@ Authenticated = Annotated[Principal, Depends(Require(ANY_ROLE, "use the API"))]
     "/login",
     response_model=LoginOut,
     openapi_extra={"security": []},
-    responses={429: {**ERRORS[422], "description": "Too many failed logins: see Retry-After"}},
+    responses={
+        429: {**ERRORS[422], "description": "Too many failed logins: see Retry-After"},
+        503: {**ERRORS[422], "description": "Busy checking passwords: see Retry-After"},
+    },
 )
 async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
     """Exchange a user name and password for a session token (also set as a cookie). Repeated
