@@ -28,6 +28,12 @@ class Settings:
     guideline: str = "csco-2021"
     demo: bool = False
     db_pool_size: int = 10
+    #: Web pages (issue 9): directory of the site-parameter file (site-parameters.yaml, used by
+    #: every assessment the service makes) and of per-user page preferences (language).
+    #: None: the user data directory beside the default SQLite file ("web-demo" in demo mode).
+    web_state_dir: str | None = field(
+        default_factory=lambda: os.environ.get("NENGUIDE_WEB_STATE_DIR") or None
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
