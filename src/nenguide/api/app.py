@@ -28,6 +28,7 @@ from nenguide.api.settings import Settings
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
 from nenguide.store import Database, migrate
+from nenguide.web import app as web
 
 log = logging.getLogger("nenguide.api")
 
@@ -198,8 +199,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         title="nenguide MDT service",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # /docs and /redoc: vendored Swagger UI and ReDoc (nenguide.web)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.api_routes = [
         r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)
     ]
+    web.install(app)  # pages, static files, report downloads, CSP (issue 9)
     app.add_middleware(RequestContext)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

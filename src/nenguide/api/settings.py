@@ -34,6 +34,13 @@ class Settings:
     web_state_dir: str | None = field(
         default_factory=lambda: os.environ.get("NENGUIDE_WEB_STATE_DIR") or None
     )
+    #: Reports (issue 9): patient identifiers printed on each page, chosen by the site,
+    #: comma-separated from name, mrn, birth_date, sex.
+    report_identifiers: str = field(
+        default_factory=lambda: (
+            os.environ.get("NENGUIDE_REPORT_IDENTIFIERS") or "name,mrn,birth_date"
+        )
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from nenguide.engine.kb import Knowledge
 from nenguide.report.texts import Texts
 
-_IDENT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b(?:true|false)\b")
+_IDENT = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?![\w.-])")
 _RULE_PREFIX = re.compile(r"^[A-Z0-9_.]+: ")
 
 
@@ -27,8 +27,8 @@ class Why:
     decided: bool
     explanation: str | None
     conditions: list[Markup]
-    inputs: list[tuple[str, str]]
-    result: str
+    inputs: list[tuple[Markup, Markup]]
+    result: Markup
     sources: list[str]
 
 
@@ -50,29 +50,60 @@ class AssessmentView:
         self.kb = kb
 
     # --------------------------------------------------------------- helpers
-    def value(self, v: Any) -> str:
+    def value(self, v: Any) -> Markup:
+        """A trace value in the page language; a code with no text stays visibly code."""
         if isinstance(v, dict) and "one_of" in v:
-            return "{" + ", ".join(self.value(x) for x in v["one_of"]) + "}"
+            return Markup("{") + Markup(", ").join(self.value(x) for x in v["one_of"]) + "}"
         if isinstance(v, dict):
-            return "; ".join(f"{self.label(k)}: {self.value(x)}" for k, x in v.items())
+            return Markup("; ").join(
+                Markup("{}: {}").format(self.label(k), self.value(x)) for k, x in v.items()
+            )
         if isinstance(v, (list, tuple)):
-            return ", ".join(self.value(x) for x in v) if v else "—"
+            return Markup(", ").join(self.value(x) for x in v) if v else Markup("—")
         if isinstance(v, bool):
-            return self.tx.t("case.yes" if v else "case.no")
+            return Markup(escape(self.tx.t("case.yes" if v else "case.no")))
         if isinstance(v, float):
-            return f"{v:g}"
+            return Markup(escape(f"{v:g}"))
         if v is None:
-            return "—"
+            return Markup("—")
         s = str(v)
-        if re.fullmatch(r"[a-z][a-z0-9_]*", s) or s in self.kb.catalog.texts.get("en", {}):
-            return self.tx.value(s)
-        return s
+        if re.fullmatch(r"[a-z][a-z0-9_]*", s):
+            return self.code(s)
+        return Markup(escape(s))
 
-    def label(self, key: str) -> str:
+    def code(self, s: str) -> Markup:
+        shown = self.tx.value(s)
+        if shown != s and not (self.tx.lang != "en" and shown == s):
+            return Markup(escape(shown))
+        if self.tx.lang == "en":
+            return Markup(escape(s.replace("_", " ")))
+        return Markup("<code>{}</code>").format(s)
+
+    def label(self, key: str) -> Markup:
         """Label of a trace input (``available.everolimus`` -> "Available: Everolimus")."""
         if key.startswith("available."):
-            return f"{self.tx.t('site.available')}: {self.tx.value(key.split('.', 1)[1])}"
-        return self.tx.kb_or(f"field.{key}", self.tx.field(key))
+            return Markup("{}: {}").format(
+                self.tx.t("site.available"), self.code(key.split(".", 1)[1])
+            )
+        own = self.kb.catalog.texts.get(self.tx.lang, {}).get(f"field.{key}")
+        if own:
+            return Markup(escape(own))
+        shown = self.tx.field(key)
+        if self.tx.lang != "en" and re.fullmatch(r"[A-Za-z0-9 ()-]+", shown):
+            return Markup("<code>{}</code>").format(key)
+        return Markup(escape(shown))
+
+    def prose(self, text: Any) -> Markup:
+        """An engine text: snake_case codes inside it read as texts, or are marked as code."""
+        s = str(text)
+        out: list[str] = []
+        pos = 0
+        for m in re.finditer(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", s):
+            out.append(str(escape(s[pos : m.start()])))
+            out.append(str(self.code(m.group(0))))
+            pos = m.end()
+        out.append(str(escape(s[pos:])))
+        return Markup("".join(out))
 
     def localise(self, text: str) -> Markup:
         """A rule condition with field names and values in the page language; identifiers

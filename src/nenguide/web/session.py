@@ -21,8 +21,8 @@ from pathlib import Path
 from starlette.requests import Request
 
 from nenguide.api.security import token_hash
-from nenguide.web import data
 from nenguide.report.texts import LANGS, pick_lang
+from nenguide.web import data
 
 CSRF_FIELD = "csrf"
 CSRF_COOKIE = "nenguide_login_csrf"
