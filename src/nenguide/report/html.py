@@ -87,7 +87,7 @@ def pictures(a: dict[str, Any], tx: Texts, today: str | None = None) -> dict[str
         if ki is not None or mit is not None
         else None
     )
-    runs = svg.describe_runs(svg.group_visits(visits, start), tx.lang, tx.date)
+    runs = svg.describe_runs(svg.group_visits(visits), tx.lang, tx.date)
     return {"tl": tl, "gb": gb, "runs": runs}
 
 

@@ -31,18 +31,22 @@ def _months_between(a: dt.date, b: dt.date) -> int:
     return round((b - a).days / 30.44)
 
 
-def group_visits(visits: list[dict[str, Any]], start: str | None = None) -> list[Run]:
+def group_visits(visits: list[dict[str, Any]]) -> list[Run]:
+    """Runs of visits with the same interval and examinations; the first visit of a run
+    takes the interval of the visits after it."""
     runs: list[Run] = []
-    prev = dt.date.fromisoformat(start) if start else None
+    prev: dt.date | None = None
     for v in visits:
-        due = dt.date.fromisoformat(v["due"])
+        due = dt.date.fromisoformat(str(v["due"]))
         gap = _months_between(prev, due) if prev else None
         exams = tuple(v["exams"])
         last = runs[-1] if runs else None
-        if last is not None and last.months == gap and last.exams == exams:
-            runs[-1] = Run(gap, last.count + 1, last.first, v["due"], exams)
+        if last is not None and last.exams == exams and (
+            last.months == gap or (last.count == 1 and last.months is None)
+        ):
+            runs[-1] = Run(gap, last.count + 1, last.first, str(v["due"]), exams)
         else:
-            runs.append(Run(gap, 1, v["due"], v["due"], exams))
+            runs.append(Run(None, 1, str(v["due"]), str(v["due"]), exams))
         prev = due
     return runs
 
