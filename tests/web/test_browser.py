@@ -40,8 +40,9 @@ def shot(page: Any, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def page(browser: Any, web: WebServer) -> Any:
-    ctx = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900},
-                              locale="en-GB")
+    ctx = browser.new_context(
+        accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
     p = ctx.new_page()
     p.set_default_timeout(20_000)
     dialogs: list[str] = []
@@ -143,8 +144,9 @@ def test_mdt_path(page: Any, web: WebServer, tmp_path: Path) -> None:
     page.fill("#f-tumour-primary_site", "pancraes")
     page.fill("#f-pathology-ki67_percent", "8")
     page.get_by_role("button", name="保存并评估").click()
-    assert "您是否要输入“胰腺 (pancreas)”？" in page.locator(
-        "#f-tumour-primary_site-err").inner_text()
+    assert (
+        "您是否要输入“胰腺 (pancreas)”？" in page.locator("#f-tumour-primary_site-err").inner_text()
+    )
     page.fill("#f-tumour-primary_site", "pancreas")
     page.get_by_role("button", name="保存并评估").click()
     page.get_by_test_id("grade").wait_for()

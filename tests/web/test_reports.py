@@ -23,8 +23,12 @@ from nenguide.report.svg import describe_runs, group_visits
 from nenguide.report.text import render_text
 
 AS_OF = dt.date(2026, 12, 4)
-PATIENT = {"name": "王芳 <b>Wang</b>", "mrn": "MRN-0012", "birth_date": "1968-03-12",
-           "sex": "female"}
+PATIENT = {
+    "name": "王芳 <b>Wang</b>",
+    "mrn": "MRN-0012",
+    "birth_date": "1968-03-12",
+    "sex": "female",
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +49,48 @@ def _pdf_text(blob: bytes) -> tuple[str, int]:
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", ["Assessment report", "Classification and grade", "Stage IV", "type II (complex)",
-                "Past valid date 31-Oct-2023", "engine 0.1.0", "MRN-0012", "12-Mar-1968",
-                "It does not replace the MDT"]),
-        ("zh-CN", ["评估报告", "分类与分级", "神经内分泌瘤", "IV期", "II型（复杂型）",
-                   "指南已超期", "设定适用期至2023-10-31", "引擎 0.1.0", "病历号 MRN-0012",
-                   "不能替代MDT的判断"]),
+        (
+            "en",
+            [
+                "Assessment report",
+                "Classification and grade",
+                "Stage IV",
+                "type II (complex)",
+                "Past valid date 31-Oct-2023",
+                "engine 0.1.0",
+                "MRN-0012",
+                "12-Mar-1968",
+                "It does not replace the MDT",
+            ],
+        ),
+        (
+            "zh-CN",
+            [
+                "评估报告",
+                "分类与分级",
+                "神经内分泌瘤",
+                "IV期",
+                "II型（复杂型）",
+                "指南已超期",
+                "设定适用期至2023-10-31",
+                "引擎 0.1.0",
+                "病历号 MRN-0012",
+                "不能替代MDT的判断",
+            ],
+        ),
     ],
 )
 def test_pdf_text_layer_holds_the_report(kb: Knowledge, lang: str, expected: list[str]) -> None:
     a = _assessment(kb, "pnet-g2-liver", lang)
-    html = assessment_html(a, kb, lang=lang, patient=PATIENT, case_version=2,
-                           assessment_id="0123456789abcdef", today=AS_OF)
+    html = assessment_html(
+        a,
+        kb,
+        lang=lang,
+        patient=PATIENT,
+        case_version=2,
+        assessment_id="0123456789abcdef",
+        today=AS_OF,
+    )
     text, pages = _pdf_text(html_to_pdf(html))
     flat = re.sub(r"\s+", " ", text)
     for s in expected:
@@ -79,24 +113,47 @@ def test_html_report_escapes_and_carries_no_script(kb: Knowledge) -> None:
 
 def test_identifiers_chosen_by_the_site(kb: Knowledge) -> None:
     a = _assessment(kb, "rectal-net-g1-small", "en")
-    html = assessment_html(a, kb, lang="en", patient=PATIENT, identifiers=("mrn",),
-                           today=AS_OF)
+    html = assessment_html(a, kb, lang="en", patient=PATIENT, identifiers=("mrn",), today=AS_OF)
     assert "MRN-0012" in html and "Wang" not in html and "1968" not in html
 
 
 def test_minutes_pdf_in_chinese(kb: Knowledge) -> None:
-    meeting = {"title": "NEN MDT", "scheduled_at": "2026-12-09T14:00:00+00:00",
-               "location": "3楼会议室", "attendees": []}
-    items = [{"patient": PATIENT, "question": "肝转移是否切除？", "summary": "神经内分泌瘤 G2 · IV期",
-              "stamp": "", "plan": ["肝切除联合消融"],
-              "decision": {"plan_codes": ["X"], "plan_text": "先全身治疗", "follows_guideline": False,
-                           "departure_reason": "patient_preference", "departure_comment": "患者意愿",
-                           "recorded_by": "dr-li", "decided_at": "2026-12-09T14:20:00+00:00"}}]
-    text, pages = _pdf_text(html_to_pdf(minutes_html(meeting, items, kb, lang="zh-CN",
-                                                     today=AS_OF)))
+    meeting = {
+        "title": "NEN MDT",
+        "scheduled_at": "2026-12-09T14:00:00+00:00",
+        "location": "3楼会议室",
+        "attendees": [],
+    }
+    items = [
+        {
+            "patient": PATIENT,
+            "question": "肝转移是否切除？",
+            "summary": "神经内分泌瘤 G2 · IV期",
+            "stamp": "",
+            "plan": ["肝切除联合消融"],
+            "decision": {
+                "plan_codes": ["X"],
+                "plan_text": "先全身治疗",
+                "follows_guideline": False,
+                "departure_reason": "patient_preference",
+                "departure_comment": "患者意愿",
+                "recorded_by": "dr-li",
+                "decided_at": "2026-12-09T14:20:00+00:00",
+            },
+        }
+    ]
+    text, pages = _pdf_text(
+        html_to_pdf(minutes_html(meeting, items, kb, lang="zh-CN", today=AS_OF))
+    )
     flat = re.sub(r"\s+", " ", text)
-    for s in ("MDT会议纪要", "2026年12月9日 星期三", "肝转移是否切除？", "偏离指南理由", "患者意愿",
-              "记录人：dr-li"):
+    for s in (
+        "MDT会议纪要",
+        "2026年12月9日 星期三",
+        "肝转移是否切除？",
+        "偏离指南理由",
+        "患者意愿",
+        "记录人：dr-li",
+    ):
         assert s in flat, s
     assert pages == 1
 
@@ -106,9 +163,25 @@ def test_cli_report_writes_pdf_and_html(tmp_path: Path) -> None:
     for fmt in ("pdf", "html"):
         out = tmp_path / f"r.{fmt}"
         done = subprocess.run(
-            [sys.executable, "-m", "nenguide", "report", str(case), "--format", fmt,
-             "--lang", "zh-CN", "--as-of", "2026-12-04", "--out", str(out)],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "nenguide",
+                "report",
+                str(case),
+                "--format",
+                fmt,
+                "--lang",
+                "zh-CN",
+                "--as-of",
+                "2026-12-04",
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         if fmt == "pdf":
@@ -134,9 +207,17 @@ def test_text_report_never_cuts_chinese_lines(kb: Knowledge, name: str) -> None:
 
 
 def test_follow_up_visits_are_grouped() -> None:
-    visits = [{"due": d, "exams": ["ct"]} for d in
-              ("2027-01-01", "2027-04-01", "2027-07-01", "2027-10-01", "2028-04-01",
-               "2028-10-01")]
+    visits = [
+        {"due": d, "exams": ["ct"]}
+        for d in (
+            "2027-01-01",
+            "2027-04-01",
+            "2027-07-01",
+            "2027-10-01",
+            "2028-04-01",
+            "2028-10-01",
+        )
+    ]
     runs = group_visits(visits)
     assert [(r.months, r.count) for r in runs] == [(3, 4), (6, 2)]
     assert describe_runs(runs, "en") == [
@@ -147,9 +228,14 @@ def test_follow_up_visits_are_grouped() -> None:
 
 
 def test_help_does_not_break_mid_sentence() -> None:
-    done = subprocess.run([sys.executable, "-m", "nenguide", "assess", "--help"],
-                          capture_output=True, text=True, timeout=60, check=False,
-                          env={"COLUMNS": "400", "PATH": ""})
+    done = subprocess.run(
+        [sys.executable, "-m", "nenguide", "assess", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"COLUMNS": "400", "PATH": ""},
+    )
     lines = [ln.strip() for ln in done.stdout.splitlines() if ln.strip()]
     # with room enough, each paragraph of the docstring is one line
     assert any(ln.startswith("Assess one case:") and ln.endswith("behind it.") for ln in lines)

@@ -15,8 +15,12 @@ from pathlib import Path
 import httpx
 
 PASSWORD = "correct horse battery staple"
-USERS = {"clinician": "w-clinician", "coordinator": "w-coordinator", "admin": "w-admin",
-         "auditor": "w-auditor"}
+USERS = {
+    "clinician": "w-clinician",
+    "coordinator": "w-coordinator",
+    "admin": "w-admin",
+    "auditor": "w-auditor",
+}
 
 
 @dataclass
@@ -30,14 +34,20 @@ class WebServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def token(self, role: str) -> str:
-        r = httpx.post(f"{self.base_url}/api/v1/auth/login",
-                       json={"username": USERS[role], "password": PASSWORD}, timeout=30)
+        r = httpx.post(
+            f"{self.base_url}/api/v1/auth/login",
+            json={"username": USERS[role], "password": PASSWORD},
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         return str(r.json()["token"])
 
     def api(self, role: str) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=60,
-                            headers={"Authorization": f"Bearer {self.token(role)}"})
+        return httpx.Client(
+            base_url=self.base_url,
+            timeout=60,
+            headers={"Authorization": f"Bearer {self.token(role)}"},
+        )
 
 
 def _free_port() -> int:
@@ -50,22 +60,48 @@ def start(workdir: Path) -> WebServer:
     url = f"sqlite:///{workdir / 'web.db'}"
     for role, name in USERS.items():
         done = subprocess.run(
-            [sys.executable, "-m", "nenguide.api", "user", "create", name, "--role", role,
-             "--password-stdin", "--database-url", url],
-            input=PASSWORD + "\n", capture_output=True, text=True, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "nenguide.api",
+                "user",
+                "create",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+                "--database-url",
+                url,
+            ],
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "NENGUIDE_WEB_STATE_DIR": str(workdir / "state")}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NENGUIDE_WEB_STATE_DIR": str(workdir / "state")}
     env.pop("NENGUIDE_DATABASE_URL", None)
     for attempt in range(3):
         port = _free_port()
         log_path = workdir / f"server-{attempt}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "nenguide.api", "serve", "--host", "127.0.0.1",
-                 "--port", str(port), "--database-url", url],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
+                [
+                    sys.executable,
+                    "-m",
+                    "nenguide.api",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--database-url",
+                    url,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         srv = WebServer(f"http://127.0.0.1:{port}", workdir / "state", log_path, proc)
         deadline = time.monotonic() + 60
