@@ -217,3 +217,11 @@ def test_screenshots_of_other_pages(page: Any, web: WebServer) -> None:
     shot(page, "09-site")
     page.goto(base + "/audit")
     assert page.locator("main").inner_text().startswith("出错")  # a clinician is no auditor
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_label("用户名").fill(USERS["auditor"])
+    page.get_by_label("密码").fill(PASSWORD)
+    page.locator("button[type=submit]").click()
+    page.goto(base + "/audit")
+    text = page.locator("table.audit").inner_text()
+    assert "meeting.decision.record" in text and USERS["clinician"] in text
+    shot(page, "10-audit")

@@ -104,8 +104,9 @@ def test_csp_and_vendored_docs(web: WebServer) -> None:
 
 def test_site_parameters_change_the_api_assessment(web: WebServer) -> None:
     admin, token = _login(web, "admin")
-    case = json.loads(json.dumps(yaml.safe_load(demo_cases()["pnet-g2-liver"].read_text()),
-                                 default=str))
+    case = json.loads(
+        json.dumps(yaml.safe_load(demo_cases()["pnet-g2-liver"].read_text()), default=str)
+    )
     with web.api("clinician") as api:
         before = api.post("/api/v1/assess", json=case).json()
     r = admin.post(

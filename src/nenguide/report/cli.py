@@ -17,6 +17,9 @@ class ReportFormat(StrEnum):
 
 def register(app: typer.Typer) -> None:
     from nenguide import cli
+    from nenguide.engine.assess import assess as run_assess
+    from nenguide.errors import CaseInputError, load_case_file, parse_case_text
+    from nenguide.knowledge import DEFAULT_GUIDELINE
 
     @app.command()
     def report(
@@ -27,9 +30,7 @@ def register(app: typer.Typer) -> None:
                 metavar="CASE",
             ),
         ],
-        out: Annotated[
-            Path, typer.Option("--out", "-o", help="File to write.", metavar="FILE")
-        ],
+        out: Annotated[Path, typer.Option("--out", "-o", help="File to write.", metavar="FILE")],
         format: Annotated[
             ReportFormat, typer.Option("--format", "-f", help="pdf or html.")
         ] = ReportFormat.pdf,
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         guideline: Annotated[
             str, typer.Option("--guideline", help="Knowledge package to use.")
-        ] = cli.DEFAULT_GUIDELINE,
+        ] = DEFAULT_GUIDELINE,
         site: Annotated[
             Path | None, typer.Option("--site", help=cli.SITE_HELP, metavar="FILE")
         ] = None,
@@ -59,14 +60,14 @@ def register(app: typer.Typer) -> None:
         date = cli._parse_date(as_of)
         try:
             if case == "-":
-                parsed = cli.parse_case_text(sys.stdin.read(), "standard input")
+                parsed = parse_case_text(sys.stdin.read(), "standard input")
             else:
-                parsed = cli.load_case_file(Path(case))
-        except cli.CaseInputError as err:
+                parsed = load_case_file(Path(case))
+        except CaseInputError as err:
             cli._fail_input(err)
             return
         kb = cli._load_knowledge(guideline)
-        result = cli.run_assess(parsed, kb, as_of=date, lang=lang.value, site=cli._site(site))
+        result = run_assess(parsed, kb, as_of=date, lang=lang.value, site=cli._site(site))
         doc = assessment_html(result.model_dump(mode="json"), kb, lang=lang.value, today=date)
         if format is ReportFormat.html:
             out.write_text(doc, encoding="utf-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def html_to_pdf(html: str) -> bytes:
     try:
-        from weasyprint import HTML
+        from weasyprint import HTML  # type: ignore[import-untyped]
     except ImportError as exc:  # the [report] or [api] extra is not installed
         raise RuntimeError("PDF reports need WeasyPrint: pip install 'nenguide[report]'") from exc
     pdf = HTML(string=html).write_pdf()

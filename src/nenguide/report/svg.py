@@ -9,6 +9,7 @@ shared with the text report.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,18 +32,21 @@ def _months_between(a: dt.date, b: dt.date) -> int:
     return round((b - a).days / 30.44)
 
 
-def group_visits(visits: list[dict[str, Any]]) -> list[Run]:
+def group_visits(visits: Sequence[Any]) -> list[Run]:
     """Runs of visits with the same interval and examinations; the first visit of a run
     takes the interval of the visits after it."""
     runs: list[Run] = []
     prev: dt.date | None = None
-    for v in visits:
+    for item in visits:
+        v = item if isinstance(item, dict) else {"due": item.due, "exams": item.exams}
         due = dt.date.fromisoformat(str(v["due"]))
         gap = _months_between(prev, due) if prev else None
         exams = tuple(v["exams"])
         last = runs[-1] if runs else None
-        if last is not None and last.exams == exams and (
-            last.months == gap or (last.count == 1 and last.months is None)
+        if (
+            last is not None
+            and last.exams == exams
+            and (last.months == gap or (last.count == 1 and last.months is None))
         ):
             runs[-1] = Run(gap, last.count + 1, last.first, str(v["due"]), exams)
         else:

@@ -19,7 +19,7 @@ Reader = Annotated[Principal, Depends(Require(READ, "download reports"))]
 Format = Annotated[Literal["pdf", "html"], Query(description="pdf (default) or html")]
 Lang = Annotated[Literal["en", "zh-CN"], Query(description="Report language")]
 
-_PDF = {"application/pdf": {}, "text/html": {}}
+_PDF: dict[str, dict[str, str]] = {"application/pdf": {}, "text/html": {}}
 
 
 @router.get(
