@@ -185,7 +185,7 @@ class AssessmentView:
             out.append(
                 {
                     "kind": i["kind"],
-                    "message": i["message"],
+                    "message": self.prose(i["message"]),
                     "fields": [(f, self.tx.field(f)) for f in i.get("fields") or []],
                     "step": i["step"],
                 }
@@ -361,7 +361,7 @@ class AssessmentView:
             if i["code"] == "TX_NEEDS_DATA":
                 held.append(
                     {
-                        "message": i["message"],
+                        "message": self.prose(i["message"]),
                         "options": [
                             self.option_text(x) for x in (i.get("details") or {}).get("options", [])
                         ],
