@@ -76,7 +76,7 @@ def test_mdt_path(page: Any, web: WebServer, tmp_path: Path) -> None:
     # log in (a wrong password first: one neutral message)
     page.goto(base + "/")
     assert page.url.startswith(base + "/login")
-    page.get_by_role("button", name="EN").click()
+    page.get_by_role("button", name="EN", exact=True).click()
     shot(page, "01-login")
     page.get_by_label("User name").fill(USERS["clinician"])
     page.get_by_label("Password").fill("wrong password")
@@ -85,6 +85,8 @@ def test_mdt_path(page: Any, web: WebServer, tmp_path: Path) -> None:
     page.get_by_label("User name").fill(USERS["clinician"])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/patients")
+    page.get_by_role("button", name="EN", exact=True).click()  # the choice is remembered for this user
     page.get_by_role("heading", name="Patients", exact=True).wait_for()
 
     # register a patient whose name is markup: it stays text
@@ -159,6 +161,7 @@ def test_mdt_path(page: Any, web: WebServer, tmp_path: Path) -> None:
     page.get_by_role("button", name="安排会议").click()
     meeting_url = page.url
     page.goto(case_url)
+    page.select_option("#a-meeting", meeting_url.rsplit("/", 1)[1])
     page.fill("#a-q", "肝转移是否切除？")
     page.get_by_role("button", name="提交MDT会议").last.click()
     assert page.url == meeting_url
@@ -221,7 +224,7 @@ def test_screenshots_of_other_pages(page: Any, web: WebServer) -> None:
     page.get_by_label("用户名").fill(USERS["auditor"])
     page.get_by_label("密码").fill(PASSWORD)
     page.locator("button[type=submit]").click()
-    page.goto(base + "/audit")
+    page.goto(base + "/audit?entity=decision")
     text = page.locator("table.audit").inner_text()
     assert "meeting.decision.record" in text and USERS["clinician"] in text
     shot(page, "10-audit")
