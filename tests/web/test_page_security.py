@@ -151,3 +151,19 @@ def test_api_report_download(web: WebServer, clinician: tuple[httpx.Client, str]
         assert "script-src" not in html.headers["content-security-policy"]
     anon = httpx.get(f"{web.base_url}/api/v1/cases/{cid}/report", timeout=30)
     assert anon.status_code == 401
+
+
+def test_a_failing_page_names_the_request_id(web: WebServer) -> None:
+    """A broken site-parameter file (edited by hand) fails the page, not silently: the answer
+    is an HTML page with the request id, and the log has the error."""
+    admin, _ = _login(web, "admin")
+    target = web.state_dir / "site-parameters.yaml"
+    target.write_text("items: [not, a, mapping", encoding="utf-8")
+    try:
+        r = admin.get("/site")
+    finally:
+        target.unlink()
+    assert r.status_code == 500
+    rid = r.headers["x-request-id"]
+    assert f"<code>{rid}</code>" in r.text and "nothing was changed" in r.text
+    assert admin.get("/site").status_code == 200

@@ -99,6 +99,10 @@ class Texts:
         kb_own = self.catalog.texts.get(self.lang, {}).get(f"field.{last}")
         if kb_own:
             return kb_own
+        # a flag such as clinical.history.renal_failure is labelled by its choice's text
+        choice = ui[self.lang].get(f"value.{last}")
+        if choice and self.lang != "en":
+            return choice
         return ui["en"].get(f"field.{bare}") or humanise(last)
 
     def value(self, code: Any) -> str:

@@ -6,6 +6,8 @@ report downloads of the API, the Content-Security-Policy header and the page err
 
 from __future__ import annotations
 
+import html
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("nenguide.web")
 
 #: Pages load only this site's own scripts, styles, images and fonts, and no site may frame them.
 CSP = (
@@ -46,7 +49,8 @@ CSP_REPORT = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 
 
 class ContentSecurityPolicy:
-    """Sets the CSP header on every response that has none of its own."""
+    """Sets the CSP header on every response that has none of its own; a page (not the API)
+    that fails answers with an HTML page naming the request id, nothing having changed."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -58,15 +62,37 @@ class ContentSecurityPolicy:
         path = scope.get("path", "")
         policy = CSP_DOCS if path in ("/docs", "/redoc") else CSP
 
+        started = False
+
         async def with_csp(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 if not any(k.lower() == b"content-security-policy" for k, _ in headers):
                     headers.append((b"content-security-policy", policy.encode()))
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, with_csp)
+        if path.startswith("/api/"):
+            await self.app(scope, receive, with_csp)
+            return
+        try:
+            await self.app(scope, receive, with_csp)
+        except Exception:
+            if started:
+                raise
+            rid = scope.get("state", {}).get("request_id", "")
+            log.exception("page %s failed (rid=%s)", path, rid)
+            body = (
+                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title>'
+                '<link rel="stylesheet" href="/static/css/app.css"></head><body><main>'
+                "<h1>Error · 出错</h1><p>Something went wrong on the server; nothing was "
+                "changed. 服务器出错，未作任何更改。</p><p>Request id · 请求编号: <code>"
+                f"{html.escape(str(rid))}</code></p><p><a href=\"/patients\">nenguide</a></p>"
+                "</main></body></html>"
+            )
+            await HTMLResponse(body, status_code=500)(scope, receive, with_csp)
 
 
 def _state_dir(app: FastAPI) -> Path:
