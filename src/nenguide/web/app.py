@@ -89,7 +89,7 @@ class ContentSecurityPolicy:
                 '<link rel="stylesheet" href="/static/css/app.css"></head><body><main>'
                 "<h1>Error · 出错</h1><p>Something went wrong on the server; nothing was "
                 "changed. 服务器出错，未作任何更改。</p><p>Request id · 请求编号: <code>"
-                f"{html.escape(str(rid))}</code></p><p><a href=\"/patients\">nenguide</a></p>"
+                f'{html.escape(str(rid))}</code></p><p><a href="/patients">nenguide</a></p>'
                 "</main></body></html>"
             )
             await HTMLResponse(body, status_code=500)(scope, receive, with_csp)

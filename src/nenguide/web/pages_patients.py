@@ -17,6 +17,7 @@ from nenguide.api.schemas import LoginIn
 from nenguide.errors import parse_case
 from nenguide.model.assessment import Assessment
 from nenguide.report import html as report_html
+from nenguide.report import svg
 from nenguide.report.pdf import html_to_pdf
 from nenguide.report.texts import LANGS, pick_lang
 from nenguide.report.view import AssessmentView
@@ -202,7 +203,21 @@ def patient_page(request: Request, patient_id: str) -> Response:
     for c in cases:
         stored = data.list_assessments(db, c["id"])
         c["latest"] = stored[-1] if stored else None
-    tasks = data.list_tasks(db, as_of=dt.date.today(), patient_id=patient_id)
+    today = dt.date.today()
+    tasks = data.list_tasks(db, as_of=today, patient_id=patient_id)
+    tl = None
+    if tasks:
+        # the patient's follow-up as a picture: done, overdue, cancelled and open visits
+        states = {"done": "done", "cancelled": "cancelled"}
+        marks = [
+            {
+                "due": t["due"],
+                "state": states.get(t["status"], "overdue" if t["overdue"] else "open"),
+            }
+            for t in tasks
+        ]
+        start = min([today, *(dt.date.fromisoformat(t["due"]) for t in tasks)])
+        tl = svg.timeline(marks, start.isoformat(), today.isoformat(), lifelong=None)
     return render.page(
         request,
         "patient.html",
@@ -210,6 +225,7 @@ def patient_page(request: Request, patient_id: str) -> Response:
         patient=patient,
         cases=cases,
         tasks=tasks,
+        tl=tl,
         age=_age(patient.get("birth_date")),
     )
 
