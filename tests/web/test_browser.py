@@ -215,6 +215,12 @@ def test_screenshots_of_other_pages(page: Any, web: WebServer) -> None:
     page.goto(base + "/patients")
     assert page.locator("table.list").count() == 1
     shot(page, "02-patients")
+    # the API documentation renders from the vendored Swagger UI and ReDoc (no network)
+    page.goto(base + "/docs")
+    page.locator(".swagger-ui .info").wait_for()
+    assert "nenguide MDT service" in page.locator(".swagger-ui .info").inner_text()
+    page.goto(base + "/redoc")
+    page.get_by_text("nenguide MDT service").first.wait_for()
     page.goto(base + "/site")
     page.get_by_role("heading", name="本院参数").wait_for()
     shot(page, "09-site")

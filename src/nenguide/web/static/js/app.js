@@ -34,7 +34,8 @@
   }
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
-  // Board mode keys: arrows move between cases, D jumps to the decision, W opens the "why"s.
+  // Board mode keys: arrows move between cases, D jumps to the decision, W opens the "why"s,
+  // L switches the language.
   if (document.body.classList.contains("board")) {
     document.addEventListener("keydown", function (ev) {
       var t = ev.target;
@@ -44,6 +45,7 @@
       if (ev.key === "ArrowLeft") link = document.querySelector('a[rel="prev"]');
       if (link) { location.href = link.href; return; }
       if (ev.key === "d" || ev.key === "D") { var f = document.querySelector("#decision-form input, #decision-form select"); if (f) { f.focus(); ev.preventDefault(); } }
+      if (ev.key === "l" || ev.key === "L") { var other = document.querySelector('button[name="lang"][aria-pressed="false"]'); if (other) other.click(); }
       if (ev.key === "w" || ev.key === "W") { document.querySelectorAll("details.why").forEach(function (d) { d.open = !d.open; }); }
     });
   }
