@@ -86,7 +86,8 @@ def test_mdt_path(page: Any, web: WebServer, tmp_path: Path) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/patients")
-    page.get_by_role("button", name="EN", exact=True).click()  # the choice is remembered for this user
+    # the language choice is remembered for this user
+    page.get_by_role("button", name="EN", exact=True).click()
     page.get_by_role("heading", name="Patients", exact=True).wait_for()
 
     # register a patient whose name is markup: it stays text

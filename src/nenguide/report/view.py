@@ -335,7 +335,10 @@ class AssessmentView:
             else:
                 avail = ""
             conditional = o.get("status") == "conditional"
+            # the condition named by the contract, else the option's caveats ("If …")
             cond_on = o.get("conditional_on") or o.get("condition") or o.get("needs")
+            if conditional and not cond_on and o.get("caveats"):
+                cond_on = "; ".join(o["caveats"])
             item = Item(
                 o["text"],
                 [],
