@@ -158,11 +158,15 @@ def test_a_failing_page_names_the_request_id(web: WebServer) -> None:
     is an HTML page with the request id, and the log has the error."""
     admin, _ = _login(web, "admin")
     target = web.state_dir / "site-parameters.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("items: [not, a, mapping", encoding="utf-8")
     try:
-        r = admin.get("/site")
+        r = admin.get("/site", headers={"accept": "text/html"})  # as a browser asks
+        api_style = admin.get("/site")  # a client that does not ask for HTML: the JSON envelope
     finally:
         target.unlink()
+    assert api_style.status_code == 500
+    assert api_style.json()["error"]["code"] == "internal_error"
     assert r.status_code == 500
     rid = r.headers["x-request-id"]
     assert f"<code>{rid}</code>" in r.text and "nothing was changed" in r.text

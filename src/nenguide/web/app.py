@@ -74,16 +74,19 @@ class ContentSecurityPolicy:
                 message["headers"] = headers
             await send(message)
 
-        if path.startswith("/api/"):
+        accept = dict(scope.get("headers") or []).get(b"accept", b"")
+        if path.startswith("/api/") or b"text/html" not in accept:
             await self.app(scope, receive, with_csp)
             return
         try:
             await self.app(scope, receive, with_csp)
-        except Exception:
+        except Exception as exc:
             if started:
                 raise
             rid = scope.get("state", {}).get("request_id", "")
-            log.exception("page %s failed (rid=%s)", path, rid)
+            # no message or traceback: either could quote patient data
+            route = getattr(scope.get("route"), "path", "(unrouted)")
+            log.error("page %s failed: %s (rid=%s)", route, type(exc).__name__, rid)
             body = (
                 '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title>'
                 '<link rel="stylesheet" href="/static/css/app.css"></head><body><main>'
