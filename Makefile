@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test serve bench lint clean lock audit
+.PHONY: run test serve bench lint clean lock audit screenshots
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nenguide needs Python 3.11 or newer")'
@@ -31,6 +31,10 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/nenguide knowledge lint
+
+# screenshots of each page (docs/screenshots/, shown in the README) from the browser test
+screenshots: $(BIN)/.installed
+	NENGUIDE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/web/test_browser.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_assess.py

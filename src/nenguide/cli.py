@@ -37,6 +37,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # markdown: a docstring's lines join into paragraphs, so --help never breaks mid-sentence
+    rich_markup_mode="markdown",
 )
 schema_app = typer.Typer(help="Print the JSON Schema of the case input or the assessment output.")
 knowledge_app = typer.Typer(help="Inspect and check the guideline knowledge packages.")
@@ -346,6 +348,18 @@ def _register_adapters() -> None:
 
 
 _register_adapters()
+
+
+def _register_report() -> None:
+    """Add ``report`` (PDF/HTML) when Jinja2 is installed (the [report] or [api] extra)."""
+    try:
+        from nenguide.report.cli import register
+    except ImportError:
+        return
+    register(app)
+
+
+_register_report()
 
 
 def main() -> None:

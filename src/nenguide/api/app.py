@@ -29,6 +29,7 @@ from nenguide.api.settings import Settings
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
 from nenguide.store import Database, instance, migrate
+from nenguide.web import app as web
 
 log = logging.getLogger("nenguide.api")
 
@@ -201,8 +202,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         title="nenguide MDT service",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # /docs and /redoc: vendored Swagger UI and ReDoc (nenguide.web)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.public_paths = frozenset(
         r.path for r in app.state.api_routes if route_roles(r) is None
     )
+    web.install(app)  # pages, static files, report downloads, CSP (issue 9)
     # Outermost last: headers on every answer, then the request id and log line, then the
     # guard (size, authentication before the body, NUL, strict JSON) in front of the routes.
     app.add_middleware(RequestGuard, state=app.state)

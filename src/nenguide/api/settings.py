@@ -29,6 +29,17 @@ def _bool(v: str) -> bool:
     raise ValueError("expected 1/0, true/false, yes/no or on/off")
 
 
+_IDENTIFIERS = ("name", "mrn", "birth_date", "sex")
+
+
+def _identifiers(v: str) -> str:
+    items = [x.strip() for x in v.split(",") if x.strip()]
+    bad = [x for x in items if x not in _IDENTIFIERS]
+    if bad or not items:
+        raise ValueError(f"expected a comma-separated list from {', '.join(_IDENTIFIERS)}")
+    return ",".join(items)
+
+
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(v: str) -> Any:
         x = kind(v)
@@ -65,6 +76,13 @@ class Settings:
     login_max_backoff_seconds: float = 900.0
     #: Password hashes (argon2, ~50 MB each) computed at the same time in one process.
     max_concurrent_hashes: int = 4
+    #: Web pages (issue 9): directory of the site-parameter file (site-parameters.yaml, used by
+    #: every assessment the service makes) and of per-user page preferences (language).
+    #: None: the user data directory beside the default SQLite file ("web-demo" in demo mode).
+    web_state_dir: str | None = None
+    #: Reports (issue 9): patient identifiers printed on each page, chosen by the site,
+    #: comma-separated from name, mrn, birth_date, sex.
+    report_identifiers: str = "name,mrn,birth_date"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -97,6 +115,8 @@ class Settings:
         out = {}
         for var, name, _parse, _doc in ENVIRONMENT:
             v = getattr(self, name)
+            if v is None:
+                continue
             out[var] = ("1" if v else "0") if isinstance(v, bool) else str(v)
         return out
 
@@ -145,5 +165,17 @@ ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
         "max_concurrent_hashes",
         _positive(int),
         "password hashes computed at once per worker",
+    ),
+    (
+        "NENGUIDE_WEB_STATE_DIR",
+        "web_state_dir",
+        str,
+        "folder of the site-parameter file and per-user page preferences",
+    ),
+    (
+        "NENGUIDE_REPORT_IDENTIFIERS",
+        "report_identifiers",
+        _identifiers,
+        "patient identifiers printed on reports (from name, mrn, birth_date, sex)",
     ),
 )

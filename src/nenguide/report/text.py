@@ -15,6 +15,8 @@ from rich.text import Text
 
 from nenguide.engine.kb import Catalog
 from nenguide.model.assessment import Assessment, IssueKind, Status
+from nenguide.report.svg import describe_runs, group_visits
+from nenguide.report.texts import Texts
 
 _KIND_STYLE = {
     IssueKind.conflict: ("✖", "bold red"),
@@ -39,6 +41,7 @@ class Report:
         self.a = a
         self.cat = catalog
         self.lang = a.language
+        self.ui = Texts(self.lang, catalog)
 
     def t(self, key: str, **kw: Any) -> str:
         return self.cat.text(self.lang, key, **kw)
@@ -62,9 +65,9 @@ class Report:
 
     def summary(self) -> Table:
         tab = Table.grid(padding=(0, 2))
-        tab.add_column(style="bold", no_wrap=True)
-        tab.add_column()
-        tab.add_column(no_wrap=True)
+        tab.add_column(style="bold", no_wrap=True, overflow="fold")
+        tab.add_column(overflow="fold")
+        tab.add_column(no_wrap=True, overflow="fold")
         c = self.a.classification
         cls = Text()
         if c.category:
@@ -134,8 +137,8 @@ class Report:
         if not self.a.issues:
             return Text(self.t("label.none"), style="dim")
         tab = Table.grid(padding=(0, 1))
-        tab.add_column(no_wrap=True)
-        tab.add_column()
+        tab.add_column(no_wrap=True, overflow="fold")
+        tab.add_column(overflow="fold")
         for i in self.a.issues:
             kind = IssueKind(i["kind"])
             mark, style = _KIND_STYLE[kind]
@@ -149,15 +152,18 @@ class Report:
 
     def reasons(self) -> Table:
         tab = Table.grid(padding=(0, 1))
-        tab.add_column(no_wrap=True, style="dim")
-        tab.add_column()
+        tab.add_column(no_wrap=True, style="dim", overflow="fold")
+        tab.add_column(overflow="fold")
         for e in self.a.trace:
             if not e["rule_ids"]:
                 continue
             body = Text()
-            body.append(e["rule_ids"][0], style="bold")
-            if not e["decided"]:
-                body.append(f" (+{len(e['rule_ids']) - 1})", style="yellow")
+            if e["decided"]:
+                body.append(e["rule_ids"][0], style="bold")
+            else:
+                # no single rule decided: say so and list the competing rules
+                body.append(f"{self.ui.t('assess.rules_considered')}: ", style="yellow")
+                body.append(", ".join(e["rule_ids"]), style="bold")
             if self.lang == "en" and e["explanations"]:
                 body.append(f": {e['explanations'][0]}")
             else:
@@ -194,8 +200,8 @@ class Report:
         if not self.a.functional_syndromes:
             return []
         tab = Table.grid(padding=(0, 2))
-        tab.add_column(style="bold", no_wrap=True)
-        tab.add_column()
+        tab.add_column(style="bold", no_wrap=True, overflow="fold")
+        tab.add_column(overflow="fold")
         for s in self.a.functional_syndromes:
             body = Text(self.t(f"syndrome_status.{s['status']}"), style="bold")
             for key, items, prefix in (
@@ -214,8 +220,8 @@ class Report:
         if not self.a.workup:
             return []
         tab = Table.grid(padding=(0, 1))
-        tab.add_column(no_wrap=True)
-        tab.add_column()
+        tab.add_column(no_wrap=True, overflow="fold")
+        tab.add_column(overflow="fold")
         for w in self.a.workup:
             body = Text(w["text"], style="bold")
             body.append(f"\n{w['reason']}")
@@ -236,8 +242,8 @@ class Report:
             parts.append(line)
         if self.a.treatment:
             tab = Table.grid(padding=(0, 1))
-            tab.add_column(no_wrap=True)
-            tab.add_column()
+            tab.add_column(no_wrap=True, overflow="fold")
+            tab.add_column(overflow="fold")
             for o in self.a.treatment:
                 body = Text(o["text"], style="bold")
                 level = (
@@ -276,12 +282,20 @@ class Report:
             )
         if f["schedule"]:
             body.append(f"\n{f['schedule']}")
-        for v in f["visits"]:
-            exams = ", ".join(self._code("exam", e) for e in v["exams"])
-            body.append(f"\n  {v['due']}: {exams}")
+        # visits grouped into runs ("every 3 months, 8 visits (...)"), not one line per visit
+        runs = group_visits(f["visits"])
+        tab = Table.grid(padding=(0, 1))
+        tab.add_column(no_wrap=True)
+        tab.add_column(overflow="fold")
+        colon = "：" if self.lang == "zh-CN" else ": "
+        sep = "、" if self.lang == "zh-CN" else ", "
+        for run, line in zip(runs, describe_runs(runs, self.lang), strict=True):
+            exams = sep.join(self._code("exam", e) for e in run.exams)
+            tab.add_row("  •", f"{line}{colon}{exams}")
+        rule = Text()
         if f["rule_id"]:
-            body.append(f"\n{f['rule_id']} · {', '.join(f['sources'])}", style="dim")
-        return self._section("label.follow_up", body)
+            rule.append(f"{f['rule_id']} · {', '.join(f['sources'])}", style="dim")
+        return self._section("label.follow_up", Group(body, tab, rule))
 
     def hereditary(self) -> list[Any]:
         h = self.a.hereditary

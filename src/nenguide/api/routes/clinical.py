@@ -69,7 +69,9 @@ def case_json(case: Case) -> dict[str, Any]:
 
 
 def _assessment(request: Request, case: Case, as_of: dt.date, lang: str) -> Assessment:
-    return run_assess(case, request.app.state.kb, as_of=as_of, lang=lang)
+    # the site parameters edited on the web page, as the CLI's --site (issue 9)
+    site = request.app.state.site_params.current()
+    return run_assess(case, request.app.state.kb, as_of=as_of, lang=lang, site=site)
 
 
 # ----------------------------------------------------------------------------- stateless

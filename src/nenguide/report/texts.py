@@ -1,0 +1,140 @@
+"""Texts of the web pages and printed reports, in English and Simplified Chinese.
+
+Interface labels live in ``report/i18n/<lang>.yaml``; clinical texts (categories, stages, issue
+messages, rule explanations) come from the knowledge package's catalogue, so a term is
+translated once. ``Texts`` looks a key up in the page language, then in English, and never
+shows a raw code where a text exists: enum values without a text are humanised
+(``muscularis_propria`` -> "Muscularis propria") in English only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from nenguide.engine.kb import Catalog
+
+LANGS = ("en", "zh-CN")
+_INDEX = re.compile(r"\.\d+(?=\.|$)")
+_WEEKDAYS_ZH = "一二三四五六日"
+
+
+@lru_cache(maxsize=1)
+def ui_texts() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for lang in LANGS:
+        raw = (
+            resources.files("nenguide.report")
+            .joinpath("i18n")
+            .joinpath(f"{lang}.yaml")
+            .read_text("utf-8")
+        )
+        out[lang] = {str(k): str(v) for k, v in yaml.safe_load(raw).items()}
+    return out
+
+
+def humanise(code: str) -> str:
+    text = code.replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def pick_lang(value: str | None) -> str | None:
+    """One of LANGS from a form value or an Accept-Language header, else None."""
+    if not value:
+        return None
+    for part in value.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return None
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Texts in one language: ``t(key)`` for interface labels, ``kb(key)`` for clinical ones."""
+
+    lang: str
+    catalog: Catalog
+
+    def t(self, key: str, **params: Any) -> str:
+        ui = ui_texts()
+        raw = ui[self.lang].get(key) or ui["en"].get(key)
+        if raw is None:
+            return self.kb(key, **params)
+        try:
+            return raw.format(**params) if params else raw
+        except (KeyError, IndexError, ValueError):
+            return raw
+
+    def has(self, key: str) -> bool:
+        return key in ui_texts()[self.lang] or key in self.catalog.texts.get(self.lang, {})
+
+    def kb(self, key: str, **params: Any) -> str:
+        return self.catalog.text(self.lang, key, **params)
+
+    def kb_or(self, key: str, fallback: str) -> str:
+        """Catalogue text of ``key`` in this language (English if missing), else ``fallback``."""
+        own = self.catalog.texts.get(self.lang, {}).get(key)
+        if own:
+            return own
+        en = self.catalog.texts.get("en", {}).get(key)
+        return en if en and self.lang == "en" else fallback
+
+    def field(self, path: str) -> str:
+        """Label of a case field: ``clinical.labs.0.unit`` -> "Unit"."""
+        bare = _INDEX.sub("", path)
+        ui = ui_texts()
+        own = ui[self.lang].get(f"field.{bare}")
+        if own:
+            return own
+        last = bare.rsplit(".", 1)[-1]
+        kb_own = self.catalog.texts.get(self.lang, {}).get(f"field.{last}")
+        if kb_own:
+            return kb_own
+        # a flag such as clinical.history.renal_failure is labelled by its choice's text
+        choice = ui[self.lang].get(f"value.{last}")
+        if choice and self.lang != "en":
+            return choice
+        return ui["en"].get(f"field.{bare}") or humanise(last)
+
+    def value(self, code: Any) -> str:
+        """Text of a choice (enum value) of the case model."""
+        if code is None:
+            return "—"
+        if isinstance(code, bool):
+            return self.t("case.yes" if code else "case.no")
+        s = str(code)
+        ui = ui_texts()
+        hit = ui[self.lang].get(f"value.{s}")
+        if hit:
+            return hit
+        for prefix in ("category", "syndrome", "exam", "test"):
+            own = self.catalog.texts.get(self.lang, {}).get(f"{prefix}.{s}")
+            if own:
+                return own
+        return ui["en"].get(f"value.{s}") or (humanise(s) if self.lang == "en" else s)
+
+    def date(self, value: str | dt.date | None, *, long: bool = False) -> str:
+        """en: 04-Dec-2026 (month never numeric); zh-CN: 2026-12-04, long 2026年12月4日 星期五."""
+        if value is None or value == "":
+            return "—"
+        d = dt.date.fromisoformat(str(value)[:10]) if not isinstance(value, dt.date) else value
+        if self.lang == "zh-CN":
+            if long:
+                return f"{d.year}年{d.month}月{d.day}日 星期{_WEEKDAYS_ZH[d.weekday()]}"
+            return d.isoformat()
+        return d.strftime("%a %d-%b-%Y" if long else "%d-%b-%Y")
+
+    def datetime(self, value: str | dt.datetime | None) -> str:
+        if value is None or value == "":
+            return "—"
+        v = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+        return f"{self.date(v.date())} {v.strftime('%H:%M')}"

@@ -1,0 +1,1 @@
+"""Server-rendered web pages of the MDT service (see web/app.py: ``install``)."""
