@@ -171,3 +171,19 @@ def test_a_failing_page_names_the_request_id(web: WebServer) -> None:
     rid = r.headers["x-request-id"]
     assert f"<code>{rid}</code>" in r.text and "nothing was changed" in r.text
     assert admin.get("/site").status_code == 200
+
+
+def test_site_page_keeps_what_it_does_not_edit(web: WebServer) -> None:
+    admin, token = _login(web, "admin")
+    target = web.state_dir / "site-parameters.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("nfpnet_small_default: surveillance\nunavailable: [telotristat]\n",
+                      encoding="utf-8")
+    try:
+        r = admin.post("/site", data={"csrf": token, "prrt_krenning_min": "2"})
+        assert r.status_code == 303
+        saved = yaml.safe_load(target.read_text("utf-8"))
+    finally:
+        target.unlink()
+    assert saved["nfpnet_small_default"] == "surveillance"
+    assert saved["unavailable"] == ["telotristat"] and saved["prrt_krenning_min"] == 2

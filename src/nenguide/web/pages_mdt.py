@@ -413,7 +413,8 @@ async def site_save(request: Request) -> Response:
     form = await session.check_csrf(request, user)
     defaults = _defaults(request)
     items: dict[str, Availability] = {}
-    for code in sorted(defaults.get("items") or {}):
+    defaults_items = set(defaults.get("items") or {})
+    for code in sorted(defaults_items):
         av, re_, note = (
             form.get(f"item.{code}.available", ""),
             form.get(f"item.{code}.reimbursed", ""),
@@ -421,7 +422,14 @@ async def site_save(request: Request) -> Response:
         )
         if av or re_ or note:
             items[code] = Availability(available=_tri(av), reimbursed=_tri(re_), note=note or None)
-    raw: dict[str, Any] = {"name": form.get("name", "").strip() or None, "items": items}
+    before = request.app.state.site_params.current()
+    # fields the page does not edit (items not in the package list, 'unavailable', the
+    # small-pNET settings) are kept as they are in the file
+    raw: dict[str, Any] = before.model_dump(exclude_none=True) if before else {}
+    kept = {k: v for k, v in (before.items if before else {}).items() if k not in defaults_items}
+    raw.update(name=form.get("name", "").strip() or None, items={**kept, **items})
+    raw.pop("prrt_krenning_min", None)
+    raw.pop("nfpnet_boundary_cm", None)
     try:
         if form.get("prrt_krenning_min", "").strip():
             raw["prrt_krenning_min"] = int(form["prrt_krenning_min"])
@@ -430,7 +438,6 @@ async def site_save(request: Request) -> Response:
         params = SiteParameters.model_validate(raw)
     except (ValueError, TypeError) as exc:
         return _site_page(request, user, error=str(exc).splitlines()[0], status=422)
-    before = request.app.state.site_params.current()
     request.app.state.site_params.save(params)
     data.audit(
         request.app.state.db,
