@@ -170,7 +170,9 @@ def test_security_headers_and_allow(any_server: Server) -> None:
             assert r.headers["x-frame-options"] == "DENY"
             assert r.headers["referrer-policy"] == "no-referrer"
             assert r.headers["cache-control"] == "no-store"
-            assert "content-security-policy" not in r.headers  # the web pages own the CSP
+            # The CSP comes from the web layer (issue 9): own assets only, never framed.
+            csp = r.headers["content-security-policy"]
+            assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
         r = c.delete(f"/api/v1/patients/{FAKE_ID}")
         assert r.status_code == 405
         assert set(r.headers["allow"].split(", ")) == {"GET", "PATCH"}

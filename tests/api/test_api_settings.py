@@ -33,6 +33,8 @@ def test_every_variable_is_read_and_documented() -> None:
         "NENGUIDE_LOGIN_BACKOFF_SECONDS": "0.5",
         "NENGUIDE_LOGIN_MAX_BACKOFF_SECONDS": "60",
         "NENGUIDE_MAX_CONCURRENT_HASHES": "2",
+        "NENGUIDE_WEB_STATE_DIR": "/tmp/nenguide-web-state",
+        "NENGUIDE_REPORT_IDENTIFIERS": "mrn,sex",
     }
     assert {var for var, *_ in ENVIRONMENT} == set(env)
     s = Settings.from_env(env)
@@ -44,7 +46,14 @@ def test_every_variable_is_read_and_documented() -> None:
     assert Settings.from_env(env, cookie_secure=False).cookie_secure is False
 
 
-@pytest.mark.parametrize("bad", [("NENGUIDE_SESSION_HOURS", "-1"), ("NENGUIDE_DEMO", "maybe")])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ("NENGUIDE_SESSION_HOURS", "-1"),
+        ("NENGUIDE_DEMO", "maybe"),
+        ("NENGUIDE_REPORT_IDENTIFIERS", "name,passport"),
+    ],
+)
 def test_a_bad_value_names_the_variable(bad: tuple[str, str]) -> None:
     with pytest.raises(SettingError, match=bad[0]):
         Settings.from_env(dict([bad]))
