@@ -11,6 +11,7 @@ from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import CollectResult, TableResult, evaluate_collect, evaluate_first
 from nenguide.model.assessment import IssueKind
+from nenguide.model.frozen import freeze
 
 MEMO_LIMIT = 20_000
 
@@ -98,15 +99,17 @@ class Context:
         if hit is None:
             k = kind or ISSUE_KINDS[code]
             params = {k2: _fmt(v) for k2, v in details.items()}
-            hit = {
-                "code": code,
-                "kind": k,
-                "step": step,
-                "fields": fields,
-                "message": self.text(f"issue.{code}", **params),
-                "rule_id": rule_id,
-                "details": {k2: jsonable(v) for k2, v in details.items()},
-            }
+            hit = freeze(
+                {
+                    "code": code,
+                    "kind": k,
+                    "step": step,
+                    "fields": fields,
+                    "message": self.text(f"issue.{code}", **params),
+                    "rule_id": rule_id,
+                    "details": {k2: jsonable(v) for k2, v in details.items()},
+                }
+            )
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
@@ -159,7 +162,7 @@ class Context:
         self.trace.append(self._entry(step, res))
 
     @staticmethod
-    def _entry(step: str, res: TableResult) -> dict[str, Any]:
+    def _entry(step: str, res: TableResult) -> Any:
         rows = res.rows
         if len(rows) == 1:
             sources = list(rows[0].sources)
@@ -167,49 +170,55 @@ class Context:
             sources = []
             for r in rows:
                 sources.extend(s for s in r.sources if s not in sources)
-        return {
-            "step": step,
-            "table": res.table.id,
-            "rule_ids": [r.id for r in rows],
-            "decided": res.decided,
-            "inputs": {k: jsonable(v) for k, v in res.read.items()},
-            "conditions": [r.trace_text for r in rows],
-            "explanations": [r.when_text for r in rows],
-            "result": jsonable(res.value),
-            "sources": sources,
-        }
+        return freeze(
+            {
+                "step": step,
+                "table": res.table.id,
+                "rule_ids": [r.id for r in rows],
+                "decided": res.decided,
+                "inputs": {k: jsonable(v) for k, v in res.read.items()},
+                "conditions": [r.trace_text for r in rows],
+                "explanations": [r.when_text for r in rows],
+                "result": jsonable(res.value),
+                "sources": sources,
+            }
+        )
 
     def record_collect(self, step: str, res: CollectResult) -> None:
         sources: list[str] = []
         for r in res.applies:
             sources.extend(s for s in r.sources if s not in sources)
         self.trace.append(
-            {
-                "step": step,
-                "table": res.table.id,
-                "rule_ids": [r.id for r in res.applies],
-                "decided": True,
-                "inputs": {k: jsonable(v) for k, v in res.read.items()},
-                "conditions": [r.trace_text for r in res.applies],
-                "explanations": [r.when_text for r in res.applies],
-                "result": [r.then[res.table.output] for r in res.applies],
-                "sources": sources,
-            }
+            freeze(
+                {
+                    "step": step,
+                    "table": res.table.id,
+                    "rule_ids": [r.id for r in res.applies],
+                    "decided": True,
+                    "inputs": {k: jsonable(v) for k, v in res.read.items()},
+                    "conditions": [r.trace_text for r in res.applies],
+                    "explanations": [r.when_text for r in res.applies],
+                    "result": [r.then[res.table.output] for r in res.applies],
+                    "sources": sources,
+                }
+            )
         )
 
     def note(self, step: str, result: Any, inputs: dict[str, Any], conditions: list[str]) -> None:
         """Trace a step that combined table outputs without a table of its own."""
         self.trace.append(
-            dict(
-                step=step,
-                table=None,
-                sources=[],
-                explanations=[],
-                rule_ids=[],
-                decided=True,
-                inputs={k: jsonable(v) for k, v in inputs.items()},
-                conditions=conditions,
-                result=jsonable(result),
+            freeze(
+                dict(
+                    step=step,
+                    table=None,
+                    sources=[],
+                    explanations=[],
+                    rule_ids=[],
+                    decided=True,
+                    inputs={k: jsonable(v) for k, v in inputs.items()},
+                    conditions=conditions,
+                    result=jsonable(result),
+                )
             )
         )
 
