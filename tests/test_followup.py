@@ -15,7 +15,6 @@ from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
 from nenguide.engine.followup import (
-    T_SCHEDULE,
     Phase,
     Schedule,
     add_months,
@@ -312,7 +311,9 @@ def test_through_assess_and_exam_texts(kb: Knowledge) -> None:
             assert texts.get(f"exam.{e}"), (lang, e)
         for name in params.schedules:
             assert texts.get(f"followup.schedule.{name}"), (lang, name)
-    outputs = {str(r.then["schedule"]) for r in kb.tables[T_SCHEDULE].rows}
+    outputs = {
+        str(r.then["schedule"]) for r in kb.tables[kb.pathway.table("follow_up", "schedule")].rows
+    }
     assert outputs == set(params.schedules) - set()  # every schedule is used and defined
 
 

@@ -17,13 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nenguide
+from nenguide import load_knowledge
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
-from nenguide.engine.hereditary import ISSUE_KINDS, T_SURVEILLANCE, T_TRIGGERS, hereditary
+from nenguide.engine.hereditary import hereditary
 from nenguide.errors import parse_case
 from nenguide.model.assessment import FunctionalSyndrome, Hereditary
 
+_KB = load_knowledge()
+ISSUE_KINDS = _KB.issue_kinds
+T_TRIGGERS = _KB.pathway.table("hereditary", "triggers")
+T_SURVEILLANCE = _KB.pathway.table("hereditary", "surveillance")
 AS_OF = dt.date(2026, 11, 23)
 
 #: Every history finding the hereditary step reads, all stated absent.

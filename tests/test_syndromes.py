@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 import nenguide
 from nenguide import load_knowledge
-from nenguide.engine.codes import ISSUE_KINDS
-from nenguide.engine.syndromes import SYNDROME_TABLES, unit_slug, value_fact
+from nenguide.engine.syndromes import unit_slug, value_fact
 from nenguide.errors import CaseInputError, parse_case
 from nenguide.model.case import Case
 
+ISSUE_KINDS = load_knowledge().issue_kinds
+SYNDROME_TABLES = tuple(load_knowledge().pathway.tables("functional_syndromes", "syndromes"))
 AS_OF = dt.date(2026, 11, 23)
 BASE = {
     "tumour": {"primary_site": "pancreas", "size_cm": 1.5},

@@ -19,7 +19,7 @@ from nenguide.engine.facts import derive
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
-from nenguide.engine.treatment import ISSUE_CODES, treatment
+from nenguide.engine.treatment import treatment
 from nenguide.engine.treatment_data import catalogue, check_catalogue
 from nenguide.errors import parse_case
 from nenguide.model.assessment import FunctionalSyndrome
@@ -104,7 +104,7 @@ def test_catalogue_tables_texts_and_sources_are_consistent(kb: Knowledge) -> Non
 
 
 def test_issue_codes_have_texts_in_every_language(kb: Knowledge) -> None:
-    for code in ISSUE_CODES:
+    for code in kb.issue_kinds:
         for lang in ("en", "zh-CN"):
             assert kb.catalog.texts[lang].get(f"issue.{code}"), (code, lang)
 

@@ -10,17 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide import assess
+from nenguide import assess, load_knowledge
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
-from nenguide.engine.workup import T_ITEMS, workup, workup_facts
+from nenguide.engine.workup import workup, workup_facts
 from nenguide.errors import parse_case
 from nenguide.model.assessment import FunctionalSyndrome, WorkupItem
 
+T_ITEMS = load_knowledge().pathway.table("workup", "items")
 AS_OF = dt.date(2026, 11, 23)
 STAGING_ITEMS = {"WU.CT_MRI", "WU.LIVER_MRI", "WU.SSTR_IMAGING", "WU.FDG_PET"}
 SETTINGS = settings(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import CollectResult, TableResult, evaluate_collect, evaluate_first
@@ -74,6 +73,10 @@ class Context:
     issues: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
 
+    def table_id(self, step: str, role: str) -> str:
+        """The id of the table bound to ``role`` of ``step`` in the package's pathway."""
+        return self.kb.pathway.table(step, role)
+
     def text(self, key: str, **params: Any) -> str:
         return self.kb.catalog.text(self.lang, key, **params)
 
@@ -97,7 +100,7 @@ class Context:
         except TypeError:
             key, hit = None, None
         if hit is None:
-            k = kind or ISSUE_KINDS[code]
+            k = kind or self.kb.issue_kinds[code]
             params = {k2: _fmt(v) for k2, v in details.items()}
             hit = freeze(
                 {

@@ -1,9 +1,10 @@
 """Follow-up schedule with concrete dates.
 
-Four tables decide (``knowledge/csco-2021/tables/followup.yaml``): the tumour family, the seed's
-single exemption from lifelong follow-up (appendiceal or rectal NET G1 < 1 cm after R0
-resection), the risk group of a well-differentiated tumour and the schedule. The schedules
-(intervals per phase, exams per visit) are data in the schedule table's ``parameters``.
+Four tables decide (the ``follow_up`` roles of the package's ``pathway.yaml``): the tumour
+family, the seed's single exemption from lifelong follow-up (appendiceal or rectal NET G1 < 1 cm
+after R0 resection), the risk group of a well-differentiated tumour and the schedule. The
+schedules (intervals per phase, exams per visit) are data in the schedule table's
+``parameters``.
 
 Dates: every visit is counted from the resection date when there is one, else from ``as_of``
 (month arithmetic clamps to the month end: 31 Jan + 1 month = 28/29 Feb; each visit is counted
@@ -19,7 +20,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.tables import TableResult
 from nenguide.engine.workup import syndrome_flags
@@ -35,13 +35,6 @@ from nenguide.model.case import Case
 from nenguide.model.clinical import History
 
 STEP = "follow_up"
-T_FAMILY = "CSCO2021.FOLLOWUP.FAMILY"
-T_EXEMPTION = "CSCO2021.FOLLOWUP.EXEMPTION"
-T_RISK = "CSCO2021.FOLLOWUP.RISK"
-T_SCHEDULE = "CSCO2021.FOLLOWUP.SCHEDULE"
-T_EXTRA = "CSCO2021.FOLLOWUP.EXTRA_EXAMS"
-
-#: Issue codes of this step (to merge into engine/codes.py ISSUE_KINDS).
 
 #: Facts of this step -> the case fields they come from (beyond context.FIELD_OF_FACT).
 FIELDS: dict[str, list[str]] = {
@@ -94,7 +87,7 @@ def schedule_parameters(ctx: Context) -> ScheduleParameters:
     key = ("followup_schedule_parameters",)
     hit = ctx.kb.memo.get(key)
     if hit is None:
-        raw = ctx.kb.tables[T_SCHEDULE].spec.parameters
+        raw = ctx.kb.tables[ctx.table_id(STEP, "schedule")].spec.parameters
         hit = ctx.kb.memo[key] = ScheduleParameters.model_validate(raw)
     assert isinstance(hit, ScheduleParameters)
     return hit
@@ -195,7 +188,6 @@ def _insufficient(ctx: Context, missing: list[str], rule_id: str | None) -> Foll
         "FOLLOWUP_NEEDS_DATA",
         STEP,
         missing,
-        kind=ISSUE_KINDS["FOLLOWUP_NEEDS_DATA"],
         rule_id=rule_id,
         missing=", ".join(missing),
     )
@@ -224,12 +216,12 @@ def follow_up(
 ) -> FollowUp | None:
     ff = followup_facts(case, facts, cls, syndromes or [])
 
-    fam = ctx.first(STEP, T_FAMILY, ff)
+    fam = ctx.first(STEP, ctx.table_id(STEP, "family"), ff)
     if not fam.decided:
         return _insufficient(ctx, _fields(["category"]), None)
     ff["family"] = fam.value
 
-    ex = ctx.first(STEP, T_EXEMPTION, ff)
+    ex = ctx.first(STEP, ctx.table_id(STEP, "exemption"), ff)
     if not ex.decided:
         return _insufficient(ctx, _fields(ex.missing), None)
     assert ex.row is not None
@@ -246,13 +238,13 @@ def follow_up(
     risk_missing: set[str] = set()
     ff["risk"] = None
     if ff["family"] == "net":
-        risk = ctx.first(STEP, T_RISK, ff)
+        risk = ctx.first(STEP, ctx.table_id(STEP, "risk"), ff)
         if risk.decided:
             ff["risk"] = risk.value
         else:
             risk_missing = set(risk.missing)
 
-    res = ctx.first(STEP, T_SCHEDULE, ff)
+    res = ctx.first(STEP, ctx.table_id(STEP, "schedule"), ff)
     if not res.decided:
         missing = set(res.missing)
         if "risk" in missing:
@@ -270,7 +262,6 @@ def follow_up(
             "FOLLOWUP_AFTER_TREATMENT",
             STEP,
             ["clinical.resection"],
-            kind=ISSUE_KINDS["FOLLOWUP_AFTER_TREATMENT"],
             rule_id=res.row.id,
         )
         return FollowUp(
@@ -287,7 +278,7 @@ def follow_up(
     anchor = r.date if from_resection and r is not None and r.date else as_of
     planned = plan_visits(sched, anchor, as_of, params.horizon_months)
 
-    extra = ctx.collect(STEP, T_EXTRA, ff)
+    extra = ctx.collect(STEP, ctx.table_id(STEP, "extra_exams"), ff)
     extra_at: dict[int, list[str]] = {}
     for row in extra.applies:
         every = int(row.then.get("every_months") or 12)
@@ -309,7 +300,6 @@ def follow_up(
             "FOLLOWUP_INTERVAL_UNCONFIRMED",
             STEP,
             [],
-            kind=ISSUE_KINDS["FOLLOWUP_INTERVAL_UNCONFIRMED"],
             rule_id=res.row.id,
             intervals=", ".join(unconfirmed),
         )

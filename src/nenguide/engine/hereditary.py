@@ -1,12 +1,12 @@
 """Hereditary syndromes: who needs genetic counselling and germline testing, which syndromes are
 suspected, which genes to test, and surveillance advice for known carriers (issue 3, item 6).
 
-The triggers are rows of the collect table ``CSCO2021.HER.TRIGGERS``: one true row is enough to
+The triggers are rows of the collect table of role ``triggers``: one true row is enough to
 recommend counselling and testing. Facts are derived here from the case, three-valued: a finding
 that is not recorded is ``None``, never ``False``. When no row is true but some row could be once
 the missing inputs are known, the result is INSUFFICIENT_DATA with an issue naming those fields
 ("testing not recommended" is never concluded from missing data). Known carriers get the
-surveillance rows of ``CSCO2021.HER.SURVEILLANCE``.
+surveillance rows of the table of role ``surveillance``.
 
 The output is language-independent: ``because`` and ``surveillance`` hold the rules' own
 explanations (``when_text``) with the values read, parallel to ``rule_ids``; the texts of every
@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context
 from nenguide.engine.logic import OneOf, one_of
 from nenguide.engine.tables import Row
@@ -32,10 +31,6 @@ from nenguide.model.case import Case, PrimarySite
 from nenguide.model.clinical import History, Relation
 
 STEP = "hereditary"
-T_TRIGGERS = "CSCO2021.HER.TRIGGERS"
-T_SURVEILLANCE = "CSCO2021.HER.SURVEILLANCE"
-
-#: Issue codes of this step (to be merged into engine/codes.py by the lead).
 
 _WELL = {"NET", "typical_carcinoid", "atypical_carcinoid"}
 _POOR = {"NEC", "LCNEC", "SCLC", "MiNEN"}
@@ -238,10 +233,10 @@ def hereditary(
     syndromes: list[FunctionalSyndrome],
 ) -> Hereditary | None:
     hf, fields = derive_facts(case, cls, syndromes)
-    table = ctx.kb.tables[T_TRIGGERS]
+    table = ctx.kb.tables[ctx.table_id(STEP, "triggers")]
     gene_syndrome: dict[str, str] = table.spec.parameters.get("gene_syndrome", {})
     skip_if_carrier: dict[str, list[str]] = table.spec.parameters.get("skip_if_carrier", {})
-    res = ctx.collect(STEP, T_TRIGGERS, hf)
+    res = ctx.collect(STEP, ctx.table_id(STEP, "triggers"), hf)
 
     carriers = _carrier_genes(case)
     relative_genes: list[str] = []
@@ -292,7 +287,6 @@ def hereditary(
                 "HEREDITARY_FURTHER_TRIGGERS_UNKNOWN",
                 STEP,
                 missing,
-                kind=ISSUE_KINDS["HEREDITARY_FURTHER_TRIGGERS_UNKNOWN"],
                 rules=tuple(possible),
             )
     elif res.maybe:
@@ -301,7 +295,6 @@ def hereditary(
             "HEREDITARY_NEEDS_DATA",
             STEP,
             missing,
-            kind=ISSUE_KINDS["HEREDITARY_NEEDS_DATA"],
             needed=tuple(missing),
             rules=tuple(possible),
         )
@@ -330,22 +323,21 @@ def _surveillance(ctx: Context, carriers: list[str], rule_ids: list[str]) -> lis
     if not carriers:
         return []
     sf = {"carrier_men1": "MEN1" in carriers, "carrier_vhl": "VHL" in carriers}
-    res = ctx.collect(STEP, T_SURVEILLANCE, sf)
+    res = ctx.collect(STEP, ctx.table_id(STEP, "surveillance"), sf)
     out: list[str] = []
     for row in res.applies:
         out.append(row.when_text)
         rule_ids.append(row.id)
     covered = {r.then["syndrome"] for r in res.applies}
-    gene_syndrome: dict[str, str] = ctx.kb.tables[T_TRIGGERS].spec.parameters.get(
-        "gene_syndrome", {}
-    )
+    gene_syndrome: dict[str, str] = ctx.kb.tables[
+        ctx.table_id(STEP, "triggers")
+    ].spec.parameters.get("gene_syndrome", {})
     not_encoded = [g for g in carriers if gene_syndrome.get(g, g) not in covered]
     if not_encoded:
         ctx.issue(
             "HEREDITARY_SURVEILLANCE_NOT_ENCODED",
             STEP,
             ["clinical.germline"],
-            kind=ISSUE_KINDS["HEREDITARY_SURVEILLANCE_NOT_ENCODED"],
             genes=tuple(not_encoded),
         )
     return out

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nenguide.engine.tables import Table
+from nenguide.model.assessment import IssueKind
 
 
 class _Strict(BaseModel):
@@ -38,6 +39,51 @@ class Citation(_Strict):
     url: str | None = None
     doi: str | None = None
     note: str | None = None
+
+
+class StepBinding(_Strict):
+    """The tables one engine step uses, by role (``pathway.yaml``)."""
+
+    tables: dict[str, str] = Field(default_factory=dict, description="role -> table id")
+    lists: dict[str, list[str]] = Field(
+        default_factory=dict, description="role -> table ids evaluated in this order"
+    )
+    sites: dict[str, str] = Field(
+        default_factory=dict, description="primary site -> the site's table id"
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Pathway(_Strict):
+    """The clinical pathway of a package as data: each step's tables by role."""
+
+    steps: dict[str, StepBinding]
+
+    def table(self, step: str, role: str) -> str:
+        try:
+            return self.steps[step].tables[role]
+        except KeyError:  # a configuration error, caught by the loader's check
+            raise KeyError(f"pathway.yaml binds no table to {step}.{role}") from None
+
+    def tables(self, step: str, role: str) -> list[str]:
+        b = self.steps.get(step)
+        return list(b.lists.get(role, [])) if b else []
+
+    def site_table(self, step: str, site: str) -> str | None:
+        b = self.steps.get(step)
+        return b.sites.get(site) if b else None
+
+    def parameter(self, step: str, name: str) -> Any:
+        return self.steps[step].parameters[name]
+
+    def table_ids(self) -> set[str]:
+        out: set[str] = set()
+        for b in self.steps.values():
+            out.update(b.tables.values())
+            out.update(b.sites.values())
+            for ids in b.lists.values():
+                out.update(ids)
+        return out
 
 
 @dataclass(frozen=True)
@@ -74,6 +120,9 @@ class Knowledge:
     # the step that owns each validates it; the engine itself reads no file
     documents: dict[str, Any] = field(default_factory=dict)
     rule_status: dict[str, str] = field(default_factory=dict)
+    pathway: Pathway = field(default_factory=lambda: Pathway(steps={}))
+    #: issue code -> kind (``issues.yaml``)
+    issue_kinds: dict[str, IssueKind] = field(default_factory=dict)
     # memo of pure table evaluations (see Context.first); not part of the knowledge itself
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import Tri
 from nenguide.engine.tables import InputDomain, Table, _row_truth
@@ -147,7 +146,7 @@ def _check_total(table: Table, rep: LintReport) -> None:
 
 def emitted_text_keys(kb: Knowledge) -> set[str]:
     """Every text key the engine can look up for codes it emits."""
-    keys = {f"issue.{c}" for c in ISSUE_KINDS}
+    keys = {f"issue.{c}" for c in kb.issue_kinds}
     for table in kb.tables.values():
         for row in table.rows:
             code = row.then.get("code")

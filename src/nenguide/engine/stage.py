@@ -18,9 +18,6 @@ from nenguide.model.assessment import Classification, Stage, Status
 from nenguide.model.case import Case, StagingBasis
 
 STEP = "stage"
-T_SYSTEM = "CSCO2021.STAGE.SYSTEM"
-T_FLAGS = "CSCO2021.STAGE.FLAGS"
-T_CONSISTENCY = "CSCO2021.STAGE.CONSISTENCY"
 
 PREFIX = {
     StagingBasis.clinical: "c",
@@ -32,7 +29,7 @@ UNKNOWN_CATEGORIES = {"TX", "NX", "MX"}
 
 def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) -> Stage:
     facts["category"] = cls.category
-    sysres = ctx.first(STEP, T_SYSTEM, facts)
+    sysres = ctx.first(STEP, ctx.table_id(STEP, "system"), facts)
     if not sysres.decided or (
         sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get("not_staged")
     ):
@@ -61,7 +58,7 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
     for fact in conflicted:
         facts[fact] = None
 
-    flags = ctx.collect(STEP, T_FLAGS, {**facts, "system": system})
+    flags = ctx.collect(STEP, ctx.table_id(STEP, "flags"), {**facts, "system": system})
     if flags.applies:
         for row in flags.applies:
             ctx.issue(
@@ -150,7 +147,7 @@ def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tupl
 
 def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
     """Contradictions in the nodal or metastatic data: reported, and the fact set to unknown."""
-    res = ctx.collect(STEP, T_CONSISTENCY, facts)
+    res = ctx.collect(STEP, ctx.table_id(STEP, "consistency"), facts)
     out: list[str] = []
     for row in res.applies:
         ctx.issue(

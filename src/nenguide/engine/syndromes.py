@@ -24,23 +24,9 @@ from nenguide.model.clinical import LabResult
 from nenguide.units import AnalyteCatalogue, LabInputError
 
 STEP = "functional_syndromes"
-SYNDROME_TABLES = (
-    "CSCO2021.SYN.INSULINOMA",
-    "CSCO2021.SYN.GASTRINOMA",
-    "CSCO2021.SYN.CARCINOID",
-    "CSCO2021.SYN.VIPOMA",
-    "CSCO2021.SYN.GLUCAGONOMA",
-    "CSCO2021.SYN.SOMATOSTATINOMA",
-    "CSCO2021.SYN.ECTOPIC_ACTH",
-    "CSCO2021.SYN.PTHRPOMA",
-    "CSCO2021.SYN.GHRHOMA",
-    "CSCO2021.SYN.CALCITONINOMA",
-)
-T_INTERFERENCE = "CSCO2021.SYN.INTERFERENCE"
-T_CHD = "CSCO2021.SYN.CHD"
 
 _I, _C, _W = IssueKind.insufficient_data, IssueKind.conflict, IssueKind.warning
-#: Issue codes of this step (to merge into engine/codes.py). Caveat codes are warnings.
+#: Issue codes of lab input errors (kinds in issues.yaml). Caveat codes are warnings.
 _ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKNOWN"}
 
 #: Atrophic gastritis in any of its recorded forms (raises gastrin and CgA).
@@ -197,7 +183,7 @@ def functional_syndromes(
 
     caveats_by_syndrome: dict[str, list[str]] = {}
     rules_by_syndrome: dict[str, list[str]] = {}
-    interference = ctx.collect(STEP, T_INTERFERENCE, f)
+    interference = ctx.collect(STEP, ctx.table_id(STEP, "interference"), f)
     for row in interference.applies:
         code = row.then["code"]
         ctx.issue(code, STEP, _fields_of(row, index), rule_id=row.id, kind=_W)
@@ -207,7 +193,7 @@ def functional_syndromes(
 
     out: list[FunctionalSyndrome] = []
     present = set(index)  # analytes with a usable result
-    for table_id in SYNDROME_TABLES:
+    for table_id in ctx.kb.pathway.tables(STEP, "syndromes"):
         table = ctx.kb.tables[table_id]
         params = table.spec.parameters
         name = str(params["syndrome"])
@@ -314,7 +300,7 @@ def _field(fact: str, index: dict[str, int]) -> str:
 
 
 def _chd(ctx: Context, item: FunctionalSyndrome, f: dict[str, Any]) -> None:
-    res = ctx.collect(STEP, T_CHD, {**f, "carcinoid_status": item["status"]})
+    res = ctx.collect(STEP, ctx.table_id(STEP, "chd"), {**f, "carcinoid_status": item["status"]})
     for row in res.applies:
         code = row.then["caveat"]
         _add(item["caveats"], code)

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS as ISSUE_CODES
 from nenguide.engine.context import Context, jsonable
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
 from nenguide.engine.treatment_data import OptionSpec, catalogue, effective_site, option_codes
@@ -33,33 +32,8 @@ from nenguide.model.site import SiteParameters
 
 STEP = "treatment"
 
-T_SETTING = "CSCO2021.TX.SETTING"
-T_GASTRIC = "CSCO2021.TX.GASTRIC.CAUSE"
-T_ADVANCED = "CSCO2021.TX.ADVANCED"
-T_SYSTEMIC = "CSCO2021.TX.NET.SYSTEMIC"
-T_RESECTED = "CSCO2021.TX.RESECTED"
-T_NEC = "CSCO2021.TX.NEC"
-T_SYMPTOMS = "CSCO2021.TX.SYMPTOMS"
-T_CAVEATS = "CSCO2021.TX.CAVEATS"
-#: Primary site -> its local-treatment table (non-metastatic NET / carcinoid).
-SITE_TABLES: dict[str, str] = {
-    "stomach": "CSCO2021.TX.STOMACH",
-    "duodenum": "CSCO2021.TX.DUODENUM",
-    "ampulla": "CSCO2021.TX.AMPULLA",
-    "jejunum": "CSCO2021.TX.SMALL_BOWEL",
-    "ileum": "CSCO2021.TX.SMALL_BOWEL",
-    "appendix": "CSCO2021.TX.APPENDIX",
-    "colon": "CSCO2021.TX.COLON",
-    "rectum": "CSCO2021.TX.RECTUM",
-    "pancreas": "CSCO2021.TX.PANCREAS",
-    "lung": "CSCO2021.TX.LUNG",
-}
-#: Tables evaluated for every case (their rows say which categories/settings they are for).
-COLLECT_TABLES = (T_ADVANCED, T_SYSTEMIC, T_RESECTED, T_NEC, T_SYMPTOMS)
 
 NET_FAMILY = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
-
-#: Issue codes of this step and their kinds (texts: i18n/*/treatment.yaml, key issue.<CODE>).
 
 #: MDT reasons raised by this module itself (rows name the others in ``then.mdt``).
 MDT_DATA_CONFLICT = "DATA_CONFLICT"
@@ -385,7 +359,6 @@ class _Work:
             STEP,
             fields_for(sorted(res.missing)),
             rule_id=table_id,
-            kind=ISSUE_CODES["TX_NEEDS_DATA"],
             options=tuple(self._name(p) for p in possible if p),
             needs=tuple(fields_for(sorted(res.missing))),
         )
@@ -419,24 +392,22 @@ def treatment(
             "TX_NEEDS_CLASSIFICATION",
             STEP,
             ["pathology"],
-            kind=ISSUE_CODES["TX_NEEDS_CLASSIFICATION"],
         )
         return [], _mdt(w)
-    setting = ctx.first(STEP, T_SETTING, f)
+    setting = ctx.first(STEP, ctx.table_id(STEP, "setting"), f)
     if not setting.decided or setting.value == "unknown":
         ctx.issue(
             "TX_SETTING_NEEDS_DATA",
             STEP,
             fields_for(sorted(setting.missing) or ["met_status"]),
-            rule_id=T_SETTING,
-            kind=ISSUE_CODES["TX_SETTING_NEEDS_DATA"],
+            rule_id=ctx.table_id(STEP, "setting"),
         )
         return [], _mdt(w)
     f["setting"] = setting.value
 
     if setting.value == "localised" and category in NET_FAMILY:
         _local(w, f)
-    for t in COLLECT_TABLES:
+    for t in ctx.kb.pathway.tables(STEP, "collect"):
         w.collect(t)
     if (
         f["sstr_positive"] is False
@@ -447,7 +418,6 @@ def treatment(
             "TX_SSTR_NEGATIVE",
             STEP,
             ["clinical.investigations"],
-            kind=ISSUE_CODES["TX_SSTR_NEGATIVE"],
         )
 
     _prior_lines(w)
@@ -459,19 +429,18 @@ def treatment(
 
 def _local(w: _Work, f: dict[str, Any]) -> None:
     site = f["primary_site"]
-    table = SITE_TABLES.get(site)
+    table = w.ctx.kb.pathway.site_table(STEP, site)
     if table is None:
         w.ctx.issue(
             "TX_NO_SITE_RULE",
             STEP,
             ["tumour.primary_site"],
-            kind=ISSUE_CODES["TX_NO_SITE_RULE"],
             site=site,
         )
         w.add_mdt(MDT_NO_SITE_RULE)
         return
     if f["resected"] and site != "appendix":
-        return  # after resection: CSCO2021.TX.RESECTED
+        return  # after resection: the 'collect' tables' resected rows
     if site == "stomach" and not _gastric_type(w, f):
         return
     unknown = f["resected"] is None and site != "appendix"
@@ -480,16 +449,16 @@ def _local(w: _Work, f: dict[str, Any]) -> None:
 
 def _gastric_type(w: _Work, f: dict[str, Any]) -> bool:
     g = {"aag": f["aag"], "zes": f["zes_for_gastric"], "gastrin": f["gastrin"]}
-    res = w.ctx.first(STEP, T_GASTRIC, g)
-    rule = res.rows[0].id if res.decided and res.rows else T_GASTRIC
+    t_cause = w.ctx.table_id(STEP, "gastric_cause")
+    res = w.ctx.first(STEP, t_cause, g)
+    rule = res.rows[0].id if res.decided and res.rows else t_cause
     if not res.decided:
         missing = sorted(res.missing)
         w.ctx.issue(
             "TX_GASTRIC_TYPE_NEEDS_DATA",
             STEP,
             fields_for(missing),
-            rule_id=T_GASTRIC,
-            kind=ISSUE_CODES["TX_GASTRIC_TYPE_NEEDS_DATA"],
+            rule_id=t_cause,
             needs=tuple(fields_for(missing)),
         )
         return False
@@ -499,7 +468,6 @@ def _gastric_type(w: _Work, f: dict[str, Any]) -> bool:
             STEP,
             fields_for(["aag", "zes"]),
             rule_id=rule,
-            kind=ISSUE_CODES["TX_GASTRIC_CAUSE_CONFLICT"],
         )
         w.add_mdt(MDT_GASTRIC_CAUSE_CONFLICT)
         return False
@@ -509,7 +477,6 @@ def _gastric_type(w: _Work, f: dict[str, Any]) -> bool:
             STEP,
             fields_for(["gastrin"]),
             rule_id=rule,
-            kind=ISSUE_CODES["TX_GASTRIC_GASTRIN_UNEXPLAINED"],
             gastrin=f["gastrin"],
         )
         return False
@@ -531,7 +498,6 @@ def _prior_lines(w: _Work) -> None:
                 "TX_OPTION_ALREADY_FAILED",
                 STEP,
                 ["clinical.prior_therapies"],
-                kind=ISSUE_CODES["TX_OPTION_ALREADY_FAILED"],
                 option=w._name(code),
                 therapy=therapy,
             )
@@ -554,7 +520,6 @@ def _insufficient(w: _Work) -> None:
             STEP,
             list(flds),
             rule_id=items[0][1],
-            kind=ISSUE_CODES["TX_NEEDS_DATA"],
             options=tuple(w._name(c) for c, _ in items),
             needs=flds,
         )
@@ -617,7 +582,7 @@ def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
 def _caveats(w: _Work, offered: dict[str, OptionSpec]) -> None:
     """Caveat rules that concern an offered option (traced when they do)."""
     ctx = w.ctx
-    table = ctx.kb.tables[T_CAVEATS]
+    table = ctx.kb.tables[ctx.table_id(STEP, "caveats")]
     res = evaluate_collect(table, w.facts)
     relevant: list[Row] = []
     for row in res.applies:

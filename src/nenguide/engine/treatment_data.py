@@ -64,7 +64,7 @@ class _OptionsFile(BaseModel):
 
 
 def package_folder(kb: Knowledge) -> str:
-    """The folder name of the package (``csco-2021``), from the table file labels."""
+    """The folder name of the package, from the table file labels."""
     if not kb.files:
         raise CatalogueError(f"knowledge package {kb.manifest.id} lists no table files")
     return kb.files[0].split("/", 1)[0]

@@ -1,9 +1,9 @@
 """Work-up still needed: imaging, endoscopy, markers, biopsy, echocardiography.
 
-One collect table (``CSCO2021.WORKUP.ITEMS``) lists every investigation the situation calls for,
-with the investigations that satisfy it (``done_if_any`` / ``done_if_all``). This module only
-builds the facts the table reads, drops items already done (traced, never silently), merges rows
-asking for the same item, and turns rows that depend on an unknown input into an
+One collect table (role ``items`` in ``pathway.yaml``) lists every investigation the situation
+calls for, with the investigations that satisfy it (``done_if_any`` / ``done_if_all``). This
+module only builds the facts the table reads, drops items already done (traced, never silently),
+merges rows asking for the same item, and turns rows that depend on an unknown input into an
 INSUFFICIENT_DATA issue naming the missing fields: an item is never asked for on an assumption.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.tables import Row
 from nenguide.model.assessment import (
@@ -25,9 +24,6 @@ from nenguide.model.case import Case
 from nenguide.model.clinical import History
 
 STEP = "workup"
-T_ITEMS = "CSCO2021.WORKUP.ITEMS"
-
-#: Issue codes of this step (to merge into engine/codes.py ISSUE_KINDS).
 
 #: Facts of this step that are not in context.FIELD_OF_FACT -> the case fields they come from.
 FIELDS: dict[str, list[str]] = {
@@ -131,7 +127,7 @@ def workup(
     syndromes: list[FunctionalSyndrome],
 ) -> list[WorkupItem]:
     wf = workup_facts(case, facts, cls, syndromes)
-    res = ctx.collect(STEP, T_ITEMS, wf)
+    res = ctx.collect(STEP, ctx.table_id(STEP, "items"), wf)
     done = done_tokens(case)
 
     items: dict[str, WorkupItem] = {}
@@ -183,7 +179,6 @@ def workup(
             "WORKUP_NEEDS_DATA",
             STEP,
             _fields(missing),
-            kind=ISSUE_KINDS["WORKUP_NEEDS_DATA"],
             item=ctx.text(f"workup.{code}"),
             item_code=code,
             missing=", ".join(_fields(missing)),
