@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from nenguide import assess
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.followup import (
     Phase,
     Schedule,
@@ -73,9 +73,10 @@ def _fu(
 ) -> tuple[FollowUp, Context]:
     case = parse_case(raw)
     ctx = Context(kb, "en")
-    facts = derive(case)
+    facts = case_facts(ctx, case)
     cls = classify(ctx, facts, case)
     stg = stage(ctx, facts, case, cls)
+    facts = pathway_facts(ctx, facts, cls, syndromes or [])
     fu = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
     assert fu is not None
     return fu, ctx

@@ -20,7 +20,7 @@ import nenguide
 from nenguide import load_knowledge
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.hereditary import hereditary
 from nenguide.errors import parse_case
 from nenguide.model.assessment import FunctionalSyndrome, Hereditary
@@ -120,8 +120,9 @@ def run(
 ) -> tuple[Hereditary, Context]:
     c = parse_case(data)
     ctx = Context(kb(), "en")
-    facts = derive(c)
+    facts = case_facts(ctx, c)
     cls = classify(ctx, facts, c)
+    facts = pathway_facts(ctx, facts, cls, syndromes or [])
     out = hereditary(ctx, c, facts, cls, syndromes or [])
     assert out is not None
     return out, ctx

@@ -42,6 +42,12 @@ def make_fixture_package(dest: Path) -> Path:
     text = text.replace(old_g1, "when: {ki67_percent: {lt: 5}}")
     text = text.replace(old_g2, "when: {ki67_percent: {ge: 5, le: 20}}")
     grade.write_text(text, encoding="utf-8")
+    for lang, title in (("en", "Fixture NEN guideline 9"), ("zh-CN", "测试指南 9")):
+        core = folder / "i18n" / lang / "core.yaml"
+        core.write_text(
+            core.read_text(encoding="utf-8") + f"guideline_title.fixture-nen-9: {title}\n",
+            encoding="utf-8",
+        )
     man = folder / "manifest.yaml"
     data = yaml.safe_load(man.read_text(encoding="utf-8"))
     data.update(id="fixture-nen-9", title="Fixture NEN guideline 9", version="9.0.0")

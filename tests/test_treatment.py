@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import nenguide
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
@@ -56,10 +56,11 @@ def direct(
     """Run the treatment step alone with a hand-made list of functional syndromes."""
     c = parse_case(case)
     ctx = Context(kb, lang)
-    facts = derive(c)
+    facts = case_facts(ctx, c)
     cls = classify(ctx, facts, c)
     stg = stage(ctx, facts, c, cls)
     liver = liver_type(ctx, facts, cls)
+    facts = pathway_facts(ctx, facts, cls, syndromes)
     opts, mdt = treatment(ctx, c, facts, cls, stg, liver, syndromes, SiteParameters())
     return opts, mdt, ctx
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from nenguide._version import __version__
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.followup import follow_up
 from nenguide.engine.hereditary import hereditary
 from nenguide.engine.kb import Knowledge
@@ -53,11 +53,14 @@ def assess(
             valid_until=man.valid_until.isoformat(),
             as_of=as_of.isoformat(),
         )
-    facts = derive(case)
+    # the fact layer: every derived clinical fact once, immutable, traced (phase 1: the case)
+    facts = case_facts(ctx, case)
     cls = classify(ctx, facts, case)
     stg = stage(ctx, facts, case, cls)
     liver = liver_type(ctx, facts, cls)
     syndromes = functional_syndromes(ctx, case, facts, cls)
+    # phase 2: the facts that need the classification and the syndromes
+    facts = pathway_facts(ctx, facts, cls, syndromes)
     work = workup(ctx, case, facts, cls, stg, liver, syndromes)
     options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
     follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)

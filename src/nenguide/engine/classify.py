@@ -7,6 +7,7 @@ higher of the Ki-67 grade and the mitotic grade. All cut-offs are in the knowled
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
@@ -21,9 +22,10 @@ from nenguide.model.case import Case, TumourComponent
 STEP = "classification"
 
 
-def classify(ctx: Context, facts: dict[str, Any], case: Case) -> Classification:
-    family = ctx.first(STEP, ctx.table_id(STEP, "family"), facts).value
-    facts["rule_family"] = family
+def classify(ctx: Context, case_facts: Mapping[str, Any], case: Case) -> Classification:
+    family = ctx.first(STEP, ctx.table_id(STEP, "family"), case_facts).value
+    # a local view: the facts of the case are never changed by a step
+    facts = {**case_facts, "rule_family": family}
     system = ctx.kb.pathway.parameter(STEP, "systems")[family]
 
     conflicts = _consistency(ctx, facts)

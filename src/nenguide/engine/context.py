@@ -3,6 +3,7 @@ table result into trace entries. One :class:`Context` per ``assess()`` call; not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +120,7 @@ class Context:
                 memo[key] = hit
         self.issues.append(hit)
 
-    def first(self, step: str, table_id: str, facts: dict[str, Any]) -> TableResult:
+    def first(self, step: str, table_id: str, facts: Mapping[str, Any]) -> TableResult:
         """Evaluate a first/unique table and trace it.
 
         Results are memoised per table and input values in the knowledge base: the evaluation
@@ -142,7 +143,7 @@ class Context:
         self.trace.append(hit[1])
         return hit[0]
 
-    def collect(self, step: str, table_id: str, facts: dict[str, Any]) -> CollectResult:
+    def collect(self, step: str, table_id: str, facts: Mapping[str, Any]) -> CollectResult:
         """Evaluate a collect table (memoised like :meth:`first`); traced when a row applies."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.tables import TableResult
-from nenguide.engine.workup import syndrome_flags
 from nenguide.model.assessment import (
     Classification,
     FollowUp,
@@ -32,7 +32,6 @@ from nenguide.model.assessment import (
     Status,
 )
 from nenguide.model.case import Case
-from nenguide.model.clinical import History
 
 STEP = "follow_up"
 
@@ -115,65 +114,25 @@ def plan_visits(
     return out
 
 
-def gastric_type(case: Case, syndromes: list[FunctionalSyndrome]) -> str | None:
-    """Gastric NET type from its cause (the numbering differs between sources)."""
-    h = case.clinical.history
-    aag = h.get(History.autoimmune_atrophic_gastritis)
-    pa = h.get(History.pernicious_anaemia)
-    zes = h.get(History.zollinger_ellison_syndrome)
-    if aag is True or pa is True:
-        return "type1"
-    if zes is True or syndrome_flags(case, syndromes)["gastrinoma"]:
-        return "type2"
-    if aag is False and zes is False:
-        return "type3"
-    return None
-
-
-def followup_facts(
-    case: Case, facts: dict[str, Any], cls: Classification, syndromes: list[FunctionalSyndrome]
-) -> dict[str, Any]:
-    r = case.clinical.resection
-    margin: str | None
-    if r is None:
-        margin = None
-    elif not r.performed:
-        margin = "not_resected"
-    else:
-        margin = r.margin.value if r.margin else None
+def followup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The follow-up tables' view of the facts (gastric type and functional status are the
+    fact layer's single definitions, the same every step sees)."""
     met = facts.get("met_status")
-    flags = syndrome_flags(case, syndromes)
     return {
         "primary_site": facts["primary_site"],
-        "category": cls.category,
-        "grade": cls.grade,
+        "category": facts.get("category"),
+        "grade": facts.get("grade"),
         "ki67_percent": facts.get("ki67_percent"),
         "size_cm": facts.get("size_cm"),
-        "resection_margin": margin,
+        "resection_margin": facts.get("resection_margin"),
         "node_status": facts.get("node_status"),
         "met_status": met if met in ("none", "present") else None,
-        "primary_resectability": (
-            case.clinical.primary_resectability.value
-            if case.clinical.primary_resectability
-            else None
-        ),
-        "gastric_type": gastric_type(case, syndromes),
-        "functional": _functional(case, syndromes, flags),
-        "carcinoid_syndrome": flags["carcinoid_syndrome"],
-        "carcinoid_heart_disease": case.clinical.history.get(History.carcinoid_heart_disease),
+        "primary_resectability": facts.get("primary_resectability"),
+        "gastric_type": facts.get("gastric_type"),
+        "functional": facts.get("functional"),
+        "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
+        "carcinoid_heart_disease": facts.get("carcinoid_heart_disease"),
     }
-
-
-def _functional(
-    case: Case, syndromes: list[FunctionalSyndrome], flags: dict[str, Any]
-) -> bool | None:
-    """Functional when a syndrome is confirmed; non-functional only when symptoms were recorded
-    and no syndrome is confirmed or still open; otherwise unknown (never assumed)."""
-    if flags["gastrinoma"] or any(s["status"] == "confirmed" for s in syndromes):
-        return True
-    if any(s["status"] in ("suspected", "insufficient_data") for s in syndromes):
-        return None
-    return False if case.clinical.symptoms else None
 
 
 def _fields(names: set[str] | list[str]) -> list[str]:
@@ -208,13 +167,13 @@ def _rid(res: TableResult) -> str | None:
 def follow_up(
     ctx: Context,
     case: Case,
-    facts: dict[str, Any],
+    facts: Mapping[str, Any],
     cls: Classification,
     stg: Stage,
     as_of: dt.date,
     syndromes: list[FunctionalSyndrome] | None = None,
 ) -> FollowUp | None:
-    ff = followup_facts(case, facts, cls, syndromes or [])
+    ff = followup_facts(facts)
 
     fam = ctx.first(STEP, ctx.table_id(STEP, "family"), ff)
     if not fam.decided:
@@ -273,9 +232,10 @@ def follow_up(
             sources=sources,
         )
 
-    r = case.clinical.resection
-    from_resection = r is not None and r.performed and r.date is not None
-    anchor = r.date if from_resection and r is not None and r.date else as_of
+    bk: Mapping[str, Any] = getattr(facts, "extra", {})
+    resected_on: dt.date | None = bk.get("resection_date")
+    from_resection = resected_on is not None
+    anchor = resected_on or as_of
     planned = plan_visits(sched, anchor, as_of, params.horizon_months)
 
     extra = ctx.collect(STEP, ctx.table_id(STEP, "extra_exams"), ff)

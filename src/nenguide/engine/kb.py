@@ -86,6 +86,11 @@ class Pathway(_Strict):
         return out
 
 
+class MissingTextError(KeyError):
+    """A text key has no text in the package (caught by ``knowledge lint`` and the tests; a key
+    is never shown to a user in place of its text)."""
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Texts for every code the engine emits, by language."""
@@ -96,11 +101,17 @@ class Catalog:
     def languages(self) -> tuple[str, ...]:
         return tuple(self.texts)
 
-    def text(self, lang: str, key: str, **params: Any) -> str:
+    def get(self, lang: str, key: str) -> str | None:
+        """The raw text of ``key`` in ``lang`` (English when ``lang`` lacks it), or ``None``."""
         table = self.texts.get(lang) or self.texts["en"]
-        raw = table.get(key) or self.texts["en"].get(key)
+        return table.get(key) or self.texts["en"].get(key)
+
+    def text(self, lang: str, key: str, **params: Any) -> str:
+        """The text of ``key`` with ``params`` filled in; :class:`MissingTextError` when the
+        package has no text for it (never the key itself)."""
+        raw = self.get(lang, key)
         if raw is None:
-            return key
+            raise MissingTextError(f"no text for '{key}' ({lang}) in the knowledge package")
         try:
             return raw.format(**params) if params else raw
         except (KeyError, IndexError, ValueError):

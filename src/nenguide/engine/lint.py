@@ -172,7 +172,31 @@ def emitted_text_keys(kb: Knowledge) -> set[str]:
         for s in ("DETERMINED", "RECOMMENDED", "NOT_APPLICABLE", "INSUFFICIENT_DATA", "CONFLICT")
     )
     keys.update(f"kind.{k}" for k in ("insufficient_data", "conflict", "warning", "info"))
-    keys.update(f"step.{s}" for s in ("guideline", "classification", "stage", "liver_metastasis"))
+    # every step that can appear in the trace or an issue (reports show its name)
+    keys.update({"step.guideline", "step.facts"})
+    keys.update(f"step.{s}" for s in kb.pathway.steps)
+    keys.update(f"step.{t.spec.step}" for t in kb.tables.values())
+    for table in kb.tables.values():
+        step = table.spec.step
+        for row in table.rows:
+            then = row.then
+            if step == "treatment":  # the facts a treatment option's "because" names
+                keys.update(f"treatment.fact.{c.fact}" for c in row.conditions)
+            if step == "workup":
+                keys.add(f"workup.{then['item']}")
+                keys.add(f"workup_reason.{then['reason']}")
+            if step == "functional_syndromes":
+                keys.update(f"criterion.{c}" for c in then.get("met") or [])
+                keys.update(f"criterion.{c}" for c in then.get("unmet") or [])
+                keys.update(f"issue.{c}" for c in then.get("caveats") or [])
+                if then.get("caveat"):
+                    keys.add(f"issue.{then['caveat']}")
+            if step == "follow_up" and "schedule" in then:
+                keys.add(f"followup.schedule.{then['schedule']}")
+            if step == "hereditary":
+                keys.add(f"hereditary.rule.{row.id}")
+    keys.update({"followup.exempt", "followup.window_resection", "followup.window_as_of"})
+    keys.update({"treatment.because", "treatment.value.true", "treatment.value.false"})
     return keys
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
@@ -11,7 +12,7 @@ STEP = "liver_metastasis"
 NOT_FOR = {"NEC", "MiNEN", "LCNEC", "SCLC"}
 
 
-def liver_type(ctx: Context, facts: dict[str, Any], cls: Classification) -> LiverMetastasis:
+def liver_type(ctx: Context, facts: Mapping[str, Any], cls: Classification) -> LiverMetastasis:
     if facts["liver_mets"] is not True:
         return LiverMetastasis(status=Status.NOT_APPLICABLE)
     if cls.category in NOT_FOR:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 #: step -> the roles it needs (a single table, or an ordered list of tables)
 REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
+    "facts": ("gastric_cause", "consistency", "case", "pathway"),
     "classification": (
         "family",
         "consistency",
@@ -18,11 +19,11 @@ REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
         "thoracic_carcinoid",
         "thoracic_highgrade",
     ),
-    "stage": ("system", "flags", "consistency"),
+    "stage": ("system", "flags"),
     "liver_metastasis": ("type", "consistency"),
     "functional_syndromes": ("interference", "chd", "syndromes"),
     "workup": ("items",),
-    "treatment": ("setting", "gastric_cause", "caveats", "collect"),
+    "treatment": ("setting", "caveats", "collect"),
     "follow_up": ("family", "exemption", "risk", "schedule", "extra_exams"),
     "hereditary": ("triggers", "surveillance"),
 }

@@ -8,6 +8,7 @@ group is reported whenever every completion of the data agrees (e.g. T4 NX M0 is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
@@ -27,8 +28,9 @@ PREFIX = {
 UNKNOWN_CATEGORIES = {"TX", "NX", "MX"}
 
 
-def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) -> Stage:
-    facts["category"] = cls.category
+def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classification) -> Stage:
+    # a local view: the facts of the case are never changed by a step
+    facts = {**case_facts, "category": cls.category}
     sysres = ctx.first(STEP, ctx.table_id(STEP, "system"), facts)
     if not sysres.decided or (
         sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get("not_staged")
@@ -54,9 +56,9 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
     else:
         prefix = PREFIX[case.staging_basis]
 
-    conflicted = _consistency(ctx, facts)
-    for fact in conflicted:
-        facts[fact] = None
+    # contradictions in the nodal/metastatic data were reported once by the fact layer, which
+    # made the contradicted facts unknown for every step
+    conflicted = list(facts.get("conflicted") or ())
 
     flags = ctx.collect(STEP, ctx.table_id(STEP, "flags"), {**facts, "system": system})
     if flags.applies:
@@ -143,22 +145,6 @@ def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tupl
     if res.decided:
         return res.value, True
     return _common_ancestor(table, res.value), False
-
-
-def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
-    """Contradictions in the nodal or metastatic data: reported, and the fact set to unknown."""
-    res = ctx.collect(STEP, ctx.table_id(STEP, "consistency"), facts)
-    out: list[str] = []
-    for row in res.applies:
-        ctx.issue(
-            row.then["code"],
-            STEP,
-            list(row.then["fields"]),
-            rule_id=row.id,
-            **{c.fact: facts.get(c.fact) for c in row.conditions},
-        )
-        out.extend(row.then["unknown_facts"])
-    return out
 
 
 def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, set[str]]:

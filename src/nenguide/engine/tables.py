@@ -16,6 +16,7 @@ names the missing inputs. When they agree, the outcome stands even with inputs u
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -159,7 +160,7 @@ def compile_table(spec: TableSpec) -> Table:
 _FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
 
 
-def _row_truth(row: Row, facts: dict[str, Any]) -> tuple[Tri, list[str]]:
+def _row_truth(row: Row, facts: Mapping[str, Any]) -> tuple[Tri, list[str]]:
     """Kleene AND of the row's conditions, and the inputs that left it UNKNOWN."""
     unknown: list[str] = []
     for c in row.conditions:
@@ -177,7 +178,7 @@ def _row_truth(row: Row, facts: dict[str, Any]) -> tuple[Tri, list[str]]:
     return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
 
 
-def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
+def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     """Evaluate a ``first``/``unique`` table.
 
     The outcome is decided when every row that could still be the first true row gives the same
@@ -218,7 +219,7 @@ class CollectResult:
     read: dict[str, Any]
 
 
-def evaluate_collect(table: Table, facts: dict[str, Any]) -> CollectResult:
+def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
     applies: list[Row] = []
     maybe: list[tuple[Row, list[str]]] = []
     for row in table.rows:
