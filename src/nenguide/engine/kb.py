@@ -41,6 +41,40 @@ class Citation(_Strict):
     note: str | None = None
 
 
+class FactDecl(_Strict):
+    """One fact the tables read (``facts.yaml``)."""
+
+    name: str
+    description: str = Field(min_length=3)
+    domain: str
+    reads: list[str] = Field(min_length=1, description="the case fields it is derived from")
+    rule: str = Field(description="'reshaped', a fact table id, or the step that outputs it")
+
+
+class FactFamily(_Strict):
+    """A group of facts declared by name prefix (``hx_<history item>``)."""
+
+    prefix: str
+    description: str
+    domain: str
+    reads: list[str]
+    rule: str
+
+
+class FactCatalogue(_Strict):
+    facts: list[FactDecl]
+    families: list[FactFamily] = Field(default_factory=list)
+
+    def find(self, name: str) -> FactDecl | FactFamily | None:
+        for f in self.facts:
+            if f.name == name:
+                return f
+        for fam in self.families:
+            if name.startswith(fam.prefix):
+                return fam
+        return None
+
+
 class StepBinding(_Strict):
     """The tables one engine step uses, by role (``pathway.yaml``)."""
 
@@ -134,6 +168,8 @@ class Knowledge:
     pathway: Pathway = field(default_factory=lambda: Pathway(steps={}))
     #: issue code -> kind (``issues.yaml``)
     issue_kinds: dict[str, IssueKind] = field(default_factory=dict)
+    #: the declared facts (``facts.yaml``)
+    facts: FactCatalogue = field(default_factory=lambda: FactCatalogue(facts=[]))
     # memo of pure table evaluations (see Context.first); not part of the knowledge itself
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 

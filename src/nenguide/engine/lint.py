@@ -94,9 +94,10 @@ def lint(kb: Knowledge) -> LintReport:
                 ref = row.then.get(key)
                 if ref is not None and ref not in kb.tables:
                     rep.errors.append(f"{row.id}: {key} '{ref}' is not a table in this package")
-        if spec.hit_policy == "collect":
+        if spec.hit_policy in ("collect", "priority"):
             continue
         _check_total(table, rep)
+    _check_language(kb, rep)
     unused = sorted(set(kb.bibliography) - used_sources - {kb.manifest.source})
     for s in unused:
         rep.warnings.append(f"bibliography entry '{s}' is cited by no rule")
@@ -109,6 +110,39 @@ def lint(kb: Knowledge) -> LintReport:
     except CatalogueError as exc:
         rep.errors.append(str(exc))
     return rep
+
+
+def _check_language(kb: Knowledge, rep: LintReport) -> None:
+    """The rule language: every 'then' key against its step's schema; every input described
+    (in the table or in facts.yaml); every fact table's output declared; every step in the
+    pathway known to the engine."""
+    from nenguide.engine.rule_language import THEN_KEYS, check_then
+    from nenguide.engine.treatment_data import CatalogueError, catalogue
+
+    try:
+        options: set[str] | None = set(catalogue(kb))
+    except CatalogueError:
+        options = None
+    tables = set(kb.tables)
+    for table in kb.tables.values():
+        spec = table.spec
+        for row in table.rows:
+            rep.errors += check_then(
+                spec.step, spec.id, spec.output, row.id, row.then, tables, options
+            )
+        for name, dom in spec.inputs.items():
+            if not dom.description and kb.facts.find(name) is None:
+                rep.errors.append(
+                    f"{spec.id}: input '{name}' has no description (add one to the input or "
+                    "declare the fact in facts.yaml)"
+                )
+        if spec.step == "facts":
+            decl = kb.facts.find(spec.output)
+            if decl is None:
+                rep.errors.append(f"{spec.id}: its output fact '{spec.output}' is not declared")
+    for step in kb.pathway.steps:
+        if step not in THEN_KEYS:
+            rep.errors.append(f"pathway.yaml: step '{step}' is not an engine step")
 
 
 def _check_total(table: Table, rep: LintReport) -> None:

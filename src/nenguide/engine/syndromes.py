@@ -5,8 +5,8 @@ unmet, the next confirmatory test, and interference caveats.
 Lab results are converted to each analyte's canonical unit (``nenguide.units``) and become facts
 named with that unit (``gastrin_pg_ml``) or as a multiple of the local upper limit of normal
 (``gastrin_xuln``); every conversion is noted in the trace. All thresholds are in the tables of
-``syndromes.yaml``. Each syndrome's table is a ``collect`` table in priority order: the first row
-that applies gives the status; rows that could still apply name the missing data. A syndrome is
+``syndromes.yaml``. Each syndrome's table has the ``priority`` hit policy: the highest-ranked
+row that applies gives the status; rows that could still apply name the missing data. A syndrome is
 evaluated only when one of its trigger symptoms is present or a trigger analyte was measured, so
 the list shows syndromes the case gives a reason to think about, not every syndrome as "unknown".
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from nenguide.engine.case_input import unit_slug, value_fact
 from nenguide.engine.context import Context
-from nenguide.engine.tables import CollectResult, Row
+from nenguide.engine.tables import CollectResult, Row, pick_priority
 from nenguide.model.assessment import Classification, FunctionalSyndrome, IssueKind
 from nenguide.model.case import Case
 
@@ -103,16 +103,7 @@ def _status(
     params: dict[str, Any],
     index: Mapping[str, int],
 ) -> FunctionalSyndrome:
-    applies = {r.id for r in res.applies}
-    maybe = dict((r.id, missing) for r, missing in res.maybe)
-    chosen: Row | None = None
-    missing: list[str] = []
-    for row in res.table.rows:
-        if row.id in applies:
-            chosen = row
-            break
-        if row.id in maybe:
-            missing.extend(m for m in maybe[row.id] if m not in missing)
+    chosen, missing = pick_priority(res)
     if chosen is None:
         item = FunctionalSyndrome(
             syndrome=name,

@@ -7,7 +7,10 @@ says how rows combine:
 * ``unique``: at most one row can be true for any input (checked by ``knowledge lint``), and the
   table is total over its declared input domain;
 * ``first``: the first true row wins; the table is total;
-* ``collect``: every true row applies (recommendation lists); no totality required.
+* ``collect``: every true row applies (recommendation lists); no totality required;
+* ``priority``: rows are ranked in the order written; the highest-ranked true row wins, and
+  rows ranked above it that need a missing input do not block it (they are named when no row
+  is true). No totality required: no true row means "not decided" (e.g. a syndrome's status).
 
 Evaluation uses the three-valued logic of :mod:`nenguide.engine.logic`: when the rows that could
 still decide the outcome disagree because an input is unknown, the result is *undetermined* and
@@ -31,7 +34,7 @@ from nenguide.engine.logic import (
     one_of,
 )
 
-HitPolicy = Literal["unique", "first", "collect"]
+HitPolicy = Literal["unique", "first", "collect", "priority"]
 ContentStatus = Literal["confirmed", "unconfirmed"]
 
 
@@ -230,3 +233,18 @@ def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
             maybe.append((row, unknown))
     read = {name: facts.get(name) for name in table.spec.inputs}
     return CollectResult(table, applies, maybe, read)
+
+
+def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:
+    """A ``priority`` table's answer: the highest-ranked true row, and (when there is none) the
+    inputs the rows ranked above would need, in rank order."""
+    applies = {r.id for r in res.applies}
+    maybe = {r.id: missing for r, missing in res.maybe}
+    missing: list[str] = []
+    for row in res.table.rows:
+        if row.id in applies:
+            return row, []
+        for m in maybe.get(row.id, ()):
+            if m not in missing:
+                missing.append(m)
+    return None, missing

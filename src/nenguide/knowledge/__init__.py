@@ -21,7 +21,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from nenguide.engine.kb import Catalog, Citation, Knowledge, Manifest, Pathway
+from nenguide.engine.kb import (
+    Catalog,
+    Citation,
+    FactCatalogue,
+    Knowledge,
+    Manifest,
+    Pathway,
+)
 from nenguide.engine.tables import TableError, TableSpec, compile_table
 from nenguide.model.assessment import IssueKind
 
@@ -199,6 +206,11 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
             raise KnowledgeError(str(exc)) from exc
     pathway = _load_pathway(folder, name, tables)
     issue_kinds = _load_issues(folder, name)
+    fact_label = f"{name}/facts.yaml"
+    try:
+        facts = FactCatalogue.model_validate(_read_yaml(folder / "facts.yaml", fact_label))
+    except ValidationError as exc:
+        raise KnowledgeError(_validation_message(fact_label, exc)) from exc
     known = {
         "manifest.yaml",
         "bibliography.yaml",
@@ -206,6 +218,7 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
         "analytes.yaml",
         "pathway.yaml",
         "issues.yaml",
+        "facts.yaml",
     }
     documents = {
         p.name: _read_yaml(p, f"{name}/{p.name}")
@@ -223,6 +236,7 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
         documents=documents,
         pathway=pathway,
         issue_kinds=issue_kinds,
+        facts=facts,
     )
 
 
