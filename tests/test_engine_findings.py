@@ -265,3 +265,20 @@ def test_no_step_reads_case_clinical() -> None:
             ):
                 found.append(f"{path.name}:{node.lineno}")
     assert not found, found
+
+
+def test_the_memo_holds_only_immutable_values(kb: Knowledge) -> None:
+    """Everything the shared memo hands out is immutable (table results, issues, trace)."""
+    from nenguide.engine.tables import CollectResult, TableResult
+    from nenguide.model.frozen import FrozenDict
+
+    assess(_case("pnet-g2-liver.yaml"), kb, as_of=AS_OF)
+    for key, value in list(kb.memo.items()):
+        items = value if isinstance(value, tuple) else (value,)
+        for v in items:
+            if isinstance(v, TableResult | CollectResult):
+                with pytest.raises((AttributeError, TypeError)):
+                    v.value = 1  # type: ignore[misc, union-attr]
+                assert isinstance(v.read, FrozenDict)
+            elif isinstance(v, dict):
+                assert isinstance(v, FrozenDict), key

@@ -8,9 +8,9 @@ Unknown stays ``None``: a finding that is not recorded is never ``False``.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
+from nenguide.engine.lab_names import value_fact
 from nenguide.model.case import Case
 from nenguide.model.clinical import (
     History,
@@ -39,19 +39,6 @@ LAB_TOKENS: dict[str, tuple[str, ...]] = {
     "pth": ("pth",),
     "gastric_ph": ("gastric_ph",),
 }
-
-
-def unit_slug(unit: str) -> str:
-    """``pg/mL`` -> ``pg_ml``; ``mg/(24.h)`` -> ``mg_24h``; ``[pH]`` -> ``''``."""
-    if unit in ("[pH]", "1"):
-        return ""
-    s = unit.replace("/(24.h)", "_24h").replace("/", "_").replace("[", "").replace("]", "")
-    return re.sub(r"[^a-z0-9_]", "", s.lower())
-
-
-def value_fact(code: str, canonical_unit: str) -> str:
-    slug = unit_slug(canonical_unit)
-    return f"{code}_{slug}" if slug else code
 
 
 def _kleene_any(*vals: bool | None) -> bool | None:

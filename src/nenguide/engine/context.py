@@ -3,7 +3,7 @@ table result into trace entries. One :class:`Context` per ``assess()`` call; not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ FIELD_OF_FACT: dict[str, str] = {
 }
 
 
-def fields_of(facts: set[str] | list[str]) -> list[str]:
+def fields_of(facts: Iterable[str]) -> list[str]:
     return sorted({FIELD_OF_FACT.get(f, f) for f in facts})
 
 

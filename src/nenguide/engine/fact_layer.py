@@ -33,6 +33,7 @@ from nenguide.engine.case_input import (
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
 from nenguide.engine.logic import OneOf, one_of
+from nenguide.engine.pathway import TX_SYNDROMES
 from nenguide.model.assessment import Classification, FunctionalSyndrome
 from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenDict
@@ -44,16 +45,6 @@ _POOR = frozenset({"NEC", "LCNEC", "SCLC", "MiNEN"})
 _DP_SITES = frozenset({"pancreas", "duodenum", "ampulla"})
 _POSITIVE_SYNDROME = frozenset({"confirmed", "suspected"})
 _ACTIVE = ("confirmed", "suspected")
-#: syndromes with a flag of their own in the treatment tables
-TX_SYNDROMES = (
-    "carcinoid_syndrome",
-    "insulinoma",
-    "gastrinoma",
-    "vipoma",
-    "glucagonoma",
-    "somatostatinoma",
-    "ectopic_acth",
-)
 
 
 class Facts(FrozenDict):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -135,7 +135,7 @@ def followup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fields(names: set[str] | list[str]) -> list[str]:
+def _fields(names: Iterable[str]) -> list[str]:
     out: set[str] = set()
     for n in names:
         out.update(FIELDS.get(n) or fields_of([n]))

@@ -27,3 +27,15 @@ REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
     "follow_up": ("family", "exemption", "risk", "schedule", "extra_exams"),
     "hereditary": ("triggers", "surveillance"),
 }
+
+#: functional syndromes with a fact of their own in the treatment tables (confirmed or
+#: suspected = true, open = unknown); the others count as ``other_syndrome``
+TX_SYNDROMES = (
+    "carcinoid_syndrome",
+    "insulinoma",
+    "gastrinoma",
+    "vipoma",
+    "glucagonoma",
+    "somatostatinoma",
+    "ectopic_acth",
+)

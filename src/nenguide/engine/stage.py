@@ -9,6 +9,7 @@ group is reported whenever every completion of the data agrees (e.g. T4 NX M0 is
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
@@ -76,7 +77,7 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
     n_res = ctx.first(STEP, spec["n_table"], facts)
     m_res = ctx.first(STEP, spec["m_table"], facts)
 
-    cats: dict[str, tuple[Any, set[str]]] = {
+    cats: dict[str, tuple[Any, AbstractSet[str]]] = {
         "t": t_res,
         "n": (n_res.value, n_res.missing),
         "m": (m_res.value, m_res.missing),
@@ -147,7 +148,7 @@ def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tupl
     return _common_ancestor(table, res.value), False
 
 
-def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, set[str]]:
+def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, AbstractSet[str]]:
     res = ctx.first(STEP, spec["t_table"], facts)
     desc_table = spec.get("t_descriptor_table")
     if not desc_table:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nenguide.engine.case_input import unit_slug, value_fact
 from nenguide.engine.context import Context
+from nenguide.engine.lab_names import unit_slug, value_fact
 from nenguide.engine.tables import CollectResult, Row, pick_priority
 from nenguide.model.assessment import Classification, FunctionalSyndrome, IssueKind
 from nenguide.model.case import Case

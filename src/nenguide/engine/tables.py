@@ -33,6 +33,7 @@ from nenguide.engine.logic import (
     compile_condition,
     one_of,
 )
+from nenguide.model.frozen import FrozenDict
 
 HitPolicy = Literal["unique", "first", "collect", "priority"]
 ContentStatus = Literal["confirmed", "unconfirmed"]
@@ -109,16 +110,16 @@ class Table:
         return self.spec.output
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TableResult:
-    """What one table said about one case."""
+    """What one table said about one case (immutable: results are memoised and shared)."""
 
     table: Table
     value: Any  # concrete output, a OneOf of candidate outputs, or None (no row can apply)
-    rows: list[Row]  # the decisive row first (if any), then the other candidates
+    rows: tuple[Row, ...]  # the decisive row first (if any), then the other candidates
     decided: bool
-    missing: set[str] = field(default_factory=set)
-    read: dict[str, Any] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset()
+    read: Mapping[str, Any] = field(default_factory=lambda: FrozenDict())
 
     @property
     def row(self) -> Row | None:
@@ -161,6 +162,7 @@ def compile_table(spec: TableSpec) -> Table:
 
 
 _FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
+_NONE: frozenset[str] = frozenset()
 
 
 def _row_truth(row: Row, facts: Mapping[str, Any]) -> tuple[Tri, list[str]]:
@@ -200,39 +202,43 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
             break
         candidates.append(row)
         missing.update(unknown)
-    read = {name: facts.get(name) for name in table.spec.inputs}
+    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
     if decisive is None and not candidates:
-        return TableResult(table, None, [], False, set(), read)
+        return TableResult(table, None, (), False, _NONE, read)
     if not candidates:
         assert decisive is not None
-        return TableResult(table, decisive.then[out], [decisive], True, set(), read)
-    rows = [decisive, *candidates] if decisive is not None else candidates
+        return TableResult(table, decisive.then[out], (decisive,), True, _NONE, read)
+    rows = (decisive, *candidates) if decisive is not None else tuple(candidates)
     key = rows[0].key
     if all(r.key == key for r in rows):
         # every row that could still apply gives the same answer
-        return TableResult(table, rows[0].then[out], rows, True, set(), read)
-    return TableResult(table, one_of(r.then[out] for r in rows), rows, False, missing, read)
+        return TableResult(table, rows[0].then[out], rows, True, _NONE, read)
+    return TableResult(
+        table, one_of(r.then[out] for r in rows), rows, False, frozenset(missing), read
+    )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CollectResult:
+    """The rows of a collect/priority table that apply (immutable, like :class:`TableResult`)."""
+
     table: Table
-    applies: list[Row]
-    maybe: list[tuple[Row, list[str]]]  # rows that apply if the named unknown inputs allow
-    read: dict[str, Any]
+    applies: tuple[Row, ...]
+    maybe: tuple[tuple[Row, tuple[str, ...]], ...]  # rows that apply if the unknowns allow
+    read: Mapping[str, Any]
 
 
 def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
     applies: list[Row] = []
-    maybe: list[tuple[Row, list[str]]] = []
+    maybe: list[tuple[Row, tuple[str, ...]]] = []
     for row in table.rows:
         truth, unknown = _row_truth(row, facts)
         if truth is _TRUE:
             applies.append(row)
         elif truth is _UNKNOWN:
-            maybe.append((row, unknown))
-    read = {name: facts.get(name) for name in table.spec.inputs}
-    return CollectResult(table, applies, maybe, read)
+            maybe.append((row, tuple(unknown)))
+    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
+    return CollectResult(table, tuple(applies), tuple(maybe), read)
 
 
 def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nenguide.engine.context import Context, jsonable
-from nenguide.engine.fact_layer import TX_SYNDROMES
+from nenguide.engine.pathway import TX_SYNDROMES
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
 from nenguide.engine.treatment_data import OptionSpec, catalogue, effective_site, option_codes
 from nenguide.model.assessment import (
@@ -221,7 +221,7 @@ class _Work:
             self.offer(row)
         for row, unknown in res.maybe:
             for code in option_codes(row.then):
-                self.maybe.setdefault(code, (row.id, unknown))
+                self.maybe.setdefault(code, (row.id, list(unknown)))
 
     def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
         """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
@@ -473,7 +473,7 @@ def _caveats(w: _Work, offered: dict[str, OptionSpec]) -> None:
             if text not in w.offers[code].caveats:
                 w.offers[code].caveats.append(text)
     if relevant:
-        ctx.record_collect(STEP, CollectResult(table, relevant, [], res.read))
+        ctx.record_collect(STEP, CollectResult(table, tuple(relevant), (), res.read))
 
 
 def _record_site(ctx: Context, site: SiteParameters, options: list[TreatmentOption]) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nenguide.engine.kb import Knowledge
 from nenguide.model.assessment import TreatmentCategory
+from nenguide.model.frozen import FrozenDict
 from nenguide.model.site import SiteParameters, site_from_data
 
 LEVEL_STATUS = ("confirmed", "unconfirmed")
@@ -90,12 +91,12 @@ def catalogue(kb: Knowledge) -> dict[str, OptionSpec]:
             lines = [f"{package_folder(kb)}/options.yaml: does not match its schema:"]
             lines += [f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
             raise CatalogueError("\n".join(lines)) from exc
-        hit = {}
+        found: dict[str, OptionSpec] = {}
         for o in opts:
-            if o.code in hit:
+            if o.code in found:
                 raise CatalogueError(f"options.yaml: option code {o.code} is defined twice")
-            hit[o.code] = o
-        kb.memo[key] = hit
+            found[o.code] = o
+        hit = kb.memo[key] = FrozenDict(found)  # shared: immutable
     return hit
 
 
