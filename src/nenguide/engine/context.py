@@ -144,23 +144,26 @@ class Context:
         return hit[0]
 
     def collect(self, step: str, table_id: str, facts: Mapping[str, Any]) -> CollectResult:
-        """Evaluate a collect table (memoised like :meth:`first`); traced when a row applies."""
+        """Evaluate a collect/priority table (memoised like :meth:`first`) and trace it - always,
+        also when no row applies - with a second entry for the rows that need a missing input."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo
         try:
             key = ("collect", step, table_id, *[facts.get(n) for n in table.spec.inputs])
-            res = memo.get(key)
+            hit = memo.get(key)
         except TypeError:
-            key, res = None, None
-        if res is None:
+            key, hit = None, None
+        if hit is None:
             res = evaluate_collect(table, facts)
+            hit = (res, self._collect_entry(step, res), self._pending_entry(step, res))
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
-                memo[key] = res
-        if res.applies:
-            self.record_collect(step, res)
-        return res
+                memo[key] = hit
+        self.trace.append(hit[1])
+        if hit[2] is not None:
+            self.trace.append(hit[2])
+        return hit[0]
 
     def record(self, step: str, res: TableResult) -> None:
         self.trace.append(self._entry(step, res))
@@ -189,23 +192,46 @@ class Context:
         )
 
     def record_collect(self, step: str, res: CollectResult) -> None:
+        self.trace.append(self._collect_entry(step, res))
+
+    @staticmethod
+    def _collect_entry(step: str, res: CollectResult) -> Any:
+        """The rows that applied (none: an empty entry, so every table consulted is traced)."""
         sources: list[str] = []
         for r in res.applies:
             sources.extend(s for s in r.sources if s not in sources)
-        self.trace.append(
-            freeze(
-                {
-                    "step": step,
-                    "table": res.table.id,
-                    "rule_ids": [r.id for r in res.applies],
-                    "decided": True,
-                    "inputs": {k: jsonable(v) for k, v in res.read.items()},
-                    "conditions": [r.trace_text for r in res.applies],
-                    "explanations": [r.when_text for r in res.applies],
-                    "result": [r.then[res.table.output] for r in res.applies],
-                    "sources": sources,
-                }
-            )
+        return freeze(
+            {
+                "step": step,
+                "table": res.table.id,
+                "rule_ids": [r.id for r in res.applies],
+                "decided": True,
+                "inputs": {k: jsonable(v) for k, v in res.read.items()},
+                "conditions": [r.trace_text for r in res.applies],
+                "explanations": [r.when_text for r in res.applies],
+                "result": [r.then[res.table.output] for r in res.applies],
+                "sources": sources,
+            }
+        )
+
+    @staticmethod
+    def _pending_entry(step: str, res: CollectResult) -> Any:
+        """The rows that could apply but need a missing input (``decided`` false; the inputs
+        each needs under ``result.pending``); ``None`` when there are none."""
+        if not res.maybe:
+            return None
+        return freeze(
+            {
+                "step": step,
+                "table": res.table.id,
+                "rule_ids": [],
+                "decided": False,
+                "inputs": {k: jsonable(v) for k, v in res.read.items()},
+                "conditions": [r.trace_text for r, _ in res.maybe],
+                "explanations": [r.when_text for r, _ in res.maybe],
+                "result": {"pending": {r.id: list(missing) for r, missing in res.maybe}},
+                "sources": [],
+            }
         )
 
     def note(self, step: str, result: Any, inputs: dict[str, Any], conditions: list[str]) -> None:

@@ -92,6 +92,8 @@ def case_facts(ctx: Context, case: Case) -> Facts:
         ),
         "number_of_tumours": case.tumour.number_of_tumours,
     }
+    # every reshaped fact is traced with its value (the fact tables trace themselves)
+    ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
     _consistency(ctx, values)
     for table_id in ctx.kb.pathway.tables(STEP, "case"):
         res = ctx.first(STEP, table_id, values)
@@ -201,6 +203,7 @@ def pathway_facts(
     unknown = sum(1 for v in majors if v is None)
     f["men1_major_count"] = one_of(range(known, known + unknown + 1))
 
+    ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])
     out = facts.with_(**f)
     values = dict(out)
     for table_id in ctx.kb.pathway.tables(STEP, "pathway"):

@@ -472,8 +472,8 @@ def _caveats(w: _Work, offered: dict[str, OptionSpec]) -> None:
         for code in targets:
             if text not in w.offers[code].caveats:
                 w.offers[code].caveats.append(text)
-    if relevant:
-        ctx.record_collect(STEP, CollectResult(table, tuple(relevant), (), res.read))
+    # traced always (every table consulted), with the rows that concern an offered option
+    ctx.record_collect(STEP, CollectResult(table, tuple(relevant), (), res.read))
 
 
 def _record_site(ctx: Context, site: SiteParameters, options: list[TreatmentOption]) -> None:
