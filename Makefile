@@ -33,6 +33,7 @@ lint: $(BIN)/.installed
 	$(BIN)/nenguide knowledge lint
 
 bench: $(BIN)/.installed
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python benchmarks/bench_assess.py
 
 clean:

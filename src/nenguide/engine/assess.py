@@ -115,10 +115,10 @@ def _frozen_model(m: _M) -> _M:
 
 def _guideline_ref(kb: Knowledge, expired: bool) -> GuidelineRef:
     key = ("guideline_ref", expired)
-    ref = kb.memo.get(key)
+    ref = kb.package_cache.get(key)
     if ref is None:
         man = kb.manifest
-        ref = kb.memo[key] = GuidelineRef(
+        ref = kb.package_cache[key] = GuidelineRef(
             id=man.id,
             title=man.title,
             version=man.version,

@@ -11,7 +11,7 @@ from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import CollectResult, TableResult, evaluate_collect, evaluate_first
 from nenguide.model.assessment import IssueKind
-from nenguide.model.frozen import freeze
+from nenguide.model.frozen import FrozenDict, FrozenList, freeze
 
 MEMO_LIMIT = 20_000
 
@@ -57,13 +57,37 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def jsonable(v: Any) -> Any:
+    """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
+    memoised and shared between assessments."""
     if type(v) in _SCALARS:
         return v
     if isinstance(v, OneOf):
-        return {"one_of": [jsonable(x) for x in v.sorted()]}
+        return FrozenDict({"one_of": FrozenList(jsonable(x) for x in v.sorted())})
     if isinstance(v, frozenset | set | tuple):
-        return sorted((jsonable(x) for x in v), key=str)
+        return FrozenList(sorted((jsonable(x) for x in v), key=str))
+    if type(v) is list:
+        return FrozenList(jsonable(x) for x in v)
+    if type(v) is dict:
+        return FrozenDict({k: jsonable(x) for k, x in v.items()})
     return v
+
+
+def _entry(
+    step: str, table: str | None, rule_ids: list[str], decided: bool, inputs: Mapping[str, Any],
+    conditions: list[str], explanations: list[str], result: Any, sources: list[str],
+) -> FrozenDict:  # fmt: skip
+    """One trace entry, built frozen (no deep copy)."""
+    return FrozenDict(
+        step=step,
+        table=table,
+        rule_ids=FrozenList(rule_ids),
+        decided=decided,
+        inputs=FrozenDict({k: jsonable(v) for k, v in inputs.items()}),
+        conditions=FrozenList(conditions),
+        explanations=FrozenList(explanations),
+        result=jsonable(result),
+        sources=FrozenList(sources),
+    )
 
 
 @dataclass
@@ -177,18 +201,16 @@ class Context:
             sources = []
             for r in rows:
                 sources.extend(s for s in r.sources if s not in sources)
-        return freeze(
-            {
-                "step": step,
-                "table": res.table.id,
-                "rule_ids": [r.id for r in rows],
-                "decided": res.decided,
-                "inputs": {k: jsonable(v) for k, v in res.read.items()},
-                "conditions": [r.trace_text for r in rows],
-                "explanations": [r.when_text for r in rows],
-                "result": jsonable(res.value),
-                "sources": sources,
-            }
+        return _entry(
+            step,
+            res.table.id,
+            [r.id for r in rows],
+            res.decided,
+            res.read,
+            [r.trace_text for r in rows],
+            [r.when_text for r in rows],
+            res.value,
+            sources,
         )
 
     def record_collect(self, step: str, res: CollectResult) -> None:
@@ -200,18 +222,16 @@ class Context:
         sources: list[str] = []
         for r in res.applies:
             sources.extend(s for s in r.sources if s not in sources)
-        return freeze(
-            {
-                "step": step,
-                "table": res.table.id,
-                "rule_ids": [r.id for r in res.applies],
-                "decided": True,
-                "inputs": {k: jsonable(v) for k, v in res.read.items()},
-                "conditions": [r.trace_text for r in res.applies],
-                "explanations": [r.when_text for r in res.applies],
-                "result": [r.then[res.table.output] for r in res.applies],
-                "sources": sources,
-            }
+        return _entry(
+            step,
+            res.table.id,
+            [r.id for r in res.applies],
+            True,
+            res.read,
+            [r.trace_text for r in res.applies],
+            [r.when_text for r in res.applies],
+            [r.then[res.table.output] for r in res.applies],
+            sources,
         )
 
     @staticmethod
@@ -220,37 +240,23 @@ class Context:
         each needs under ``result.pending``); ``None`` when there are none."""
         if not res.maybe:
             return None
-        return freeze(
-            {
-                "step": step,
-                "table": res.table.id,
-                "rule_ids": [],
-                "decided": False,
-                "inputs": {k: jsonable(v) for k, v in res.read.items()},
-                "conditions": [r.trace_text for r, _ in res.maybe],
-                "explanations": [r.when_text for r, _ in res.maybe],
-                "result": {"pending": {r.id: list(missing) for r, missing in res.maybe}},
-                "sources": [],
-            }
+        return _entry(
+            step,
+            res.table.id,
+            [],
+            False,
+            res.read,
+            [r.trace_text for r, _ in res.maybe],
+            [r.when_text for r, _ in res.maybe],
+            {"pending": {r.id: list(missing) for r, missing in res.maybe}},
+            [],
         )
 
-    def note(self, step: str, result: Any, inputs: dict[str, Any], conditions: list[str]) -> None:
+    def note(
+        self, step: str, result: Any, inputs: Mapping[str, Any], conditions: list[str]
+    ) -> None:
         """Trace a step that combined table outputs without a table of its own."""
-        self.trace.append(
-            freeze(
-                dict(
-                    step=step,
-                    table=None,
-                    sources=[],
-                    explanations=[],
-                    rule_ids=[],
-                    decided=True,
-                    inputs={k: jsonable(v) for k, v in inputs.items()},
-                    conditions=conditions,
-                    result=jsonable(result),
-                )
-            )
-        )
+        self.trace.append(_entry(step, None, [], True, inputs, conditions, [], result, []))
 
 
 def _fmt(v: Any) -> Any:

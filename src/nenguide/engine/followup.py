@@ -84,10 +84,10 @@ def add_months(d: dt.date, months: int) -> dt.date:
 
 def schedule_parameters(ctx: Context) -> ScheduleParameters:
     key = ("followup_schedule_parameters",)
-    hit = ctx.kb.memo.get(key)
+    hit = ctx.kb.package_cache.get(key)
     if hit is None:
         raw = ctx.kb.tables[ctx.table_id(STEP, "schedule")].spec.parameters
-        hit = ctx.kb.memo[key] = ScheduleParameters.model_validate(raw)
+        hit = ctx.kb.package_cache[key] = ScheduleParameters.model_validate(raw)
     assert isinstance(hit, ScheduleParameters)
     return hit
 

@@ -170,8 +170,13 @@ class Knowledge:
     issue_kinds: dict[str, IssueKind] = field(default_factory=dict)
     #: the declared facts (``facts.yaml``)
     facts: FactCatalogue = field(default_factory=lambda: FactCatalogue(facts=[]))
-    # memo of pure table evaluations (see Context.first); not part of the knowledge itself
+    # memo of pure table evaluations with their (frozen) trace entries and issues (see
+    # Context.first); not part of the knowledge itself. Clearing it gives a cold engine.
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    # package data validated once (option catalogue, site defaults, schedules): not a memo
+    package_cache: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for t in self.tables.values():

@@ -20,8 +20,8 @@ names the missing inputs. When they agree, the outcome stands even with inputs u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -110,8 +110,7 @@ class Table:
         return self.spec.output
 
 
-@dataclass(frozen=True, slots=True)
-class TableResult:
+class TableResult(NamedTuple):
     """What one table said about one case (immutable: results are memoised and shared)."""
 
     table: Table
@@ -119,7 +118,7 @@ class TableResult:
     rows: tuple[Row, ...]  # the decisive row first (if any), then the other candidates
     decided: bool
     missing: frozenset[str] = frozenset()
-    read: Mapping[str, Any] = field(default_factory=lambda: FrozenDict())
+    read: Mapping[str, Any] = FrozenDict()
 
     @property
     def row(self) -> Row | None:
@@ -190,6 +189,20 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
     """
     out = table.spec.output
+    # fast path: rows tried in order while every value they read is concrete
+    get = facts.get
+    for row in table.rows:
+        for c in row.conditions:
+            v = get(c.fact)
+            if v is None or type(v) is OneOf:
+                break  # an unknown: the three-valued evaluation below decides
+            if not c.predicate(v):
+                break
+        else:
+            read = FrozenDict({name: get(name) for name in table.spec.inputs})
+            return TableResult(table, row.then[out], (row,), True, _NONE, read)
+        if v is None or type(v) is OneOf:
+            break
     candidates: list[Row] = []
     missing: set[str] = set()
     decisive: Row | None = None
@@ -218,8 +231,7 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CollectResult:
+class CollectResult(NamedTuple):
     """The rows of a collect/priority table that apply (immutable, like :class:`TableResult`)."""
 
     table: Table

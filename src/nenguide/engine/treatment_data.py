@@ -82,7 +82,7 @@ def _read(kb: Knowledge, name: str) -> Any:
 def catalogue(kb: Knowledge) -> dict[str, OptionSpec]:
     """Option code -> option, validated (memoised in the knowledge base)."""
     key = ("treatment_catalogue", kb.manifest.content_hash)
-    hit = kb.memo.get(key)
+    hit = kb.package_cache.get(key)
     if hit is None:
         raw = _read(kb, "options.yaml")
         try:
@@ -96,21 +96,21 @@ def catalogue(kb: Knowledge) -> dict[str, OptionSpec]:
             if o.code in found:
                 raise CatalogueError(f"options.yaml: option code {o.code} is defined twice")
             found[o.code] = o
-        hit = kb.memo[key] = FrozenDict(found)  # shared: immutable
+        hit = kb.package_cache[key] = FrozenDict(found)  # shared: immutable
     return hit
 
 
 def site_defaults(kb: Knowledge) -> SiteParameters:
     """The package's default site parameters (``site.yaml``)."""
     key = ("treatment_site_defaults", kb.manifest.content_hash)
-    hit = kb.memo.get(key)
+    hit = kb.package_cache.get(key)
     if hit is None:
         label = f"{package_folder(kb)}/site.yaml"
         try:
             hit = site_from_data(_read(kb, "site.yaml"), label)
         except ValueError as exc:
             raise CatalogueError(str(exc)) from exc
-        kb.memo[key] = hit
+        kb.package_cache[key] = hit
     return hit
 
 
