@@ -14,9 +14,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("explain")
     def explain(
-        case: Annotated[str, typer.Argument(help="Case file (JSON or YAML), or '-' for stdin.")],
+        case: Annotated[
+            str,
+            typer.Argument(help="Case file (JSON or YAML), or '-' for stdin.", metavar="CASE"),
+        ],
         option: Annotated[
-            str, typer.Argument(help="Treatment option code, e.g. PRRT (see options.yaml).")
+            str,
+            typer.Argument(
+                help="Treatment option code, e.g. PRRT_LU177 (the knowledge package's options).",
+                metavar="OPTION_CODE",
+            ),
         ],
         lang: Annotated[str, typer.Option("--lang", "-l", help="en or zh-CN.")] = "en",
         as_of: Annotated[
