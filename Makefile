@@ -37,6 +37,7 @@ screenshots: $(BIN)/.installed
 	NENGUIDE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/web/test_browser.py
 
 bench: $(BIN)/.installed
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python benchmarks/bench_assess.py
 
 # Regenerate constraints.txt (exact versions of every dependency, all extras) after changing

@@ -1,7 +1,10 @@
 """Benchmark: assess N generated cases one by one, in-process.
 
 Reports the median (and p90/p99) microseconds per case for ``assess()`` alone and for
-validation + ``assess()``, the throughput, and peak memory. Not a test: run it with
+validation + ``assess()``, the throughput, and peak memory; full ``assess()`` with the memo cache
+cold (emptied before each case) and warm; and the Ki-67 grade table alone against pyDMNrules
+running a DMN generated from the same table (``benchmarks/dmn_export.py``), with the ratio.
+Not a test: run it with
 ``make bench`` (or ``python benchmarks/bench_assess.py --cases 100000``) and copy the table
 into docs/benchmarks.md. The machine is shared: compare medians within one run.
 """
@@ -124,9 +127,79 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+def cold_warm(kb: Any, cases: list[Case], as_of: dt.date) -> dict[str, float]:
+    """Full ``assess()`` with the memo cache cold (emptied before each case) and warm (every
+    case assessed once before timing), in one run."""
+    cold: list[float] = []
+    for c in cases:
+        kb.memo.clear()
+        t0 = time.perf_counter_ns()
+        assess(c, kb, as_of=as_of)
+        cold.append((time.perf_counter_ns() - t0) / 1000)
+    for c in cases:  # fill the memo
+        assess(c, kb, as_of=as_of)
+    warm: list[float] = []
+    for c in cases:
+        t0 = time.perf_counter_ns()
+        assess(c, kb, as_of=as_of)
+        warm.append((time.perf_counter_ns() - t0) / 1000)
+    cold.sort()
+    warm.sort()
+    return {
+        "assess_cold_median_us": round(statistics.median(cold), 1),
+        "assess_cold_p99_us": round(pct(cold, 0.99), 1),
+        "assess_warm_median_us": round(statistics.median(warm), 1),
+        "assess_warm_p99_us": round(pct(warm, 0.99), 1),
+    }
+
+
+def grade_vs_dmn(kb: Any, n: int, seed: int = 7) -> dict[str, Any]:
+    """The Ki-67 grade table alone, nenguide vs pyDMNrules on the same DMN (generated from the
+    package's own table), same inputs, same run; the outputs must agree."""
+    from nenguide.engine.tables import evaluate_first
+
+    table = kb.tables[kb.pathway.table("classification", "grade_ki67")]
+    rnd = random.Random(seed)
+    values = [round(rnd.uniform(0, 100), 1) for _ in range(n)]
+    ours: list[float] = []
+    answers = []
+    for v in values:
+        t0 = time.perf_counter_ns()
+        res = evaluate_first(table, {"ki67_percent": v})
+        ours.append((time.perf_counter_ns() - t0) / 1000)
+        answers.append(res.value)
+    out: dict[str, Any] = {"grade_table_nenguide_median_us": round(statistics.median(ours), 2)}
+    try:
+        import pyDMNrules
+    except ImportError:
+        out["grade_table_pydmnrules"] = "not installed (pip install -e '.[bench]')"
+        return out
+    sys.path.insert(0, os.path.dirname(__file__))
+    from dmn_export import to_dmn
+
+    dmn = pyDMNrules.DMN()
+    status = dmn.useXML(to_dmn(table, {"ki67_percent": "Ki67", "grade": "Grade"}))
+    if status.get("errors"):
+        raise SystemExit(f"pyDMNrules could not load the generated DMN: {status['errors']}")
+    theirs: list[float] = []
+    for v, mine in zip(values, answers, strict=True):
+        t0 = time.perf_counter_ns()
+        _, result = dmn.decide({"Ki67": v})
+        theirs.append((time.perf_counter_ns() - t0) / 1000)
+        if result["Result"]["Grade"] != mine:
+            raise SystemExit(f"disagreement at Ki-67 {v}: {result['Result']['Grade']} vs {mine}")
+    med = statistics.median(theirs)
+    out["grade_table_pydmnrules_median_us"] = round(med, 1)
+    out["grade_table_speedup_x"] = round(med / statistics.median(ours), 1)
+    out["grade_table_inputs_agreeing"] = n
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cases", type=int, default=100_000)
+    ap.add_argument("--engine-cases", type=int, default=5_000,
+                    help="cases for the cold/warm and grade-table measures")  # fmt: skip
     ap.add_argument("--json", help="also write the results as JSON to this file")
     args = ap.parse_args()
 
@@ -172,6 +245,9 @@ def main() -> int:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
+    engine = cold_warm(kb, cases[: args.engine_cases], as_of)
+    engine.update(grade_vs_dmn(kb, args.engine_cases))
+
     assess_us.sort()
     validate_us.sort()
     core_us.sort()
@@ -192,6 +268,7 @@ def main() -> int:
         "peak_rss_mb": round(rss_mb, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "peak_traced_kib_per_assessment_loop": round(peak / 1024, 1),
+        **engine,
     }
     print("| measure | value |\n|---|---|")
     for k, v in result.items():

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from nenguide import assess
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.followup import (
-    T_SCHEDULE,
     Phase,
     Schedule,
     add_months,
@@ -74,9 +73,10 @@ def _fu(
 ) -> tuple[FollowUp, Context]:
     case = parse_case(raw)
     ctx = Context(kb, "en")
-    facts = derive(case)
+    facts = case_facts(ctx, case)
     cls = classify(ctx, facts, case)
     stg = stage(ctx, facts, case, cls)
+    facts = pathway_facts(ctx, facts, cls, syndromes or [])
     fu = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
     assert fu is not None
     return fu, ctx
@@ -312,7 +312,9 @@ def test_through_assess_and_exam_texts(kb: Knowledge) -> None:
             assert texts.get(f"exam.{e}"), (lang, e)
         for name in params.schedules:
             assert texts.get(f"followup.schedule.{name}"), (lang, name)
-    outputs = {str(r.then["schedule"]) for r in kb.tables[T_SCHEDULE].rows}
+    outputs = {
+        str(r.then["schedule"]) for r in kb.tables[kb.pathway.table("follow_up", "schedule")].rows
+    }
     assert outputs == set(params.schedules) - set()  # every schedule is used and defined
 
 

@@ -17,13 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nenguide
+from nenguide import load_knowledge
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
-from nenguide.engine.hereditary import ISSUE_KINDS, T_SURVEILLANCE, T_TRIGGERS, hereditary
+from nenguide.engine.fact_layer import case_facts, pathway_facts
+from nenguide.engine.hereditary import hereditary
 from nenguide.errors import parse_case
 from nenguide.model.assessment import FunctionalSyndrome, Hereditary
 
+_KB = load_knowledge()
+ISSUE_KINDS = _KB.issue_kinds
+T_TRIGGERS = _KB.pathway.table("hereditary", "triggers")
+T_SURVEILLANCE = _KB.pathway.table("hereditary", "surveillance")
 AS_OF = dt.date(2026, 11, 23)
 
 #: Every history finding the hereditary step reads, all stated absent.
@@ -115,8 +120,9 @@ def run(
 ) -> tuple[Hereditary, Context]:
     c = parse_case(data)
     ctx = Context(kb(), "en")
-    facts = derive(c)
+    facts = case_facts(ctx, c)
     cls = classify(ctx, facts, c)
+    facts = pathway_facts(ctx, facts, cls, syndromes or [])
     out = hereditary(ctx, c, facts, cls, syndromes or [])
     assert out is not None
     return out, ctx

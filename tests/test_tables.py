@@ -94,7 +94,7 @@ def test_agreeing_candidates_decide_despite_unknowns() -> None:
 def test_no_row_matches() -> None:
     t = table([{"id": "R.A", "when": {"c": "a"}, "then": {"out": 1}}])
     r = evaluate_first(t, {"c": "b"})  # type: ignore[arg-type]
-    assert r.value is None and not r.decided and r.rows == []
+    assert r.value is None and not r.decided and r.rows == ()
 
 
 def test_collect() -> None:
@@ -108,7 +108,7 @@ def test_collect() -> None:
     )
     r = evaluate_collect(t, {"f": True, "x": None, "c": "a"})  # type: ignore[arg-type]
     assert [row.id for row in r.applies] == ["R.A"]
-    assert [(row.id, miss) for row, miss in r.maybe] == [("R.B", ["x"])]
+    assert [(row.id, miss) for row, miss in r.maybe] == [("R.B", ("x",))]
 
 
 def test_one_of_narrows() -> None:

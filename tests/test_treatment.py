@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 import nenguide
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
-from nenguide.engine.treatment import ISSUE_CODES, treatment
+from nenguide.engine.treatment import treatment
 from nenguide.engine.treatment_data import catalogue, check_catalogue
 from nenguide.errors import parse_case
 from nenguide.model.assessment import FunctionalSyndrome
@@ -56,10 +56,11 @@ def direct(
     """Run the treatment step alone with a hand-made list of functional syndromes."""
     c = parse_case(case)
     ctx = Context(kb, lang)
-    facts = derive(c)
+    facts = case_facts(ctx, c)
     cls = classify(ctx, facts, c)
     stg = stage(ctx, facts, c, cls)
     liver = liver_type(ctx, facts, cls)
+    facts = pathway_facts(ctx, facts, cls, syndromes)
     opts, mdt = treatment(ctx, c, facts, cls, stg, liver, syndromes, SiteParameters())
     return opts, mdt, ctx
 
@@ -104,7 +105,7 @@ def test_catalogue_tables_texts_and_sources_are_consistent(kb: Knowledge) -> Non
 
 
 def test_issue_codes_have_texts_in_every_language(kb: Knowledge) -> None:
-    for code in ISSUE_CODES:
+    for code in kb.issue_kinds:
         for lang in ("en", "zh-CN"):
             assert kb.catalog.texts[lang].get(f"issue.{code}"), (code, lang)
 

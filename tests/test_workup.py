@@ -10,17 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide import assess
+from nenguide import assess, load_knowledge
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
-from nenguide.engine.workup import T_ITEMS, workup, workup_facts
+from nenguide.engine.workup import workup, workup_facts
 from nenguide.errors import parse_case
 from nenguide.model.assessment import FunctionalSyndrome, WorkupItem
 
+T_ITEMS = load_knowledge().pathway.table("workup", "items")
 AS_OF = dt.date(2026, 11, 23)
 STAGING_ITEMS = {"WU.CT_MRI", "WU.LIVER_MRI", "WU.SSTR_IMAGING", "WU.FDG_PET"}
 SETTINGS = settings(
@@ -48,10 +49,11 @@ def _run(
 ) -> tuple[list[WorkupItem], Context]:
     case = parse_case(raw)
     ctx = Context(kb, "en")
-    facts = derive(case)
+    facts = case_facts(ctx, case)
     cls = classify(ctx, facts, case)
     stg = stage(ctx, facts, case, cls)
     liver = liver_type(ctx, facts, cls)
+    facts = pathway_facts(ctx, facts, cls, syndromes or [])
     return workup(ctx, case, facts, cls, stg, liver, syndromes or []), ctx
 
 
@@ -314,9 +316,9 @@ def test_no_item_depends_on_a_missing_input(kb: Knowledge, raw: dict[str, Any]) 
     case = parse_case(raw)
     items, ctx = _run(kb, raw)
     ctx2 = Context(kb, "en")
-    facts = derive(case)
+    facts = case_facts(ctx2, case)
     cls = classify(ctx2, facts, case)
-    wf = workup_facts(case, facts, cls, [])
+    wf = workup_facts(pathway_facts(ctx2, facts, cls, []))
     table = kb.tables[T_ITEMS]
     rows = {r.id: r for r in table.rows}
     for item in items:

@@ -348,6 +348,7 @@ def _register_adapters() -> None:
 
 
 _register_adapters()
+__import__("nenguide.explain_cli").explain_cli.register(app)  # nenguide explain (issue 7)
 
 
 def _register_report() -> None:

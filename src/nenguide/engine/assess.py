@@ -4,12 +4,14 @@ language are passed in; nothing here reads a file, the clock, a database or the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import TypeVar, cast
+
+from pydantic import BaseModel
 
 from nenguide._version import __version__
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.facts import derive
+from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.followup import follow_up
 from nenguide.engine.hereditary import hereditary
 from nenguide.engine.kb import Knowledge
@@ -20,6 +22,7 @@ from nenguide.engine.treatment import treatment
 from nenguide.engine.workup import workup
 from nenguide.model.assessment import Assessment, GuidelineRef, Issue, TraceEntry
 from nenguide.model.case import Case
+from nenguide.model.frozen import FrozenList, freeze
 from nenguide.model.site import SiteParameters
 
 
@@ -50,11 +53,14 @@ def assess(
             valid_until=man.valid_until.isoformat(),
             as_of=as_of.isoformat(),
         )
-    facts = derive(case)
+    # the fact layer: every derived clinical fact once, immutable, traced (phase 1: the case)
+    facts = case_facts(ctx, case)
     cls = classify(ctx, facts, case)
     stg = stage(ctx, facts, case, cls)
     liver = liver_type(ctx, facts, cls)
     syndromes = functional_syndromes(ctx, case, facts, cls)
+    # phase 2: the facts that need the classification and the syndromes
+    facts = pathway_facts(ctx, facts, cls, syndromes)
     work = workup(ctx, case, facts, cls, stg, liver, syndromes)
     options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
     follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
@@ -76,28 +82,43 @@ def assess(
         as_of=as_of,
         language=lang,
         case_id=case.case_id,
-        classification=cls,
-        stage=stg,
+        classification=_frozen_model(cls),
+        stage=_frozen_model(stg),
         liver_metastasis_type=liver.type,
-        liver_metastasis=liver,
-        functional_syndromes=syndromes,
-        workup=work,
-        treatment=options,
-        mdt_discussion=mdt,
-        follow_up=follow,
-        hereditary=hered,
-        issues=cast(list[Issue], ctx.issues),
-        trace=cast(list[TraceEntry], ctx.trace),
+        liver_metastasis=_frozen_model(liver),
+        functional_syndromes=freeze(syndromes),
+        workup=freeze(work),
+        treatment=freeze(options),
+        mdt_discussion=freeze(mdt),
+        follow_up=freeze(follow),
+        hereditary=freeze(hered),
+        # issue and trace entries are frozen when made (and may be shared through the memo)
+        issues=cast(list[Issue], FrozenList(ctx.issues)),
+        trace=cast(list[TraceEntry], FrozenList(ctx.trace)),
         disclaimer=ctx.text("disclaimer"),
     )
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _frozen_model(m: _M) -> _M:
+    """``m`` (a frozen model) with its list and dict fields made immutable too."""
+    d = m.__dict__
+    for name, v in d.items():
+        if isinstance(v, list | dict):
+            d[name] = freeze(v)
+        elif isinstance(v, BaseModel):
+            _frozen_model(v)
+    return m
+
+
 def _guideline_ref(kb: Knowledge, expired: bool) -> GuidelineRef:
     key = ("guideline_ref", expired)
-    ref = kb.memo.get(key)
+    ref = kb.package_cache.get(key)
     if ref is None:
         man = kb.manifest
-        ref = kb.memo[key] = GuidelineRef(
+        ref = kb.package_cache[key] = GuidelineRef(
             id=man.id,
             title=man.title,
             version=man.version,

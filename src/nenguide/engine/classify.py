@@ -7,6 +7,7 @@ higher of the Ki-67 grade and the mitotic grade. All cut-offs are in the knowled
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
@@ -19,29 +20,18 @@ from nenguide.model.assessment import (
 from nenguide.model.case import Case, TumourComponent
 
 STEP = "classification"
-T_FAMILY = "CSCO2021.CLASS.FAMILY"
-T_CONSISTENCY = "CSCO2021.CLASS.CONSISTENCY"
-T_GEP = "CSCO2021.CLASS.GEP"
-T_NEC_SUBTYPE = "CSCO2021.CLASS.NEC_SUBTYPE"
-T_MINEN = "CSCO2021.CLASS.MINEN"
-T_KI67 = "CSCO2021.GRADE.GEP.KI67"
-T_MITOSES = "CSCO2021.GRADE.GEP.MITOSES"
-T_COMBINE = "CSCO2021.GRADE.GEP.COMBINE"
-T_CARCINOID = "CSCO2021.CLASS.THORACIC.CARCINOID"
-T_HIGHGRADE = "CSCO2021.CLASS.THORACIC.HIGHGRADE"
-
-SYSTEMS = {"gep": "WHO2019_DIGESTIVE", "thoracic": "WHO2021_THORACIC"}
 
 
-def classify(ctx: Context, facts: dict[str, Any], case: Case) -> Classification:
-    family = ctx.first(STEP, T_FAMILY, facts).value
-    facts["rule_family"] = family
-    system = SYSTEMS[family]
+def classify(ctx: Context, case_facts: Mapping[str, Any], case: Case) -> Classification:
+    family = ctx.first(STEP, ctx.table_id(STEP, "family"), case_facts).value
+    # a local view: the facts of the case are never changed by a step
+    facts = {**case_facts, "rule_family": family}
+    system = ctx.kb.pathway.parameter(STEP, "systems")[family]
 
     conflicts = _consistency(ctx, facts)
 
     if case.pathology.components and family == "gep":
-        mix = ctx.first(STEP, T_MINEN, facts)
+        mix = ctx.first(STEP, ctx.table_id(STEP, "minen"), facts)
         if mix.value == "MiNEN":
             return _minen(ctx, facts, case, system)
         if mix.value == "not_neuroendocrine":
@@ -69,7 +59,7 @@ def classify(ctx: Context, facts: dict[str, Any], case: Case) -> Classification:
 
 
 def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
-    res = ctx.collect(STEP, T_CONSISTENCY, facts)
+    res = ctx.collect(STEP, ctx.table_id(STEP, "consistency"), facts)
     conflicts = []
     for row in res.applies:
         code = row.then["code"]
@@ -88,15 +78,19 @@ def _grade(
     ctx: Context, ki67: float | None, mitoses: float | None, fields_prefix: str
 ) -> tuple[str | None, str | None, str | None, bool]:
     """(combined grade or None, grade by Ki-67, grade by mitoses, discordant)."""
-    g_ki = ctx.first(STEP, T_KI67, {"ki67_percent": ki67}).value if ki67 is not None else None
+    g_ki = (
+        ctx.first(STEP, ctx.table_id(STEP, "grade_ki67"), {"ki67_percent": ki67}).value
+        if ki67 is not None
+        else None
+    )
     g_mi = (
-        ctx.first(STEP, T_MITOSES, {"mitoses_per_2mm2": mitoses}).value
+        ctx.first(STEP, ctx.table_id(STEP, "grade_mitoses"), {"mitoses_per_2mm2": mitoses}).value
         if mitoses is not None
         else None
     )
     comb = ctx.first(
         STEP,
-        T_COMBINE,
+        ctx.table_id(STEP, "grade_combine"),
         {"grade_ki67": g_ki or "not_reported", "grade_mitoses": g_mi or "not_reported"},
     )
     grade = comb.value
@@ -134,7 +128,7 @@ def _grade(
 
 
 def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
-    res = ctx.first(STEP, T_GEP, facts)
+    res = ctx.first(STEP, ctx.table_id(STEP, "gep"), facts)
     if not res.decided:
         g_ki, g_mi, disc = (None, None, False)
         if facts["ki67_reported"] or facts["mitoses_reported"]:
@@ -175,7 +169,7 @@ def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
 
 
 def _nec_subtype(ctx: Context, morphology: str | None, field: str) -> Any:
-    res = ctx.first(STEP, T_NEC_SUBTYPE, {"morphology": morphology})
+    res = ctx.first(STEP, ctx.table_id(STEP, "nec_subtype"), {"morphology": morphology})
     if not res.decided:
         ctx.issue("NEC_SUBTYPE_NOT_STATED", STEP, [field])
         return None
@@ -185,12 +179,18 @@ def _nec_subtype(ctx: Context, morphology: str | None, field: str) -> Any:
 def _grade_quiet(ctx: Context, facts: dict[str, Any]) -> tuple[Any, Any, Any, bool]:
     """Index grades shown for information when differentiation is unknown (no issues raised)."""
     g_ki = (
-        ctx.first(STEP, T_KI67, {"ki67_percent": facts["ki67_percent"]}).value
+        ctx.first(
+            STEP, ctx.table_id(STEP, "grade_ki67"), {"ki67_percent": facts["ki67_percent"]}
+        ).value
         if facts["ki67_reported"]
         else None
     )
     g_mi = (
-        ctx.first(STEP, T_MITOSES, {"mitoses_per_2mm2": facts["mitoses_per_2mm2"]}).value
+        ctx.first(
+            STEP,
+            ctx.table_id(STEP, "grade_mitoses"),
+            {"mitoses_per_2mm2": facts["mitoses_per_2mm2"]},
+        ).value
         if facts["mitoses_reported"]
         else None
     )
@@ -207,7 +207,11 @@ def _thoracic(ctx: Context, facts: dict[str, Any], system: str) -> Classificatio
             possible="typical_carcinoid, atypical_carcinoid, LCNEC, SCLC",
         )
         return Classification(status=Status.INSUFFICIENT_DATA, system=system)
-    table = T_CARCINOID if diff == "well" else T_HIGHGRADE
+    table = (
+        ctx.table_id(STEP, "thoracic_carcinoid")
+        if diff == "well"
+        else ctx.table_id(STEP, "thoracic_highgrade")
+    )
     res = ctx.first(STEP, table, facts)
     if not res.decided:
         ctx.issue(
@@ -262,7 +266,7 @@ def _ne_component(ctx: Context, c: TumourComponent, path: str) -> ComponentClass
         "differentiation": c.differentiation.value if c.differentiation else None,
         "morphology": c.morphology.value if c.morphology else None,
     }
-    res = ctx.first(STEP, T_GEP, cf)
+    res = ctx.first(STEP, ctx.table_id(STEP, "gep"), cf)
     if not res.decided:
         ctx.issue("MINEN_COMPONENT_NEEDS_DATA", STEP, [f"{path}.differentiation"])
         return ComponentClassification(

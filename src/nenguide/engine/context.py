@@ -3,14 +3,15 @@ table result into trace entries. One :class:`Context` per ``assess()`` call; not
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import CollectResult, TableResult, evaluate_collect, evaluate_first
 from nenguide.model.assessment import IssueKind
+from nenguide.model.frozen import FrozenDict, FrozenList, freeze
 
 MEMO_LIMIT = 20_000
 
@@ -48,7 +49,7 @@ FIELD_OF_FACT: dict[str, str] = {
 }
 
 
-def fields_of(facts: set[str] | list[str]) -> list[str]:
+def fields_of(facts: Iterable[str]) -> list[str]:
     return sorted({FIELD_OF_FACT.get(f, f) for f in facts})
 
 
@@ -56,13 +57,37 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def jsonable(v: Any) -> Any:
+    """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
+    memoised and shared between assessments."""
     if type(v) in _SCALARS:
         return v
     if isinstance(v, OneOf):
-        return {"one_of": [jsonable(x) for x in v.sorted()]}
+        return FrozenDict({"one_of": FrozenList(jsonable(x) for x in v.sorted())})
     if isinstance(v, frozenset | set | tuple):
-        return sorted((jsonable(x) for x in v), key=str)
+        return FrozenList(sorted((jsonable(x) for x in v), key=str))
+    if type(v) is list:
+        return FrozenList(jsonable(x) for x in v)
+    if type(v) is dict:
+        return FrozenDict({k: jsonable(x) for k, x in v.items()})
     return v
+
+
+def _entry(
+    step: str, table: str | None, rule_ids: list[str], decided: bool, inputs: Mapping[str, Any],
+    conditions: list[str], explanations: list[str], result: Any, sources: list[str],
+) -> FrozenDict:  # fmt: skip
+    """One trace entry, built frozen (no deep copy)."""
+    return FrozenDict(
+        step=step,
+        table=table,
+        rule_ids=FrozenList(rule_ids),
+        decided=decided,
+        inputs=FrozenDict({k: jsonable(v) for k, v in inputs.items()}),
+        conditions=FrozenList(conditions),
+        explanations=FrozenList(explanations),
+        result=jsonable(result),
+        sources=FrozenList(sources),
+    )
 
 
 @dataclass
@@ -72,6 +97,10 @@ class Context:
     # plain dicts while collecting: validated once, in bulk, when the Assessment is built
     issues: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
+
+    def table_id(self, step: str, role: str) -> str:
+        """The id of the table bound to ``role`` of ``step`` in the package's pathway."""
+        return self.kb.pathway.table(step, role)
 
     def text(self, key: str, **params: Any) -> str:
         return self.kb.catalog.text(self.lang, key, **params)
@@ -96,24 +125,26 @@ class Context:
         except TypeError:
             key, hit = None, None
         if hit is None:
-            k = kind or ISSUE_KINDS[code]
+            k = kind or self.kb.issue_kinds[code]
             params = {k2: _fmt(v) for k2, v in details.items()}
-            hit = {
-                "code": code,
-                "kind": k,
-                "step": step,
-                "fields": fields,
-                "message": self.text(f"issue.{code}", **params),
-                "rule_id": rule_id,
-                "details": {k2: jsonable(v) for k2, v in details.items()},
-            }
+            hit = freeze(
+                {
+                    "code": code,
+                    "kind": k,
+                    "step": step,
+                    "fields": fields,
+                    "message": self.text(f"issue.{code}", **params),
+                    "rule_id": rule_id,
+                    "details": {k2: jsonable(v) for k2, v in details.items()},
+                }
+            )
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
                 memo[key] = hit
         self.issues.append(hit)
 
-    def first(self, step: str, table_id: str, facts: dict[str, Any]) -> TableResult:
+    def first(self, step: str, table_id: str, facts: Mapping[str, Any]) -> TableResult:
         """Evaluate a first/unique table and trace it.
 
         Results are memoised per table and input values in the knowledge base: the evaluation
@@ -136,30 +167,33 @@ class Context:
         self.trace.append(hit[1])
         return hit[0]
 
-    def collect(self, step: str, table_id: str, facts: dict[str, Any]) -> CollectResult:
-        """Evaluate a collect table (memoised like :meth:`first`); traced when a row applies."""
+    def collect(self, step: str, table_id: str, facts: Mapping[str, Any]) -> CollectResult:
+        """Evaluate a collect/priority table (memoised like :meth:`first`) and trace it - always,
+        also when no row applies - with a second entry for the rows that need a missing input."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo
         try:
             key = ("collect", step, table_id, *[facts.get(n) for n in table.spec.inputs])
-            res = memo.get(key)
+            hit = memo.get(key)
         except TypeError:
-            key, res = None, None
-        if res is None:
+            key, hit = None, None
+        if hit is None:
             res = evaluate_collect(table, facts)
+            hit = (res, self._collect_entry(step, res), self._pending_entry(step, res))
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
-                memo[key] = res
-        if res.applies:
-            self.record_collect(step, res)
-        return res
+                memo[key] = hit
+        self.trace.append(hit[1])
+        if hit[2] is not None:
+            self.trace.append(hit[2])
+        return hit[0]
 
     def record(self, step: str, res: TableResult) -> None:
         self.trace.append(self._entry(step, res))
 
     @staticmethod
-    def _entry(step: str, res: TableResult) -> dict[str, Any]:
+    def _entry(step: str, res: TableResult) -> Any:
         rows = res.rows
         if len(rows) == 1:
             sources = list(rows[0].sources)
@@ -167,51 +201,62 @@ class Context:
             sources = []
             for r in rows:
                 sources.extend(s for s in r.sources if s not in sources)
-        return {
-            "step": step,
-            "table": res.table.id,
-            "rule_ids": [r.id for r in rows],
-            "decided": res.decided,
-            "inputs": {k: jsonable(v) for k, v in res.read.items()},
-            "conditions": [r.trace_text for r in rows],
-            "explanations": [r.when_text for r in rows],
-            "result": jsonable(res.value),
-            "sources": sources,
-        }
+        return _entry(
+            step,
+            res.table.id,
+            [r.id for r in rows],
+            res.decided,
+            res.read,
+            [r.trace_text for r in rows],
+            [r.when_text for r in rows],
+            res.value,
+            sources,
+        )
 
     def record_collect(self, step: str, res: CollectResult) -> None:
+        self.trace.append(self._collect_entry(step, res))
+
+    @staticmethod
+    def _collect_entry(step: str, res: CollectResult) -> Any:
+        """The rows that applied (none: an empty entry, so every table consulted is traced)."""
         sources: list[str] = []
         for r in res.applies:
             sources.extend(s for s in r.sources if s not in sources)
-        self.trace.append(
-            {
-                "step": step,
-                "table": res.table.id,
-                "rule_ids": [r.id for r in res.applies],
-                "decided": True,
-                "inputs": {k: jsonable(v) for k, v in res.read.items()},
-                "conditions": [r.trace_text for r in res.applies],
-                "explanations": [r.when_text for r in res.applies],
-                "result": [r.then[res.table.output] for r in res.applies],
-                "sources": sources,
-            }
+        return _entry(
+            step,
+            res.table.id,
+            [r.id for r in res.applies],
+            True,
+            res.read,
+            [r.trace_text for r in res.applies],
+            [r.when_text for r in res.applies],
+            [r.then[res.table.output] for r in res.applies],
+            sources,
         )
 
-    def note(self, step: str, result: Any, inputs: dict[str, Any], conditions: list[str]) -> None:
-        """Trace a step that combined table outputs without a table of its own."""
-        self.trace.append(
-            dict(
-                step=step,
-                table=None,
-                sources=[],
-                explanations=[],
-                rule_ids=[],
-                decided=True,
-                inputs={k: jsonable(v) for k, v in inputs.items()},
-                conditions=conditions,
-                result=jsonable(result),
-            )
+    @staticmethod
+    def _pending_entry(step: str, res: CollectResult) -> Any:
+        """The rows that could apply but need a missing input (``decided`` false; the inputs
+        each needs under ``result.pending``); ``None`` when there are none."""
+        if not res.maybe:
+            return None
+        return _entry(
+            step,
+            res.table.id,
+            [],
+            False,
+            res.read,
+            [r.trace_text for r, _ in res.maybe],
+            [r.when_text for r, _ in res.maybe],
+            {"pending": {r.id: list(missing) for r, missing in res.maybe}},
+            [],
         )
+
+    def note(
+        self, step: str, result: Any, inputs: Mapping[str, Any], conditions: list[str]
+    ) -> None:
+        """Trace a step that combined table outputs without a table of its own."""
+        self.trace.append(_entry(step, None, [], True, inputs, conditions, [], result, []))
 
 
 def _fmt(v: Any) -> Any:

@@ -1,9 +1,10 @@
 """Follow-up schedule with concrete dates.
 
-Four tables decide (``knowledge/csco-2021/tables/followup.yaml``): the tumour family, the seed's
-single exemption from lifelong follow-up (appendiceal or rectal NET G1 < 1 cm after R0
-resection), the risk group of a well-differentiated tumour and the schedule. The schedules
-(intervals per phase, exams per visit) are data in the schedule table's ``parameters``.
+Four tables decide (the ``follow_up`` roles of the package's ``pathway.yaml``): the tumour
+family, the seed's single exemption from lifelong follow-up (appendiceal or rectal NET G1 < 1 cm
+after R0 resection), the risk group of a well-differentiated tumour and the schedule. The
+schedules (intervals per phase, exams per visit) are data in the schedule table's
+``parameters``.
 
 Dates: every visit is counted from the resection date when there is one, else from ``as_of``
 (month arithmetic clamps to the month end: 31 Jan + 1 month = 28/29 Feb; each visit is counted
@@ -15,14 +16,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.tables import TableResult
-from nenguide.engine.workup import syndrome_flags
 from nenguide.model.assessment import (
     Classification,
     FollowUp,
@@ -32,16 +32,8 @@ from nenguide.model.assessment import (
     Status,
 )
 from nenguide.model.case import Case
-from nenguide.model.clinical import History
 
 STEP = "follow_up"
-T_FAMILY = "CSCO2021.FOLLOWUP.FAMILY"
-T_EXEMPTION = "CSCO2021.FOLLOWUP.EXEMPTION"
-T_RISK = "CSCO2021.FOLLOWUP.RISK"
-T_SCHEDULE = "CSCO2021.FOLLOWUP.SCHEDULE"
-T_EXTRA = "CSCO2021.FOLLOWUP.EXTRA_EXAMS"
-
-#: Issue codes of this step (to merge into engine/codes.py ISSUE_KINDS).
 
 #: Facts of this step -> the case fields they come from (beyond context.FIELD_OF_FACT).
 FIELDS: dict[str, list[str]] = {
@@ -92,10 +84,10 @@ def add_months(d: dt.date, months: int) -> dt.date:
 
 def schedule_parameters(ctx: Context) -> ScheduleParameters:
     key = ("followup_schedule_parameters",)
-    hit = ctx.kb.memo.get(key)
+    hit = ctx.kb.package_cache.get(key)
     if hit is None:
-        raw = ctx.kb.tables[T_SCHEDULE].spec.parameters
-        hit = ctx.kb.memo[key] = ScheduleParameters.model_validate(raw)
+        raw = ctx.kb.tables[ctx.table_id(STEP, "schedule")].spec.parameters
+        hit = ctx.kb.package_cache[key] = ScheduleParameters.model_validate(raw)
     assert isinstance(hit, ScheduleParameters)
     return hit
 
@@ -122,68 +114,28 @@ def plan_visits(
     return out
 
 
-def gastric_type(case: Case, syndromes: list[FunctionalSyndrome]) -> str | None:
-    """Gastric NET type from its cause (the numbering differs between sources)."""
-    h = case.clinical.history
-    aag = h.get(History.autoimmune_atrophic_gastritis)
-    pa = h.get(History.pernicious_anaemia)
-    zes = h.get(History.zollinger_ellison_syndrome)
-    if aag is True or pa is True:
-        return "type1"
-    if zes is True or syndrome_flags(case, syndromes)["gastrinoma"]:
-        return "type2"
-    if aag is False and zes is False:
-        return "type3"
-    return None
-
-
-def followup_facts(
-    case: Case, facts: dict[str, Any], cls: Classification, syndromes: list[FunctionalSyndrome]
-) -> dict[str, Any]:
-    r = case.clinical.resection
-    margin: str | None
-    if r is None:
-        margin = None
-    elif not r.performed:
-        margin = "not_resected"
-    else:
-        margin = r.margin.value if r.margin else None
+def followup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The follow-up tables' view of the facts (gastric type and functional status are the
+    fact layer's single definitions, the same every step sees)."""
     met = facts.get("met_status")
-    flags = syndrome_flags(case, syndromes)
     return {
         "primary_site": facts["primary_site"],
-        "category": cls.category,
-        "grade": cls.grade,
+        "category": facts.get("category"),
+        "grade": facts.get("grade"),
         "ki67_percent": facts.get("ki67_percent"),
         "size_cm": facts.get("size_cm"),
-        "resection_margin": margin,
+        "resection_margin": facts.get("resection_margin"),
         "node_status": facts.get("node_status"),
         "met_status": met if met in ("none", "present") else None,
-        "primary_resectability": (
-            case.clinical.primary_resectability.value
-            if case.clinical.primary_resectability
-            else None
-        ),
-        "gastric_type": gastric_type(case, syndromes),
-        "functional": _functional(case, syndromes, flags),
-        "carcinoid_syndrome": flags["carcinoid_syndrome"],
-        "carcinoid_heart_disease": case.clinical.history.get(History.carcinoid_heart_disease),
+        "primary_resectability": facts.get("primary_resectability"),
+        "gastric_type": facts.get("gastric_type"),
+        "functional": facts.get("functional"),
+        "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
+        "carcinoid_heart_disease": facts.get("carcinoid_heart_disease"),
     }
 
 
-def _functional(
-    case: Case, syndromes: list[FunctionalSyndrome], flags: dict[str, Any]
-) -> bool | None:
-    """Functional when a syndrome is confirmed; non-functional only when symptoms were recorded
-    and no syndrome is confirmed or still open; otherwise unknown (never assumed)."""
-    if flags["gastrinoma"] or any(s["status"] == "confirmed" for s in syndromes):
-        return True
-    if any(s["status"] in ("suspected", "insufficient_data") for s in syndromes):
-        return None
-    return False if case.clinical.symptoms else None
-
-
-def _fields(names: set[str] | list[str]) -> list[str]:
+def _fields(names: Iterable[str]) -> list[str]:
     out: set[str] = set()
     for n in names:
         out.update(FIELDS.get(n) or fields_of([n]))
@@ -195,7 +147,6 @@ def _insufficient(ctx: Context, missing: list[str], rule_id: str | None) -> Foll
         "FOLLOWUP_NEEDS_DATA",
         STEP,
         missing,
-        kind=ISSUE_KINDS["FOLLOWUP_NEEDS_DATA"],
         rule_id=rule_id,
         missing=", ".join(missing),
     )
@@ -216,20 +167,20 @@ def _rid(res: TableResult) -> str | None:
 def follow_up(
     ctx: Context,
     case: Case,
-    facts: dict[str, Any],
+    facts: Mapping[str, Any],
     cls: Classification,
     stg: Stage,
     as_of: dt.date,
     syndromes: list[FunctionalSyndrome] | None = None,
 ) -> FollowUp | None:
-    ff = followup_facts(case, facts, cls, syndromes or [])
+    ff = followup_facts(facts)
 
-    fam = ctx.first(STEP, T_FAMILY, ff)
+    fam = ctx.first(STEP, ctx.table_id(STEP, "family"), ff)
     if not fam.decided:
         return _insufficient(ctx, _fields(["category"]), None)
     ff["family"] = fam.value
 
-    ex = ctx.first(STEP, T_EXEMPTION, ff)
+    ex = ctx.first(STEP, ctx.table_id(STEP, "exemption"), ff)
     if not ex.decided:
         return _insufficient(ctx, _fields(ex.missing), None)
     assert ex.row is not None
@@ -246,13 +197,13 @@ def follow_up(
     risk_missing: set[str] = set()
     ff["risk"] = None
     if ff["family"] == "net":
-        risk = ctx.first(STEP, T_RISK, ff)
+        risk = ctx.first(STEP, ctx.table_id(STEP, "risk"), ff)
         if risk.decided:
             ff["risk"] = risk.value
         else:
             risk_missing = set(risk.missing)
 
-    res = ctx.first(STEP, T_SCHEDULE, ff)
+    res = ctx.first(STEP, ctx.table_id(STEP, "schedule"), ff)
     if not res.decided:
         missing = set(res.missing)
         if "risk" in missing:
@@ -270,7 +221,6 @@ def follow_up(
             "FOLLOWUP_AFTER_TREATMENT",
             STEP,
             ["clinical.resection"],
-            kind=ISSUE_KINDS["FOLLOWUP_AFTER_TREATMENT"],
             rule_id=res.row.id,
         )
         return FollowUp(
@@ -282,12 +232,13 @@ def follow_up(
             sources=sources,
         )
 
-    r = case.clinical.resection
-    from_resection = r is not None and r.performed and r.date is not None
-    anchor = r.date if from_resection and r is not None and r.date else as_of
+    bk: Mapping[str, Any] = getattr(facts, "extra", {})
+    resected_on: dt.date | None = bk.get("resection_date")
+    from_resection = resected_on is not None
+    anchor = resected_on or as_of
     planned = plan_visits(sched, anchor, as_of, params.horizon_months)
 
-    extra = ctx.collect(STEP, T_EXTRA, ff)
+    extra = ctx.collect(STEP, ctx.table_id(STEP, "extra_exams"), ff)
     extra_at: dict[int, list[str]] = {}
     for row in extra.applies:
         every = int(row.then.get("every_months") or 12)
@@ -309,7 +260,6 @@ def follow_up(
             "FOLLOWUP_INTERVAL_UNCONFIRMED",
             STEP,
             [],
-            kind=ISSUE_KINDS["FOLLOWUP_INTERVAL_UNCONFIRMED"],
             rule_id=res.row.id,
             intervals=", ".join(unconfirmed),
         )

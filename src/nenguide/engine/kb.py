@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nenguide.engine.tables import Table
+from nenguide.model.assessment import IssueKind
 
 
 class _Strict(BaseModel):
@@ -40,6 +41,90 @@ class Citation(_Strict):
     note: str | None = None
 
 
+class FactDecl(_Strict):
+    """One fact the tables read (``facts.yaml``)."""
+
+    name: str
+    description: str = Field(min_length=3)
+    domain: str
+    reads: list[str] = Field(min_length=1, description="the case fields it is derived from")
+    rule: str = Field(description="'reshaped', a fact table id, or the step that outputs it")
+
+
+class FactFamily(_Strict):
+    """A group of facts declared by name prefix (``hx_<history item>``)."""
+
+    prefix: str
+    description: str
+    domain: str
+    reads: list[str]
+    rule: str
+
+
+class FactCatalogue(_Strict):
+    facts: list[FactDecl]
+    families: list[FactFamily] = Field(default_factory=list)
+
+    def find(self, name: str) -> FactDecl | FactFamily | None:
+        for f in self.facts:
+            if f.name == name:
+                return f
+        for fam in self.families:
+            if name.startswith(fam.prefix):
+                return fam
+        return None
+
+
+class StepBinding(_Strict):
+    """The tables one engine step uses, by role (``pathway.yaml``)."""
+
+    tables: dict[str, str] = Field(default_factory=dict, description="role -> table id")
+    lists: dict[str, list[str]] = Field(
+        default_factory=dict, description="role -> table ids evaluated in this order"
+    )
+    sites: dict[str, str] = Field(
+        default_factory=dict, description="primary site -> the site's table id"
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Pathway(_Strict):
+    """The clinical pathway of a package as data: each step's tables by role."""
+
+    steps: dict[str, StepBinding]
+
+    def table(self, step: str, role: str) -> str:
+        try:
+            return self.steps[step].tables[role]
+        except KeyError:  # a configuration error, caught by the loader's check
+            raise KeyError(f"pathway.yaml binds no table to {step}.{role}") from None
+
+    def tables(self, step: str, role: str) -> list[str]:
+        b = self.steps.get(step)
+        return list(b.lists.get(role, [])) if b else []
+
+    def site_table(self, step: str, site: str) -> str | None:
+        b = self.steps.get(step)
+        return b.sites.get(site) if b else None
+
+    def parameter(self, step: str, name: str) -> Any:
+        return self.steps[step].parameters[name]
+
+    def table_ids(self) -> set[str]:
+        out: set[str] = set()
+        for b in self.steps.values():
+            out.update(b.tables.values())
+            out.update(b.sites.values())
+            for ids in b.lists.values():
+                out.update(ids)
+        return out
+
+
+class MissingTextError(KeyError):
+    """A text key has no text in the package (caught by ``knowledge lint`` and the tests; a key
+    is never shown to a user in place of its text)."""
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Texts for every code the engine emits, by language."""
@@ -50,11 +135,17 @@ class Catalog:
     def languages(self) -> tuple[str, ...]:
         return tuple(self.texts)
 
-    def text(self, lang: str, key: str, **params: Any) -> str:
+    def get(self, lang: str, key: str) -> str | None:
+        """The raw text of ``key`` in ``lang`` (English when ``lang`` lacks it), or ``None``."""
         table = self.texts.get(lang) or self.texts["en"]
-        raw = table.get(key) or self.texts["en"].get(key)
+        return table.get(key) or self.texts["en"].get(key)
+
+    def text(self, lang: str, key: str, **params: Any) -> str:
+        """The text of ``key`` with ``params`` filled in; :class:`MissingTextError` when the
+        package has no text for it (never the key itself)."""
+        raw = self.get(lang, key)
         if raw is None:
-            return key
+            raise MissingTextError(f"no text for '{key}' ({lang}) in the knowledge package")
         try:
             return raw.format(**params) if params else raw
         except (KeyError, IndexError, ValueError):
@@ -74,8 +165,18 @@ class Knowledge:
     # the step that owns each validates it; the engine itself reads no file
     documents: dict[str, Any] = field(default_factory=dict)
     rule_status: dict[str, str] = field(default_factory=dict)
-    # memo of pure table evaluations (see Context.first); not part of the knowledge itself
+    pathway: Pathway = field(default_factory=lambda: Pathway(steps={}))
+    #: issue code -> kind (``issues.yaml``)
+    issue_kinds: dict[str, IssueKind] = field(default_factory=dict)
+    #: the declared facts (``facts.yaml``)
+    facts: FactCatalogue = field(default_factory=lambda: FactCatalogue(facts=[]))
+    # memo of pure table evaluations with their (frozen) trace entries and issues (see
+    # Context.first); not part of the knowledge itself. Clearing it gives a cold engine.
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    # package data validated once (option catalogue, site defaults, schedules): not a memo
+    package_cache: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for t in self.tables.values():

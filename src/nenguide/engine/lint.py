@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import Tri
 from nenguide.engine.tables import InputDomain, Table, _row_truth
@@ -95,9 +94,10 @@ def lint(kb: Knowledge) -> LintReport:
                 ref = row.then.get(key)
                 if ref is not None and ref not in kb.tables:
                     rep.errors.append(f"{row.id}: {key} '{ref}' is not a table in this package")
-        if spec.hit_policy == "collect":
+        if spec.hit_policy in ("collect", "priority"):
             continue
         _check_total(table, rep)
+    _check_language(kb, rep)
     unused = sorted(set(kb.bibliography) - used_sources - {kb.manifest.source})
     for s in unused:
         rep.warnings.append(f"bibliography entry '{s}' is cited by no rule")
@@ -110,6 +110,39 @@ def lint(kb: Knowledge) -> LintReport:
     except CatalogueError as exc:
         rep.errors.append(str(exc))
     return rep
+
+
+def _check_language(kb: Knowledge, rep: LintReport) -> None:
+    """The rule language: every 'then' key against its step's schema; every input described
+    (in the table or in facts.yaml); every fact table's output declared; every step in the
+    pathway known to the engine."""
+    from nenguide.engine.rule_language import THEN_KEYS, check_then
+    from nenguide.engine.treatment_data import CatalogueError, catalogue
+
+    try:
+        options: set[str] | None = set(catalogue(kb))
+    except CatalogueError:
+        options = None
+    tables = set(kb.tables)
+    for table in kb.tables.values():
+        spec = table.spec
+        for row in table.rows:
+            rep.errors += check_then(
+                spec.step, spec.id, spec.output, row.id, row.then, tables, options
+            )
+        for name, dom in spec.inputs.items():
+            if not dom.description and kb.facts.find(name) is None:
+                rep.errors.append(
+                    f"{spec.id}: input '{name}' has no description (add one to the input or "
+                    "declare the fact in facts.yaml)"
+                )
+        if spec.step == "facts":
+            decl = kb.facts.find(spec.output)
+            if decl is None:
+                rep.errors.append(f"{spec.id}: its output fact '{spec.output}' is not declared")
+    for step in kb.pathway.steps:
+        if step not in THEN_KEYS:
+            rep.errors.append(f"pathway.yaml: step '{step}' is not an engine step")
 
 
 def _check_total(table: Table, rep: LintReport) -> None:
@@ -147,7 +180,7 @@ def _check_total(table: Table, rep: LintReport) -> None:
 
 def emitted_text_keys(kb: Knowledge) -> set[str]:
     """Every text key the engine can look up for codes it emits."""
-    keys = {f"issue.{c}" for c in ISSUE_KINDS}
+    keys = {f"issue.{c}" for c in kb.issue_kinds}
     for table in kb.tables.values():
         for row in table.rows:
             code = row.then.get("code")
@@ -173,7 +206,31 @@ def emitted_text_keys(kb: Knowledge) -> set[str]:
         for s in ("DETERMINED", "RECOMMENDED", "NOT_APPLICABLE", "INSUFFICIENT_DATA", "CONFLICT")
     )
     keys.update(f"kind.{k}" for k in ("insufficient_data", "conflict", "warning", "info"))
-    keys.update(f"step.{s}" for s in ("guideline", "classification", "stage", "liver_metastasis"))
+    # every step that can appear in the trace or an issue (reports show its name)
+    keys.update({"step.guideline", "step.facts"})
+    keys.update(f"step.{s}" for s in kb.pathway.steps)
+    keys.update(f"step.{t.spec.step}" for t in kb.tables.values())
+    for table in kb.tables.values():
+        step = table.spec.step
+        for row in table.rows:
+            then = row.then
+            if step == "treatment":  # the facts a treatment option's "because" names
+                keys.update(f"treatment.fact.{c.fact}" for c in row.conditions)
+            if step == "workup":
+                keys.add(f"workup.{then['item']}")
+                keys.add(f"workup_reason.{then['reason']}")
+            if step == "functional_syndromes":
+                keys.update(f"criterion.{c}" for c in then.get("met") or [])
+                keys.update(f"criterion.{c}" for c in then.get("unmet") or [])
+                keys.update(f"issue.{c}" for c in then.get("caveats") or [])
+                if then.get("caveat"):
+                    keys.add(f"issue.{then['caveat']}")
+            if step == "follow_up" and "schedule" in then:
+                keys.add(f"followup.schedule.{then['schedule']}")
+            if step == "hereditary":
+                keys.add(f"hereditary.rule.{row.id}")
+    keys.update({"followup.exempt", "followup.window_resection", "followup.window_as_of"})
+    keys.update({"treatment.because", "treatment.value.true", "treatment.value.false"})
     return keys
 
 

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
 from nenguide.model.assessment import Classification, LiverMetastasis, Status
 
 STEP = "liver_metastasis"
-T_TYPE = "CSCO2021.LIVER.ENETS_TYPE"
-T_CONSISTENCY = "CSCO2021.LIVER.CONSISTENCY"
 NOT_FOR = {"NEC", "MiNEN", "LCNEC", "SCLC"}
 
 
-def liver_type(ctx: Context, facts: dict[str, Any], cls: Classification) -> LiverMetastasis:
+def liver_type(ctx: Context, facts: Mapping[str, Any], cls: Classification) -> LiverMetastasis:
     if facts["liver_mets"] is not True:
         return LiverMetastasis(status=Status.NOT_APPLICABLE)
     if cls.category in NOT_FOR:
         ctx.issue("LIVER_TYPE_NOT_FOR_NEC", STEP, ["metastases.liver"], category=cls.category)
         return LiverMetastasis(status=Status.NOT_APPLICABLE)
-    checks = ctx.collect(STEP, T_CONSISTENCY, facts)
+    checks = ctx.collect(STEP, ctx.table_id(STEP, "consistency"), facts)
     if checks.applies:
         for row in checks.applies:
             ctx.issue(
                 row.then["code"], STEP, fields_of([c.fact for c in row.conditions]), rule_id=row.id
             )
         return LiverMetastasis(status=Status.CONFLICT)
-    res = ctx.first(STEP, T_TYPE, facts)
+    res = ctx.first(STEP, ctx.table_id(STEP, "type"), facts)
     if not res.decided:
         ctx.issue("LIVER_TYPE_NEEDS_DATA", STEP, fields_of(res.missing), possible=res.value)
         return LiverMetastasis(status=Status.INSUFFICIENT_DATA)

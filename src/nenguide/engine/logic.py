@@ -22,6 +22,7 @@ Condition forms (YAML), the whole language:
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -97,6 +98,36 @@ class Condition:
         return Tri.TRUE if self.predicate(value) else Tri.FALSE
 
 
+_CMP = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+
+
+def _numeric_predicate(bounds: list[tuple[str, float]]) -> Predicate:
+    """A fast predicate for one or two numeric bounds (finite int/float values only; bool, NaN
+    and infinities never match)."""
+    checks = [(_CMP[op], x) for op, x in bounds]
+    if len(checks) == 1:
+        ((f1, x1),) = checks
+
+        def one(v: Any) -> bool:
+            t = type(v)
+            return (t is float or t is int) and v - v == 0 and f1(v, x1)
+
+        return one
+    if len(checks) == 2:
+        (f1, x1), (f2, x2) = checks
+
+        def two(v: Any) -> bool:
+            t = type(v)
+            return (t is float or t is int) and v - v == 0 and f1(v, x1) and f2(v, x2)
+
+        return two
+
+    def many(v: Any) -> bool:
+        return _is_number(v) and all(f(v, x) for f, x in checks)
+
+    return many
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -123,10 +154,7 @@ def compile_condition(fact: str, spec: Any) -> Condition | None:
                     if not _is_number(x):
                         raise ConditionError(f"{fact}: '{op}' needs a number, got {x!r}")
                     bounds.append((op, float(x)))
-            ops = [(_NUMERIC_OPS[op], x) for op, x in bounds]
-
-            def numeric(v: Any) -> bool:
-                return _is_number(v) and all(f(v, x) for f, x in ops)
+            numeric = _numeric_predicate(bounds)
 
             text = " & ".join(f"{fact} {_OP_TEXT[op]} {x:g}" for op, x in bounds)
             return Condition(fact, spec, numeric, text, tuple(x for _, x in bounds), ())

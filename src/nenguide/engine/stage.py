@@ -8,6 +8,8 @@ group is reported whenever every completion of the data agrees (e.g. T4 NX M0 is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from nenguide.engine.context import Context, fields_of
@@ -18,9 +20,6 @@ from nenguide.model.assessment import Classification, Stage, Status
 from nenguide.model.case import Case, StagingBasis
 
 STEP = "stage"
-T_SYSTEM = "CSCO2021.STAGE.SYSTEM"
-T_FLAGS = "CSCO2021.STAGE.FLAGS"
-T_CONSISTENCY = "CSCO2021.STAGE.CONSISTENCY"
 
 PREFIX = {
     StagingBasis.clinical: "c",
@@ -30,9 +29,10 @@ PREFIX = {
 UNKNOWN_CATEGORIES = {"TX", "NX", "MX"}
 
 
-def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) -> Stage:
-    facts["category"] = cls.category
-    sysres = ctx.first(STEP, T_SYSTEM, facts)
+def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classification) -> Stage:
+    # a local view: the facts of the case are never changed by a step
+    facts = {**case_facts, "category": cls.category}
+    sysres = ctx.first(STEP, ctx.table_id(STEP, "system"), facts)
     if not sysres.decided or (
         sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get("not_staged")
     ):
@@ -57,11 +57,11 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
     else:
         prefix = PREFIX[case.staging_basis]
 
-    conflicted = _consistency(ctx, facts)
-    for fact in conflicted:
-        facts[fact] = None
+    # contradictions in the nodal/metastatic data were reported once by the fact layer, which
+    # made the contradicted facts unknown for every step
+    conflicted = list(facts.get("conflicted") or ())
 
-    flags = ctx.collect(STEP, T_FLAGS, {**facts, "system": system})
+    flags = ctx.collect(STEP, ctx.table_id(STEP, "flags"), {**facts, "system": system})
     if flags.applies:
         for row in flags.applies:
             ctx.issue(
@@ -77,7 +77,7 @@ def stage(ctx: Context, facts: dict[str, Any], case: Case, cls: Classification) 
     n_res = ctx.first(STEP, spec["n_table"], facts)
     m_res = ctx.first(STEP, spec["m_table"], facts)
 
-    cats: dict[str, tuple[Any, set[str]]] = {
+    cats: dict[str, tuple[Any, AbstractSet[str]]] = {
         "t": t_res,
         "n": (n_res.value, n_res.missing),
         "m": (m_res.value, m_res.missing),
@@ -148,23 +148,7 @@ def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tupl
     return _common_ancestor(table, res.value), False
 
 
-def _consistency(ctx: Context, facts: dict[str, Any]) -> list[str]:
-    """Contradictions in the nodal or metastatic data: reported, and the fact set to unknown."""
-    res = ctx.collect(STEP, T_CONSISTENCY, facts)
-    out: list[str] = []
-    for row in res.applies:
-        ctx.issue(
-            row.then["code"],
-            STEP,
-            list(row.then["fields"]),
-            rule_id=row.id,
-            **{c.fact: facts.get(c.fact) for c in row.conditions},
-        )
-        out.extend(row.then["unknown_facts"])
-    return out
-
-
-def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, set[str]]:
+def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, AbstractSet[str]]:
     res = ctx.first(STEP, spec["t_table"], facts)
     desc_table = spec.get("t_descriptor_table")
     if not desc_table:

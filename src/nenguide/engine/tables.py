@@ -7,7 +7,10 @@ says how rows combine:
 * ``unique``: at most one row can be true for any input (checked by ``knowledge lint``), and the
   table is total over its declared input domain;
 * ``first``: the first true row wins; the table is total;
-* ``collect``: every true row applies (recommendation lists); no totality required.
+* ``collect``: every true row applies (recommendation lists); no totality required;
+* ``priority``: rows are ranked in the order written; the highest-ranked true row wins, and
+  rows ranked above it that need a missing input do not block it (they are named when no row
+  is true). No totality required: no true row means "not decided" (e.g. a syndrome's status).
 
 Evaluation uses the three-valued logic of :mod:`nenguide.engine.logic`: when the rows that could
 still decide the outcome disagree because an input is unknown, the result is *undetermined* and
@@ -16,8 +19,9 @@ names the missing inputs. When they agree, the outcome stands even with inputs u
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,8 +33,9 @@ from nenguide.engine.logic import (
     compile_condition,
     one_of,
 )
+from nenguide.model.frozen import FrozenDict
 
-HitPolicy = Literal["unique", "first", "collect"]
+HitPolicy = Literal["unique", "first", "collect", "priority"]
 ContentStatus = Literal["confirmed", "unconfirmed"]
 
 
@@ -105,16 +110,15 @@ class Table:
         return self.spec.output
 
 
-@dataclass(slots=True)
-class TableResult:
-    """What one table said about one case."""
+class TableResult(NamedTuple):
+    """What one table said about one case (immutable: results are memoised and shared)."""
 
     table: Table
     value: Any  # concrete output, a OneOf of candidate outputs, or None (no row can apply)
-    rows: list[Row]  # the decisive row first (if any), then the other candidates
+    rows: tuple[Row, ...]  # the decisive row first (if any), then the other candidates
     decided: bool
-    missing: set[str] = field(default_factory=set)
-    read: dict[str, Any] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset()
+    read: Mapping[str, Any] = FrozenDict()
 
     @property
     def row(self) -> Row | None:
@@ -157,9 +161,10 @@ def compile_table(spec: TableSpec) -> Table:
 
 
 _FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
+_NONE: frozenset[str] = frozenset()
 
 
-def _row_truth(row: Row, facts: dict[str, Any]) -> tuple[Tri, list[str]]:
+def _row_truth(row: Row, facts: Mapping[str, Any]) -> tuple[Tri, list[str]]:
     """Kleene AND of the row's conditions, and the inputs that left it UNKNOWN."""
     unknown: list[str] = []
     for c in row.conditions:
@@ -177,13 +182,27 @@ def _row_truth(row: Row, facts: dict[str, Any]) -> tuple[Tri, list[str]]:
     return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
 
 
-def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
+def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     """Evaluate a ``first``/``unique`` table.
 
     The outcome is decided when every row that could still be the first true row gives the same
     ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
     """
     out = table.spec.output
+    # fast path: rows tried in order while every value they read is concrete
+    get = facts.get
+    for row in table.rows:
+        for c in row.conditions:
+            v = get(c.fact)
+            if v is None or type(v) is OneOf:
+                break  # an unknown: the three-valued evaluation below decides
+            if not c.predicate(v):
+                break
+        else:
+            read = FrozenDict({name: get(name) for name in table.spec.inputs})
+            return TableResult(table, row.then[out], (row,), True, _NONE, read)
+        if v is None or type(v) is OneOf:
+            break
     candidates: list[Row] = []
     missing: set[str] = set()
     decisive: Row | None = None
@@ -196,36 +215,54 @@ def evaluate_first(table: Table, facts: dict[str, Any]) -> TableResult:
             break
         candidates.append(row)
         missing.update(unknown)
-    read = {name: facts.get(name) for name in table.spec.inputs}
+    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
     if decisive is None and not candidates:
-        return TableResult(table, None, [], False, set(), read)
+        return TableResult(table, None, (), False, _NONE, read)
     if not candidates:
         assert decisive is not None
-        return TableResult(table, decisive.then[out], [decisive], True, set(), read)
-    rows = [decisive, *candidates] if decisive is not None else candidates
+        return TableResult(table, decisive.then[out], (decisive,), True, _NONE, read)
+    rows = (decisive, *candidates) if decisive is not None else tuple(candidates)
     key = rows[0].key
     if all(r.key == key for r in rows):
         # every row that could still apply gives the same answer
-        return TableResult(table, rows[0].then[out], rows, True, set(), read)
-    return TableResult(table, one_of(r.then[out] for r in rows), rows, False, missing, read)
+        return TableResult(table, rows[0].then[out], rows, True, _NONE, read)
+    return TableResult(
+        table, one_of(r.then[out] for r in rows), rows, False, frozenset(missing), read
+    )
 
 
-@dataclass(slots=True)
-class CollectResult:
+class CollectResult(NamedTuple):
+    """The rows of a collect/priority table that apply (immutable, like :class:`TableResult`)."""
+
     table: Table
-    applies: list[Row]
-    maybe: list[tuple[Row, list[str]]]  # rows that apply if the named unknown inputs allow
-    read: dict[str, Any]
+    applies: tuple[Row, ...]
+    maybe: tuple[tuple[Row, tuple[str, ...]], ...]  # rows that apply if the unknowns allow
+    read: Mapping[str, Any]
 
 
-def evaluate_collect(table: Table, facts: dict[str, Any]) -> CollectResult:
+def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
     applies: list[Row] = []
-    maybe: list[tuple[Row, list[str]]] = []
+    maybe: list[tuple[Row, tuple[str, ...]]] = []
     for row in table.rows:
         truth, unknown = _row_truth(row, facts)
         if truth is _TRUE:
             applies.append(row)
         elif truth is _UNKNOWN:
-            maybe.append((row, unknown))
-    read = {name: facts.get(name) for name in table.spec.inputs}
-    return CollectResult(table, applies, maybe, read)
+            maybe.append((row, tuple(unknown)))
+    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
+    return CollectResult(table, tuple(applies), tuple(maybe), read)
+
+
+def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:
+    """A ``priority`` table's answer: the highest-ranked true row, and (when there is none) the
+    inputs the rows ranked above would need, in rank order."""
+    applies = {r.id for r in res.applies}
+    maybe = {r.id: missing for r, missing in res.maybe}
+    missing: list[str] = []
+    for row in res.table.rows:
+        if row.id in applies:
+            return row, []
+        for m in maybe.get(row.id, ()):
+            if m not in missing:
+                missing.append(m)
+    return None, missing

@@ -10,12 +10,12 @@ the option is withheld and an INSUFFICIENT_DATA issue names the missing case fie
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS as ISSUE_CODES
 from nenguide.engine.context import Context, jsonable
+from nenguide.engine.pathway import TX_SYNDROMES
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
 from nenguide.engine.treatment_data import OptionSpec, catalogue, effective_site, option_codes
 from nenguide.model.assessment import (
@@ -28,38 +28,12 @@ from nenguide.model.assessment import (
     TreatmentOption,
 )
 from nenguide.model.case import Case
-from nenguide.model.clinical import History, InvestigationKind, Therapy
 from nenguide.model.site import SiteParameters
 
 STEP = "treatment"
 
-T_SETTING = "CSCO2021.TX.SETTING"
-T_GASTRIC = "CSCO2021.TX.GASTRIC.CAUSE"
-T_ADVANCED = "CSCO2021.TX.ADVANCED"
-T_SYSTEMIC = "CSCO2021.TX.NET.SYSTEMIC"
-T_RESECTED = "CSCO2021.TX.RESECTED"
-T_NEC = "CSCO2021.TX.NEC"
-T_SYMPTOMS = "CSCO2021.TX.SYMPTOMS"
-T_CAVEATS = "CSCO2021.TX.CAVEATS"
-#: Primary site -> its local-treatment table (non-metastatic NET / carcinoid).
-SITE_TABLES: dict[str, str] = {
-    "stomach": "CSCO2021.TX.STOMACH",
-    "duodenum": "CSCO2021.TX.DUODENUM",
-    "ampulla": "CSCO2021.TX.AMPULLA",
-    "jejunum": "CSCO2021.TX.SMALL_BOWEL",
-    "ileum": "CSCO2021.TX.SMALL_BOWEL",
-    "appendix": "CSCO2021.TX.APPENDIX",
-    "colon": "CSCO2021.TX.COLON",
-    "rectum": "CSCO2021.TX.RECTUM",
-    "pancreas": "CSCO2021.TX.PANCREAS",
-    "lung": "CSCO2021.TX.LUNG",
-}
-#: Tables evaluated for every case (their rows say which categories/settings they are for).
-COLLECT_TABLES = (T_ADVANCED, T_SYSTEMIC, T_RESECTED, T_NEC, T_SYMPTOMS)
 
 NET_FAMILY = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
-
-#: Issue codes of this step and their kinds (texts: i18n/*/treatment.yaml, key issue.<CODE>).
 
 #: MDT reasons raised by this module itself (rows name the others in ``then.mdt``).
 MDT_DATA_CONFLICT = "DATA_CONFLICT"
@@ -98,6 +72,10 @@ TX_FIELDS: dict[str, tuple[str, ...]] = {
     "progressed_on_systemic": ("clinical.prior_therapies",),
     "aag": ("clinical.history.autoimmune_atrophic_gastritis",),
     "zes": ("clinical.history.zollinger_ellison_syndrome", "functional_syndromes (gastrinoma)"),
+    "zes_cause": (
+        "clinical.history.zollinger_ellison_syndrome",
+        "functional_syndromes (gastrinoma)",
+    ),
     "gastrin": ("clinical.labs (gastrin, off PPI, with reference range)",),
     "functional": ("functional_syndromes", "clinical.symptoms"),
     **{n: (f"functional_syndromes ({n})",) for n in (
@@ -105,18 +83,6 @@ TX_FIELDS: dict[str, tuple[str, ...]] = {
         "somatostatinoma", "ectopic_acth", "other_syndrome",
     )},
 }  # fmt: skip
-_SYNDROMES = (
-    "carcinoid_syndrome",
-    "insulinoma",
-    "gastrinoma",
-    "vipoma",
-    "glucagonoma",
-    "somatostatinoma",
-    "ectopic_acth",
-)
-_ACTIVE = ("confirmed", "suspected")
-_SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
-_SYSTEMIC_THERAPIES = frozenset(t.value for t in Therapy) - {"liver_directed", "other"}
 
 
 def fields_for(facts: Iterable[str]) -> list[str]:
@@ -128,126 +94,43 @@ def fields_for(facts: Iterable[str]) -> list[str]:
     return out
 
 
-# --- facts ----------------------------------------------------------------------------------
+# --- facts ---------------------------------------------------------------------------------
 
-
-def _latest(items: list[Any]) -> Any:
-    """The most recent item by date (undated items count as older)."""
-    return sorted(items, key=lambda i: (i.date is not None, i.date or 0))[-1]
+#: facts of the fact layer the treatment tables read under the same name
+_SHARED = (
+    "category", "grade", "primary_site", "size_cm", "extent", "ki67_percent", "met_status",
+    "ecog", "egfr", "renal_failure", "resectability", "resected", "margin", "appendix_margin",
+    "sstr_positive", "functional", "zes", "other_syndrome", "aag", "zes_cause", "gastrin",
+    "gastric_type", "gastric_cause", "gastric_cause_rule", "gastric_cause_missing",
+    "progressed_on_platinum", "platinum_months_to_progression",
+    "progressed_on_systemic", "progressed_therapies", "received_therapies", *TX_SYNDROMES,
+)  # fmt: skip
 
 
 def derive_facts(
-    case: Case,
-    facts: dict[str, Any],
-    cls: Classification,
-    liver: LiverMetastasis,
-    syndromes: list[FunctionalSyndrome],
-    site: SiteParameters,
+    facts: Mapping[str, Any], liver: LiverMetastasis, site: SiteParameters
 ) -> dict[str, Any]:
-    """The facts the treatment tables read (bookkeeping only: no clinical threshold here)."""
-    c = case.clinical
-    f: dict[str, Any] = {
-        "category": cls.category,
-        "grade": cls.grade,
-        "primary_site": facts.get("primary_site"),
-        "size_cm": facts.get("size_cm"),
-        "extent": facts.get("extent"),
-        "ki67_percent": facts.get("ki67_percent"),
-        "met_status": facts.get("met_status"),
-        "ecog": case.patient.ecog,
-        "egfr": c.egfr_ml_min,
-        "renal_failure": c.history.get(History.renal_failure),
-        "liver_type": liver.type,
-    }
+    """The treatment tables' view of the facts, plus the facts that compare the case with the
+    site parameters (data, not clinical thresholds in code)."""
+    f: dict[str, Any] = {k: facts.get(k) for k in _SHARED}
+    f["liver_type"] = liver.type
     ns = facts.get("node_status")
     f["nodes"] = ns if ns in ("positive", "negative") else None
-    f["resectability"] = (
-        c.primary_resectability.value if c.primary_resectability else "not_recorded"
-    )
-    res = c.resection
-    # whether the primary is still in place is never assumed: not recorded stays unknown
-    f["resected"] = None if res is None else res.performed
-    f["margin"] = res.margin.value if res is not None and res.performed and res.margin else None
-    f["appendix_margin"] = (
-        None if f["resected"] is None else f["margin"] if f["resected"] else "not_resected"
-    )
     lm, eh = facts.get("liver_mets"), facts.get("extrahepatic_mets")
     f["liver_mets"], f["extrahepatic"] = lm, eh
     f["liver_only"] = None if lm is None or eh is None else bool(lm and not eh)
-
-    # SSTR imaging: the most recent study
-    sstr = [i for i in c.investigations if i.kind in _SSTR_KINDS]
-    pos: bool | None = None
+    # PRRT uptake against the site's minimum Krenning score
+    krenning = facts.get("sstr_krenning_score")
     uptake: bool | None = None
-    if sstr:
-        s = _latest(sstr)
-        pos = s.positive
-        if pos is None and s.krenning_score is not None:
-            pos = s.krenning_score >= 1  # score 0 = no uptake
-        if pos is False:
+    if f["sstr_positive"] is False:
+        uptake = False
+    elif krenning is not None and site.prrt_krenning_min is not None:
+        meets = krenning >= site.prrt_krenning_min
+        if not meets or facts.get("sstr_all_lesions_positive") is False:
             uptake = False
-        elif s.krenning_score is not None and site.prrt_krenning_min is not None:
-            meets = s.krenning_score >= site.prrt_krenning_min
-            if not meets or s.all_lesions_sstr_positive is False:
-                uptake = False
-            elif s.all_lesions_sstr_positive is True:
-                uptake = True
-    f["sstr_positive"] = pos
+        elif facts.get("sstr_all_lesions_positive") is True:
+            uptake = True
     f["prrt_uptake_ok"] = uptake
-
-    # functional syndromes (from the syndrome step) and gastric cause
-    status = {s["syndrome"]: s["status"] for s in syndromes}
-    for name in _SYNDROMES:
-        st = status.get(name)
-        f[name] = True if st in _ACTIVE else (None if st == "insufficient_data" else False)
-    f["other_syndrome"] = any(st in _ACTIVE for n, st in status.items() if n not in _SYNDROMES)
-    h = c.history
-    zes_hist = h.get(History.zollinger_ellison_syndrome)
-    gas = status.get("gastrinoma")
-    # symptom control: a suspected gastrinoma counts, unless the MDT records no ZES
-    if zes_hist is True or gas == "confirmed":
-        f["zes"] = True
-    elif zes_hist is False:
-        f["zes"] = False
-    else:
-        f["zes"] = True if gas == "suspected" else (None if gas == "insufficient_data" else False)
-    # gastric typing: the cause must be established (a suspected gastrinoma is not)
-    if zes_hist is True or gas == "confirmed":
-        f["zes_for_gastric"] = "present"
-    elif zes_hist is False or gas == "excluded":
-        f["zes_for_gastric"] = "absent"
-    elif gas is None:
-        f["zes_for_gastric"] = "not_recorded"
-    else:
-        f["zes_for_gastric"] = None
-    aag_vals = [h.get(History.autoimmune_atrophic_gastritis), h.get(History.pernicious_anaemia)]
-    if True in aag_vals:
-        f["aag"] = "present"
-    elif False in aag_vals:
-        f["aag"] = "absent"
-    else:
-        f["aag"] = "not_recorded"
-    gastrin = [lab for lab in c.labs if lab.analyte == "gastrin"]
-    g: str | None = None
-    if gastrin:
-        lab = _latest(gastrin)
-        if lab.context.on_ppi:
-            g = "on_ppi"
-        elif lab.reference_high is not None:
-            g = "high" if lab.value > lab.reference_high else "normal"
-    f["gastrin"] = g
-
-    active = any(f[n] for n in _SYNDROMES) or f["other_syndrome"] or f["zes"] is True
-    if active:
-        functional: bool | None = True
-    elif c.symptoms and not any(c.symptoms.values()):
-        functional = False  # the MDT states the symptoms it looked for are absent
-    elif syndromes and all(s["status"] == "excluded" for s in syndromes):
-        functional = False
-    else:
-        functional = None
-    f["functional"] = functional
-
     # small non-functional pNET boundary (site parameter)
     size = f["size_cm"]
     bound = site.nfpnet_boundary_cm
@@ -256,33 +139,6 @@ def derive_facts(
     else:
         f["nfpnet_small"] = size <= bound if site.nfpnet_boundary_inclusive else size < bound
     f["nfpnet_policy"] = site.nfpnet_small_default
-
-    # prior lines of therapy
-    pts = c.prior_therapies
-    if pts is None:
-        f["progressed_on_platinum"] = None
-        f["platinum_months_to_progression"] = None
-        f["progressed_on_systemic"] = None
-        f["progressed_therapies"] = frozenset()
-        f["received_therapies"] = frozenset()
-    else:
-        plat = [p for p in pts if p.therapy is Therapy.platinum_etoposide]
-        if any(p.progressed for p in plat):
-            f["progressed_on_platinum"] = True
-            months = [p.months_to_progression for p in plat if p.progressed]
-            f["platinum_months_to_progression"] = (
-                None if any(m is None for m in months) else max(m for m in months if m is not None)
-            )
-        else:
-            f["progressed_on_platinum"] = None if any(p.progressed is None for p in plat) else False
-            f["platinum_months_to_progression"] = None
-        sysp = [p for p in pts if p.therapy.value in _SYSTEMIC_THERAPIES]
-        if any(p.progressed for p in sysp):
-            f["progressed_on_systemic"] = True
-        else:
-            f["progressed_on_systemic"] = None if any(p.progressed is None for p in sysp) else False
-        f["progressed_therapies"] = frozenset(p.therapy.value for p in pts if p.progressed)
-        f["received_therapies"] = frozenset(p.therapy.value for p in pts)
     return f
 
 
@@ -326,9 +182,8 @@ class _Work:
             return self.ctx.text(f"treatment.value.{str(v).lower()}")
         if isinstance(v, float):
             return f"{v:g}"
-        key = f"treatment.value.{fact}.{v}"
-        t = self.ctx.text(key)
-        return str(v) if t == key else t
+        # a value without a text of its own is shown as recorded (a code, not a text key)
+        return self.ctx.kb.catalog.get(self.ctx.lang, f"treatment.value.{fact}.{v}") or str(v)
 
     def offer(self, row: Row) -> None:
         codes = option_codes(row.then)
@@ -366,7 +221,7 @@ class _Work:
             self.offer(row)
         for row, unknown in res.maybe:
             for code in option_codes(row.then):
-                self.maybe.setdefault(code, (row.id, unknown))
+                self.maybe.setdefault(code, (row.id, list(unknown)))
 
     def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
         """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
@@ -385,7 +240,6 @@ class _Work:
             STEP,
             fields_for(sorted(res.missing)),
             rule_id=table_id,
-            kind=ISSUE_CODES["TX_NEEDS_DATA"],
             options=tuple(self._name(p) for p in possible if p),
             needs=tuple(fields_for(sorted(res.missing))),
         )
@@ -398,7 +252,7 @@ class _Work:
 def treatment(
     ctx: Context,
     case: Case,
-    facts: dict[str, Any],
+    facts: Mapping[str, Any],
     cls: Classification,
     stg: Stage,
     liver: LiverMetastasis,
@@ -408,7 +262,7 @@ def treatment(
     kb = ctx.kb
     eff = effective_site(kb, site)
     cat = catalogue(kb)
-    f = derive_facts(case, facts, cls, liver, syndromes, eff)
+    f = derive_facts(facts, liver, eff)
     w = _Work(ctx, f, cat)
     if any(i["kind"] is IssueKind.conflict for i in ctx.issues):
         w.add_mdt(MDT_DATA_CONFLICT)
@@ -419,24 +273,22 @@ def treatment(
             "TX_NEEDS_CLASSIFICATION",
             STEP,
             ["pathology"],
-            kind=ISSUE_CODES["TX_NEEDS_CLASSIFICATION"],
         )
         return [], _mdt(w)
-    setting = ctx.first(STEP, T_SETTING, f)
+    setting = ctx.first(STEP, ctx.table_id(STEP, "setting"), f)
     if not setting.decided or setting.value == "unknown":
         ctx.issue(
             "TX_SETTING_NEEDS_DATA",
             STEP,
             fields_for(sorted(setting.missing) or ["met_status"]),
-            rule_id=T_SETTING,
-            kind=ISSUE_CODES["TX_SETTING_NEEDS_DATA"],
+            rule_id=ctx.table_id(STEP, "setting"),
         )
         return [], _mdt(w)
     f["setting"] = setting.value
 
     if setting.value == "localised" and category in NET_FAMILY:
         _local(w, f)
-    for t in COLLECT_TABLES:
+    for t in ctx.kb.pathway.tables(STEP, "collect"):
         w.collect(t)
     if (
         f["sstr_positive"] is False
@@ -447,7 +299,6 @@ def treatment(
             "TX_SSTR_NEGATIVE",
             STEP,
             ["clinical.investigations"],
-            kind=ISSUE_CODES["TX_SSTR_NEGATIVE"],
         )
 
     _prior_lines(w)
@@ -459,19 +310,18 @@ def treatment(
 
 def _local(w: _Work, f: dict[str, Any]) -> None:
     site = f["primary_site"]
-    table = SITE_TABLES.get(site)
+    table = w.ctx.kb.pathway.site_table(STEP, site)
     if table is None:
         w.ctx.issue(
             "TX_NO_SITE_RULE",
             STEP,
             ["tumour.primary_site"],
-            kind=ISSUE_CODES["TX_NO_SITE_RULE"],
             site=site,
         )
         w.add_mdt(MDT_NO_SITE_RULE)
         return
     if f["resected"] and site != "appendix":
-        return  # after resection: CSCO2021.TX.RESECTED
+        return  # after resection: the 'collect' tables' resected rows
     if site == "stomach" and not _gastric_type(w, f):
         return
     unknown = f["resected"] is None and site != "appendix"
@@ -479,41 +329,32 @@ def _local(w: _Work, f: dict[str, Any]) -> None:
 
 
 def _gastric_type(w: _Work, f: dict[str, Any]) -> bool:
-    g = {"aag": f["aag"], "zes": f["zes_for_gastric"], "gastrin": f["gastrin"]}
-    res = w.ctx.first(STEP, T_GASTRIC, g)
-    rule = res.rows[0].id if res.decided and res.rows else T_GASTRIC
-    if not res.decided:
-        missing = sorted(res.missing)
-        w.ctx.issue(
-            "TX_GASTRIC_TYPE_NEEDS_DATA",
-            STEP,
-            fields_for(missing),
-            rule_id=T_GASTRIC,
-            kind=ISSUE_CODES["TX_GASTRIC_TYPE_NEEDS_DATA"],
-            needs=tuple(fields_for(missing)),
-        )
-        return False
-    if res.value == "conflict":
-        w.ctx.issue(
-            "TX_GASTRIC_CAUSE_CONFLICT",
-            STEP,
-            fields_for(["aag", "zes"]),
-            rule_id=rule,
-            kind=ISSUE_CODES["TX_GASTRIC_CAUSE_CONFLICT"],
-        )
+    """The gastric NET type decided once by the fact layer (a contradictory cause was reported
+    there, once); local treatment needs it established."""
+    cause = f.get("gastric_cause")
+    rule = f.get("gastric_cause_rule") or w.ctx.table_id("facts", "gastric_cause")
+    if cause == "conflict":
         w.add_mdt(MDT_GASTRIC_CAUSE_CONFLICT)
         return False
-    if res.value == "unexplained":
+    if cause == "unexplained":
         w.ctx.issue(
             "TX_GASTRIC_GASTRIN_UNEXPLAINED",
             STEP,
             fields_for(["gastrin"]),
             rule_id=rule,
-            kind=ISSUE_CODES["TX_GASTRIC_GASTRIN_UNEXPLAINED"],
             gastrin=f["gastrin"],
         )
         return False
-    f["gastric_type"] = res.value
+    if f.get("gastric_type") not in ("type1", "type2", "type3"):
+        missing = list(f.get("gastric_cause_missing") or ())
+        w.ctx.issue(
+            "TX_GASTRIC_TYPE_NEEDS_DATA",
+            STEP,
+            fields_for(missing),
+            rule_id=w.ctx.table_id("facts", "gastric_cause"),
+            needs=tuple(fields_for(missing)),
+        )
+        return False
     return True
 
 
@@ -531,7 +372,6 @@ def _prior_lines(w: _Work) -> None:
                 "TX_OPTION_ALREADY_FAILED",
                 STEP,
                 ["clinical.prior_therapies"],
-                kind=ISSUE_CODES["TX_OPTION_ALREADY_FAILED"],
                 option=w._name(code),
                 therapy=therapy,
             )
@@ -554,7 +394,6 @@ def _insufficient(w: _Work) -> None:
             STEP,
             list(flds),
             rule_id=items[0][1],
-            kind=ISSUE_CODES["TX_NEEDS_DATA"],
             options=tuple(w._name(c) for c, _ in items),
             needs=flds,
         )
@@ -617,7 +456,7 @@ def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
 def _caveats(w: _Work, offered: dict[str, OptionSpec]) -> None:
     """Caveat rules that concern an offered option (traced when they do)."""
     ctx = w.ctx
-    table = ctx.kb.tables[T_CAVEATS]
+    table = ctx.kb.tables[ctx.table_id(STEP, "caveats")]
     res = evaluate_collect(table, w.facts)
     relevant: list[Row] = []
     for row in res.applies:
@@ -633,8 +472,8 @@ def _caveats(w: _Work, offered: dict[str, OptionSpec]) -> None:
         for code in targets:
             if text not in w.offers[code].caveats:
                 w.offers[code].caveats.append(text)
-    if relevant:
-        ctx.record_collect(STEP, CollectResult(table, relevant, [], res.read))
+    # traced always (every table consulted), with the rows that concern an offered option
+    ctx.record_collect(STEP, CollectResult(table, tuple(relevant), (), res.read))
 
 
 def _record_site(ctx: Context, site: SiteParameters, options: list[TreatmentOption]) -> None:

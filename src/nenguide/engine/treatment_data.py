@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nenguide.engine.kb import Knowledge
 from nenguide.model.assessment import TreatmentCategory
+from nenguide.model.frozen import FrozenDict
 from nenguide.model.site import SiteParameters, site_from_data
 
 LEVEL_STATUS = ("confirmed", "unconfirmed")
@@ -64,7 +65,7 @@ class _OptionsFile(BaseModel):
 
 
 def package_folder(kb: Knowledge) -> str:
-    """The folder name of the package (``csco-2021``), from the table file labels."""
+    """The folder name of the package, from the table file labels."""
     if not kb.files:
         raise CatalogueError(f"knowledge package {kb.manifest.id} lists no table files")
     return kb.files[0].split("/", 1)[0]
@@ -81,7 +82,7 @@ def _read(kb: Knowledge, name: str) -> Any:
 def catalogue(kb: Knowledge) -> dict[str, OptionSpec]:
     """Option code -> option, validated (memoised in the knowledge base)."""
     key = ("treatment_catalogue", kb.manifest.content_hash)
-    hit = kb.memo.get(key)
+    hit = kb.package_cache.get(key)
     if hit is None:
         raw = _read(kb, "options.yaml")
         try:
@@ -90,26 +91,26 @@ def catalogue(kb: Knowledge) -> dict[str, OptionSpec]:
             lines = [f"{package_folder(kb)}/options.yaml: does not match its schema:"]
             lines += [f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
             raise CatalogueError("\n".join(lines)) from exc
-        hit = {}
+        found: dict[str, OptionSpec] = {}
         for o in opts:
-            if o.code in hit:
+            if o.code in found:
                 raise CatalogueError(f"options.yaml: option code {o.code} is defined twice")
-            hit[o.code] = o
-        kb.memo[key] = hit
+            found[o.code] = o
+        hit = kb.package_cache[key] = FrozenDict(found)  # shared: immutable
     return hit
 
 
 def site_defaults(kb: Knowledge) -> SiteParameters:
     """The package's default site parameters (``site.yaml``)."""
     key = ("treatment_site_defaults", kb.manifest.content_hash)
-    hit = kb.memo.get(key)
+    hit = kb.package_cache.get(key)
     if hit is None:
         label = f"{package_folder(kb)}/site.yaml"
         try:
             hit = site_from_data(_read(kb, "site.yaml"), label)
         except ValueError as exc:
             raise CatalogueError(str(exc)) from exc
-        kb.memo[key] = hit
+        kb.package_cache[key] = hit
     return hit
 
 

@@ -1,17 +1,17 @@
 """Work-up still needed: imaging, endoscopy, markers, biopsy, echocardiography.
 
-One collect table (``CSCO2021.WORKUP.ITEMS``) lists every investigation the situation calls for,
-with the investigations that satisfy it (``done_if_any`` / ``done_if_all``). This module only
-builds the facts the table reads, drops items already done (traced, never silently), merges rows
-asking for the same item, and turns rows that depend on an unknown input into an
+One collect table (role ``items`` in ``pathway.yaml``) lists every investigation the situation
+calls for, with the investigations that satisfy it (``done_if_any`` / ``done_if_all``). This
+module only builds the facts the table reads, drops items already done (traced, never silently),
+merges rows asking for the same item, and turns rows that depend on an unknown input into an
 INSUFFICIENT_DATA issue naming the missing fields: an item is never asked for on an assumption.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from nenguide.engine.codes import ISSUE_KINDS
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.tables import Row
 from nenguide.model.assessment import (
@@ -22,12 +22,8 @@ from nenguide.model.assessment import (
     WorkupItem,
 )
 from nenguide.model.case import Case
-from nenguide.model.clinical import History
 
 STEP = "workup"
-T_ITEMS = "CSCO2021.WORKUP.ITEMS"
-
-#: Issue codes of this step (to merge into engine/codes.py ISSUE_KINDS).
 
 #: Facts of this step that are not in context.FIELD_OF_FACT -> the case fields they come from.
 FIELDS: dict[str, list[str]] = {
@@ -40,69 +36,29 @@ FIELDS: dict[str, list[str]] = {
     "gastrinoma": ["clinical.symptoms", "clinical.labs", "clinical.history"],
 }
 
-#: Lab analytes (analyte catalogue codes) that count as a "lab:<token>" investigation done.
-LAB_TOKENS: dict[str, tuple[str, ...]] = {
-    "chromogranin_a": ("chromogranin_a",),
-    "nse": ("nse",),
-    "calcium": ("calcium",),
-    "pth": ("pth",),
-    "gastric_ph": ("gastric_ph",),
-}
 
-
-def syndrome_flags(case: Case, syndromes: list[FunctionalSyndrome]) -> dict[str, bool]:
-    """Confirmed functional syndromes as booleans.
-
-    Only ``confirmed`` counts: a suspected syndrome gets its confirmatory tests from the
-    syndromes step, not imaging. A Zollinger-Ellison syndrome in the history counts as a
-    confirmed gastrinoma.
-    """
-    confirmed = {s["syndrome"] for s in syndromes if s["status"] == "confirmed"}
-    return {
-        "carcinoid_syndrome": "carcinoid_syndrome" in confirmed,
-        "insulinoma": "insulinoma" in confirmed,
-        "gastrinoma": "gastrinoma" in confirmed
-        or case.clinical.history.get(History.zollinger_ellison_syndrome) is True,
-    }
-
-
-def done_tokens(case: Case) -> dict[str, str]:
-    """What was already done: investigation kinds and ``lab:<token>`` -> a date or ''."""
-    done: dict[str, str] = {}
-    for inv in case.clinical.investigations:
-        done.setdefault(inv.kind.value, inv.date.isoformat() if inv.date else "")
-    for lab in case.clinical.labs:
-        when = lab.date.isoformat() if lab.date else ""
-        for token, analytes in LAB_TOKENS.items():
-            if lab.analyte in analytes:
-                done.setdefault(f"lab:{token}", when)
-        # gastrin counts for gastric-type work-up only when drawn off PPI (PPIs raise it)
-        if lab.analyte == "gastrin" and lab.context.on_ppi is False:
-            done.setdefault("lab:gastrin_off_ppi", when)
-    return done
-
-
-def workup_facts(
-    case: Case,
-    facts: dict[str, Any],
-    cls: Classification,
-    syndromes: list[FunctionalSyndrome],
-) -> dict[str, Any]:
+def workup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The work-up table's view of the facts (confirmed syndromes only: a suspected syndrome
+    gets its confirmatory tests from the syndrome step, not imaging; a recorded ZES counts as
+    a confirmed gastrinoma - both decided once by the fact layer)."""
     met = facts.get("met_status")
+    known_met = met in ("none", "present")
     return {
         "primary_site": facts["primary_site"],
-        "category": cls.category,
-        "classification_status": cls.status.value,
-        "grade": cls.grade,
+        "category": facts.get("category"),
+        "classification_status": facts.get("classification_status"),
+        "grade": facts.get("grade"),
         "ki67_percent": facts.get("ki67_percent"),
         "size_cm": facts.get("size_cm"),
-        "met_status": met if met in ("none", "present") else None,
-        "liver_mets": facts.get("liver_mets") if met in ("none", "present") else None,
-        **syndrome_flags(case, syndromes),
+        "met_status": met if known_met else None,
+        "liver_mets": facts.get("liver_mets") if known_met else None,
+        "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
+        "insulinoma": facts.get("confirmed_insulinoma"),
+        "gastrinoma": facts.get("confirmed_gastrinoma"),
     }
 
 
-def _is_done(row: Row, done: dict[str, str]) -> list[str] | None:
+def _is_done(row: Row, done: Mapping[str, str]) -> list[str] | None:
     """The investigations that satisfy the row, or None when it is still needed."""
     any_of = row.then.get("done_if_any") or []
     all_of = row.then.get("done_if_all") or []
@@ -124,15 +80,15 @@ def _fields(names: list[str]) -> list[str]:
 def workup(
     ctx: Context,
     case: Case,
-    facts: dict[str, Any],
+    facts: Mapping[str, Any],
     cls: Classification,
     stg: Stage,
     liver: LiverMetastasis,
     syndromes: list[FunctionalSyndrome],
 ) -> list[WorkupItem]:
-    wf = workup_facts(case, facts, cls, syndromes)
-    res = ctx.collect(STEP, T_ITEMS, wf)
-    done = done_tokens(case)
+    wf = workup_facts(facts)
+    res = ctx.collect(STEP, ctx.table_id(STEP, "items"), wf)
+    done: Mapping[str, str] = getattr(facts, "done", {})
 
     items: dict[str, WorkupItem] = {}
     satisfied: dict[str, list[str]] = {}
@@ -183,7 +139,6 @@ def workup(
             "WORKUP_NEEDS_DATA",
             STEP,
             _fields(missing),
-            kind=ISSUE_KINDS["WORKUP_NEEDS_DATA"],
             item=ctx.text(f"workup.{code}"),
             item_code=code,
             missing=", ".join(_fields(missing)),

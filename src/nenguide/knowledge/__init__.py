@@ -1,7 +1,10 @@
 """Guideline knowledge packages (versioned data) and their loader.
 
-Each guideline version is a folder (``csco-2021/``) with ``manifest.yaml``, ``bibliography.yaml``,
-``parameters.yaml`` and ``tables/*.yaml``; the texts for every emitted code are in ``i18n/``.
+Each guideline version is a self-contained folder (``csco-2021/``) with ``manifest.yaml``,
+``bibliography.yaml``, ``parameters.yaml``, ``pathway.yaml`` (the steps bound to tables),
+``issues.yaml`` (issue codes and kinds), ``facts.yaml`` (the declared facts), ``tables/*.yaml``
+and the texts for every emitted code in ``i18n/<lang>/*.yaml``; all of them are covered by the
+content hash, and a copy of the folder placed anywhere loads on its own.
 Everything is validated against its schema when loaded; a malformed package raises
 :class:`KnowledgeError` naming the file and what is wrong.
 """
@@ -18,8 +21,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from nenguide.engine.kb import Catalog, Citation, Knowledge, Manifest
+from nenguide.engine.kb import (
+    Catalog,
+    Citation,
+    FactCatalogue,
+    Knowledge,
+    Manifest,
+    Pathway,
+)
 from nenguide.engine.tables import TableError, TableSpec, compile_table
+from nenguide.model.assessment import IssueKind
 
 DEFAULT_GUIDELINE = "csco-2021"
 LANGUAGES = ("en", "zh-CN")
@@ -87,16 +98,20 @@ def _validation_message(label: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_catalog() -> Catalog:
-    """Texts by language: every ``i18n/<lang>/*.yaml`` merged; a key defined twice is an error."""
+def load_catalog(package: Traversable | None = None) -> Catalog:
+    """Texts by language: every ``<package>/i18n/<lang>/*.yaml`` merged; a key defined twice is
+    an error (``package``: the default guideline's folder when not given)."""
+    pkg = package if package is not None else _root() / DEFAULT_GUIDELINE
     texts: dict[str, dict[str, str]] = {}
     for lang in LANGUAGES:
         merged: dict[str, str] = {}
-        folder = _root() / "i18n" / lang
+        folder = pkg / "i18n" / lang
+        if not folder.is_dir():
+            raise KnowledgeError(f"{pkg.name}/i18n/{lang}: missing (texts in {lang})")
         for p in sorted(folder.iterdir(), key=lambda x: x.name):
             if not p.name.endswith(".yaml"):
                 continue
-            label = f"i18n/{lang}/{p.name}"
+            label = f"{pkg.name}/i18n/{lang}/{p.name}"
             raw = _read_yaml(p, label) or {}
             if not isinstance(raw, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
@@ -189,7 +204,22 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
             analytes = parse_catalogue(_read_yaml(folder / "analytes.yaml", label), label)
         except CatalogueError as exc:
             raise KnowledgeError(str(exc)) from exc
-    known = {"manifest.yaml", "bibliography.yaml", "parameters.yaml", "analytes.yaml"}
+    pathway = _load_pathway(folder, name, tables)
+    issue_kinds = _load_issues(folder, name)
+    fact_label = f"{name}/facts.yaml"
+    try:
+        facts = FactCatalogue.model_validate(_read_yaml(folder / "facts.yaml", fact_label))
+    except ValidationError as exc:
+        raise KnowledgeError(_validation_message(fact_label, exc)) from exc
+    known = {
+        "manifest.yaml",
+        "bibliography.yaml",
+        "parameters.yaml",
+        "analytes.yaml",
+        "pathway.yaml",
+        "issues.yaml",
+        "facts.yaml",
+    }
     documents = {
         p.name: _read_yaml(p, f"{name}/{p.name}")
         for p in sorted(folder.iterdir(), key=lambda x: x.name)
@@ -200,11 +230,51 @@ def load_from(folder: Traversable, *, verify_hash: bool = True) -> Knowledge:
         bibliography,
         tables,
         parameters,
-        load_catalog(),
+        load_catalog(folder),
         tuple(files),
         analytes=analytes,
         documents=documents,
+        pathway=pathway,
+        issue_kinds=issue_kinds,
+        facts=facts,
     )
+
+
+def _load_pathway(folder: Traversable, name: str, tables: dict[str, Any]) -> Pathway:
+    from nenguide.engine.pathway import REQUIRED_ROLES
+
+    label = f"{name}/pathway.yaml"
+    try:
+        pathway = Pathway.model_validate(_read_yaml(folder / "pathway.yaml", label))
+    except ValidationError as exc:
+        raise KnowledgeError(_validation_message(label, exc)) from exc
+    unknown = sorted(pathway.table_ids() - set(tables))
+    if unknown:
+        raise KnowledgeError(f"{label}: names tables this package does not have: {unknown}")
+    for step, roles in REQUIRED_ROLES.items():
+        binding = pathway.steps.get(step)
+        if binding is None:
+            raise KnowledgeError(f"{label}: step '{step}' is not bound to tables")
+        for role in roles:
+            if role not in binding.tables and role not in binding.lists:
+                raise KnowledgeError(f"{label}: step '{step}' binds no table to role '{role}'")
+    return pathway
+
+
+def _load_issues(folder: Traversable, name: str) -> dict[str, IssueKind]:
+    label = f"{name}/issues.yaml"
+    raw = _read_yaml(folder / "issues.yaml", label) or {}
+    items = raw.get("issues") if isinstance(raw, dict) else None
+    if not isinstance(items, dict):
+        raise KnowledgeError(f"{label}: must map 'issues' to {{CODE: kind}}")
+    out: dict[str, IssueKind] = {}
+    for code, kind in items.items():
+        try:
+            out[str(code)] = IssueKind(kind)
+        except ValueError:
+            allowed = ", ".join(k.value for k in IssueKind)
+            raise KnowledgeError(f"{label}: {code}: kind {kind!r}; use one of {allowed}") from None
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,321 @@
+"""The clinical part of the case reshaped into plain facts (renaming, counting, taking the
+latest result, unit conversion): bookkeeping only, no clinical threshold. Called once per case by
+the fact layer; no step reads ``case.clinical`` itself.
+
+Unknown stays ``None``: a finding that is not recorded is never ``False``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from nenguide.engine.lab_names import value_fact
+from nenguide.model.case import Case
+from nenguide.model.clinical import (
+    History,
+    InvestigationKind,
+    LabResult,
+    Relation,
+    Therapy,
+)
+from nenguide.units import AnalyteCatalogue, LabInputError
+
+if TYPE_CHECKING:
+    from nenguide.engine.context import Context
+
+LAB_STEP = "functional_syndromes"
+_ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKNOWN"}
+_SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
+_SYSTEMIC_THERAPIES = frozenset(t.value for t in Therapy) - {"liver_directed", "other"}
+_CARRIER_RESULTS = frozenset({"pathogenic", "likely_pathogenic"})
+_MIN = dt.date.min
+
+#: Lab analytes (analyte catalogue codes) that count as a "lab:<token>" investigation done.
+LAB_TOKENS: dict[str, tuple[str, ...]] = {
+    "chromogranin_a": ("chromogranin_a",),
+    "nse": ("nse",),
+    "calcium": ("calcium",),
+    "pth": ("pth",),
+    "gastric_ph": ("gastric_ph",),
+}
+
+
+def _kleene_any(*vals: bool | None) -> bool | None:
+    if any(v is True for v in vals):
+        return True
+    if vals and all(v is False for v in vals):
+        return False
+    return None
+
+
+def _kleene_all(*vals: bool | None) -> bool | None:
+    if all(v is True for v in vals):
+        return True
+    if any(v is False for v in vals):
+        return False
+    return None
+
+
+def _latest_dated(items: list[Any]) -> Any:
+    """The most recent item by date (undated items count as older)."""
+    return sorted(items, key=lambda i: (i.date is not None, i.date or 0))[-1]
+
+
+def clinical_input(case: Case) -> dict[str, Any]:
+    """Symptoms (``sym_*``), history (``hx_*``), patient, resection, SSTR imaging, gastrin,
+    prior therapies and family history as facts."""
+    cl = case.clinical
+    f: dict[str, Any] = {f"sym_{k.value}": v for k, v in cl.symptoms.items()}
+    for h in History:  # every history item is a fact; not recorded = unknown
+        f[f"hx_{h.value}"] = cl.history.get(h)
+    f["symptoms_recorded"] = bool(cl.symptoms)
+    f["zes_recorded"] = cl.history.get(History.zollinger_ellison_syndrome) is True
+    f["sym_carcinoid"] = _kleene_any(f.get("sym_flushing"), f.get("sym_secretory_diarrhoea"))
+    f["sym_somatostatinoma_triad"] = _kleene_all(
+        f.get("sym_new_diabetes"), f.get("sym_cholelithiasis"), f.get("sym_steatorrhoea")
+    )
+    f["renal_failure"] = cl.history.get(History.renal_failure)
+    f["egfr_ml_min"] = cl.egfr_ml_min
+    f["egfr"] = cl.egfr_ml_min
+    f["echo_done"] = any(i.kind.value == "echocardiography" for i in cl.investigations)
+    f["ecog"] = case.patient.ecog
+    f["age_years"] = case.patient.age_years
+    f["number_of_tumours"] = case.tumour.number_of_tumours
+    f["carcinoid_heart_disease"] = cl.history.get(History.carcinoid_heart_disease)
+
+    # resection of the primary: whether it is still in place is never assumed
+    res = cl.resection
+    f["resected"] = None if res is None else res.performed
+    f["margin"] = res.margin.value if res is not None and res.performed and res.margin else None
+    f["appendix_margin"] = (
+        None if f["resected"] is None else f["margin"] if f["resected"] else "not_resected"
+    )
+    if res is None:
+        f["resection_margin"] = None
+    elif not res.performed:
+        f["resection_margin"] = "not_resected"
+    else:
+        f["resection_margin"] = res.margin.value if res.margin else None
+    f["primary_resectability"] = (
+        cl.primary_resectability.value if cl.primary_resectability else None
+    )
+    f["resectability"] = f["primary_resectability"] or "not_recorded"
+
+    # the most recent SSTR study (PET or SPECT)
+    sstr = [i for i in cl.investigations if i.kind in _SSTR_KINDS]
+    if sstr:
+        s = _latest_dated(sstr)
+        f["sstr_reported"] = (
+            "not_stated" if s.positive is None else "positive" if s.positive else "negative"
+        )
+        f["sstr_krenning_score"] = s.krenning_score
+        f["sstr_all_lesions_positive"] = s.all_lesions_sstr_positive
+    else:
+        f["sstr_reported"] = f["sstr_krenning_score"] = f["sstr_all_lesions_positive"] = None
+
+    # the most recent gastrin result, for the gastric NET type
+    gastrin = [lab for lab in cl.labs if lab.analyte == "gastrin"]
+    if gastrin:
+        lab = _latest_dated(gastrin)
+        f["gastrin_latest_on_ppi"] = bool(lab.context.on_ppi)
+        f["gastrin_latest_xuln"] = lab.value / lab.reference_high if lab.reference_high else None
+    else:
+        f["gastrin_latest_on_ppi"] = f["gastrin_latest_xuln"] = None
+
+    _prior_therapies(case, f)
+    _family(case, f)
+    f["carrier"] = bool(carrier_genes(case))
+    f["carrier_men1"] = "MEN1" in carrier_genes(case)
+    f["carrier_vhl"] = "VHL" in carrier_genes(case)
+    return f
+
+
+def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
+    pts = case.clinical.prior_therapies
+    if pts is None:
+        f["progressed_on_platinum"] = None
+        f["platinum_months_to_progression"] = None
+        f["progressed_on_systemic"] = None
+        f["progressed_therapies"] = frozenset()
+        f["received_therapies"] = frozenset()
+        return
+    plat = [p for p in pts if p.therapy is Therapy.platinum_etoposide]
+    if any(p.progressed for p in plat):
+        f["progressed_on_platinum"] = True
+        months = [p.months_to_progression for p in plat if p.progressed]
+        f["platinum_months_to_progression"] = (
+            None if any(m is None for m in months) else max(m for m in months if m is not None)
+        )
+    else:
+        f["progressed_on_platinum"] = None if any(p.progressed is None for p in plat) else False
+        f["platinum_months_to_progression"] = None
+    sysp = [p for p in pts if p.therapy.value in _SYSTEMIC_THERAPIES]
+    if any(p.progressed for p in sysp):
+        f["progressed_on_systemic"] = True
+    else:
+        f["progressed_on_systemic"] = None if any(p.progressed is None for p in sysp) else False
+    f["progressed_therapies"] = frozenset(p.therapy.value for p in pts if p.progressed)
+    f["received_therapies"] = frozenset(p.therapy.value for p in pts)
+
+
+def _family(case: Case, f: dict[str, Any]) -> None:
+    """First-degree relatives: variants and findings as facts (the MEN1 definition is the
+    table RELATIVE_MEN1)."""
+    fh = case.clinical.family_history
+    if fh is None:  # not recorded ([] states that there is none)
+        for name in (
+            "relative_variant",
+            "relative_phpt",
+            "relative_nen",
+            "relative_men1_variant",
+            "relative_men1_major_max",
+        ):
+            f[name] = None
+        return
+    first = [m for m in fh if m.relation is Relation.first_degree]
+    f["relative_variant"] = any(m.pathogenic_variant_gene for m in first)
+    f["relative_phpt"] = any(History.primary_hyperparathyroidism in m.findings for m in first)
+    f["relative_nen"] = _kleene_any(*(m.has_nen for m in first)) if first else False
+    f["relative_men1_variant"] = any(
+        (m.pathogenic_variant_gene or "").strip().upper() == "MEN1" for m in first
+    )
+    # the most MEN1 major manifestations in one relative: known ones, plus an unknown NEN
+    lo = hi = 0
+    for m in first:
+        n = sum(
+            (
+                History.primary_hyperparathyroidism in m.findings,
+                History.pituitary_adenoma in m.findings,
+                m.has_nen is True,
+            )
+        )
+        lo, hi = max(lo, n), max(hi, n + (1 if m.has_nen is None else 0))
+    from nenguide.engine.logic import one_of
+
+    f["relative_men1_major_max"] = one_of(range(lo, hi + 1))
+
+
+def carrier_genes(case: Case) -> list[str]:
+    out: list[str] = []
+    for g in case.clinical.germline:
+        if g.result in _CARRIER_RESULTS and g.gene.value not in out:
+            out.append(g.gene.value)
+    return out
+
+
+def relative_genes(case: Case) -> list[str]:
+    out: list[str] = []
+    for m in case.clinical.family_history or ():
+        gene = (m.pathogenic_variant_gene or "").strip().upper()
+        if m.relation is Relation.first_degree and gene and gene not in out:
+            out.append(gene)
+    return out
+
+
+def done_tokens(case: Case) -> dict[str, str]:
+    """What was already done: investigation kinds and ``lab:<token>`` -> a date or ''."""
+    done: dict[str, str] = {}
+    for inv in case.clinical.investigations:
+        done.setdefault(inv.kind.value, inv.date.isoformat() if inv.date else "")
+    for lab in case.clinical.labs:
+        when = lab.date.isoformat() if lab.date else ""
+        for token, analytes in LAB_TOKENS.items():
+            if lab.analyte in analytes:
+                done.setdefault(f"lab:{token}", when)
+        # gastrin counts for gastric-type work-up only when drawn off PPI (PPIs raise it)
+        if lab.analyte == "gastrin" and lab.context.on_ppi is False:
+            done.setdefault("lab:gastrin_off_ppi", when)
+    return done
+
+
+def _catalogue(ctx: Context) -> AnalyteCatalogue:
+    cat = getattr(ctx.kb, "analytes", None)
+    if not isinstance(cat, AnalyteCatalogue):  # a configuration error, not a clinical outcome
+        raise ValueError(f"knowledge package {ctx.kb.manifest.id} has no analyte catalogue")
+    return cat
+
+
+def _latest(labs: tuple[LabResult, ...]) -> dict[str, tuple[int, LabResult]]:
+    """The latest result per analyte (by date; undated count as oldest; ties: the last listed)."""
+    out: dict[str, tuple[int, LabResult]] = {}
+    for i, lab in enumerate(labs):
+        cur = out.get(lab.analyte)
+        if cur is None or (lab.date or _MIN) >= (cur[1].date or _MIN):
+            out[lab.analyte] = (i, lab)
+    return out
+
+
+def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]:
+    """Facts from ``clinical.labs`` (canonical values, ULN multiples, sampling context) and the
+    index of the result each analyte's facts came from. A result that cannot be converted is a
+    CONFLICT naming its field; every conversion is noted in the trace."""
+    from nenguide.model.assessment import IssueKind
+
+    cat = _catalogue(ctx)
+    f: dict[str, Any] = {}
+    index: dict[str, int] = {}
+    labs = case.clinical.labs
+    bad: set[int] = set()
+    for i, lab in enumerate(labs):
+        try:
+            cat.convert(lab.analyte, lab.value, lab.unit, f"clinical.labs.{i}")
+        except LabInputError as exc:
+            bad.add(i)
+            ctx.issue(
+                _ERROR_CODES.get(exc.code, "LAB_VALUE_INVALID"),
+                LAB_STEP,
+                [exc.path],
+                kind=IssueKind.conflict,
+                received=str(exc.received),
+                allowed=exc.allowed,
+            )
+    good = tuple(lab for i, lab in enumerate(labs) if i not in bad)
+    positions = [i for i in range(len(labs)) if i not in bad]
+    for code, (j, lab) in _latest(good).items():
+        i = positions[j]
+        conv = cat.convert(lab.analyte, lab.value, lab.unit, f"clinical.labs.{i}")
+        a = cat.analytes[code]
+        index[code] = i
+        vf = value_fact(code, a.canonical_unit)
+        if a.kind == "qualitative":
+            f[code] = "positive" if lab.value == 1 else "negative"
+        else:
+            f[vf] = conv.canonical_value
+        xuln = lab.value / lab.reference_high if lab.reference_high else None
+        f[f"{code}_xuln"] = xuln
+        f[f"{code}_below_reference_low"] = (
+            lab.value < lab.reference_low if lab.reference_low is not None else None
+        )
+        f[f"{code}_measured"] = True
+        c = lab.context
+        f[f"{code}_on_ppi"] = c.on_ppi
+        f[f"{code}_on_h2_blocker"] = c.on_h2_blocker
+        f[f"{code}_fasting"] = c.fasting
+        f[f"{code}_diet_restricted"] = c.diet_restricted
+        f[f"{code}_supervised_fast"] = c.supervised_fast
+        f[f"{code}_interfering_drugs"] = True if c.interfering_drugs else None
+        conds = [
+            f"{code} {lab.value:g} {lab.unit} = {conv.canonical_value:.4g} {a.canonical_unit}"
+            f" ({conv.via})"
+        ]
+        if xuln is not None:
+            conds.append(f"{code}_xuln = {lab.value:g} / ULN {lab.reference_high:g} = {xuln:.3g}")
+        ctx.note(
+            LAB_STEP,
+            conv.canonical_value,
+            {
+                "field": f"clinical.labs.{i}",
+                "analyte": code,
+                "loinc": a.loinc,
+                "value": lab.value,
+                "unit": lab.unit,
+                "canonical_value": round(conv.canonical_value, 6),
+                "canonical_unit": a.canonical_unit,
+                "conversion": conv.via,
+                "reference_high": lab.reference_high,
+                "xuln": xuln,
+            },
+            conds,
+        )
+    return f, index

@@ -1,0 +1,253 @@
+"""The fact layer: every derived clinical fact, computed once per case and traced.
+
+Two phases, both before the steps that read them:
+
+1. :func:`case_facts` - from the case alone: the reshaped input (:mod:`.facts`,
+   :mod:`.case_input`), the lab results converted to canonical units, contradictions in the
+   nodal and metastatic data (one CONFLICT item each; the contradicted facts become unknown for
+   every step), and the fact tables of the package (``pathway.yaml``: step ``facts``, list
+   ``case``) - atrophic gastritis, SSTR positivity, gastrin status, clinical MEN1 in a relative,
+   the VHL/NF1/TSC feature sets.
+2. :func:`pathway_facts` - once classification and the functional syndromes are known: the
+   functional status (one definition), the syndrome flags, the gastric NET type from its cause
+   (a contradictory cause is one CONFLICT item and the type is unknown for every step), the
+   hereditary tumour facts.
+
+The result is an immutable :class:`Facts` mapping: a step can read it but never change what
+another step sees. Python here only reshapes; every clinical threshold and definition is a row
+of a knowledge table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nenguide.engine.case_input import (
+    carrier_genes,
+    clinical_input,
+    done_tokens,
+    lab_input,
+    relative_genes,
+)
+from nenguide.engine.context import Context
+from nenguide.engine.facts import derive
+from nenguide.engine.logic import OneOf, one_of
+from nenguide.engine.pathway import TX_SYNDROMES
+from nenguide.model.assessment import Classification, FunctionalSyndrome
+from nenguide.model.case import Case
+from nenguide.model.frozen import FrozenDict
+
+STEP = "facts"
+
+_WELL = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
+_POOR = frozenset({"NEC", "LCNEC", "SCLC", "MiNEN"})
+_DP_SITES = frozenset({"pancreas", "duodenum", "ampulla"})
+_POSITIVE_SYNDROME = frozenset({"confirmed", "suspected"})
+_ACTIVE = ("confirmed", "suspected")
+
+
+class Facts(FrozenDict):
+    """The facts of one case (immutable), with the bookkeeping the steps need to name fields.
+
+    ``lab_index``: analyte -> index of the ``clinical.labs`` result its facts came from;
+    ``done``: investigations already done (kind or ``lab:<token>`` -> date or '');
+    ``extra``: reshaped lists (carrier genes, relatives' genes, tested genes, resection date).
+    """
+
+    __slots__ = ("done", "extra", "lab_index")
+
+    lab_index: Mapping[str, int]
+    done: Mapping[str, str]
+    extra: Mapping[str, Any]
+
+    def with_(self, **values: Any) -> Facts:
+        """A new :class:`Facts` with ``values`` added (this one is unchanged)."""
+        new = Facts({**self, **values})
+        new.lab_index, new.done, new.extra = self.lab_index, self.done, self.extra
+        return new
+
+
+def _new(values: dict[str, Any], lab_index: Mapping[str, int], done: Mapping[str, str],
+         extra: Mapping[str, Any]) -> Facts:  # fmt: skip
+    f = Facts(values)
+    f.lab_index, f.done, f.extra = FrozenDict(lab_index), FrozenDict(done), FrozenDict(extra)
+    return f
+
+
+def case_facts(ctx: Context, case: Case) -> Facts:
+    """Phase 1: the facts of the case itself (see the module docstring)."""
+    values = derive(case)
+    values.update(clinical_input(case))
+    labs, index = lab_input(ctx, case)
+    values.update(labs)
+    extra = {
+        "carriers": tuple(carrier_genes(case)),
+        "relative_genes": tuple(relative_genes(case)),
+        "tested": FrozenDict({g.gene.value: g.result for g in case.clinical.germline}),
+        "resection_date": (
+            case.clinical.resection.date
+            if case.clinical.resection is not None and case.clinical.resection.performed
+            else None
+        ),
+        "number_of_tumours": case.tumour.number_of_tumours,
+    }
+    # every reshaped fact is traced with its value (the fact tables trace themselves)
+    ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
+    _consistency(ctx, values)
+    for table_id in ctx.kb.pathway.tables(STEP, "case"):
+        res = ctx.first(STEP, table_id, values)
+        values[res.table.output] = res.value if res.decided else None
+    return _new(values, index, done_tokens(case), extra)
+
+
+def _consistency(ctx: Context, values: dict[str, Any]) -> None:
+    """Contradictions in the nodal or metastatic data: one CONFLICT each, and the contradicted
+    facts unknown for every step."""
+    for table_id in ctx.kb.pathway.tables(STEP, "consistency"):
+        table = ctx.kb.tables[table_id]
+        res = ctx.collect(table.spec.step, table_id, values)
+        for row in res.applies:
+            ctx.issue(
+                row.then["code"],
+                table.spec.step,
+                list(row.then["fields"]),
+                rule_id=row.id,
+                **{c.fact: values.get(c.fact) for c in row.conditions},
+            )
+        conflicted: list[str] = []
+        for row in res.applies:
+            for fact in row.then["unknown_facts"]:
+                values[fact] = None
+                conflicted.append(fact)
+        values["conflicted"] = tuple(conflicted)
+
+
+def _state(v: bool | None) -> str:
+    return "present" if v is True else "absent" if v is False else "not_recorded"
+
+
+def pathway_facts(
+    ctx: Context,
+    facts: Facts,
+    cls: Classification,
+    syndromes: list[FunctionalSyndrome],
+) -> Facts:
+    """Phase 2: the facts that need the classification and the functional syndromes."""
+    status = {s["syndrome"]: s["status"] for s in syndromes}
+    f: dict[str, Any] = {
+        "category": cls.category,
+        "grade": cls.grade,
+        "classification_status": cls.status.value,
+    }
+    zes_hist = facts.get("hx_zollinger_ellison_syndrome")
+    gas = status.get("gastrinoma")
+    # one functional status for every step (table FUNCTIONAL)
+    f["syndrome_confirmed"] = any(s == "confirmed" for s in status.values())
+    f["syndrome_suspected"] = any(s == "suspected" for s in status.values())
+    f["syndrome_open"] = any(s == "insufficient_data" for s in status.values())
+    f["syndromes_all_excluded"] = bool(status) and all(s == "excluded" for s in status.values())
+    # confirmed syndromes as booleans (work-up and follow-up): a suspected syndrome gets its
+    # confirmatory tests from the syndrome step, not imaging; a recorded ZES is a gastrinoma
+    f["confirmed_carcinoid_syndrome"] = status.get("carcinoid_syndrome") == "confirmed"
+    f["confirmed_insulinoma"] = status.get("insulinoma") == "confirmed"
+    f["confirmed_gastrinoma"] = gas == "confirmed" or zes_hist is True
+    # treatment flags: per syndrome, active (confirmed or suspected), unknown while open
+    for name in TX_SYNDROMES:
+        st = status.get(name)
+        f[name] = True if st in _ACTIVE else (None if st == "insufficient_data" else False)
+    f["other_syndrome"] = any(st in _ACTIVE for n, st in status.items() if n not in TX_SYNDROMES)
+    # symptom control: a suspected gastrinoma counts, unless the MDT records no ZES
+    if zes_hist is True or gas == "confirmed":
+        f["zes"] = True
+    elif zes_hist is False:
+        f["zes"] = False
+    else:
+        f["zes"] = True if gas == "suspected" else (None if gas == "insufficient_data" else False)
+    # gastric NET type from its cause: the cause must be established (a suspected gastrinoma
+    # is not, so it counts as not recorded); not recorded is a value of the cause table
+    zes_cause: str
+    if zes_hist is True or gas == "confirmed":
+        zes_cause = "present"
+    elif zes_hist is False or gas == "excluded":
+        zes_cause = "absent"
+    else:
+        # not evaluated, suspected or still open: nothing establishes a gastrinoma
+        zes_cause = "not_recorded"
+    f["zes_cause"] = zes_cause
+    f["aag"] = _state(facts.get("atrophic_gastritis"))
+    # hereditary: a gastrinoma from the syndrome step or the recorded history; a positive wins
+    gast = [s["syndrome"] == "gastrinoma" and s["status"] for s in syndromes]
+    if zes_hist is True or any(s in _POSITIVE_SYNDROME for s in gast if s):
+        f["hered_gastrinoma"] = True
+    elif zes_hist is False or "excluded" in gast:
+        f["hered_gastrinoma"] = False
+    else:
+        f["hered_gastrinoma"] = None
+    well: bool | None
+    if cls.category in _WELL:
+        well = True
+    elif cls.category in _POOR:
+        well = False
+    elif facts.get("differentiation") is not None:
+        well = facts["differentiation"] == "well"
+    else:
+        well = None
+    f["well_differentiated"] = well
+    majors = [
+        facts.get("hx_primary_hyperparathyroidism"),
+        facts.get("hx_pituitary_adenoma"),
+        well if facts.get("primary_site") in _DP_SITES else False,
+    ]
+    known = sum(1 for v in majors if v is True)
+    unknown = sum(1 for v in majors if v is None)
+    f["men1_major_count"] = one_of(range(known, known + unknown + 1))
+
+    ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])
+    out = facts.with_(**f)
+    values = dict(out)
+    for table_id in ctx.kb.pathway.tables(STEP, "pathway"):
+        res = ctx.first(STEP, table_id, values)
+        values[res.table.output] = res.value if res.decided else None
+    _gastric_type(ctx, values)
+    return out.with_(**{k: v for k, v in values.items() if k not in out or out[k] is not v})
+
+
+_ZES = "clinical.history.zollinger_ellison_syndrome"
+GASTRIC_CAUSE_FIELDS = {
+    "aag": ("clinical.history.autoimmune_atrophic_gastritis",),
+    "zes_cause": (_ZES, "functional_syndromes (gastrinoma)"),
+}
+_TYPES = frozenset({"type1", "type2", "type3"})
+
+
+def _gastric_type(ctx: Context, values: dict[str, Any]) -> None:
+    """The gastric NET type from its cause, for a gastric primary (the cause table).
+
+    Sets ``gastric_cause`` (the table's answer: a type, ``conflict``, ``unexplained``, or the
+    candidates when undecided), ``gastric_cause_rule``, ``gastric_cause_missing`` (inputs that
+    would decide it) and ``gastric_type`` (type1/2/3 or the candidate types; unknown otherwise).
+    A contradictory cause is one CONFLICT item, and the type is unknown for every step.
+    """
+    values["gastric_cause"] = values["gastric_type"] = values["gastric_cause_rule"] = None
+    values["gastric_cause_missing"] = ()
+    if values.get("primary_site") != "stomach":
+        return
+    res = ctx.first(STEP, ctx.table_id(STEP, "gastric_cause"), values)
+    values["gastric_cause"] = res.value
+    values["gastric_cause_rule"] = res.rows[0].id if res.decided and res.rows else None
+    values["gastric_cause_missing"] = tuple(sorted(res.missing))
+    if not res.decided:
+        types = [v for v in res.value.values if v in _TYPES] if isinstance(res.value, OneOf) else []
+        all_types = isinstance(res.value, OneOf) and len(types) == len(res.value.values)
+        values["gastric_type"] = one_of(types) if all_types else None
+        return
+    if res.value == "conflict":
+        ctx.issue(
+            "TX_GASTRIC_CAUSE_CONFLICT",
+            STEP,
+            [*GASTRIC_CAUSE_FIELDS["aag"][:1], *GASTRIC_CAUSE_FIELDS["zes_cause"]],
+            rule_id=res.rows[0].id,
+        )
+        return
+    values["gastric_type"] = res.value if res.value in _TYPES else None

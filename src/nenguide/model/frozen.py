@@ -1,0 +1,70 @@
+"""Immutable containers for the parts of an assessment.
+
+The assessment's typed-dict parts (issues, trace entries, treatment options, ...) stay plain
+``dict``/``list`` *types* for the JSON contract and for readers (``issue["message"]``), but the
+values the engine hands out are :class:`FrozenDict` and :class:`FrozenList`: every mutating
+method raises ``TypeError``. The engine memoises and shares these values between assessments,
+so a caller that formats a result in place can never change a later answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+
+def _refuse(self: object, *args: Any, **kwargs: Any) -> NoReturn:
+    raise TypeError(
+        f"{type(self).__name__} is immutable: the engine shares assessment parts between "
+        "assessments; copy it first (dict(x) / list(x)) to change it"
+    )
+
+
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that cannot be changed after it is built (hashable by identity only)."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
+class FrozenList(list[Any]):
+    """A ``list`` that cannot be changed after it is built."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenList, (list(self),))
+
+    def __copy__(self) -> FrozenList:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList:
+        return self
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def freeze(value: Any) -> Any:
+    """``value`` with every dict, list, tuple and set inside made immutable (deep)."""
+    t = type(value)
+    if t in _SCALARS or t is FrozenDict or t is FrozenList:
+        return value
+    if isinstance(value, dict):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return FrozenList(freeze(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return FrozenList(sorted((freeze(v) for v in value), key=str))
+    return value
