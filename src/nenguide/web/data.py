@@ -226,7 +226,9 @@ def list_tasks(
     db: Database, *, as_of: dt.date, status: str | None = None, patient_id: str | None = None
 ) -> list[dict[str, Any]]:
     with db.read() as s:
-        return followup_store.list_tasks(s, as_of=as_of, status=status, patient_id=patient_id, limit=500)[0]
+        return followup_store.list_tasks(
+            s, as_of=as_of, status=status, patient_id=patient_id, limit=500
+        )[0]
 
 
 def get_task(db: Database, task_id: str, as_of: dt.date) -> dict[str, Any]:
