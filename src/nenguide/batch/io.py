@@ -182,7 +182,9 @@ class TableWriter:
                 header = False
             frame = df if df is not None else pl.DataFrame(schema=self.schema)
             lists = [c for c, t in self.schema.items() if isinstance(t, pl.List)]
-            frame = frame.with_columns(pl.col(c).list.join(";") for c in lists) if lists else frame
+            frame = frame.with_columns(
+                pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists
+            )
             if df is not None or header:
                 frame.write_csv(self._csv, include_header=header)
         self.rows += len(rows)

@@ -226,6 +226,15 @@ class Mapper:
         mp = self.mapping
         if mp is None:
             return self._identity(row)
+        if not (mp.fields or mp.labs or mp.constants):
+            # only an id column (and care): the columns are case paths or a JSON 'case' column
+            ident = self._identity({k: v for k, v in row.items() if k != mp.id_column})
+            rid = row.get(mp.id_column) if mp.id_column else None
+            if rid is not None:
+                ident.id = str(rid)
+            for name, fm in mp.care.items():
+                self._apply(ident.care, name, fm, row, mp.missing)
+            return ident
         case: dict[str, Any] = {}
         for path, value in mp.constants.items():
             _set(case, path, value)
