@@ -13,8 +13,8 @@ import pytest
 
 from nenguide.batch.concordance import (
     CareError,
-    IndicatorError,
     Indicator,
+    IndicatorError,
     audit_columns,
     coerce_care,
     concordance_table,
@@ -182,13 +182,14 @@ def test_indicator_files_are_checked(tmp_path: Path) -> None:
     inds = load_indicators()
     assert len(inds) == 8 and all(i.sources for i in inds)
     bad = tmp_path / "i.yaml"
+    head = "version: 1\nindicators:\n- {id: X, title: x, sources: [s], "
     bad.write_text(
-        "version: 1\nindicators:\n- {id: X, title: x, sources: [s], denominator: {column: nope, eq: 1}, numerator: {column: stage_t, eq: T1}}\n"
+        head + "denominator: {column: nope, eq: 1}, numerator: {column: stage_t, eq: T1}}"
     )
-    with pytest.raises(IndicatorError, match="X.denominator: unknown column 'nope'"):
+    with pytest.raises(IndicatorError, match=r"X\.denominator: unknown column 'nope'"):
         load_indicators(bad)
     bad.write_text(
-        "version: 1\nindicators:\n- {id: X, title: x, sources: [s], denominator: {column: stage_t, like: T}, numerator: {column: stage_t, eq: T1}}\n"
+        head + "denominator: {column: stage_t, like: T}, numerator: {column: stage_t, eq: T1}}"
     )
     with pytest.raises(IndicatorError, match="exactly one operator"):
         load_indicators(bad)

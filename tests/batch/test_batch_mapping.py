@@ -1,4 +1,4 @@
-"""Column mappings: ICD-O-3 codes, local labels, units, unknowns, and errors that name the column."""
+"""Column mappings: ICD-O-3 codes, local labels, units, unknowns; errors name the column."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ labs:
   - {analyte: chromogranin_a, column: cga, unit: ug/L, reference_high: 100}
 care:
   year: {column: dx_year}
-  procedures: {column: procs, separator: "+", values: {ESD: endoscopic_resection, OP: surgical_resection}}
+  procedures:
+    {column: procs, separator: "+", values: {ESD: endoscopic_resection, OP: surgical_resection}}
 """
 
 

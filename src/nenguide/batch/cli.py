@@ -258,7 +258,8 @@ def concordance(
     in_: Annotated[
         str,
         typer.Argument(
-            help="Input with delivered-care columns: CSV, Parquet or JSON Lines ('-': standard input).",
+            help="Input with delivered-care columns: CSV, Parquet or JSON Lines "
+            "('-': standard input).",
             metavar="IN",
         ),
     ],

@@ -159,13 +159,13 @@ def compile_condition(cond: dict[str, Any], cols: dict[str, str]) -> pl.Expr:
     arg = cond[op]
     c = pl.col(name)
     if op == "eq":
-        return c == arg
+        return c.eq(arg)
     if op == "in":
         return c.is_in(list(arg))
     if op in ("lt", "le", "gt", "ge"):
-        return {"lt": c < arg, "le": c <= arg, "gt": c > arg, "ge": c >= arg}[op]
+        return {"lt": c.lt(arg), "le": c.le(arg), "gt": c.gt(arg), "ge": c.ge(arg)}[op]
     if op == "is":
-        return c == bool(arg)
+        return c.eq(bool(arg))
     if op == "present":
         return c.is_not_null() if arg else c.is_null()
     if op == "starts_with":
@@ -315,14 +315,15 @@ def concordance_table(frame: pl.DataFrame, indicators: list[Indicator]) -> pl.Da
         num = compile_condition(ind.numerator, cols)
         scored = base.with_columns(den.alias("_den"), num.alias("_num"))
         for dim in DIMENSIONS:
+            den_yes = pl.col("_den").fill_null(False)
+            num_yes = pl.col("_num").fill_null(False)
+            num_no = (~pl.col("_num")).fill_null(False)
             g = scored.group_by(dim).agg(
-                (pl.col("_den") == True).sum().alias("eligible"),  # noqa: E712 - null stays out
+                den_yes.sum().alias("eligible"),
                 pl.col("_den").is_null().sum().alias("eligibility_unknown"),
-                ((pl.col("_den") == True) & (pl.col("_num") == True)).sum().alias("concordant"),  # noqa: E712
-                ((pl.col("_den") == True) & (pl.col("_num") == False))
-                .sum()
-                .alias("not_concordant"),  # noqa: E712
-                ((pl.col("_den") == True) & pl.col("_num").is_null()).sum().alias("not_recorded"),  # noqa: E712
+                (den_yes & num_yes).sum().alias("concordant"),
+                (den_yes & num_no).sum().alias("not_concordant"),
+                (den_yes & pl.col("_num").is_null()).sum().alias("not_recorded"),
             )
             parts.append(
                 g.rename({dim: "level"}).with_columns(

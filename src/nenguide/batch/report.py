@@ -35,12 +35,15 @@ eligible cases without the care data the indicator reads; "eligibility unknown" 
 data needed to tell whether the indicator applies. Decision support for the MDT, not a
 replacement for it; an audit of recorded care, not of the quality of individual decisions.</p>
 <h2>Overview</h2>
-<img alt="Concordance rate per indicator with 95% confidence interval" src="data:image/png;base64,{{ overview }}">
+<img alt="Concordance rate per indicator with 95% confidence interval"
+ src="data:image/png;base64,{{ overview }}">
 {{ overall_table }}
 {% for ind in indicators %}
 <h2 id="{{ ind.id }}">{{ ind.title }}{% if ind.title_zh %} · {{ ind.title_zh }}{% endif %}</h2>
-<p class="src">Indicator {{ ind.id }}. Sources: {{ ind.sources|join(", ") }}.{% if ind.note %} {{ ind.note }}{% endif %}</p>
-{% if ind.plot %}<img alt="Rates of {{ ind.id }} by year and by site" src="data:image/png;base64,{{ ind.plot }}">{% endif %}
+<p class="src">Indicator {{ ind.id }}. Sources: {{ ind.sources|join(", ") }}.
+{% if ind.note %} {{ ind.note }}{% endif %}</p>
+{% if ind.plot %}<img alt="Rates of {{ ind.id }} by year and by site"
+ src="data:image/png;base64,{{ ind.plot }}">{% endif %}
 {{ ind.table }}
 {% endfor %}
 <p class="note">Generated {{ generated }} by nenguide {{ version }}.</p>
@@ -185,7 +188,10 @@ def write_report(result: AuditResult, indicators: list[Indicator], path: Path) -
     for d in inds:
         d["table"] = Markup(d["table"])
     html = env.from_string(_TEMPLATE).render(
-        summary=f"{result.read} rows read, {result.assessed} cases assessed, {result.rejected} rows rejected.",
+        summary=(
+            f"{result.read} rows read, {result.assessed} cases assessed, "
+            f"{result.rejected} rows rejected."
+        ),
         overview=_overview(table, indicators),
         overall_table=Markup(_html_table(overall)),
         indicators=inds,

@@ -9,8 +9,8 @@ quality team can run the audit on exports without the ``[api]`` extra. Per case:
   (left out) when the case was never on an agenda or has no decision yet, since discussion
   elsewhere is not visible in the service;
 * ``care.mdt_follows_guideline`` and ``care.mdt_departure_reason``: from the latest decision;
-* ``care.follow_up_done``: false when a follow-up task due before the export is still open (cancelled
-  tasks do not count),
+* ``care.follow_up_done``: false when a follow-up task due before the export is still open
+  (cancelled tasks do not count),
   true when every such task is done, not recorded when there is none;
 * ``care.year``: the year the case was first recorded in the service.
 """

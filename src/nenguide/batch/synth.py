@@ -51,7 +51,7 @@ class Synthetic:
 
 
 _GI = ("mucosa", "submucosa", "muscularis_propria", "subserosa", "serosa", "adjacent_organ")
-_EXTENT = {
+_EXTENT: dict[str, dict[str, tuple[str, ...]]] = {
     "localized": {"pancreas": ("confined_to_pancreas",), "duodenum": ("mucosa", "submucosa")},
     "regional": {
         "pancreas": ("confined_to_pancreas", "duodenum_or_bile_duct", "adjacent_organ"),
