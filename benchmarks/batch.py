@@ -169,7 +169,8 @@ def main() -> None:
     for r in results:
         extra = ""
         if "spark_startup_s" in r:
-            extra = f" ({r['cases_per_s_excl_startup']:,} without the {r['spark_startup_s']} s start-up)"
+            rate, start = r["cases_per_s_excl_startup"], r["spark_startup_s"]
+            extra = f" ({rate:,} without the {start} s start-up)"
         lines.append(
             f"| {r['size']:,} | {r['method']} | {r['seconds']} | {r['cases_per_s']:,}{extra} | "
             f"{r['ratio_vs_per_case']} | {r['peak_mib']} | {r['load']} |"

@@ -206,3 +206,19 @@ def test_synth_writes_a_file(tmp_path: Path, n: str) -> None:
     out = tmp_path / "s.jsonl"
     assert run("synth", n, "--out", str(out)).returncode == 0
     assert len(out.read_text().splitlines()) == int(n)
+
+
+def test_progress_bar_is_shown_when_asked(tmp_path: Path) -> None:
+    import os
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(run("synth", "30", "--seed", "5").stdout)
+    proc = subprocess.run(
+        [*NENGUIDE, "batch", str(src), str(tmp_path / "o.csv"), "--as-of", AS_OF],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NENGUIDE_PROGRESS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Assessing" in proc.stderr and "30/30" in proc.stderr
