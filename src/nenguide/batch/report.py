@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ img{max-width:100%;height:auto}
 </style></head><body>
 <h1>Guideline concordance audit</h1>
 <p class="note">{{ summary }}</p>
+<p class="note">Per-indicator tables list the levels with at least one eligible case or one case
+of unknown eligibility; the CSV table has every level.</p>
 <p class="note">Rates are concordant / (concordant + not concordant) among eligible cases whose
 care is recorded; 95 % confidence intervals by the Wilson score method. "Not recorded" cases are
 eligible cases without the care data the indicator reads; "eligibility unknown" cases lack the
@@ -64,11 +67,12 @@ def _overview(table: pl.DataFrame, indicators: list[Indicator]) -> str:
     import matplotlib.pyplot as plt
 
     overall = table.filter(pl.col("dimension") == "overall")
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(indicators) + 1))
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(indicators) + 1))
     labels = []
     for i, ind in enumerate(indicators):
         r = overall.filter(pl.col("indicator") == ind.id)
-        labels.append(f"{ind.title[:60]} (n={int(r['recorded'][0]) if r.height else 0})")
+        n = int(r["recorded"][0]) if r.height else 0
+        labels.append(textwrap.fill(f"{ind.title} (n={n})", 48))
         if r.height and r["rate"][0] is not None:
             rate, lo, hi = r["rate"][0], r["ci_low"][0], r["ci_high"][0]
             ax.errorbar(
@@ -170,7 +174,11 @@ def write_report(result: AuditResult, indicators: list[Indicator], path: Path) -
     overall = table.filter(pl.col("dimension") == "overall").select("indicator", *cols[1:])
     inds = []
     for ind in indicators:
-        sub = table.filter((pl.col("indicator") == ind.id) & (pl.col("dimension") != "overall"))
+        sub = table.filter(
+            (pl.col("indicator") == ind.id)
+            & (pl.col("dimension") != "overall")
+            & ((pl.col("eligible") > 0) | (pl.col("eligibility_unknown") > 0))
+        )
         inds.append(
             {
                 "id": ind.id,
