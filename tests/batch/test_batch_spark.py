@@ -20,7 +20,8 @@ from nenguide.batch.synth import generate
 from nenguide.errors import parse_case
 
 AS_OF = dt.date(2026, 11, 23)
-N = 20_000
+# The issue asks for 20 000 rows; NENGUIDE_SPARK_TEST_ROWS lowers it on a slow machine.
+N = int(os.environ.get("NENGUIDE_SPARK_TEST_ROWS", "20000"))
 
 pytestmark = pytest.mark.skipif(
     shutil.which("java") is None,
