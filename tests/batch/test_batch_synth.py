@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nenguide import assess
+from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten
 from nenguide.batch.synth import Generator, generate, mix
 from nenguide.engine.kb import Knowledge
 from nenguide.errors import parse_case
@@ -31,6 +32,9 @@ def test_every_synthetic_case_validates_and_assesses(
     a = assess(case, kb, as_of=AS_OF)
     assert a.case_id == f"SYN-{seed}-{index:07d}"
     assert a.classification.status is not None
+    row = flatten(a)
+    assert list(row) == list(ASSESSMENT_COLUMNS)  # every batch row has the same columns
+    assert row["stage_group"] == a.stage.group and row["case_id"] == a.case_id
 
 
 def test_same_seed_same_cohort_and_pieces_equal_the_whole() -> None:
