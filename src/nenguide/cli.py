@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nenguide._version import __version__
+from nenguide.batch.cli import register as _register_batch
 from nenguide.engine.assess import assess as run_assess
 from nenguide.errors import CaseInputError, load_case_file, parse_case_text
 from nenguide.knowledge import DEFAULT_GUIDELINE, KnowledgeError, available, load
@@ -361,6 +362,7 @@ def _register_report() -> None:
 
 
 _register_report()
+_register_batch(app)  # synth, batch, concordance (nenguide.batch.cli)
 
 
 def main() -> None:

@@ -1,0 +1,382 @@
+"""Guideline-concordance audit: quality indicators (``data/indicators.yaml``, each with its
+source) evaluated over assessed cases and their delivered care, with Wilson 95 % confidence
+intervals, overall and by site, grade and year.
+
+Indicator conditions are compiled to Polars expressions with three-valued logic: a condition on a
+missing value is unknown, never false. Eligibility unknown is counted as such; among the
+eligible, care that is not recorded is counted as ``not_recorded`` and left out of the rate (the
+report shows how many).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import reduce
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nenguide.batch.backend import Backend
+from nenguide.batch.io import RejectWriter
+from nenguide.batch.mapping import Mapper
+from nenguide.batch.runner import Counts, assessed_chunks
+
+Z95 = 1.959963984540054
+
+#: Delivered-care columns (``care.<name>`` in tables, ``care`` object in JSON Lines) and types.
+CARE_COLUMNS: dict[str, str] = {
+    "year": "int",
+    "first_line_systemic": "str",
+    "procedures": "list[str]",
+    "ssa_start": "date",
+    "prrt_start": "date",
+    "sstr_imaging_done": "bool",
+    "sstr_imaging_date": "date",
+    "genetic_testing_offered": "bool",
+    "mdt_discussed": "bool",
+    "follow_up_done": "bool",
+    "mdt_follows_guideline": "bool",
+    "mdt_departure_reason": "str",
+}
+
+#: Columns taken from the case itself.
+CASE_COLUMNS: dict[str, str] = {
+    "tumour_primary_site": "str",
+    "tumour_size_cm": "float",
+    "pathology_ki67_recorded": "bool",
+    "metastases_status": "str",
+}
+
+_PL: dict[str, Any] = {
+    "str": pl.String,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "bool": pl.Boolean,
+    "date": pl.Date,
+    "list[str]": pl.List(pl.String),
+    "list[bool]": pl.List(pl.Boolean),
+}
+
+
+class IndicatorError(Exception):
+    pass
+
+
+class CareError(ValueError):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class Indicator(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    title: str
+    title_zh: str | None = None
+    sources: list[str] = Field(min_length=1)
+    note: str | None = None
+    denominator: dict[str, Any]
+    numerator: dict[str, Any]
+
+
+class IndicatorFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: int
+    indicators: list[Indicator] = Field(min_length=1)
+
+
+def audit_columns() -> dict[str, str]:
+    from nenguide.batch.flatten import ASSESSMENT_COLUMNS
+
+    cols = dict(ASSESSMENT_COLUMNS)
+    cols.update(CASE_COLUMNS)
+    cols.update({f"care_{k}": v for k, v in CARE_COLUMNS.items()})
+    return cols
+
+
+def load_indicators(path: Path | None = None) -> list[Indicator]:
+    if path is None:
+        text = resources.files("nenguide.batch").joinpath("data/indicators.yaml").read_text("utf-8")
+        label = "packaged indicators"
+    else:
+        text = path.read_text(encoding="utf-8")
+        label = str(path)
+    try:
+        inds = IndicatorFile.model_validate(yaml.safe_load(text)).indicators
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise IndicatorError(f"invalid indicator file {label}: {exc}") from None
+    cols = audit_columns()
+    for ind in inds:
+        for part in ("denominator", "numerator"):
+            try:
+                compile_condition(getattr(ind, part), cols)
+            except IndicatorError as exc:
+                raise IndicatorError(f"{label}: {ind.id}.{part}: {exc}") from None
+    return inds
+
+
+_OPS = {
+    "eq",
+    "in",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "is",
+    "present",
+    "starts_with",
+    "contains",
+    "any_of",
+    "on_or_before",
+}
+
+
+def compile_condition(cond: dict[str, Any], cols: dict[str, str]) -> pl.Expr:
+    """A condition (see ``data/indicators.yaml``) as a Polars boolean expression (Kleene logic)."""
+    if not isinstance(cond, dict) or not cond:
+        raise IndicatorError("a condition must be a mapping")
+    if "all" in cond or "any" in cond:
+        key = "all" if "all" in cond else "any"
+        parts = [compile_condition(c, cols) for c in cond[key]]
+        if not parts:
+            raise IndicatorError(f"'{key}' needs at least one condition")
+        return reduce((lambda a, b: a & b) if key == "all" else (lambda a, b: a | b), parts)
+    if "not" in cond:
+        return ~compile_condition(cond["not"], cols)
+    name = cond.get("column")
+    if name not in cols:
+        raise IndicatorError(f"unknown column {name!r}")
+    ops = set(cond) - {"column"}
+    if len(ops) != 1 or not ops <= _OPS:
+        raise IndicatorError(f"give exactly one operator of {sorted(_OPS)}; got {sorted(ops)}")
+    op = ops.pop()
+    arg = cond[op]
+    c = pl.col(name)
+    if op == "eq":
+        return c.eq(arg)
+    if op == "in":
+        return c.is_in(list(arg))
+    if op in ("lt", "le", "gt", "ge"):
+        return {"lt": c.lt(arg), "le": c.le(arg), "gt": c.gt(arg), "ge": c.ge(arg)}[op]
+    if op == "is":
+        return c.eq(bool(arg))
+    if op == "present":
+        return c.is_not_null() if arg else c.is_null()
+    if op == "starts_with":
+        return c.str.starts_with(str(arg))
+    if op == "contains":
+        return c.list.contains(arg)
+    if op == "any_of":
+        return reduce(lambda a, b: a | b, [c.list.contains(v) for v in arg])
+    # on_or_before: on or before each of the other (date) columns that is given
+    others = [arg] if isinstance(arg, str) else list(arg)
+    for o in others:
+        if o not in cols:
+            raise IndicatorError(f"unknown column {o!r}")
+    return reduce(lambda a, b: a & b, [(c <= pl.col(o)) | pl.col(o).is_null() for o in others])
+
+
+def coerce_care(care: dict[str, Any]) -> dict[str, Any]:
+    """Delivered care, typed; an unknown name or a value of the wrong kind raises
+    :class:`CareError` (the row is rejected, naming the column)."""
+    out: dict[str, Any] = {}
+    for name, value in care.items():
+        kind = CARE_COLUMNS.get(name)
+        if kind is None:
+            raise CareError(
+                name, f"unknown care column '{name}'; allowed: {', '.join(CARE_COLUMNS)}"
+            )
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        try:
+            out[f"care_{name}"] = _coerce(value, kind)
+        except (ValueError, TypeError):
+            raise CareError(name, f"care.{name}: {value!r} is not {_KIND_TEXT[kind]}") from None
+    return out
+
+
+_KIND_TEXT = {
+    "int": "a whole number",
+    "str": "text",
+    "bool": "true or false",
+    "date": "a date YYYY-MM-DD",
+    "list[str]": "a list (or ';'-separated text)",
+}
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+def _coerce(value: Any, kind: str) -> Any:
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ValueError
+        return int(str(value).strip())
+    if kind == "str":
+        return str(value).strip()
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        s = str(value).strip().lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+        raise ValueError
+    if kind == "date":
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return [s.strip() for s in value.split(";") if s.strip()]
+    raise ValueError
+
+
+@dataclass
+class AuditResult:
+    table: pl.DataFrame
+    frame: pl.DataFrame
+    read: int
+    assessed: int
+    rejected: int
+
+
+DIMENSIONS = ("overall", "site", "grade", "year")
+
+
+def audit(
+    path: str,
+    fmt: str,
+    mapper: Mapper,
+    backend: Backend,
+    indicators: list[Indicator],
+    rejected_path: str,
+    chunk_size: int = 5000,
+) -> AuditResult:
+    cols = audit_columns()
+    schema = {k: _PL[v] for k, v in cols.items()}
+    schema = {"row": pl.Int64, "id": pl.String, **schema}
+    frames: list[pl.DataFrame] = []
+    rejects = RejectWriter(rejected_path)
+    counts = Counts()
+    try:
+        for chunk in assessed_chunks(path, fmt, mapper, backend, rejects, counts, chunk_size):
+            rows = []
+            for a in chunk:
+                try:
+                    care = coerce_care(a.care)
+                except CareError as exc:
+                    rejects.add(a.row, a.id, "care", f"care.{exc.name}", None, str(exc))
+                    continue
+                r: dict[str, Any] = {"row": a.row, "id": a.id, **a.flat, **care}
+                r["tumour_primary_site"] = a.case.tumour.primary_site.value
+                r["tumour_size_cm"] = a.case.tumour.size_cm
+                r["pathology_ki67_recorded"] = a.case.pathology.ki67_percent is not None
+                met = a.case.metastases
+                known = met is not None and met.status.value != "unknown"
+                r["metastases_status"] = met.status.value if known and met else None
+                rows.append(r)
+            if rows:
+                frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
+    finally:
+        rejects.close()
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    return AuditResult(
+        concordance_table(frame, indicators), frame, counts.read, counts.assessed, len(rejects.rows)
+    )
+
+
+def _levels(frame: pl.DataFrame) -> pl.DataFrame:
+    grade = (
+        pl.coalesce(pl.col("classification_grade"), pl.col("classification_category"))
+        .fill_null("unknown")
+        .alias("grade")
+    )
+    return frame.with_columns(
+        pl.lit("all").alias("overall"),
+        pl.col("tumour_primary_site").fill_null("unknown").alias("site"),
+        grade,
+        pl.col("care_year").cast(pl.String).fill_null("unknown").alias("year"),
+    )
+
+
+def concordance_table(frame: pl.DataFrame, indicators: list[Indicator]) -> pl.DataFrame:
+    """Counts, rates and Wilson 95 % intervals per indicator and per level of each dimension."""
+    cols = audit_columns()
+    base = _levels(frame)
+    parts: list[pl.DataFrame] = []
+    for ind in indicators:
+        den = compile_condition(ind.denominator, cols)
+        num = compile_condition(ind.numerator, cols)
+        scored = base.with_columns(den.alias("_den"), num.alias("_num"))
+        for dim in DIMENSIONS:
+            den_yes = pl.col("_den").fill_null(False)
+            num_yes = pl.col("_num").fill_null(False)
+            num_no = (~pl.col("_num")).fill_null(False)
+            g = scored.group_by(dim).agg(
+                den_yes.sum().alias("eligible"),
+                pl.col("_den").is_null().sum().alias("eligibility_unknown"),
+                (den_yes & num_yes).sum().alias("concordant"),
+                (den_yes & num_no).sum().alias("not_concordant"),
+                (den_yes & pl.col("_num").is_null()).sum().alias("not_recorded"),
+            )
+            parts.append(
+                g.rename({dim: "level"}).with_columns(
+                    pl.lit(ind.id).alias("indicator"), pl.lit(dim).alias("dimension")
+                )
+            )
+    if not parts:
+        return pl.DataFrame()
+    table = pl.concat(parts, how="diagonal_relaxed")
+    rows = []
+    for r in table.iter_rows(named=True):
+        n = int(r["concordant"]) + int(r["not_concordant"])
+        low, high = wilson(int(r["concordant"]), n)
+        r.update(
+            recorded=n,
+            rate=(r["concordant"] / n) if n else None,
+            ci_low=low,
+            ci_high=high,
+        )
+        rows.append(r)
+    order = {ind.id: i for i, ind in enumerate(indicators)}
+    out = pl.DataFrame(rows).select(
+        "indicator",
+        "dimension",
+        "level",
+        "eligible",
+        "concordant",
+        "not_concordant",
+        "not_recorded",
+        "recorded",
+        "eligibility_unknown",
+        "rate",
+        "ci_low",
+        "ci_high",
+    )
+    return (
+        out.with_columns(
+            pl.col("indicator").replace_strict(order, return_dtype=pl.Int64).alias("_o"),
+            pl.col("dimension")
+            .replace_strict({d: i for i, d in enumerate(DIMENSIONS)}, return_dtype=pl.Int64)
+            .alias("_d"),
+        )
+        .sort("_o", "_d", "level")
+        .drop("_o", "_d")
+    )
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score interval for a proportion (``None`` when ``n`` is 0)."""
+    if n <= 0:
+        return None, None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)

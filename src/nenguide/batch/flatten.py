@@ -1,0 +1,124 @@
+"""One assessment as one flat row: the contract's keys joined with ``_`` (``classification_grade``,
+``stage_t``, ``follow_up_lifelong``...), with list columns for treatment options, syndromes,
+work-up items and issues. The column list and types are fixed here so that every chunk of a batch
+(and every Spark partition) has the same schema.
+
+Dtypes are given as plain names (``str``, ``bool``, ``date``, ``list[str]``, ``list[bool]``) so
+this module needs neither Polars nor Arrow; the writers turn them into their own types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nenguide.model.assessment import Assessment
+
+#: Output columns of an assessment, in order, with their type.
+ASSESSMENT_COLUMNS: dict[str, str] = {
+    "guideline_id": "str",
+    "guideline_version": "str",
+    "engine_version": "str",
+    "as_of": "date",
+    "case_id": "str",
+    "classification_status": "str",
+    "classification_category": "str",
+    "classification_grade": "str",
+    "classification_nec_subtype": "str",
+    "classification_system": "str",
+    "classification_grade_by_ki67": "str",
+    "classification_grade_by_mitoses": "str",
+    "classification_grade_discordant": "bool",
+    "classification_functional": "bool",
+    "stage_status": "str",
+    "stage_system": "str",
+    "stage_prefix": "str",
+    "stage_t": "str",
+    "stage_n": "str",
+    "stage_m": "str",
+    "stage_group": "str",
+    "stage_t_suffix": "str",
+    "stage_reason": "str",
+    "liver_metastasis_type": "str",
+    "liver_metastasis_status": "str",
+    "functional_syndromes": "list[str]",
+    "functional_syndromes_status": "list[str]",
+    "workup_codes": "list[str]",
+    "treatment_codes": "list[str]",
+    "treatment_categories": "list[str]",
+    "treatment_available": "list[bool]",
+    "treatment_level_status": "list[str]",
+    "treatment_rule_ids": "list[str]",
+    "mdt_discussion_required": "bool",
+    "mdt_discussion_reasons": "list[str]",
+    "follow_up_status": "str",
+    "follow_up_lifelong": "bool",
+    "follow_up_rule_id": "str",
+    "follow_up_visits": "int",
+    "hereditary_status": "str",
+    "hereditary_testing_recommended": "bool",
+    "hereditary_syndromes": "list[str]",
+    "hereditary_genes": "list[str]",
+    "issue_codes": "list[str]",
+    "issue_kinds": "list[str]",
+}
+
+
+def flatten(a: Assessment) -> dict[str, Any]:
+    """The flat row of one assessment (keys: :data:`ASSESSMENT_COLUMNS`)."""
+    c = a.classification
+    s = a.stage
+    fu = a.follow_up
+    he = a.hereditary
+    mdt = a.mdt_discussion
+    tx = a.treatment
+    return {
+        "guideline_id": a.guideline.id,
+        "guideline_version": a.guideline.version,
+        "engine_version": a.engine_version,
+        "as_of": a.as_of,
+        "case_id": a.case_id,
+        "classification_status": c.status.value,
+        "classification_category": c.category,
+        "classification_grade": c.grade,
+        "classification_nec_subtype": c.nec_subtype,
+        "classification_system": c.system,
+        "classification_grade_by_ki67": c.grade_by_ki67,
+        "classification_grade_by_mitoses": c.grade_by_mitoses,
+        "classification_grade_discordant": c.grade_discordant,
+        "classification_functional": c.functional,
+        "stage_status": s.status.value,
+        "stage_system": s.system,
+        "stage_prefix": s.prefix,
+        "stage_t": s.t,
+        "stage_n": s.n,
+        "stage_m": s.m,
+        "stage_group": s.group,
+        "stage_t_suffix": s.t_suffix,
+        "stage_reason": s.reason,
+        "liver_metastasis_type": a.liver_metastasis_type,
+        "liver_metastasis_status": a.liver_metastasis.status.value,
+        "functional_syndromes": [f["syndrome"] for f in a.functional_syndromes],
+        "functional_syndromes_status": [f["status"] for f in a.functional_syndromes],
+        "workup_codes": [w["code"] for w in a.workup],
+        "treatment_codes": [t["code"] for t in tx],
+        "treatment_categories": [t["category"] for t in tx],
+        "treatment_available": [t["available"] for t in tx],
+        "treatment_level_status": [t["level_status"] for t in tx],
+        "treatment_rule_ids": [t["rule_id"] for t in tx],
+        "mdt_discussion_required": mdt["required"] if mdt else None,
+        "mdt_discussion_reasons": list(mdt["reasons"]) if mdt else [],
+        "follow_up_status": _status(fu["status"]) if fu else None,
+        "follow_up_lifelong": fu["lifelong"] if fu else None,
+        "follow_up_rule_id": fu["rule_id"] if fu else None,
+        "follow_up_visits": len(fu["visits"]) if fu else None,
+        "hereditary_status": _status(he["status"]) if he else None,
+        "hereditary_testing_recommended": he["testing_recommended"] if he else None,
+        "hereditary_syndromes": list(he["syndromes"]) if he else [],
+        "hereditary_genes": list(he["genes"]) if he else [],
+        "issue_codes": [i["code"] for i in a.issues],
+        "issue_kinds": [_status(i["kind"]) for i in a.issues],
+    }
+
+
+def _status(v: Any) -> str:
+    return str(getattr(v, "value", v))

@@ -1,0 +1,224 @@
+"""Chunked reading and writing of tables with Polars (the ``[batch]`` extra).
+
+Readers yield chunks of ``(row_number, record)`` pairs, row numbers counted from 1 in input
+order, so memory holds one chunk at a time whatever the input size. Formats: CSV (every cell read
+as text, so registry codes keep their leading zeros), Parquet, and JSON Lines (a file or standard
+input; one JSON object per line; a line that is not JSON is returned as a :class:`BadLine`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from nenguide.batch.flatten import ASSESSMENT_COLUMNS
+
+FORMATS = ("csv", "parquet", "jsonl")
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A JSON Lines line that is not JSON: rejected with this message."""
+
+    message: str
+
+
+Chunk = list[tuple[int, Any]]
+
+
+def input_format(path: str, given: str | None = None) -> str:
+    if given:
+        return given
+    if path == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise ValueError(
+        f"cannot tell the format of '{path}' from its suffix; use --input-format csv|parquet|jsonl"
+    )
+
+
+def output_format(path: str, given: str | None = None) -> str:
+    if given:
+        return given
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv",):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise ValueError(
+        f"cannot tell the output format of '{path}' from its suffix (.parquet or .csv); "
+        "use --output-format"
+    )
+
+
+def read_chunks(path: str, fmt: str, chunk_size: int) -> Iterator[Chunk]:
+    if fmt == "jsonl":
+        yield from _jsonl_chunks(path, chunk_size)
+        return
+    if fmt == "csv":
+        sep = "\t" if path.lower().endswith(".tsv") else ","
+        lf = pl.scan_csv(path, infer_schema=False, separator=sep)
+    elif fmt == "parquet":
+        lf = pl.scan_parquet(path)
+    else:
+        raise ValueError(f"unknown input format {fmt!r}")
+    row = 0
+    for df in _batches(lf, chunk_size):
+        chunk: Chunk = []
+        for rec in df.iter_rows(named=True):
+            row += 1
+            chunk.append((row, rec))
+        if chunk:
+            yield chunk
+
+
+def _batches(lf: pl.LazyFrame, chunk_size: int) -> Iterator[pl.DataFrame]:
+    if hasattr(lf, "collect_batches"):
+        yield from lf.collect_batches(chunk_size=chunk_size)
+        return
+    offset = 0  # older Polars: slices of the lazy scan
+    while True:
+        df = lf.slice(offset, chunk_size).collect()
+        if df.height == 0:
+            return
+        yield df
+        offset += df.height
+
+
+def _jsonl_chunks(path: str, chunk_size: int) -> Iterator[Chunk]:
+    stream: IO[str]
+    if path == "-":
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+    else:
+        stream = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        chunk: Chunk = []
+        row = 0
+        for line in stream:
+            if not line.strip():
+                continue
+            row += 1
+            try:
+                chunk.append((row, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                chunk.append((row, BadLine(f"not valid JSON: {exc.msg} at column {exc.colno}")))
+            if len(chunk) >= chunk_size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+    finally:
+        if path != "-":
+            stream.close()
+
+
+_DTYPES: dict[str, Any] = {
+    "str": pl.String,
+    "bool": pl.Boolean,
+    "int": pl.Int64,
+    "date": pl.Date,
+    "list[str]": pl.List(pl.String),
+    "list[bool]": pl.List(pl.Boolean),
+}
+
+
+def output_schema(id_column: str | None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"row": pl.Int64}
+    if id_column:
+        schema[id_column] = pl.String
+    schema.update({k: _DTYPES[v] for k, v in ASSESSMENT_COLUMNS.items()})
+    return schema
+
+
+def id_output_name(id_column: str | None) -> str | None:
+    """The output name of the input's id column (prefixed when it clashes with a contract key)."""
+    if id_column is None:
+        return None
+    if id_column in ASSESSMENT_COLUMNS or id_column == "row":
+        return f"input_{id_column}"
+    return id_column
+
+
+class TableWriter:
+    """Writes chunks of rows to Parquet (one row group per chunk) or CSV (list cells joined
+    with ``;``), with one fixed schema."""
+
+    def __init__(self, path: str, fmt: str, schema: dict[str, Any]) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.schema = schema
+        self._pq: Any = None
+        self._csv: IO[bytes] | None = None
+        self.rows = 0
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        df = pl.DataFrame(rows, schema=self.schema, orient="row") if rows else None
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            table = (df if df is not None else pl.DataFrame(schema=self.schema)).to_arrow()
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self.path, table.schema)
+            if df is not None:
+                self._pq.write_table(table)
+        else:
+            if self._csv is None:
+                self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+                header = True
+            else:
+                header = False
+            frame = df if df is not None else pl.DataFrame(schema=self.schema)
+            lists = [c for c, t in self.schema.items() if isinstance(t, pl.List)]
+            frame = frame.with_columns(
+                pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists
+            )
+            if df is not None or header:
+                frame.write_csv(self._csv, include_header=header)
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        if self.fmt == "parquet" and self._pq is None:
+            self.write([])
+        if self.fmt == "csv" and self._csv is None:
+            self.write([])
+        if self._pq is not None:
+            self._pq.close()
+        if self._csv is not None:
+            self._csv.close()
+
+
+REJECT_COLUMNS = ("row", "id", "stage", "field", "column", "reason")
+
+
+class RejectWriter:
+    """The rejected-rows file (CSV): one line per reason; a row with three bad fields has three."""
+
+    def __init__(self, path: str) -> None:
+        import csv
+
+        self._fh = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._w = csv.writer(self._fh)
+        self._w.writerow(REJECT_COLUMNS)
+        self.rows: set[int] = set()
+
+    def add(
+        self, row: int, id_: str | None, stage: str, field: str, column: str | None, reason: str
+    ) -> None:
+        self.rows.add(row)
+        self._w.writerow([row, id_ or "", stage, field, column or "", reason])
+
+    def close(self) -> None:
+        self._fh.close()
