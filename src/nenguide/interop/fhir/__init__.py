@@ -10,14 +10,17 @@ Needs the ``[fhir]`` extra (fhir.resources, R4B models). Code-to-field mappings 
 """
 
 from nenguide.interop.fhir.assemble import BundleError, import_bundle
-from nenguide.interop.fhir.result import ImportResult, Note, Unmapped
+from nenguide.interop.fhir.export import assessment_to_bundle
+from nenguide.interop.fhir.result import ImportResult, Note, PatientInfo, Unmapped
 from nenguide.interop.fhir.write import case_to_bundle
 
 __all__ = [
     "BundleError",
     "ImportResult",
     "Note",
+    "PatientInfo",
     "Unmapped",
+    "assessment_to_bundle",
     "case_to_bundle",
     "import_bundle",
 ]

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from nenguide.errors import CaseInputError, parse_case
 from nenguide.interop.fhir.codes import JSON
 from nenguide.interop.fhir.read import _Cand, _Reader, _set, _State
-from nenguide.interop.fhir.result import ImportResult, Note, Unmapped
+from nenguide.interop.fhir.result import ImportResult, Note, PatientInfo, Unmapped
 from nenguide.units import AnalyteCatalogue
 
 
@@ -20,9 +20,12 @@ class BundleError(ValueError):
 
 
 def _ref(entry: JSON, res: JSON, n: int) -> str:
+    url = entry.get("fullUrl")
+    if isinstance(url, str) and url.startswith("urn:"):
+        return url
     if res.get("resourceType") and res.get("id"):
         return f"{res['resourceType']}/{res['id']}"
-    return str(entry.get("fullUrl") or f"entry {n}")
+    return str(url or f"entry {n}")
 
 
 def _resolve(s: _State, fld: str, cands: list[_Cand]) -> Any:
@@ -286,5 +289,9 @@ def import_bundle(
                 )
                 break
     return ImportResult(
-        case=case, unmapped=r.s.unmapped, notes=r.s.notes, resources_read=len(entries)
+        patient=PatientInfo(**r.s.patient),
+        case=case,
+        unmapped=r.s.unmapped,
+        notes=r.s.notes,
+        resources_read=len(entries),
     )

@@ -112,6 +112,8 @@ class Mapping(_Strict):
     family_relations: dict[str, list[str]]
     derived_elsewhere: list[Derived]
     assessment_codes: dict[str, dict[str, str]]
+    data_requirement_types: dict[str, str]
+    issue_severity: dict[str, Literal["error", "warning", "information"]]
 
     def url(self, key: str) -> str:
         """The canonical URL of a code system named in ``systems``."""

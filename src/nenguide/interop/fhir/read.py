@@ -60,6 +60,7 @@ class _State:
     nil: set[str] = field(default_factory=set)
     birth_date: dt.date | None = None
     patients: int = 0
+    patient: JSON = field(default_factory=dict)
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
@@ -144,6 +145,18 @@ class _Reader:
         self.s.patients += 1
         if self.s.patients > 1:
             raise _Skip("more than one Patient in the Bundle: only the first is read")
+        names = res.get("name") or [{}]
+        name = (
+            names[0].get("text")
+            or " ".join([*names[0].get("given", []), names[0].get("family", "")]).strip()
+        )
+        ids = [i.get("value") for i in res.get("identifier") or [] if i.get("value")]
+        self.s.patient = {
+            "reference": ref,
+            "name": name or None,
+            "identifier": ids[0] if ids else None,
+            "birth_date": res.get("birthDate"),
+        }
         gender = res.get("gender")
         if gender is not None:
             self.cand("patient.sex", gender, res, ref)

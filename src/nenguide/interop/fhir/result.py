@@ -34,7 +34,17 @@ class Note(_Out):
     resources: list[str] = Field(default_factory=list)
 
 
+class PatientInfo(_Out):
+    """Who the Bundle is about (administrative data, for the MDT store; not clinical input)."""
+
+    reference: str | None = Field(default=None, description="fullUrl or 'Patient/id'")
+    name: str | None = None
+    identifier: str | None = Field(default=None, description="First Patient.identifier value")
+    birth_date: str | None = None
+
+
 class ImportResult(_Out):
+    patient: PatientInfo = Field(default_factory=PatientInfo)
     case: Case | None = Field(description="The mapped case; null when it cannot be built")
     unmapped: list[Unmapped] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)

@@ -36,7 +36,10 @@ def _get(obj: Any, dotted: str) -> Any:
 
 
 class _Writer:
-    def __init__(self, case: Case, catalogue: AnalyteCatalogue | None, key: str) -> None:
+    def __init__(
+        self, case: Case, catalogue: AnalyteCatalogue | None, key: str, admin: JSON
+    ) -> None:
+        self.admin = admin
         self.m: Mapping = load_mapping()
         self.case = case
         self.catalogue = catalogue
@@ -57,10 +60,10 @@ class _Writer:
         return {"reference": self.patient_url}
 
     def observation(self, code: JSON, *, profile: str | None = None, **rest: Any) -> JSON:
-        obs: JSON = {"resourceType": "Observation", "status": "final", "code": code}
+        obs: JSON = {"resourceType": "Observation"}
         if profile:
             obs["meta"] = {"profile": [self.m.profiles[profile]]}
-        obs["subject"] = self.subject()
+        obs |= {"status": "final", "code": code, "subject": self.subject()}
         obs.update(rest)
         return obs
 
@@ -69,6 +72,7 @@ class _Writer:
     def patient(self) -> None:
         p = self.case.patient
         res: JSON = {"resourceType": "Patient", "id": self.patient_url[9:]}
+        res |= self.admin
         if p.sex is not None:
             res["gender"] = p.sex.value
         self.entries.append({"fullUrl": self.patient_url, "resource": res})
@@ -351,14 +355,26 @@ class _Writer:
             )
 
 
-def case_to_bundle(case: Case, catalogue: AnalyteCatalogue | None = None) -> JSON:
+def case_to_bundle(
+    case: Case,
+    catalogue: AnalyteCatalogue | None = None,
+    *,
+    patient_name: str | None = None,
+    mrn: str | None = None,
+) -> JSON:
     """The case as a FHIR R4 ``collection`` Bundle (JSON), validated with fhir.resources R4B.
 
-    ``catalogue`` (the knowledge package's analyte catalogue) adds the LOINC code of each lab.
+    ``catalogue`` (the knowledge package's analyte catalogue) adds the LOINC code of each lab;
+    ``patient_name`` and ``mrn`` fill Patient.name and Patient.identifier (administrative).
     """
     from fhir.resources.R4B.bundle import Bundle
 
-    w = _Writer(case, catalogue, case.case_id or case.model_dump_json())
+    admin: JSON = {}
+    if mrn:
+        admin["identifier"] = [{"system": load_mapping().ext("mrn"), "value": mrn}]
+    if patient_name:
+        admin["name"] = [{"text": patient_name}]
+    w = _Writer(case, catalogue, case.case_id or case.model_dump_json(), admin)
     w.patient()
     w.primary()
     w.metastases()
