@@ -111,7 +111,16 @@ def route_roles(route: APIRoute) -> frozenset[str] | None:
     return None
 
 
-ROUTERS = (auth.router, clinical.router, mdt.router, admin.router)
+def fhir_routers() -> tuple[Any, ...]:
+    """The FHIR routes when the [fhir] extra is installed."""
+    try:
+        from nenguide.api.routes import fhir
+    except ImportError:
+        return ()
+    return (fhir.router,)
+
+
+ROUTERS = (auth.router, clinical.router, mdt.router, admin.router, *fhir_routers())
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:
