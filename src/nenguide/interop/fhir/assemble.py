@@ -14,6 +14,12 @@ from nenguide.interop.fhir.read import _Cand, _Reader, _set, _State
 from nenguide.interop.fhir.result import ImportResult, Note, PatientInfo, Unmapped
 from nenguide.units import AnalyteCatalogue
 
+_PRIMARY_HINT = (
+    " (the Bundle needs an mCODE PrimaryCancerCondition whose bodySite is a mapped SNOMED CT "
+    "site or a nenguide primary-site code)"
+)
+_HINTS = {"tumour": _PRIMARY_HINT, "tumour.primary_site": _PRIMARY_HINT}
+
 
 class BundleError(ValueError):
     """The input is not a FHIR R4 Bundle at all (nothing could be read)."""
@@ -283,7 +289,10 @@ def import_bundle(
             if not dropped:
                 r.s.unmapped.extend(
                     Unmapped(
-                        resource="(case)", field=e.path, reason=f"case cannot be built: {e.message}"
+                        resource="(case)",
+                        field=e.path,
+                        reason="case cannot be built: "
+                        f"{e.path}: {e.message}" + _HINTS.get(e.path, ""),
                     )
                     for e in err.errors
                 )

@@ -297,7 +297,7 @@ class _Reader:
         if sc.value == "quantity":
             q = holder.get("valueQuantity")
             if not isinstance(q, dict) or q.get("value") is None:
-                raise _Skip(self._no_value(absent), "valueQuantity")
+                raise _Skip(self._no_value(absent, "valueQuantity"), "valueQuantity")
             unit = q.get("code") if q.get("system") == self.m.url("ucum") else q.get("unit")
             unit = unit if unit is not None else q.get("unit")
             if unit not in sc.units:
@@ -311,12 +311,13 @@ class _Reader:
                     f"value has comparator {q['comparator']!r}: an exact value is needed",
                     "valueQuantity.comparator",
                 )
-            v = float(q["value"]) * sc.units[unit]
+            factor = sc.units[unit]
+            v = float(q["value"]) if factor == 1 else round(float(q["value"]) * factor, 6)
             if sc.integer:
                 if v != int(v):
                     raise _Skip(f"{sc.field} needs a whole number, got {v:g}", "valueQuantity")
                 return int(v)
-            return round(v, 6)
+            return v
         if sc.value == "integer":
             if "valueInteger" in holder:
                 return holder["valueInteger"]
