@@ -154,13 +154,19 @@ def import_fhir(
         except ImportError:
             err.print("[bold red]--store needs the MDT store:[/] pip install 'nenguide[api]'")
             raise typer.Exit(2) from None
-        patient_id, case_id = _store_case(
-            database_url,
-            case_data,
-            name=who,
-            mrn=mrn or result.patient.identifier,
-            source=bundle.name,
-        )
+        from nenguide.store import StoreError
+
+        try:
+            patient_id, case_id = _store_case(
+                database_url,
+                case_data,
+                name=who,
+                mrn=mrn or result.patient.identifier,
+                source=bundle.name,
+            )
+        except StoreError as exc:
+            err.print(f"[bold red]Not stored:[/] {escape(exc.message)}")
+            raise typer.Exit(1) from None
         payload["stored"] = {"patient_id": patient_id, "case_id": case_id}
     if fmt is Format.json:
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
