@@ -110,7 +110,11 @@ def test_allowed_roles_pass_the_gate(
 
 def test_auditor_is_read_only(routes: list[tuple[str, str, frozenset[str] | None]]) -> None:
     # Writes the auditor may make: end their own session and run a stateless assessment.
-    harmless = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/assess")}
+    harmless = {
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/assess"),
+        ("POST", "/api/v1/fhir/assess"),
+    }
     for method, path, roles in routes:
         if method != "GET" and roles is not None and (method, path) not in harmless:
             assert "auditor" not in roles, (method, path)

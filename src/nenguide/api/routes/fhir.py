@@ -117,4 +117,4 @@ async def fhir_assess(
         resources_read=result.resources_read,
         fhir=assessment_to_bundle(assessment, subject) if export else None,
     )
-    return Response(body.model_dump_json(exclude_none=True), media_type="application/json")
+    return Response(body.model_dump_json(), media_type="application/json")
