@@ -14,6 +14,9 @@ from nenguide.api import Settings, create_app
 from nenguide.api.app import api_routes, route_roles
 
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
+# CDS Hooks: the EHR authenticates with a signed JWT, not a session; until that is built the
+# service serves in demo mode only (tests/api/test_api_cdshooks.py).
+PUBLIC |= {("GET", "/cds-services"), ("POST", "/cds-services/{service_id}")}
 ENVELOPE_KEYS = {"code", "message", "fields", "details"}
 
 

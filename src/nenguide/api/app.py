@@ -112,12 +112,12 @@ def route_roles(route: APIRoute) -> frozenset[str] | None:
 
 
 def fhir_routers() -> tuple[Any, ...]:
-    """The FHIR routes when the [fhir] extra is installed."""
+    """The FHIR and CDS Hooks routes when the [fhir] extra is installed."""
     try:
-        from nenguide.api.routes import fhir
+        from nenguide.api.routes import cdshooks, fhir
     except ImportError:
         return ()
-    return (fhir.router,)
+    return (fhir.router, cdshooks.router)
 
 
 ROUTERS = (auth.router, clinical.router, mdt.router, admin.router, *fhir_routers())
