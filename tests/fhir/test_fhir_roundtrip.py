@@ -36,6 +36,8 @@ def _case_json(case: Case) -> dict[str, Any]:
     data = case.model_dump(mode="json", exclude_none=True)
     for lab in data.get("clinical", {}).get("labs", []):
         lab.pop("loinc", None)
+    if "lung_descriptors" in data["tumour"]:  # a set: its JSON order is arbitrary
+        data["tumour"]["lung_descriptors"] = sorted(data["tumour"]["lung_descriptors"])
     if data.get("regional_nodes") == {}:  # an empty object states nothing: not written
         del data["regional_nodes"]
     return data

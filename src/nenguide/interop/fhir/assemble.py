@@ -254,14 +254,14 @@ def import_bundle(
             r.unmapped(ref, f"unknown FHIR R4 resource type {raw.get('resourceType')!r}")
             continue
         try:
-            res = model.model_validate(raw).model_dump(mode="json", exclude_none=True)
+            model.model_validate(raw)  # structure checked; the reader walks the JSON itself
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
             )
             r.unmapped(ref, f"not valid FHIR R4: {problems}")
             continue
-        r.read(res, ref)
+        r.read(raw, ref)
     bundle_id = bundle.get("identifier")
     data = _build(r, as_of or dt.date.today())
     if isinstance(bundle_id, dict) and bundle_id.get("system") == r.m.ext("case-id"):
