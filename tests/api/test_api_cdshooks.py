@@ -1,6 +1,8 @@
 """CDS Hooks 2.0 ``patient-view`` against a running demo server (uvicorn): discovery, a call with
-full prefetch built from a demo patient's Bundle, the 412 path, and cards that carry the spec's
-required fields. Outside demo mode the service refuses (its JWT authentication is not built)."""
+full prefetch built from a demo patient's Bundle, partial or no prefetch fetched from a FHIR
+server the test starts on loopback (``fhirserver.py``), the 412 paths, and cards that carry the
+spec's required fields. Outside demo mode the service refuses (its JWT authentication is not
+built)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from apitest import Server, free_port
+from fhirserver import fhir_server
 
 FHIR_EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "nenguide" / "examples" / "fhir"
 KEYS_BY_TYPE = {
@@ -176,3 +179,49 @@ def test_refused_outside_demo_mode(server: Server) -> None:
     assert r.status_code == 403 and r.json()["error"]["code"] == "cds_hooks_unauthenticated"
     r = httpx.post(f"{server.base_url}/cds-services/nenguide-patient-view", json={})
     assert r.status_code == 403
+
+
+def _call_with_server(
+    base: str, prefetch: dict[str, Any] | None, server: str, token: str
+) -> httpx.Response:
+    body: dict[str, Any] = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": server,
+        "fhirAuthorization": {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "nenguide",
+        },
+        "context": {"userId": "Practitioner/1", "patientId": "p1"},
+    }
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    return httpx.post(f"{base}/cds-services/nenguide-patient-view", json=body, timeout=30)
+
+
+def test_partial_prefetch_is_fetched_from_the_fhir_server(demo_url: str) -> None:
+    full = _call(demo_url, _prefetch("pnet-g2-liver")).json()["cards"][0]
+    partial = {
+        k: v for k, v in _prefetch("pnet-g2-liver").items() if k in ("patient", "conditions")
+    }
+    with fhir_server(FHIR_EXAMPLES / "pnet-g2-liver.json", "p1", "tok") as (url, seen):
+        r = _call_with_server(demo_url, partial, url, "tok")
+        none = _call_with_server(demo_url, None, url, "tok")
+    assert r.status_code == 200, r.text
+    (card,) = r.json()["cards"]
+    _check_card(card)
+    assert card["summary"] == full["summary"] and card["detail"] == full["detail"]
+    assert none.json()["cards"][0]["summary"] == full["summary"]
+    assert "/Observation?patient=p1" in seen and "/Patient/p1" in seen
+    assert not any(p.startswith("/Condition") for p in seen[:6])  # prefetched: not fetched
+
+
+def test_fhir_server_refusal_or_absence_is_412(demo_url: str) -> None:
+    with fhir_server(FHIR_EXAMPLES / "pnet-g2-liver.json", "p1", "tok") as (url, _):
+        r = _call_with_server(demo_url, None, url, "wrong-token")
+    assert r.status_code == 412 and "HTTP 401" in r.json()["error"]["message"]
+    r = _call_with_server(demo_url, None, f"http://127.0.0.1:{free_port()}", "tok")
+    assert r.status_code == 412 and "failed" in r.json()["error"]["message"]

@@ -55,18 +55,29 @@ class PrefetchError(ValueError):
     """Prefetch is missing or unusable; the service answers 412 (CDS Hooks 2.0)."""
 
 
+def missing_prefetch(prefetch: Any) -> list[str]:
+    """The prefetch keys not sent (all of them when there is no prefetch)."""
+    if not isinstance(prefetch, dict):
+        return list(PREFETCH)
+    return [k for k in PREFETCH if k not in prefetch]
+
+
+def query(key: str, patient_id: str) -> str:
+    """The FHIR query of a prefetch template for one patient (relative to fhirServer)."""
+    return PREFETCH[key].replace("{{context.patientId}}", patient_id)
+
+
 def prefetch_bundle(prefetch: Any) -> JSON:
     """The prefetched resources as one ``collection`` Bundle. Every template key must be
-    present (a null value means 'none found'); fetching from ``fhirServer`` is not built yet."""
-    if not isinstance(prefetch, dict):
-        raise PrefetchError("no prefetch sent; fetching from fhirServer is not supported yet")
-    missing = sorted(set(PREFETCH) - set(prefetch))
+    present (a null value means 'none found'); the caller fetches missing ones first."""
+    missing = missing_prefetch(prefetch)
     if missing:
         raise PrefetchError(
             "prefetch is missing "
             + ", ".join(missing)
-            + "; fetching from fhirServer is not supported yet"
+            + " and no fhirServer was given to fetch them from"
         )
+    assert isinstance(prefetch, dict)
     entries: list[JSON] = []
     for key in PREFETCH:
         value = prefetch[key]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -29,6 +30,40 @@ def _demo_only(request: Request) -> None:
             "the CDS Hooks service needs JWT authentication of the EHR (CDS Hooks 2.0), which "
             "is not built yet; it serves only in demo mode (nenguide serve --demo)",
         )
+
+
+async def _complete_prefetch(body: dict[str, Any], patient_id: str) -> Any:
+    """The prefetch, with the keys the EHR did not send fetched from ``fhirServer`` (with the
+    ``fhirAuthorization`` bearer token when given), as CDS Hooks 2.0 describes. Raises
+    PrefetchError (answered 412) when that is impossible."""
+    prefetch = body.get("prefetch")
+    missing = cdshooks.missing_prefetch(prefetch)
+    server = body.get("fhirServer")
+    if not missing or not isinstance(server, str):
+        return prefetch
+    if not server.startswith(("http://", "https://")):
+        raise cdshooks.PrefetchError("fhirServer must be an http(s) URL")
+    auth = body.get("fhirAuthorization")
+    headers = {"Accept": "application/fhir+json"}
+    if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
+        headers["Authorization"] = f"Bearer {auth['access_token']}"
+    got: dict[str, Any] = dict(prefetch) if isinstance(prefetch, dict) else {}
+    try:
+        async with httpx.AsyncClient(timeout=5, headers=headers) as client:
+            for key in missing:
+                url = f"{server.rstrip('/')}/{cdshooks.query(key, patient_id)}"
+                r = await client.get(url)
+                if r.status_code == 404 and key == "patient":
+                    got[key] = None
+                    continue
+                if r.status_code != 200:
+                    raise cdshooks.PrefetchError(
+                        f"fetching {key} from fhirServer answered HTTP {r.status_code}"
+                    )
+                got[key] = r.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise cdshooks.PrefetchError(f"fetching from fhirServer failed: {exc}") from None
+    return got
 
 
 @router.get("", response_class=JSONResponse)
@@ -60,7 +95,8 @@ async def call_service(service_id: str, request: Request) -> Any:
     if not isinstance(patient_id, str) or not patient_id:
         raise ApiError(400, "bad_request", "context.patientId is required")
     try:
-        bundle = cdshooks.prefetch_bundle(body.get("prefetch"))
+        prefetch = await _complete_prefetch(body, patient_id)
+        bundle = cdshooks.prefetch_bundle(prefetch)
         imported = import_bundle(bundle, request.app.state.kb.analytes)
     except (cdshooks.PrefetchError, BundleError) as exc:
         return JSONResponse(
