@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nenguide needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,api,batch,spark]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,api,batch,spark,fhir]"
 	@touch $@
 
 run: $(BIN)/.installed

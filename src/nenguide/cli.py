@@ -341,11 +341,12 @@ def _register_adapters() -> None:
     """Add the HTTP service commands (serve, db, user) when the [api] extra is installed."""
     import importlib
 
-    try:
-        module = importlib.import_module("nenguide.api.cli")
-    except ImportError:  # the [api] extra is not installed
-        return
-    module.register(app)
+    for name in ("nenguide.api.cli", "nenguide.interop.cli"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # the [api] / [fhir] extra is not installed
+            continue
+        module.register(app)
 
 
 _register_adapters()

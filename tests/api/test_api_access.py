@@ -14,6 +14,9 @@ from nenguide.api import Settings, create_app
 from nenguide.api.app import api_routes, route_roles
 
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
+# CDS Hooks: the EHR authenticates with a signed JWT, not a session; until that is built the
+# service serves in demo mode only (tests/api/test_api_cdshooks.py).
+PUBLIC |= {("GET", "/cds-services"), ("POST", "/cds-services/{service_id}")}
 ENVELOPE_KEYS = {"code", "message", "fields", "details"}
 
 
@@ -110,7 +113,11 @@ def test_allowed_roles_pass_the_gate(
 
 def test_auditor_is_read_only(routes: list[tuple[str, str, frozenset[str] | None]]) -> None:
     # Writes the auditor may make: end their own session and run a stateless assessment.
-    harmless = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/assess")}
+    harmless = {
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/assess"),
+        ("POST", "/api/v1/fhir/assess"),
+    }
     for method, path, roles in routes:
         if method != "GET" and roles is not None and (method, path) not in harmless:
             assert "auditor" not in roles, (method, path)

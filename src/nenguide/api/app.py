@@ -113,7 +113,16 @@ def route_roles(route: APIRoute) -> frozenset[str] | None:
     return None
 
 
-ROUTERS = (auth.router, clinical.router, mdt.router, admin.router)
+def fhir_routers() -> tuple[Any, ...]:
+    """The FHIR and CDS Hooks routes when the [fhir] extra is installed."""
+    try:
+        from nenguide.api.routes import cdshooks, fhir
+    except ImportError:
+        return ()
+    return (fhir.router, cdshooks.router)
+
+
+ROUTERS = (auth.router, clinical.router, mdt.router, admin.router, *fhir_routers())
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

@@ -1,0 +1,124 @@
+"""CDS Hooks 2.0 service (``GET /cds-services``, ``POST /cds-services/nenguide-patient-view``).
+
+Requests are not authenticated yet (the spec's JWT check is a later step), so both routes serve
+only when the service runs in demo mode and answer 403 otherwise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from nenguide import assess as run_assess
+from nenguide.api.errors import ApiError
+from nenguide.api.routes import ERRORS
+from nenguide.interop import cdshooks
+from nenguide.interop.fhir import BundleError, import_bundle
+from nenguide.store.vocab import DEPARTURE_REASONS
+
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], responses=ERRORS)
+
+
+def _demo_only(request: Request) -> None:
+    if not request.app.state.settings.demo:
+        raise ApiError(
+            403,
+            "cds_hooks_unauthenticated",
+            "the CDS Hooks service needs JWT authentication of the EHR (CDS Hooks 2.0), which "
+            "is not built yet; it serves only in demo mode (nenguide serve --demo)",
+        )
+
+
+async def _complete_prefetch(body: dict[str, Any], patient_id: str) -> Any:
+    """The prefetch, with the keys the EHR did not send fetched from ``fhirServer`` (with the
+    ``fhirAuthorization`` bearer token when given), as CDS Hooks 2.0 describes. Raises
+    PrefetchError (answered 412) when that is impossible."""
+    prefetch = body.get("prefetch")
+    missing = cdshooks.missing_prefetch(prefetch)
+    server = body.get("fhirServer")
+    if not missing or not isinstance(server, str):
+        return prefetch
+    if not server.startswith(("http://", "https://")):
+        raise cdshooks.PrefetchError("fhirServer must be an http(s) URL")
+    auth = body.get("fhirAuthorization")
+    headers = {"Accept": "application/fhir+json"}
+    if isinstance(auth, dict) and isinstance(auth.get("access_token"), str):
+        headers["Authorization"] = f"Bearer {auth['access_token']}"
+    got: dict[str, Any] = dict(prefetch) if isinstance(prefetch, dict) else {}
+    try:
+        async with httpx.AsyncClient(timeout=5, headers=headers) as client:
+            for key in missing:
+                url = f"{server.rstrip('/')}/{cdshooks.query(key, patient_id)}"
+                r = await client.get(url)
+                if r.status_code == 404 and key == "patient":
+                    got[key] = None
+                    continue
+                if r.status_code != 200:
+                    raise cdshooks.PrefetchError(
+                        f"fetching {key} from fhirServer answered HTTP {r.status_code}"
+                    )
+                got[key] = r.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise cdshooks.PrefetchError(f"fetching from fhirServer failed: {exc}") from None
+    return got
+
+
+@router.get("", response_class=JSONResponse)
+def discovery(request: Request) -> dict[str, Any]:
+    """CDS Hooks discovery: the services and their prefetch templates."""
+    _demo_only(request)
+    return cdshooks.discovery()
+
+
+@router.post(
+    "/{service_id}",
+    response_class=JSONResponse,
+    responses={412: {"description": "Prefetch missing: the service cannot get the data"}},
+)
+async def call_service(service_id: str, request: Request) -> Any:
+    """Run a CDS service: the ``patient-view`` cards from the prefetched FHIR data."""
+    _demo_only(request)
+    if service_id != cdshooks.SERVICE_ID:
+        raise ApiError(404, "not_found", f"no CDS service '{service_id}'")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "bad_request", "send the CDS Hooks request as JSON") from None
+    if not isinstance(body, dict) or body.get("hook") != "patient-view":
+        raise ApiError(400, "bad_request", "this service answers the 'patient-view' hook")
+    raw_context = body.get("context")
+    context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
+    patient_id = context.get("patientId")
+    if not isinstance(patient_id, str) or not patient_id:
+        raise ApiError(400, "bad_request", "context.patientId is required")
+    try:
+        prefetch = await _complete_prefetch(body, patient_id)
+        bundle = cdshooks.prefetch_bundle(prefetch)
+        imported = import_bundle(bundle, request.app.state.kb.analytes)
+    except (cdshooks.PrefetchError, BundleError) as exc:
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "prefetch_required",
+                    "message": str(exc),
+                    "fields": [],
+                    "details": {},
+                }
+            },
+            status_code=412,
+        )
+    if imported.case is None:
+        return {"cards": []}  # not a patient with a mapped NEN: no advice
+    assessment = run_assess(imported.case, request.app.state.kb, as_of=dt.date.today())
+    return {
+        "cards": cdshooks.cards(
+            assessment,
+            imported,
+            patient=f"Patient/{patient_id}",
+            source_url=str(request.base_url).rstrip("/") + "/docs",
+            override_reasons=DEPARTURE_REASONS,
+        )
+    }

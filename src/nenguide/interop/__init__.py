@@ -1,0 +1,1 @@
+"""Interoperability adapters: FHIR R4 import and export (``nenguide.interop.fhir``)."""
