@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from nenguide.api.auth import ADMIN, AUDIT, FOLLOWUP_WRITE, MEETING_WRITE, READ
+from nenguide.api.auth import AUDIT, FOLLOWUP_WRITE, MEETING_WRITE, READ
 from nenguide.model.site import Availability, SiteParameters
 from nenguide.report import html as report_html
 from nenguide.report.pdf import html_to_pdf
 from nenguide.report.texts import LANGS, Texts
 from nenguide.report.view import AssessmentView
+from nenguide.store.vocab import ADMIN
 from nenguide.web import data, render, session
 from nenguide.web.pages_patients import PageNotFound, _get, latest_assessment
 

@@ -11,7 +11,6 @@ from starlette.responses import HTMLResponse
 
 from nenguide import __version__
 from nenguide.api.auth import (
-    ADMIN,
     AUDIT,
     CLINICAL_WRITE,
     FOLLOWUP_WRITE,
@@ -20,6 +19,7 @@ from nenguide.api.auth import (
 )
 from nenguide.report.html import assessment_css, environment
 from nenguide.report.texts import LANGS, Texts
+from nenguide.store.vocab import ADMIN
 from nenguide.web import session
 from nenguide.web.session import WebUser
 
