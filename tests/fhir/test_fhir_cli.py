@@ -96,7 +96,7 @@ def test_import_fhir_errors(tmp_path: Path) -> None:
 
 def test_import_fhir_store(tmp_path: Path) -> None:
     pytest.importorskip("sqlalchemy")
-    from nenguide.store import Database, repo
+    from nenguide.store import Database, cases, patients
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     demo = FHIR_EXAMPLES / "insulinoma.json"
@@ -105,8 +105,8 @@ def test_import_fhir_store(tmp_path: Path) -> None:
     stored = json.loads(r.stdout)["stored"]
     db = Database(url)
     with db.read() as s:
-        case = repo.get_case(s, stored["case_id"])
-        pat = repo.get_patient(s, stored["patient_id"])
+        case = cases.get_case(s, stored["case_id"])
+        pat = patients.get_patient(s, stored["patient_id"])
     db.dispose()
     assert case["data"]["tumour"]["primary_site"] == "pancreas"
     assert case["data"]["clinical"]["symptoms"]["hypoglycaemia_symptoms"] is True

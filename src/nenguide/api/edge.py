@@ -40,6 +40,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Deepest JSON nesting accepted (a patient record export is about 8 levels deep).
 MAX_DEPTH = 64
 API_PREFIX = "/api/"
+#: CDS Hooks services take JSON from the EHR: the same strict JSON checks apply to them.
+CDS_PREFIX = "/cds-services"
 IMPORT_PATH = "/api/v1/patients/import"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -200,12 +202,13 @@ class RequestGuard:
             if length is not None and length.isdigit() and int(length) > limit:
                 raise _Reject(_too_large(limit))
             api = path.startswith(API_PREFIX)
+            strict = api or path.startswith(CDS_PREFIX)
             if api and path not in self.state.public_paths:
                 await self._authenticate(scope)
             problem = _query_problem(scope)
             if problem is not None:
                 raise problem
-            if api and method in WRITE_METHODS:
+            if strict and method in WRITE_METHODS:
                 body = await _read(receive, limit)
                 if len(body) > 65536:  # a big import: parse it off the event loop
                     await run_in_threadpool(check_json, body)
