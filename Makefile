@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test serve bench lint clean
+.PHONY: run test serve bench lint clean mutate
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nenguide needs Python 3.11 or newer")'
@@ -31,6 +31,10 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/nenguide knowledge lint
+
+# full mutation run of the knowledge tables (issue 13); the fast sample runs inside `make test`
+mutate: $(BIN)/.installed
+	$(BIN)/nenguide knowledge mutate --jobs 2 --report docs/mutation-report.md $(MUTATE_ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_assess.py

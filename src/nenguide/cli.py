@@ -23,6 +23,7 @@ from nenguide.errors import CaseInputError, load_case_file, parse_case_text
 from nenguide.knowledge import DEFAULT_GUIDELINE, KnowledgeError, available, load
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
+from nenguide.mutation import cli as mutation_cli
 
 app = typer.Typer(
     name="nenguide",
@@ -320,6 +321,9 @@ def knowledge_list() -> None:
             f"[bold]{name}[/]  {m.title} {m.version}  valid {m.valid_from} – "
             f"{m.valid_until}  ({m.status})"
         )
+
+
+knowledge_app.command("mutate")(mutation_cli.mutate)
 
 
 @app.command()
