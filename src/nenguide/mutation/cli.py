@@ -134,14 +134,15 @@ def mutate(
         except runner.MutationError as exc:
             con.print(f"[bold red]✖ {escape(str(exc))}[/]")
             raise typer.Exit(1) from None
+    if update_allowlist:
+        runner.write_allowlist(allowlist, result.results, keep=runner.read_allowlist(allowlist))
+        con.print(f"allow-list written: {escape(str(allowlist))}")
+        result = runner.relabel(result, runner.read_allowlist(allowlist))
     text = markdown(result, mode=mode)
     if report:
         report.write_text(text, encoding="utf-8")
     if json_out:
         json_out.write_text(dumps(result, mode=mode), encoding="utf-8")
-    if update_allowlist:
-        runner.write_allowlist(allowlist, result.results, keep=runner.read_allowlist(allowlist))
-        con.print(f"allow-list written: {escape(str(allowlist))}")
     killed, survived, equivalent, rate = kill_rate(result.results)
     if not report:
         sys.stdout.write(text)

@@ -46,12 +46,14 @@ def _signature(table: Table, facts: dict[str, Any], row_id: str | None) -> Any:
             tuple((r.id, r.key, tuple(sorted(u))) for r, u in res.maybe),
         )
     first = evaluate_first(table, facts)
-    return (
-        first.decided,
-        repr(first.value),
-        tuple((r.id, r.key) for r in first.rows),
-        tuple(sorted(first.missing)),
-    )
+    value = first.value
+    if isinstance(value, OneOf):
+        value = tuple(sorted(map(repr, value.values)))
+    if first.decided:  # the decisive row (named in the trace) and its output
+        rows: Any = first.rows[0].id if first.rows else None
+    else:  # the candidate rows, named in the trace in table order
+        rows = frozenset(r.id for r in first.rows)
+    return (first.decided, repr(value), rows, frozenset(first.missing))
 
 
 def _inputs(original: Table, mutant: Table, row_id: str | None) -> list[str]:

@@ -332,6 +332,117 @@ def staging_system_by_site_and_category(kb: Knowledge) -> list[str]:
     return out
 
 
+# --- local treatment of the primary, recomputed from clinical-treatment.md §2.2-2.7 -------------
+
+_CONFINED = ("mucosa", "submucosa")
+
+
+def reference_local_treatment(site: str, f: dict[str, Any]) -> str | None:
+    """The first-listed local treatment of a localised GEP-NET (CSCO 2021 / ENETS as digested in
+    clinical-treatment.md §2.2 stomach, §2.3 duodenum, §2.5 appendix, §2.6 colon, §2.7 rectum).
+    None: the sources leave this exact input open (not asserted)."""
+    size = f["size_cm"]
+    if site == "stomach":  # types 1/2: < 1 cm surveillance, 1-2 cm ER, >= 2 cm resection
+        if f["gastric_type"] == "type3":
+            return "GASTRECTOMY_LYMPHADENECTOMY"
+        if size in (1.0, 2.0):
+            return None  # '< 1 cm' / '1-2 cm' / '>= 2 cm' overlap at the limits (clinical-gaps)
+        if size < 1:
+            return "ENDOSCOPIC_SURVEILLANCE"
+        return "ENDOSCOPIC_RESECTION" if size < 2 else "GASTRIC_RESECTION_ENDOSCOPIC_OR_SURGICAL"
+    low_risk = f.get("nodes") == "negative" and f.get("extent") in _CONFINED
+    if site == "duodenum":  # <= 10 mm G1 confined N0: ER; 10-20 mm: local excision; else surgery
+        if low_risk and f["grade"] == "G1" and size <= 1:
+            return "ENDOSCOPIC_RESECTION"
+        if low_risk and f["grade"] == "G1" and size <= 2:
+            return "DUODENAL_LOCAL_EXCISION_INDIVIDUALISED"
+        return "SURGICAL_RESECTION_LYMPHADENECTOMY"
+    if site == "colon":  # incidental <= 1 cm G1 polyp: ER may suffice; otherwise colectomy
+        if low_risk and f["grade"] == "G1" and size <= 1:
+            return "ENDOSCOPIC_RESECTION"
+        return "COLECTOMY_LYMPHADENECTOMY"
+    if site == "rectum":  # < 1 cm G1-G2: ER; 1-2 cm G1: local excision; else radical (TME)
+        if low_risk and f["grade"] in ("G1", "G2") and size < 1:
+            return "ENDOSCOPIC_RESECTION"
+        if low_risk and f["grade"] == "G1" and size <= 2:
+            return "RECTAL_LOCAL_EXCISION"
+        return "RECTAL_RADICAL_RESECTION_TME"
+    if site == "appendix":  # > 2 cm or G3: hemicolectomy; risk factors 1-2 cm: consider it
+        if size > 2 or f["grade"] == "G3":
+            return "RIGHT_HEMICOLECTOMY"
+        if (
+            f["extent"] in ("mesoappendix", "serosa", "adjacent_organ")
+            or f["appendix_margin"] in ("R1", "R2")
+            or (size >= 1 and f["grade"] == "G2")
+        ):
+            return "RIGHT_HEMICOLECTOMY_CONSIDER"
+        return "APPENDECTOMY_SUFFICIENT"
+    raise ValueError(site)
+
+
+LOCAL_TABLE = {
+    "stomach": "CSCO2021.TX.STOMACH",
+    "duodenum": "CSCO2021.TX.DUODENUM",
+    "colon": "CSCO2021.TX.COLON",
+    "rectum": "CSCO2021.TX.RECTUM",
+    "appendix": "CSCO2021.TX.APPENDIX",
+}
+
+
+def local_treatment_matches_reference(kb: Knowledge) -> list[str]:
+    """Every size x grade x depth x node status (x margin, x gastric type) of each site."""
+    from nenguide.model.case import EXTENTS_BY_SITE, PrimarySite
+
+    out = []
+    for site, table_id in LOCAL_TABLE.items():
+        table = kb.tables[table_id]
+        axes: dict[str, list[Any]] = {"size_cm": SIZES}
+        if site == "stomach":
+            axes["gastric_type"] = ["type1", "type2", "type3"]
+        else:
+            axes["grade"] = ["G1", "G2", "G3"]
+            axes["extent"] = sorted(e.value for e in EXTENTS_BY_SITE[PrimarySite(site)])
+            if site == "appendix":
+                axes["appendix_margin"] = ["not_resected", "R0", "R1", "R2"]
+            else:
+                axes["nodes"] = ["negative", "positive"]
+        for combo in itertools.product(*axes.values()):
+            facts = dict(zip(axes, combo, strict=True))
+            want = reference_local_treatment(site, facts)
+            if want is None:
+                continue
+            res = evaluate_first(table, facts)
+            got = res.value if res.decided else f"undecided {res.value}"
+            if got != want:
+                out.append(f"{site} {facts}: {got}, reference {want}")
+    return out
+
+
+def followup_exemption_matches_csco_s8(kb: Knowledge) -> list[str]:
+    """CSCO 2021 statement S8 (clinical-treatment.md §1 S8, §2.5, §2.7): follow-up is lifelong
+    except for appendiceal or rectal NET G1 < 1 cm after R0 resection, with no nodal or distant
+    metastases (nodes not assessed, as after endoscopic resection, do not bar the exemption)."""
+    table = kb.tables["CSCO2021.FOLLOWUP.EXEMPTION"]
+    axes = {k: list(d.values or []) for k, d in table.spec.inputs.items() if d.type == "enum"}
+    axes["size_cm"] = [0.5, 0.9, 1.0, 1.1, 2.0]
+    out = []
+    for combo in itertools.product(*axes.values()):
+        f = dict(zip(axes, combo, strict=True))
+        want = (
+            f["primary_site"] in ("appendix", "rectum")
+            and f["category"] == "NET"
+            and f["grade"] == "G1"
+            and f["size_cm"] < 1
+            and f["resection_margin"] == "R0"
+            and f["node_status"] != "positive"
+            and f["met_status"] == "none"
+        )
+        res = evaluate_first(table, f)
+        if not res.decided or res.value is not want:
+            out.append(f"{f}: exempt {res.value} (decided {res.decided}), CSCO S8 {want}")
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Property:
     name: str
@@ -357,7 +468,17 @@ def properties() -> list[Property]:
             ),
         ),
     ]
-    out.append(Property("staging system by site and category", staging_system_by_site_and_category))
+    out += [
+        Property("staging system by site and category", staging_system_by_site_and_category),
+        Property(
+            "exemption from follow-up = CSCO 2021 S8 (every input combination)",
+            followup_exemption_matches_csco_s8,
+        ),
+        Property(
+            "local treatment of the primary = clinical-treatment.md §2 (size x grade x depth grid)",
+            local_treatment_matches_reference,
+        ),
+    ]
     for table in ORDERS:
         out.append(
             Property(

@@ -335,6 +335,17 @@ def run(
     )
 
 
+def relabel(run: RunResult, equivalent: dict[str, str]) -> RunResult:
+    """The run with survivors that the allow-list names marked equivalent (with its reason)."""
+    results = [
+        dataclasses.replace(r, status="equivalent", killed_by=equivalent[r.mutant.id])
+        if r.status == "survived" and r.mutant.id in equivalent
+        else r
+        for r in run.results
+    ]
+    return dataclasses.replace(run, results=results)
+
+
 def read_open_gaps(path: Path) -> set[str]:
     """Survivors known and not yet killed (the ``open`` list): reported as survivors all the
     same; the fast mode only fails on survivors not listed here."""
