@@ -56,6 +56,13 @@ def mutate(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write every result as JSON")
     ] = None,
+    merge: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON of an earlier run (--json): its results stand for the mutants not re-run "
+            "here (use with --table after editing some tables)"
+        ),
+    ] = None,
     update_allowlist: Annotated[
         bool,
         typer.Option(
@@ -134,6 +141,12 @@ def mutate(
         except runner.MutationError as exc:
             con.print(f"[bold red]✖ {escape(str(exc))}[/]")
             raise typer.Exit(1) from None
+    if merge:
+        import json
+
+        result = runner.merge(result, json.loads(merge.read_text(encoding="utf-8")))
+        result = runner.relabel(result, runner.read_allowlist(allowlist))
+        mode = f"full: {mode} re-run, every other table from {merge.name}"
     if update_allowlist:
         runner.write_allowlist(allowlist, result.results, keep=runner.read_allowlist(allowlist))
         con.print(f"allow-list written: {escape(str(allowlist))}")

@@ -18,7 +18,7 @@ from typing import Any
 from nenguide import assess
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.stage import stage_group
-from nenguide.engine.tables import evaluate_first
+from nenguide.engine.tables import evaluate_collect, evaluate_first
 from nenguide.errors import parse_case
 
 AS_OF = dt.date(2026, 11, 23)
@@ -443,6 +443,134 @@ def followup_exemption_matches_csco_s8(kb: Knowledge) -> list[str]:
     return out
 
 
+def reference_caveats(f: dict[str, Any]) -> set[str]:
+    """Caveats on the offered options (clinical-treatment.md §3 trials and §7 gates): ECOG 2 is
+    outside most pivotal trials (§7); antiproliferative SSA evidence is for Ki-67 < 10 %
+    (CLARINET); carboplatin rather than cisplatin with eGFR < 60 mL/min, renal failure or ECOG 2
+    (§4, S7); streptozocin is nephrotoxic (eGFR < 60); carcinoid syndrome: crisis prophylaxis,
+    and RADIANT-4 excluded it (everolimus); NETTER-1 enrolled midgut NET only (PRRT elsewhere
+    extrapolated); SSA can worsen an insulinoma's hypoglycaemia (§1.2); SSTR-negative: SSA for the
+    syndrome only; resectability not recorded (localised); NET G3 and MiNEN platinum caveats."""
+    out = set()
+    egfr, ecog, ki67 = f.get("egfr"), f.get("ecog"), f.get("ki67_percent")
+    if ecog == 2:
+        out.add("ECOG_2_OUTSIDE_TRIALS")
+    if ki67 is not None and ki67 >= 10:
+        out.add("SSA_KI67_10")
+    if (egfr is not None and egfr < 60) or f.get("renal_failure") is True or ecog == 2:
+        out.add("CARBOPLATIN_PREFERRED")
+    if egfr is not None and egfr < 60:
+        out.add("STZ_RENAL_IMPAIRED")
+    if f.get("carcinoid_syndrome") is True:
+        out |= {"CARCINOID_CRISIS_PROPHYLAXIS", "EVEROLIMUS_CS_EXCLUDED"}
+    if f.get("primary_site") is not None and f["primary_site"] not in ("jejunum", "ileum"):
+        out.add("PRRT_EXTRAPOLATED")
+    if f.get("insulinoma") is True:
+        out.add("SSA_HYPOGLYCAEMIA")
+    if f.get("sstr_positive") is False:
+        out.add("SSTR_NEGATIVE")
+    if f.get("resectability") == "not_recorded" and f.get("setting") == "localised":
+        out.add("RESECTABILITY_NOT_RECORDED")
+    if f.get("category") == "NET" and f.get("grade") == "G3":
+        out.add("NET_G3_PLATINUM")
+    if f.get("category") == "MiNEN":
+        out.add("MINEN_ADENO_COMPONENT")
+    return out
+
+
+def treatment_caveats_match_reference(kb: Knowledge) -> list[str]:
+    """Each caveat applies exactly when its condition holds, probed input by input (the other
+    inputs unknown) at and around every limit."""
+    table = kb.tables["CSCO2021.TX.CAVEATS"]
+    spec = table.spec.inputs
+    scenarios: list[dict[str, Any]] = []
+    scenarios += [{"ecog": e} for e in range(5)]
+    scenarios += [{"ki67_percent": k} for k in (0, 5, 9, 9.5, 10, 10.5, 11, 15, 30)]
+    scenarios += [{"egfr": g} for g in (0, 20, 30, 54, 57, 59.9, 60, 63, 66, 90, 120)]
+    for name in ("renal_failure", "carcinoid_syndrome", "insulinoma", "sstr_positive"):
+        scenarios += [{name: True}, {name: False}]
+    scenarios += [{"primary_site": v} for v in spec["primary_site"].values or []]
+    axes = [spec[k].values or [] for k in ("resectability", "setting")]
+    scenarios += [{"resectability": r, "setting": s} for r, s in itertools.product(*axes)]
+    axes = [spec[k].values or [] for k in ("category", "grade")]
+    scenarios += [{"category": c, "grade": g} for c, g in itertools.product(*axes)]
+    out = []
+    for facts in scenarios:
+        got = {r.then.get("caveat") for r in evaluate_collect(table, facts).applies}
+        want = reference_caveats(facts)
+        if got != want:
+            out.append(f"{facts}: caveats {sorted(map(str, got))}, reference {sorted(want)}")
+    return out
+
+
+MAX_REPORTED = 10  # a grid stops at this many failures (enough to show what is wrong)
+GEP_PRIMARIES = ("stomach", "duodenum", "ampulla", "jejunum", "ileum", "appendix", "colon",
+                 "rectum", "pancreas", "unknown_primary")  # fmt: skip
+
+
+def reference_systemic(f: dict[str, Any]) -> set[str] | None:
+    """Systemic options for advanced NET (clinical-treatment.md §3.2 site-specific sequencing,
+    §3.3 drug-class gates, §7 performance status; CSCO 2021 S6). None: not asserted (a NET
+    category at a thoracic site is not a classification the engine makes; Ki-67 exactly 55 %
+    for NET G3 platinum: '>= 55 %' in §3.2 against NETTER-2's '<= 55 %' for PRRT)."""
+    if f["setting"] == "localised":
+        return set()
+    cat, grade, site, ki67 = f["category"], f["grade"], f["primary_site"], f["ki67_percent"]
+    if cat == "NET" and site in ("lung", "thymus"):
+        return None
+    fit = f["ecog"] <= 2  # ECOG >= 3: best supportive care first (§7)
+    sstr, prrt_ok = f["sstr_positive"], f["prrt_uptake_ok"]
+    wd = cat == "NET" and grade in ("G1", "G2")
+    carcinoid = cat in ("typical_carcinoid", "atypical_carcinoid")
+    g3 = cat == "NET" and grade == "G3"
+    out = set()
+    if wd and sstr and site in ("jejunum", "ileum"):
+        out.add("OCTREOTIDE_LAR")  # PROMID (midgut)
+    if sstr and ((wd and site in GEP_PRIMARIES) or carcinoid):
+        out.add("LANREOTIDE")  # CLARINET; SPINET/LUNA for lung carcinoids
+    if fit and ((wd and site in GEP_PRIMARIES) or carcinoid):
+        out.add("EVEROLIMUS")  # RADIANT-3 (pancreas), RADIANT-4 (GI, lung)
+    if fit and wd and site == "pancreas":
+        out |= {"SUNITINIB", "STZ_5FU"}  # sunitinib pancreas only; STZ-based pNET chemotherapy
+    if fit and wd and (site in GEP_PRIMARIES or site == "other"):
+        out.add("SURUFATINIB")  # SANET-p (pancreatic), SANET-ep (extrapancreatic)
+    if fit and ((wd and site == "pancreas") or cat == "atypical_carcinoid" or g3):
+        out.add("CAPTEM")  # pNET (E2211), lung AC, NET G3 (§3.3)
+    if fit and sstr and prrt_ok and ((wd and site in GEP_PRIMARIES) or carcinoid):
+        out.add("PRRT_LU177")  # NETTER-1 (midgut; extrapolated to GEP and lung, §3.2)
+    if fit and sstr and prrt_ok and g3 and ki67 <= 55:
+        out.add("PRRT_LU177")  # NETTER-2: Ki-67 <= 55 %
+    if fit and g3 and ki67 > 55:
+        out.add("PLATINUM_ETOPOSIDE")  # aggressive, high-Ki-67 NET G3
+    elif fit and g3 and ki67 == 55:
+        return None
+    return out
+
+
+def systemic_options_match_reference(kb: Knowledge) -> list[str]:
+    """Every setting x category x grade x site x SSTR x uptake x ECOG (x Ki-67 for NET G3)."""
+    table = kb.tables["CSCO2021.TX.NET.SYSTEMIC"]
+    spec = table.spec.inputs
+    out = []
+    names = ("setting", "category", "grade", "primary_site")
+    axes = [list(spec[k].values or []) for k in names]
+    for combo in itertools.product(*axes, (True, False), (True, False), (1, 2, 3)):
+        base = dict(zip((*names, "sstr_positive", "prrt_uptake_ok", "ecog"), combo, strict=True))
+        g3 = base["category"] == "NET" and base["grade"] == "G3"
+        ki67s = (21, 27, 28, 49, 50, 55, 56, 60, 61, 82, 83) if g3 else (5,)
+        for ki67 in ki67s:
+            facts = {**base, "ki67_percent": ki67}
+            want = reference_systemic(facts)
+            if want is None:
+                continue
+            got = {r.then.get("option") for r in evaluate_collect(table, facts).applies}
+            if got != want:
+                out.append(f"{facts}: {sorted(map(str, got))}, reference {sorted(want)}")
+                if len(out) >= MAX_REPORTED:
+                    return out
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Property:
     name: str
@@ -470,6 +598,14 @@ def properties() -> list[Property]:
     ]
     out += [
         Property("staging system by site and category", staging_system_by_site_and_category),
+        Property(
+            "systemic options for advanced NET = clinical-treatment.md §3.2-3.3, §7",
+            systemic_options_match_reference,
+        ),
+        Property(
+            "treatment caveats = trial populations and gates (clinical-treatment.md §3, §7)",
+            treatment_caveats_match_reference,
+        ),
         Property(
             "exemption from follow-up = CSCO 2021 S8 (every input combination)",
             followup_exemption_matches_csco_s8,

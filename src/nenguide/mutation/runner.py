@@ -335,6 +335,36 @@ def run(
     )
 
 
+def merge(run: RunResult, previous: dict[str, Any]) -> RunResult:
+    """``run`` (some tables re-run) completed with the results of a previous full run (its JSON)
+    for every other mutant that still exists; the times add up."""
+    done = {r.mutant.id for r in run.results}
+    by_id = {m.id: m for m in all_mutants(read_tables(package_dir(run.package)))}
+    results = list(run.results)
+    for entry in previous.get("mutants", []):
+        m = by_id.get(entry["id"])
+        if m is None or m.id in done:
+            continue
+        status, by, proof = entry["status"], entry.get("by", ""), entry.get("proof", "")
+        if status == "equivalent":  # re-judged against the allow-list by the caller
+            status, by = "survived", ""
+        results.append(MutantResult(m, status, by, 0, proof))
+    order = {mid: i for i, mid in enumerate(by_id)}
+    results.sort(key=lambda r: order.get(r.mutant.id, len(order)))
+    return dataclasses.replace(
+        run,
+        results=results,
+        seconds=run.seconds + float(previous.get("seconds", 0)),
+        total_mutants=len(by_id),
+    )
+
+
+def package_dir(name: str) -> Path:
+    from nenguide.knowledge import package_path
+
+    return package_path(name)
+
+
 def relabel(run: RunResult, equivalent: dict[str, str]) -> RunResult:
     """The run with survivors that the allow-list names marked equivalent (with its reason)."""
     results = [
@@ -365,7 +395,11 @@ EQUIVALENT_REASON = (
 def write_allowlist(path: Path, results: list[MutantResult], *, keep: dict[str, str]) -> None:
     """Rewrite the allow-list: proven-equivalent survivors (with the proof as reason, or the
     reviewed reason already recorded) and every other survivor as an open gap."""
-    equivalent = dict(keep)
+    status = {r.mutant.id: r.status for r in results}
+    # reviewed entries stay unless the mutant is now killed (or gone, in a complete run)
+    equivalent = {
+        k: v for k, v in keep.items() if status.get(k, "equivalent") in ("equivalent", "survived")
+    }
     open_gaps: list[str] = []
     for r in results:
         if r.status == "equivalent":
