@@ -571,16 +571,97 @@ def systemic_options_match_reference(kb: Knowledge) -> list[str]:
     return out
 
 
+DIGESTIVE = ("stomach", "duodenum", "ampulla", "jejunum", "ileum", "appendix", "colon", "rectum",
+             "pancreas")  # fmt: skip
+
+
+def reference_nec(f: dict[str, Any]) -> set[str] | None:
+    """NEC, MiNEN and lung NEC (CSCO 2021 S3, S7; clinical-treatment.md §4.1-4.3, §7): surgery
+    for localised NEC, adjuvant platinum-etoposide after resection of digestive NEC, platinum-
+    etoposide first line, FOLFIRI (FOLFOX, CAPTEM) after platinum for digestive NEC/MiNEN,
+    re-challenge when progression came > 6 months after platinum, checkpoint inhibitors after
+    systemic therapy for metastatic NEC, lung NEC on the lung-cancer pathway, MiNEN by its most
+    aggressive component (resected as adenocarcinoma when localised); chemotherapy needs ECOG
+    <= 2. None: 6 months exactly ('> 6 months' and '>= 6 mo' both appear in §4.2)."""
+    setting, cat, resected = f["setting"], f["category"], f["resected"]
+    fit = f["ecog"] <= 2
+    advanced = setting in ("locally_advanced", "metastatic")
+    nec_like = cat in ("NEC", "MiNEN", "LCNEC", "SCLC")
+    pop, months = f["progressed_on_platinum"], f["platinum_months_to_progression"]
+    out = set()
+    if setting == "localised" and cat == "NEC" and not resected:
+        out.add("NEC_RADICAL_SURGERY")
+    digestive = f["primary_site"] in DIGESTIVE
+    if setting == "localised" and cat == "NEC" and resected and digestive and fit:
+        out.add("NEC_ADJUVANT_CHEMOTHERAPY")
+    if advanced and nec_like and fit and pop is False:
+        out.add("PLATINUM_ETOPOSIDE")
+    if advanced and cat in ("NEC", "MiNEN") and fit and pop is True:
+        out.add("FOLFIRI")
+    if advanced and nec_like and fit and pop is True and months is not None:
+        if months == 6:
+            return None
+        if months > 6:
+            out.add("PLATINUM_ETOPOSIDE_RECHALLENGE")
+    if setting == "metastatic" and nec_like and fit and f["progressed_on_systemic"]:
+        out.add("IMMUNE_CHECKPOINT_INHIBITOR")
+    if cat in ("LCNEC", "SCLC"):
+        out.add("LUNG_NEC_PER_LUNG_CANCER_GUIDELINE")
+    if cat == "MiNEN":
+        out.add("MINEN_TREAT_AGGRESSIVE_COMPONENT")
+        if setting == "localised" and not resected:
+            out.add("MINEN_ONCOLOGICAL_RESECTION")
+    return out
+
+
+def nec_options_match_reference(kb: Knowledge) -> list[str]:
+    table = kb.tables["CSCO2021.TX.NEC"]
+    spec = table.spec.inputs
+    cats, sites = spec["category"].values or [], spec["primary_site"].values or []
+    scenarios: list[dict[str, Any]] = []
+    for cat, site, resected, ecog in itertools.product(cats, sites, (True, False), (1, 2, 3)):
+        localised = {"setting": "localised", "category": cat, "primary_site": site}
+        scenarios.append(
+            {**localised, "resected": resected, "ecog": ecog, "progressed_on_platinum": False,
+             "progressed_on_systemic": False, "platinum_months_to_progression": None}
+        )  # fmt: skip
+    for setting, cat, site, resected, ecog, systemic in itertools.product(
+        ("locally_advanced", "metastatic"), cats, ("pancreas", "lung"), (True, False),
+        (1, 2, 3), (True, False),
+    ):  # fmt: skip
+        base = {"setting": setting, "category": cat, "primary_site": site, "resected": resected,
+                "ecog": ecog, "progressed_on_systemic": systemic}  # fmt: skip
+        scenarios.append(
+            {**base, "progressed_on_platinum": False, "platinum_months_to_progression": None}
+        )
+        for months in (None, 2.9, 3, 3.1, 5.3, 5.5, 6, 6.5, 6.7, 9, 9.1):
+            scenarios.append(
+                {**base, "progressed_on_platinum": True, "platinum_months_to_progression": months}
+            )
+    out = []
+    for facts in scenarios:
+        want = reference_nec(facts)
+        if want is None:
+            continue
+        got = {r.then.get("option") for r in evaluate_collect(table, facts).applies}
+        if got != want:
+            out.append(f"{facts}: {sorted(map(str, got))}, reference {sorted(want)}")
+            if len(out) >= MAX_REPORTED:
+                break
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Property:
     name: str
     check: Callable[[Knowledge], list[str]]
+    whole_engine: bool = False  # runs whole assessments (slow) rather than reading one table
 
 
 def properties() -> list[Property]:
     out = [
-        Property("grade boundaries (WHO 2019)", grade_boundaries),
-        Property("grade monotone in Ki-67 and mitoses", grade_monotone),
+        Property("grade boundaries (WHO 2019)", grade_boundaries, whole_engine=True),
+        Property("grade monotone in Ki-67 and mitoses", grade_monotone, whole_engine=True),
     ]
     out += [
         Property("GEP-NET T category = AJCC 8th (size x depth grid)", gep_t_matches_ajcc8),
@@ -601,6 +682,10 @@ def properties() -> list[Property]:
         Property(
             "systemic options for advanced NET = clinical-treatment.md §3.2-3.3, §7",
             systemic_options_match_reference,
+        ),
+        Property(
+            "NEC, MiNEN and lung NEC options = CSCO S3, S7 (clinical-treatment.md §4)",
+            nec_options_match_reference,
         ),
         Property(
             "treatment caveats = trial populations and gates (clinical-treatment.md §3, §7)",
