@@ -17,6 +17,7 @@ from typing import Any
 
 from nenguide import assess
 from nenguide.engine.kb import Knowledge
+from nenguide.engine.logic import OneOf
 from nenguide.engine.stage import stage_group
 from nenguide.engine.tables import evaluate_collect, evaluate_first
 from nenguide.errors import parse_case
@@ -651,6 +652,52 @@ def nec_options_match_reference(kb: Knowledge) -> list[str]:
     return out
 
 
+#: All-enumeration first-hit tables whose answer under a partly known input is checked.
+PRECISE_TABLES = (
+    "CSCO2021.STAGE.NET.GROUP",
+    "CSCO2021.STAGE.NET.JI.GROUP",
+    "CSCO2021.STAGE.NET.CR.GROUP",
+    "CSCO2021.STAGE.LUNG.GROUP",
+    "CSCO2021.STAGE.PANCREAS_EXO.GROUP",
+)
+
+
+def _concrete(table_result: Any) -> set[str]:
+    value = table_result.value
+    vals = value.values if isinstance(value, OneOf) else {value}
+    return {repr(v) for v in vals}
+
+
+def partly_known_input_gives_exactly_its_outcomes(kb: Knowledge, table_id: str) -> list[str]:
+    """When one input is known only to be one of two values (e.g. T1c or T2a: a 2.5 cm lung
+    tumour whose pleural invasion is not reported), the table offers exactly the outcomes of
+    those two values, no other (the three-valued logic of docs/assessment-contract.md: an
+    answer that holds for every possible value is given; otherwise the candidates are named)."""
+    table = kb.tables[table_id]
+    spec = table.spec.inputs
+    names = list(spec)
+    out: list[str] = []
+    for combo in itertools.product(*(spec[n].values or [] for n in names)):
+        facts = dict(zip(names, combo, strict=True))
+        for i, name in enumerate(names):
+            for other in spec[name].values or []:
+                if other == combo[i] or repr(other) < repr(combo[i]):
+                    continue
+                alt = {**facts, name: other}
+                want = _concrete(evaluate_first(table, facts)) | _concrete(
+                    evaluate_first(table, alt)
+                )
+                res = evaluate_first(table, {**facts, name: OneOf(frozenset({combo[i], other}))})
+                if _concrete(res) != want:
+                    out.append(
+                        f"{table_id}: {name} {combo[i]} or {other} with {facts}: "
+                        f"{sorted(_concrete(res))}, expected {sorted(want)}"
+                    )
+                    if len(out) >= MAX_REPORTED:
+                        return out
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Property:
     name: str
@@ -700,6 +747,15 @@ def properties() -> list[Property]:
             local_treatment_matches_reference,
         ),
     ]
+    for table in PRECISE_TABLES:
+        out.append(
+            Property(
+                f"partly known input gives exactly its outcomes ({table})",
+                lambda kb, table=table: partly_known_input_gives_exactly_its_outcomes(  # type: ignore[misc]
+                    kb, table
+                ),
+            )
+        )
     for table in ORDERS:
         out.append(
             Property(
