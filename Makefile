@@ -34,7 +34,7 @@ lint: $(BIN)/.installed
 
 # full mutation run of the knowledge tables (issue 13); the fast sample runs inside `make test`
 mutate: $(BIN)/.installed
-	$(BIN)/nenguide knowledge mutate --jobs 2 --report docs/mutation-report.md $(MUTATE_ARGS)
+	$(BIN)/nenguide knowledge mutate --jobs 2 --report docs/mutation-report.md --no-fail-on-survivor $(MUTATE_ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_assess.py

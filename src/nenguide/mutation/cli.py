@@ -27,18 +27,18 @@ def _repo() -> Path:
 def mutate(
     guideline: Annotated[str, typer.Option("--guideline")] = DEFAULT_GUIDELINE,
     vignettes: Annotated[
-        Path | None, typer.Option(help="Golden vignettes folder [default: tests/vignettes]")
+        Path | None, typer.Option(help="Golden vignettes folder (default: tests/vignettes)")
     ] = None,
     oracle: Annotated[
         Path | None,
         typer.Option(
             help="SEER staging oracle (stage_cases.jsonl) "
-            "[default: ../shared/oracle/stage_cases.jsonl beside the repository]"
+            "(default: ../shared/oracle/stage_cases.jsonl beside the repository)"
         ),
     ] = None,
     allowlist: Annotated[
         Path | None,
-        typer.Option(help="Reviewed equivalent mutants [default: tests/mutation/equivalent.yaml]"),
+        typer.Option(help="Reviewed equivalent mutants (default: tests/mutation/equivalent.yaml)"),
     ] = None,
     sample: Annotated[
         int | None, typer.Option(help="Run a deterministic sample of this many mutants")
