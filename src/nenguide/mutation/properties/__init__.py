@@ -27,13 +27,16 @@ from nenguide.mutation.properties.staging import (
     group_grid,
     lung_t_matches_tnm8,
     partly_known_input_gives_exactly_its_outcomes,
+    pathology_checks_match_who,
     stage_monotone,
     staging_system_by_site_and_category,
 )
 from nenguide.mutation.properties.treatment import (
+    advanced_options_match_reference,
     followup_exemption_matches_csco_s8,
     local_treatment_matches_reference,
     nec_options_match_reference,
+    resected_options_match_reference,
     systemic_options_match_reference,
     treatment_caveats_match_reference,
 )
@@ -77,12 +80,24 @@ def properties() -> list[Property]:
     out += [
         Property("staging system by site and category", staging_system_by_site_and_category),
         Property(
+            "pathology contradictions and cautions = WHO 2019/2021 (index x morphology grid)",
+            pathology_checks_match_who,
+        ),
+        Property(
             "systemic options for advanced NET = clinical-treatment.md §3.2-3.3, §7",
             systemic_options_match_reference,
         ),
         Property(
             "NEC, MiNEN and lung NEC options = CSCO S3, S7 (clinical-treatment.md §4)",
             nec_options_match_reference,
+        ),
+        Property(
+            "locally advanced and metastatic options = CSCO S2, S4, S5 (every input combination)",
+            advanced_options_match_reference,
+        ),
+        Property(
+            "options after resection of a NET = CSCO S3 (every input combination)",
+            resected_options_match_reference,
         ),
         Property(
             "treatment caveats = trial populations and gates (clinical-treatment.md §3, §7)",

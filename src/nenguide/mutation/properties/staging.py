@@ -12,7 +12,7 @@ from nenguide import assess
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.stage import stage_group
-from nenguide.engine.tables import evaluate_first
+from nenguide.engine.tables import evaluate_collect, evaluate_first
 from nenguide.errors import parse_case
 
 MAX_REPORTED = 10  # a grid stops at this many failures (enough to show what is wrong)
@@ -369,4 +369,73 @@ def partly_known_input_gives_exactly_its_outcomes(kb: Knowledge, table_id: str) 
                     )
                     if len(out) >= MAX_REPORTED:
                         return out
+    return out
+
+
+# --- contradictions and cautions in the pathology data ------------------------------------------
+
+
+def reference_pathology_checks(f: dict[str, Any]) -> set[str]:
+    """WHO 2019 digestive / WHO 2021 thoracic classification (clinical-pathology-staging.md §1-2,
+    docs/clinical-gaps.md 'Classification and grade'): small/large-cell morphology is a carcinoma
+    (NEC) and carcinoid morphology a NET, so either with the opposite differentiation conflicts;
+    a poorly differentiated GEP-NEN needs Ki-67 > 20 % and mitoses > 20 (no index reported:
+    caution); thoracic high-grade NEC needs > 10 mitoses per 2 mm2 and Ki-67 is no thoracic
+    criterion; thoracic components are reported as combined tumours; MiNEN exactly at 30 %."""
+    out = set()
+    fam, diff, morph = f["rule_family"], f["differentiation"], f["morphology"]
+    k, m = f["ki67_percent"], f["mitoses_per_2mm2"]
+    if diff == "well" and morph in ("small_cell", "large_cell"):
+        out.add("CONFLICT_WELL_DIFFERENTIATED_NEC_MORPHOLOGY")
+    if diff == "poor" and morph == "carcinoid":
+        out.add("CONFLICT_POORLY_DIFFERENTIATED_CARCINOID_MORPHOLOGY")
+    if fam == "gep" and diff == "poor":
+        low_k, low_m = k is not None and k <= 20, m is not None and m <= 20
+        if (low_k and low_m) or (low_k and m is None) or (k is None and low_m):
+            out.add("CONFLICT_NEC_LOW_PROLIFERATION")
+        if k is None and m is None:
+            out.add("NEC_PROLIFERATION_NOT_REPORTED")
+    if fam == "thoracic":
+        if diff == "poor" and m is not None and m <= 10:
+            out.add("CONFLICT_THORACIC_HIGH_GRADE_LOW_MITOSES")
+        if k is not None:
+            out.add("KI67_NOT_A_THORACIC_CRITERION")
+        if f["ne_percent"] is not None:
+            out.add("COMBINED_THORACIC_COMPONENTS")
+    if fam == "gep" and 30 in (f["ne_percent"], f["non_ne_percent"]):
+        out.add("MINEN_AT_THRESHOLD")
+    return out
+
+
+def pathology_checks_match_who(kb: Knowledge) -> list[str]:
+    table = kb.tables["CSCO2021.CLASS.CONSISTENCY"]
+    kis = (None, 10, 18, 19.9, 20, 20.1, 22, 30, 50)
+    mitoses = (None, 5, 9, 9.9, 10, 10.1, 11, 18, 19.9, 20, 20.1, 22, 30)
+    pcts = (None, 0, 0.05, 15, 27, 29.9, 30, 30.1, 33, 45, 70)
+    scenarios = [
+        {"rule_family": fam, "differentiation": diff, "morphology": morph, "ki67_percent": k,
+         "mitoses_per_2mm2": m, "ne_percent": None, "non_ne_percent": None}
+        for fam, diff, morph, k, m in itertools.product(
+            ("gep", "thoracic"), (None, "well", "poor"),
+            (None, "small_cell", "large_cell", "carcinoid"), kis, mitoses,
+        )
+    ]  # fmt: skip
+    scenarios += [
+        {"rule_family": fam, "differentiation": None, "morphology": None, "ki67_percent": None,
+         "mitoses_per_2mm2": None, "ne_percent": ne, "non_ne_percent": non}
+        for fam, ne, non in itertools.product(("gep", "thoracic"), pcts, pcts)
+    ]  # fmt: skip
+    out = []
+    for f in scenarios:
+        facts = {
+            **f,
+            "ki67_reported": f["ki67_percent"] is not None,
+            "mitoses_reported": f["mitoses_per_2mm2"] is not None,
+        }
+        got = {r.then.get("code") for r in evaluate_collect(table, facts).applies}
+        want = reference_pathology_checks(facts)
+        if got != want:
+            out.append(f"{f}: {sorted(map(str, got))}, reference {sorted(want)}")
+            if len(out) >= MAX_REPORTED:
+                break
     return out

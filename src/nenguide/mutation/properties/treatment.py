@@ -329,3 +329,82 @@ def nec_options_match_reference(kb: Knowledge) -> list[str]:
 
 
 #: All-enumeration first-hit tables whose answer under a partly known input is checked.
+
+
+# --- locally advanced and metastatic disease (S2, S4, S5) ----------------------------------------
+
+_WELL = ("NET", "typical_carcinoid", "atypical_carcinoid")
+
+
+def reference_advanced(f: dict[str, Any]) -> set[str]:
+    """CSCO 2021 S2 (locally unresectable: systemic-based treatment under MDT), S4 (liver-only
+    metastases by ENETS type: I resection of primary and metastases, II resection with ablation
+    or staged, III TAE/TACE; extrahepatic: systemic-based), S5 (debulking for functional
+    tumours); clinical-treatment.md §2.4 (metastatic small-bowel NET: resection of the primary
+    considered) and §7 (ECOG >= 3: best supportive care)."""
+    out: set[str] = set()
+    setting, well = f["setting"], f["category"] in _WELL
+    if setting == "locally_advanced":
+        out.add("SYSTEMIC_COMPREHENSIVE_MDT")
+    if setting in ("locally_advanced", "metastatic") and f["ecog"] >= 3:
+        out.add("BEST_SUPPORTIVE_CARE")
+    if setting != "metastatic" or not well:
+        return out
+    liver_type = f["liver_type"]
+    if f["liver_only"] and liver_type == "I":
+        out.add("RESECTION_PRIMARY_AND_LIVER_METASTASES")
+    if f["liver_only"] and liver_type == "II":
+        out.add("LIVER_RESECTION_WITH_ABLATION_OR_STAGED")
+    if f["liver_mets"] and liver_type == "III":
+        out.add("TAE_TACE")
+    if f["extrahepatic"]:
+        out.add("SYSTEMIC_COMPREHENSIVE_MDT")
+    if f["functional"]:
+        out.add("DEBULKING_FUNCTIONAL")
+    if f["category"] == "NET" and f["primary_site"] in ("jejunum", "ileum") and not f["resected"]:
+        out.add("SI_PRIMARY_RESECTION_METASTATIC")
+    return out
+
+
+def advanced_options_match_reference(kb: Knowledge) -> list[str]:
+    table = kb.tables["CSCO2021.TX.ADVANCED"]
+    spec = table.spec.inputs
+    enums = {k: list(spec[k].values or []) for k in ("setting", "category", "liver_type")}
+    out = []
+    bools = ("liver_only", "liver_mets", "extrahepatic", "functional", "resected")
+    for site, ecog, flags in itertools.product(
+        spec["primary_site"].values or [], (2, 3), itertools.product((True, False), repeat=5)
+    ):
+        for combo in itertools.product(*enums.values()):
+            facts = {**dict(zip(enums, combo, strict=True)), **dict(zip(bools, flags, strict=True))}
+            facts |= {"primary_site": site, "ecog": ecog}
+            want = reference_advanced(facts)
+            got = {r.then.get("option") for r in evaluate_collect(table, facts).applies}
+            if got != want:
+                out.append(f"{facts}: {sorted(map(str, got))}, reference {sorted(want)}")
+                if len(out) >= MAX_REPORTED:
+                    return out
+    return out
+
+
+def resected_options_match_reference(kb: Knowledge) -> list[str]:
+    """CSCO 2021 S3: no routine adjuvant therapy after resection of a non-metastatic NET (no
+    high-level evidence); a positive margin (R1/R2): re-resection or surveillance decided by the
+    MDT (clinical-treatment.md §2.7), except the appendix, whose own table weighs the margin."""
+    table = kb.tables["CSCO2021.TX.RESECTED"]
+    spec = table.spec.inputs
+    names = ("setting", "category", "margin", "primary_site")
+    out = []
+    for combo in itertools.product(*(spec[n].values or [] for n in names), (True, False)):
+        f = {**dict(zip(names, combo[:-1], strict=True)), "resected": combo[-1]}
+        want: set[str] = set()
+        if f["setting"] == "localised" and f["category"] in _WELL and f["resected"]:
+            want.add("NO_ROUTINE_ADJUVANT_NET")
+            if f["margin"] in ("R1", "R2") and f["primary_site"] != "appendix":
+                want.add("RE_RESECTION_OR_SURVEILLANCE")
+        got = {r.then.get("option") for r in evaluate_collect(table, f).applies}
+        if got != want:
+            out.append(f"{f}: {sorted(map(str, got))}, reference {sorted(want)}")
+            if len(out) >= MAX_REPORTED:
+                break
+    return out
