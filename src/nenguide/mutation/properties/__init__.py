@@ -29,6 +29,7 @@ from nenguide.mutation.properties.staging import (
     partly_known_input_gives_exactly_its_outcomes,
     pathology_checks_match_who,
     stage_monotone,
+    staging_conflicts_are_reported,
     staging_system_by_site_and_category,
 )
 from nenguide.mutation.properties.treatment import (
@@ -79,6 +80,10 @@ def properties() -> list[Property]:
     ]
     out += [
         Property("staging system by site and category", staging_system_by_site_and_category),
+        Property(
+            "nodal and metastatic contradictions are reported (every input combination)",
+            staging_conflicts_are_reported,
+        ),
         Property(
             "pathology contradictions and cautions = WHO 2019/2021 (index x morphology grid)",
             pathology_checks_match_who,

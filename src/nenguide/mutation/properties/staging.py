@@ -439,3 +439,57 @@ def pathology_checks_match_who(kb: Knowledge) -> list[str]:
             if len(out) >= MAX_REPORTED:
                 break
     return out
+
+
+def reference_staging_conflicts(f: dict[str, Any]) -> set[str]:
+    """Contradictions in the nodal and metastatic data are reported, never resolved silently
+    (the guide's safety rule 1; docs/clinical-gaps.md 'Staging'): nodes declared negative with
+    positive nodes, a mesenteric mass or a lung nodal station; nodes declared positive with none
+    of at least one examined node positive; metastases declared absent yet listed."""
+    out = set()
+    status, positive = f["declared_node_status"], f["nodes_positive"]
+    if status == "negative" and (
+        (positive is not None and positive >= 1)
+        or (f["mesenteric_mass_cm"] is not None and f["mesenteric_mass_cm"] > 0)
+        or f["lung_node_station"] is not None
+    ):
+        out.add("CONFLICT_NODE_STATUS")
+    examined = f["nodes_examined"]
+    if status == "positive" and positive == 0 and examined is not None and examined >= 1:
+        out.add("CONFLICT_NODE_STATUS")
+    if f["met_status"] == "none" and f["listed_metastases"] is True:
+        out.add("CONFLICT_METASTASIS_STATUS")
+    return out
+
+
+def staging_conflicts_are_reported(kb: Knowledge) -> list[str]:
+    table = kb.tables["CSCO2021.STAGE.CONSISTENCY"]
+    spec = table.spec.inputs
+    out = []
+    nodes = itertools.product(
+        [None, *(spec["declared_node_status"].values or [])],
+        (None, 0, 1, 2, 3),
+        (None, 0, 1, 2),
+        (None, 0, 0.05, 0.5, 2.0),
+        [None, *(spec["lung_node_station"].values or [])],
+    )
+    for status, positive, examined, mass, station in nodes:
+        for met, listed in itertools.product(
+            [None, *(spec["met_status"].values or [])], (None, True, False)
+        ):
+            f = {
+                "declared_node_status": status,
+                "nodes_positive": positive,
+                "nodes_examined": examined,
+                "mesenteric_mass_cm": mass,
+                "lung_node_station": station,
+                "met_status": met,
+                "listed_metastases": listed,
+            }
+            got = {r.then.get("code") for r in evaluate_collect(table, f).applies}
+            want = reference_staging_conflicts(f)
+            if got != want:
+                out.append(f"{f}: {sorted(map(str, got))}, reference {sorted(want)}")
+                if len(out) >= MAX_REPORTED:
+                    return out
+    return out
