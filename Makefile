@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test serve bench lint clean lock audit screenshots
+.PHONY: run test serve bench lint clean lock audit screenshots mutate
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nenguide needs Python 3.11 or newer")'
@@ -36,8 +36,12 @@ lint: $(BIN)/.installed
 screenshots: $(BIN)/.installed
 	NENGUIDE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/web/test_browser.py
 
+# full mutation run of the knowledge tables (issue 13); the fast sample runs inside `make test`
+mutate: $(BIN)/.installed
+	$(BIN)/nenguide knowledge mutate --jobs 2 --report docs/mutation-report.md --no-fail-on-survivor $(MUTATE_ARGS)
+
 bench: $(BIN)/.installed
-	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[bench]"
 	$(BIN)/python benchmarks/bench_assess.py
 
 # Regenerate constraints.txt (exact versions of every dependency, all extras) after changing

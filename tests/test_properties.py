@@ -15,9 +15,9 @@ from nenguide.engine.stage import stage_group
 from nenguide.errors import CaseInputError, parse_case
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import EXTENTS_BY_SITE, LungDescriptor, MetastasisSite, PrimarySite
+from nenguide.mutation.properties import GRADE_BOUNDARIES, GRADE_RANK, GROUP_ORDER, ORDERS
 
 AS_OF = dt.date(2026, 11, 23)
-GRADE_RANK = {"G1": 1, "G2": 2, "G3": 3}
 SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -198,65 +198,12 @@ def test_grade_is_monotone(
     assert GRADE_RANK[_grade(kb, site, hi_k, lo_m) or "G1"] >= GRADE_RANK[lo]
 
 
-@pytest.mark.parametrize(
-    ("k", "m", "grade"),
-    [
-        (2.9, None, "G1"),
-        (3, None, "G2"),
-        (3.1, None, "G2"),
-        (20, None, "G2"),
-        (20.1, None, "G3"),
-        (None, 1, "G1"),
-        (None, 1.9, "G1"),
-        (None, 2, "G2"),
-        (None, 20, "G2"),
-        (None, 21, "G3"),
-        (1, 21, "G3"),
-        (25, 1, "G3"),
-        (2, 5, "G2"),
-    ],
-)
+@pytest.mark.parametrize(("k", "m", "grade"), GRADE_BOUNDARIES)
 def test_grade_boundaries(kb: Knowledge, k: float | None, m: float | None, grade: str) -> None:
     assert _grade(kb, "pancreas", k, m) == grade
 
 
 # --- stage never falls when T, N or M rise --------------------------------------------------
-
-GEP_T = ["T1", "T2", "T3", "T4"]
-ORDERS = {
-    "CSCO2021.STAGE.NET.GROUP": (GEP_T, ["N0", "N1"], ["M0", "M1a"]),
-    "CSCO2021.STAGE.NET.JI.GROUP": (GEP_T, ["N0", "N1", "N2"], ["M0", "M1b"]),
-    "CSCO2021.STAGE.NET.CR.GROUP": (["T1a", "T1b", "T2", "T3", "T4"], ["N0", "N1"], ["M0", "M1c"]),
-    "CSCO2021.STAGE.LUNG.GROUP": (
-        ["T1a", "T1b", "T1c", "T2a", "T2b", "T3", "T4"],
-        ["N0", "N1", "N2", "N3"],
-        ["M0", "M1a", "M1c"],
-    ),
-    "CSCO2021.STAGE.PANCREAS_EXO.GROUP": (
-        ["T1a", "T1b", "T1c", "T2", "T3", "T4"],
-        ["N0", "N1", "N2"],
-        ["M0", "M1"],
-    ),
-}
-GROUP_ORDER = [
-    "I",
-    "IA",
-    "IA1",
-    "IA2",
-    "IA3",
-    "IB",
-    "II",
-    "IIA",
-    "IIB",
-    "III",
-    "IIIA",
-    "IIIB",
-    "IIIC",
-    "IV",
-    "IVA",
-    "IVB",
-]
-
 
 @SETTINGS
 @given(

@@ -18,6 +18,7 @@ import yaml
 
 import nenguide
 from nenguide.errors import parse_case
+from nenguide.mutation.vignettes import vignette_failures
 
 VIGNETTE_DIR = Path(__file__).parent / "vignettes"
 DEFAULT_AS_OF = dt.date(2026, 11, 23)
@@ -48,7 +49,6 @@ CLINICAL_KEYS = (
 #: Steps of the clinical pathway (issue 3): every rule of their tables must be fired by some
 #: vignette (test_every_pathway_rule_is_fired_by_a_vignette).
 PATHWAY_STEPS = ("functional_syndromes", "workup", "treatment", "follow_up", "hereditary")
-_MISSING = object()
 
 
 def _files() -> list[Path]:
@@ -78,39 +78,6 @@ def _assess(v: dict[str, Any], lang: str) -> dict[str, Any]:
     return a.model_dump(mode="json")
 
 
-def _lookup(data: Any, dotted: str) -> Any:
-    """Follow a dotted path; integer parts index lists.
-
-    Example: ``classification.components.0.category``.
-    """
-    cur = data
-    for part in dotted.split("."):
-        if isinstance(cur, dict):
-            if part not in cur:
-                return _MISSING
-            cur = cur[part]
-        elif isinstance(cur, list):
-            try:
-                idx = int(part)
-            except ValueError:
-                return _MISSING
-            if not -len(cur) <= idx < len(cur):
-                return _MISSING
-            cur = cur[idx]
-        else:
-            return _MISSING
-    return cur
-
-
-def _pluck(data: Any, spec: str) -> list[Any]:
-    """``treatment[].code`` -> the ``code`` of every item of the list ``treatment``."""
-    head, _, tail = spec.partition("[].")
-    items = _lookup(data, head)
-    if not isinstance(items, list):
-        return []
-    return [_lookup(i, tail) if tail else i for i in items]
-
-
 def _label(v: dict[str, Any]) -> str:
     return f"{v.get('id')} ({v.get('title')})"
 
@@ -129,43 +96,9 @@ def _params() -> list[Any]:
 @pytest.mark.parametrize("path", _params())
 def test_vignette(path: Path) -> None:
     v = _load(path)
-    label = _label(v)
     assessment = _assess(v, "en")
 
-    failures: list[str] = []
-    for dotted, expected in (v.get("expect") or {}).items():
-        actual = _lookup(assessment, dotted)
-        if actual is _MISSING:
-            failures.append(f"{label}: path {dotted!r} not found in the assessment")
-        elif actual != expected:
-            failures.append(f"{label}: path {dotted!r}: expected {expected!r}, actual {actual!r}")
-
-    for spec, wanted in (v.get("contains") or {}).items():
-        present = _pluck(assessment, spec)
-        for w in wanted:
-            if w not in present:
-                failures.append(f"{label}: {spec} should contain {w!r}; it has {present}")
-    for spec, unwanted in (v.get("excludes") or {}).items():
-        present = _pluck(assessment, spec)
-        for w in unwanted:
-            if w in present:
-                failures.append(f"{label}: {spec} must not contain {w!r}; it has {present}")
-
-    codes = [i["code"] for i in assessment["issues"]]
-    for code in v.get("issues_include") or []:
-        if code not in codes:
-            failures.append(f"{label}: issue {code!r} expected but absent; issues: {codes}")
-    for code in v.get("issues_exclude") or []:
-        if code in codes:
-            failures.append(f"{label}: issue {code!r} must be absent; issues: {codes}")
-
-    decisive = [t["rule_ids"][0] for t in assessment["trace"] if t["rule_ids"]]
-    for rule in v.get("rules_fired") or []:
-        if rule not in decisive:
-            failures.append(
-                f"{label}: rule {rule!r} expected as a decisive rule; decisive rules: {decisive}"
-            )
-
+    failures = vignette_failures(v, assessment)
     assert not failures, "\n".join(failures)
 
 

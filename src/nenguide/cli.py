@@ -25,6 +25,7 @@ from nenguide.knowledge import DEFAULT_GUIDELINE, KnowledgeError, available, loa
 from nenguide.limits import AS_OF_MAX, AS_OF_MIN, short
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
+from nenguide.mutation import cli as mutation_cli
 
 app = typer.Typer(
     name="nenguide",
@@ -329,6 +330,9 @@ def knowledge_list() -> None:
             f"[bold]{name}[/]  {m.title} {m.version}  valid {m.valid_from} – "
             f"{m.valid_until}  ({m.status})"
         )
+
+
+knowledge_app.command("mutate")(mutation_cli.mutate)
 
 
 @app.command()

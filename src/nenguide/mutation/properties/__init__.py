@@ -1,0 +1,136 @@
+"""Clinical properties of the knowledge tables, as deterministic checks over whole input grids.
+
+Each check takes a knowledge base and returns its failures (empty: the property holds). The test
+suite runs them on the bundled package (``tests/test_mutation.py``) and the Hypothesis tests in
+``tests/test_properties.py`` draw from the same orders; the mutation harness runs them on every
+mutant. Grids are exhaustive where the domain is finite (T/N/M categories) and cover every
+threshold of the tables, just below, at and just above it, where it is numeric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nenguide.engine.kb import Knowledge
+from nenguide.mutation.properties.staging import (
+    GRADE_BOUNDARIES,
+    GRADE_RANK,
+    GROUP_ORDER,
+    ORDERS,
+    PRECISE_TABLES,
+    ajcc8_lung_group,
+    ajcc8_pancreas_exocrine_group,
+    gep_t_matches_ajcc8,
+    grade_boundaries,
+    grade_monotone,
+    group_grid,
+    lung_t_matches_tnm8,
+    partly_known_input_gives_exactly_its_outcomes,
+    pathology_checks_match_who,
+    stage_monotone,
+    staging_conflicts_are_reported,
+    staging_system_by_site_and_category,
+)
+from nenguide.mutation.properties.treatment import (
+    advanced_options_match_reference,
+    followup_exemption_matches_csco_s8,
+    local_treatment_matches_reference,
+    nec_options_match_reference,
+    resected_options_match_reference,
+    systemic_options_match_reference,
+    treatment_caveats_match_reference,
+)
+
+__all__ = [
+    "GRADE_BOUNDARIES",
+    "GRADE_RANK",
+    "GROUP_ORDER",
+    "ORDERS",
+    "Property",
+    "properties",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    name: str
+    check: Callable[[Knowledge], list[str]]
+    whole_engine: bool = False  # runs whole assessments (slow) rather than reading one table
+
+
+def properties() -> list[Property]:
+    out = [
+        Property("grade boundaries (WHO 2019)", grade_boundaries, whole_engine=True),
+        Property("grade monotone in Ki-67 and mitoses", grade_monotone, whole_engine=True),
+    ]
+    out += [
+        Property("GEP-NET T category = AJCC 8th (size x depth grid)", gep_t_matches_ajcc8),
+        Property("lung T category by size = TNM 8th", lung_t_matches_tnm8),
+        Property(
+            "lung stage groups = TNM 8th (every T, N, M)",
+            lambda kb: group_grid(kb, "CSCO2021.STAGE.LUNG.GROUP", ajcc8_lung_group),
+        ),
+        Property(
+            "exocrine-pancreas stage groups = AJCC 8th ch. 28 (every T, N, M)",
+            lambda kb: group_grid(
+                kb, "CSCO2021.STAGE.PANCREAS_EXO.GROUP", ajcc8_pancreas_exocrine_group
+            ),
+        ),
+    ]
+    out += [
+        Property("staging system by site and category", staging_system_by_site_and_category),
+        Property(
+            "nodal and metastatic contradictions are reported (every input combination)",
+            staging_conflicts_are_reported,
+        ),
+        Property(
+            "pathology contradictions and cautions = WHO 2019/2021 (index x morphology grid)",
+            pathology_checks_match_who,
+        ),
+        Property(
+            "systemic options for advanced NET = clinical-treatment.md §3.2-3.3, §7",
+            systemic_options_match_reference,
+        ),
+        Property(
+            "NEC, MiNEN and lung NEC options = CSCO S3, S7 (clinical-treatment.md §4)",
+            nec_options_match_reference,
+        ),
+        Property(
+            "locally advanced and metastatic options = CSCO S2, S4, S5 (every input combination)",
+            advanced_options_match_reference,
+        ),
+        Property(
+            "options after resection of a NET = CSCO S3 (every input combination)",
+            resected_options_match_reference,
+        ),
+        Property(
+            "treatment caveats = trial populations and gates (clinical-treatment.md §3, §7)",
+            treatment_caveats_match_reference,
+        ),
+        Property(
+            "exemption from follow-up = CSCO 2021 S8 (every input combination)",
+            followup_exemption_matches_csco_s8,
+        ),
+        Property(
+            "local treatment of the primary = clinical-treatment.md §2 (size x grade x depth grid)",
+            local_treatment_matches_reference,
+        ),
+    ]
+    for table in PRECISE_TABLES:
+        out.append(
+            Property(
+                f"partly known input gives exactly its outcomes ({table})",
+                lambda kb, table=table: partly_known_input_gives_exactly_its_outcomes(  # type: ignore[misc]
+                    kb, table
+                ),
+            )
+        )
+    for table in ORDERS:
+        out.append(
+            Property(
+                f"stage group monotone in T, N, M ({table})",
+                lambda kb, table=table: stage_monotone(kb, table),  # type: ignore[misc]
+            )
+        )
+    return out
