@@ -70,3 +70,12 @@ def test_withheld_option_names_the_sstr_imaging_in_chinese(kb: Knowledge) -> Non
     )
     msgs = [i["message"] for i in a.issues if i["code"] == "TX_NEEDS_DATA"]
     assert msgs and all("clinical." not in m for m in msgs)
+
+
+def test_chinese_texts_quote_no_case_field_path(kb: Knowledge) -> None:
+    """No Chinese text of the package writes a case field as its dotted path."""
+    path = re.compile(
+        r"(?<![A-Za-z0-9_.])(patient|tumour|pathology|regional_nodes|metastases|clinical)\.[a-z_]+"
+    )
+    bad = {k: v for k, v in kb.catalog.texts["zh-CN"].items() if path.search(v)}
+    assert bad == {}
