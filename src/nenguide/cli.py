@@ -71,17 +71,30 @@ def _console(stderr: bool = False) -> Console:
     )
 
 
-def _fail_input(err: CaseInputError) -> None:
+def _fail_input(err: CaseInputError, lang: str = "en") -> None:
+    from nenguide.error_texts import err_text
+
+    def t(key: str, default: str) -> str:
+        return default if lang == "en" else err_text(lang, key) or default
+
+    err = err.localised(lang)
     con = _console(stderr=True)
-    con.print(f"[bold red]Invalid case:[/] {escape(err.summary)}")
+    con.print(f"[bold red]{escape(t('cli.invalid', 'Invalid case:'))}[/] {escape(err.summary)}")
     for e in err.errors:
         con.print(f"  [bold]{escape(e.path)}[/]: {escape(e.message)}")
         if e.received is not None:
-            con.print(f"      received: {escape(short(e.received))}")
+            con.print(f"      {escape(t('cli.received', 'received:'))} {escape(short(e.received))}")
         if e.allowed:
-            con.print(f"      allowed:  {escape(e.allowed)}")
+            con.print(f"      {escape(t('cli.allowed', 'allowed: '))} {escape(e.allowed)}")
     if err.errors:
-        con.print("Run 'nenguide schema case' to see every field and its allowed values.")
+        con.print(
+            escape(
+                t(
+                    "cli.schema_hint",
+                    "Run 'nenguide schema case' to see every field and its allowed values.",
+                )
+            )
+        )
     raise typer.Exit(2)
 
 
@@ -178,7 +191,7 @@ def assess(
         else:
             parsed = load_case_file(Path(case))
     except CaseInputError as err:
-        _fail_input(err)
+        _fail_input(err, lang.value)
         return
     _assess_and_print(parsed, format, lang, date, guideline, _site(site))
 
@@ -211,7 +224,7 @@ def demo(
     try:
         parsed = load_case_file(cases[name])
     except CaseInputError as err:  # pragma: no cover - bundled cases are tested
-        _fail_input(err)
+        _fail_input(err, lang.value)
         return
     _assess_and_print(parsed, format, lang, _parse_date(as_of), DEFAULT_GUIDELINE, _site(site))
 

@@ -4,7 +4,8 @@ what is allowed. Shared by the CLI and the HTTP API so both say the same thing."
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,14 @@ class FieldError:
     received: Any
     allowed: str | None
     code: str
+    #: the parameters of the message (limits, choices): with ``code`` they word the error in
+    #: another language (nenguide.error_texts); not part of the JSON shape
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def localised(self, lang: str | None, *, with_label: bool = True) -> FieldError:
+        from nenguide.error_texts import localise
+
+        return localise(self, lang, with_label=with_label)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,10 +47,25 @@ class FieldError:
 class CaseInputError(Exception):
     """The case could not be read or is not valid; ``errors`` says where and why."""
 
-    def __init__(self, summary: str, errors: list[FieldError]):
+    def __init__(
+        self,
+        summary: str,
+        errors: list[FieldError],
+        key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
         super().__init__(summary)
         self.summary = summary
         self.errors = errors
+        #: text key and parameters of the summary (``summary.<key>`` in the error texts)
+        self.key = key
+        self.params = dict(params or {})
+
+    def localised(self, lang: str | None) -> CaseInputError:
+        """This error worded in ``lang`` (en, zh-CN)."""
+        from nenguide.error_texts import localise_error
+
+        return localise_error(self, lang)
 
 
 _ALLOWED_BY_TYPE = {
@@ -110,6 +134,11 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
                 received=_jsonable(received),
                 allowed=allowed,
                 code=e["type"],
+                params={
+                    k: v
+                    for k, v in ctx.items()
+                    if isinstance(v, (int, float, str)) and k != SUBPATH
+                },
             )
         )
     return out
@@ -135,27 +164,63 @@ def parse_case(data: Any) -> Case:
                     _jsonable(data),
                     "an object with at least 'tumour.primary_site'",
                     "model_type",
+                    {"allowed_key": "not_object"},
                 )
             ],
+            "not_object",
         )
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
         errs = field_errors(exc)
-        raise CaseInputError(f"{len(errs)} invalid field(s) in the case", errs) from None
+        raise CaseInputError(
+            f"{len(errs)} invalid field(s) in the case", errs, "fields", {"n": len(errs)}
+        ) from None
     if case.clinical.labs:
         # units and analytes are checked against the analyte catalogue of the knowledge package
         from nenguide.knowledge import load
         from nenguide.units import check_labs
 
-        lab_errors = check_labs(case.clinical.labs, load().analytes)
+        cat = load().analytes
+        lab_errors = check_labs(case.clinical.labs, cat)
         if lab_errors:
             errs = [
-                FieldError(e.path, e.message, _jsonable(e.received), e.allowed, e.code)
+                FieldError(
+                    e.path,
+                    e.message,
+                    _jsonable(e.received),
+                    e.allowed,
+                    e.code,
+                    _lab_params(e, case.clinical.labs, cat),
+                )
                 for e in lab_errors
             ]
-            raise CaseInputError(f"{len(errs)} invalid lab result(s) in the case", errs)
+            raise CaseInputError(
+                f"{len(errs)} invalid lab result(s) in the case", errs, "labs", {"n": len(errs)}
+            )
     return case
+
+
+def _lab_params(e: Any, labs: Any, cat: Any) -> dict[str, Any]:
+    """The parameters that word a lab error in another language (analyte name, units)."""
+    try:
+        lab = labs[int(e.path.split(".")[2])]
+    except (IndexError, ValueError):
+        return {}
+    a = cat.get(lab.analyte)
+    if a is None:
+        return {"codes": ", ".join(sorted(cat.analytes))}
+    out: dict[str, Any] = {
+        "unit": lab.unit,
+        "analyte": a.names.zh_CN,
+        "canonical": a.canonical_unit,
+        "examples": ", ".join(a.examples),
+    }
+    if e.code == "lab_unit" and a.kind != "quantity":
+        out["allowed_key"] = f"lab_unit_{'ph' if a.kind == 'ph' else 'qualitative'}"
+    if e.code == "lab_value":
+        out["allowed_key"] = f"lab_value_{'ph' if a.kind == 'ph' else 'qualitative'}"
+    return out
 
 
 def load_case_file(path: Path) -> Case:
@@ -163,9 +228,11 @@ def load_case_file(path: Path) -> Case:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CaseInputError(f"no such file: {path}", []) from None
+        raise CaseInputError(f"no such file: {path}", [], "no_file", {"path": str(path)}) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CaseInputError(f"cannot read {path}: {exc}", []) from None
+        raise CaseInputError(
+            f"cannot read {path}: {exc}", [], "unreadable", {"path": str(path)}
+        ) from None
     return parse_case_text(text, str(path))
 
 
@@ -178,15 +245,27 @@ def parse_case_text(text: str, label: str = "input") -> Case:
         data = json.loads(text) if text.lstrip().startswith("{") else bounded_yaml.load(text)
     except (bounded_yaml.InputTooComplex, RecursionError) as exc:
         why = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        raise CaseInputError(f"{label} is too complex to read: {why}", []) from None
+        raise CaseInputError(
+            f"{label} is too complex to read: {why}",
+            [],
+            "too_complex",
+            {"label": label, "why": why},
+        ) from None
     except json.JSONDecodeError as exc:
         raise CaseInputError(
-            f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", []
+            f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            [],
+            "json",
+            {"label": label, "msg": exc.msg, "line": exc.lineno, "col": exc.colno},
         ) from None
     except yaml.YAMLError as exc:
         where = ""
+        params: dict[str, Any] = {"label": label, "msg": str(exc), "where": ""}
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        raise CaseInputError(f"{label} is not valid YAML{where}: {exc}", []) from None
+            params["line"], params["col"] = mark.line + 1, mark.column + 1
+        raise CaseInputError(
+            f"{label} is not valid YAML{where}: {exc}", [], "yaml", params
+        ) from None
     return parse_case(data)

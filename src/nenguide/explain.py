@@ -109,7 +109,9 @@ def explain_option(a: Assessment, kb: Knowledge, code: str, lang: str = "en") ->
         if issue["code"] == "TX_OPTION_ALREADY_FAILED" and d.get("option") == name:
             out.lines.append(t("explain.already_failed", therapy=d.get("therapy", "")))
         if issue["code"] == "TX_NEEDS_DATA" and name in (d.get("options") or []):
-            out.lines.append(t("explain.withheld_needs", fields=", ".join(issue["fields"])))
+            out.lines.append(
+                t("explain.withheld_needs", fields=kb.catalog.field_list(lang, issue["fields"]))
+            )
     rules = [
         (table.id, row)
         for table in kb.tables.values()
@@ -126,7 +128,7 @@ def explain_option(a: Assessment, kb: Knowledge, code: str, lang: str = "en") ->
     for table_id, row in rules:
         entry = entries.get(table_id)
         if row.id in pending.get(table_id, {}):
-            needs = ", ".join(pending[table_id][row.id])
+            needs = kb.catalog.field_list(lang, pending[table_id][row.id])
             out.lines.append(
                 t("explain.rule_pending", rule=row.id, when=row.when_text, needs=needs)
             )

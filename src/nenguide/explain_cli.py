@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             else:
                 parsed = load_case_file(Path(case))
         except CaseInputError as err:
-            _fail_input(err)
+            _fail_input(err, lang)
             return
         kb = _load_knowledge(guideline)
         a = assess(parsed, kb, as_of=date, lang=lang)

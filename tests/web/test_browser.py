@@ -144,6 +144,14 @@ def test_mdt_path(page: Any, web: WebServer, tmp_path: Path) -> None:
     page.fill("#f-pathology-ki67_percent", "八")
     page.get_by_role("button", name="保存并评估").click()
     assert "请输入数字。" in page.locator("#f-pathology-ki67_percent-err").inner_text()
+    # a rule of the case model, worded in Chinese too (issue 9: it was English in brackets)
+    page.fill("#f-pathology-ki67_percent", "8")
+    page.fill("#f-regional_nodes-positive", "20")
+    page.get_by_role("button", name="保存并评估").click()
+    nodes_err = page.locator("#f-regional_nodes-positive-err").inner_text()
+    assert "阳性淋巴结数（20）不能超过检出淋巴结数（14）。" in nodes_err, nodes_err
+    assert "收到：20" in nodes_err and "positive" not in nodes_err
+    page.fill("#f-regional_nodes-positive", "2")
     page.fill("#f-tumour-primary_site", "pancraes")
     page.fill("#f-pathology-ki67_percent", "8")
     page.get_by_role("button", name="保存并评估").click()

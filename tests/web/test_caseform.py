@@ -144,6 +144,22 @@ def test_lab_analyte_typo_gets_a_suggestion(kb: Knowledge) -> None:
     assert err.suggestion is not None and "gastrin" in err.suggestion
 
 
+def test_lab_errors_in_chinese(kb: Knowledge) -> None:
+    """Lab-catalogue errors read in the page language, with what is allowed (issue 9)."""
+    tx = Texts("zh-CN", kb.catalog)
+    values = {
+        "tumour.primary_site": ["duodenum"],
+        "clinical.labs.0.analyte": ["gastrin"],
+        "clinical.labs.0.value": ["300"],
+        "clinical.labs.0.unit": ["kg"],
+    }
+    checked = caseform.validate(caseform.unflatten(values, tx, kb.analytes), tx, kb.analytes)
+    err = checked.errors["clinical.labs.0.unit"]
+    assert err.text == "“kg”不是空腹血清胃泌素的单位。"
+    assert err.allowed and err.allowed.startswith("可换算为pg/mL的UCUM单位")
+    assert err.received == "kg"
+
+
 def test_timeline_coordinates() -> None:
     visits = [
         {"due": f"{2027 + i // 2}-{'01' if i % 2 == 0 else '07'}-01", "exams": ["ct"]}

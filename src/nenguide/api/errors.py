@@ -40,6 +40,9 @@ class ErrorBody(BaseModel):
     message: str = Field(description="What went wrong and what to do about it")
     fields: list[FieldProblem] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
+    lang: str | None = Field(
+        default=None, description="Language of the messages (invalid case: from Accept-Language)"
+    )
 
 
 class ErrorEnvelope(BaseModel):
@@ -64,6 +67,9 @@ class ApiError(Exception):
         self.fields = fields or []
         self.details = details or {}
         self.headers = headers
+        #: an invalid case behind this error: worded per Accept-Language when answered
+        self.case_error: CaseInputError | None = None
+        self.case_prefix = ""
 
 
 #: Fields whose value is never echoed back in an error (a typo'd password is still a password).
@@ -101,8 +107,9 @@ def envelope(
     fields: list[dict[str, Any]] | None = None,
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    lang: str | None = None,
 ) -> JSONResponse:
-    body = {
+    body: dict[str, Any] = {
         "error": {
             "code": code,
             "message": message,
@@ -118,7 +125,26 @@ def envelope(
             "details": details or {},
         }
     }
+    if lang:  # the language the messages are worded in (Accept-Language; issue 9)
+        body["error"]["lang"] = lang
+        headers = {**(headers or {}), "Content-Language": lang}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def request_lang(request: Request) -> str:
+    """The language of error messages: from ``Accept-Language`` (en or zh-CN; default en)."""
+    from nenguide.report.texts import pick_lang
+
+    return pick_lang(request.headers.get("accept-language")) or "en"
+
+
+def case_error_response(
+    request: Request, err: CaseInputError, prefix: str = "", status: int = 422
+) -> JSONResponse:
+    """The 422 of an invalid case, worded in the language the client asked for."""
+    lang = request_lang(request)
+    loc = err.localised(lang)
+    return envelope(status, "invalid_case", loc.summary, fields=case_fields(loc, prefix), lang=lang)
 
 
 def unauthenticated_response(reason: str | None) -> JSONResponse:
@@ -220,7 +246,9 @@ def _request_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if exc.case_error is not None:
+            return case_error_response(request, exc.case_error, exc.case_prefix, exc.status)
         return envelope(
             exc.status,
             exc.code,
@@ -231,8 +259,8 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(CaseInputError)
-    async def _case_error(_: Request, exc: CaseInputError) -> JSONResponse:
-        return envelope(422, "invalid_case", exc.summary, fields=case_fields(exc))
+    async def _case_error(request: Request, exc: CaseInputError) -> JSONResponse:
+        return case_error_response(request, exc)
 
     @app.exception_handler(StoreError)
     async def _store_error(_: Request, exc: StoreError) -> JSONResponse:

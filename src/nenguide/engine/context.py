@@ -49,6 +49,10 @@ FIELD_OF_FACT: dict[str, str] = {
 }
 
 
+#: issue text parameters that name case fields or facts (shown by their labels)
+FIELD_PARAMS = frozenset({"needs", "needed", "missing", "fields"})
+
+
 def fields_of(facts: Iterable[str]) -> list[str]:
     return sorted({FIELD_OF_FACT.get(f, f) for f in facts})
 
@@ -127,6 +131,9 @@ class Context:
         if hit is None:
             k = kind or self.kb.issue_kinds[code]
             params = {k2: _fmt(v) for k2, v in details.items()}
+            for k2 in FIELD_PARAMS.intersection(details):
+                # the fields a text names read as their labels, in the assessment's language
+                params[k2] = self.kb.catalog.field_list(self.lang, details[k2])
             hit = freeze(
                 {
                     "code": code,

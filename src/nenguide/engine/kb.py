@@ -5,6 +5,7 @@ engine never reads files itself."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -120,6 +121,9 @@ class Pathway(_Strict):
         return out
 
 
+_INDEX = re.compile(r"\.\d+(?=\.|$)")
+
+
 class MissingTextError(KeyError):
     """A text key has no text in the package (caught by ``knowledge lint`` and the tests; a key
     is never shown to a user in place of its text)."""
@@ -139,6 +143,42 @@ class Catalog:
         """The raw text of ``key`` in ``lang`` (English when ``lang`` lacks it), or ``None``."""
         table = self.texts.get(lang) or self.texts["en"]
         return table.get(key) or self.texts["en"].get(key)
+
+    def field_label(self, lang: str, path: str, *, fallback: bool = True) -> str | None:
+        """The label of case field ``path`` (``clinical.labs.0.unit``; list indices ignored) or
+        of a fact name (``ki67_percent``) in ``lang``. A path with a note in brackets
+        (``functional_syndromes (gastrinoma)``) is labelled with its note. Without a text:
+        the English label, then the path itself (``fallback``), or ``None``."""
+        table = self.texts.get(lang) or {}
+        bare = _INDEX.sub("", path.strip())
+        hit = table.get(f"field.{bare}")
+        if hit:
+            return hit
+        base, sep, note = bare.partition(" (")
+        if sep and note.endswith(")"):
+            head = self.field_label(lang, base, fallback=False)
+            if head:
+                note = note[:-1]
+                for prefix in ("syndrome", "exam", "test", "category"):
+                    if table.get(f"{prefix}.{note}"):
+                        note = table[f"{prefix}.{note}"]
+                        break
+                return f"{head}（{note}）" if lang.startswith("zh") else f"{head} ({note})"
+        if "." not in bare:
+            own = table.get(f"field.{bare}")
+            if own:
+                return own
+        if not fallback:
+            return None
+        if lang != "en":
+            return self.field_label("en", path)
+        return path
+
+    def field_list(self, lang: str, paths: Any) -> str:
+        """``paths`` (a list, or a text of paths separated by ", ") as labels in ``lang``."""
+        items = [p.strip() for p in paths.split(", ")] if isinstance(paths, str) else list(paths)
+        labels = [self.field_label(lang, str(p)) or str(p) for p in items if str(p)]
+        return ("、" if lang.startswith("zh") else ", ").join(dict.fromkeys(labels))
 
     def text(self, lang: str, key: str, **params: Any) -> str:
         """The text of ``key`` with ``params`` filled in; :class:`MissingTextError` when the

@@ -20,9 +20,10 @@ from nenguide.model.clinical import Clinical
 SUBPATH = "subpath"
 
 
-def _invalid(subpath: str, message: str) -> PydanticCustomError:
-    """An error that points at ``subpath`` below the model that raised it."""
-    return PydanticCustomError("invalid_combination", message, {SUBPATH: subpath})
+def _invalid(subpath: str, message: str, key: str) -> PydanticCustomError:
+    """An error that points at ``subpath`` below the model that raised it (``key``: its text
+    in the error texts, nenguide.error_texts)."""
+    return PydanticCustomError("invalid_combination", message, {SUBPATH: subpath, "key": key})
 
 
 class _Frozen(BaseModel):
@@ -403,11 +404,13 @@ class Case(_Frozen):
                 raise _invalid(
                     "regional_nodes.mesenteric_mass_cm",
                     "mesenteric_mass_cm applies only to jejunum/ileum primaries",
+                    "mesenteric_site",
                 )
             if nodes.lung_highest_station is not None and site is not PrimarySite.lung:
                 raise _invalid(
                     "regional_nodes.lung_highest_station",
                     "lung_highest_station applies only to lung primaries",
+                    "lung_station_site",
                 )
         if self.metastases is not None and site is not PrimarySite.lung:
             for i, m in enumerate(self.metastases.extrahepatic):
@@ -415,6 +418,7 @@ class Case(_Frozen):
                     raise _invalid(
                         f"metastases.extrahepatic.{i}.site",
                         "'contralateral_lung' is for lung primaries; use 'lung'",
+                        "contralateral_lung_site",
                     )
         if self.metastases is not None and site is PrimarySite.lung:
             for i, m in enumerate(self.metastases.extrahepatic):
@@ -423,5 +427,6 @@ class Case(_Frozen):
                         f"metastases.extrahepatic.{i}.site",
                         "for a lung primary use 'contralateral_lung' (same-lobe or other "
                         "ipsilateral lobe nodules are tumour.lung_descriptors)",
+                        "lung_site_for_lung",
                     )
         return self

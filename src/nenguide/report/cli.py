@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             else:
                 parsed = load_case_file(Path(case))
         except CaseInputError as err:
-            cli._fail_input(err)
+            cli._fail_input(err, lang.value)
             return
         kb = cli._load_knowledge(guideline)
         result = run_assess(parsed, kb, as_of=date, lang=lang.value, site=cli._site(site))

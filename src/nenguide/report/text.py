@@ -146,7 +146,13 @@ class Report:
             body.append(f"{self.t(f'kind.{kind.value}')}: ", style=style)
             body.append(i["message"])
             if i["fields"]:
-                body.append(f"  [{', '.join(i['fields'])}]", style="dim")
+                # English: the field paths to look up; Chinese: their labels (issue 9)
+                shown = (
+                    ", ".join(i["fields"])
+                    if self.lang == "en"
+                    else self.cat.field_list(self.lang, i["fields"])
+                )
+                body.append(f"  [{shown}]", style="dim")
             tab.add_row(Text(mark, style=style), body)
         return tab
 

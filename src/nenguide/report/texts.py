@@ -88,22 +88,36 @@ class Texts:
         en = self.catalog.texts.get("en", {}).get(key)
         return en if en and self.lang == "en" else fallback
 
+    def field_label(self, path: str) -> str | None:
+        """The text of case field ``path`` in this language (list indices ignored), or None.
+
+        Case fields are labelled in the knowledge package (``i18n/<lang>/fields.yaml``), where
+        the engine finds them too; a fact name (``ki67_percent``) has its own label there.
+        """
+        return self.catalog.field_label(self.lang, path, fallback=False)
+
     def field(self, path: str) -> str:
         """Label of a case field: ``clinical.labs.0.unit`` -> "Unit"."""
-        bare = _INDEX.sub("", path)
-        ui = ui_texts()
-        own = ui[self.lang].get(f"field.{bare}")
+        own = self.field_label(path)
         if own:
             return own
-        last = bare.rsplit(".", 1)[-1]
-        kb_own = self.catalog.texts.get(self.lang, {}).get(f"field.{last}")
-        if kb_own:
-            return kb_own
+        last = _INDEX.sub("", path).rsplit(".", 1)[-1]
         # a flag such as clinical.history.renal_failure is labelled by its choice's text
-        choice = ui[self.lang].get(f"value.{last}")
+        choice = ui_texts()[self.lang].get(f"value.{last}")
         if choice and self.lang != "en":
             return choice
-        return ui["en"].get(f"field.{bare}") or humanise(last)
+        return self.catalog.field_label("en", path, fallback=False) or humanise(last)
+
+    def value_label(self, code: str) -> str | None:
+        """The text of choice ``code`` in this language, or None when it has none."""
+        hit = ui_texts()[self.lang].get(f"value.{code}")
+        if hit:
+            return hit
+        for prefix in ("category", "syndrome", "exam", "test"):
+            own = self.catalog.texts.get(self.lang, {}).get(f"{prefix}.{code}")
+            if own:
+                return own
+        return None
 
     def value(self, code: Any) -> str:
         """Text of a choice (enum value) of the case model."""
@@ -112,15 +126,10 @@ class Texts:
         if isinstance(code, bool):
             return self.t("case.yes" if code else "case.no")
         s = str(code)
-        ui = ui_texts()
-        hit = ui[self.lang].get(f"value.{s}")
+        hit = self.value_label(s)
         if hit:
             return hit
-        for prefix in ("category", "syndrome", "exam", "test"):
-            own = self.catalog.texts.get(self.lang, {}).get(f"{prefix}.{s}")
-            if own:
-                return own
-        return ui["en"].get(f"value.{s}") or (humanise(s) if self.lang == "en" else s)
+        return ui_texts()["en"].get(f"value.{s}") or (humanise(s) if self.lang == "en" else s)
 
     def date(self, value: str | dt.date | None, *, long: bool = False) -> str:
         """en: 04-Dec-2026 (month never numeric); zh-CN: 2026-12-04, long 2026年12月4日 星期五."""

@@ -485,7 +485,7 @@ def validate(data: dict[str, Any], tx: Texts, analytes: Any = None) -> Checked:
             errors.setdefault(
                 path,
                 Msg(
-                    text=tx.t(key, message=message, **params),
+                    text=_form_text(tx, key, etype, message, ctx, params),
                     received=None
                     if etype == "missing" or isinstance(received, (dict, list))
                     else str(received),
@@ -503,14 +503,32 @@ def validate(data: dict[str, Any], tx: Texts, analytes: Any = None) -> Checked:
             errors.setdefault(
                 fe.path,
                 Msg(
-                    text=tx.t("err.lab", message=fe.message),
+                    text=fe.localised(tx.lang, with_label=False).message
+                    if tx.lang != "en"
+                    else tx.t("err.lab", message=fe.message),
                     received=None if fe.received is None else str(fe.received),
-                    allowed=fe.allowed,
+                    allowed=fe.localised(tx.lang).allowed,
                     suggestion=sug,
                 ),
             )
         return Checked(None, errors)
     return Checked(case, errors)
+
+
+def _form_text(
+    tx: Texts, key: str, etype: str, message: str, ctx: dict[str, Any], params: dict[str, Any]
+) -> str:
+    """The form's text of a validation error; a case-model rule's own error (extent for the
+    site, nodes, components) is worded from the error texts in the page language."""
+    if tx.lang != "en" and (
+        key in ("err.other", "err.value_error") or etype == "invalid_combination"
+    ):
+        from nenguide.error_texts import err_text
+
+        own = err_text(tx.lang, f"msg.{ctx.get('key') or etype}", **params)
+        if own:
+            return own
+    return tx.t(key, message=message, **params)
 
 
 def attach_errors(secs: list[Section], errors: dict[str, Msg]) -> int:

@@ -61,7 +61,9 @@ def validate_case(data: Any, prefix: str = "") -> Case:
     try:
         return parse_case(data)
     except CaseInputError as err:
-        raise ApiError(422, "invalid_case", err.summary, fields=case_fields(err, prefix)) from None
+        api_err = ApiError(422, "invalid_case", err.summary, fields=case_fields(err, prefix))
+        api_err.case_error, api_err.case_prefix = err, prefix  # worded per Accept-Language
+        raise api_err from None
 
 
 def case_json(case: Case) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""Every case field and every choice of the case model has a label in every language (issue 9).
+
+The lists come from the case model's JSON Schema (what ``nenguide schema case`` prints), and
+the engine's own lists of the fields it names when data are missing, so a field or choice
+added later without a text fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nenguide.engine.context import FIELD_OF_FACT
+from nenguide.engine.treatment import TX_FIELDS
+from nenguide.engine.workup import FIELDS as WORKUP_FIELDS
+from nenguide.knowledge import Knowledge
+from nenguide.model.case import Case
+from nenguide.model.clinical import History, Symptom
+from nenguide.report.texts import LANGS, Texts
+
+
+def _schema_words() -> tuple[set[str], set[str]]:
+    schema = Case.model_json_schema()
+    defs = schema.get("$defs", {})
+    paths: set[str] = set()
+    values: set[str] = set()
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        if "$ref" in node:
+            walk(defs[node["$ref"].rsplit("/", 1)[-1]], path)
+            return
+        for key in ("anyOf", "oneOf", "allOf"):
+            for sub in node.get(key, []):
+                walk(sub, path)
+        values.update(str(v) for v in node.get("enum", []))
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], path)
+        if isinstance(node.get("propertyNames"), dict):  # maps keyed by a choice
+            walk(node["propertyNames"], path)
+            for v in node["propertyNames"].get("enum", []):
+                paths.add(f"{path}.{v}")
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], path)
+        for name, sub in node.get("properties", {}).items():
+            p = f"{path}.{name}" if path else name
+            paths.add(p)
+            walk(sub, p)
+
+    walk(schema, "")
+    return paths, values
+
+
+PATHS, VALUES = _schema_words()
+ENGINE_FIELDS = sorted(
+    {p for ps in TX_FIELDS.values() for p in ps}
+    | {p for ps in WORKUP_FIELDS.values() for p in ps}
+    | set(FIELD_OF_FACT.values())
+    | {f"clinical.history.{h.value}" for h in History}  # syndromes and hereditary name flags
+    | {f"clinical.symptoms.{s.value}" for s in Symptom}
+)
+
+
+def test_the_schema_lists_are_not_empty() -> None:
+    assert {"tumour.size_cm", "pathology.ki67_percent", "clinical.labs.unit"} <= PATHS
+    assert {"pancreas", "present", "muscularis_propria", "MEN1"} <= VALUES
+    assert len(PATHS) > 80 and len(VALUES) > 120
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_case_field_has_a_label(kb: Knowledge, lang: str) -> None:
+    tx = Texts(lang, kb.catalog)
+    missing = sorted(p for p in PATHS if not tx.field_label(p))
+    assert missing == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_field_the_engine_names_has_a_label(kb: Knowledge, lang: str) -> None:
+    missing = [p for p in ENGINE_FIELDS if not kb.catalog.field_label(lang, p, fallback=False)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_choice_has_a_label(kb: Knowledge, lang: str) -> None:
+    tx = Texts(lang, kb.catalog)
+    missing = sorted(v for v in VALUES if not tx.value_label(v))
+    assert missing == []
+
+
+def test_chinese_labels_are_chinese(kb: Knowledge) -> None:
+    zh, en = Texts("zh-CN", kb.catalog), Texts("en", kb.catalog)
+    same = sorted(p for p in PATHS if zh.field_label(p) == en.field_label(p))
+    assert same == []
+    # choices: only symbols (gene names, CT, MRI) read the same in both languages
+    same_v = sorted(
+        v
+        for v in VALUES
+        if zh.value_label(v) == en.value_label(v)
+        and str(zh.value_label(v)).lower() != zh.value_label(v)
+        and any(c.islower() for c in str(zh.value_label(v)))
+    )
+    assert same_v == []
+    assert zh.field("clinical.labs.3.unit") == "单位"
+    assert en.field("tumour.size_cm") == "Size (cm)"
+    assert zh.value("pancreas") == "胰腺" and en.value("muscularis_propria") == "Muscularis propria"
+
+
+@pytest.mark.parametrize(
+    ("lang", "path", "label"),
+    [
+        ("zh-CN", "clinical.investigations (SSTR imaging)", "检查（生长抑素受体显像）"),
+        ("zh-CN", "functional_syndromes (gastrinoma)", "功能性综合征（胃泌素瘤/卓-艾综合征）"),
+        ("en", "functional_syndromes (insulinoma)", "Functional syndromes (Insulinoma)"),
+        ("zh-CN", "clinical.prior_therapies.0.months_to_progression", None),
+        ("en", "no.such.field", "no.such.field"),
+    ],
+)
+def test_field_labels_of_the_engine(kb: Knowledge, lang: str, path: str, label: str | None) -> None:
+    got = kb.catalog.field_label(lang, path)
+    if label is None:  # a real field: some Chinese label, never the path
+        assert got and got != path and not got.isascii()
+    else:
+        assert got == label
