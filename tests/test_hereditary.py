@@ -391,6 +391,24 @@ def test_age_unknown_for_unifocal_pnet_is_insufficient() -> None:
     assert "CSCO2021.HER.DP_NET_UNDER_40" in issue["details"]["rules"]
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_needs_data_text_names_syndromes_not_rule_ids(lang: str) -> None:
+    """The reader sees what may be involved (syndromes, or a family variant / red flag), never
+    rule ids; the ids stay in the details for programs."""
+    data = case("rectum", negative=False, family=[])
+    other = kb().catalog.text(lang, "hereditary.possible.other")
+    for family_recorded in (True, False):
+        if not family_recorded:
+            del data["clinical"]["family_history"]  # relatives' variants and NENs now open
+        a = nenguide.assess(parse_case(data), kb(), as_of=dt.date(2026, 11, 23), lang=lang)
+        issue = next(i for i in a.issues if i["code"] == "HEREDITARY_NEEDS_DATA")
+        assert "CSCO2021." not in issue["message"]
+        assert "MEN2" in issue["message"] and "VHL" in issue["message"]
+        # rules that name no syndrome (a relative's variant, red flags) read as plain words
+        assert (other in issue["message"]) is not family_recorded
+        assert any(r.startswith("CSCO2021.HER.") for r in issue["details"]["rules"])
+
+
 def test_unknown_history_is_named_never_assumed_absent() -> None:
     h, ctx = run(case("rectum", negative=False, family=[]))
     assert h["status"] == "INSUFFICIENT_DATA"

@@ -181,6 +181,14 @@ def hereditary(
 
     missing = sorted({fld for _, unk in res.maybe for fact in unk for fld in fields.get(fact, [])})
     possible = [r.id for r, _ in res.maybe]
+    # What the undecided rules could point to, in words: their syndromes, and a plain label for
+    # the rules that name none (a family variant, a carrier, a red flag). The rule ids stay in
+    # the details and the trace.
+    could_be: list[str] = []
+    for r, _ in res.maybe:
+        _add(could_be, r.then.get("syndromes") or [])
+    if any(not r.then.get("syndromes") for r, _ in res.maybe):
+        could_be.append(ctx.text("hereditary.possible.other"))
 
     if res.applies:
         status, recommended = Status.DETERMINED, True
@@ -190,6 +198,7 @@ def hereditary(
                 STEP,
                 missing,
                 rules=tuple(possible),
+                possible=tuple(could_be),
             )
     elif res.maybe:
         status, recommended = Status.INSUFFICIENT_DATA, None
@@ -199,6 +208,7 @@ def hereditary(
             missing,
             needed=tuple(missing),
             rules=tuple(possible),
+            possible=tuple(could_be),
         )
     else:
         status, recommended = Status.DETERMINED, False
