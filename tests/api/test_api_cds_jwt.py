@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import sqlalchemy as sa
 from apitest import Server, launch, stop_server
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -196,3 +197,52 @@ def test_a_jwks_file_and_unconfigured_service(tmp_path: Path, server: Server) ->
     assert r.json()["error"]["code"] == "cds_hooks_not_configured"
     assert "NENGUIDE_CDS_ISSUERS" in r.json()["error"]["message"]
     assert "NENGUIDE_CDS_JWKS_URL" in r.json()["error"]["message"]
+
+
+def test_feedback_is_stored_with_an_audit_entry(cds: Server) -> None:
+    url = cds.base_url + SERVICE + "/feedback"
+    cards = [str(uuid.uuid4()), str(uuid.uuid4())]
+    body = {
+        "feedback": [
+            {"card": cards[0], "outcome": "accepted", "outcomeTimestamp": "2026-12-04T10:00:00Z"},
+            {
+                "card": cards[1],
+                "outcome": "overridden",
+                "overrideReason": {
+                    "reason": {"code": "patient_preference", "display": "Patient preference"},
+                    "userComment": "declined PRRT",
+                },
+                "outcomeTimestamp": "2026-12-04T10:05:00+08:00",
+            },
+        ]
+    }
+    _refused(httpx.post(url, json=body), "Authorization: Bearer")
+    # a token for the service call is not one for its feedback endpoint (aud)
+    wrong = {"Authorization": f"Bearer {token(cds.base_url + SERVICE)}"}
+    _refused(httpx.post(url, json=body, headers=wrong), "aud must be")
+    bad = {"feedback": [{"card": "x", "outcome": "maybe", "outcomeTimestamp": "today"}]}
+    r = httpx.post(url, json=bad, headers={"Authorization": f"Bearer {token(url)}"})
+    assert r.status_code == 422, r.text
+    paths = {f["path"] for f in r.json()["error"]["fields"]}
+    assert paths == {"feedback[0].card", "feedback[0].outcome", "feedback[0].outcomeTimestamp"}
+    r = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token(url)}"})
+    assert r.status_code == 200 and r.json() == {"stored": 2}, r.text
+    engine = sa.create_engine(f"sqlite:///{cds.log_path.parent / 'cds.db'}")
+    try:
+        with engine.connect() as c:
+            rows = c.execute(
+                sa.text(
+                    "SELECT card_uuid, outcome, override_code, override_comment, issuer"
+                    " FROM cds_feedback ORDER BY outcome"
+                )
+            ).all()
+            audited = c.execute(
+                sa.text("SELECT actor FROM audit_log WHERE action = 'cds.feedback'")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (cards[0], "accepted", None, None, ISSUER),
+        (cards[1], "overridden", "patient_preference", "declined PRRT", ISSUER),
+    ]
+    assert [a for (a,) in audited] == [f"cds:{ISSUER}"] * 2

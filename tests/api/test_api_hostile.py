@@ -86,6 +86,7 @@ def test_unauthenticated_writes_get_401_before_the_body_is_read(any_server: Serv
     assert {p for _m, p in WRITE_ROUTES if p in public} <= {
         "/api/v1/auth/login",
         "/cds-services/{service_id}",
+        "/cds-services/{service_id}/feedback",
     }
     for method, path in WRITE_ROUTES:
         if path in public:

@@ -20,6 +20,8 @@ from nenguide.api.errors import ApiError
 from nenguide.api.routes import ERRORS
 from nenguide.interop import cdshooks
 from nenguide.interop.fhir import BundleError, import_bundle
+from nenguide.store import cds_feedback
+from nenguide.store.common import Actor
 from nenguide.store.vocab import DEPARTURE_REASONS
 
 _NOT_CONFIGURED = {
@@ -37,10 +39,11 @@ router = APIRouter(
 )
 
 
-def _authenticate(request: Request) -> None:
-    """Demo mode: no check. Otherwise the EHR's JWT, with ``aud`` = the URL that was called."""
+def _authenticate(request: Request) -> str:
+    """Demo mode: no check (issuer "demo"). Otherwise the EHR's JWT, with ``aud`` = the URL
+    that was called; returns its issuer."""
     if request.app.state.settings.demo:
-        return
+        return "demo"
     verifier: CdsVerifier = request.app.state.cds_verifier
     missing = verifier.missing()
     if missing:
@@ -52,9 +55,10 @@ def _authenticate(request: Request) -> None:
         )
     audience = str(request.url.replace(query=None))
     try:
-        verifier.verify(request.headers.get("authorization"), audience)
+        claims = verifier.verify(request.headers.get("authorization"), audience)
     except CdsAuthError as exc:
         raise ApiError(401, "cds_hooks_unauthenticated", str(exc)) from None
+    return str(claims["iss"])
 
 
 async def _complete_prefetch(body: dict[str, Any], patient_id: str) -> Any:
@@ -96,6 +100,27 @@ def discovery(request: Request) -> dict[str, Any]:
     """CDS Hooks discovery: the services and their prefetch templates."""
     _authenticate(request)
     return cdshooks.discovery()
+
+
+@router.post("/{service_id}/feedback", response_class=JSONResponse)
+async def feedback(service_id: str, request: Request) -> Any:
+    """CDS Hooks 2.0 feedback: the outcome (accepted or overridden, with the override reason) of
+    cards this service returned, stored with an audit entry."""
+    issuer = await run_in_threadpool(_authenticate, request)
+    if service_id != cdshooks.SERVICE_ID:
+        raise ApiError(404, "not_found", f"no CDS service '{service_id}'")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "bad_request", "send the CDS Hooks feedback as JSON") from None
+    actor = Actor(f"cds:{issuer}"[:64], None, getattr(request.state, "request_id", None))
+
+    def store() -> list[str]:
+        with request.app.state.db.write() as s:
+            return cds_feedback.record_feedback(s, actor, service_id, body, issuer=issuer)
+
+    ids = await run_in_threadpool(store)
+    return {"stored": len(ids)}
 
 
 @router.post(
