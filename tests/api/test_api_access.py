@@ -14,9 +14,12 @@ from nenguide.api import Settings, create_app
 from nenguide.api.app import api_routes, route_roles
 
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health")}
-# CDS Hooks: the EHR authenticates with a signed JWT, not a session; until that is built the
-# service serves in demo mode only (tests/api/test_api_cdshooks.py).
-PUBLIC |= {("GET", "/cds-services"), ("POST", "/cds-services/{service_id}")}
+# CDS Hooks: the EHR authenticates with a signed JWT, not a session (tests/api/test_api_cds_jwt.py).
+PUBLIC |= {
+    ("GET", "/cds-services"),
+    ("POST", "/cds-services/{service_id}"),
+    ("POST", "/cds-services/{service_id}/feedback"),
+}
 ENVELOPE_KEYS = {"code", "message", "fields", "details"}
 
 

@@ -81,11 +81,12 @@ def test_hostile_bodies_get_4xx_on_every_write_route(
 
 def test_unauthenticated_writes_get_401_before_the_body_is_read(any_server: Server) -> None:
     public = _APP.state.public_paths
-    # Public writes: the login, and the CDS Hooks service (its EHR JWT check is not built yet;
-    # outside demo mode it refuses with 403, see test_api_cdshooks).
+    # Public writes: the login, and the CDS Hooks service (no session: the EHR's signed JWT is
+    # checked instead, see test_api_cds_jwt).
     assert {p for _m, p in WRITE_ROUTES if p in public} <= {
         "/api/v1/auth/login",
         "/cds-services/{service_id}",
+        "/cds-services/{service_id}/feedback",
     }
     for method, path in WRITE_ROUTES:
         if path in public:

@@ -72,6 +72,11 @@ def test_operation_conforms_on_postgres_as_a_clinician(
 
 def _run(operation: schemathesis.APIOperation, server: Server, role: str, examples: int) -> None:
     headers = {"Authorization": f"Bearer {server.tokens[role]}"}
+    # These servers do not configure the EHR's JWK Set, so the CDS Hooks routes answer their
+    # documented 503 cds_hooks_not_configured (test_api_cds_jwt): status, content type and schema
+    # are still checked; only "no 5xx" is not.
+    cds = operation.path.startswith("/cds-services")
+    checks_for = [c for c in CHECKS if not (cds and c is checks.not_a_server_error)]
 
     @seed(SEED)
     @settings(
@@ -82,6 +87,6 @@ def _run(operation: schemathesis.APIOperation, server: Server, role: str, exampl
     )
     @given(case=operation.as_strategy())
     def run(case: schemathesis.Case) -> None:
-        case.call_and_validate(base_url=server.base_url, headers=headers, checks=CHECKS)
+        case.call_and_validate(base_url=server.base_url, headers=headers, checks=checks_for)
 
     run()

@@ -35,6 +35,9 @@ def test_every_variable_is_read_and_documented() -> None:
         "NENGUIDE_MAX_CONCURRENT_HASHES": "2",
         "NENGUIDE_WEB_STATE_DIR": "/tmp/nenguide-web-state",
         "NENGUIDE_REPORT_IDENTIFIERS": "mrn,sex",
+        "NENGUIDE_CDS_ISSUERS": "https://ehr.example.org",
+        "NENGUIDE_CDS_JWKS_URL": "https://ehr.example.org/jwks.json",
+        "NENGUIDE_CDS_JWKS_FILE": "/etc/nenguide/ehr-jwks.json",
     }
     assert {var for var, *_ in ENVIRONMENT} == set(env)
     s = Settings.from_env(env)

@@ -26,6 +26,7 @@ TABLES = {
     "followup_tasks",
     "audit_log",
     "instance",
+    "cds_feedback",
 }
 
 

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from nenguide import __version__, load_knowledge
 from nenguide.api import accounts, errors
 from nenguide.api.auth import Require, SessionCache
+from nenguide.api.cds_auth import CdsVerifier
 from nenguide.api.edge import RequestGuard, SecurityHeaders
 from nenguide.api.routes import admin, auth, clinical, mdt
 from nenguide.api.settings import Settings
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.schema_revision = None
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
     accounts.install(app.state, settings)
+    app.state.cds_verifier = CdsVerifier.from_settings(settings)  # CDS Hooks JWT (issue 11)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -83,6 +83,12 @@ class Settings:
     #: Reports (issue 9): patient identifiers printed on each page, chosen by the site,
     #: comma-separated from name, mrn, birth_date, sex.
     report_identifiers: str = "name,mrn,birth_date"
+    #: CDS Hooks (issue 11): issuers (JWT ``iss``) of the EHRs trusted, comma-separated.
+    cds_issuers: str = ""
+    #: CDS Hooks: URL of the EHR's JWK Set (fetched, cached 5 minutes).
+    cds_jwks_url: str | None = None
+    #: CDS Hooks: a local JWK Set file instead of (or besides: the file wins) the URL.
+    cds_jwks_file: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -178,4 +184,7 @@ ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
         _identifiers,
         "patient identifiers printed on reports (from name, mrn, birth_date, sex)",
     ),
+    ("NENGUIDE_CDS_ISSUERS", "cds_issuers", str, "trusted EHR JWT issuers for CDS Hooks"),
+    ("NENGUIDE_CDS_JWKS_URL", "cds_jwks_url", str, "URL of the EHR's JWK Set (CDS Hooks)"),
+    ("NENGUIDE_CDS_JWKS_FILE", "cds_jwks_file", str, "local JWK Set file (CDS Hooks)"),
 )

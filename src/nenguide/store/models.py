@@ -267,3 +267,19 @@ class Instance(Base):
     __tablename__ = "instance"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class CdsFeedback(Base):
+    """CDS Hooks 2.0 feedback from the EHR on one card (issue 11): accepted or overridden, with
+    the override reason the user chose. Kept with the concordance data MDT decisions feed."""
+
+    __tablename__ = "cds_feedback"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(100))
+    card_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    override_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    override_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    issuer: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)

@@ -1,7 +1,8 @@
 """CDS Hooks 2.0 service (``GET /cds-services``, ``POST /cds-services/nenguide-patient-view``).
 
-Requests are not authenticated yet (the spec's JWT check is a later step), so both routes serve
-only when the service runs in demo mode and answer 403 otherwise."""
+Outside demo mode every call is authenticated by the EHR's signed JWT (``nenguide.api.cds_auth``,
+CDS Hooks 2.0 "Trusting CDS Clients"): 401 without a valid one, 503 naming the missing settings
+when the service is not configured for it. Demo mode answers without a JWT."""
 
 from __future__ import annotations
 
@@ -11,25 +12,53 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from nenguide import assess as run_assess
+from nenguide.api.cds_auth import CdsAuthError, CdsVerifier
 from nenguide.api.errors import ApiError
 from nenguide.api.routes import ERRORS
 from nenguide.interop import cdshooks
 from nenguide.interop.fhir import BundleError, import_bundle
+from nenguide.store import cds_feedback
+from nenguide.store.common import Actor
 from nenguide.store.vocab import DEPARTURE_REASONS
 
-router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], responses=ERRORS)
+_NOT_CONFIGURED = {
+    **ERRORS[401],
+    "description": "Outside demo mode without the EHR's JWK Set and issuers configured",
+}
+router = APIRouter(
+    prefix="/cds-services",
+    tags=["cds-hooks"],
+    responses={
+        **ERRORS,
+        401: {**ERRORS[401], "description": "The EHR's JWT is missing or refused"},
+        503: _NOT_CONFIGURED,
+    },
+)
 
 
-def _demo_only(request: Request) -> None:
-    if not request.app.state.settings.demo:
+def _authenticate(request: Request) -> str:
+    """Demo mode: no check (issuer "demo"). Otherwise the EHR's JWT, with ``aud`` = the URL
+    that was called; returns its issuer."""
+    if request.app.state.settings.demo:
+        return "demo"
+    verifier: CdsVerifier = request.app.state.cds_verifier
+    missing = verifier.missing()
+    if missing:
         raise ApiError(
-            403,
-            "cds_hooks_unauthenticated",
-            "the CDS Hooks service needs JWT authentication of the EHR (CDS Hooks 2.0), which "
-            "is not built yet; it serves only in demo mode (nenguide serve --demo)",
+            503,
+            "cds_hooks_not_configured",
+            "the CDS Hooks service authenticates the EHR by its signed JWT and is not configured "
+            f"for it: set {' and '.join(missing)} (see docs/api.md, CDS Hooks)",
         )
+    audience = str(request.url.replace(query=None))
+    try:
+        claims = verifier.verify(request.headers.get("authorization"), audience)
+    except CdsAuthError as exc:
+        raise ApiError(401, "cds_hooks_unauthenticated", str(exc)) from None
+    return str(claims["iss"])
 
 
 async def _complete_prefetch(body: dict[str, Any], patient_id: str) -> Any:
@@ -69,8 +98,29 @@ async def _complete_prefetch(body: dict[str, Any], patient_id: str) -> Any:
 @router.get("", response_class=JSONResponse)
 def discovery(request: Request) -> dict[str, Any]:
     """CDS Hooks discovery: the services and their prefetch templates."""
-    _demo_only(request)
+    _authenticate(request)
     return cdshooks.discovery()
+
+
+@router.post("/{service_id}/feedback", response_class=JSONResponse)
+async def feedback(service_id: str, request: Request) -> Any:
+    """CDS Hooks 2.0 feedback: the outcome (accepted or overridden, with the override reason) of
+    cards this service returned, stored with an audit entry."""
+    issuer = await run_in_threadpool(_authenticate, request)
+    if service_id != cdshooks.SERVICE_ID:
+        raise ApiError(404, "not_found", f"no CDS service '{service_id}'")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "bad_request", "send the CDS Hooks feedback as JSON") from None
+    actor = Actor(f"cds:{issuer}"[:64], None, getattr(request.state, "request_id", None))
+
+    def store() -> list[str]:
+        with request.app.state.db.write() as s:
+            return cds_feedback.record_feedback(s, actor, service_id, body, issuer=issuer)
+
+    ids = await run_in_threadpool(store)
+    return {"stored": len(ids)}
 
 
 @router.post(
@@ -80,7 +130,7 @@ def discovery(request: Request) -> dict[str, Any]:
 )
 async def call_service(service_id: str, request: Request) -> Any:
     """Run a CDS service: the ``patient-view`` cards from the prefetched FHIR data."""
-    _demo_only(request)
+    await run_in_threadpool(_authenticate, request)
     if service_id != cdshooks.SERVICE_ID:
         raise ApiError(404, "not_found", f"no CDS service '{service_id}'")
     try:
