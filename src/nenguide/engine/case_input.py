@@ -19,6 +19,7 @@ from nenguide.model.clinical import (
     Relation,
     Therapy,
 )
+from nenguide.model.frozen import FrozenDict
 from nenguide.units import AnalyteCatalogue, LabInputError
 
 if TYPE_CHECKING:
@@ -211,6 +212,22 @@ def relative_genes(case: Case) -> list[str]:
         if m.relation is Relation.first_degree and gene and gene not in out:
             out.append(gene)
     return out
+
+
+def extra_input(case: Case) -> dict[str, Any]:
+    """What the steps need from the case beyond the traced facts: the patient's and relatives'
+    variants, genes already tested, the resection date and the tumour count (reshaped, no
+    clinical threshold). The one place besides the facts above that reads ``case.clinical``."""
+    resection = case.clinical.resection
+    return {
+        "carriers": tuple(carrier_genes(case)),
+        "relative_genes": tuple(relative_genes(case)),
+        "tested": FrozenDict({g.gene.value: g.result for g in case.clinical.germline}),
+        "resection_date": (
+            resection.date if resection is not None and resection.performed else None
+        ),
+        "number_of_tumours": case.tumour.number_of_tumours,
+    }
 
 
 def done_tokens(case: Case) -> dict[str, str]:

@@ -24,11 +24,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.case_input import (
-    carrier_genes,
     clinical_input,
     done_tokens,
+    extra_input,
     lab_input,
-    relative_genes,
 )
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
@@ -81,17 +80,7 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     values.update(clinical_input(case))
     labs, index = lab_input(ctx, case)
     values.update(labs)
-    extra = {
-        "carriers": tuple(carrier_genes(case)),
-        "relative_genes": tuple(relative_genes(case)),
-        "tested": FrozenDict({g.gene.value: g.result for g in case.clinical.germline}),
-        "resection_date": (
-            case.clinical.resection.date
-            if case.clinical.resection is not None and case.clinical.resection.performed
-            else None
-        ),
-        "number_of_tumours": case.tumour.number_of_tumours,
-    }
+    extra = extra_input(case)
     # every reshaped fact is traced with its value (the fact tables trace themselves)
     ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
     _consistency(ctx, values)
