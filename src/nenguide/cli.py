@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import TypeAdapter
-from rich.console import Console
 from rich.markup import escape
 
 from nenguide._version import __version__
 from nenguide.batch.cli import register as _register_batch
+from nenguide.console import console
 from nenguide.engine.assess import assess as run_assess
 from nenguide.errors import CaseInputError, load_case_file, parse_case_text
 from nenguide.knowledge import DEFAULT_GUIDELINE, KnowledgeError, available, load
@@ -60,15 +60,7 @@ class Lang(StrEnum):
     zh_CN = "zh-CN"
 
 
-def _console(stderr: bool = False) -> Console:
-    # Fixed width when not on a terminal so piped output is stable.
-    # Errors are not hard-wrapped, so paths and values stay whole for copy and paste.
-    return Console(
-        stderr=stderr,
-        width=None if sys.stdout.isatty() else 100,
-        highlight=False,
-        soft_wrap=stderr,
-    )
+_console = console
 
 
 def _fail_input(err: CaseInputError, lang: str = "en") -> None:

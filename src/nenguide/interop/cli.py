@@ -17,19 +17,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from nenguide.console import console
+
 
 class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-def _console(stderr: bool = False) -> Console:
-    return Console(
-        stderr=stderr,
-        width=None if sys.stdout.isatty() else 100,
-        highlight=False,
-        soft_wrap=stderr,
-    )
+_console = console
 
 
 def _store_case(
