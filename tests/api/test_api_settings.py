@@ -38,6 +38,9 @@ def test_every_variable_is_read_and_documented() -> None:
         "NENGUIDE_CDS_ISSUERS": "https://ehr.example.org",
         "NENGUIDE_CDS_JWKS_URL": "https://ehr.example.org/jwks.json",
         "NENGUIDE_CDS_JWKS_FILE": "/etc/nenguide/ehr-jwks.json",
+        "NENGUIDE_SMART_ISSUERS": "https://ehr.example.org/fhir",
+        "NENGUIDE_SMART_CLIENT_ID": "nenguide",
+        "NENGUIDE_SMART_ROLE": "auditor",
     }
     assert {var for var, *_ in ENVIRONMENT} == set(env)
     s = Settings.from_env(env)
@@ -55,6 +58,7 @@ def test_every_variable_is_read_and_documented() -> None:
         ("NENGUIDE_SESSION_HOURS", "-1"),
         ("NENGUIDE_DEMO", "maybe"),
         ("NENGUIDE_REPORT_IDENTIFIERS", "name,passport"),
+        ("NENGUIDE_SMART_ROLE", "admin"),
     ],
 )
 def test_a_bad_value_names_the_variable(bad: tuple[str, str]) -> None:

@@ -40,6 +40,18 @@ def _identifiers(v: str) -> str:
     return ",".join(items)
 
 
+#: Roles a SMART-launched session may have: never admin (an EHR launch must not administer
+#: nenguide); docs/security.md ("SMART App Launch").
+SMART_ROLES = ("clinician", "coordinator", "auditor")
+
+
+def _smart_role(v: str) -> str:
+    x = v.strip()
+    if x not in SMART_ROLES:
+        raise ValueError(f"expected one of {', '.join(SMART_ROLES)} (never admin)")
+    return x
+
+
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(v: str) -> Any:
         x = kind(v)
@@ -89,6 +101,14 @@ class Settings:
     cds_jwks_url: str | None = None
     #: CDS Hooks: a local JWK Set file instead of (or besides: the file wins) the URL.
     cds_jwks_file: str | None = None
+    #: SMART App Launch (issue 11): FHIR base URLs (``iss``) of the EHRs allowed to launch the
+    #: pages, comma-separated; empty = SMART launch off.
+    smart_issuers: str = ""
+    #: SMART App Launch: the client id nenguide is registered under at the EHR (public client).
+    smart_client_id: str | None = None
+    #: SMART App Launch: the nenguide role of a launched session (clinician, coordinator or
+    #: auditor; never admin).
+    smart_role: str = "clinician"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -187,4 +207,17 @@ ENVIRONMENT: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("NENGUIDE_CDS_ISSUERS", "cds_issuers", str, "trusted EHR JWT issuers for CDS Hooks"),
     ("NENGUIDE_CDS_JWKS_URL", "cds_jwks_url", str, "URL of the EHR's JWK Set (CDS Hooks)"),
     ("NENGUIDE_CDS_JWKS_FILE", "cds_jwks_file", str, "local JWK Set file (CDS Hooks)"),
+    (
+        "NENGUIDE_SMART_ISSUERS",
+        "smart_issuers",
+        str,
+        "FHIR base URLs (iss) of the EHRs allowed to SMART-launch the pages",
+    ),
+    ("NENGUIDE_SMART_CLIENT_ID", "smart_client_id", str, "nenguide's client id at the EHR (SMART)"),
+    (
+        "NENGUIDE_SMART_ROLE",
+        "smart_role",
+        _smart_role,
+        "role of SMART-launched sessions (clinician, coordinator, auditor; never admin)",
+    ),
 )

@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from nenguide.api.site_params import SiteParameterFile
 from nenguide.store.db import default_sqlite_path
 from nenguide.web import api_reports, pages_mdt, pages_patients, render, session
+from nenguide.web import smart as smart_launch
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -123,6 +124,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_patients.router)
     app.include_router(pages_mdt.router)
     app.include_router(api_reports.router)
+    smart_launch.install(app)  # SMART App Launch (issue 11)
     app.state.api_routes = [
         *app.state.api_routes,
         *(r for r in api_reports.router.routes if isinstance(r, APIRoute)),
