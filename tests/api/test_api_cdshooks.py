@@ -6,6 +6,8 @@ spec's required fields. Outside demo mode the EHR's JWT is checked: test_api_cds
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -32,9 +34,13 @@ KEYS_BY_TYPE = {
 }
 
 
+_WORK: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("cds")
+    _WORK["dir"] = work
     port = free_port()
     log = (work / "server.log").open("wb")
     proc = subprocess.Popen(
@@ -51,6 +57,12 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={
+            **os.environ,
+            # SMART launch configured: cards carry a 'smart' link back to nenguide
+            "NENGUIDE_SMART_ISSUERS": "https://ehr.example.org/fhir",
+            "NENGUIDE_SMART_CLIENT_ID": "nenguide",
+        },
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -113,6 +125,9 @@ def _check_card(card: dict[str, Any]) -> None:
             for action in s["actions"]:
                 assert action["type"] in ("create", "update", "delete") and action["description"]
                 assert action["resource"]["resourceType"] == "ServiceRequest"
+    for link in card.get("links", []):
+        assert link["label"] and link["url"].startswith("http")
+        assert link["type"] in ("absolute", "smart")
     empty = [k for k, v in card.items() if v in (None, "", [], {})]
     assert empty == [], empty  # the spec forbids empty values
 
@@ -135,6 +150,34 @@ def test_full_prefetch_gives_cited_cards(demo_url: str) -> None:
     assert "CSCO2021.TX.ADVANCED.LIVER_TYPE_II" in card["detail"]
     assert "tx-csco-s4-metastatic" in card["detail"]  # sources named
     assert {o["code"] for o in card["overrideReasons"]} >= {"patient_preference", "other"}
+
+
+def test_cards_link_back_to_the_case_page(demo_url: str) -> None:
+    # a patient not in nenguide: the SMART link only (the launch opens the case page)
+    (card,) = _call(demo_url, _prefetch("pnet-g2-liver")).json()["cards"]
+    assert card["links"] == [
+        {
+            "label": "Open in nenguide (case page, patient from the chart)",
+            "url": f"{demo_url}/smart/launch",
+            "type": "smart",
+        }
+    ]
+    # a patient nenguide knows (same MRN as demo patient DEMO-0001): also its case page
+    prefetch = _prefetch("pnet-g2-liver")
+    prefetch["patient"]["identifier"] = [{"value": "DEMO-0001"}]
+    (card,) = _call(demo_url, prefetch).json()["cards"]
+    _check_card(card)
+    smart_link, case_link = card["links"]
+    assert smart_link["type"] == "smart" and case_link["type"] == "absolute"
+    assert case_link["url"].startswith(f"{demo_url}/cases/")
+    page = httpx.get(case_link["url"], headers={"Accept": "text/html"}, timeout=30)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=/cases/")
+    with sqlite3.connect(_WORK["dir"] / "demo.db") as db:
+        (mrn,) = db.execute(
+            "SELECT p.mrn FROM cases c JOIN patients p ON p.id = c.patient_id WHERE c.id = ?",
+            (case_link["url"].rsplit("/", 1)[1],),
+        ).fetchone()
+    assert mrn == "DEMO-0001"
 
 
 def test_nec_without_therapy_is_critical_and_missing_data_warns(demo_url: str) -> None:

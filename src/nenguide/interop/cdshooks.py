@@ -1,8 +1,8 @@
 """CDS Hooks 2.0: the discovery document, the ``nenguide-patient-view`` service's prefetch
 templates, prefetch -> one FHIR Bundle, and cards from an assessment.
 
-Pure functions; the HTTP routes are ``nenguide.api.routes.cdshooks``. Request authentication
-(JWT, CDS Hooks §security) is not built yet: the routes serve only in demo mode.
+Pure functions; the HTTP routes are ``nenguide.api.routes.cdshooks`` (which also authenticate the
+EHR's JWT: ``nenguide.api.cds_auth``).
 """
 
 from __future__ import annotations
@@ -207,8 +207,10 @@ def cards(
     patient: str,
     source_url: str,
     override_reasons: tuple[str, ...],
+    links: list[JSON] | None = None,
 ) -> list[JSON]:
-    """The cards for one patient: the MDT summary (with suggestions where an order fits)."""
+    """The cards for one patient: the MDT summary (with suggestions where an order fits and the
+    ``links`` back to nenguide: see :func:`case_links`)."""
     summary = _short(f"nenguide: {_headline(a)}; {len(a.treatment)} option(s) for the MDT")
     card: JSON = {
         "uuid": str(uuid.uuid4()),
@@ -233,8 +235,37 @@ def cards(
             for r in override_reasons
         ],
     }
+    if links:
+        card["links"] = links
     suggestions = _suggestions(a, patient)
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "any"
     return [card]
+
+
+def case_links(base_url: str, *, smart_launch: bool, case: tuple[str, str] | None) -> list[JSON]:
+    """CDS Hooks 2.0 ``links`` back to nenguide: a ``smart`` link to nenguide's SMART launch URL
+    (the EHR launches it with ``iss`` and ``launch``; nenguide then opens the patient's case page)
+    when SMART App Launch is configured, and an ``absolute`` link to the case page when the
+    patient already has a case in nenguide (``case`` = (case id, title))."""
+    base = base_url.rstrip("/")
+    out: list[JSON] = []
+    if smart_launch:
+        out.append(
+            {
+                "label": "Open in nenguide (case page, patient from the chart)",
+                "url": f"{base}/smart/launch",
+                "type": "smart",
+            }
+        )
+    if case is not None:
+        case_id, title = case
+        out.append(
+            {
+                "label": _short(f"nenguide case: {title}", 120),
+                "url": f"{base}/cases/{case_id}",
+                "type": "absolute",
+            }
+        )
+    return out

@@ -156,3 +156,19 @@ def open_case(
                 title=None,
             )
         return Opened(str(pid), saved, True)
+
+
+def latest_case_by_mrn(db: Database, mrn: str | None) -> tuple[str, str] | None:
+    """(case id, title) of the most recently changed case of the patient with this MRN, for
+    the CDS Hooks card's link back to nenguide; None when there is none."""
+    if not mrn:
+        return None
+    with db.read() as s:
+        row = s.execute(
+            select(m.Case.id, m.Case.title)
+            .join(m.Patient, m.Patient.id == m.Case.patient_id)
+            .where(m.Patient.mrn == mrn[:64])
+            .order_by(m.Case.updated_at.desc(), m.Case.id)
+            .limit(1)
+        ).first()
+    return None if row is None else (str(row[0]), str(row[1]))

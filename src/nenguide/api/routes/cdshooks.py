@@ -23,6 +23,7 @@ from nenguide.interop.fhir import BundleError, import_bundle
 from nenguide.store import cds_feedback
 from nenguide.store.common import Actor
 from nenguide.store.vocab import DEPARTURE_REASONS
+from nenguide.web import smart_data
 
 _NOT_CONFIGURED = {
     **ERRORS[401],
@@ -163,6 +164,15 @@ async def call_service(service_id: str, request: Request) -> Any:
     if imported.case is None:
         return {"cards": []}  # not a patient with a mapped NEN: no advice
     assessment = run_assess(imported.case, request.app.state.kb, as_of=dt.date.today())
+    settings = request.app.state.settings
+    existing = await run_in_threadpool(
+        smart_data.latest_case_by_mrn, request.app.state.db, imported.patient.identifier
+    )
+    links = cdshooks.case_links(
+        str(request.base_url),
+        smart_launch=bool(settings.smart_issuers.strip() and settings.smart_client_id),
+        case=existing,
+    )
     return {
         "cards": cdshooks.cards(
             assessment,
@@ -170,5 +180,6 @@ async def call_service(service_id: str, request: Request) -> Any:
             patient=f"Patient/{patient_id}",
             source_url=str(request.base_url).rstrip("/") + "/docs",
             override_reasons=DEPARTURE_REASONS,
+            links=links,
         )
     }
