@@ -10,10 +10,12 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,10 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
-from apitest import Server, launch, stop_server
+from apitest import Server, _cli, launch, stop_server
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy.engine import make_url
 
 from nenguide.api.cds_auth import CdsAuthError, CdsVerifier
 
@@ -84,6 +87,55 @@ def cds(tmp_path_factory: pytest.TempPathFactory, jwks_url: str) -> Iterator[Ser
     server = launch(f"sqlite:///{work / 'cds.db'}", work / "serve.log", env=env)
     yield server
     stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def cds_pg(
+    tmp_path_factory: pytest.TempPathFactory,
+    jwks_url: str,
+    pg_throwaway_db: Callable[[], AbstractContextManager[str]],
+    pg_admin: Any,
+) -> Iterator[tuple[Server, str]]:
+    """The CDS Hooks service on PostgreSQL, deployed as docs/security.md says: schema made by
+    the owner, the service connecting as a role that owns nothing; (server, owner's URL)."""
+    work = tmp_path_factory.mktemp("cds-jwt-pg")
+    role = f"nenguide_cds_{secrets.token_hex(4)}"
+    with pg_admin.connect() as c:
+        c.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+    try:
+        with pg_throwaway_db() as url:
+            up = _cli("db", "upgrade", "--database-url", url)
+            assert up.returncode == 0, up.stderr
+            grant = _cli("db", "grant-app-role", role, "--database-url", url)
+            assert grant.returncode == 0, grant.stderr
+            app_url = make_url(url).set(username=role).render_as_string(hide_password=False)
+            env = {
+                "NENGUIDE_CDS_ISSUERS": ISSUER,
+                "NENGUIDE_CDS_JWKS_URL": jwks_url,
+            }
+            server = launch(app_url, work / "serve.log", "--no-migrate", env=env)
+            try:
+                yield server, url
+            finally:
+                stop_server(server)
+    finally:
+        with pg_admin.connect() as c:
+            c.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def any_cds(request: pytest.FixtureRequest) -> tuple[Server, str]:
+    """(server, database URL) of the CDS Hooks service on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        srv: Server = request.getfixturevalue("cds")
+        return srv, f"sqlite:///{srv.log_path.parent / 'cds.db'}"
+    pg: tuple[Server, str] = request.getfixturevalue("cds_pg")
+    return pg
 
 
 def token(
@@ -199,7 +251,8 @@ def test_a_jwks_file_and_unconfigured_service(tmp_path: Path, server: Server) ->
     assert "NENGUIDE_CDS_JWKS_URL" in r.json()["error"]["message"]
 
 
-def test_feedback_is_stored_with_an_audit_entry(cds: Server) -> None:
+def test_feedback_is_stored_with_an_audit_entry(any_cds: tuple[Server, str]) -> None:
+    cds, db_url = any_cds
     url = cds.base_url + SERVICE + "/feedback"
     cards = [str(uuid.uuid4()), str(uuid.uuid4())]
     body = {
@@ -227,7 +280,7 @@ def test_feedback_is_stored_with_an_audit_entry(cds: Server) -> None:
     assert paths == {"feedback[0].card", "feedback[0].outcome", "feedback[0].outcomeTimestamp"}
     r = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token(url)}"})
     assert r.status_code == 200 and r.json() == {"stored": 2}, r.text
-    engine = sa.create_engine(f"sqlite:///{cds.log_path.parent / 'cds.db'}")
+    engine = sa.create_engine(db_url)
     try:
         with engine.connect() as c:
             rows = c.execute(
