@@ -22,14 +22,16 @@ from typing import Any
 
 import httpx
 import jwt
+import polars as pl
 import pytest
 import sqlalchemy as sa
-from apitest import Server, _cli, launch, stop_server
+from apitest import PASSWORD, Server, _cli, launch, stop_server
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy.engine import make_url
 
 from nenguide.api.cds_auth import CdsAuthError, CdsVerifier
+from nenguide.batch.concordance import feedback_table
 
 ISSUER = "https://ehr.example.org"
 SERVICE = "/cds-services/nenguide-patient-view"
@@ -299,3 +301,27 @@ def test_feedback_is_stored_with_an_audit_entry(any_cds: tuple[Server, str]) -> 
         (cards[1], "overridden", "patient_preference", "declined PRRT", ISSUER),
     ]
     assert [a for (a,) in audited] == [f"cds:{ISSUER}"] * 2
+    # exported for the concordance audit (an auditor's session), where it is an indicator
+    made = _cli(
+        "user",
+        "create",
+        "fb-auditor",
+        "--role",
+        "auditor",
+        "--password-stdin",
+        "--database-url",
+        db_url,
+        stdin=PASSWORD + "\n",
+    )
+    assert made.returncode == 0, made.stderr
+    with cds.client(token=cds.login("fb-auditor")) as c:
+        exported = c.get("/api/v1/cds-feedback")
+    assert exported.status_code == 200, exported.text
+    assert [(f["outcome"], f["override_code"]) for f in exported.json()] == [
+        ("accepted", None),
+        ("overridden", "patient_preference"),
+    ]
+    overall = (
+        feedback_table(exported.json()).filter(pl.col("dimension") == "overall").row(0, named=True)
+    )
+    assert (overall["concordant"], overall["not_concordant"], overall["rate"]) == (1, 1, 0.5)

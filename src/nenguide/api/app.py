@@ -120,7 +120,7 @@ def fhir_routers() -> tuple[Any, ...]:
         from nenguide.api.routes import cdshooks, fhir
     except ImportError:
         return ()
-    return (fhir.router, cdshooks.router)
+    return (fhir.router, cdshooks.router, cdshooks.export_router)
 
 
 ROUTERS = (auth.router, clinical.router, mdt.router, admin.router, *fhir_routers())

@@ -290,6 +290,15 @@ def concordance(
     guideline: Guideline = "csco-2021",
     processes: Processes = 1,
     chunk_size: ChunkSize = 5000,
+    cds_feedback: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cds-feedback",
+            help="CDS Hooks feedback exported by the MDT service (GET /api/v1/cds-feedback): "
+            "adds the indicator 'card accepted vs overridden' to the report.",
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
     """Guideline-concordance audit: for each quality indicator, how many eligible cases received
     the care the guideline recommends, with 95 % Wilson confidence intervals, overall and by site,
@@ -315,6 +324,14 @@ def concordance(
         result = audit(in_, fmt, mapper, backend, inds, rejected_path, chunk_size)
     finally:
         backend.close()
+    if cds_feedback:
+        from nenguide.batch.concordance import with_feedback
+        from nenguide.batch.store_adapter import feedback_from_files
+
+        try:
+            result, inds = with_feedback(result, inds, feedback_from_files(cds_feedback))
+        except ValueError as exc:
+            raise _err(str(exc)) from None
     result.table.write_csv(table_path)
     write_report(result, inds, report)
     typer.echo(

@@ -380,3 +380,103 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float | None, float 
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# ------------------------------------------------------------------ CDS Hooks feedback (issue 11)
+
+#: The indicator made from the EHR's CDS Hooks feedback: of the cards the EHR user acted on, how
+#: many were accepted (the others were overridden, with a reason).
+CDS_FEEDBACK_ID = "cds_card_accepted"
+#: The kind of card each CDS service returns (a service returns one card, its MDT summary).
+CDS_CARD_KINDS = {"nenguide-patient-view": "NEN MDT summary card (nenguide-patient-view)"}
+FEEDBACK_DIMENSIONS = ("overall", "card", "issuer", "year")
+
+
+def feedback_indicator(rows: list[dict[str, Any]]) -> Indicator:
+    """The CDS feedback indicator, its note naming the override reasons and their counts."""
+    reasons: dict[str, int] = {}
+    for r in rows:
+        if r["outcome"] == "overridden":
+            code = r.get("override_code") or "(no reason given)"
+            reasons[code] = reasons.get(code, 0) + 1
+    listed = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return Indicator(
+        id=CDS_FEEDBACK_ID,
+        title="CDS Hooks card accepted in the EHR (vs overridden)",
+        title_zh="EHR 中 CDS Hooks 卡片被采纳（相对于被驳回）",
+        sources=["CDS Hooks 2.0 feedback (https://cds-hooks.hl7.org/2.0/#feedback)"],
+        note=(
+            "From the EHR's feedback on nenguide's cards, not from the cases: 'concordant' = "
+            "accepted, 'not concordant' = overridden. Overrides by reason: "
+            + (listed or "none")
+            + ". Cards shown but not acted on send no feedback and are not counted."
+        ),
+        denominator={"cds_feedback": "every feedback item"},
+        numerator={"cds_feedback": "outcome accepted"},
+    )
+
+
+def feedback_table(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Accepted / overridden counts of the CDS feedback ``rows`` (as
+    ``nenguide.store.cds_feedback.list_feedback`` gives them) in the columns of
+    :func:`concordance_table`, overall and per card kind, issuer and year of the outcome."""
+    out = []
+    for dim in FEEDBACK_DIMENSIONS:
+        groups: dict[str, list[int]] = {}
+        for r in rows:
+            if dim == "overall":
+                level = "all"
+            elif dim == "card":
+                level = CDS_CARD_KINDS.get(r["service_id"], r["service_id"])
+            elif dim == "issuer":
+                level = r.get("issuer") or "unknown"
+            else:
+                level = str(r.get("outcome_timestamp") or "unknown")[:4]
+            g = groups.setdefault(level, [0, 0])
+            g[0 if r["outcome"] == "accepted" else 1] += 1
+        for level, (acc, ovr) in sorted(groups.items()):
+            n = acc + ovr
+            low, high = wilson(acc, n)
+            out.append(
+                {
+                    "indicator": CDS_FEEDBACK_ID,
+                    "dimension": dim,
+                    "level": level,
+                    "eligible": n,
+                    "concordant": acc,
+                    "not_concordant": ovr,
+                    "not_recorded": 0,
+                    "recorded": n,
+                    "eligibility_unknown": 0,
+                    "rate": acc / n if n else None,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    schema = {
+        "indicator": pl.String,
+        "dimension": pl.String,
+        "level": pl.String,
+        "eligible": pl.Int64,
+        "concordant": pl.Int64,
+        "not_concordant": pl.Int64,
+        "not_recorded": pl.Int64,
+        "recorded": pl.Int64,
+        "eligibility_unknown": pl.Int64,
+        "rate": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+    }
+    return pl.DataFrame(out, schema=schema, orient="row")
+
+
+def with_feedback(
+    result: AuditResult, indicators: list[Indicator], rows: list[dict[str, Any]]
+) -> tuple[AuditResult, list[Indicator]]:
+    """The audit with the CDS feedback indicator added to its table (and report)."""
+    extra = feedback_table(rows)
+    table = (
+        pl.concat([result.table, extra], how="diagonal_relaxed") if result.table.height else extra
+    )
+    merged = AuditResult(table, result.frame, result.read, result.assessed, result.rejected)
+    return merged, [*indicators, feedback_indicator(rows)]

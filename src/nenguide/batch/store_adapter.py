@@ -81,3 +81,29 @@ def records_from_exports(paths: list[Path]) -> Iterator[dict[str, Any]]:
         docs = doc if isinstance(doc, list) else [doc]
         for d in docs:
             yield from records_from_export(d)
+
+
+#: Fields of a CDS feedback row that the concordance audit reads.
+_FEEDBACK_OUTCOMES = ("accepted", "overridden")
+
+
+def feedback_from_files(paths: list[Path]) -> list[dict[str, Any]]:
+    """CDS Hooks feedback exported by the MDT service (``GET /api/v1/cds-feedback``: a JSON
+    list, or ``{"feedback": [...]}``), for :func:`nenguide.batch.concordance.with_feedback`.
+    An item without a known outcome or service raises ValueError naming the file and item."""
+    rows: list[dict[str, Any]] = []
+    for f in _files(paths):
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        items = doc.get("feedback") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise ValueError(
+                f"{f}: expected a JSON list of CDS feedback (GET /api/v1/cds-feedback)"
+            )
+        for i, item in enumerate(items):
+            ok = isinstance(item, dict) and item.get("outcome") in _FEEDBACK_OUTCOMES
+            if not ok or not isinstance(item.get("service_id"), str):
+                raise ValueError(
+                    f"{f}: item {i}: needs 'service_id' and 'outcome' (accepted or overridden)"
+                )
+            rows.append(item)
+    return rows

@@ -7,17 +7,18 @@ when the service is not configured for it. Demo mode answers without a JWT."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from nenguide import assess as run_assess
+from nenguide.api.auth import AUDIT, Principal, Require
 from nenguide.api.cds_auth import CdsAuthError, CdsVerifier
 from nenguide.api.errors import ApiError
-from nenguide.api.routes import ERRORS
+from nenguide.api.routes import DB, ERRORS
 from nenguide.interop import cdshooks
 from nenguide.interop.fhir import BundleError, import_bundle
 from nenguide.store import cds_feedback
@@ -38,6 +39,20 @@ router = APIRouter(
         503: _NOT_CONFIGURED,
     },
 )
+
+
+#: nenguide's own route (a user session, not the EHR's JWT): the feedback stored, for the
+#: concordance audit (``nenguide concordance --cds-feedback``).
+export_router = APIRouter(prefix="/api/v1/cds-feedback", tags=["cds-hooks"], responses=ERRORS)
+Auditor = Annotated[Principal, Depends(Require(AUDIT, "read the CDS Hooks feedback"))]
+
+
+@export_router.get("")
+def list_cds_feedback(_: Auditor, db: DB) -> list[dict[str, Any]]:
+    """The EHR's CDS Hooks feedback (accepted or overridden, with the reason), oldest first: the
+    input of ``nenguide concordance --cds-feedback``."""
+    with db.read() as s:
+        return cds_feedback.list_feedback(s)
 
 
 def _authenticate(request: Request) -> str:
