@@ -2,12 +2,12 @@
 
     .venv/bin/python benchmarks/bench_cdshooks.py [--requests 300]
 
-Starts ``nenguide serve --demo`` (demo mode asks no JWT of the EHR: the JWT check, PyJWT on
-one RS384 signature, is not part of this measure) on a throwaway SQLite database, sends the demo patient
-``pnet-g2-liver`` as prefetch (its FHIR Bundle split by resource type, as an EHR answers the
-prefetch templates) one request at a time, and prints p50/p99 with the load average, plus the
-in-process split of one call: FHIR import (fhir.resources validation and mapping), assessment,
-cards. Markdown rows for docs/benchmarks.md.
+Starts ``nenguide serve --demo`` (demo mode asks no JWT of the EHR: the JWT check, PyJWT on one
+RS384 signature, is not part of this measure) on a throwaway SQLite database, sends the demo
+patient ``pnet-g2-liver`` as prefetch (its FHIR Bundle split by resource type, as an EHR
+answers the prefetch templates) one request at a time, and prints p50/p99 with the load
+average, plus the in-process split of one call: FHIR import (fhir.resources validation and
+mapping), assessment, cards. Markdown rows for docs/benchmarks.md.
 """
 
 from __future__ import annotations

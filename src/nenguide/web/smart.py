@@ -126,8 +126,11 @@ def launch(request: Request, iss: str | None = None, launch: str | None = None) 
             "unknown_issuer",
             f"the EHR '{base[:200]}' is not allowed to launch nenguide (NENGUIDE_SMART_ISSUERS)",
         )
-    with httpx.Client() as client:
-        cfg = _discover(request, client, base)
+    try:
+        with httpx.Client() as client:
+            cfg = _discover(request, client, base)
+    except smart.SmartError as exc:
+        raise SmartPageError(502, exc.code, str(exc)) from None
     state, verifier = smart.new_state(), smart.new_verifier()
     url = smart.authorize_url(
         cfg,
