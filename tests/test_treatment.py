@@ -138,7 +138,9 @@ def test_a_confirmed_level_without_level_is_rejected() -> None:
 def test_metastatic_pnet_options_cite_statement_and_pivotal_trial(kb: Knowledge) -> None:
     out = run(kb, PNET_MET)
     assert {"EVEROLIMUS", "SUNITINIB", "SURUFATINIB", "CAPTEM", "STZ_5FU", "LANREOTIDE",
-            "PRRT_LU177", "TAE_TACE"} <= set(codes(out))  # fmt: skip
+            "TAE_TACE"} <= set(codes(out))  # fmt: skip
+    # no prior therapy: PRRT is a later line in pancreatic NET (issue 8 §3)
+    assert "PRRT_LU177" not in codes(out)
     ev = option(out, "EVEROLIMUS")
     assert "tx-csco-s6-drugs" in ev["sources"] and "tx-radiant-3" in ev["sources"]
     assert ev["rule_id"] == "CSCO2021.TX.NET.EVEROLIMUS.PANCREAS"
@@ -216,7 +218,7 @@ def test_excluded_syndrome_offers_nothing_and_other_names_get_ssa(kb: Knowledge)
     assert ssa["rule_id"] == "CSCO2021.TX.SYMPTOMS.OTHER"
 
 
-def test_gastrinoma_suspected_gives_ppi_but_not_a_gastric_type(kb: Knowledge) -> None:
+def test_gastrinoma_suspected_gives_no_ppi_regimen_and_no_gastric_type(kb: Knowledge) -> None:
     case = {
         "tumour": {"primary_site": "stomach", "size_cm": 0.8},
         "metastases": {"status": "none"},
@@ -224,7 +226,8 @@ def test_gastrinoma_suspected_gives_ppi_but_not_a_gastric_type(kb: Knowledge) ->
     }
     opts, _, ctx = direct(kb, case, [syn("gastrinoma", "suspected")])
     got = {o["code"] for o in opts}
-    assert "HIGH_DOSE_PPI" in got
+    # a suspected gastrinoma gets gastrin and gastric pH first, not the ZES regimen (issue 8 §3)
+    assert "HIGH_DOSE_PPI" not in got
     assert "ENDOSCOPIC_SURVEILLANCE" not in got and "GASTRECTOMY_LYMPHADENECTOMY" not in got
     assert any(i["code"] == "TX_GASTRIC_TYPE_NEEDS_DATA" for i in ctx.issues)
 

@@ -138,6 +138,7 @@ def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
         f["progressed_on_platinum"] = None
         f["platinum_months_to_progression"] = None
         f["progressed_on_systemic"] = None
+        f["progressed_on_ssa"] = None
         f["progressed_therapies"] = frozenset()
         f["received_therapies"] = frozenset()
         return
@@ -156,6 +157,11 @@ def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
         f["progressed_on_systemic"] = True
     else:
         f["progressed_on_systemic"] = None if any(p.progressed is None for p in sysp) else False
+    ssa = [p for p in pts if p.therapy is Therapy.ssa]
+    if any(p.progressed for p in ssa):
+        f["progressed_on_ssa"] = True
+    else:  # no SSA in a recorded list, or no progression on it; unknown if not stated
+        f["progressed_on_ssa"] = None if any(p.progressed is None for p in ssa) else False
     f["progressed_therapies"] = frozenset(p.therapy.value for p in pts if p.progressed)
     f["received_therapies"] = frozenset(p.therapy.value for p in pts)
 

@@ -70,6 +70,11 @@ TX_FIELDS: dict[str, tuple[str, ...]] = {
     "progressed_on_platinum": ("clinical.prior_therapies",),
     "platinum_months_to_progression": ("clinical.prior_therapies.months_to_progression",),
     "progressed_on_systemic": ("clinical.prior_therapies",),
+    "progressed_on_ssa": ("clinical.prior_therapies",),
+    "sym_diarrhoea_refractory_on_ssa": ("clinical.symptoms.diarrhoea_refractory_on_ssa",),
+    "confirmed_carcinoid_syndrome": ("functional_syndromes (carcinoid_syndrome)",),
+    "confirmed_gastrinoma": ("functional_syndromes (gastrinoma)",),
+    "carcinoid_heart_disease": ("clinical.history.carcinoid_heart_disease",),
     "aag": ("clinical.history.autoimmune_atrophic_gastritis",),
     "zes": ("clinical.history.zollinger_ellison_syndrome", "functional_syndromes (gastrinoma)"),
     "zes_cause": (
@@ -104,6 +109,9 @@ _SHARED = (
     "gastric_type", "gastric_cause", "gastric_cause_rule", "gastric_cause_missing",
     "progressed_on_platinum", "platinum_months_to_progression",
     "progressed_on_systemic", "progressed_therapies", "received_therapies", *TX_SYNDROMES,
+    # issue 8 §3: line of therapy, syndromes confirmed (not only suspected), telotristat, CHD
+    "progressed_on_ssa", "confirmed_carcinoid_syndrome", "confirmed_gastrinoma",
+    "sym_diarrhoea_refractory_on_ssa", "carcinoid_heart_disease",
 )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ FIELDS: dict[str, list[str]] = {
     "carcinoid_syndrome": ["clinical.symptoms", "clinical.labs"],
     "insulinoma": ["clinical.symptoms", "clinical.labs"],
     "gastrinoma": ["clinical.symptoms", "clinical.labs", "clinical.history"],
+    "rectal_low_risk_r0": ["clinical.resection", "tumour.extent", "tumour.size_cm"],
 }
 
 
@@ -55,6 +56,8 @@ def workup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
         "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
         "insulinoma": facts.get("confirmed_insulinoma"),
         "gastrinoma": facts.get("confirmed_gastrinoma"),
+        # R0-resected small low-risk rectal NET (fact table; issue 8 §3)
+        "rectal_low_risk_r0": facts.get("rectal_low_risk_r0"),
     }
 
 

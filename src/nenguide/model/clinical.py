@@ -99,6 +99,8 @@ class Symptom(StrEnum):
     hypercalcaemia_symptoms = "hypercalcaemia_symptoms"
     acromegaly_features = "acromegaly_features"
     right_heart_failure = "right_heart_failure"
+    # carcinoid-syndrome diarrhoea persisting on a stable long-acting SSA dose (telotristat)
+    diarrhoea_refractory_on_ssa = "diarrhoea_refractory_on_ssa"
 
 
 class History(StrEnum):
