@@ -32,8 +32,16 @@ def classify(ctx: Context, case_facts: Mapping[str, Any], case: Case) -> Classif
 
     conflicts = _consistency(ctx, facts)
 
-    if case.pathology.components and family == "gep":
+    if (case.pathology.components or facts.get("minen_diagnosed")) and family == "gep":
         mix = ctx.first(STEP, ctx.table_id(STEP, "minen"), facts)
+        if not mix.decided:  # shares not reported and no MiNEN diagnosis: the category is open
+            ctx.issue(
+                "MINEN_SHARES_NOT_STATED",
+                STEP,
+                ["pathology.components.percent", "pathology.minen_diagnosed"],
+                possible=mix.value,
+            )
+            return Classification(status=Status.INSUFFICIENT_DATA, system=system)
         if mix.value == "MiNEN":
             return _minen(ctx, facts, case, system)
         if mix.value == "not_neuroendocrine":

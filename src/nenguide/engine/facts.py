@@ -48,12 +48,15 @@ def derive(case: Case) -> dict[str, Any]:
         "mitoses_reported": p.mitoses_per_2mm2 is not None,
         "necrosis": p.necrosis.value if p.necrosis else None,
     }
-    if p.components:
-        f["ne_percent"] = sum(c.percent for c in p.components if c.kind.value == "neuroendocrine")
-        f["non_ne_percent"] = sum(
-            c.percent for c in p.components if c.kind.value != "neuroendocrine"
+    f["minen_diagnosed"] = p.minen_diagnosed
+    if p.components and all(c.percent is not None for c in p.components):
+        f["ne_percent"] = sum(
+            c.percent or 0 for c in p.components if c.kind.value == "neuroendocrine"
         )
-    else:
+        f["non_ne_percent"] = sum(
+            c.percent or 0 for c in p.components if c.kind.value != "neuroendocrine"
+        )
+    else:  # no components, or a share not reported: unknown
         f["ne_percent"] = None
         f["non_ne_percent"] = None
     _nodes(case, f)

@@ -80,7 +80,7 @@ class TraceEntry(TypedDict):
 
 class ComponentClassification(_Out):
     kind: str
-    percent: float
+    percent: float | None = Field(description="Share of the tumour, %; null when not reported")
     category: Category | None = None
     grade: Grade | None = None
     nec_subtype: NecSubtype | None = None

@@ -343,6 +343,7 @@ class Morphology(StrEnum):
     small_cell = "small_cell"
     large_cell = "large_cell"
     carcinoid = "carcinoid"  # organoid, well-differentiated pattern
+    small_and_large_cell = "small_and_large_cell"  # combined small-cell and large-cell
 
 
 class Necrosis(StrEnum):
@@ -370,7 +371,10 @@ class ComponentKind(StrEnum):
 
 class TumourComponent(_Frozen):
     kind: ComponentKind
-    percent: Percent
+    percent: Percent | None = Field(
+        default=None,
+        description="Share of the tumour, %; leave out when the report does not give it",
+    )
     differentiation: Differentiation | None = None
     morphology: Morphology | None = None
     ki67_percent: Percent | None = None
@@ -389,6 +393,11 @@ class Pathology(_Frozen):
     )
     components: tuple[TumourComponent, ...] = Field(
         default=(), description="Mixed tumours: each component with its share of the tumour"
+    )
+    minen_diagnosed: bool | None = Field(
+        default=None,
+        description="The pathologist diagnosed a MiNEN (each component at least 30 %) without "
+        "necessarily giving the shares",
     )
     ki67_range: Bounds | None = Field(
         default=None,
@@ -412,7 +421,7 @@ class Pathology(_Frozen):
     @field_validator("components")
     @classmethod
     def _components_total(cls, v: tuple[TumourComponent, ...]) -> tuple[TumourComponent, ...]:
-        total = sum(c.percent for c in v)
+        total = sum(c.percent for c in v if c.percent is not None)
         if total > 100.0001:
             raise PydanticCustomError(
                 "components_total",
