@@ -129,7 +129,8 @@ def pathway_facts(
     f: dict[str, Any] = {
         "category": cls.category,
         # a grade left open by a reported range: its candidates, for the tables to use
-        "grade": cls.grade or (one_of(cls.possible["grade"]) if cls.possible.get("grade") else None),
+        "grade": cls.grade
+        or (one_of(cls.possible["grade"]) if cls.possible.get("grade") else None),
         "classification_status": cls.status.value,
     }
     zes_hist = facts.get("hx_zollinger_ellison_syndrome")

@@ -12,7 +12,9 @@ Bookkeeping only: the cut-offs are read from the knowledge tables, never written
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -130,7 +132,7 @@ def representatives(iv: Interval, cutoffs: Iterable[float], *, integer: bool = F
     if iv.hi_incl:
         pts.add(iv.hi)
     edges = [iv.lo, *inner, iv.hi]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         if integer:
             k = math.floor(a) + 1
             if k < b:
@@ -144,18 +146,20 @@ def representatives(iv: Interval, cutoffs: Iterable[float], *, integer: bool = F
     return one_of(_clean(p) for p in pts)
 
 
+_CMP = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+
+
 def test(facts: Mapping[str, Any], fact: str, op: str, x: float) -> bool | None:
     """``fact <op> x`` for a number or a reported range: true or false when it holds for the
     whole range or for none of it, else unknown (``None``)."""
     v = facts.get(fact)
     if v is None:
         return None
-    compare = {
-        "lt": lambda a: a < x,
-        "le": lambda a: a <= x,
-        "gt": lambda a: a > x,
-        "ge": lambda a: a >= x,
-    }[op]
+    cmp = _CMP[op]
+
+    def compare(a: float) -> bool:
+        return bool(cmp(a, x))
+
     if not isinstance(v, OneOf):
         return bool(compare(v))
     iv = parse_notation(str(facts.get(f"{fact}_interval") or ""))

@@ -67,14 +67,16 @@ class Bounds(BaseModel):
         if isinstance(data, int | float) and not isinstance(data, bool):
             raise PydanticCustomError(
                 "bounds_text",
-                "a single number is not a range: use the field for an exact value, or write {forms}",
+                "a single number is not a range: use the field for an exact value, or write "
+                "{forms}",
                 {"text": str(data), "forms": BOUNDS_FORMS},
             )
         return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Bounds:
-        if self.gt is not None and self.ge is not None or self.lt is not None and self.le is not None:
+        two_low = self.gt is not None and self.ge is not None
+        if two_low or (self.lt is not None and self.le is not None):
             raise PydanticCustomError(
                 "bounds_empty", "give one lower bound (gt or ge) and one upper bound (lt or le)"
             )
@@ -133,7 +135,8 @@ class Bounds(BaseModel):
 
 
 class CountBounds(Bounds):
-    """A count known only as a bound or a word: ``"multiple"`` (at least 2), ``">10"``, ``"2-5"``."""
+    """A count known only as a bound or a word: ``"multiple"`` (at least 2), ``">10"``,
+    ``"2-5"``."""
 
 
 class SizeReported(BaseModel):
@@ -160,8 +163,11 @@ class SizeReported(BaseModel):
             raise PydanticCustomError(
                 "bounds_limits",
                 "the size {text} goes beyond the allowed {minimum} to {maximum}",
-                {"text": f"{self.value:g} {self.unit}", "minimum": "0",
-                 "maximum": f"{60 / factor:g}"},
+                {
+                    "text": f"{self.value:g} {self.unit}",
+                    "minimum": "0",
+                    "maximum": f"{60 / factor:g}",
+                },
             )
         if self.range is not None:
             self.range.check_limits(0, 60 / factor, "range")
@@ -188,8 +194,8 @@ class MitoticCount(BaseModel):
     field_area_mm2: Annotated[float, Field(ge=0.05, le=1.0, allow_inf_nan=False)] | None = Field(
         default=None, description="Area of one high-power field of this microscope, mm²"
     )
-    field_diameter_mm: Annotated[float, Field(ge=0.25, le=1.0, allow_inf_nan=False)] | None = (
-        Field(default=None, description="Diameter of one high-power field of this microscope, mm")
+    field_diameter_mm: Annotated[float, Field(ge=0.25, le=1.0, allow_inf_nan=False)] | None = Field(
+        default=None, description="Diameter of one high-power field of this microscope, mm"
     )
 
     @model_validator(mode="after")
