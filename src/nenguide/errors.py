@@ -108,6 +108,7 @@ _ALLOWED_BY_TYPE = {
     "value_or_range": "exactly one of value (count) and range",
     "mitoses_basis": "exactly one of hpf and area_mm2",
     "mitoses_field": "at most one of field_area_mm2 and field_diameter_mm, with hpf",
+    "lab_form": "exactly one of value, interpretation, times_uln",
 }
 
 
