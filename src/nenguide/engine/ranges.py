@@ -27,11 +27,11 @@ from nenguide.engine.logic import OneOf, one_of
 __all__ = [
     "Interval",
     "cuts",
+    "holds",
     "open_question",
     "possible",
     "representatives",
     "settled",
-    "test",
 ]
 
 ISSUE = "RANGE_SPANS_CUTOFF"
@@ -149,7 +149,7 @@ def representatives(iv: Interval, cutoffs: Iterable[float], *, integer: bool = F
 _CMP = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
 
-def test(facts: Mapping[str, Any], fact: str, op: str, x: float) -> bool | None:
+def holds(facts: Mapping[str, Any], fact: str, op: str, x: float) -> bool | None:
     """``fact <op> x`` for a number or a reported range: true or false when it holds for the
     whole range or for none of it, else unknown (``None``)."""
     v = facts.get(fact)

@@ -140,7 +140,7 @@ def derive_facts(
     else:
         # a size reported as a range decides only when the whole range is on one side
         op = "le" if site.nfpnet_boundary_inclusive else "lt"
-        f["nfpnet_small"] = ranges.test(facts, "size_cm", op, bound)
+        f["nfpnet_small"] = ranges.holds(facts, "size_cm", op, bound)
     f["nfpnet_policy"] = site.nfpnet_small_default
     return f
 
