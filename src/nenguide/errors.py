@@ -101,6 +101,14 @@ _ALLOWED_BY_TYPE = {
     "lung_only": "only for primary_site 'lung'",
     "positive_exceeds_examined": "at most the number examined ({examined})",
     "components_total": "percentages adding up to at most 100",
+    "bounds_text": "text such as '10-15', '<2', '>90' or an object with gt/ge and lt/le",
+    "bounds_empty": "one lower bound (gt or ge) and/or one upper bound (lt or le)",
+    "bounds_order": "a lower bound below the upper bound",
+    "bounds_limits": "bounds from {minimum} to {maximum}",
+    "value_or_range": "exactly one of value (count) and range",
+    "mitoses_basis": "exactly one of hpf and area_mm2",
+    "mitoses_field": "at most one of field_area_mm2 and field_diameter_mm, with hpf",
+    "lab_form": "exactly one of value, interpretation, times_uln",
 }
 
 

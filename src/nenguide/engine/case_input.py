@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nenguide.engine.lab_names import value_fact
+from nenguide.engine.ranges import Interval, cuts, representatives
 from nenguide.model.case import Case
 from nenguide.model.clinical import (
     History,
@@ -20,7 +21,7 @@ from nenguide.model.clinical import (
     Therapy,
 )
 from nenguide.model.frozen import FrozenDict
-from nenguide.units import AnalyteCatalogue, LabInputError
+from nenguide.units import AnalyteCatalogue, LabInputError, lab_quantity
 
 if TYPE_CHECKING:
     from nenguide.engine.context import Context
@@ -120,7 +121,11 @@ def clinical_input(case: Case) -> dict[str, Any]:
     if gastrin:
         lab = _latest_dated(gastrin)
         f["gastrin_latest_on_ppi"] = bool(lab.context.on_ppi)
-        f["gastrin_latest_xuln"] = lab.value / lab.reference_high if lab.reference_high else None
+        f["gastrin_latest_xuln"] = (
+            lab.value / lab.reference_high
+            if lab.value is not None and lab.reference_high and lab.comparator is None
+            else lab.times_uln
+        )
     else:
         f["gastrin_latest_on_ppi"] = f["gastrin_latest_xuln"] = None
 
@@ -282,7 +287,7 @@ def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]
     bad: set[int] = set()
     for i, lab in enumerate(labs):
         try:
-            cat.convert(lab.analyte, lab.value, lab.unit, f"clinical.labs.{i}")
+            cat.convert(*lab_quantity(lab, cat), f"clinical.labs.{i}")
         except LabInputError as exc:
             bad.add(i)
             ctx.issue(
@@ -297,19 +302,7 @@ def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]
     positions = [i for i in range(len(labs)) if i not in bad]
     for code, (j, lab) in _latest(good).items():
         i = positions[j]
-        conv = cat.convert(lab.analyte, lab.value, lab.unit, f"clinical.labs.{i}")
-        a = cat.analytes[code]
         index[code] = i
-        vf = value_fact(code, a.canonical_unit)
-        if a.kind == "qualitative":
-            f[code] = "positive" if lab.value == 1 else "negative"
-        else:
-            f[vf] = conv.canonical_value
-        xuln = lab.value / lab.reference_high if lab.reference_high else None
-        f[f"{code}_xuln"] = xuln
-        f[f"{code}_below_reference_low"] = (
-            lab.value < lab.reference_low if lab.reference_low is not None else None
-        )
         f[f"{code}_measured"] = True
         c = lab.context
         f[f"{code}_on_ppi"] = c.on_ppi
@@ -318,27 +311,124 @@ def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]
         f[f"{code}_diet_restricted"] = c.diet_restricted
         f[f"{code}_supervised_fast"] = c.supervised_fast
         f[f"{code}_interfering_drugs"] = True if c.interfering_drugs else None
-        conds = [
-            f"{code} {lab.value:g} {lab.unit} = {conv.canonical_value:.4g} {a.canonical_unit}"
-            f" ({conv.via})"
-        ]
-        if xuln is not None:
-            conds.append(f"{code}_xuln = {lab.value:g} / ULN {lab.reference_high:g} = {xuln:.3g}")
-        ctx.note(
-            LAB_STEP,
-            conv.canonical_value,
-            {
-                "field": f"clinical.labs.{i}",
-                "analyte": code,
-                "loinc": a.loinc,
-                "value": lab.value,
-                "unit": lab.unit,
-                "canonical_value": round(conv.canonical_value, 6),
-                "canonical_unit": a.canonical_unit,
-                "conversion": conv.via,
-                "reference_high": lab.reference_high,
-                "xuln": xuln,
-            },
-            conds,
-        )
+        if lab.value is not None:
+            _lab_value(ctx, cat, f, code, i, lab)
+        else:
+            _lab_without_value(ctx, f, code, i, lab)
     return f, index
+
+
+def _open_above(ctx: Context, fact: str, low: float, incl: bool, high: float | None) -> Any:
+    """Candidate values of ``fact`` from ``low`` upwards (or below ``high``): a censored or
+    qualitative result (engine/ranges.py)."""
+    c = cuts(ctx.kb, fact)
+    top = max([*c, low, high or 0, 1.0]) * 100
+    iv = Interval(low, incl, top, True) if high is None else Interval(low, True, high, incl)
+    return representatives(iv, c), iv.notation()
+
+
+def _lab_value(
+    ctx: Context, cat: AnalyteCatalogue, f: dict[str, Any], code: str, i: int, lab: LabResult
+) -> None:
+    """Facts of a result with a value (possibly censored: ``>1000``)."""
+    from nenguide.model.assessment import IssueKind
+
+    assert lab.value is not None and lab.unit is not None
+    conv = cat.convert(lab.analyte, lab.value, lab.unit, f"clinical.labs.{i}")
+    a = cat.analytes[code]
+    vf = value_fact(code, a.canonical_unit)
+    cmp = lab.comparator
+    if a.kind == "qualitative":
+        f[code] = "positive" if lab.value == 1 else "negative"
+    elif cmp is None:
+        f[vf] = conv.canonical_value
+    else:  # censored: the value is a limit
+        above = cmp in (">", ">=")
+        incl = cmp in (">=", "<=")
+        v = conv.canonical_value
+        f[vf], f[f"{vf}_interval"] = (
+            _open_above(ctx, vf, v, incl, None) if above else _open_above(ctx, vf, 0.0, incl, v)
+        )
+    xuln = lab.value / lab.reference_high if lab.reference_high else None
+    if xuln is not None and cmp is not None:
+        above = cmp in (">", ">=")
+        incl = cmp in (">=", "<=")
+        xf = f"{code}_xuln"
+        f[xf], f[f"{xf}_interval"] = (
+            _open_above(ctx, xf, xuln, incl, None) if above else _open_above(ctx, xf, 0, incl, xuln)
+        )
+    else:
+        f[f"{code}_xuln"] = xuln
+    f[f"{code}_below_reference_low"] = (
+        lab.value < lab.reference_low if lab.reference_low is not None and cmp is None else None
+    )
+    shown = f"{cmp or ''}{lab.value:g}"
+    conds = [
+        f"{code} {shown} {lab.unit} = {cmp or ''}{conv.canonical_value:.4g} {a.canonical_unit}"
+        f" ({conv.via})"
+    ]
+    if xuln is not None:
+        conds.append(f"{code}_xuln = {shown} / ULN {lab.reference_high:g} = {cmp or ''}{xuln:.3g}")
+    ctx.note(
+        LAB_STEP,
+        conv.canonical_value,
+        {
+            "field": f"clinical.labs.{i}",
+            "analyte": code,
+            "loinc": a.loinc,
+            "value": lab.value,
+            "comparator": cmp,
+            "unit": lab.unit,
+            "canonical_value": round(conv.canonical_value, 6),
+            "canonical_unit": a.canonical_unit,
+            "conversion": conv.via,
+            "reference_high": lab.reference_high,
+            "xuln": xuln,
+        },
+        conds,
+    )
+    lo, hi = a.plausible_min, a.plausible_max
+    v = conv.canonical_value
+    if (lo is not None and v < lo and cmp not in ("<", "<=")) or (
+        hi is not None and v > hi and cmp not in (">", ">=")
+    ):
+        ctx.issue(
+            "LAB_VALUE_IMPLAUSIBLE_FOR_UNIT",
+            LAB_STEP,
+            [f"clinical.labs.{i}.unit", f"clinical.labs.{i}.value"],
+            kind=IssueKind.warning,
+            analyte=a.names.en if ctx.lang == "en" else a.names.zh_CN,
+            value=f"{lab.value:g}",
+            unit=lab.unit,
+            canonical=f"{v:.3g}",
+            canonical_unit=a.canonical_unit,
+            low=f"{lo:.10g}" if lo is not None else "-",
+            high=f"{hi:.10g}" if hi is not None else "-",
+        )
+
+
+def _lab_without_value(ctx: Context, f: dict[str, Any], code: str, i: int, lab: LabResult) -> None:
+    """Facts of a result without a value: a multiple of the ULN, or elevated/normal/low."""
+    xf = f"{code}_xuln"
+    if lab.times_uln is not None:
+        f[xf] = lab.times_uln
+        f[f"{code}_below_reference_low"] = None
+        reported = f"{lab.times_uln:g} x ULN"
+    else:
+        interp = lab.interpretation
+        if interp == "elevated":
+            f[xf], f[f"{xf}_interval"] = _open_above(ctx, xf, 1.0, False, None)
+            f[f"{code}_below_reference_low"] = False
+        elif interp == "normal":
+            f[xf], f[f"{xf}_interval"] = _open_above(ctx, xf, 0.0, True, 1.0)
+            f[f"{code}_below_reference_low"] = False
+        else:  # low
+            f[xf], f[f"{xf}_interval"] = _open_above(ctx, xf, 0.0, False, 1.0)
+            f[f"{code}_below_reference_low"] = True
+        reported = str(interp)
+    ctx.note(
+        LAB_STEP,
+        None,
+        {"field": f"clinical.labs.{i}", "analyte": code, "reported": reported, "xuln": f[xf]},
+        [f"{code}: {reported} (no value: its value in units stays unknown)"],
+    )

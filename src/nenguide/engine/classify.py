@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nenguide.engine import ranges
 from nenguide.engine.context import Context, fields_of
+from nenguide.engine.logic import OneOf
 from nenguide.model.assessment import (
     Classification,
     ComponentClassification,
@@ -30,8 +32,16 @@ def classify(ctx: Context, case_facts: Mapping[str, Any], case: Case) -> Classif
 
     conflicts = _consistency(ctx, facts)
 
-    if case.pathology.components and family == "gep":
+    if (case.pathology.components or facts.get("minen_diagnosed")) and family == "gep":
         mix = ctx.first(STEP, ctx.table_id(STEP, "minen"), facts)
+        if not mix.decided:  # shares not reported and no MiNEN diagnosis: the category is open
+            ctx.issue(
+                "MINEN_SHARES_NOT_STATED",
+                STEP,
+                ["pathology.components.percent", "pathology.minen_diagnosed"],
+                possible=mix.value,
+            )
+            return Classification(status=Status.INSUFFICIENT_DATA, system=system)
         if mix.value == "MiNEN":
             return _minen(ctx, facts, case, system)
         if mix.value == "not_neuroendocrine":
@@ -103,7 +113,14 @@ def _grade(
             rule_id=rule,
         )
         return None, None, None, False
-    discordant = g_ki is not None and g_mi is not None and g_ki != g_mi
+    # an index reported as a range that spans a cut-off (OneOf) is neither concordant nor not
+    discordant = (
+        g_ki is not None
+        and g_mi is not None
+        and not isinstance(g_ki, OneOf)
+        and not isinstance(g_mi, OneOf)
+        and g_ki != g_mi
+    )
     if discordant:
         ctx.issue(
             "GRADE_DISCORDANT",
@@ -142,22 +159,26 @@ def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
         return Classification(
             status=Status.INSUFFICIENT_DATA,
             system=system,
-            grade_by_ki67=g_ki,
-            grade_by_mitoses=g_mi,
+            grade_by_ki67=ranges.settled(g_ki),
+            grade_by_mitoses=ranges.settled(g_mi),
             grade_discordant=disc,
         )
     if res.value == "NET":
         grade, g_ki, g_mi, disc = _grade(
             ctx, facts["ki67_percent"], facts["mitoses_per_2mm2"], "pathology"
         )
+        # a reported range may leave the grade open between candidates (engine/ranges.py)
+        ranges.open_question(ctx, STEP, "grade", grade, facts, ranges.GRADE_INPUTS)
+        open_grades = ranges.possible(grade)
         return Classification(
-            status=Status.DETERMINED if grade else Status.INSUFFICIENT_DATA,
+            status=Status.DETERMINED if ranges.settled(grade) else Status.INSUFFICIENT_DATA,
             category="NET",
-            grade=grade,
+            grade=ranges.settled(grade),
             system=system,
-            grade_by_ki67=g_ki,
-            grade_by_mitoses=g_mi,
+            grade_by_ki67=ranges.settled(g_ki),
+            grade_by_mitoses=ranges.settled(g_mi),
             grade_discordant=disc,
+            possible={"grade": open_grades} if open_grades else {},
         )
     subtype = _nec_subtype(ctx, facts["morphology"], "pathology.morphology")
     return Classification(
@@ -194,7 +215,8 @@ def _grade_quiet(ctx: Context, facts: dict[str, Any]) -> tuple[Any, Any, Any, bo
         if facts["mitoses_reported"]
         else None
     )
-    return None, g_ki, g_mi, g_ki is not None and g_mi is not None and g_ki != g_mi
+    disc = g_ki is not None and g_mi is not None and g_ki != g_mi
+    return None, g_ki, g_mi, disc and not isinstance(g_ki, OneOf) and not isinstance(g_mi, OneOf)
 
 
 def _thoracic(ctx: Context, facts: dict[str, Any], system: str) -> Classification:

@@ -29,6 +29,7 @@ from nenguide.engine.case_input import (
     extra_input,
     lab_input,
 )
+from nenguide.engine.case_reported import reported_input
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
 from nenguide.engine.logic import OneOf, one_of
@@ -78,6 +79,7 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     """Phase 1: the facts of the case itself (see the module docstring)."""
     values = derive(case)
     values.update(clinical_input(case))
+    values.update(reported_input(ctx, case))
     labs, index = lab_input(ctx, case)
     values.update(labs)
     extra = extra_input(case)
@@ -126,7 +128,9 @@ def pathway_facts(
     status = {s["syndrome"]: s["status"] for s in syndromes}
     f: dict[str, Any] = {
         "category": cls.category,
-        "grade": cls.grade,
+        # a grade left open by a reported range: its candidates, for the tables to use
+        "grade": cls.grade
+        or (one_of(cls.possible["grade"]) if cls.possible.get("grade") else None),
         "classification_status": cls.status.value,
     }
     zes_hist = facts.get("hx_zollinger_ellison_syndrome")

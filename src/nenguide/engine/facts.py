@@ -48,12 +48,15 @@ def derive(case: Case) -> dict[str, Any]:
         "mitoses_reported": p.mitoses_per_2mm2 is not None,
         "necrosis": p.necrosis.value if p.necrosis else None,
     }
-    if p.components:
-        f["ne_percent"] = sum(c.percent for c in p.components if c.kind.value == "neuroendocrine")
-        f["non_ne_percent"] = sum(
-            c.percent for c in p.components if c.kind.value != "neuroendocrine"
+    f["minen_diagnosed"] = p.minen_diagnosed
+    if p.components and all(c.percent is not None for c in p.components):
+        f["ne_percent"] = sum(
+            c.percent or 0 for c in p.components if c.kind.value == "neuroendocrine"
         )
-    else:
+        f["non_ne_percent"] = sum(
+            c.percent or 0 for c in p.components if c.kind.value != "neuroendocrine"
+        )
+    else:  # no components, or a share not reported: unknown
         f["ne_percent"] = None
         f["non_ne_percent"] = None
     _nodes(case, f)
@@ -122,13 +125,17 @@ def _metastases(case: Case, f: dict[str, Any]) -> None:
         f["lung_m1a"] = any(e.site in _THORACIC_REGIONAL for e in m.extrahepatic)
         organs = {e.site.value for e in m.extrahepatic if e.site not in _THORACIC_REGIONAL}
         counts = [e.lesion_count for e in m.extrahepatic if e.site not in _THORACIC_REGIONAL]
+        at_least = 0  # lesions known to exist where only a bound is reported ("multiple")
         if m.liver is not None:
             organs.add("liver")
             counts.append(m.liver.lesion_count)
+            rng = m.liver.lesion_count_range
+            if rng is not None and rng.low is not None:
+                at_least = int(rng.low) + (1 if rng.gt is not None else 0)
         f["extrathoracic_organs"] = len(organs)
         if any(c is None for c in counts):
             # one organ with an unknown count may hold one or several lesions
-            known = sum(c for c in counts if c is not None)
+            known = sum(c for c in counts if c is not None) + at_least
             f["extrathoracic_lesions"] = known if known >= 2 else None
         else:
             f["extrathoracic_lesions"] = sum(c for c in counts if c is not None)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from nenguide.engine import ranges
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf, one_of
@@ -98,7 +99,9 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
             open_fields |= missing or _fields_for_unknown(k)
             open_cats.append(k.upper())
 
-    multiple = case.tumour.number_of_tumours is not None and case.tumour.number_of_tumours > 1
+    # a size reported as a range may leave T open between candidates (engine/ranges.py)
+    ranges.open_question(ctx, STEP, "t", cats["t"][0], facts, ranges.T_INPUTS)
+    multiple = facts.get("multiple_primaries") is True
     common = dict(
         system=system,
         prefix=prefix,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nenguide.engine import ranges
 from nenguide.engine.context import Context, jsonable
 from nenguide.engine.pathway import TX_SYNDROMES
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
@@ -145,7 +146,9 @@ def derive_facts(
     if size is None or bound is None:
         f["nfpnet_small"] = None
     else:
-        f["nfpnet_small"] = size <= bound if site.nfpnet_boundary_inclusive else size < bound
+        # a size reported as a range decides only when the whole range is on one side
+        op = "le" if site.nfpnet_boundary_inclusive else "lt"
+        f["nfpnet_small"] = ranges.holds(facts, "size_cm", op, bound)
     f["nfpnet_policy"] = site.nfpnet_small_default
     return f
 

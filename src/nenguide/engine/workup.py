@@ -51,6 +51,9 @@ def workup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
         "grade": facts.get("grade"),
         "ki67_percent": facts.get("ki67_percent"),
         "size_cm": facts.get("size_cm"),
+        # a value reported as a range is shown as reported ("10–15 %"), never as one number
+        "ki67_percent_text": facts.get("ki67_percent_text"),
+        "size_cm_text": facts.get("size_cm_text"),
         "met_status": met if known_met else None,
         "liver_mets": facts.get("liver_mets") if known_met else None,
         "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
@@ -150,9 +153,13 @@ def workup(
 
 
 def _params(wf: dict[str, Any]) -> dict[str, Any]:
-    size = wf.get("size_cm")
+    size, ki67, grade = wf.get("size_cm"), wf.get("ki67_percent"), wf.get("grade")
     return {
-        "size_cm": f"{size:g}" if isinstance(size, int | float) else "?",
-        "grade": wf.get("grade") or "?",
-        "ki67": f"{wf['ki67_percent']:g}" if wf.get("ki67_percent") is not None else "?",
+        "size_cm": f"{size:g}"
+        if isinstance(size, int | float)
+        else str(wf.get("size_cm_text") or "?").removesuffix(" cm"),
+        "grade": grade if isinstance(grade, str) else "?",
+        "ki67": f"{ki67:g}"
+        if isinstance(ki67, int | float)
+        else str(wf.get("ki67_percent_text") or "?").removesuffix(" %"),
     }

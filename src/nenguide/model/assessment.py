@@ -80,7 +80,7 @@ class TraceEntry(TypedDict):
 
 class ComponentClassification(_Out):
     kind: str
-    percent: float
+    percent: float | None = Field(description="Share of the tumour, %; null when not reported")
     category: Category | None = None
     grade: Grade | None = None
     nec_subtype: NecSubtype | None = None
@@ -100,6 +100,11 @@ class Classification(_Out):
     grade_discordant: bool = False
     components: list[ComponentClassification] = Field(default_factory=list)
     functional: bool | None = None
+    possible: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Values still possible where a reported range spans a cut-off "
+        "(e.g. grade: [G1, G2] for Ki-67 reported as 2-4 %)",
+    )
 
 
 class Stage(_Out):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from nenguide.model.clinical import Clinical
+from nenguide.model.reported import Bounds, CountBounds, MitoticCount, SizeReported
 
 #: Context key naming the sub-field a cross-field error belongs to (see ``errors.py``).
 SUBPATH = "subpath"
@@ -24,6 +25,16 @@ def _invalid(subpath: str, message: str, key: str) -> PydanticCustomError:
     """An error that points at ``subpath`` below the model that raised it (``key``: its text
     in the error texts, nenguide.error_texts)."""
     return PydanticCustomError("invalid_combination", message, {SUBPATH: subpath, "key": key})
+
+
+def _exclusive(model: BaseModel, exact: str, reported: str) -> None:
+    """At most one of an exact field and its reported form (range, unit, words)."""
+    if getattr(model, exact) is not None and getattr(model, reported) is not None:
+        raise PydanticCustomError(
+            "invalid_combination",
+            "give {exact} or {reported}, not both",
+            {SUBPATH: reported, "key": "exclusive_fields", "exact": exact, "reported": reported},
+        )
 
 
 class _Frozen(BaseModel):
@@ -163,6 +174,24 @@ class Tumour(_Frozen):
     number_of_tumours: Annotated[int, Field(ge=1, le=100)] | None = Field(
         default=None, description="Number of primary tumours (multiple primaries: T gets '(m)')"
     )
+    size: SizeReported | None = Field(
+        default=None,
+        description="Size as reported: value or range with its unit, e.g. {value: 12, unit: mm} "
+        "or {range: '3-4', unit: cm} (instead of size_cm)",
+    )
+    number_of_tumours_range: CountBounds | None = Field(
+        default=None,
+        description="Number of primary tumours as words or bounds: 'multiple' (at least 2), "
+        "'>10', '2-5' (instead of number_of_tumours)",
+    )
+
+    @model_validator(mode="after")
+    def _reported_forms(self) -> Tumour:
+        _exclusive(self, "size_cm", "size")
+        _exclusive(self, "number_of_tumours", "number_of_tumours_range")
+        if self.number_of_tumours_range is not None:
+            self.number_of_tumours_range.check_limits(1, 100, "number_of_tumours_range")
+        return self
 
     @field_validator("extent")
     @classmethod
@@ -274,6 +303,18 @@ class LiverMetastases(_Frozen):
         description="Disseminated bilobar spread with little normal parenchyma left",
     )
     largest_cm: SizeCm | None = None
+    lesion_count_range: CountBounds | None = Field(
+        default=None,
+        description="Number of liver lesions as words or bounds: 'multiple', '>10' "
+        "(instead of lesion_count)",
+    )
+
+    @model_validator(mode="after")
+    def _count_forms(self) -> LiverMetastases:
+        _exclusive(self, "lesion_count", "lesion_count_range")
+        if self.lesion_count_range is not None:
+            self.lesion_count_range.check_limits(1, 1000, "lesion_count_range")
+        return self
 
 
 class ExtrahepaticMetastasis(_Frozen):
@@ -302,6 +343,7 @@ class Morphology(StrEnum):
     small_cell = "small_cell"
     large_cell = "large_cell"
     carcinoid = "carcinoid"  # organoid, well-differentiated pattern
+    small_and_large_cell = "small_and_large_cell"  # combined small-cell and large-cell
 
 
 class Necrosis(StrEnum):
@@ -329,7 +371,10 @@ class ComponentKind(StrEnum):
 
 class TumourComponent(_Frozen):
     kind: ComponentKind
-    percent: Percent
+    percent: Percent | None = Field(
+        default=None,
+        description="Share of the tumour, %; leave out when the report does not give it",
+    )
     differentiation: Differentiation | None = None
     morphology: Morphology | None = None
     ki67_percent: Percent | None = None
@@ -349,11 +394,34 @@ class Pathology(_Frozen):
     components: tuple[TumourComponent, ...] = Field(
         default=(), description="Mixed tumours: each component with its share of the tumour"
     )
+    minen_diagnosed: bool | None = Field(
+        default=None,
+        description="The pathologist diagnosed a MiNEN (each component at least 30 %) without "
+        "necessarily giving the shares",
+    )
+    ki67_range: Bounds | None = Field(
+        default=None,
+        description="Ki-67 as a range or bound, e.g. '10-15', '<2', '>90' (instead of "
+        "ki67_percent)",
+    )
+    mitoses: MitoticCount | None = Field(
+        default=None,
+        description="Mitotic count as reported (per HPF, 10 HPF, 50 HPF or an area), converted "
+        "to per 2 mm² (instead of mitoses_per_2mm2)",
+    )
+
+    @model_validator(mode="after")
+    def _reported_forms(self) -> Pathology:
+        _exclusive(self, "ki67_percent", "ki67_range")
+        _exclusive(self, "mitoses_per_2mm2", "mitoses")
+        if self.ki67_range is not None:
+            self.ki67_range.check_limits(0, 100, "ki67_range")
+        return self
 
     @field_validator("components")
     @classmethod
     def _components_total(cls, v: tuple[TumourComponent, ...]) -> tuple[TumourComponent, ...]:
-        total = sum(c.percent for c in v)
+        total = sum(c.percent for c in v if c.percent is not None)
         if total > 100.0001:
             raise PydanticCustomError(
                 "components_total",

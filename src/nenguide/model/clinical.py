@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -50,9 +57,27 @@ class LabResult(_Frozen):
         description="Analyte code from the analyte catalogue (e.g. gastrin, chromogranin_a, "
         "hiaa_5_urine_24h); see docs/case-model.md"
     )
-    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    unit: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="Result in unit; give value, interpretation or times_uln (exactly one)",
+    )
+    unit: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        default=None,
         description="UCUM unit, e.g. pg/mL, pmol/L, mg/(24.h), umol/(24.h), mmol/L, mg/dL, [pH]"
+        " (required with value)",
+    )
+    comparator: Literal["<", "<=", ">", ">="] | None = Field(
+        default=None,
+        description="Censored result: the value is a limit ('>1000' = comparator '>' and "
+        "value 1000)",
+    )
+    interpretation: Literal["elevated", "normal", "low"] | None = Field(
+        default=None,
+        description="Qualitative result without a value: above, within or below the reference "
+        "range",
+    )
+    times_uln: Annotated[float, Field(gt=0, le=100000, allow_inf_nan=False)] | None = Field(
+        default=None, description="Result as a multiple of the upper limit of normal ('3 x ULN')"
     )
     reference_low: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     reference_high: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
@@ -61,6 +86,30 @@ class LabResult(_Frozen):
     context: LabContext = Field(default_factory=LabContext)
     date: dt.date | None = None
     loinc: Annotated[str, Field(pattern=r"^\d{1,7}-\d$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> LabResult:
+        forms = ("value", "interpretation", "times_uln")
+        given = [n for n in forms if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "lab_form",
+                "give exactly one of value (with unit), interpretation or times_uln; got {given}",
+                {"given": ", ".join(given) or "none"},
+            )
+        if self.value is not None and self.unit is None:
+            raise PydanticCustomError(
+                "invalid_combination",
+                "a value needs its unit",
+                {"subpath": "unit", "key": "lab_unit_missing"},
+            )
+        if self.comparator is not None and self.value is None:
+            raise PydanticCustomError(
+                "invalid_combination",
+                "comparator qualifies a value: give the value too",
+                {"subpath": "comparator", "key": "lab_comparator_value"},
+            )
+        return self
 
     @field_validator("reference_high")
     @classmethod

@@ -35,6 +35,7 @@ __all__ = [
     "LabUnitError",
     "LabValueError",
     "check_labs",
+    "lab_quantity",
     "parse_catalogue",
     "parse_unit",
 ]
@@ -47,7 +48,17 @@ def check_labs(labs: Iterable[Any], catalogue: AnalyteCatalogue) -> list[LabInpu
     errors: list[LabInputError] = []
     for i, lab in enumerate(labs):
         try:
-            cat.convert(lab.analyte, lab.value, lab.unit, f"clinical.labs.{i}")
+            cat.convert(*lab_quantity(lab, cat), f"clinical.labs.{i}")
         except LabInputError as exc:
             errors.append(exc)
     return errors
+
+
+def lab_quantity(lab: Any, catalogue: AnalyteCatalogue) -> tuple[str, float, str]:
+    """(analyte, value, unit) to check a result with: a result without a value (an
+    interpretation, a multiple of the ULN) is checked for its analyte, and its unit if given."""
+    a = catalogue.get(lab.analyte)
+    unit = lab.unit or (a.canonical_unit if a is not None else "1")
+    qualitative = a is not None and a.kind == "qualitative"
+    value = lab.value if lab.value is not None else (1.0 if qualitative else 0.0)
+    return lab.analyte, value, unit

@@ -55,6 +55,15 @@ class Analyte(_Strict):
     specimen: str
     examples: list[str] = Field(min_length=1, description="Units shown in error messages")
     note: str | None = None
+    plausible_min: float | None = Field(
+        default=None, ge=0, description="Lowest value any assay reports, in the canonical unit"
+    )
+    plausible_max: float | None = Field(
+        default=None, gt=0, description="Highest value any assay reports, in the canonical unit"
+    )
+    plausible_source: str | None = Field(
+        default=None, description="Where the plausible limits come from (or that they are a choice)"
+    )
 
 
 class _CatalogueFile(_Strict):

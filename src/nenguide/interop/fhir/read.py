@@ -405,9 +405,10 @@ class _Reader:
         )
         if not unit:
             raise _Skip(f"{analyte}: the result has no unit", "valueQuantity.unit")
-        if q.get("comparator"):
+        comparator = q.get("comparator")
+        if comparator is not None and comparator not in ("<", "<=", ">", ">="):
             raise _Skip(
-                f"{analyte}: value has comparator {q['comparator']!r}; an exact value is needed",
+                f"{analyte}: value has comparator {comparator!r}; allowed: <, <=, >, >=",
                 "valueQuantity.comparator",
             )
         try:
@@ -417,6 +418,8 @@ class _Reader:
                 f"{analyte}: {exc.message}; allowed: {exc.allowed}", "valueQuantity"
             ) from None
         lab: JSON = {"analyte": analyte, "value": q["value"], "unit": unit}
+        if comparator is not None:  # a censored result (">1000"): clinical.labs[].comparator
+            lab["comparator"] = comparator
         loinc = code_of(res.get("code"), m.url("loinc"))
         if loinc:
             lab["loinc"] = loinc

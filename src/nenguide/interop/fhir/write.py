@@ -178,7 +178,7 @@ class _Writer:
         comps: list[JSON] = []
         for name in type(item).model_fields:
             v = getattr(item, name)
-            if v is None:
+            if v is None or isinstance(v, BaseModel):  # a nested object is an object of its own
                 continue
             values = list(v) if isinstance(v, tuple) else [v]
             for one in values:
@@ -202,6 +202,9 @@ class _Writer:
     def labs(self) -> None:
         m = self.m
         for lab in self.case.clinical.labs:
+            if lab.value is None or lab.unit is None:
+                # an interpretation or a multiple of the ULN has no Quantity: not exported
+                continue
             loinc = lab.loinc
             analyte = self.catalogue.get(lab.analyte) if self.catalogue else None
             if loinc is None and analyte is not None:
@@ -214,6 +217,8 @@ class _Writer:
                 category=[concept(coding(m, "obscategory", "laboratory"))],
                 valueQuantity=quantity(m, lab.value, lab.unit),
             )
+            if lab.comparator is not None:  # a censored result (">1000")
+                obs["valueQuantity"]["comparator"] = lab.comparator
             if lab.date is not None:
                 obs["effectiveDateTime"] = lab.date.isoformat()
             rng: JSON = {}
