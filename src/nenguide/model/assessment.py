@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 
 class Status(StrEnum):
@@ -158,8 +158,21 @@ class WorkupItem(TypedDict):
     rule_id: str
 
 
+class TreatmentRequirement(TypedDict):
+    """What a conditional option still waits on: the case field that settles it and the
+    condition it must meet (in the assessment's language, e.g. "if ECOG performance status: ≤ 2")."""
+
+    field: str  # dotted case field path, e.g. patient.ecog
+    fact: str  # the fact of the rule (e.g. ecog)
+    condition: str
+
+
 class TreatmentOption(TypedDict):
-    """One treatment option with its CSCO level (null and 'unconfirmed' where not public)."""
+    """One treatment option with its CSCO level (null and 'unconfirmed' where not public).
+
+    ``status`` is ``recommended`` when every condition of its rule is met, ``conditional`` when
+    the choice is settled but eligibility waits on inputs the package lists as conditional
+    (``requires`` names each field and condition)."""
 
     code: str
     text: str
@@ -174,6 +187,9 @@ class TreatmentOption(TypedDict):
     rule_id: str
     because: list[str]
     caveats: list[str]
+    # added in 0.x (issue 8): absent in assessments stored before; always written now
+    status: NotRequired[Literal["recommended", "conditional"]]
+    requires: NotRequired[list[TreatmentRequirement]]
 
 
 class MdtDiscussion(TypedDict):

@@ -336,7 +336,12 @@ class AssessmentView:
                 avail = ""
             conditional = o.get("status") == "conditional"
             # the condition named by the contract, else the option's caveats ("If …")
-            cond_on = o.get("conditional_on") or o.get("condition") or o.get("needs")
+            cond_on = (
+                "; ".join(r["condition"] for r in o.get("requires") or [])
+                or o.get("conditional_on")
+                or o.get("condition")
+                or o.get("needs")
+            )
             if conditional and not cond_on and o.get("caveats"):
                 cond_on = "; ".join(o["caveats"])
             item = Item(
