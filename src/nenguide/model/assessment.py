@@ -100,6 +100,10 @@ class Classification(_Out):
     grade_discordant: bool = False
     components: list[ComponentClassification] = Field(default_factory=list)
     functional: bool | None = None
+    possible_categories: list[Category] = Field(
+        default_factory=list,
+        description="With status INSUFFICIENT_DATA: the categories the data still allow",
+    )
 
 
 class Stage(_Out):
@@ -127,6 +131,13 @@ class LiverMetastasis(_Out):
     status: Status
     type: Literal["I", "II", "III"] | None = None
     system: str = "ENETS_2016"
+    present: bool | None = Field(
+        default=None,
+        description=(
+            "Liver metastases present per the case (null: not known). With status "
+            "NOT_APPLICABLE and present true, the ENETS typing does not apply (NEC, MiNEN)."
+        ),
+    )
 
 
 SyndromeStatus = Literal["confirmed", "suspected", "excluded", "insufficient_data"]

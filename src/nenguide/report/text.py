@@ -126,8 +126,10 @@ class Report:
         lt = Text(
             self.t(f"liver_type.{lv.type}")
             if lv.type
+            else self.t("label.liver_present_net_only")
+            if lv.present and lv.status is Status.NOT_APPLICABLE
             else self.t("label.none")
-            if lv.status is Status.NOT_APPLICABLE
+            if lv.status is Status.NOT_APPLICABLE and lv.present is False
             else self.t("label.not_determined")
         )
         tab.add_row(self.t("label.liver"), lt, self.status(lv.status))

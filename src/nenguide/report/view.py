@@ -252,6 +252,8 @@ class AssessmentView:
         lv = self.a["liver_metastasis"]
         if lv.get("type"):
             title = self.tx.kb(f"liver_type.{lv['type']}")
+        elif lv.get("present") and lv["status"] == "NOT_APPLICABLE":
+            title = self.tx.kb("label.liver_present_net_only")
         else:
             # never "none": not applicable (e.g. NEC) or not determined, said as such
             title = self.tx.kb(f"status.{lv['status']}")
