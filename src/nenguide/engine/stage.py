@@ -185,7 +185,7 @@ def _open_system(ctx: Context, facts: dict[str, Any], case: Case, sysres: TableR
             values[k].update(_candidate_values(cats[k][0]))
         shown["group"].add(g.value if g.decided else _common_ancestor(group_table, g.value))
         values["group"].update(_candidate_values(g.value))
-    agreed = {k: next(iter(v)) if len(v) == 1 else None for k, v in shown.items()}
+    agreed = {k: _agree(ctx.kb, specs, k, v) for k, v in shown.items()}
     systems = sorted(str(sp["system"]) for sp in specs)
     possible = {"system": systems}
     for k in ("t", "n", "m", "group"):
@@ -264,6 +264,30 @@ def _values(res: TableResult, order: list[str]) -> list[str]:
     if v is None:
         return list(order)
     return [v]
+
+
+def _agree(kb: Knowledge, specs: list[Mapping[str, Any]], key: str, shown: set[Any]) -> Any:
+    """The value every candidate chapter gives for ``key``, or the most specific coarser
+    value they share (M1a in one chapter, M1 in another: M1); None when they differ."""
+    if None in shown:
+        return None
+    if len(shown) == 1:
+        return next(iter(shown))
+    parents: dict[str, str] = {}
+    for sp in specs:
+        parents.update(kb.table(sp[f"{key}_table"]).spec.coarse)
+
+    def chain(v: str) -> list[str]:
+        out = [v]
+        while out[-1] in parents and parents[out[-1]] not in out:
+            out.append(parents[out[-1]])
+        return out
+
+    chains = [chain(str(v)) for v in sorted(shown)]
+    for candidate in chains[0]:
+        if all(candidate in c for c in chains[1:]):
+            return candidate
+    return None
 
 
 def _candidate_values(v: Any) -> set[str]:
