@@ -42,6 +42,20 @@ def codes(out: dict[str, Any]) -> list[str]:
     return [o["code"] for o in out["treatment"]]
 
 
+def recommended(out: dict[str, Any]) -> list[str]:
+    return [o["code"] for o in out["treatment"] if o.get("status", "recommended") == "recommended"]
+
+
+def conditional_on(out: dict[str, Any], code: str) -> list[str]:
+    """The fields a conditional option waits on (empty when it is not conditional)."""
+    return [
+        r["field"]
+        for o in out["treatment"]
+        if o["code"] == code and o.get("status") == "conditional"
+        for r in o["requires"]
+    ]
+
+
 def option(out: dict[str, Any], code: str) -> dict[str, Any]:
     return next(o for o in out["treatment"] if o["code"] == code)
 
@@ -370,10 +384,20 @@ def test_missing_required_input_gives_insufficient_data_never_the_option(
     partial_case = copy.deepcopy(case)
     del partial_case[section][key]
     partial = run(kb, partial_case)
-    still = {o["code"] for o in partial["treatment"] if o["category"] in categories}
+    # never recommended; an option waiting only on ECOG (a conditional input of the package)
+    # is shown as conditional naming the field, SSTR-gated options are withheld entirely
+    still = {
+        o["code"]
+        for o in partial["treatment"]
+        if o["category"] in categories and (o["status"] == "recommended" or drop == "sstr")
+    }
     assert not still, f"{drop} missing but {still} offered"
+    for o in partial["treatment"]:
+        if o["category"] in categories and o["status"] == "conditional":
+            assert field in [r["field"] for r in o["requires"]], o
     if gated:
-        assert any(field in i["fields"] for i in tx_issues(partial)), (
+        named = tx_issues(partial) + tx_issues(partial, "TX_OPTION_CONDITIONAL")
+        assert any(field in i["fields"] for i in named), (
             f"{drop} missing: no INSUFFICIENT_DATA naming {field}"
         )
 
@@ -394,8 +418,13 @@ def test_nec_lines_need_prior_therapy_and_never_repeat_failed_platinum(
         "staging_basis": "clinical",
     }
     unknown = run(kb, case)
-    assert "PLATINUM_ETOPOSIDE" not in codes(unknown)
-    assert any("clinical.prior_therapies" in i["fields"] for i in tx_issues(unknown))
+    # first line is settled but for the prior lines: conditional on them, never recommended
+    assert "PLATINUM_ETOPOSIDE" not in recommended(unknown)
+    assert "clinical.prior_therapies" in conditional_on(unknown, "PLATINUM_ETOPOSIDE")
+    assert any(
+        "clinical.prior_therapies" in i["fields"]
+        for i in tx_issues(unknown) + tx_issues(unknown, "TX_OPTION_CONDITIONAL")
+    )
     case["clinical"] = {
         "prior_therapies": [
             {"therapy": "platinum_etoposide", "progressed": True, "months_to_progression": months}
@@ -405,9 +434,10 @@ def test_nec_lines_need_prior_therapy_and_never_repeat_failed_platinum(
     assert "PLATINUM_ETOPOSIDE" not in codes(out)
     assert {"FOLFIRI", "IMMUNE_CHECKPOINT_INHIBITOR"} <= set(codes(out))
     if months is None:
-        assert "PLATINUM_ETOPOSIDE_RECHALLENGE" not in codes(out)
+        assert "PLATINUM_ETOPOSIDE_RECHALLENGE" not in recommended(out)
         assert any(
-            "clinical.prior_therapies.months_to_progression" in i["fields"] for i in tx_issues(out)
+            "clinical.prior_therapies.months_to_progression" in i["fields"]
+            for i in tx_issues(out) + tx_issues(out, "TX_OPTION_CONDITIONAL")
         )
     else:
         assert ("PLATINUM_ETOPOSIDE_RECHALLENGE" in codes(out)) == (months > 6)

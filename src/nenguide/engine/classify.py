@@ -8,12 +8,13 @@ higher of the Ki-67 grade and the mitotic grade. All cut-offs are in the knowled
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from nenguide.engine import ranges
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.logic import OneOf
 from nenguide.model.assessment import (
+    Category,
     Classification,
     ComponentClassification,
     IssueKind,
@@ -22,6 +23,7 @@ from nenguide.model.assessment import (
 from nenguide.model.case import Case, TumourComponent
 
 STEP = "classification"
+CATEGORIES = frozenset(get_args(Category))
 
 
 def classify(ctx: Context, case_facts: Mapping[str, Any], case: Case) -> Classification:
@@ -162,6 +164,7 @@ def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
             grade_by_ki67=ranges.settled(g_ki),
             grade_by_mitoses=ranges.settled(g_mi),
             grade_discordant=disc,
+            possible_categories=_candidates(res.value),
         )
     if res.value == "NET":
         grade, g_ki, g_mi, disc = _grade(
@@ -187,6 +190,13 @@ def _gep(ctx: Context, facts: dict[str, Any], system: str) -> Classification:
         nec_subtype=subtype,
         system=system,
     )
+
+
+def _candidates(value: Any) -> Any:
+    """The categories a table left open (a OneOf of its outputs), as a sorted list; only real
+    categories (a 'conflict' output such as carcinoid_elevated_proliferation is not one)."""
+    values = value.sorted() if isinstance(value, OneOf) else []
+    return [v for v in values if v in CATEGORIES]
 
 
 def _nec_subtype(ctx: Context, morphology: str | None, field: str) -> Any:
@@ -228,7 +238,11 @@ def _thoracic(ctx: Context, facts: dict[str, Any], system: str) -> Classificatio
             ["pathology.differentiation"],
             possible="typical_carcinoid, atypical_carcinoid, LCNEC, SCLC",
         )
-        return Classification(status=Status.INSUFFICIENT_DATA, system=system)
+        return Classification(
+            status=Status.INSUFFICIENT_DATA,
+            system=system,
+            possible_categories=["typical_carcinoid", "atypical_carcinoid", "LCNEC", "SCLC"],
+        )
     table = (
         ctx.table_id(STEP, "thoracic_carcinoid")
         if diff == "well"
@@ -242,7 +256,11 @@ def _thoracic(ctx: Context, facts: dict[str, Any], system: str) -> Classificatio
             fields_of(res.missing),
             possible=res.value,
         )
-        return Classification(status=Status.INSUFFICIENT_DATA, system=system)
+        return Classification(
+            status=Status.INSUFFICIENT_DATA,
+            system=system,
+            possible_categories=_candidates(res.value),
+        )
     category = res.value
     if category == "carcinoid_elevated_proliferation":
         ctx.issue(

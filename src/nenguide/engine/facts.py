@@ -111,7 +111,8 @@ def _metastases(case: Case, f: dict[str, Any]) -> None:
     if m is None:
         return
     f["met_status"] = m.status.value
-    listed = m.liver is not None or bool(m.extrahepatic)
+    extra = m.extrahepatic or ()
+    listed = m.liver is not None or bool(extra)
     f["listed_metastases"] = listed
     if m.status is MetastasisStatus.none:
         f["liver_mets"] = False
@@ -121,10 +122,13 @@ def _metastases(case: Case, f: dict[str, Any]) -> None:
         f["extrathoracic_lesions"] = 0
     elif m.status is MetastasisStatus.present:
         f["liver_mets"] = m.liver is not None
-        f["extrahepatic_mets"] = bool(m.extrahepatic)
-        f["lung_m1a"] = any(e.site in _THORACIC_REGIONAL for e in m.extrahepatic)
-        organs = {e.site.value for e in m.extrahepatic if e.site not in _THORACIC_REGIONAL}
-        counts = [e.lesion_count for e in m.extrahepatic if e.site not in _THORACIC_REGIONAL]
+        # only an explicit [] means no extrahepatic disease: with the liver listed and the
+        # extrahepatic sites not given, they are unknown (M1 with the substage open)
+        unknown_extra = m.extrahepatic is None and m.liver is not None
+        f["extrahepatic_mets"] = None if unknown_extra else bool(extra)
+        f["lung_m1a"] = None if unknown_extra else any(e.site in _THORACIC_REGIONAL for e in extra)
+        organs = {e.site.value for e in extra if e.site not in _THORACIC_REGIONAL}
+        counts = [e.lesion_count for e in extra if e.site not in _THORACIC_REGIONAL]
         at_least = 0  # lesions known to exist where only a bound is reported ("multiple")
         if m.liver is not None:
             organs.add("liver")
@@ -132,8 +136,9 @@ def _metastases(case: Case, f: dict[str, Any]) -> None:
             rng = m.liver.lesion_count_range
             if rng is not None and rng.low is not None:
                 at_least = int(rng.low) + (1 if rng.gt is not None else 0)
-        f["extrathoracic_organs"] = len(organs)
-        if any(c is None for c in counts):
+        # sites not given: more organs may be involved (a count of organs is a lower bound)
+        f["extrathoracic_organs"] = None if unknown_extra else len(organs)
+        if unknown_extra or any(c is None for c in counts):
             # one organ with an unknown count may hold one or several lesions
             known = sum(c for c in counts if c is not None) + at_least
             f["extrathoracic_lesions"] = known if known >= 2 else None

@@ -142,7 +142,15 @@ def _fields(names: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
-def _insufficient(ctx: Context, missing: list[str], rule_id: str | None) -> FollowUp:
+def _insufficient(
+    ctx: Context,
+    missing: list[str],
+    rule_id: str | None,
+    lifelong: bool | None = None,
+    sources: Iterable[str] = (),
+) -> FollowUp:
+    """The schedule cannot be chosen; ``lifelong`` stays what the exemption table settled
+    (true when the exemption is excluded by what is known, null while it is still possible)."""
     ctx.issue(
         "FOLLOWUP_NEEDS_DATA",
         STEP,
@@ -152,11 +160,11 @@ def _insufficient(ctx: Context, missing: list[str], rule_id: str | None) -> Foll
     )
     return FollowUp(
         status=Status.INSUFFICIENT_DATA,
-        lifelong=None,
+        lifelong=lifelong,
         visits=[],
         schedule=None,
-        rule_id=None,
-        sources=[],
+        rule_id=rule_id if lifelong is not None else None,
+        sources=list(sources) if lifelong is not None else [],
     )
 
 
@@ -176,11 +184,16 @@ def follow_up(
     ff = followup_facts(facts)
 
     fam = ctx.first(STEP, ctx.table_id(STEP, "family"), ff)
-    if not fam.decided:
-        return _insufficient(ctx, _fields(["category"]), None)
-    ff["family"] = fam.value
-
+    # the exemption from lifelong follow-up is read first: it is settled (excluded) by any
+    # known fact outside it (another site, size >= 1 cm, G2+, N+, M1, NEC...), even when the
+    # tumour family or the schedule is still open
     ex = ctx.first(STEP, ctx.table_id(STEP, "exemption"), ff)
+    lifelong = None if not ex.decided else ex.value is not True
+    ex_rule = ex.row.id if ex.decided and ex.row else None
+    if not fam.decided:
+        missing = _fields(["category"]) if ex.decided else _fields({"category", *ex.missing})
+        return _insufficient(ctx, missing, ex_rule, lifelong, ex.row.sources if ex.row else ())
+    ff["family"] = fam.value
     if not ex.decided:
         return _insufficient(ctx, _fields(ex.missing), None)
     assert ex.row is not None
@@ -208,7 +221,7 @@ def follow_up(
         missing = set(res.missing)
         if "risk" in missing:
             missing = (missing - {"risk"}) | risk_missing
-        return _insufficient(ctx, _fields(missing), None)
+        return _insufficient(ctx, _fields(missing), ex.row.id, lifelong, ex.row.sources)
     assert res.row is not None
     name = str(res.value)
     params = schedule_parameters(ctx)

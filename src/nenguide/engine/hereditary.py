@@ -68,7 +68,8 @@ def derive_facts(
                     "men1_major_count", "phpt", "gastrinoma", "atrophic_gastritis",
                     "vhl_feature", "nf1_stigmata", "tsc_feature", "mtc", "pheo",
                     "relative_men1", "relative_phpt", "relative_variant", "relative_nen",
-                    "carrier"}  # fmt: skip
+                    "carrier", "hx_cns_haemangioblastoma", "hx_retinal_haemangioblastoma",
+                    "hx_clear_cell_renal_cell_carcinoma"}  # fmt: skip
     values = {n: facts.get(_RENAMED.get(n, n)) for n in table_inputs}
     fields: dict[str, list[str]] = {}
     for n in table_inputs:

@@ -143,6 +143,22 @@ def _check_language(kb: Knowledge, rep: LintReport) -> None:
     for step in kb.pathway.steps:
         if step not in THEN_KEYS:
             rep.errors.append(f"pathway.yaml: step '{step}' is not an engine step")
+    _check_conditional_inputs(kb, rep)
+
+
+def _check_conditional_inputs(kb: Knowledge, rep: LintReport) -> None:
+    """``treatment.parameters.conditional_inputs``: a list of inputs of treatment tables."""
+    binding = kb.pathway.steps.get("treatment")
+    names = binding.parameters.get("conditional_inputs", []) if binding else []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        rep.errors.append("pathway.yaml: treatment.parameters.conditional_inputs must be a list")
+        return
+    inputs = {n for t in kb.tables.values() if t.spec.step == "treatment" for n in t.spec.inputs}
+    for n in names:
+        if n not in inputs:
+            rep.errors.append(
+                f"pathway.yaml: conditional input '{n}' is not an input of a treatment table"
+            )
 
 
 def _check_total(table: Table, rep: LintReport) -> None:
@@ -231,6 +247,7 @@ def emitted_text_keys(kb: Knowledge) -> set[str]:
                 keys.add(f"hereditary.rule.{row.id}")
     keys.update({"followup.exempt", "followup.window_resection", "followup.window_as_of"})
     keys.update({"treatment.because", "treatment.value.true", "treatment.value.false"})
+    keys.update({"treatment.requires", "treatment.requires_not"})
     return keys
 
 

@@ -30,13 +30,21 @@ PREFIX = {
 UNKNOWN_CATEGORIES = {"TX", "NX", "MX"}
 
 
+def _category(cls: Classification) -> Any:
+    """The category the staging system is chosen by: the classified one, else the set the
+    classification still allows (a chapter every candidate shares is settled)."""
+    if cls.category is not None:
+        return cls.category
+    return one_of(cls.possible_categories) if cls.possible_categories else None
+
+
 def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classification) -> Stage:
     # a local view: the facts of the case are never changed by a step
-    facts = {**case_facts, "category": cls.category}
+    facts = {**case_facts, "category": _category(cls)}
     sysres = ctx.first(STEP, ctx.table_id(STEP, "system"), facts)
-    if not sysres.decided or (
-        sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get("not_staged")
-    ):
+    if not sysres.decided:
+        return _open_system(ctx, facts, case, sysres)
+    if sysres.rows[0].then["system"] is None and not sysres.rows[0].then.get("not_staged"):
         ctx.issue("STAGE_NEEDS_CLASSIFICATION", STEP, ["pathology.differentiation"])
         return Stage(status=Status.INSUFFICIENT_DATA)
     spec = sysres.rows[0].then
@@ -52,11 +60,7 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
         return Stage(status=Status.NOT_APPLICABLE, reason=reason)
     system: str = spec["system"]
 
-    prefix = None
-    if case.staging_basis is None:
-        ctx.issue("STAGING_BASIS_MISSING", STEP, ["staging_basis"])
-    else:
-        prefix = PREFIX[case.staging_basis]
+    prefix = _prefix(ctx, case)
 
     # contradictions in the nodal/metastatic data were reported once by the fact layer, which
     # made the contradicted facts unknown for every step
@@ -74,18 +78,7 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
                 system=system,
             )
 
-    t_res = _t(ctx, facts, spec)
-    n_res = ctx.first(STEP, spec["n_table"], facts)
-    m_res = ctx.first(STEP, spec["m_table"], facts)
-
-    cats: dict[str, tuple[Any, AbstractSet[str]]] = {
-        "t": t_res,
-        "n": (n_res.value, n_res.missing),
-        "m": (m_res.value, m_res.missing),
-    }
-    gfacts = {k: _known(v) for k, (v, _) in cats.items()}
-    group_table = ctx.kb.table(spec["group_table"])
-    g = ctx.first(STEP, spec["group_table"], gfacts)
+    cats, g, group_table = _tnm(ctx, facts, spec)
 
     possible: dict[str, list[str]] = {}
     open_fields: set[str] = set()
@@ -101,14 +94,13 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
 
     # a size reported as a range may leave T open between candidates (engine/ranges.py)
     ranges.open_question(ctx, STEP, "t", cats["t"][0], facts, ranges.T_INPUTS)
-    multiple = facts.get("multiple_primaries") is True
     common = dict(
         system=system,
         prefix=prefix,
-        t=_show(cats["t"][0]),
-        n=_show(cats["n"][0]),
-        m=_show(cats["m"][0]),
-        t_suffix="(m)" if multiple else None,
+        t=_show(cats["t"][0], ctx.kb, spec.get("t_table")),
+        n=_show(cats["n"][0], ctx.kb, spec.get("n_table")),
+        m=_show(cats["m"][0], ctx.kb, spec.get("m_table")),
+        t_suffix=_suffix(facts),
         possible=possible,
     )
     if g.decided:
@@ -137,6 +129,89 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
     )
     status = Status.CONFLICT if conflicted else Status.INSUFFICIENT_DATA
     return Stage(status=status, group=coarse, **common)
+
+
+def _prefix(ctx: Context, case: Case) -> Any:
+    if case.staging_basis is None:
+        ctx.issue("STAGING_BASIS_MISSING", STEP, ["staging_basis"])
+        return None
+    return PREFIX[case.staging_basis]
+
+
+def _suffix(facts: Mapping[str, Any]) -> str | None:
+    """'(m)' for multiple primary tumours (a count, or words and bounds such as 'multiple')."""
+    return "(m)" if facts.get("multiple_primaries") is True else None
+
+
+def _tnm(
+    ctx: Context, facts: dict[str, Any], spec: Mapping[str, Any]
+) -> tuple[dict[str, tuple[Any, AbstractSet[str]]], TableResult, Table]:
+    """T, N and M (value or candidates, with the inputs they need) and the stage group."""
+    t_res = _t(ctx, facts, dict(spec))
+    n_res = ctx.first(STEP, spec["n_table"], facts)
+    m_res = ctx.first(STEP, spec["m_table"], facts)
+    cats: dict[str, tuple[Any, AbstractSet[str]]] = {
+        "t": t_res,
+        "n": (n_res.value, n_res.missing),
+        "m": (m_res.value, m_res.missing),
+    }
+    gfacts = {k: _known(v) for k, (v, _) in cats.items()}
+    g = ctx.first(STEP, spec["group_table"], gfacts)
+    return cats, g, ctx.kb.table(spec["group_table"])
+
+
+def _open_system(ctx: Context, facts: dict[str, Any], case: Case, sysres: TableResult) -> Stage:
+    """The staging chapter is open (the classification is): every candidate chapter is
+    evaluated, and each of T, N, M and the group that all of them agree on is given (M1 is
+    stage IV, N0 is N0 under every GEP chapter), with the open part named. A candidate that is
+    not staged (or not encoded) leaves everything open."""
+    # one completion per category the classification still allows (a row that is only a
+    # fallback, e.g. a site/category mismatch, is a candidate of no completion)
+    cands = facts["category"].sorted() if isinstance(facts["category"], OneOf) else []
+    specs: list[Mapping[str, Any]] = []
+    for c in cands:
+        res = ctx.first(STEP, ctx.table_id(STEP, "system"), {**facts, "category": c})
+        if not res.decided or not res.rows:
+            specs = []
+            break
+        if res.rows[0].then not in specs:
+            specs.append(res.rows[0].then)
+    if not specs or any(sp.get("system") is None for sp in specs):
+        ctx.issue("STAGE_NEEDS_CLASSIFICATION", STEP, ["pathology.differentiation"])
+        return Stage(status=Status.INSUFFICIENT_DATA)
+    shown: dict[str, set[Any]] = {"t": set(), "n": set(), "m": set(), "group": set()}
+    values: dict[str, set[str]] = {"t": set(), "n": set(), "m": set(), "group": set()}
+    for sp in specs:
+        cats, g, group_table = _tnm(ctx, facts, sp)
+        for k in ("t", "n", "m"):
+            shown[k].add(_show(cats[k][0], ctx.kb, sp.get(f"{k}_table")))
+            values[k].update(_candidate_values(cats[k][0]))
+        shown["group"].add(g.value if g.decided else _common_ancestor(group_table, g.value))
+        values["group"].update(_candidate_values(g.value))
+    agreed = {k: _agree(ctx.kb, specs, k, v) for k, v in shown.items()}
+    systems = sorted(str(sp["system"]) for sp in specs)
+    possible = {"system": systems}
+    for k in ("t", "n", "m", "group"):
+        if agreed[k] is None or len(values[k]) > 1:
+            possible[k] = sorted(values[k])
+    open_keys = [k.upper() for k in ("t", "n", "m", "group") if agreed[k] is None]
+    ctx.issue(
+        "STAGE_CHAPTER_OPEN",
+        STEP,
+        ["pathology.differentiation", "pathology.morphology"],
+        systems=systems,
+        categories=open_keys or ["-"],
+    )
+    return Stage(
+        status=Status.INSUFFICIENT_DATA,
+        prefix=_prefix(ctx, case),
+        t=agreed["t"],
+        n=agreed["n"],
+        m=agreed["m"],
+        group=agreed["group"],
+        t_suffix=_suffix(facts),
+        possible=possible,
+    )
 
 
 def stage_group(kb: Knowledge, group_table: str, t: Any, n: Any, m: Any) -> tuple[str | None, bool]:
@@ -194,15 +269,50 @@ def _values(res: TableResult, order: list[str]) -> list[str]:
     return [v]
 
 
+def _agree(kb: Knowledge, specs: list[Mapping[str, Any]], key: str, shown: set[Any]) -> Any:
+    """The value every candidate chapter gives for ``key``, or the most specific coarser
+    value they share (M1a in one chapter, M1 in another: M1); None when they differ."""
+    if None in shown:
+        return None
+    if len(shown) == 1:
+        return next(iter(shown))
+    parents: dict[str, str] = {}
+    for sp in specs:
+        parents.update(kb.table(sp[f"{key}_table"]).spec.coarse)
+
+    def chain(v: str) -> list[str]:
+        out = [v]
+        while out[-1] in parents and parents[out[-1]] not in out:
+            out.append(parents[out[-1]])
+        return out
+
+    chains = [chain(str(v)) for v in sorted(shown)]
+    for candidate in chains[0]:
+        if all(candidate in c for c in chains[1:]):
+            return candidate
+    return None
+
+
+def _candidate_values(v: Any) -> set[str]:
+    vals = v.sorted() if isinstance(v, OneOf) else [v]
+    return {str(x) for x in vals if x is not None and x not in UNKNOWN_CATEGORIES}
+
+
 def _known(v: Any) -> Any:
     if isinstance(v, str) and v in UNKNOWN_CATEGORIES:
         return None
     return v
 
 
-def _show(v: Any) -> str | None:
-    # MX is not an AJCC 8th category: an unknown M is shown as null with the issue saying why
-    if v is None or isinstance(v, OneOf) or v == "MX":
+def _show(v: Any, kb: Knowledge | None = None, table_id: str | None = None) -> str | None:
+    """A category as shown: candidates that share a coarser category (the table's ``coarse``
+    map, e.g. M1a or M1c -> M1) show it; MX is not an AJCC 8th category: an unknown M is
+    shown as null with the issue saying why."""
+    if isinstance(v, OneOf):
+        if kb is None or table_id is None:
+            return None
+        return _common_ancestor(kb.table(table_id), v)
+    if v is None or v == "MX":
         return None
     return str(v)
 

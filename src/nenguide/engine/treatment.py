@@ -4,8 +4,11 @@
 Every clinical decision is a row of the ``treatment`` tables (``tables/treatment*.yaml``); this
 module only derives the facts those tables read from the case and the earlier steps, routes the
 case to the table of its primary site, and assembles the options from the option catalogue
-(``options.yaml``). A rule that could apply but needs a missing input never offers its option:
-the option is withheld and an INSUFFICIENT_DATA issue names the missing case fields.
+(``options.yaml``). A rule that could apply but needs a missing input never *recommends* its
+option. When every missing input is one the package lists as conditional (``pathway.yaml``,
+``treatment.parameters.conditional_inputs``: fitness, prior lines), the option is shown with
+``status: conditional`` and the conditions it waits on (``requires``); otherwise it is withheld
+and an INSUFFICIENT_DATA issue names the missing case fields.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from nenguide.model.assessment import (
     MdtDiscussion,
     Stage,
     TreatmentOption,
+    TreatmentRequirement,
 )
 from nenguide.model.case import Case
 from nenguide.model.site import SiteParameters
@@ -163,6 +167,7 @@ class _Offer:
     because: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
+    conditional: list[TreatmentRequirement] = field(default_factory=list)
 
 
 @dataclass
@@ -172,6 +177,9 @@ class _Work:
     cat: dict[str, OptionSpec]
     offers: dict[str, _Offer] = field(default_factory=dict)
     maybe: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # code -> rule, facts
+    # code -> the first rule that would offer it once only conditional inputs are known
+    conditional: dict[str, tuple[Row, list[str]]] = field(default_factory=dict)
+    conditional_inputs: frozenset[str] = frozenset()
     mdt: list[str] = field(default_factory=list)
 
     def because(self, row: Row) -> list[str]:
@@ -231,8 +239,11 @@ class _Work:
         for row in res.applies:
             self.offer(row)
         for row, unknown in res.maybe:
+            settled = bool(unknown) and set(unknown) <= self.conditional_inputs
             for code in option_codes(row.then):
                 self.maybe.setdefault(code, (row.id, list(unknown)))
+                if settled:
+                    self.conditional.setdefault(code, (row, sorted(unknown)))
 
     def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
         """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
@@ -274,7 +285,7 @@ def treatment(
     eff = effective_site(kb, site)
     cat = catalogue(kb)
     f = derive_facts(facts, liver, eff)
-    w = _Work(ctx, f, cat)
+    w = _Work(ctx, f, cat, conditional_inputs=conditional_inputs(kb))
     if any(i["kind"] is IssueKind.conflict for i in ctx.issues):
         w.add_mdt(MDT_DATA_CONFLICT)
 
@@ -317,6 +328,13 @@ def treatment(
     options = _build(w, eff)
     _record_site(ctx, eff, options)
     return options, _mdt(w)
+
+
+def conditional_inputs(kb: Any) -> frozenset[str]:
+    """The facts that may leave a settled option conditional (package data, checked by the
+    lint): an option whose rule waits only on these is shown with its conditions."""
+    params = kb.pathway.steps[STEP].parameters
+    return frozenset(params.get("conditional_inputs") or ())
 
 
 def _local(w: _Work, f: dict[str, Any]) -> None:
@@ -393,10 +411,29 @@ def _prior_lines(w: _Work) -> None:
 
 
 def _insufficient(w: _Work) -> None:
-    """Options a rule would offer if the missing inputs allowed: withheld, with an issue."""
+    """Options a rule would offer if the missing inputs allowed: conditional (with an issue
+    naming the inputs they wait on) when only conditional inputs are missing, else withheld,
+    with an issue."""
+    failed: frozenset[str] = w.facts["progressed_therapies"]
+    for code in list(w.conditional):
+        therapy = w.cat[code].therapy
+        if code in w.offers or (therapy is not None and therapy in failed):
+            del w.conditional[code]
+    cond_groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for code, (row, unknown) in w.conditional.items():
+        cond_groups.setdefault(tuple(fields_for(unknown)), []).append((code, row.id))
+    for flds, items in cond_groups.items():
+        w.ctx.issue(
+            "TX_OPTION_CONDITIONAL",
+            STEP,
+            list(flds),
+            rule_id=items[0][1],
+            options=tuple(w._name(c) for c, _ in items),
+            needs=flds,
+        )
     groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for code, (rule, unknown) in w.maybe.items():
-        if code in w.offers:
+        if code in w.offers or code in w.conditional:
             continue
         groups.setdefault(tuple(fields_for(unknown)), []).append((code, rule))
     for flds, items in groups.items():
@@ -412,6 +449,10 @@ def _insufficient(w: _Work) -> None:
 
 def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
     ctx = w.ctx
+    for code, (row, unknown) in w.conditional.items():
+        o = w.offers[code] = _Offer(code, row.id, conditional=_requires(w, row, unknown))
+        o.because = [b for b, c in zip(w.because(row), row.conditions) if c.fact not in unknown]
+        o.sources = list(row.sources)
     offered = {code: w.cat[code] for code in w.offers}
     _caveats(w, offered)
     out: list[TreatmentOption] = []
@@ -459,9 +500,43 @@ def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
                 rule_id=offer.rule_id,
                 because=offer.because,
                 caveats=_unique(caveats),
+                status="conditional" if offer.conditional else "recommended",
+                requires=list(offer.conditional),
             )
         )
+    # recommended options first, then the conditional ones (each group in rule order)
+    out.sort(key=lambda o: o["status"] == "conditional")
     return out
+
+
+def _requires(w: _Work, row: Row, unknown: list[str]) -> list[TreatmentRequirement]:
+    """The conditions of ``row`` on the inputs still unknown, as field path and text."""
+    out: list[TreatmentRequirement] = []
+    for c in row.conditions:
+        if c.fact not in unknown:
+            continue
+        cond = w.ctx.text(
+            "treatment.requires", label=w._label(c.fact), condition=_condition_text(w, c)
+        )
+        for path in fields_for([c.fact]):
+            out.append(TreatmentRequirement(field=path, fact=c.fact, condition=cond))
+    return out
+
+
+def _condition_text(w: _Work, c: Any) -> str:
+    """A row condition in words: bounds as symbols, values by their texts."""
+    spec = c.spec
+    if isinstance(spec, dict) and set(spec) <= {"gt", "ge", "lt", "le"}:
+        sym = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
+        return " & ".join(f"{sym[op]} {float(spec[op]):g}" for op in ("gt", "ge", "lt", "le") if op in spec)
+    if isinstance(spec, dict) and "not_in" in spec:
+        vals = ", ".join(w._value(c.fact, v) for v in spec["not_in"])
+        return w.ctx.text("treatment.requires_not", values=vals)
+    if isinstance(spec, dict):
+        spec = spec.get("in", spec.get("eq"))
+    if isinstance(spec, list):
+        return ", ".join(w._value(c.fact, v) for v in spec)
+    return w._value(c.fact, spec)
 
 
 def _caveats(w: _Work, offered: dict[str, OptionSpec]) -> None:

@@ -50,6 +50,9 @@ def workup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
         "classification_status": facts.get("classification_status"),
         "grade": facts.get("grade"),
         "ki67_percent": facts.get("ki67_percent"),
+        "mitoses_per_2mm2": facts.get("mitoses_per_2mm2"),
+        "ki67_reported": facts.get("ki67_reported"),
+        "mitoses_reported": facts.get("mitoses_reported"),
         "size_cm": facts.get("size_cm"),
         # a value reported as a range is shown as reported ("10–15 %"), never as one number
         "ki67_percent_text": facts.get("ki67_percent_text"),

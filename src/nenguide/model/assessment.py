@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 
 class Status(StrEnum):
@@ -105,6 +105,10 @@ class Classification(_Out):
         description="Values still possible where a reported range spans a cut-off "
         "(e.g. grade: [G1, G2] for Ki-67 reported as 2-4 %)",
     )
+    possible_categories: list[Category] = Field(
+        default_factory=list,
+        description="With status INSUFFICIENT_DATA: the categories the data still allow",
+    )
 
 
 class Stage(_Out):
@@ -132,6 +136,13 @@ class LiverMetastasis(_Out):
     status: Status
     type: Literal["I", "II", "III"] | None = None
     system: str = "ENETS_2016"
+    present: bool | None = Field(
+        default=None,
+        description=(
+            "Liver metastases present per the case (null: not known). With status "
+            "NOT_APPLICABLE and present true, the ENETS typing does not apply (NEC, MiNEN)."
+        ),
+    )
 
 
 SyndromeStatus = Literal["confirmed", "suspected", "excluded", "insufficient_data"]
@@ -163,8 +174,21 @@ class WorkupItem(TypedDict):
     rule_id: str
 
 
+class TreatmentRequirement(TypedDict):
+    """What a conditional option still waits on: the case field that settles it and the
+    condition it must meet (in the assessment's language, e.g. "if ECOG performance status: ≤ 2")."""
+
+    field: str  # dotted case field path, e.g. patient.ecog
+    fact: str  # the fact of the rule (e.g. ecog)
+    condition: str
+
+
 class TreatmentOption(TypedDict):
-    """One treatment option with its CSCO level (null and 'unconfirmed' where not public)."""
+    """One treatment option with its CSCO level (null and 'unconfirmed' where not public).
+
+    ``status`` is ``recommended`` when every condition of its rule is met, ``conditional`` when
+    the choice is settled but eligibility waits on inputs the package lists as conditional
+    (``requires`` names each field and condition)."""
 
     code: str
     text: str
@@ -179,6 +203,9 @@ class TreatmentOption(TypedDict):
     rule_id: str
     because: list[str]
     caveats: list[str]
+    # added in 0.x (issue 8): absent in assessments stored before; always written now
+    status: NotRequired[Literal["recommended", "conditional"]]
+    requires: NotRequired[list[TreatmentRequirement]]
 
 
 class MdtDiscussion(TypedDict):

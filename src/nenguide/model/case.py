@@ -331,7 +331,13 @@ class MetastasisStatus(StrEnum):
 class Metastases(_Frozen):
     status: MetastasisStatus = Field(description="none, present or unknown")
     liver: LiverMetastases | None = None
-    extrahepatic: tuple[ExtrahepaticMetastasis, ...] = ()
+    extrahepatic: tuple[ExtrahepaticMetastasis, ...] | None = Field(
+        default=None,
+        description=(
+            "Extrahepatic metastatic sites; [] = none. Not given with status 'present' = not "
+            "known (the M substage stays open)"
+        ),
+    )
 
 
 class Differentiation(StrEnum):
@@ -481,7 +487,7 @@ class Case(_Frozen):
                     "lung_station_site",
                 )
         if self.metastases is not None and site is not PrimarySite.lung:
-            for i, m in enumerate(self.metastases.extrahepatic):
+            for i, m in enumerate(self.metastases.extrahepatic or ()):
                 if m.site in (MetastasisSite.contralateral_lung,):
                     raise _invalid(
                         f"metastases.extrahepatic.{i}.site",
@@ -489,7 +495,7 @@ class Case(_Frozen):
                         "contralateral_lung_site",
                     )
         if self.metastases is not None and site is PrimarySite.lung:
-            for i, m in enumerate(self.metastases.extrahepatic):
+            for i, m in enumerate(self.metastases.extrahepatic or ()):
                 if m.site is MetastasisSite.lung:
                     raise _invalid(
                         f"metastases.extrahepatic.{i}.site",

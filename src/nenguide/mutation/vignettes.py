@@ -73,11 +73,22 @@ def is_missing(value: Any) -> bool:
 
 
 def pluck(data: Any, spec: str) -> list[Any]:
-    """``treatment[].code`` -> the ``code`` of every item of the list ``treatment``."""
-    head, _, tail = spec.partition("[].")
+    """``treatment[].code`` -> the ``code`` of every item of the list ``treatment``;
+    ``treatment[status=conditional].code`` -> only of the items whose ``status`` is
+    ``conditional``."""
+    sel = ""
+    if "[" in spec and "]" in spec and "=" in spec.split("]", 1)[0]:
+        head, rest = spec.split("[", 1)
+        sel, _, tail = rest.partition("]")
+        tail = tail.removeprefix(".")
+    else:
+        head, _, tail = spec.partition("[].")
     items = lookup(data, head)
     if not isinstance(items, list):
         return []
+    if sel:
+        key, _, want = sel.partition("=")
+        items = [i for i in items if isinstance(i, dict) and str(i.get(key)) == want]
     return [lookup(i, tail) if tail else i for i in items]
 
 

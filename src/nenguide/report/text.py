@@ -126,8 +126,10 @@ class Report:
         lt = Text(
             self.t(f"liver_type.{lv.type}")
             if lv.type
+            else self.t("label.liver_present_net_only")
+            if lv.present and lv.status is Status.NOT_APPLICABLE
             else self.t("label.none")
-            if lv.status is Status.NOT_APPLICABLE
+            if lv.status is Status.NOT_APPLICABLE and lv.present is False
             else self.t("label.not_determined")
         )
         tab.add_row(self.t("label.liver"), lt, self.status(lv.status))
@@ -246,36 +248,48 @@ class Report:
             for r in mdt["reasons"]:
                 line.append(f"\n  - {self._code('mdt_reason', r)}")
             parts.append(line)
-        if self.a.treatment:
-            tab = Table.grid(padding=(0, 1))
-            tab.add_column(no_wrap=True, overflow="fold")
-            tab.add_column(overflow="fold")
-            for o in self.a.treatment:
-                body = Text(o["text"], style="bold")
-                level = (
-                    f"{self.t('label.level')} {o['level']}"
-                    if o["level"] and o["level_status"] == "confirmed"
-                    else self.t("label.level_not_confirmed")
-                )
-                body.append(f"  [{self._code('category', o['category'])}; {level}")
-                if o["evidence"]:
-                    body.append(f"; {self.t('label.evidence')} {o['evidence']}")
-                body.append("]")
-                if not o["available"]:
-                    body.append(f"\n{self.t('label.unavailable')}", style="yellow")
-                    if o["alternative"]:
-                        alt = self._code("option", o["alternative"])
-                        body.append(f" {self.t('label.alternative')}: {alt}", style="yellow")
-                if o["because"]:
-                    body.append(f"\n{self.t('label.because')}: {'; '.join(o['because'])}")
-                if o["caveats"]:
-                    body.append(f"\n{self.t('label.caveats')}: {'; '.join(o['caveats'])}")
-                body.append(f"\n{o['rule_id']} · {', '.join(o['sources'])}", style="dim")
-                tab.add_row("•", body)
-            parts.append(tab)
+        recommended = [o for o in self.a.treatment if o.get("status") != "conditional"]
+        conditional = [o for o in self.a.treatment if o.get("status") == "conditional"]
+        if recommended:
+            parts.append(self._options(recommended))
+        if conditional:
+            # settled options whose eligibility waits on an input: a group of their own, each
+            # with the condition and the field that settles it
+            parts.append(Text(self.t("label.treatment_conditional"), style="bold yellow"))
+            parts.append(self._options(conditional))
         if not parts:
             return []
         return [Text(""), Text(self.t("label.treatment"), style="bold underline"), *parts]
+
+    def _options(self, options: list[Any]) -> Any:
+        tab = Table.grid(padding=(0, 1))
+        tab.add_column(no_wrap=True, overflow="fold")
+        tab.add_column(overflow="fold")
+        for o in options:
+            body = Text(o["text"], style="bold")
+            level = (
+                f"{self.t('label.level')} {o['level']}"
+                if o["level"] and o["level_status"] == "confirmed"
+                else self.t("label.level_not_confirmed")
+            )
+            body.append(f"  [{self._code('category', o['category'])}; {level}")
+            if o["evidence"]:
+                body.append(f"; {self.t('label.evidence')} {o['evidence']}")
+            body.append("]")
+            for r in o.get("requires") or []:
+                body.append(f"\n{r['condition']} ({r['field']})", style="yellow")
+            if not o["available"]:
+                body.append(f"\n{self.t('label.unavailable')}", style="yellow")
+                if o["alternative"]:
+                    alt = self._code("option", o["alternative"])
+                    body.append(f" {self.t('label.alternative')}: {alt}", style="yellow")
+            if o["because"]:
+                body.append(f"\n{self.t('label.because')}: {'; '.join(o['because'])}")
+            if o["caveats"]:
+                body.append(f"\n{self.t('label.caveats')}: {'; '.join(o['caveats'])}")
+            body.append(f"\n{o['rule_id']} · {', '.join(o['sources'])}", style="dim")
+            tab.add_row("?" if o.get("status") == "conditional" else "•", body)
+        return tab
 
     def follow_up(self) -> list[Any]:
         f = self.a.follow_up

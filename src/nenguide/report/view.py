@@ -252,6 +252,8 @@ class AssessmentView:
         lv = self.a["liver_metastasis"]
         if lv.get("type"):
             title = self.tx.kb(f"liver_type.{lv['type']}")
+        elif lv.get("present") and lv["status"] == "NOT_APPLICABLE":
+            title = self.tx.kb("label.liver_present_net_only")
         else:
             # never "none": not applicable (e.g. NEC) or not determined, said as such
             title = self.tx.kb(f"status.{lv['status']}")
@@ -336,7 +338,12 @@ class AssessmentView:
                 avail = ""
             conditional = o.get("status") == "conditional"
             # the condition named by the contract, else the option's caveats ("If …")
-            cond_on = o.get("conditional_on") or o.get("condition") or o.get("needs")
+            cond_on = (
+                "; ".join(r["condition"] for r in o.get("requires") or [])
+                or o.get("conditional_on")
+                or o.get("condition")
+                or o.get("needs")
+            )
             if conditional and not cond_on and o.get("caveats"):
                 cond_on = "; ".join(o["caveats"])
             item = Item(

@@ -379,8 +379,8 @@ def reference_pathology_checks(f: dict[str, Any]) -> set[str]:
     """WHO 2019 digestive / WHO 2021 thoracic classification (clinical-pathology-staging.md §1-2,
     docs/clinical-gaps.md 'Classification and grade'): small/large-cell morphology is a carcinoma
     (NEC) and carcinoid morphology a NET, so either with the opposite differentiation conflicts;
-    a poorly differentiated GEP-NEN needs Ki-67 > 20 % and mitoses > 20 (no index reported:
-    caution); thoracic high-grade NEC needs > 10 mitoses per 2 mm2 and Ki-67 is no thoracic
+    a poorly differentiated GEP-NEN is a NEC by differentiation; Ki-67 <= 20 % or mitoses <= 20
+    is a discordance warning (no index reported: caution); thoracic high-grade NEC needs > 10 mitoses per 2 mm2 and Ki-67 is no thoracic
     criterion; thoracic components are reported as combined tumours; MiNEN exactly at 30 %."""
     out = set()
     fam, diff, morph = f["rule_family"], f["differentiation"], f["morphology"]
@@ -392,7 +392,7 @@ def reference_pathology_checks(f: dict[str, Any]) -> set[str]:
     if fam == "gep" and diff == "poor":
         low_k, low_m = k is not None and k <= 20, m is not None and m <= 20
         if (low_k and low_m) or (low_k and m is None) or (k is None and low_m):
-            out.add("CONFLICT_NEC_LOW_PROLIFERATION")
+            out.add("NEC_LOW_PROLIFERATION_DISCORDANT")
         if k is None and m is None:
             out.add("NEC_PROLIFERATION_NOT_REPORTED")
     if fam == "thoracic":
