@@ -17,6 +17,7 @@ from nenguide.engine.kb import Catalog
 from nenguide.model.assessment import Assessment, IssueKind, Status
 from nenguide.report.svg import describe_runs, group_visits
 from nenguide.report.texts import Texts
+from nenguide.report.view import Labels
 
 _KIND_STYLE = {
     IssueKind.conflict: ("✖", "bold red"),
@@ -144,14 +145,10 @@ class Report:
             mark, style = _KIND_STYLE[kind]
             body = Text()
             body.append(f"{self.t(f'kind.{kind.value}')}: ", style=style)
-            body.append(i["message"])
+            body.append(self.ui.issue_message(i))
             if i["fields"]:
-                # English: the field paths to look up; Chinese: their labels (issue 9)
-                shown = (
-                    ", ".join(i["fields"])
-                    if self.lang == "en"
-                    else self.cat.field_list(self.lang, i["fields"])
-                )
+                # the fields by their labels, in the report's language (issue 9)
+                shown = self.cat.field_list(self.lang, i["fields"])
                 body.append(f"  [{shown}]", style="dim")
             tab.add_row(Text(mark, style=style), body)
         return tab
@@ -160,6 +157,7 @@ class Report:
         tab = Table.grid(padding=(0, 1))
         tab.add_column(no_wrap=True, style="dim", overflow="fold")
         tab.add_column(overflow="fold")
+        lab = Labels(self.ui)
         for e in self.a.trace:
             if not e["rule_ids"]:
                 continue
@@ -173,11 +171,15 @@ class Report:
             if self.lang == "en" and e["explanations"]:
                 body.append(f": {e['explanations'][0]}")
             else:
-                cond = e["conditions"][0].split(": ", 1)[-1] if e["conditions"] else ""
-                body.append(f": {self._localise(cond)}")
+                cond = e["conditions"][0] if e["conditions"] else ""
+                body.append(f": {lab.plain(lab.localise(cond))}")
             read = {k: v for k, v in e["inputs"].items() if v is not None}
             if read:
-                shown = ", ".join(f"{self._localise(k)}={_short(v)}" for k, v in read.items())
+                # names by their labels, values by their texts, in the report's language
+                sep = "；" if self.lang == "zh-CN" else "; "
+                shown = sep.join(
+                    f"{lab.plain(lab.label(k))}={lab.plain(lab.value(v))}" for k, v in read.items()
+                )
                 body.append(f"\n  {self.t('label.inputs')}: {shown}", style="dim")
             if e["sources"]:
                 body.append(

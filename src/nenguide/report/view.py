@@ -41,15 +41,29 @@ class Item:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class AssessmentView:
-    """Display model of one assessment (``a`` is the contract as a dict)."""
+#: fact-name prefixes of the fact layer: ``hx_renal_failure`` is ``clinical.history.renal_failure``
+_FACT_PREFIXES = (("hx_", "clinical.history."), ("sym_", "clinical.symptoms."))
 
-    def __init__(self, a: dict[str, Any], tx: Texts, kb: Knowledge):
-        self.a = a
+
+class Labels:
+    """Trace names and values in one language: field and fact names by their labels, choice
+    codes by their texts, booleans as yes / no; an identifier with no text stays visibly code.
+    Shared by the pages, the printed report and the text report (``plain``)."""
+
+    def __init__(self, tx: Texts):
         self.tx = tx
-        self.kb = kb
 
-    # --------------------------------------------------------------- helpers
+    def fact_label(self, name: str) -> str | None:
+        """The label of a fact or field name in the page language, or None."""
+        table = self.tx.catalog.texts.get(self.tx.lang, {})
+        own = table.get(f"field.{name}")
+        if own:
+            return own
+        for prefix, path in _FACT_PREFIXES:
+            if name.startswith(prefix):
+                return table.get(f"field.{path}{name[len(prefix):]}")
+        return None
+
     def value(self, v: Any) -> Markup:
         """A trace value in the page language; a code with no text stays visibly code."""
         if isinstance(v, dict) and "one_of" in v:
@@ -85,7 +99,7 @@ class AssessmentView:
             return Markup("{}: {}").format(
                 self.tx.t("site.available"), self.code(key.split(".", 1)[1])
             )
-        own = self.kb.catalog.texts.get(self.tx.lang, {}).get(f"field.{key}")
+        own = self.fact_label(key)
         if own:
             return Markup(escape(own))
         shown = self.tx.field(key)
@@ -124,17 +138,29 @@ class AssessmentView:
     def _token(self, tok: str) -> str | None:
         if tok in ("true", "false"):
             return self.tx.t("case.yes" if tok == "true" else "case.no")
-        cat = self.kb.catalog.texts
-        for key in (f"field.{tok}",):
-            hit = cat.get(self.tx.lang, {}).get(key)
-            if hit:
-                return hit
+        hit = self.fact_label(tok)
+        if hit:
+            return hit
         shown = self.tx.value(tok)
         if shown != tok and not (self.tx.lang != "en" and shown == tok):
             return shown
         if self.tx.lang == "en":
             return tok.replace("_", " ")
         return None
+
+    @staticmethod
+    def plain(m: Markup) -> str:
+        """Markup as plain text (for the terminal report)."""
+        return str(m.striptags())
+
+
+class AssessmentView(Labels):
+    """Display model of one assessment (``a`` is the contract as a dict)."""
+
+    def __init__(self, a: dict[str, Any], tx: Texts, kb: Knowledge):
+        super().__init__(tx)
+        self.a = a
+        self.kb = kb
 
     def source(self, sid: str) -> str:
         c = self.kb.bibliography.get(sid)
@@ -185,7 +211,7 @@ class AssessmentView:
             out.append(
                 {
                     "kind": i["kind"],
-                    "message": self.prose(i["message"]),
+                    "message": self.prose(self.tx.issue_message(i)),
                     "fields": [(f, self.tx.field(f)) for f in i.get("fields") or []],
                     "step": i["step"],
                 }
@@ -193,7 +219,11 @@ class AssessmentView:
         return out
 
     def other_issues(self) -> list[dict[str, Any]]:
-        return [i for i in self.a["issues"] if i["kind"] in ("warning", "info")]
+        return [
+            {**i, "message": self.tx.issue_message(i)}
+            for i in self.a["issues"]
+            if i["kind"] in ("warning", "info")
+        ]
 
     def classification(self) -> Item:
         c = self.a["classification"]
@@ -364,7 +394,7 @@ class AssessmentView:
             if i["code"] == "TX_NEEDS_DATA":
                 held.append(
                     {
-                        "message": self.prose(i["message"]),
+                        "message": self.prose(self.tx.issue_message(i)),
                         "options": [
                             self.option_text(x) for x in (i.get("details") or {}).get("options", [])
                         ],
