@@ -68,11 +68,7 @@ def test_issue_messages_name_no_internal_names(kb: Knowledge, lang: str) -> None
         for i in a.issues:
             n += 1
             # the engine's own message: no fact name, field path or option code
-            raw = [
-                x
-                for x in SNAKE.findall(i["message"]) + PATH.findall(i["message"])
-                if x
-            ]
+            raw = [x for x in SNAKE.findall(i["message"]) + PATH.findall(i["message"]) if x]
             if raw:
                 engine_bad.setdefault((name, i["code"]), raw)
             # what pages and reports show: also no choice code left untranslated
@@ -93,7 +89,8 @@ def test_issue_message_labels_choice_codes(kb: Knowledge) -> None:
         "message": "stored",
         "details": {"syndrome": "insulinoma", "missing": ["glucose_mg_dl", "c_peptide_ng_ml"]},
     }
-    assert zh.issue_message(issue) == "功能性综合征胰岛素瘤：需要更多数据（血浆葡萄糖（mg/dL）、C肽（ng/mL））"
+    expected = "功能性综合征胰岛素瘤：需要更多数据（血浆葡萄糖（mg/dL）、C肽（ng/mL））"
+    assert zh.issue_message(issue) == expected
     en = Texts("en", kb.catalog)
     assert en.issue_message({**issue, "details": {"syndrome": "insulinoma"}}) == "stored"
     assert en.issue_message({"code": "NO_SUCH_CODE", "message": "kept"}) == "kept"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -134,7 +135,7 @@ class Texts:
             return hit
         return ui_texts()["en"].get(f"value.{s}") or (humanise(s) if self.lang == "en" else s)
 
-    def issue_message(self, issue: dict[str, Any]) -> str:
+    def issue_message(self, issue: Mapping[str, Any]) -> str:
         """The text of an assessment issue in this language, its parameters shown by their
         labels: field and fact names by their field labels, choice codes (a syndrome, a
         primary site, a therapy, a level) by their texts. Re-written from the issue's code and

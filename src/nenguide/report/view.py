@@ -61,7 +61,7 @@ class Labels:
             return own
         for prefix, path in _FACT_PREFIXES:
             if name.startswith(prefix):
-                return table.get(f"field.{path}{name[len(prefix):]}")
+                return table.get(f"field.{path}{name[len(prefix) :]}")
         return None
 
     def value(self, v: Any) -> Markup:
