@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from nenguide.engine.assess import assess
+from nenguide.engine.kb import Knowledge
 from nenguide.errors import parse_case
-from nenguide.knowledge import Knowledge
 from nenguide.report.texts import Texts
 
 VIGNETTES = sorted((Path(__file__).parents[1] / "vignettes").glob("*.yaml"))
