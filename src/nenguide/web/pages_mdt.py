@@ -111,10 +111,78 @@ def _item_view(request: Request, tx: Texts, item: dict[str, Any]) -> dict[str, A
 @router.get("/meetings/{meeting_id}")
 def meeting_page(request: Request, meeting_id: str) -> Response:
     user = session.require(request, READ)
+    return _meeting_page(request, user, meeting_id)
+
+
+def _meeting_page(
+    request: Request,
+    user: session.WebUser,
+    meeting_id: str,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     tx = render.texts(request, user)
     m = _get(data.get_meeting, request.app.state.db, meeting_id)
     items = [_item_view(request, tx, i) for i in m["agenda"]]
-    return render.page(request, "meeting.html", user, tx=tx, meeting=m, items=items)
+    return render.page(
+        request,
+        "meeting.html",
+        user,
+        tx=tx,
+        meeting=m,
+        items=items,
+        specialties=data.specialties(),
+        error=error,
+        form=form or {},
+        status=status,
+    )
+
+
+@router.post("/meetings/{meeting_id}/attendees")
+async def add_attendee(request: Request, meeting_id: str) -> Response:
+    """Record who attends (for the minutes), by name and specialty."""
+    user = session.require(request, MEETING_WRITE)
+    form = await session.check_csrf(request, user)
+    tx = render.texts(request, user)
+    _get(data.get_meeting, request.app.state.db, meeting_id)
+    name = form.get("name", "").strip()
+    specialty = form.get("specialty", "")
+    error = None
+    if not name:
+        error = f"{tx.t('meeting.attendee_name')}: {tx.t('err.missing')}"
+    elif specialty not in data.specialties():
+        error = f"{tx.t('meeting.specialty')}: {tx.t('site.err.choice')}"
+    if error is not None:
+        return _meeting_page(request, user, meeting_id, error=error, form=form, status=422)
+    data.add_attendee(
+        request.app.state.db, user.actor(), meeting_id, name=name[:200], specialty=specialty
+    )
+    return _see(f"/meetings/{meeting_id}#attendees")
+
+
+@router.post("/meetings/{meeting_id}/attendees/{attendee_id}/remove")
+async def remove_attendee(request: Request, meeting_id: str, attendee_id: str) -> Response:
+    user = session.require(request, MEETING_WRITE)
+    await session.check_csrf(request, user)
+    _get(data.remove_attendee, request.app.state.db, user.actor(), meeting_id, attendee_id)
+    return _see(f"/meetings/{meeting_id}#attendees")
+
+
+@router.post("/meetings/{meeting_id}/items/{item_id}/move")
+async def move_item(request: Request, meeting_id: str, item_id: str) -> Response:
+    """Move an agenda item one place up or down (buttons, not only drag: WCAG 2.5.7)."""
+    user = session.require(request, MEETING_WRITE)
+    form = await session.check_csrf(request, user)
+    m = _get(data.get_meeting, request.app.state.db, meeting_id)
+    ids = [i["id"] for i in m["agenda"]]
+    if item_id not in ids:
+        raise PageNotFound()
+    step = {"up": -1, "down": 1}.get(form.get("direction", ""), 0)
+    pos = ids.index(item_id) + 1 + step
+    data.move_agenda_item(request.app.state.db, user.actor(), meeting_id, item_id, position=pos)
+    return _see(f"/meetings/{meeting_id}#item-{item_id}")
 
 
 @router.get("/meetings/{meeting_id}/board")
