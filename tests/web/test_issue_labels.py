@@ -96,3 +96,37 @@ def test_issue_message_labels_choice_codes(kb: Knowledge) -> None:
     assert en.issue_message({"code": "NO_SUCH_CODE", "message": "kept"}) == "kept"
     site = {"code": "TX_NO_SITE_RULE", "message": "", "details": {"site": "thymus"}}
     assert "胸腺" in zh.issue_message(site) and "thymus" not in zh.issue_message(site)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_reports_show_no_internal_names(kb: Knowledge, lang: str) -> None:
+    """The demo cases' text report (CLI) and HTML/PDF report: issues, treatment, hereditary
+    advice and the rule trace name no fact or field by its internal name; in Chinese no choice
+    code is left in English ("原发部位=stomach" was the text report's trace)."""
+    import html as html_lib
+
+    import yaml as yaml_lib
+    from rich.console import Console
+
+    from nenguide.cli import demo_cases
+    from nenguide.report.html import assessment_html
+    from nenguide.report.text import Report
+
+    options = _option_codes(kb)
+    bad: dict[str, list[str]] = {}
+    for name, path in demo_cases().items():
+        case = parse_case(yaml_lib.safe_load(path.read_text(encoding="utf-8")))
+        a = assess(case, kb, lang=lang, as_of=AS_OF)
+        console = Console(record=True, width=100, color_system=None)
+        console.print(Report(a, kb.catalog).render())
+        text = console.export_text()
+        page = assessment_html(a.model_dump(mode="json"), kb, lang=lang)
+        body = page[page.index("<body") :]
+        body = re.sub(r"<(code|style|script)[^>]*>.*?</\1>", " ", body, flags=re.S)
+        body = html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
+        for where, shown in (("text", text), ("html", body)):
+            found = _raw_names(shown, lang, options)
+            found = [w for w in found if w != "nenguide"]
+            if found:
+                bad[f"{name} {where}"] = sorted(set(found))
+    assert bad == {}

@@ -62,7 +62,8 @@ class Labels:
         for prefix, path in _FACT_PREFIXES:
             if name.startswith(prefix):
                 return table.get(f"field.{path}{name[len(prefix) :]}")
-        return None
+        # a syndrome's own flag (``insulinoma``, ``ectopic_acth``) reads as the syndrome
+        return table.get(f"syndrome.{name}")
 
     def value(self, v: Any) -> Markup:
         """A trace value in the page language; a code with no text stays visibly code."""
@@ -108,13 +109,23 @@ class Labels:
         return Markup(escape(shown))
 
     def prose(self, text: Any) -> Markup:
-        """An engine text: snake_case codes inside it read as texts, or are marked as code."""
+        """An engine text: snake_case codes inside it read as texts, or are marked as code;
+        in Chinese, a one-word choice code with a text (``pancreas``, ``surgery``) reads as
+        that text too."""
         s = str(text)
         out: list[str] = []
         pos = 0
-        for m in re.finditer(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", s):
+        for m in re.finditer(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*\b", s):
+            word = m.group(0)
+            if "_" not in word:
+                own = self.tx.value_label(word) if self.tx.lang != "en" else None
+                if own is None:
+                    continue
+                shown = Markup(escape(own))
+            else:
+                shown = self.code(word)
             out.append(str(escape(s[pos : m.start()])))
-            out.append(str(self.code(m.group(0))))
+            out.append(str(shown))
             pos = m.end()
         out.append(str(escape(s[pos:])))
         return Markup("".join(out))
@@ -138,6 +149,8 @@ class Labels:
     def _token(self, tok: str) -> str | None:
         if tok in ("true", "false"):
             return self.tx.t("case.yes" if tok == "true" else "case.no")
+        if tok == "always":  # a table's catch-all row
+            return self.tx.t("assess.always")
         hit = self.fact_label(tok)
         if hit:
             return hit
