@@ -175,6 +175,11 @@ def test_mdt_path(page: Any, web: WebServer, tmp_path: Path) -> None:
     page.get_by_role("button", name="提交MDT会议").last.click()
     assert page.url == meeting_url
     assert NAME in page.locator("ol.agenda").inner_text()
+    # attendees, recorded for the minutes
+    page.fill("#at-name", "李医生")
+    page.select_option("#at-spec", "pathology")
+    page.get_by_role("button", name="添加参会人员").click()
+    assert "病理科：李医生" in page.locator("ul.attendees").inner_text()
     shot(page, "06-meeting")
 
     # board mode: decide, departing from the guideline with a reason
@@ -232,7 +237,6 @@ def test_screenshots_of_other_pages(page: Any, web: WebServer) -> None:
     page.get_by_text("nenguide MDT service").first.wait_for()
     page.goto(base + "/site")
     page.get_by_role("heading", name="本院参数").wait_for()
-    shot(page, "09-site")
     page.goto(base + "/audit")
     assert page.locator("main").inner_text().startswith("出错")  # a clinician is no auditor
     page.get_by_role("button", name="退出登录").click()
@@ -243,3 +247,36 @@ def test_screenshots_of_other_pages(page: Any, web: WebServer) -> None:
     text = page.locator("table.audit").inner_text()
     assert "meeting.decision.record" in text and USERS["clinician"] in text
     shot(page, "10-audit")
+
+
+def test_site_parameters_in_the_browser(page: Any, web: WebServer) -> None:
+    """An administrator edits the settings the page once lacked (the 'unavailable' list, the
+    small-pNET settings): a wrong value is refused beside its field, the draft kept; then saved."""
+    base = web.base_url
+    page.goto(base + "/patients")
+    page.locator("form[action='/logout'] button").click()
+    page.get_by_role("button", name="EN", exact=True).click()
+    page.get_by_label("User name").fill(USERS["admin"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(base + "/site")
+    page.get_by_role("heading", name="Site parameters").wait_for()
+    page.get_by_role("checkbox", name="Everolimus").check()
+    page.select_option("#nfpnet_small_default", "surveillance")
+    page.select_option("#nfpnet_boundary_inclusive", "no")
+    page.fill("#nfpnet_boundary_cm", "two")
+    page.get_by_role("button", name="Save site parameters").click()
+    err = page.locator("#nfpnet_boundary_cm-err")
+    assert "greater than 0 and at most 10" in err.inner_text()
+    assert page.get_by_role("checkbox", name="Everolimus").is_checked()  # draft kept
+    assert page.input_value("#nfpnet_small_default") == "surveillance"
+    page.fill("#nfpnet_boundary_cm", "1.5")
+    page.get_by_role("button", name="Save site parameters").click()
+    page.get_by_role("status").wait_for()
+    assert page.input_value("#nfpnet_boundary_cm") == "1.5"
+    assert page.get_by_role("checkbox", name="Everolimus").is_checked()
+    shot(page, "09-site")
+    target = web.state_dir / "site-parameters.yaml"
+    text = target.read_text(encoding="utf-8")
+    target.unlink()  # back to the package defaults for the other tests
+    assert "unavailable:\n- everolimus" in text and "nfpnet_small_default: surveillance" in text

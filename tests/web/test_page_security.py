@@ -177,8 +177,9 @@ def test_site_page_keeps_what_it_does_not_edit(web: WebServer) -> None:
     admin, token = _login(web, "admin")
     target = web.state_dir / "site-parameters.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("nfpnet_small_default: surveillance\nunavailable: [telotristat]\n",
-                      encoding="utf-8")
+    target.write_text(
+        "nfpnet_small_default: surveillance\nunavailable: [telotristat]\n", encoding="utf-8"
+    )
     try:
         r = admin.post("/site", data={"csrf": token, "prrt_krenning_min": "2"})
         assert r.status_code == 303

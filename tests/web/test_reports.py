@@ -245,8 +245,11 @@ def test_conditional_options_are_marked(kb: Knowledge) -> None:
     """An option with ``status: conditional`` (contract extension) is tagged with its
     condition; the others are not."""
     a = _assessment(kb, "pnet-g2-liver", "en")
-    a["treatment"][0] = {**a["treatment"][0], "status": "conditional",
-                         "conditional_on": "liver resectability confirmed by surgery"}
+    a["treatment"][0] = {
+        **a["treatment"][0],
+        "status": "conditional",
+        "conditional_on": "liver resectability confirmed by surgery",
+    }
     html = assessment_html(a, kb, lang="en", today=AS_OF)
     assert html.count('class="conditional"') == 1
     assert "Conditional: If: liver resectability confirmed by surgery" in html

@@ -17,6 +17,7 @@ from nenguide.engine.kb import Catalog
 from nenguide.model.assessment import Assessment, IssueKind, Status
 from nenguide.report.svg import describe_runs, group_visits
 from nenguide.report.texts import Texts
+from nenguide.report.view import Labels
 
 _KIND_STYLE = {
     IssueKind.conflict: ("✖", "bold red"),
@@ -146,14 +147,10 @@ class Report:
             mark, style = _KIND_STYLE[kind]
             body = Text()
             body.append(f"{self.t(f'kind.{kind.value}')}: ", style=style)
-            body.append(i["message"])
+            body.append(self.ui.issue_message(i))
             if i["fields"]:
-                # English: the field paths to look up; Chinese: their labels (issue 9)
-                shown = (
-                    ", ".join(i["fields"])
-                    if self.lang == "en"
-                    else self.cat.field_list(self.lang, i["fields"])
-                )
+                # the fields by their labels, in the report's language (issue 9)
+                shown = self.cat.field_list(self.lang, i["fields"])
                 body.append(f"  [{shown}]", style="dim")
             tab.add_row(Text(mark, style=style), body)
         return tab
@@ -162,6 +159,7 @@ class Report:
         tab = Table.grid(padding=(0, 1))
         tab.add_column(no_wrap=True, style="dim", overflow="fold")
         tab.add_column(overflow="fold")
+        lab = Labels(self.ui)
         for e in self.a.trace:
             if not e["rule_ids"]:
                 continue
@@ -173,13 +171,17 @@ class Report:
                 body.append(f"{self.ui.t('assess.rules_considered')}: ", style="yellow")
                 body.append(", ".join(e["rule_ids"]), style="bold")
             if self.lang == "en" and e["explanations"]:
-                body.append(f": {e['explanations'][0]}")
+                body.append(f": {lab.plain(lab.prose(e['explanations'][0]))}")
             else:
-                cond = e["conditions"][0].split(": ", 1)[-1] if e["conditions"] else ""
-                body.append(f": {self._localise(cond)}")
+                cond = e["conditions"][0] if e["conditions"] else ""
+                body.append(f": {lab.plain(lab.localise(cond))}")
             read = {k: v for k, v in e["inputs"].items() if v is not None}
             if read:
-                shown = ", ".join(f"{self._localise(k)}={_short(v)}" for k, v in read.items())
+                # names by their labels, values by their texts, in the report's language
+                sep = "；" if self.lang == "zh-CN" else "; "
+                shown = sep.join(
+                    f"{lab.plain(lab.label(k))}={lab.plain(lab.value(v))}" for k, v in read.items()
+                )
                 body.append(f"\n  {self.t('label.inputs')}: {shown}", style="dim")
             if e["sources"]:
                 body.append(
@@ -196,6 +198,30 @@ class Report:
             return self.cat.texts.get(self.lang, {}).get(f"field.{m.group(1)}", m.group(1))
 
         return _FACT.sub(sub, text)
+
+    def _join(self, items: list[str]) -> str:
+        """Items as one line: "a; b" in English; in Chinese "a；b", a full stop ending an item
+        being separator enough ("a。b")."""
+        if self.lang != "zh-CN":
+            return "; ".join(items)
+        out = ""
+        for n, item in enumerate(items):
+            if n:
+                out += "" if out.endswith(("。", "；")) else "；"
+            out += item
+        return out
+
+    def _prose(self, text: str) -> str:
+        """An engine text with the choice codes in it as texts (as on the pages)."""
+        lab = Labels(self.ui)
+        return lab.plain(lab.prose(text))
+
+    def _mdt_reason(self, code: str) -> str:
+        for key in (f"treatment.mdt.{code}", f"mdt_reason.{code}"):
+            hit = self.cat.texts.get(self.lang, {}).get(key)
+            if hit:
+                return hit
+        return self._code("treatment.mdt", code)
 
     def _code(self, prefix: str, code: str) -> str:
         """Text of a code when the catalogue has one, else the value itself (already a text)."""
@@ -246,7 +272,7 @@ class Report:
                 style="bold magenta" if mdt["required"] else "dim",
             )
             for r in mdt["reasons"]:
-                line.append(f"\n  - {self._code('mdt_reason', r)}")
+                line.append(f"\n  - {self._mdt_reason(r)}")
             parts.append(line)
         recommended = [o for o in self.a.treatment if o.get("status") != "conditional"]
         conditional = [o for o in self.a.treatment if o.get("status") == "conditional"]
@@ -265,6 +291,7 @@ class Report:
         tab = Table.grid(padding=(0, 1))
         tab.add_column(no_wrap=True, overflow="fold")
         tab.add_column(overflow="fold")
+        semi = "；" if self.lang == "zh-CN" else "; "
         for o in options:
             body = Text(o["text"], style="bold")
             level = (
@@ -272,21 +299,24 @@ class Report:
                 if o["level"] and o["level_status"] == "confirmed"
                 else self.t("label.level_not_confirmed")
             )
-            body.append(f"  [{self._code('category', o['category'])}; {level}")
+            body.append(f"  [{self.ui.value(o['category'])}{semi}{level}")
             if o["evidence"]:
-                body.append(f"; {self.t('label.evidence')} {o['evidence']}")
+                body.append(f"{semi}{self.t('label.evidence')} {o['evidence']}")
             body.append("]")
             for r in o.get("requires") or []:
-                body.append(f"\n{r['condition']} ({r['field']})", style="yellow")
+                field = self.cat.field_list(self.lang, [r["field"]])
+                body.append(f"\n{r['condition']} ({field})", style="yellow")
             if not o["available"]:
                 body.append(f"\n{self.t('label.unavailable')}", style="yellow")
                 if o["alternative"]:
                     alt = self._code("option", o["alternative"])
                     body.append(f" {self.t('label.alternative')}: {alt}", style="yellow")
             if o["because"]:
-                body.append(f"\n{self.t('label.because')}: {'; '.join(o['because'])}")
+                shown = self._join([self._prose(b) for b in o["because"]])
+                body.append(f"\n{self.t('label.because')}: {shown}")
             if o["caveats"]:
-                body.append(f"\n{self.t('label.caveats')}: {'; '.join(o['caveats'])}")
+                shown = self._join([self._prose(c) for c in o["caveats"]])
+                body.append(f"\n{self.t('label.caveats')}: {shown}")
             body.append(f"\n{o['rule_id']} · {', '.join(o['sources'])}", style="dim")
             tab.add_row("?" if o.get("status") == "conditional" else "•", body)
         return tab
@@ -332,12 +362,20 @@ class Report:
             ),
             style="bold",
         )
+        # the same texts as the pages: the package's texts per syndrome and rule, in the
+        # report's language (the engine's own "because" lines are English)
+        sep = "、" if self.lang == "zh-CN" else ", "
         if h["syndromes"]:
-            body.append(f"\n{', '.join(h['syndromes'])}")
+            shown = sep.join(self.ui.kb_or(f"hereditary.syndrome.{x}", x) for x in h["syndromes"])
+            body.append(f"\n{shown}")
         if h["genes"]:
             body.append(f"\n{self.t('label.genes')}: {', '.join(h['genes'])}")
-        for b in h["because"]:
-            body.append(f"\n  - {b}")
+        because = [
+            self.ui.kb_or(f"hereditary.rule.{r}", b)
+            for r, b in zip(h.get("rule_ids") or [], h["because"], strict=False)
+        ] or list(h["because"])
+        for b in because:
+            body.append(f"\n  - {self._prose(b)}")
         if h["surveillance"]:
             body.append(f"\n{self.t('label.surveillance')}:")
             for item in h["surveillance"]:

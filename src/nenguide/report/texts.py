@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,6 +22,9 @@ import yaml
 from nenguide.engine.kb import Catalog
 
 LANGS = ("en", "zh-CN")
+#: issue text parameters that name case fields or facts (the engine's FIELD_PARAMS)
+_FIELD_PARAMS = frozenset({"needs", "needed", "missing", "fields"})
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
 _WEEKDAYS_ZH = "一二三四五六日"
 
@@ -130,6 +134,41 @@ class Texts:
         if hit:
             return hit
         return ui_texts()["en"].get(f"value.{s}") or (humanise(s) if self.lang == "en" else s)
+
+    def issue_message(self, issue: Mapping[str, Any]) -> str:
+        """The text of an assessment issue in this language, its parameters shown by their
+        labels: field and fact names by their field labels, choice codes (a syndrome, a
+        primary site, a therapy, a level) by their texts. Re-written from the issue's code and
+        details, so a stored assessment in the other language reads right too; the stored
+        message when the package has no text for the code or the details do not fill it."""
+        stored = str(issue.get("message") or "")
+        raw = self.catalog.get(self.lang, f"issue.{issue.get('code')}")
+        if raw is None:
+            return stored
+        details = issue.get("details") or {}
+        params = {
+            k: self.catalog.field_list(self.lang, v) if k in _FIELD_PARAMS else self._param(v)
+            for k, v in details.items()
+        }
+        try:
+            return raw.format(**params) if params else raw
+        except (KeyError, IndexError, ValueError):
+            return stored
+
+    def _param(self, v: Any) -> Any:
+        sep = "、" if self.lang == "zh-CN" else ", "
+        if isinstance(v, dict) and "one_of" in v:
+            return sep.join(str(self._param(x)) for x in v["one_of"])
+        if isinstance(v, (list, tuple)):
+            return sep.join(str(self._param(x)) for x in v)
+        if isinstance(v, bool):
+            return self.t("case.yes" if v else "case.no")
+        if isinstance(v, str) and _CODE.fullmatch(v):
+            own = self.value_label(v)
+            if own:
+                return own
+            return v.replace("_", " ") if self.lang == "en" else v
+        return v
 
     def date(self, value: str | dt.date | None, *, long: bool = False) -> str:
         """en: 04-Dec-2026 (month never numeric); zh-CN: 2026-12-04, long 2026年12月4日 星期五."""

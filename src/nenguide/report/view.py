@@ -41,15 +41,30 @@ class Item:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class AssessmentView:
-    """Display model of one assessment (``a`` is the contract as a dict)."""
+#: fact-name prefixes of the fact layer: ``hx_renal_failure`` is ``clinical.history.renal_failure``
+_FACT_PREFIXES = (("hx_", "clinical.history."), ("sym_", "clinical.symptoms."))
 
-    def __init__(self, a: dict[str, Any], tx: Texts, kb: Knowledge):
-        self.a = a
+
+class Labels:
+    """Trace names and values in one language: field and fact names by their labels, choice
+    codes by their texts, booleans as yes / no; an identifier with no text stays visibly code.
+    Shared by the pages, the printed report and the text report (``plain``)."""
+
+    def __init__(self, tx: Texts):
         self.tx = tx
-        self.kb = kb
 
-    # --------------------------------------------------------------- helpers
+    def fact_label(self, name: str) -> str | None:
+        """The label of a fact or field name in the page language, or None."""
+        table = self.tx.catalog.texts.get(self.tx.lang, {})
+        own = table.get(f"field.{name}")
+        if own:
+            return own
+        for prefix, path in _FACT_PREFIXES:
+            if name.startswith(prefix):
+                return table.get(f"field.{path}{name[len(prefix) :]}")
+        # a syndrome's own flag (``insulinoma``, ``ectopic_acth``) reads as the syndrome
+        return table.get(f"syndrome.{name}")
+
     def value(self, v: Any) -> Markup:
         """A trace value in the page language; a code with no text stays visibly code."""
         if isinstance(v, dict) and "one_of" in v:
@@ -85,7 +100,7 @@ class AssessmentView:
             return Markup("{}: {}").format(
                 self.tx.t("site.available"), self.code(key.split(".", 1)[1])
             )
-        own = self.kb.catalog.texts.get(self.tx.lang, {}).get(f"field.{key}")
+        own = self.fact_label(key)
         if own:
             return Markup(escape(own))
         shown = self.tx.field(key)
@@ -94,13 +109,23 @@ class AssessmentView:
         return Markup(escape(shown))
 
     def prose(self, text: Any) -> Markup:
-        """An engine text: snake_case codes inside it read as texts, or are marked as code."""
+        """An engine text: snake_case codes inside it read as texts, or are marked as code;
+        in Chinese, a one-word choice code with a text (``pancreas``, ``surgery``) reads as
+        that text too."""
         s = str(text)
         out: list[str] = []
         pos = 0
-        for m in re.finditer(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", s):
+        for m in re.finditer(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*\b", s):
+            word = m.group(0)
+            if "_" not in word:
+                own = self.tx.value_label(word) if self.tx.lang != "en" else None
+                if own is None:
+                    continue
+                shown = Markup(escape(own))
+            else:
+                shown = self.code(word)
             out.append(str(escape(s[pos : m.start()])))
-            out.append(str(self.code(m.group(0))))
+            out.append(str(shown))
             pos = m.end()
         out.append(str(escape(s[pos:])))
         return Markup("".join(out))
@@ -124,17 +149,31 @@ class AssessmentView:
     def _token(self, tok: str) -> str | None:
         if tok in ("true", "false"):
             return self.tx.t("case.yes" if tok == "true" else "case.no")
-        cat = self.kb.catalog.texts
-        for key in (f"field.{tok}",):
-            hit = cat.get(self.tx.lang, {}).get(key)
-            if hit:
-                return hit
+        if tok == "always":  # a table's catch-all row
+            return self.tx.t("assess.always")
+        hit = self.fact_label(tok)
+        if hit:
+            return hit
         shown = self.tx.value(tok)
         if shown != tok and not (self.tx.lang != "en" and shown == tok):
             return shown
         if self.tx.lang == "en":
             return tok.replace("_", " ")
         return None
+
+    @staticmethod
+    def plain(m: Markup) -> str:
+        """Markup as plain text (for the terminal report)."""
+        return str(m.striptags())
+
+
+class AssessmentView(Labels):
+    """Display model of one assessment (``a`` is the contract as a dict)."""
+
+    def __init__(self, a: dict[str, Any], tx: Texts, kb: Knowledge):
+        super().__init__(tx)
+        self.a = a
+        self.kb = kb
 
     def source(self, sid: str) -> str:
         c = self.kb.bibliography.get(sid)
@@ -185,7 +224,7 @@ class AssessmentView:
             out.append(
                 {
                     "kind": i["kind"],
-                    "message": self.prose(i["message"]),
+                    "message": self.prose(self.tx.issue_message(i)),
                     "fields": [(f, self.tx.field(f)) for f in i.get("fields") or []],
                     "step": i["step"],
                 }
@@ -193,7 +232,11 @@ class AssessmentView:
         return out
 
     def other_issues(self) -> list[dict[str, Any]]:
-        return [i for i in self.a["issues"] if i["kind"] in ("warning", "info")]
+        return [
+            {**i, "message": self.tx.issue_message(i)}
+            for i in self.a["issues"]
+            if i["kind"] in ("warning", "info")
+        ]
 
     def classification(self) -> Item:
         c = self.a["classification"]
@@ -371,7 +414,7 @@ class AssessmentView:
             if i["code"] == "TX_NEEDS_DATA":
                 held.append(
                     {
-                        "message": self.prose(i["message"]),
+                        "message": self.prose(self.tx.issue_message(i)),
                         "options": [
                             self.option_text(x) for x in (i.get("details") or {}).get("options", [])
                         ],

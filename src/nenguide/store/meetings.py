@@ -276,6 +276,44 @@ def remove_agenda_item(s: Session, actor: Actor, meeting_id: str, item_id: str) 
     )
 
 
+def move_agenda_item(
+    s: Session, actor: Actor, meeting_id: str, item_id: str, *, position: int
+) -> dict[str, Any]:
+    """Move an agenda item to ``position`` (1 = first; clamped to the agenda) and number the
+    agenda 1..n again. Returns the meeting with its new agenda order."""
+    _meeting(s, meeting_id)
+    items = list(
+        s.scalars(
+            select(m.AgendaItem)
+            .where(m.AgendaItem.meeting_id == meeting_id)
+            .order_by(m.AgendaItem.position, m.AgendaItem.created_at, m.AgendaItem.id)
+        ).all()
+    )
+    moving = next((i for i in items if i.id == item_id), None)
+    if moving is None:
+        raise NotFound("agenda item", item_id)
+    before = [i.id for i in items]
+    items.remove(moving)
+    items.insert(min(max(position, 1), len(items) + 1) - 1, moving)
+    for n, i in enumerate(items, start=1):
+        i.position = n
+    s.flush()
+    after = [i.id for i in items]
+    if after != before:
+        c = _case(s, moving.case_id)
+        audit(
+            s,
+            actor,
+            "meeting.agenda.move",
+            "meeting",
+            meeting_id,
+            patient_id=c.patient_id,
+            before={"order": before},
+            after={"order": after},
+        )
+    return get_meeting(s, meeting_id)
+
+
 def record_decision(
     s: Session,
     actor: Actor,

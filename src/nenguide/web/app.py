@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from nenguide.api.site_params import SiteParameterFile
 from nenguide.store.db import default_sqlite_path
-from nenguide.web import api_reports, pages_mdt, pages_patients, render, session
+from nenguide.web import api_reports, pages_mdt, pages_patients, pages_site, render, session
 from nenguide.web import smart as smart_launch
 
 Scope = MutableMapping[str, Any]
@@ -123,6 +123,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages_patients.router)
     app.include_router(pages_mdt.router)
+    app.include_router(pages_site.router)
     app.include_router(api_reports.router)
     smart_launch.install(app)  # SMART App Launch (issue 11)
     app.state.api_routes = [

@@ -191,6 +191,30 @@ def add_agenda_item(
         )
 
 
+def add_attendee(
+    db: Database, actor: Actor, meeting_id: str, *, name: str, specialty: str
+) -> dict[str, Any]:
+    with db.write() as s:
+        return meetings_store.add_attendee(s, actor, meeting_id, name=name, specialty=specialty)
+
+
+def remove_attendee(db: Database, actor: Actor, meeting_id: str, attendee_id: str) -> None:
+    with db.write() as s:
+        meetings_store.remove_attendee(s, actor, meeting_id, attendee_id)
+
+
+def move_agenda_item(
+    db: Database, actor: Actor, meeting_id: str, item_id: str, *, position: int
+) -> dict[str, Any]:
+    with db.write() as s:
+        return meetings_store.move_agenda_item(s, actor, meeting_id, item_id, position=position)
+
+
+def specialties() -> tuple[str, ...]:
+    """The store's vocabulary of MDT specialties."""
+    return tuple(vocab_store.SPECIALTIES)
+
+
 def record_decision(
     db: Database,
     actor: Actor,

@@ -1,5 +1,5 @@
-"""Pages: MDT meetings (agenda, board mode, decisions, minutes), the follow-up dashboard,
-the audit log and the site parameters."""
+"""Pages: MDT meetings (agenda, board mode, decisions, minutes), the follow-up dashboard and
+the audit log (the site parameters: :mod:`nenguide.web.pages_site`)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from nenguide.api.auth import AUDIT, FOLLOWUP_WRITE, MEETING_WRITE, READ
-from nenguide.model.site import Availability, SiteParameters
 from nenguide.report import html as report_html
 from nenguide.report.pdf import html_to_pdf
 from nenguide.report.texts import LANGS, Texts
 from nenguide.report.view import AssessmentView
-from nenguide.store.vocab import ADMIN
 from nenguide.web import data, render, session
 from nenguide.web.pages_patients import PageNotFound, _get, latest_assessment
 
@@ -113,10 +111,78 @@ def _item_view(request: Request, tx: Texts, item: dict[str, Any]) -> dict[str, A
 @router.get("/meetings/{meeting_id}")
 def meeting_page(request: Request, meeting_id: str) -> Response:
     user = session.require(request, READ)
+    return _meeting_page(request, user, meeting_id)
+
+
+def _meeting_page(
+    request: Request,
+    user: session.WebUser,
+    meeting_id: str,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     tx = render.texts(request, user)
     m = _get(data.get_meeting, request.app.state.db, meeting_id)
     items = [_item_view(request, tx, i) for i in m["agenda"]]
-    return render.page(request, "meeting.html", user, tx=tx, meeting=m, items=items)
+    return render.page(
+        request,
+        "meeting.html",
+        user,
+        tx=tx,
+        meeting=m,
+        items=items,
+        specialties=data.specialties(),
+        error=error,
+        form=form or {},
+        status=status,
+    )
+
+
+@router.post("/meetings/{meeting_id}/attendees")
+async def add_attendee(request: Request, meeting_id: str) -> Response:
+    """Record who attends (for the minutes), by name and specialty."""
+    user = session.require(request, MEETING_WRITE)
+    form = await session.check_csrf(request, user)
+    tx = render.texts(request, user)
+    _get(data.get_meeting, request.app.state.db, meeting_id)
+    name = form.get("name", "").strip()
+    specialty = form.get("specialty", "")
+    error = None
+    if not name:
+        error = f"{tx.t('meeting.attendee_name')}: {tx.t('err.missing')}"
+    elif specialty not in data.specialties():
+        error = f"{tx.t('meeting.specialty')}: {tx.t('site.err.choice')}"
+    if error is not None:
+        return _meeting_page(request, user, meeting_id, error=error, form=form, status=422)
+    data.add_attendee(
+        request.app.state.db, user.actor(), meeting_id, name=name[:200], specialty=specialty
+    )
+    return _see(f"/meetings/{meeting_id}#attendees")
+
+
+@router.post("/meetings/{meeting_id}/attendees/{attendee_id}/remove")
+async def remove_attendee(request: Request, meeting_id: str, attendee_id: str) -> Response:
+    user = session.require(request, MEETING_WRITE)
+    await session.check_csrf(request, user)
+    _get(data.remove_attendee, request.app.state.db, user.actor(), meeting_id, attendee_id)
+    return _see(f"/meetings/{meeting_id}#attendees")
+
+
+@router.post("/meetings/{meeting_id}/items/{item_id}/move")
+async def move_item(request: Request, meeting_id: str, item_id: str) -> Response:
+    """Move an agenda item one place up or down (buttons, not only drag: WCAG 2.5.7)."""
+    user = session.require(request, MEETING_WRITE)
+    form = await session.check_csrf(request, user)
+    m = _get(data.get_meeting, request.app.state.db, meeting_id)
+    ids = [i["id"] for i in m["agenda"]]
+    if item_id not in ids:
+        raise PageNotFound()
+    step = {"up": -1, "down": 1}.get(form.get("direction", ""), 0)
+    pos = ids.index(item_id) + 1 + step
+    data.move_agenda_item(request.app.state.db, user.actor(), meeting_id, item_id, position=pos)
+    return _see(f"/meetings/{meeting_id}#item-{item_id}")
 
 
 @router.get("/meetings/{meeting_id}/board")
@@ -360,93 +426,3 @@ def audit(
         filters={"entity": entity or "", "actor": actor or "", "patient": patient or ""},
         next_after=rows[-1]["id"] if len(rows) == 100 else None,
     )
-
-
-# ----------------------------------------------------------------------------- site parameters
-
-
-def _defaults(request: Request) -> dict[str, Any]:
-    doc = request.app.state.kb.documents.get("site.yaml") or {}
-    return dict(doc)
-
-
-@router.get("/site")
-def site(request: Request, saved: int = 0) -> Response:
-    user = session.require(request, READ)
-    return _site_page(request, user, saved=bool(saved))
-
-
-def _site_page(
-    request: Request,
-    user: session.WebUser,
-    *,
-    saved: bool = False,
-    error: str | None = None,
-    status: int = 200,
-) -> Response:
-    defaults = _defaults(request)
-    current = request.app.state.site_params.current() or SiteParameters()
-    rows = []
-    for code, d in sorted((defaults.get("items") or {}).items()):
-        own = current.items.get(code)
-        rows.append({"code": code, "default": d, "own": own})
-    return render.page(
-        request,
-        "site.html",
-        user,
-        rows=rows,
-        current=current,
-        defaults=defaults,
-        saved=saved,
-        error=error,
-        status=status,
-        path_file=str(request.app.state.site_params.path),
-    )
-
-
-def _tri(v: str) -> bool | None:
-    return {"yes": True, "no": False}.get(v)
-
-
-@router.post("/site")
-async def site_save(request: Request) -> Response:
-    user = session.require(request, frozenset({ADMIN}))
-    form = await session.check_csrf(request, user)
-    defaults = _defaults(request)
-    items: dict[str, Availability] = {}
-    defaults_items = set(defaults.get("items") or {})
-    for code in sorted(defaults_items):
-        av, re_, note = (
-            form.get(f"item.{code}.available", ""),
-            form.get(f"item.{code}.reimbursed", ""),
-            form.get(f"item.{code}.note", "").strip(),
-        )
-        if av or re_ or note:
-            items[code] = Availability(available=_tri(av), reimbursed=_tri(re_), note=note or None)
-    before = request.app.state.site_params.current()
-    # fields the page does not edit (items not in the package list, 'unavailable', the
-    # small-pNET settings) are kept as they are in the file
-    raw: dict[str, Any] = before.model_dump(exclude_none=True) if before else {}
-    kept = {k: v for k, v in (before.items if before else {}).items() if k not in defaults_items}
-    raw.update(name=form.get("name", "").strip() or None, items={**kept, **items})
-    raw.pop("prrt_krenning_min", None)
-    raw.pop("nfpnet_boundary_cm", None)
-    try:
-        if form.get("prrt_krenning_min", "").strip():
-            raw["prrt_krenning_min"] = int(form["prrt_krenning_min"])
-        if form.get("nfpnet_boundary_cm", "").strip():
-            raw["nfpnet_boundary_cm"] = float(form["nfpnet_boundary_cm"].replace(",", "."))
-        params = SiteParameters.model_validate(raw)
-    except (ValueError, TypeError) as exc:
-        return _site_page(request, user, error=str(exc).splitlines()[0], status=422)
-    request.app.state.site_params.save(params)
-    data.audit(
-        request.app.state.db,
-        user.actor(),
-        "site_parameters.update",
-        "site_parameters",
-        "site",
-        before=before.model_dump(mode="json") if before else None,
-        after=params.model_dump(mode="json"),
-    )
-    return _see("/site?saved=1")

@@ -271,6 +271,12 @@ def _case_form(
     secs = caseform.sections(tx, values, kb.analytes)
     n_errors = caseform.attach_errors(secs, errors or {})
     units = sorted({u for a in kb.analytes.analytes.values() for u in a.examples})
+    # which missing fields would change the answer: the latest assessment's open questions
+    open_q: list[dict[str, Any]] = []
+    if case is not None:
+        _, result, _ = latest_assessment(request, case, tx.lang)
+        if result is not None:
+            open_q = AssessmentView(result, tx, kb).open_questions()
     return render.page(
         request,
         "case_form.html",
@@ -286,6 +292,7 @@ def _case_form(
         units=units,
         conflict=conflict,
         has_errors=bool(errors),
+        open_q=open_q,
     )
 
 
