@@ -66,10 +66,11 @@ def assess(
     follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
     hered = hereditary(ctx, case, facts, cls, syndromes)
 
-    status = kb.rule_status
+    flagged = kb.unconfirmed_rules
     unconfirmed = sorted(
-        {r for t in ctx.trace for r in t["rule_ids"] if status.get(r, "confirmed") != "confirmed"}
-    )
+        {r for t in ctx.trace if not flagged.isdisjoint(t["rule_ids"]) for r in t["rule_ids"]
+         if r in flagged}
+    )  # fmt: skip
     if unconfirmed:
         ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=tuple(unconfirmed))
 

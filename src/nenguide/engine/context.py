@@ -58,21 +58,24 @@ def fields_of(facts: Iterable[str]) -> list[str]:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+#: values :func:`jsonable` returns as they are, by exact type (scalars, frozen containers)
+_PLAIN = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
 
 
 def jsonable(v: Any) -> Any:
     """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
     memoised and shared between assessments."""
-    if type(v) in _SCALARS:
+    t = type(v)
+    if t in _PLAIN:
         return v
-    if isinstance(v, OneOf):
-        return FrozenDict({"one_of": FrozenList(jsonable(x) for x in v.sorted())})
+    if t is OneOf:
+        return FrozenDict({"one_of": FrozenList([jsonable(x) for x in v.sorted()])})
     if isinstance(v, frozenset | set | tuple):
         return FrozenList(sorted((jsonable(x) for x in v), key=str))
-    if type(v) is list:
-        return FrozenList(jsonable(x) for x in v)
-    if type(v) is dict:
-        return FrozenDict({k: jsonable(x) for k, x in v.items()})
+    if t is list:
+        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
+    if t is dict:
+        return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
     return v
 
 
@@ -81,17 +84,34 @@ def _entry(
     conditions: list[str], explanations: list[str], result: Any, sources: list[str],
 ) -> FrozenDict:  # fmt: skip
     """One trace entry, built frozen (no deep copy)."""
+    plain = _PLAIN
     return FrozenDict(
         step=step,
         table=table,
         rule_ids=FrozenList(rule_ids),
         decided=decided,
-        inputs=FrozenDict({k: jsonable(v) for k, v in inputs.items()}),
+        inputs=FrozenDict({k: v if type(v) in plain else jsonable(v) for k, v in inputs.items()}),
         conditions=FrozenList(conditions),
         explanations=FrozenList(explanations),
-        result=jsonable(result),
+        result=result if type(result) in plain else jsonable(result),
         sources=FrozenList(sources),
     )
+
+
+_LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
+_TAGS = {list: _LIST, FrozenList: _FLIST, dict: _DICT, FrozenDict: _FDICT}
+
+
+def _hashable(v: Any) -> Any:
+    """``v`` as part of a memo key: lists and dicts (unhashable) as tuples tagged with their
+    type, so that values shown differently (a list keeps its order, a tuple is sorted) never
+    share a key."""
+    tag = _TAGS.get(type(v))
+    if tag is None:
+        return v
+    if tag is _LIST or tag is _FLIST:
+        return (tag, *[_hashable(x) for x in v])
+    return (tag, *[(k, _hashable(x)) for k, x in v.items()])
 
 
 @dataclass
@@ -104,9 +124,14 @@ class Context:
 
     def table_id(self, step: str, role: str) -> str:
         """The id of the table bound to ``role`` of ``step`` in the package's pathway."""
-        return self.kb.pathway.table(step, role)
+        hit = self.kb.roles.get((step, role))
+        return hit if hit is not None else self.kb.pathway.table(step, role)
 
     def text(self, key: str, **params: Any) -> str:
+        if not params:  # a plain text: one look-up in the language's merged catalogue
+            hit = self.kb.catalog.merged(self.lang).get(key)
+            if hit is not None:
+                return hit
         return self.kb.catalog.text(self.lang, key, **params)
 
     def issue(
@@ -120,11 +145,11 @@ class Context:
         **details: Any,
     ) -> None:
         memo = self.kb.memo
+        key: tuple[Any, ...] | None = (
+            "issue", self.lang, code, step, tuple(fields), rule_id, kind,
+            *[(k, _hashable(v)) for k, v in sorted(details.items())],
+        )  # fmt: skip
         try:
-            key = (
-                "issue", self.lang, code, step, tuple(fields), rule_id, kind,
-                tuple(sorted(details.items())),
-            )  # fmt: skip
             hit = memo.get(key)
         except TypeError:
             key, hit = None, None
@@ -159,8 +184,8 @@ class Context:
         """
         table = self.kb.tables[table_id]
         memo = self.kb.memo
+        key: tuple[Any, ...] | None = (step, table_id, *map(facts.get, table.names))
         try:
-            key = (step, table_id, *[facts.get(n) for n in table.spec.inputs])
             hit = memo.get(key)
         except TypeError:  # an unhashable value: evaluate without the memo
             key, hit = None, None
@@ -179,8 +204,8 @@ class Context:
         also when no row applies - with a second entry for the rows that need a missing input."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo
+        key: tuple[Any, ...] | None = ("collect", step, table_id, *map(facts.get, table.names))
         try:
-            key = ("collect", step, table_id, *[facts.get(n) for n in table.spec.inputs])
             hit = memo.get(key)
         except TypeError:
             key, hit = None, None

@@ -100,6 +100,7 @@ class Row:
 class Table:
     spec: TableSpec
     rows: tuple[Row, ...]
+    names: tuple[str, ...] = ()  # the declared input names, in order (the memo key's order)
 
     @property
     def id(self) -> str:
@@ -157,7 +158,7 @@ def compile_table(spec: TableSpec) -> Table:
                 key=repr(sorted(r.then.items())),
             )
         )
-    return Table(spec, tuple(rows))
+    return Table(spec, tuple(rows), tuple(spec.inputs))
 
 
 _FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
