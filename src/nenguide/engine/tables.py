@@ -29,6 +29,7 @@ from nenguide.engine.logic import (
     Condition,
     ConditionError,
     OneOf,
+    Predicate,
     Tri,
     compile_condition,
     one_of,
@@ -90,6 +91,8 @@ class Row:
     status: ContentStatus
     trace_text: str = ""  # "RULE_ID: condition & condition", precomputed for the trace
     key: str = ""  # identity of the whole output, to tell whether candidate rows agree
+    # the conditions compiled against the table's input order: (input index, predicate, cond)
+    checks: tuple[tuple[int, Predicate, Condition], ...] = ()
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -146,6 +149,7 @@ def compile_table(spec: TableSpec) -> Table:
         if spec.output not in r.then:
             raise TableError(f"{spec.id} row {r.id}: 'then' lacks the output '{spec.output}'")
         text = " & ".join(c.text for c in conds) or "(always)"
+        index = {name: i for i, name in enumerate(spec.inputs)}
         rows.append(
             Row(
                 r.id,
@@ -156,6 +160,7 @@ def compile_table(spec: TableSpec) -> Table:
                 r.status,
                 trace_text=f"{r.id}: {text}",
                 key=repr(sorted(r.then.items())),
+                checks=tuple((index[c.fact], c.predicate, c) for c in conds),
             )
         )
     return Table(spec, tuple(rows), tuple(spec.inputs))
@@ -183,6 +188,25 @@ def _row_truth(row: Row, facts: Mapping[str, Any]) -> tuple[Tri, list[str]]:
     return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
 
 
+def _truth(row: Row, vals: tuple[Any, ...]) -> list[str] | None:
+    """:func:`_row_truth` on the table's input values in order: ``None`` when the row is
+    FALSE, else the inputs that leave it UNKNOWN (empty: TRUE)."""
+    unknown: list[str] = []
+    for i, pred, c in row.checks:
+        v = vals[i]
+        if v is None:
+            unknown.append(c.fact)
+        elif type(v) is OneOf:
+            t = c.evaluate(v)
+            if t is _FALSE:
+                return None
+            if t is _UNKNOWN:
+                unknown.append(c.fact)
+        elif not pred(v):
+            return None
+    return unknown
+
+
 def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     """Evaluate a ``first``/``unique`` table.
 
@@ -190,17 +214,19 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
     """
     out = table.spec.output
+    names = table.names
+    vals = tuple(map(facts.get, names))
     # fast path: rows tried in order while every value they read is concrete
-    get = facts.get
+    v: Any = 0
     for row in table.rows:
-        for c in row.conditions:
-            v = get(c.fact)
+        for i, pred, _ in row.checks:
+            v = vals[i]
             if v is None or type(v) is OneOf:
                 break  # an unknown: the three-valued evaluation below decides
-            if not c.predicate(v):
+            if not pred(v):
                 break
         else:
-            read = FrozenDict({name: get(name) for name in table.spec.inputs})
+            read = FrozenDict(zip(names, vals))
             return TableResult(table, row.then[out], (row,), True, _NONE, read)
         if v is None or type(v) is OneOf:
             break
@@ -208,15 +234,15 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     missing: set[str] = set()
     decisive: Row | None = None
     for row in table.rows:
-        truth, unknown = _row_truth(row, facts)
-        if truth is _FALSE:
+        unknown = _truth(row, vals)
+        if unknown is None:
             continue
-        if truth is _TRUE:
+        if not unknown:
             decisive = row
             break
         candidates.append(row)
         missing.update(unknown)
-    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
+    read = FrozenDict(zip(names, vals))
     if decisive is None and not candidates:
         return TableResult(table, None, (), False, _NONE, read)
     if not candidates:
@@ -242,16 +268,19 @@ class CollectResult(NamedTuple):
 
 
 def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
+    names = table.names
+    vals = tuple(map(facts.get, names))
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []
     for row in table.rows:
-        truth, unknown = _row_truth(row, facts)
-        if truth is _TRUE:
-            applies.append(row)
-        elif truth is _UNKNOWN:
+        unknown = _truth(row, vals)
+        if unknown is None:
+            continue
+        if unknown:
             maybe.append((row, tuple(unknown)))
-    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
-    return CollectResult(table, tuple(applies), tuple(maybe), read)
+        else:
+            applies.append(row)
+    return CollectResult(table, tuple(applies), tuple(maybe), FrozenDict(zip(names, vals)))
 
 
 def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:
