@@ -99,7 +99,7 @@ def _entry(
 
 
 _LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
-_TAGS = {list: _LIST, FrozenList: _FLIST, dict: _DICT, FrozenDict: _FDICT}
+_TAGS: dict[type, object] = {list: _LIST, FrozenList: _FLIST, dict: _DICT, FrozenDict: _FDICT}
 
 
 def _hashable(v: Any) -> Any:
@@ -145,12 +145,13 @@ class Context:
         **details: Any,
     ) -> None:
         memo = self.kb.memo
-        key: tuple[Any, ...] | None = (
+        k0 = (
             "issue", self.lang, code, step, tuple(fields), rule_id, kind,
             *[(k, _hashable(v)) for k, v in sorted(details.items())],
         )  # fmt: skip
+        key: tuple[Any, ...] | None = k0
         try:
-            hit = memo.get(key)
+            hit = memo.get(k0)
         except TypeError:
             key, hit = None, None
         if hit is None:
@@ -184,9 +185,10 @@ class Context:
         """
         table = self.kb.tables[table_id]
         memo = self.kb.memo
-        key: tuple[Any, ...] | None = (step, table_id, *map(facts.get, table.names))
+        k0 = (step, table_id, *map(facts.get, table.names))
+        key: tuple[Any, ...] | None = k0
         try:
-            hit = memo.get(key)
+            hit = memo.get(k0)
         except TypeError:  # an unhashable value: evaluate without the memo
             key, hit = None, None
         if hit is None:
@@ -204,9 +206,10 @@ class Context:
         also when no row applies - with a second entry for the rows that need a missing input."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo
-        key: tuple[Any, ...] | None = ("collect", step, table_id, *map(facts.get, table.names))
+        k0 = ("collect", step, table_id, *map(facts.get, table.names))
+        key: tuple[Any, ...] | None = k0
         try:
-            hit = memo.get(key)
+            hit = memo.get(k0)
         except TypeError:
             key, hit = None, None
         if hit is None:

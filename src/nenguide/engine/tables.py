@@ -226,7 +226,7 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
             if not pred(v):
                 break
         else:
-            read = FrozenDict(zip(names, vals))
+            read = FrozenDict(zip(names, vals, strict=True))
             return TableResult(table, row.then[out], (row,), True, _NONE, read)
         if v is None or type(v) is OneOf:
             break
@@ -242,7 +242,7 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
             break
         candidates.append(row)
         missing.update(unknown)
-    read = FrozenDict(zip(names, vals))
+    read = FrozenDict(zip(names, vals, strict=True))
     if decisive is None and not candidates:
         return TableResult(table, None, (), False, _NONE, read)
     if not candidates:
@@ -280,7 +280,9 @@ def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
             maybe.append((row, tuple(unknown)))
         else:
             applies.append(row)
-    return CollectResult(table, tuple(applies), tuple(maybe), FrozenDict(zip(names, vals)))
+    return CollectResult(
+        table, tuple(applies), tuple(maybe), FrozenDict(zip(names, vals, strict=True))
+    )
 
 
 def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:

@@ -68,9 +68,7 @@ def freeze(value: Any) -> Any:
         return value
     leaves = _LEAVES
     if t is dict:
-        return FrozenDict(
-            {k: v if type(v) in leaves else freeze(v) for k, v in value.items()}
-        )
+        return FrozenDict({k: v if type(v) in leaves else freeze(v) for k, v in value.items()})
     if t is list or t is tuple:
         return FrozenList([v if type(v) in leaves else freeze(v) for v in value])
     if isinstance(value, dict):
