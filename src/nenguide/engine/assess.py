@@ -63,6 +63,7 @@ def assess(
         )
     # the fact layer: every derived clinical fact once, immutable, traced (phase 1: the case)
     facts = case_facts(ctx, case)
+    n_facts = len(ctx.trace)
     key = _pathway_key(facts, case, lang, as_of, site)
     memo = kb.memo
     try:
@@ -79,11 +80,7 @@ def assess(
         ctx.trace.extend(parts.trace)
         ctx.issues.extend(parts.issues)
 
-    flagged = kb.unconfirmed_rules
-    unconfirmed = sorted(
-        {r for t in ctx.trace if not flagged.isdisjoint(t["rule_ids"]) for r in t["rule_ids"]
-         if r in flagged}
-    )  # fmt: skip
+    unconfirmed = sorted(_unconfirmed(kb, ctx.trace[:n_facts]).union(parts.unconfirmed))
     if unconfirmed:
         ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=tuple(unconfirmed))
 
@@ -128,6 +125,7 @@ class _Parts(NamedTuple):
     hereditary: Any
     trace: tuple[Any, ...]
     issues: tuple[Any, ...]
+    unconfirmed: frozenset[str]  # the unconfirmed rules the trace names
 
 
 def _pathway(
@@ -157,7 +155,17 @@ def _pathway(
         freeze(hered),
         tuple(ctx.trace[n_trace:]),
         tuple(ctx.issues[n_issues:]),
+        _unconfirmed(ctx.kb, ctx.trace[n_trace:]),
     )
+
+
+def _unconfirmed(kb: Knowledge, trace: list[Any]) -> frozenset[str]:
+    """The rules in ``trace`` whose content is not confirmed."""
+    flagged = kb.unconfirmed_rules
+    return frozenset(
+        r for t in trace if not flagged.isdisjoint(t["rule_ids"]) for r in t["rule_ids"]
+        if r in flagged
+    )  # fmt: skip
 
 
 #: The parts of the case the steps after the fact layer read directly (everything else they

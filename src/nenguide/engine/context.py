@@ -290,8 +290,22 @@ class Context:
     def note(
         self, step: str, result: Any, inputs: Mapping[str, Any], conditions: list[str]
     ) -> None:
-        """Trace a step that combined table outputs without a table of its own."""
-        self.trace.append(_entry(step, None, [], True, inputs, conditions, [], result, []))
+        """Trace a step that combined table outputs without a table of its own (memoised
+        like a table: the entry is a pure function of its arguments)."""
+        memo = self.kb.memo
+        k0 = ("note", step, tuple(conditions), _hashable(result), *inputs.items())
+        key: tuple[Any, ...] | None = k0
+        try:
+            hit = memo.get(k0)
+        except TypeError:
+            key, hit = None, None
+        if hit is None:
+            hit = _entry(step, None, [], True, inputs, conditions, [], result, [])
+            if key is not None:
+                if len(memo) > MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = hit
+        self.trace.append(hit)
 
 
 def _fmt(v: Any) -> Any:
