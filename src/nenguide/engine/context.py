@@ -9,7 +9,16 @@ from typing import Any
 
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
-from nenguide.engine.tables import CollectResult, TableResult, evaluate_collect, evaluate_first
+from nenguide.engine.tables import (
+    _PLAIN,
+    CollectResult,
+    TableResult,
+    evaluate_collect,
+    evaluate_first,
+)
+from nenguide.engine.tables import (
+    jsonable as jsonable,
+)
 from nenguide.model.assessment import IssueKind
 from nenguide.model.frozen import FrozenDict, FrozenList, freeze
 
@@ -58,25 +67,6 @@ def fields_of(facts: Iterable[str]) -> list[str]:
 
 
 _SCALARS = (str, int, float, bool, type(None))
-#: values :func:`jsonable` returns as they are, by exact type (scalars, frozen containers)
-_PLAIN = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
-
-
-def jsonable(v: Any) -> Any:
-    """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
-    memoised and shared between assessments."""
-    t = type(v)
-    if t in _PLAIN:
-        return v
-    if t is OneOf:
-        return FrozenDict({"one_of": FrozenList([jsonable(x) for x in v.sorted()])})
-    if isinstance(v, frozenset | set | tuple):
-        return FrozenList(sorted((jsonable(x) for x in v), key=str))
-    if t is list:
-        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
-    if t is dict:
-        return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
-    return v
 
 
 def _entry(
@@ -244,7 +234,8 @@ class Context:
             res.read,
             [r.trace_text for r in rows],
             [r.when_text for r in rows],
-            res.value,
+            # decided: the first row's output (its JSON form built at load)
+            rows[0].out if res.decided and rows else res.value,
             sources,
         )
 
@@ -265,7 +256,7 @@ class Context:
             res.read,
             [r.trace_text for r in res.applies],
             [r.when_text for r in res.applies],
-            [r.then[res.table.output] for r in res.applies],
+            FrozenList([r.out for r in res.applies]),
             sources,
         )
 

@@ -34,7 +34,7 @@ from nenguide.engine.logic import (
     compile_condition,
     one_of,
 )
-from nenguide.model.frozen import FrozenDict
+from nenguide.model.frozen import FrozenDict, FrozenList
 
 HitPolicy = Literal["unique", "first", "collect", "priority"]
 ContentStatus = Literal["confirmed", "unconfirmed"]
@@ -93,6 +93,7 @@ class Row:
     key: str = ""  # identity of the whole output, to tell whether candidate rows agree
     # the conditions compiled against the table's input order: (input index, predicate, cond)
     checks: tuple[tuple[int, Predicate, Condition], ...] = ()
+    out: Any = None  # the output's value as the trace shows it (jsonable, frozen)
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -129,6 +130,27 @@ class TableResult(NamedTuple):
         return self.rows[0] if self.decided and self.rows else None
 
 
+#: values :func:`jsonable` returns as they are, by exact type (scalars, frozen containers)
+_PLAIN = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
+    memoised and shared between assessments."""
+    t = type(v)
+    if t in _PLAIN:
+        return v
+    if t is OneOf:
+        return FrozenDict({"one_of": FrozenList([jsonable(x) for x in v.sorted()])})
+    if isinstance(v, frozenset | set | tuple):
+        return FrozenList(sorted((jsonable(x) for x in v), key=str))
+    if t is list:
+        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
+    if t is dict:
+        return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
+    return v
+
+
 class TableError(ValueError):
     """A knowledge table is malformed."""
 
@@ -161,6 +183,7 @@ def compile_table(spec: TableSpec) -> Table:
                 trace_text=f"{r.id}: {text}",
                 key=repr(sorted(r.then.items())),
                 checks=tuple((index[c.fact], c.predicate, c) for c in conds),
+                out=jsonable(r.then[spec.output]),
             )
         )
     return Table(spec, tuple(rows), tuple(spec.inputs))
