@@ -150,16 +150,15 @@ class Context:
             for k2 in FIELD_PARAMS.intersection(details):
                 # the fields a text names read as their labels, in the assessment's language
                 params[k2] = self.kb.catalog.field_list(self.lang, details[k2])
-            hit = freeze(
-                {
-                    "code": code,
-                    "kind": k,
-                    "step": step,
-                    "fields": fields,
-                    "message": self.text(f"issue.{code}", **params),
-                    "rule_id": rule_id,
-                    "details": {k2: jsonable(v) for k2, v in details.items()},
-                }
+            # built frozen (what freeze() of the plain dict gives, without walking it again)
+            hit = FrozenDict(
+                code=code,
+                kind=k,
+                step=step,
+                fields=freeze(list(fields)),
+                message=self.text(f"issue.{code}", **params),
+                rule_id=rule_id,
+                details=FrozenDict({k2: freeze(jsonable(v)) for k2, v in details.items()}),
             )
             if key is not None:
                 if len(memo) > MEMO_LIMIT:

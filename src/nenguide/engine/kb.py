@@ -138,6 +138,10 @@ class Catalog:
     _merged: dict[str, dict[str, str]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+    # (lang, paths) -> their labels (field_list), filled as asked
+    _lists: dict[tuple[str, Any], str] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def merged(self, lang: str) -> dict[str, str]:
         """Every text of ``lang``, English where ``lang`` lacks one or has an empty text (what
@@ -190,6 +194,18 @@ class Catalog:
 
     def field_list(self, lang: str, paths: Any) -> str:
         """``paths`` (a list, or a text of paths separated by ", ") as labels in ``lang``."""
+        try:
+            key = (lang, paths if isinstance(paths, str) else tuple(map(str, paths)))
+            hit = self._lists.get(key)
+        except TypeError:
+            return self._field_list(lang, paths)
+        if hit is None:
+            if len(self._lists) > 10_000:
+                self._lists.clear()
+            hit = self._lists[key] = self._field_list(lang, paths)
+        return hit
+
+    def _field_list(self, lang: str, paths: Any) -> str:
         items = [p.strip() for p in paths.split(", ")] if isinstance(paths, str) else list(paths)
         labels = [self.field_label(lang, str(p)) or str(p) for p in items if str(p)]
         return ("、" if lang.startswith("zh") else ", ").join(dict.fromkeys(labels))
