@@ -87,3 +87,23 @@ def test_a_case_differing_only_outside_the_facts_shares_the_steps(kb: Knowledge)
     basis = "clinical" if data.get("staging_basis") != "clinical" else "pathological"
     c = assess(parse_case({**data, "staging_basis": basis}), kb, as_of=AS_OF)
     assert c.stage.prefix != a.stage.prefix
+
+
+def test_the_row_index_only_skips_rows_that_are_false(kb: Knowledge) -> None:
+    """A table's index (built at load) keeps, for each value of its key input, every row that
+    is not FALSE whatever the other inputs are, in table order."""
+    from nenguide.engine.logic import Tri
+    from nenguide.engine.tables import _row_truth
+
+    indexed = [t for t in kb.tables.values() if t.key_input >= 0]
+    assert len(indexed) >= 10
+    for t in indexed:
+        name = t.names[t.key_input]
+        for v in [*t.by_value, "__another_value__", 12345]:
+            vals = tuple(v if i == t.key_input else None for i in range(len(t.names)))
+            kept = t.candidates(vals)
+            assert [r for r in t.rows if r in kept] == list(kept), t.id  # table order
+            for row in t.rows:
+                if row not in kept:
+                    truth, _ = _row_truth(row, {name: v})
+                    assert truth is Tri.FALSE, (t.id, row.id, v)

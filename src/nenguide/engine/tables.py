@@ -20,7 +20,7 @@ names the missing inputs. When they agree, the outcome stands even with inputs u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -105,6 +105,25 @@ class Table:
     spec: TableSpec
     rows: tuple[Row, ...]
     names: tuple[str, ...] = ()  # the declared input names, in order (the memo key's order)
+    # an index built at load (:func:`_index`): the input it is keyed on (-1: none), the rows
+    # that can be true for each value of that input, and those for any other value
+    key_input: int = -1
+    by_value: Mapping[Any, tuple[Row, ...]] = field(default_factory=FrozenDict)
+    by_other: tuple[Row, ...] = ()
+
+    def candidates(self, vals: tuple[Any, ...]) -> tuple[Row, ...]:
+        """The rows that are not FALSE for sure given the input values ``vals``: all rows,
+        less those whose condition on the key input excludes its (concrete) value."""
+        i = self.key_input
+        if i < 0:
+            return self.rows
+        v = vals[i]
+        if v is None or type(v) is OneOf:
+            return self.rows
+        try:
+            return self.by_value.get(v, self.by_other)
+        except TypeError:  # an unhashable value
+            return self.rows
 
     @property
     def id(self) -> str:
@@ -186,7 +205,59 @@ def compile_table(spec: TableSpec) -> Table:
                 out=jsonable(r.then[spec.output]),
             )
         )
-    return Table(spec, tuple(rows), tuple(spec.inputs))
+    names = tuple(spec.inputs)
+    return Table(spec, tuple(rows), names, *_index(names, tuple(rows), spec.rows))
+
+
+def _allowed(spec: Any) -> tuple[Any, ...] | None:
+    """The values that can make a condition written ``spec`` (as in the table file) true, when
+    it names them (equality or membership); ``None`` for a condition that allows values it
+    does not name (``not_in``, comparisons)."""
+    if isinstance(spec, list):
+        return tuple(spec)
+    if isinstance(spec, dict):
+        if set(spec) == {"in"}:
+            return tuple(spec["in"])
+        if set(spec) == {"eq"}:
+            return (spec["eq"],)
+        return None
+    if isinstance(spec, str | int | float | bool):
+        return (spec,)
+    return None
+
+
+def _index(
+    names: tuple[str, ...], rows: tuple[Row, ...], specs: list[RowSpec]
+) -> tuple[int, Mapping[Any, tuple[Row, ...]], tuple[Row, ...]]:
+    """Rows by the value of the input most rows name the values of (e.g. the site): the rows
+    kept for a value are, in table order, those that allow it and those with no such condition
+    on that input. Skipping the others never changes an answer: a concrete value outside a
+    row's allowed values makes that row FALSE whatever the other inputs are (Kleene AND)."""
+    allowed: list[dict[int, tuple[Any, ...]]] = []
+    for row, rspec in zip(rows, specs, strict=True):
+        per: dict[int, tuple[Any, ...]] = {}
+        for i, _, c in row.checks:
+            a = _allowed(rspec.when[c.fact])
+            if a is not None:
+                per[i] = a
+        allowed.append(per)
+    counts = [sum(1 for per in allowed if i in per) for i in range(len(names))]
+    if len(rows) < 4 or not counts or max(counts) < 2:
+        return -1, FrozenDict(), ()
+    best = counts.index(max(counts))
+    values: dict[Any, None] = {}
+    for per in allowed:
+        for v in per.get(best, ()):
+            values[v] = None
+    try:
+        by_value = {
+            v: tuple(r for r, per in zip(rows, allowed, strict=True) if v in per.get(best, (v,)))
+            for v in values
+        }
+    except TypeError:  # an unhashable value in a condition: no index
+        return -1, FrozenDict(), ()
+    other = tuple(r for r, per in zip(rows, allowed, strict=True) if best not in per)
+    return best, FrozenDict(by_value), other
 
 
 _FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
@@ -241,7 +312,8 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     vals = tuple(map(facts.get, names))
     # fast path: rows tried in order while every value they read is concrete
     v: Any = 0
-    for row in table.rows:
+    rows = table.candidates(vals)
+    for row in rows:
         for i, pred, _ in row.checks:
             v = vals[i]
             if v is None or type(v) is OneOf:
@@ -256,7 +328,7 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     candidates: list[Row] = []
     missing: set[str] = set()
     decisive: Row | None = None
-    for row in table.rows:
+    for row in rows:
         unknown = _truth(row, vals)
         if unknown is None:
             continue
@@ -295,7 +367,7 @@ def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
     vals = tuple(map(facts.get, names))
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []
-    for row in table.rows:
+    for row in table.candidates(vals):
         unknown = _truth(row, vals)
         if unknown is None:
             continue
