@@ -273,7 +273,8 @@ class Context:
             res.read,
             [r.trace_text for r, _ in res.maybe],
             [r.when_text for r, _ in res.maybe],
-            {"pending": {r.id: list(missing) for r, missing in res.maybe}},
+            # built frozen: what jsonable() gives for {"pending": {rule: [inputs]}}
+            FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in res.maybe})),
             [],
         )
 

@@ -368,13 +368,25 @@ def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []
     for row in table.candidates(vals):
-        unknown = _truth(row, vals)
-        if unknown is None:
-            continue
-        if unknown:
-            maybe.append((row, tuple(unknown)))
+        # :func:`_truth` inline (this loop runs over every row of the big collect tables)
+        unknown: list[str] = []
+        for i, pred, c in row.checks:
+            v = vals[i]
+            if v is None:
+                unknown.append(c.fact)
+            elif type(v) is OneOf:
+                t = c.evaluate(v)
+                if t is _FALSE:
+                    break
+                if t is _UNKNOWN:
+                    unknown.append(c.fact)
+            elif not pred(v):
+                break
         else:
-            applies.append(row)
+            if unknown:
+                maybe.append((row, tuple(unknown)))
+            else:
+                applies.append(row)
     return CollectResult(
         table, tuple(applies), tuple(maybe), FrozenDict(zip(names, vals, strict=True))
     )
