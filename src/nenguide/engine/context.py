@@ -73,18 +73,24 @@ def _entry(
     step: str, table: str | None, rule_ids: list[str], decided: bool, inputs: Mapping[str, Any],
     conditions: list[str], explanations: list[str], result: Any, sources: list[str],
 ) -> FrozenDict:  # fmt: skip
-    """One trace entry, built frozen (no deep copy)."""
+    """One trace entry, built frozen (no deep copy; frozen parts are shared, not copied)."""
     plain = _PLAIN
+    if type(inputs) is FrozenDict and all(type(v) in plain for v in inputs.values()):
+        shown = inputs  # a table's read values, all plain already: the same frozen mapping
+    else:
+        shown = FrozenDict({k: v if type(v) in plain else jsonable(v) for k, v in inputs.items()})
     return FrozenDict(
         step=step,
         table=table,
-        rule_ids=FrozenList(rule_ids),
+        rule_ids=rule_ids if type(rule_ids) is FrozenList else FrozenList(rule_ids),
         decided=decided,
-        inputs=FrozenDict({k: v if type(v) in plain else jsonable(v) for k, v in inputs.items()}),
-        conditions=FrozenList(conditions),
-        explanations=FrozenList(explanations),
+        inputs=shown,
+        conditions=conditions if type(conditions) is FrozenList else FrozenList(conditions),
+        explanations=(
+            explanations if type(explanations) is FrozenList else FrozenList(explanations)
+        ),
         result=result if type(result) in plain else jsonable(result),
-        sources=FrozenList(sources),
+        sources=sources if type(sources) is FrozenList else FrozenList(sources),
     )
 
 
@@ -219,12 +225,15 @@ class Context:
     @staticmethod
     def _entry(step: str, res: TableResult) -> Any:
         rows = res.rows
-        if len(rows) == 1:
-            sources = list(rows[0].sources)
-        else:
-            sources = []
-            for r in rows:
-                sources.extend(s for s in r.sources if s not in sources)
+        if len(rows) == 1:  # the common case: the row's trace parts, built at load
+            r = rows[0]
+            return _entry(
+                step, res.table.id, r.ids, res.decided, res.read, r.conds, r.expls,
+                r.out if res.decided else res.value, r.srcs,
+            )  # fmt: skip
+        sources: list[str] = []
+        for r in rows:
+            sources.extend(s for s in r.sources if s not in sources)
         return _entry(
             step,
             res.table.id,

@@ -94,6 +94,11 @@ class Row:
     # the conditions compiled against the table's input order: (input index, predicate, cond)
     checks: tuple[tuple[int, Predicate, Condition], ...] = ()
     out: Any = None  # the output's value as the trace shows it (jsonable, frozen)
+    # the row's parts of a trace entry, frozen once: [id], [trace_text], [when_text], sources
+    ids: FrozenList = field(default_factory=FrozenList)
+    conds: FrozenList = field(default_factory=FrozenList)
+    expls: FrozenList = field(default_factory=FrozenList)
+    srcs: FrozenList = field(default_factory=FrozenList)
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -203,6 +208,10 @@ def compile_table(spec: TableSpec) -> Table:
                 key=repr(sorted(r.then.items())),
                 checks=tuple((index[c.fact], c.predicate, c) for c in conds),
                 out=jsonable(r.then[spec.output]),
+                ids=FrozenList([r.id]),
+                conds=FrozenList([f"{r.id}: {text}"]),
+                expls=FrozenList([r.when_text]),
+                srcs=FrozenList(r.sources),
             )
         )
     names = tuple(spec.inputs)
