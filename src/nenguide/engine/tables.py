@@ -319,33 +319,35 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     out = table.spec.output
     names = table.names
     vals = tuple(map(facts.get, names))
-    # fast path: rows tried in order while every value they read is concrete
-    v: Any = 0
-    rows = table.candidates(vals)
-    for row in rows:
-        for i, pred, _ in row.checks:
-            v = vals[i]
-            if v is None or type(v) is OneOf:
-                break  # an unknown: the three-valued evaluation below decides
-            if not pred(v):
-                break
-        else:
-            read = FrozenDict(zip(names, vals, strict=True))
-            return TableResult(table, row.then[out], (row,), True, _NONE, read)
-        if v is None or type(v) is OneOf:
-            break
     candidates: list[Row] = []
     missing: set[str] = set()
     decisive: Row | None = None
-    for row in rows:
-        unknown = _truth(row, vals)
-        if unknown is None:
-            continue
-        if not unknown:
-            decisive = row
-            break
-        candidates.append(row)
-        missing.update(unknown)
+    # one pass in row order (:func:`_truth` inline): the first TRUE row ends it; rows that
+    # need an unknown input before it are the candidates
+    for row in table.candidates(vals):
+        unknown: list[str] | None = None
+        for i, pred, c in row.checks:
+            v = vals[i]
+            if v is None:
+                if unknown is None:
+                    unknown = []
+                unknown.append(c.fact)
+            elif type(v) is OneOf:
+                t = c.evaluate(v)
+                if t is _FALSE:
+                    break
+                if t is _UNKNOWN:
+                    if unknown is None:
+                        unknown = []
+                    unknown.append(c.fact)
+            elif not pred(v):
+                break
+        else:
+            if unknown is None:
+                decisive = row
+                break
+            candidates.append(row)
+            missing.update(unknown)
     read = FrozenDict(zip(names, vals, strict=True))
     if decisive is None and not candidates:
         return TableResult(table, None, (), False, _NONE, read)
