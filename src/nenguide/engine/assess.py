@@ -4,14 +4,14 @@ language are passed in; nothing here reads a file, the clock, a database or the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from pydantic import BaseModel
 
 from nenguide._version import __version__
 from nenguide.engine.classify import classify
-from nenguide.engine.context import Context
-from nenguide.engine.fact_layer import case_facts, pathway_facts
+from nenguide.engine.context import MEMO_LIMIT, Context, _hashable
+from nenguide.engine.fact_layer import Facts, case_facts, pathway_facts
 from nenguide.engine.followup import follow_up
 from nenguide.engine.hereditary import hereditary
 from nenguide.engine.kb import Knowledge
@@ -20,7 +20,15 @@ from nenguide.engine.stage import stage
 from nenguide.engine.syndromes import functional_syndromes
 from nenguide.engine.treatment import treatment
 from nenguide.engine.workup import workup
-from nenguide.model.assessment import Assessment, GuidelineRef, Issue, TraceEntry
+from nenguide.model.assessment import (
+    Assessment,
+    Classification,
+    GuidelineRef,
+    Issue,
+    LiverMetastasis,
+    Stage,
+    TraceEntry,
+)
 from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenList, freeze
 from nenguide.model.site import SiteParameters
@@ -55,21 +63,24 @@ def assess(
         )
     # the fact layer: every derived clinical fact once, immutable, traced (phase 1: the case)
     facts = case_facts(ctx, case)
-    cls = classify(ctx, facts, case)
-    stg = stage(ctx, facts, case, cls)
-    liver = liver_type(ctx, facts, cls)
-    syndromes = functional_syndromes(ctx, case, facts, cls)
-    # phase 2: the facts that need the classification and the syndromes
-    facts = pathway_facts(ctx, facts, cls, syndromes)
-    work = workup(ctx, case, facts, cls, stg, liver, syndromes)
-    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
-    follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
-    hered = hereditary(ctx, case, facts, cls, syndromes)
+    n_facts = len(ctx.trace)
+    key = _pathway_key(facts, case, lang, as_of, site)
+    memo = kb.memo
+    try:
+        parts = memo.get(key) if key is not None else None
+    except TypeError:  # an unhashable fact value: the pathway runs without the memo
+        key, parts = None, None
+    if parts is None:
+        parts = _pathway(ctx, case, facts, as_of, site)
+        if key is not None:
+            if len(memo) > MEMO_LIMIT:
+                memo.clear()
+            memo[key] = parts
+    else:  # the same facts seen before: the steps' frozen output, trace and issues again
+        ctx.trace.extend(parts.trace)
+        ctx.issues.extend(parts.issues)
 
-    status = kb.rule_status
-    unconfirmed = sorted(
-        {r for t in ctx.trace for r in t["rule_ids"] if status.get(r, "confirmed") != "confirmed"}
-    )
+    unconfirmed = sorted(_unconfirmed(kb, ctx.trace[:n_facts]).union(parts.unconfirmed))
     if unconfirmed:
         ctx.issue("CONTENT_UNCONFIRMED", "guideline", [], rules=tuple(unconfirmed))
 
@@ -82,21 +93,113 @@ def assess(
         as_of=as_of,
         language=lang,
         case_id=case.case_id,
-        classification=_frozen_model(cls),
-        stage=_frozen_model(stg),
-        liver_metastasis_type=liver.type,
-        liver_metastasis=_frozen_model(liver),
-        functional_syndromes=freeze(syndromes),
-        workup=freeze(work),
-        treatment=freeze(options),
-        mdt_discussion=freeze(mdt),
-        follow_up=freeze(follow),
-        hereditary=freeze(hered),
+        classification=parts.classification,
+        stage=parts.stage,
+        liver_metastasis_type=parts.liver_metastasis.type,
+        liver_metastasis=parts.liver_metastasis,
+        functional_syndromes=parts.functional_syndromes,
+        workup=parts.workup,
+        treatment=parts.treatment,
+        mdt_discussion=parts.mdt_discussion,
+        follow_up=parts.follow_up,
+        hereditary=parts.hereditary,
         # issue and trace entries are frozen when made (and may be shared through the memo)
         issues=cast(list[Issue], FrozenList(ctx.issues)),
         trace=cast(list[TraceEntry], FrozenList(ctx.trace)),
         disclaimer=ctx.text("disclaimer"),
     )
+
+
+class _Parts(NamedTuple):
+    """What the steps after the fact layer produce for one set of facts, frozen: memoised
+    with the trace entries and issues they added (all immutable, shared between results)."""
+
+    classification: Classification
+    stage: Stage
+    liver_metastasis: LiverMetastasis
+    functional_syndromes: Any
+    workup: Any
+    treatment: Any
+    mdt_discussion: Any
+    follow_up: Any
+    hereditary: Any
+    trace: tuple[Any, ...]
+    issues: tuple[Any, ...]
+    unconfirmed: frozenset[str]  # the unconfirmed rules the trace names
+
+
+def _pathway(
+    ctx: Context, case: Case, facts: Facts, as_of: dt.date, site: SiteParameters | None
+) -> _Parts:
+    """The steps after the fact layer (their trace entries and issues go to ``ctx``)."""
+    n_trace, n_issues = len(ctx.trace), len(ctx.issues)
+    cls = classify(ctx, facts, case)
+    stg = stage(ctx, facts, case, cls)
+    liver = liver_type(ctx, facts, cls)
+    syndromes = functional_syndromes(ctx, case, facts, cls)
+    # phase 2: the facts that need the classification and the syndromes
+    facts = pathway_facts(ctx, facts, cls, syndromes)
+    work = workup(ctx, case, facts, cls, stg, liver, syndromes)
+    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
+    follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
+    hered = hereditary(ctx, case, facts, cls, syndromes)
+    return _Parts(
+        _frozen_model(cls),
+        _frozen_model(stg),
+        _frozen_model(liver),
+        freeze(syndromes),
+        freeze(work),
+        freeze(options),
+        freeze(mdt),
+        freeze(follow),
+        freeze(hered),
+        tuple(ctx.trace[n_trace:]),
+        tuple(ctx.issues[n_issues:]),
+        _unconfirmed(ctx.kb, ctx.trace[n_trace:]),
+    )
+
+
+def _unconfirmed(kb: Knowledge, trace: list[Any]) -> frozenset[str]:
+    """The rules in ``trace`` whose content is not confirmed."""
+    flagged = kb.unconfirmed_rules
+    return frozenset(
+        r for t in trace if not flagged.isdisjoint(t["rule_ids"]) for r in t["rule_ids"]
+        if r in flagged
+    )  # fmt: skip
+
+
+#: The parts of the case the steps after the fact layer read directly (everything else they
+#: read is a fact). tests/test_speed.py checks the step modules read no other case field: a
+#: new one must be added here, or the memo would answer for a case that differs in it.
+CASE_FIELDS_READ_BY_STEPS = (
+    "case.pathology.components",
+    "case.staging_basis",
+    "case.tumour.number_of_tumours",
+)
+
+
+def _pathway_key(
+    facts: Facts, case: Case, lang: str, as_of: dt.date, site: SiteParameters | None
+) -> tuple[Any, ...] | None:
+    """The memo key of the steps after the fact layer: everything they read (the facts with
+    their bookkeeping, the case fields in :data:`CASE_FIELDS_READ_BY_STEPS`, the date, the
+    language and the site parameters); ``None`` when a value cannot be part of a key."""
+    try:
+        return (
+            "pathway",
+            lang,
+            as_of,
+            None if site is None else site.model_dump_json(),
+            case.staging_basis,
+            tuple(case.pathology.components),
+            case.tumour.number_of_tumours,
+            tuple(facts.items()),
+            _hashable(facts.extra),
+            _hashable(facts.done),
+            _hashable(facts.lab_index),
+        )
+    except TypeError:
+        return None
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -64,13 +64,16 @@ def _latest_dated(items: list[Any]) -> Any:
     return sorted(items, key=lambda i: (i.date is not None, i.date or 0))[-1]
 
 
+_HX_FACTS = tuple((h, f"hx_{h.value}") for h in History)
+
+
 def clinical_input(case: Case) -> dict[str, Any]:
     """Symptoms (``sym_*``), history (``hx_*``), patient, resection, SSTR imaging, gastrin,
     prior therapies and family history as facts."""
     cl = case.clinical
     f: dict[str, Any] = {f"sym_{k.value}": v for k, v in cl.symptoms.items()}
-    for h in History:  # every history item is a fact; not recorded = unknown
-        f[f"hx_{h.value}"] = cl.history.get(h)
+    for h, name in _HX_FACTS:  # every history item is a fact; not recorded = unknown
+        f[name] = cl.history.get(h)
     f["symptoms_recorded"] = bool(cl.symptoms)
     f["zes_recorded"] = cl.history.get(History.zollinger_ellison_syndrome) is True
     f["sym_carcinoid"] = _kleene_any(f.get("sym_flushing"), f.get("sym_secretory_diarrhoea"))

@@ -9,7 +9,16 @@ from typing import Any
 
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
-from nenguide.engine.tables import CollectResult, TableResult, evaluate_collect, evaluate_first
+from nenguide.engine.tables import (
+    _PLAIN,
+    CollectResult,
+    TableResult,
+    evaluate_collect,
+    evaluate_first,
+)
+from nenguide.engine.tables import (
+    jsonable as jsonable,
+)
 from nenguide.model.assessment import IssueKind
 from nenguide.model.frozen import FrozenDict, FrozenList, freeze
 
@@ -60,38 +69,45 @@ def fields_of(facts: Iterable[str]) -> list[str]:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def jsonable(v: Any) -> Any:
-    """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
-    memoised and shared between assessments."""
-    if type(v) in _SCALARS:
-        return v
-    if isinstance(v, OneOf):
-        return FrozenDict({"one_of": FrozenList(jsonable(x) for x in v.sorted())})
-    if isinstance(v, frozenset | set | tuple):
-        return FrozenList(sorted((jsonable(x) for x in v), key=str))
-    if type(v) is list:
-        return FrozenList(jsonable(x) for x in v)
-    if type(v) is dict:
-        return FrozenDict({k: jsonable(x) for k, x in v.items()})
-    return v
-
-
 def _entry(
     step: str, table: str | None, rule_ids: list[str], decided: bool, inputs: Mapping[str, Any],
     conditions: list[str], explanations: list[str], result: Any, sources: list[str],
 ) -> FrozenDict:  # fmt: skip
-    """One trace entry, built frozen (no deep copy)."""
+    """One trace entry, built frozen (no deep copy; frozen parts are shared, not copied)."""
+    plain = _PLAIN
+    if type(inputs) is FrozenDict and all(type(v) in plain for v in inputs.values()):
+        shown = inputs  # a table's read values, all plain already: the same frozen mapping
+    else:
+        shown = FrozenDict({k: v if type(v) in plain else jsonable(v) for k, v in inputs.items()})
     return FrozenDict(
         step=step,
         table=table,
-        rule_ids=FrozenList(rule_ids),
+        rule_ids=rule_ids if type(rule_ids) is FrozenList else FrozenList(rule_ids),
         decided=decided,
-        inputs=FrozenDict({k: jsonable(v) for k, v in inputs.items()}),
-        conditions=FrozenList(conditions),
-        explanations=FrozenList(explanations),
-        result=jsonable(result),
-        sources=FrozenList(sources),
+        inputs=shown,
+        conditions=conditions if type(conditions) is FrozenList else FrozenList(conditions),
+        explanations=(
+            explanations if type(explanations) is FrozenList else FrozenList(explanations)
+        ),
+        result=result if type(result) in plain else jsonable(result),
+        sources=sources if type(sources) is FrozenList else FrozenList(sources),
     )
+
+
+_LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
+_TAGS: dict[type, object] = {list: _LIST, FrozenList: _FLIST, dict: _DICT, FrozenDict: _FDICT}
+
+
+def _hashable(v: Any) -> Any:
+    """``v`` as part of a memo key: lists and dicts (unhashable) as tuples tagged with their
+    type, so that values shown differently (a list keeps its order, a tuple is sorted) never
+    share a key."""
+    tag = _TAGS.get(type(v))
+    if tag is None:
+        return v
+    if tag is _LIST or tag is _FLIST:
+        return (tag, *[_hashable(x) for x in v])
+    return (tag, *[(k, _hashable(x)) for k, x in v.items()])
 
 
 @dataclass
@@ -104,9 +120,14 @@ class Context:
 
     def table_id(self, step: str, role: str) -> str:
         """The id of the table bound to ``role`` of ``step`` in the package's pathway."""
-        return self.kb.pathway.table(step, role)
+        hit = self.kb.roles.get((step, role))
+        return hit if hit is not None else self.kb.pathway.table(step, role)
 
     def text(self, key: str, **params: Any) -> str:
+        if not params:  # a plain text: one look-up in the language's merged catalogue
+            hit = self.kb.catalog.merged(self.lang).get(key)
+            if hit is not None:
+                return hit
         return self.kb.catalog.text(self.lang, key, **params)
 
     def issue(
@@ -120,12 +141,13 @@ class Context:
         **details: Any,
     ) -> None:
         memo = self.kb.memo
+        k0 = (
+            "issue", self.lang, code, step, tuple(fields), rule_id, kind,
+            *[(k, _hashable(v)) for k, v in sorted(details.items())],
+        )  # fmt: skip
+        key: tuple[Any, ...] | None = k0
         try:
-            key = (
-                "issue", self.lang, code, step, tuple(fields), rule_id, kind,
-                tuple(sorted(details.items())),
-            )  # fmt: skip
-            hit = memo.get(key)
+            hit = memo.get(k0)
         except TypeError:
             key, hit = None, None
         if hit is None:
@@ -134,16 +156,15 @@ class Context:
             for k2 in FIELD_PARAMS.intersection(details):
                 # the fields a text names read as their labels, in the assessment's language
                 params[k2] = self.kb.catalog.field_list(self.lang, details[k2])
-            hit = freeze(
-                {
-                    "code": code,
-                    "kind": k,
-                    "step": step,
-                    "fields": fields,
-                    "message": self.text(f"issue.{code}", **params),
-                    "rule_id": rule_id,
-                    "details": {k2: jsonable(v) for k2, v in details.items()},
-                }
+            # built frozen (what freeze() of the plain dict gives, without walking it again)
+            hit = FrozenDict(
+                code=code,
+                kind=k,
+                step=step,
+                fields=freeze(list(fields)),
+                message=self.text(f"issue.{code}", **params),
+                rule_id=rule_id,
+                details=FrozenDict({k2: freeze(jsonable(v)) for k2, v in details.items()}),
             )
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
@@ -159,9 +180,10 @@ class Context:
         """
         table = self.kb.tables[table_id]
         memo = self.kb.memo
+        k0 = (step, table_id, *map(facts.get, table.names))
+        key: tuple[Any, ...] | None = k0
         try:
-            key = (step, table_id, *[facts.get(n) for n in table.spec.inputs])
-            hit = memo.get(key)
+            hit = memo.get(k0)
         except TypeError:  # an unhashable value: evaluate without the memo
             key, hit = None, None
         if hit is None:
@@ -179,9 +201,10 @@ class Context:
         also when no row applies - with a second entry for the rows that need a missing input."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo
+        k0 = ("collect", step, table_id, *map(facts.get, table.names))
+        key: tuple[Any, ...] | None = k0
         try:
-            key = ("collect", step, table_id, *[facts.get(n) for n in table.spec.inputs])
-            hit = memo.get(key)
+            hit = memo.get(k0)
         except TypeError:
             key, hit = None, None
         if hit is None:
@@ -202,12 +225,15 @@ class Context:
     @staticmethod
     def _entry(step: str, res: TableResult) -> Any:
         rows = res.rows
-        if len(rows) == 1:
-            sources = list(rows[0].sources)
-        else:
-            sources = []
-            for r in rows:
-                sources.extend(s for s in r.sources if s not in sources)
+        if len(rows) == 1:  # the common case: the row's trace parts, built at load
+            r = rows[0]
+            return _entry(
+                step, res.table.id, r.ids, res.decided, res.read, r.conds, r.expls,
+                r.out if res.decided else res.value, r.srcs,
+            )  # fmt: skip
+        sources: list[str] = []
+        for r in rows:
+            sources.extend(s for s in r.sources if s not in sources)
         return _entry(
             step,
             res.table.id,
@@ -216,7 +242,8 @@ class Context:
             res.read,
             [r.trace_text for r in rows],
             [r.when_text for r in rows],
-            res.value,
+            # decided: the first row's output (its JSON form built at load)
+            rows[0].out if res.decided and rows else res.value,
             sources,
         )
 
@@ -237,7 +264,7 @@ class Context:
             res.read,
             [r.trace_text for r in res.applies],
             [r.when_text for r in res.applies],
-            [r.then[res.table.output] for r in res.applies],
+            FrozenList([r.out for r in res.applies]),
             sources,
         )
 
@@ -255,15 +282,30 @@ class Context:
             res.read,
             [r.trace_text for r, _ in res.maybe],
             [r.when_text for r, _ in res.maybe],
-            {"pending": {r.id: list(missing) for r, missing in res.maybe}},
+            # built frozen: what jsonable() gives for {"pending": {rule: [inputs]}}
+            FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in res.maybe})),
             [],
         )
 
     def note(
         self, step: str, result: Any, inputs: Mapping[str, Any], conditions: list[str]
     ) -> None:
-        """Trace a step that combined table outputs without a table of its own."""
-        self.trace.append(_entry(step, None, [], True, inputs, conditions, [], result, []))
+        """Trace a step that combined table outputs without a table of its own (memoised
+        like a table: the entry is a pure function of its arguments)."""
+        memo = self.kb.memo
+        k0 = ("note", step, tuple(conditions), _hashable(result), *inputs.items())
+        key: tuple[Any, ...] | None = k0
+        try:
+            hit = memo.get(k0)
+        except TypeError:
+            key, hit = None, None
+        if hit is None:
+            hit = _entry(step, None, [], True, inputs, conditions, [], result, [])
+            if key is not None:
+                if len(memo) > MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = hit
+        self.trace.append(hit)
 
 
 def _fmt(v: Any) -> Any:

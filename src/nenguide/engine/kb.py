@@ -134,6 +134,24 @@ class Catalog:
     """Texts for every code the engine emits, by language."""
 
     texts: dict[str, dict[str, str]]  # lang -> key -> text
+    # lang -> the language's texts over the English ones (what :meth:`get` answers), built once
+    _merged: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # (lang, paths) -> their labels (field_list), filled as asked
+    _lists: dict[tuple[str, Any], str] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def merged(self, lang: str) -> dict[str, str]:
+        """Every text of ``lang``, English where ``lang`` lacks one or has an empty text (what
+        :meth:`get` answers for each key)."""
+        hit = self._merged.get(lang)
+        if hit is None:
+            own = self.texts.get(lang) or self.texts["en"]
+            hit = {**self.texts["en"], **{k: v for k, v in own.items() if v}}
+            self._merged[lang] = hit
+        return hit
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -176,6 +194,18 @@ class Catalog:
 
     def field_list(self, lang: str, paths: Any) -> str:
         """``paths`` (a list, or a text of paths separated by ", ") as labels in ``lang``."""
+        try:
+            key = (lang, paths if isinstance(paths, str) else tuple(map(str, paths)))
+            hit = self._lists.get(key)
+        except TypeError:
+            return self._field_list(lang, paths)
+        if hit is None:
+            if len(self._lists) > 10_000:
+                self._lists.clear()
+            hit = self._lists[key] = self._field_list(lang, paths)
+        return hit
+
+    def _field_list(self, lang: str, paths: Any) -> str:
         items = [p.strip() for p in paths.split(", ")] if isinstance(paths, str) else list(paths)
         labels = [self.field_label(lang, str(p)) or str(p) for p in items if str(p)]
         return ("、" if lang.startswith("zh") else ", ").join(dict.fromkeys(labels))
@@ -218,10 +248,24 @@ class Knowledge:
         default_factory=dict, compare=False, repr=False
     )
 
+    #: (step, role) -> table id, from the pathway (built once)
+    roles: dict[tuple[str, str], str] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    #: the ids of the rules whose content is not confirmed (built once)
+    unconfirmed_rules: frozenset[str] = field(
+        default=frozenset(), init=False, compare=False, repr=False
+    )
+
     def __post_init__(self) -> None:
         for t in self.tables.values():
             for r in t.rows:
                 self.rule_status[r.id] = r.status
+        for step, b in self.pathway.steps.items():
+            for role, table_id in b.tables.items():
+                self.roles[(step, role)] = table_id
+        unconfirmed = frozenset(r for r, s in self.rule_status.items() if s != "confirmed")
+        object.__setattr__(self, "unconfirmed_rules", unconfirmed)
 
     def table(self, table_id: str) -> Table:
         try:

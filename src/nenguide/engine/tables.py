@@ -20,7 +20,7 @@ names the missing inputs. When they agree, the outcome stands even with inputs u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,11 +29,12 @@ from nenguide.engine.logic import (
     Condition,
     ConditionError,
     OneOf,
+    Predicate,
     Tri,
     compile_condition,
     one_of,
 )
-from nenguide.model.frozen import FrozenDict
+from nenguide.model.frozen import FrozenDict, FrozenList
 
 HitPolicy = Literal["unique", "first", "collect", "priority"]
 ContentStatus = Literal["confirmed", "unconfirmed"]
@@ -90,6 +91,14 @@ class Row:
     status: ContentStatus
     trace_text: str = ""  # "RULE_ID: condition & condition", precomputed for the trace
     key: str = ""  # identity of the whole output, to tell whether candidate rows agree
+    # the conditions compiled against the table's input order: (input index, predicate, cond)
+    checks: tuple[tuple[int, Predicate, Condition], ...] = ()
+    out: Any = None  # the output's value as the trace shows it (jsonable, frozen)
+    # the row's parts of a trace entry, frozen once: [id], [trace_text], [when_text], sources
+    ids: FrozenList = field(default_factory=FrozenList)
+    conds: FrozenList = field(default_factory=FrozenList)
+    expls: FrozenList = field(default_factory=FrozenList)
+    srcs: FrozenList = field(default_factory=FrozenList)
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -100,6 +109,26 @@ class Row:
 class Table:
     spec: TableSpec
     rows: tuple[Row, ...]
+    names: tuple[str, ...] = ()  # the declared input names, in order (the memo key's order)
+    # an index built at load (:func:`_index`): the input it is keyed on (-1: none), the rows
+    # that can be true for each value of that input, and those for any other value
+    key_input: int = -1
+    by_value: Mapping[Any, tuple[Row, ...]] = field(default_factory=FrozenDict)
+    by_other: tuple[Row, ...] = ()
+
+    def candidates(self, vals: tuple[Any, ...]) -> tuple[Row, ...]:
+        """The rows that are not FALSE for sure given the input values ``vals``: all rows,
+        less those whose condition on the key input excludes its (concrete) value."""
+        i = self.key_input
+        if i < 0:
+            return self.rows
+        v = vals[i]
+        if v is None or type(v) is OneOf:
+            return self.rows
+        try:
+            return self.by_value.get(v, self.by_other)
+        except TypeError:  # an unhashable value
+            return self.rows
 
     @property
     def id(self) -> str:
@@ -125,6 +154,27 @@ class TableResult(NamedTuple):
         return self.rows[0] if self.decided and self.rows else None
 
 
+#: values :func:`jsonable` returns as they are, by exact type (scalars, frozen containers)
+_PLAIN = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
+    memoised and shared between assessments."""
+    t = type(v)
+    if t in _PLAIN:
+        return v
+    if t is OneOf:
+        return FrozenDict({"one_of": FrozenList([jsonable(x) for x in v.sorted()])})
+    if isinstance(v, frozenset | set | tuple):
+        return FrozenList(sorted((jsonable(x) for x in v), key=str))
+    if t is list:
+        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
+    if t is dict:
+        return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
+    return v
+
+
 class TableError(ValueError):
     """A knowledge table is malformed."""
 
@@ -145,6 +195,7 @@ def compile_table(spec: TableSpec) -> Table:
         if spec.output not in r.then:
             raise TableError(f"{spec.id} row {r.id}: 'then' lacks the output '{spec.output}'")
         text = " & ".join(c.text for c in conds) or "(always)"
+        index = {name: i for i, name in enumerate(spec.inputs)}
         rows.append(
             Row(
                 r.id,
@@ -155,9 +206,67 @@ def compile_table(spec: TableSpec) -> Table:
                 r.status,
                 trace_text=f"{r.id}: {text}",
                 key=repr(sorted(r.then.items())),
+                checks=tuple((index[c.fact], c.predicate, c) for c in conds),
+                out=jsonable(r.then[spec.output]),
+                ids=FrozenList([r.id]),
+                conds=FrozenList([f"{r.id}: {text}"]),
+                expls=FrozenList([r.when_text]),
+                srcs=FrozenList(r.sources),
             )
         )
-    return Table(spec, tuple(rows))
+    names = tuple(spec.inputs)
+    return Table(spec, tuple(rows), names, *_index(names, tuple(rows), spec.rows))
+
+
+def _allowed(spec: Any) -> tuple[Any, ...] | None:
+    """The values that can make a condition written ``spec`` (as in the table file) true, when
+    it names them (equality or membership); ``None`` for a condition that allows values it
+    does not name (``not_in``, comparisons)."""
+    if isinstance(spec, list):
+        return tuple(spec)
+    if isinstance(spec, dict):
+        if set(spec) == {"in"}:
+            return tuple(spec["in"])
+        if set(spec) == {"eq"}:
+            return (spec["eq"],)
+        return None
+    if isinstance(spec, str | int | float | bool):
+        return (spec,)
+    return None
+
+
+def _index(
+    names: tuple[str, ...], rows: tuple[Row, ...], specs: list[RowSpec]
+) -> tuple[int, Mapping[Any, tuple[Row, ...]], tuple[Row, ...]]:
+    """Rows by the value of the input most rows name the values of (e.g. the site): the rows
+    kept for a value are, in table order, those that allow it and those with no such condition
+    on that input. Skipping the others never changes an answer: a concrete value outside a
+    row's allowed values makes that row FALSE whatever the other inputs are (Kleene AND)."""
+    allowed: list[dict[int, tuple[Any, ...]]] = []
+    for row, rspec in zip(rows, specs, strict=True):
+        per: dict[int, tuple[Any, ...]] = {}
+        for i, _, c in row.checks:
+            a = _allowed(rspec.when[c.fact])
+            if a is not None:
+                per[i] = a
+        allowed.append(per)
+    counts = [sum(1 for per in allowed if i in per) for i in range(len(names))]
+    if len(rows) < 4 or not counts or max(counts) < 2:
+        return -1, FrozenDict(), ()
+    best = counts.index(max(counts))
+    values: dict[Any, None] = {}
+    for per in allowed:
+        for v in per.get(best, ()):
+            values[v] = None
+    try:
+        by_value = {
+            v: tuple(r for r, per in zip(rows, allowed, strict=True) if v in per.get(best, (v,)))
+            for v in values
+        }
+    except TypeError:  # an unhashable value in a condition: no index
+        return -1, FrozenDict(), ()
+    other = tuple(r for r, per in zip(rows, allowed, strict=True) if best not in per)
+    return best, FrozenDict(by_value), other
 
 
 _FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
@@ -182,6 +291,25 @@ def _row_truth(row: Row, facts: Mapping[str, Any]) -> tuple[Tri, list[str]]:
     return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
 
 
+def _truth(row: Row, vals: tuple[Any, ...]) -> list[str] | None:
+    """:func:`_row_truth` on the table's input values in order: ``None`` when the row is
+    FALSE, else the inputs that leave it UNKNOWN (empty: TRUE)."""
+    unknown: list[str] = []
+    for i, pred, c in row.checks:
+        v = vals[i]
+        if v is None:
+            unknown.append(c.fact)
+        elif type(v) is OneOf:
+            t = c.evaluate(v)
+            if t is _FALSE:
+                return None
+            if t is _UNKNOWN:
+                unknown.append(c.fact)
+        elif not pred(v):
+            return None
+    return unknown
+
+
 def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     """Evaluate a ``first``/``unique`` table.
 
@@ -189,33 +317,38 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
     """
     out = table.spec.output
-    # fast path: rows tried in order while every value they read is concrete
-    get = facts.get
-    for row in table.rows:
-        for c in row.conditions:
-            v = get(c.fact)
-            if v is None or type(v) is OneOf:
-                break  # an unknown: the three-valued evaluation below decides
-            if not c.predicate(v):
-                break
-        else:
-            read = FrozenDict({name: get(name) for name in table.spec.inputs})
-            return TableResult(table, row.then[out], (row,), True, _NONE, read)
-        if v is None or type(v) is OneOf:
-            break
+    names = table.names
+    vals = tuple(map(facts.get, names))
     candidates: list[Row] = []
     missing: set[str] = set()
     decisive: Row | None = None
-    for row in table.rows:
-        truth, unknown = _row_truth(row, facts)
-        if truth is _FALSE:
-            continue
-        if truth is _TRUE:
-            decisive = row
-            break
-        candidates.append(row)
-        missing.update(unknown)
-    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
+    # one pass in row order (:func:`_truth` inline): the first TRUE row ends it; rows that
+    # need an unknown input before it are the candidates
+    for row in table.candidates(vals):
+        unknown: list[str] | None = None
+        for i, pred, c in row.checks:
+            v = vals[i]
+            if v is None:
+                if unknown is None:
+                    unknown = []
+                unknown.append(c.fact)
+            elif type(v) is OneOf:
+                t = c.evaluate(v)
+                if t is _FALSE:
+                    break
+                if t is _UNKNOWN:
+                    if unknown is None:
+                        unknown = []
+                    unknown.append(c.fact)
+            elif not pred(v):
+                break
+        else:
+            if unknown is None:
+                decisive = row
+                break
+            candidates.append(row)
+            missing.update(unknown)
+    read = FrozenDict(zip(names, vals, strict=True))
     if decisive is None and not candidates:
         return TableResult(table, None, (), False, _NONE, read)
     if not candidates:
@@ -241,16 +374,33 @@ class CollectResult(NamedTuple):
 
 
 def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
+    names = table.names
+    vals = tuple(map(facts.get, names))
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []
-    for row in table.rows:
-        truth, unknown = _row_truth(row, facts)
-        if truth is _TRUE:
-            applies.append(row)
-        elif truth is _UNKNOWN:
-            maybe.append((row, tuple(unknown)))
-    read = FrozenDict({name: facts.get(name) for name in table.spec.inputs})
-    return CollectResult(table, tuple(applies), tuple(maybe), read)
+    for row in table.candidates(vals):
+        # :func:`_truth` inline (this loop runs over every row of the big collect tables)
+        unknown: list[str] = []
+        for i, pred, c in row.checks:
+            v = vals[i]
+            if v is None:
+                unknown.append(c.fact)
+            elif type(v) is OneOf:
+                t = c.evaluate(v)
+                if t is _FALSE:
+                    break
+                if t is _UNKNOWN:
+                    unknown.append(c.fact)
+            elif not pred(v):
+                break
+        else:
+            if unknown:
+                maybe.append((row, tuple(unknown)))
+            else:
+                applies.append(row)
+    return CollectResult(
+        table, tuple(applies), tuple(maybe), FrozenDict(zip(names, vals, strict=True))
+    )
 
 
 def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:

@@ -54,13 +54,23 @@ class FrozenList(list[Any]):
 
 
 _SCALARS = (str, int, float, bool, type(None))
+#: values :func:`freeze` returns as they are (immutable already), by exact type
+_LEAVES = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
 
 
 def freeze(value: Any) -> Any:
-    """``value`` with every dict, list, tuple and set inside made immutable (deep)."""
+    """``value`` with every dict, list, tuple and set inside made immutable (deep).
+
+    Values that are immutable already (scalars, frozen containers) are returned as they are,
+    without a call per item: this runs on every part of every assessment."""
     t = type(value)
-    if t in _SCALARS or t is FrozenDict or t is FrozenList:
+    if t in _LEAVES:
         return value
+    leaves = _LEAVES
+    if t is dict:
+        return FrozenDict({k: v if type(v) in leaves else freeze(v) for k, v in value.items()})
+    if t is list or t is tuple:
+        return FrozenList([v if type(v) in leaves else freeze(v) for v in value])
     if isinstance(value, dict):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
