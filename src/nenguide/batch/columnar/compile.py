@@ -18,6 +18,7 @@ the single-case engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -95,69 +96,72 @@ def row_truth(table: Table) -> list[pl.Expr]:
     return out
 
 
-@dataclass(frozen=True)
-class FirstExprs:
-    """A first/unique table over a frame: ``row`` is the index of the first row that could
-    apply (null: none can), ``decided`` whether the outcome stands, ``unconfirmed`` whether a
-    row the engine would trace is unconfirmed content."""
-
-    row: pl.Expr
-    decided: pl.Expr
-    unconfirmed: pl.Expr
-
-
-def first_exprs(table: Table) -> FirstExprs:
+def eval_first(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
+    """Evaluate a first/unique table over every case: adds ``{p}_row`` (index of the first row
+    that could apply; null: none can) and ``{p}_ok`` (the outcome is decided and no row the
+    engine would trace is unconfirmed content). Intermediate truths are materialised, so the
+    expressions stay small whatever the number of rows."""
     truths = row_truth(table)
-    true = [t.fill_null(False) for t in truths]
-    keys: dict[str, int] = {}
-    cands: list[tuple[pl.Expr, int, int]] = []
-    unconfirmed: pl.Expr = pl.lit(False)
-    for i, (row, truth) in enumerate(zip(table.rows, truths, strict=True)):
-        k = keys.setdefault(row.key, len(keys))
-        # could be the first true row: not false, and no earlier row is true
-        cand = truth.fill_null(True)
+    n = len(truths)
+    lf = lf.with_columns([t.alias(f"{p}_t{i}") for i, t in enumerate(truths)])
+    true = [pl.col(f"{p}_t{i}").fill_null(False) for i in range(n)]
+    cands = []
+    for i in range(n):
+        c = pl.col(f"{p}_t{i}").fill_null(True)
         if i:
-            cand = cand & ~pl.any_horizontal(true[:i])
-        cands.append((cand, i, k))
-        if row.status != "confirmed":
-            unconfirmed = unconfirmed | cand
-    first_row = pl.coalesce([pl.when(c).then(pl.lit(i, pl.Int32())) for c, i, _ in cands])
-    first_key = pl.coalesce([pl.when(c).then(pl.lit(k, pl.Int32())) for c, _, k in cands])
-    # decided when every candidate row gives the same output as the first one
-    distinct = sorted({k for _, _, k in cands})
-    if len(distinct) == 1:
-        agree: pl.Expr = pl.lit(True)
-    else:
-        agree = pl.all_horizontal(
-            [~(c & (first_key != pl.lit(k, pl.Int32()))) for c, _, k in cands]
-        )
-    decided = first_key.is_not_null() & agree
-    return FirstExprs(first_row, decided, unconfirmed)
-
-
-def then_expr(table: Table, row_index: pl.Expr, key: str, dtype: pl.DataType) -> pl.Expr:
-    """The ``then[key]`` of the row at ``row_index`` (null where the row does not set it)."""
-    mapping = {i: row.then.get(key) for i, row in enumerate(table.rows)}
-    return row_index.replace_strict(mapping, default=None, return_dtype=dtype)
-
-
-@dataclass(frozen=True)
-class CollectExprs:
-    """A collect table: ``applies`` any row is true, ``maybe`` any row is unknown,
-    ``unconfirmed`` an unconfirmed row is true."""
-
-    applies: pl.Expr
-    maybe: pl.Expr
-    unconfirmed: pl.Expr
-
-
-def collect_exprs(table: Table) -> CollectExprs:
-    applies: pl.Expr = pl.lit(False)
-    maybe: pl.Expr = pl.lit(False)
+            c = c & ~pl.any_horizontal(true[:i])
+        cands.append(c.alias(f"{p}_c{i}"))
+    lf = lf.with_columns(cands)
+    keys: dict[str, int] = {}
+    kk = [keys.setdefault(row.key, len(keys)) for row in table.rows]
+    cand = [pl.col(f"{p}_c{i}") for i in range(n)]
+    lf = lf.with_columns(
+        pl.coalesce([pl.when(c).then(pl.lit(i, pl.Int32())) for i, c in enumerate(cand)]).alias(
+            f"{p}_row"
+        ),
+        pl.coalesce([pl.when(c).then(pl.lit(k, pl.Int32())) for c, k in zip(cand, kk, strict=True)])
+        .alias(f"{p}_key"),
+    )
     unconfirmed: pl.Expr = pl.lit(False)
-    for row, truth in zip(table.rows, row_truth(table), strict=True):
-        applies = applies | truth.fill_null(False)
-        maybe = maybe | truth.is_null()
+    for c, row in zip(cand, table.rows, strict=True):
         if row.status != "confirmed":
-            unconfirmed = unconfirmed | truth.fill_null(False)
-    return CollectExprs(applies, maybe, unconfirmed)
+            unconfirmed = unconfirmed | c
+    key = pl.col(f"{p}_key")
+    agree: pl.Expr = pl.lit(True)
+    if len(set(kk)) > 1:
+        # decided when every candidate row gives the same output as the first one
+        agree = pl.all_horizontal([~(c & (key != k)) for c, k in zip(cand, kk, strict=True)])
+    lf = lf.with_columns((key.is_not_null() & agree & ~unconfirmed).alias(f"{p}_ok"))
+    return lf.drop([f"{p}_t{i}" for i in range(n)] + [f"{p}_c{i}" for i in range(n)] + [f"{p}_key"])
+
+
+def then_col(table: Table, p: str, key: str, dtype: pl.DataType) -> pl.Expr:
+    """The ``then[key]`` of the row ``{p}_row`` (null where the row does not set it)."""
+    mapping = {i: row.then.get(key) for i, row in enumerate(table.rows)}
+    return pl.col(f"{p}_row").replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def eval_collect(lf: pl.LazyFrame, table: Table, p: str, kinds: Mapping[str, Any]) -> pl.LazyFrame:
+    """Evaluate a collect table whose output is an issue code: adds ``{p}_codes`` (the codes
+    of the true rows, in row order), ``{p}_conflict`` (one of them is a conflict) and
+    ``{p}_ok`` (no true row is unconfirmed content)."""
+    truths = row_truth(table)
+    lf = lf.with_columns([t.fill_null(False).alias(f"{p}_t{i}") for i, t in enumerate(truths)])
+    empty = pl.lit([], pl.List(pl.String()))
+    codes = []
+    conflict: pl.Expr = pl.lit(False)
+    unconfirmed: pl.Expr = pl.lit(False)
+    for i, row in enumerate(table.rows):
+        t = pl.col(f"{p}_t{i}")
+        code = row.then[table.output]
+        codes.append(pl.when(t).then(pl.lit([code], pl.List(pl.String()))).otherwise(empty))
+        if str(getattr(kinds.get(code), "value", kinds.get(code))) == "conflict":
+            conflict = conflict | t
+        if row.status != "confirmed":
+            unconfirmed = unconfirmed | t
+    lf = lf.with_columns(
+        pl.concat_list(codes).alias(f"{p}_codes"),
+        conflict.alias(f"{p}_conflict"),
+        (~unconfirmed).alias(f"{p}_ok"),
+    )
+    return lf.drop([f"{p}_t{i}" for i in range(len(truths))])

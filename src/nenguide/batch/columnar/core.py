@@ -15,12 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from nenguide.batch.columnar.compile import (
-    collect_exprs,
-    dtype_of,
-    first_exprs,
-    then_expr,
-)
+from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import NOT_FOR
 from nenguide.engine.stage import PREFIX, UNKNOWN_CATEGORIES
@@ -88,63 +83,61 @@ class CoreProgram:
         return out
 
     # ------------------------------------------------------------------ classification
-    def classification(self, df: pl.DataFrame) -> pl.DataFrame:
+    def classification(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         t = self.t
-        fam = first_exprs(t["classification.family"])
-        df = df.with_columns(
-            _fam_ok=fam.decided & ~fam.unconfirmed,
-            rule_family=then_expr(t["classification.family"], fam.row, "family", S),
+        lf = eval_first(lf, t["classification.family"], "_fam")
+        lf = lf.with_columns(
+            rule_family=then_col(t["classification.family"], "_fam", "family", S)
         )
-        cons = collect_exprs(t["classification.consistency"])
-        gep = first_exprs(t["classification.gep"])
-        ki = first_exprs(t["classification.grade_ki67"])
-        mi = first_exprs(t["classification.grade_mitoses"])
-        carc = first_exprs(t["classification.thoracic_carcinoid"])
-        high = first_exprs(t["classification.thoracic_highgrade"])
-        sub = first_exprs(t["classification.nec_subtype"])
-        df = df.with_columns(
-            _cons_ok=~cons.applies & ~cons.unconfirmed,
-            _gep_cat=pl.when(gep.decided & ~gep.unconfirmed).then(
-                then_expr(t["classification.gep"], gep.row, "category", S)
+        lf = eval_collect(lf, t["classification.consistency"], "_cons", self.kinds)
+        lf = eval_first(lf, t["classification.gep"], "_gep")
+        lf = eval_first(lf, t["classification.grade_ki67"], "_ki")
+        lf = eval_first(lf, t["classification.grade_mitoses"], "_mi")
+        lf = eval_first(lf, t["classification.thoracic_carcinoid"], "_carc")
+        lf = eval_first(lf, t["classification.thoracic_highgrade"], "_high")
+        lf = eval_first(lf, t["classification.nec_subtype"], "_sub")
+        well = pl.col("differentiation") == "well"
+        carc, high = t["classification.thoracic_carcinoid"], t["classification.thoracic_highgrade"]
+        lf = lf.with_columns(
+            _gep_cat=pl.when(pl.col("_gep_ok")).then(
+                then_col(t["classification.gep"], "_gep", "category", S)
             ),
             grade_ki67=pl.when(pl.col("ki67_percent").is_not_null()).then(
-                then_expr(t["classification.grade_ki67"], ki.row, "grade", S)
+                then_col(t["classification.grade_ki67"], "_ki", "grade", S)
             ),
             grade_mitoses=pl.when(pl.col("mitoses_per_2mm2").is_not_null()).then(
-                then_expr(t["classification.grade_mitoses"], mi.row, "grade", S)
+                then_col(t["classification.grade_mitoses"], "_mi", "grade", S)
             ),
-            _ki_ok=pl.col("ki67_percent").is_null() | (ki.decided & ~ki.unconfirmed),
-            _mi_ok=pl.col("mitoses_per_2mm2").is_null() | (mi.decided & ~mi.unconfirmed),
-            _sub_ok=sub.decided,
-            _sub_unconf=sub.unconfirmed,
-            _subtype=then_expr(t["classification.nec_subtype"], sub.row, "nec_subtype", S),
-            _thor_row=pl.when(pl.col("differentiation") == "well").then(carc.row).otherwise(high.row),
-            _thor_ok=pl.when(pl.col("differentiation") == "well")
-            .then(carc.decided & ~carc.unconfirmed)
-            .otherwise(high.decided & ~high.unconfirmed),
-            _thor_cat=pl.when(pl.col("differentiation") == "well")
-            .then(then_expr(t["classification.thoracic_carcinoid"], carc.row, "category", S))
-            .otherwise(then_expr(t["classification.thoracic_highgrade"], high.row, "category", S)),
-            _thor_sub=pl.when(pl.col("differentiation") == "well")
-            .then(then_expr(t["classification.thoracic_carcinoid"], carc.row, "nec_subtype", S))
-            .otherwise(then_expr(t["classification.thoracic_highgrade"], high.row, "nec_subtype", S)),
+            _ki_ok=pl.col("ki67_percent").is_null() | pl.col("_ki_ok"),
+            _mi_ok=pl.col("mitoses_per_2mm2").is_null() | pl.col("_mi_ok"),
+            _subtype=then_col(t["classification.nec_subtype"], "_sub", "nec_subtype", S),
+            _thor_ok=pl.when(well).then(pl.col("_carc_ok")).otherwise(pl.col("_high_ok")),
+            _thor_cat=pl.when(well)
+            .then(then_col(carc, "_carc", "category", S))
+            .otherwise(then_col(high, "_high", "category", S)),
+            _thor_sub=pl.when(well)
+            .then(then_col(carc, "_carc", "nec_subtype", S))
+            .otherwise(then_col(high, "_high", "nec_subtype", S)),
         )
         comb_t = t["classification.grade_combine"]
-        comb = first_exprs(comb_t)
-        df = df.with_columns(
+        lf = lf.with_columns(
             pl.col("grade_ki67").fill_null("not_reported"),
             pl.col("grade_mitoses").fill_null("not_reported"),
             _gki=pl.col("grade_ki67"),
             _gmi=pl.col("grade_mitoses"),
-        ).with_columns(
-            _comb=pl.when(comb.decided & ~comb.unconfirmed).then(
-                then_expr(comb_t, comb.row, "grade", S)
-            ),
         )
-        gep_family = pl.col("rule_family") != "thoracic"
+        lf = eval_first(lf, comb_t, "_comb")
+        lf = lf.with_columns(
+            _comb=pl.when(pl.col("_comb_ok")).then(then_col(comb_t, "_comb", "grade", S))
+        )
+        conflict = pl.col("_cons_conflict")
+        gep_family = (pl.col("rule_family") != "thoracic") & ~conflict
         net = gep_family & (pl.col("_gep_cat") == "NET")
         nec = gep_family & (pl.col("_gep_cat") == "NEC")
-        thor = (pl.col("rule_family") == "thoracic") & pl.col("differentiation").is_not_null()
+        thor = (
+            (pl.col("rule_family") == "thoracic") & ~conflict
+            & pl.col("differentiation").is_not_null()
+        )  # fmt: skip
         thor_ok = thor & pl.col("_thor_ok") & (
             pl.col("_thor_cat") != "carcinoid_elevated_proliferation"
         )
@@ -157,8 +150,9 @@ class CoreProgram:
             & pl.col("_cons_ok")
             & ~pl.col("has_components")
             & (
-                (net & pl.col("_ki_ok") & pl.col("_mi_ok") & pl.col("_comb").is_not_null())
-                | (nec & ~pl.col("_sub_unconf"))
+                conflict
+                | (net & pl.col("_ki_ok") & pl.col("_mi_ok") & pl.col("_comb").is_not_null())
+                | nec
                 | thor_ok
             )
         )
@@ -168,10 +162,16 @@ class CoreProgram:
             .when(disc).then(_lit("GRADE_DISCORDANT"))
             .when(single).then(_lit("GRADE_SINGLE_INDEX"))
         )  # fmt: skip
-        return df.with_columns(
+        step_issue = (
+            pl.when(net).then(grade_issue)
+            .when(nec & ~pl.col("_sub_ok")).then(_lit("NEC_SUBTYPE_NOT_STATED"))
+        )  # fmt: skip
+        return lf.with_columns(
             _cls_ok=ok.fill_null(False),
             classification_system=system,
-            classification_status=pl.when(net & gx)
+            classification_status=pl.when(conflict)
+            .then(_lit(Status.CONFLICT.value))
+            .when(net & gx)
             .then(_lit(Status.INSUFFICIENT_DATA.value))
             .otherwise(_lit(Status.DETERMINED.value)),
             classification_category=pl.when(net).then(_lit("NET"))
@@ -183,60 +183,60 @@ class CoreProgram:
             classification_grade_by_ki67=pl.when(net & ~gx).then(gki),
             classification_grade_by_mitoses=pl.when(net & ~gx).then(gmi),
             classification_grade_discordant=(net & ~gx & disc).fill_null(False),
-            _cls_issue=pl.when(net).then(grade_issue)
-            .when(nec & ~pl.col("_sub_ok")).then(_lit("NEC_SUBTYPE_NOT_STATED")),  # fmt: skip
+            _cls_issues=pl.concat_list(pl.col("_cons_codes"), _one(step_issue)),
         )
 
     # ------------------------------------------------------------------ stage
-    def stage(self, df: pl.DataFrame) -> pl.DataFrame:
+    def stage(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         sys_t = self.t["stage.system"]
-        df = df.with_columns(category=pl.col("classification_category"))
-        sysx = first_exprs(sys_t)
-        df = df.with_columns(
-            _sys_row=pl.when(sysx.decided & ~sysx.unconfirmed).then(sysx.row),
-            stage_system=then_expr(sys_t, sysx.row, "system", S),
-            _not_staged=then_expr(sys_t, sysx.row, "not_staged", S),
+        lf = lf.with_columns(category=pl.col("classification_category"))
+        lf = eval_first(lf, sys_t, "_sys")
+        lf = lf.with_columns(
+            _sys_row=pl.when(pl.col("_sys_ok")).then(pl.col("_sys_row")),
+            stage_system=then_col(sys_t, "_sys", "system", S),
+            _not_staged=then_col(sys_t, "_sys", "not_staged", S),
         )
-        flags = collect_exprs(self.t["stage.flags"])
-        df = df.with_columns(system=pl.col("stage_system")).with_columns(
-            _flags_ok=~flags.applies & ~flags.unconfirmed
-        )
-        # T, N and M by the system's own tables (a lung T with descriptors: engine)
-        cats: dict[str, pl.Expr] = {}
-        oks: dict[str, pl.Expr] = {}
-        for k in ("t", "n", "m"):
+        lf = lf.with_columns(system=pl.col("stage_system"))
+        lf = eval_collect(lf, self.t["stage.flags"], "_flags", self.kinds)
+        # T, N, M and the group by the system's own tables (a lung T with descriptors: engine)
+        for k in ("t", "n", "m", "group"):
             val: pl.Expr = _lit(None)
             good: pl.Expr = pl.lit(False)
             for i, spec in enumerate(self.stage_specs):
                 table_id = spec.get(f"{k}_table")
                 if not table_id or spec.get("t_descriptor_table"):
                     continue
+                if k == "group":
+                    continue
                 tab = self.kb.tables[table_id]
-                fx = first_exprs(tab)
+                p = f"_{k}{i}"
+                lf = eval_first(lf, tab, p)
                 hit = pl.col("_sys_row") == i
-                val = pl.when(hit).then(then_expr(tab, fx.row, tab.output, S)).otherwise(val)
-                good = pl.when(hit).then(fx.decided & ~fx.unconfirmed).otherwise(good)
-            cats[k], oks[k] = val, good
+                val = pl.when(hit).then(then_col(tab, p, tab.output, S)).otherwise(val)
+                good = pl.when(hit).then(pl.col(f"{p}_ok")).otherwise(good)
+            if k != "group":
+                lf = lf.with_columns(val.alias(f"_{k}"), good.alias(f"_{k}_ok"))
         unknown = list(UNKNOWN_CATEGORIES)
-        df = df.with_columns(
-            _t=cats["t"], _n=cats["n"], _m=cats["m"],
-            _tnm_ok=oks["t"] & oks["n"] & oks["m"],
-        ).with_columns(  # fmt: skip
+        lf = lf.with_columns(
             t=pl.when(~pl.col("_t").is_in(unknown)).then(pl.col("_t")),
             n=pl.when(~pl.col("_n").is_in(unknown)).then(pl.col("_n")),
             m=pl.when(~pl.col("_m").is_in(unknown)).then(pl.col("_m")),
         )
         grp: pl.Expr = _lit(None)
         gok: pl.Expr = pl.lit(False)
+        done: dict[str, str] = {}
         for i, spec in enumerate(self.stage_specs):
             if not spec.get("group_table") or spec.get("t_descriptor_table"):
                 continue
             tab = self.kb.tables[spec["group_table"]]
-            fx = first_exprs(tab)
+            p = done.get(tab.id)
+            if p is None:
+                p = done[tab.id] = f"_g{len(done)}"
+                lf = eval_first(lf, tab, p)
             hit = pl.col("_sys_row") == i
-            grp = pl.when(hit).then(then_expr(tab, fx.row, tab.output, S)).otherwise(grp)
-            gok = pl.when(hit).then(fx.decided & ~fx.unconfirmed).otherwise(gok)
-        df = df.with_columns(_group=grp, _group_ok=gok)
+            grp = pl.when(hit).then(then_col(tab, p, tab.output, S)).otherwise(grp)
+            gok = pl.when(hit).then(pl.col(f"{p}_ok")).otherwise(gok)
+        lf = lf.with_columns(_group=grp, _group_ok=gok)
         not_staged = pl.col("_not_staged").is_not_null()
         staged = pl.col("stage_system").is_not_null() & ~not_staged
         open_ = pl.any_horizontal(
@@ -245,8 +245,11 @@ class CoreProgram:
         no_tumour = pl.col("_group").is_null()
         ok = pl.col("_sys_row").is_not_null() & (
             not_staged
-            | (staged & pl.col("_flags_ok") & pl.col("_tnm_ok") & pl.col("_group_ok"))
-        )
+            | (
+                staged & pl.col("_flags_ok") & pl.col("_t_ok") & pl.col("_n_ok")
+                & pl.col("_m_ok") & pl.col("_group_ok")
+            )
+        )  # fmt: skip
         prefix = pl.col("staging_basis").replace_strict(
             {k.value: v for k, v in PREFIX.items()}, default=None, return_dtype=S
         )
@@ -258,15 +261,14 @@ class CoreProgram:
             pl.when(not_staged | no_tumour).then(_lit(Status.NOT_APPLICABLE.value))
             .otherwise(_lit(Status.DETERMINED.value))
         )  # fmt: skip
-        basis_issue = pl.when(pl.col("staging_basis").is_null()).then(
-            pl.lit(["STAGING_BASIS_MISSING"])
-        ).otherwise(pl.lit([], pl.List(S)))
-        end_issue = (
-            pl.when(no_tumour).then(pl.lit(["STAGE_NO_TUMOUR_EVIDENCE"]))
-            .when(open_).then(pl.lit(["STAGE_NEEDS_DATA"]))
-            .otherwise(pl.lit([], pl.List(S)))
+        basis_issue = _one(
+            pl.when(pl.col("staging_basis").is_null()).then(_lit("STAGING_BASIS_MISSING"))
+        )
+        end_issue = _one(
+            pl.when(no_tumour).then(_lit("STAGE_NO_TUMOUR_EVIDENCE"))
+            .when(open_).then(_lit("STAGE_NEEDS_DATA"))
         )  # fmt: skip
-        return df.with_columns(
+        return lf.with_columns(
             _stage_ok=ok.fill_null(False),
             stage_status=status,
             stage_system=pl.when(staged).then(pl.col("stage_system")),
@@ -278,48 +280,50 @@ class CoreProgram:
             stage_t_suffix=pl.when(staged & pl.col("multiple_tumours")).then(_lit("(m)")),
             stage_reason=pl.when(not_staged).then(pl.col("_not_staged")),
             _stage_issues=pl.when(not_staged)
-            .then(pl.lit(["STAGE_NOT_STAGED"]))
-            .otherwise(pl.concat_list(basis_issue, end_issue)),
+            .then(pl.lit(["STAGE_NOT_STAGED"], pl.List(S)))
+            .otherwise(pl.concat_list(basis_issue, pl.col("_flags_codes"), end_issue)),
         )
 
     # ------------------------------------------------------------------ liver
-    def liver(self, df: pl.DataFrame) -> pl.DataFrame:
+    def liver(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         tt = self.t["liver_metastasis.type"]
-        fx = first_exprs(tt)
-        cons = collect_exprs(self.t["liver_metastasis.consistency"])
+        lf = eval_first(lf, tt, "_lt")
+        lf = eval_collect(lf, self.t["liver_metastasis.consistency"], "_lc", self.kinds)
         mets = pl.col("liver_mets").fill_null(False)
         not_for = pl.col("classification_category").is_in(sorted(NOT_FOR)).fill_null(False)
-        ltype = then_expr(tt, fx.row, tt.output, S)
+        ltype = then_col(tt, "_lt", tt.output, S)
         typed = mets & ~not_for
+        conflict = typed & (pl.col("_lc_codes").list.len() > 0)
         ok = ~typed | (
-            ~cons.applies & ~cons.unconfirmed & fx.decided & ~fx.unconfirmed
-            & (ltype != "unclassified")
-        )  # fmt: skip
-        return df.with_columns(
+            pl.col("_lc_ok") & (conflict | (pl.col("_lt_ok") & (ltype != "unclassified")))
+        )
+        return lf.with_columns(
             _liver_ok=ok.fill_null(False),
-            liver_metastasis_type=pl.when(typed).then(ltype),
-            liver_metastasis_status=pl.when(typed)
+            liver_metastasis_type=pl.when(typed & ~conflict).then(ltype),
+            liver_metastasis_status=pl.when(conflict)
+            .then(_lit(Status.CONFLICT.value))
+            .when(typed)
             .then(_lit(Status.DETERMINED.value))
             .otherwise(_lit(Status.NOT_APPLICABLE.value)),
-            _liver_issue=pl.when(mets & not_for).then(_lit("LIVER_TYPE_NOT_FOR_NEC")),
+            _liver_issues=pl.when(conflict)
+            .then(pl.col("_lc_codes"))
+            .otherwise(_one(pl.when(mets & not_for).then(_lit("LIVER_TYPE_NOT_FOR_NEC")))),
         )
 
     def run(self, facts: pl.DataFrame) -> pl.DataFrame:
         """The core columns of every case, ``core_fallback`` (the engine must assess the case)
         and ``core_issues`` (issue codes of the core steps, in the engine's order)."""
-        df = self.liver(self.stage(self.classification(facts)))
-        one = pl.List(S)
-        return df.select(
+        lf = self.liver(self.stage(self.classification(facts.lazy())))
+        return lf.select(
             *CORE_OUTPUT,
             core_fallback=pl.col("_fallback")
             | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
             core_issues=pl.concat_list(
-                pl.when(pl.col("_cls_issue").is_null())
-                .then(pl.lit([], one))
-                .otherwise(pl.concat_list(pl.col("_cls_issue"))),
-                pl.col("_stage_issues"),
-                pl.when(pl.col("_liver_issue").is_null())
-                .then(pl.lit([], one))
-                .otherwise(pl.concat_list(pl.col("_liver_issue"))),
+                pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
             ),
-        )
+        ).collect()
+
+
+def _one(code: pl.Expr) -> pl.Expr:
+    """A list of the code, or an empty list where it is null."""
+    return pl.when(code.is_null()).then(pl.lit([], pl.List(S))).otherwise(pl.concat_list(code))
