@@ -28,11 +28,13 @@ import polars as pl
 
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row
+from nenguide.batch.columnar.compile import eval_collect
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import Facts, case_facts, pathway_facts
+from nenguide.engine.facts import derive
 from nenguide.engine.followup import follow_up
 from nenguide.engine.hereditary import hereditary
 from nenguide.engine.kb import Knowledge
@@ -86,13 +88,19 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         if name in derived:
             cols[name] = pl.Series(name, derived[name], dtype=dtype)
             continue
-        vals: list[Any] = []
-        for i, f in enumerate(facts):
-            v = f.get(name)
+        vals = [f.get(name) for f in facts]
+        try:  # fast path: every value fits the column
+            cols[name] = pl.Series(name, vals, dtype=dtype, strict=True)
+            if dtype == pl.Float64() and not cols[name].is_finite().fill_null(True).all():
+                raise TypeError("not finite")
+            if dtype != pl.Float64() or not any(type(v) is bool for v in vals):
+                continue
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+            pass
+        for i, v in enumerate(vals):
             if v is not None and not _fits(v, dtype):
                 fallback[i] = True
-                v = None
-            vals.append(v)
+                vals[i] = None
         cols[name] = pl.Series(name, vals, dtype=dtype)
     cols["_fallback"] = pl.Series("_fallback", fallback, dtype=pl.Boolean())
     return pl.DataFrame(list(cols.values()))
@@ -173,10 +181,21 @@ class ColumnarBackend:
         return ctx
 
     def core_frame(self, cases: Sequence[Case]) -> pl.DataFrame:
-        """The core columns of every case (engine fallback included), and ``core_fallback``."""
-        ctxs = [self._context() for _ in cases]
-        facts = [case_facts(ctx, c) for ctx, c in zip(ctxs, cases, strict=True)]
-        core = self.prog.run(fact_frame(self.prog, facts, cases))
+        """The core columns of every case (engine fallback included), and ``core_fallback``.
+
+        The facts come from the engine's reshaping of the case (:func:`derive`); the fact
+        layer's consistency tables are evaluated over the frame, and a case they flag (its
+        contradicted facts become unknown) goes to the engine with its whole fact layer."""
+        facts = [derive(c) for c in cases]
+        frame = fact_frame(self.prog, facts, cases)
+        lf = frame.lazy()
+        flags = []
+        for i, table in enumerate(self.prog.consistency):
+            lf = eval_collect(lf, table, f"_fc{i}", self.kb.issue_kinds)
+            flags.append((pl.col(f"_fc{i}_codes").list.len() > 0) | ~pl.col(f"_fc{i}_ok"))
+        if flags:
+            frame = lf.with_columns(_fallback=pl.any_horizontal(pl.col("_fallback"), *flags)).collect()
+        core = self.prog.run(frame)
         fb = core["core_fallback"].to_list()
         idx = [i for i, f in enumerate(fb) if f]
         self.fallback_count += len(idx)
@@ -184,7 +203,8 @@ class ColumnarBackend:
             return core
         rows = []
         for i in idx:
-            cls, stg, liver = self._engine_core(ctxs[i], facts[i], cases[i])
+            ctx = self._context()
+            cls, stg, liver = self._engine_core(ctx, case_facts(ctx, cases[i]), cases[i])
             flat = flatten_parts(
                 guideline_id="", guideline_version="", engine_version="", as_of=None,
                 case_id=None, classification=cls, stage=stg, liver=liver, syndromes=[],
@@ -192,9 +212,10 @@ class ColumnarBackend:
             )  # fmt: skip
             rows.append({k: flat[k] for k in CORE_OUTPUT})
         patch = pl.DataFrame(rows, schema={k: core.schema[k] for k in CORE_OUTPUT})
-        patch = patch.with_columns(_i=pl.Series(idx, dtype=pl.Int64()))
-        core = core.with_row_index("_i").with_columns(pl.col("_i").cast(pl.Int64()))
-        return core.update(patch, on="_i").drop("_i")
+        patch = patch.with_columns(_i=pl.Series(idx, dtype=pl.UInt32()))
+        return (
+            core.with_row_index("_i").update(patch, on="_i", include_nulls=True).drop("_i")
+        )
 
     def _engine_core(
         self, ctx: Context, facts: Facts, case: Case

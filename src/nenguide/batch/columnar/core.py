@@ -64,6 +64,9 @@ class CoreProgram:
                 self.t[f"{step}.{role}"] = kb.tables[p.table(step, role)]
         self.systems: dict[str, str] = p.parameter("classification", "systems")
         self.stage_specs = [r.then for r in self.t["stage.system"].rows]
+        #: the fact layer's consistency tables (a case they flag is left to the engine in the
+        #: core-only mode, which reshapes facts without the rest of the fact layer)
+        self.consistency = [kb.tables[i] for i in p.tables("facts", "consistency")]
         self.kinds = kb.issue_kinds
         # every input a compiled table reads: the columns the fact frame must provide
         self.inputs: dict[str, pl.DataType] = dict(CASE_COLUMNS)
@@ -75,7 +78,7 @@ class CoreProgram:
                 self.inputs.setdefault(name, dtype_of(tab, name))
 
     def _all_tables(self) -> list[Table]:
-        out = list(self.t.values())
+        out = list(self.t.values()) + list(self.consistency)
         for spec in self.stage_specs:
             for key in ("t_table", "n_table", "m_table", "group_table"):
                 if spec.get(key):
