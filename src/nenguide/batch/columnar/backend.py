@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, Literal
 
 import polars as pl
@@ -76,12 +78,11 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
     n = len(cases)
     fallback = [False] * n
     cols: dict[str, pl.Series] = {}
-    derived = {
+    derived: dict[str, list[Any]] = {
         "has_components": [bool(c.pathology.components) for c in cases],
         "staging_basis": [c.staging_basis.value if c.staging_basis else None for c in cases],
         "multiple_tumours": [
-            c.tumour.number_of_tumours is not None and c.tumour.number_of_tumours > 1
-            for c in cases
+            c.tumour.number_of_tumours is not None and c.tumour.number_of_tumours > 1 for c in cases
         ],
     }
     for name, dtype in prog.inputs.items():
@@ -153,6 +154,7 @@ class ColumnarBackend:
         as_of: dt.date,
         lang: str = "en",
         pathway: Pathway = "full",
+        processes: int | None = 1,
     ) -> None:
         from nenguide.knowledge import load
 
@@ -164,6 +166,9 @@ class ColumnarBackend:
         self.pathway = pathway
         self.prog = program(self.kb)
         self.fallback_count = 0  # cases whose core steps the engine evaluated (for the docs)
+        self.guideline = guideline
+        self.processes = processes if processes is not None else (os.cpu_count() or 1)
+        self._pool: Executor | None = None
 
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue
@@ -194,7 +199,9 @@ class ColumnarBackend:
             lf = eval_collect(lf, table, f"_fc{i}", self.kb.issue_kinds)
             flags.append((pl.col(f"_fc{i}_codes").list.len() > 0) | ~pl.col(f"_fc{i}_ok"))
         if flags:
-            frame = lf.with_columns(_fallback=pl.any_horizontal(pl.col("_fallback"), *flags)).collect()
+            frame = lf.with_columns(
+                _fallback=pl.any_horizontal(pl.col("_fallback"), *flags)
+            ).collect()
         core = self.prog.run(frame)
         fb = core["core_fallback"].to_list()
         idx = [i for i, f in enumerate(fb) if f]
@@ -213,9 +220,7 @@ class ColumnarBackend:
             rows.append({k: flat[k] for k in CORE_OUTPUT})
         patch = pl.DataFrame(rows, schema={k: core.schema[k] for k in CORE_OUTPUT})
         patch = patch.with_columns(_i=pl.Series(idx, dtype=pl.UInt32()))
-        return (
-            core.with_row_index("_i").update(patch, on="_i", include_nulls=True).drop("_i")
-        )
+        return core.with_row_index("_i").update(patch, on="_i", include_nulls=True).drop("_i")
 
     def _engine_core(
         self, ctx: Context, facts: Facts, case: Case
@@ -227,6 +232,22 @@ class ColumnarBackend:
     def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
         if not cases:
             return []
+        if self.processes > 1 and len(cases) >= 2 * self.processes:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    initializer=_init_worker,
+                    initargs=(self.guideline, self.as_of, self.lang, self.pathway),
+                )
+            size = -(-len(cases) // self.processes)
+            parts = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
+            out: list[Row | Failure] = []
+            for rows in self._pool.map(_assess_in_worker, parts):
+                out.extend(rows)
+            return out
+        return self._assess(cases)
+
+    def _assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
         if self.pathway == "core":
             core = self.core_frame(cases)
             blank = dict.fromkeys(ASSESSMENT_COLUMNS)
@@ -250,10 +271,10 @@ class ColumnarBackend:
         core = self.prog.run(frame)
         out: list[Row | Failure] = [errors.get(i, Failure("")) for i in range(len(cases))]
         for i, r in zip(ok, core.iter_rows(named=True), strict=True):
-            ctx, f = ctxs[i], facts[i]
-            assert ctx is not None and f is not None
+            cx, f = ctxs[i], facts[i]
+            assert cx is not None and f is not None
             try:
-                out[i] = self._rest(ctx, f, cases[i], r)
+                out[i] = self._rest(cx, f, cases[i], r)
             except Exception as exc:  # reported as a rejected row, never dropped
                 out[i] = Failure(f"{type(exc).__name__}: {exc}")
         return out
@@ -301,4 +322,19 @@ class ColumnarBackend:
         )
 
     def close(self) -> None:
-        return None
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+_WORKER: ColumnarBackend | None = None
+
+
+def _init_worker(guideline: str, as_of: dt.date, lang: str, pathway: Pathway) -> None:
+    global _WORKER
+    _WORKER = ColumnarBackend(guideline, as_of, lang, pathway, processes=1)
+
+
+def _assess_in_worker(cases: list[Case]) -> list[Row | Failure]:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.assess(cases)

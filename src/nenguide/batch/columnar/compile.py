@@ -17,7 +17,6 @@ the single-case engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,8 +118,9 @@ def eval_first(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
         pl.coalesce([pl.when(c).then(pl.lit(i, pl.Int32())) for i, c in enumerate(cand)]).alias(
             f"{p}_row"
         ),
-        pl.coalesce([pl.when(c).then(pl.lit(k, pl.Int32())) for c, k in zip(cand, kk, strict=True)])
-        .alias(f"{p}_key"),
+        pl.coalesce(
+            [pl.when(c).then(pl.lit(k, pl.Int32())) for c, k in zip(cand, kk, strict=True)]
+        ).alias(f"{p}_key"),
     )
     unconfirmed: pl.Expr = pl.lit(False)
     for c, row in zip(cand, table.rows, strict=True):

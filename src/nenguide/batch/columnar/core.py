@@ -89,9 +89,7 @@ class CoreProgram:
     def classification(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         t = self.t
         lf = eval_first(lf, t["classification.family"], "_fam")
-        lf = lf.with_columns(
-            rule_family=then_col(t["classification.family"], "_fam", "family", S)
-        )
+        lf = lf.with_columns(rule_family=then_col(t["classification.family"], "_fam", "family", S))
         lf = eval_collect(lf, t["classification.consistency"], "_cons", self.kinds)
         lf = eval_first(lf, t["classification.gep"], "_gep")
         lf = eval_first(lf, t["classification.grade_ki67"], "_ki")
@@ -141,8 +139,8 @@ class CoreProgram:
             (pl.col("rule_family") == "thoracic") & ~conflict
             & pl.col("differentiation").is_not_null()
         )  # fmt: skip
-        thor_ok = thor & pl.col("_thor_ok") & (
-            pl.col("_thor_cat") != "carcinoid_elevated_proliferation"
+        thor_ok = (
+            thor & pl.col("_thor_ok") & (pl.col("_thor_cat") != "carcinoid_elevated_proliferation")
         )
         gx = pl.col("_comb") == "GX"
         gki, gmi = pl.col("_gki"), pl.col("_gmi")
@@ -177,12 +175,17 @@ class CoreProgram:
             .when(net & gx)
             .then(_lit(Status.INSUFFICIENT_DATA.value))
             .otherwise(_lit(Status.DETERMINED.value)),
-            classification_category=pl.when(net).then(_lit("NET"))
-            .when(nec).then(_lit("NEC"))
-            .when(thor).then(pl.col("_thor_cat")),  # fmt: skip
+            classification_category=pl.when(net)
+            .then(_lit("NET"))
+            .when(nec)
+            .then(_lit("NEC"))
+            .when(thor)
+            .then(pl.col("_thor_cat")),
             classification_grade=pl.when(net & ~gx).then(pl.col("_comb")),
-            classification_nec_subtype=pl.when(nec & pl.col("_sub_ok")).then(pl.col("_subtype"))
-            .when(thor).then(pl.col("_thor_sub")),  # fmt: skip
+            classification_nec_subtype=pl.when(nec & pl.col("_sub_ok"))
+            .then(pl.col("_subtype"))
+            .when(thor)
+            .then(pl.col("_thor_sub")),
             classification_grade_by_ki67=pl.when(net & ~gx).then(gki),
             classification_grade_by_mitoses=pl.when(net & ~gx).then(gmi),
             classification_grade_discordant=(net & ~gx & disc).fill_null(False),
@@ -232,10 +235,10 @@ class CoreProgram:
             if not spec.get("group_table") or spec.get("t_descriptor_table"):
                 continue
             tab = self.kb.tables[spec["group_table"]]
-            p = done.get(tab.id)
-            if p is None:
-                p = done[tab.id] = f"_g{len(done)}"
-                lf = eval_first(lf, tab, p)
+            if tab.id not in done:
+                done[tab.id] = f"_g{len(done)}"
+                lf = eval_first(lf, tab, done[tab.id])
+            p = done[tab.id]
             hit = pl.col("_sys_row") == i
             grp = pl.when(hit).then(then_col(tab, p, tab.output, S)).otherwise(grp)
             gok = pl.when(hit).then(pl.col(f"{p}_ok")).otherwise(gok)
