@@ -78,7 +78,19 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
     n = len(cases)
     fallback = [False] * n
     cols: dict[str, pl.Series] = {}
+    ranks = prog.descriptor_rank
+    desc: list[int | None] = []
+    for i, f in enumerate(facts):
+        ds = f.get("lung_descriptors")
+        if ds is None:
+            desc.append(None)
+        elif all(d in ranks for d in ds):
+            desc.append(max((ranks[d] for d in ds), default=-1))
+        else:  # a descriptor the table does not decide: the engine says what is missing
+            desc.append(None)
+            fallback[i] = True
     derived: dict[str, list[Any]] = {
+        "lung_descriptor_rank": desc,
         "has_components": [bool(c.pathology.components) for c in cases],
         "staging_basis": [c.staging_basis.value if c.staging_basis else None for c in cases],
         "multiple_tumours": [

@@ -19,14 +19,20 @@ from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, 
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import NOT_FOR
 from nenguide.engine.stage import PREFIX, UNKNOWN_CATEGORIES
-from nenguide.engine.tables import Table
+from nenguide.engine.tables import Table, evaluate_first
 from nenguide.model.assessment import Status
 
 S = pl.String()
 B = pl.Boolean()
 
-#: case attributes the step glue reads besides the facts (added by the fact frame)
-CASE_COLUMNS = {"has_components": B, "staging_basis": S, "multiple_tumours": B}
+#: case attributes the step glue reads besides the facts (added by the fact frame);
+#: ``lung_descriptor_rank``: the highest T rank its lung descriptors set (-1: none recorded)
+CASE_COLUMNS = {
+    "has_components": B,
+    "staging_basis": S,
+    "multiple_tumours": B,
+    "lung_descriptor_rank": pl.Int32(),
+}
 
 #: output columns of the core program (the flat row's names)
 CORE_OUTPUT = (
@@ -68,6 +74,20 @@ class CoreProgram:
         #: core-only mode, which reshapes facts without the rest of the fact layer)
         self.consistency = [kb.tables[i] for i in p.tables("facts", "consistency")]
         self.kinds = kb.issue_kinds
+        # lung T: the higher of the size T and the descriptors' T (engine.stage._t); each
+        # descriptor's level is the descriptor table's answer, evaluated here once per value
+        self.t_order: list[str] = list(kb.parameters.get("lung_t_order") or [])
+        self.t_rank = {t: i for i, t in enumerate(self.t_order)}
+        self.descriptor_rank: dict[str, int] = {}
+        for spec in self.stage_specs:
+            if spec.get("t_descriptor_table"):
+                dt_ = kb.tables[spec["t_descriptor_table"]]
+                (name, dom), *_ = dt_.spec.inputs.items()
+                for v in dom.values or []:
+                    res = evaluate_first(dt_, {name: v})
+                    confirmed = all(r.status == "confirmed" for r in res.rows)
+                    if res.decided and confirmed and res.value in self.t_rank:
+                        self.descriptor_rank[v] = self.t_rank[res.value]
         # every input a compiled table reads: the columns the fact frame must provide
         self.inputs: dict[str, pl.DataType] = dict(CASE_COLUMNS)
         for tab in self._all_tables():
@@ -205,23 +225,31 @@ class CoreProgram:
         lf = lf.with_columns(system=pl.col("stage_system"))
         lf = eval_collect(lf, self.t["stage.flags"], "_flags", self.kinds)
         # T, N, M and the group by the system's own tables (a lung T with descriptors: engine)
-        for k in ("t", "n", "m", "group"):
+        rank_to_t = {i: t for i, t in enumerate(self.t_order)}
+        for k in ("t", "n", "m"):
             val: pl.Expr = _lit(None)
             good: pl.Expr = pl.lit(False)
             for i, spec in enumerate(self.stage_specs):
                 table_id = spec.get(f"{k}_table")
-                if not table_id or spec.get("t_descriptor_table"):
-                    continue
-                if k == "group":
+                if not table_id:
                     continue
                 tab = self.kb.tables[table_id]
                 p = f"_{k}{i}"
                 lf = eval_first(lf, tab, p)
                 hit = pl.col("_sys_row") == i
-                val = pl.when(hit).then(then_col(tab, p, tab.output, S)).otherwise(val)
-                good = pl.when(hit).then(pl.col(f"{p}_ok")).otherwise(good)
-            if k != "group":
-                lf = lf.with_columns(val.alias(f"_{k}"), good.alias(f"_{k}_ok"))
+                v = then_col(tab, p, tab.output, S)
+                ok_ = pl.col(f"{p}_ok")
+                if k == "t" and spec.get("t_descriptor_table"):
+                    # T = the higher of the size T and the descriptors' T; descriptors not
+                    # recorded leave T open (the engine gives the candidates)
+                    size_rank = v.replace_strict(self.t_rank, default=None, return_dtype=pl.Int32())
+                    d = pl.col("lung_descriptor_rank")
+                    best = pl.when(d > size_rank).then(d).otherwise(size_rank)
+                    v = best.replace_strict(rank_to_t, default=None, return_dtype=S)
+                    ok_ = ok_ & size_rank.is_not_null() & d.is_not_null()
+                val = pl.when(hit).then(v).otherwise(val)
+                good = pl.when(hit).then(ok_).otherwise(good)
+            lf = lf.with_columns(val.alias(f"_{k}"), good.alias(f"_{k}_ok"))
         unknown = list(UNKNOWN_CATEGORIES)
         lf = lf.with_columns(
             t=pl.when(~pl.col("_t").is_in(unknown)).then(pl.col("_t")),
@@ -232,7 +260,7 @@ class CoreProgram:
         gok: pl.Expr = pl.lit(False)
         done: dict[str, str] = {}
         for i, spec in enumerate(self.stage_specs):
-            if not spec.get("group_table") or spec.get("t_descriptor_table"):
+            if not spec.get("group_table"):
                 continue
             tab = self.kb.tables[spec["group_table"]]
             if tab.id not in done:
