@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -246,8 +247,10 @@ class ColumnarBackend:
             return []
         if self.processes > 1 and len(cases) >= 2 * self.processes:
             if self._pool is None:
+                # spawn, not fork: Polars' thread pool does not survive a fork
                 self._pool = ProcessPoolExecutor(
                     self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
                     initializer=_init_worker,
                     initargs=(self.guideline, self.as_of, self.lang, self.pathway),
                 )
