@@ -1,19 +1,27 @@
 """Benchmark: batch assessment of generated cohorts (issue 12), in one run.
 
-For each size (default 10^4 and 10^5; add 10^6 with ``--sizes 10000 100000 1000000``) it
-generates a cohort with ``nenguide synth`` and assesses it end to end (read, map, validate,
-assess, write Parquet) with:
+For each size (default 10^4 and 10^5; add 10^6 with ``--sizes 10000 100000 1000000``):
 
-* ``per-case``: ``nenguide batch`` with the per-case engine in one process;
-* ``per-case x2``: the same with two worker processes (``--processes 2``);
-* ``spark local[2]``: ``nenguide.batch.spark.assess`` in a local Spark session, written to
-  Parquet (session start-up reported separately);
-* ``columnar``: not built yet (it needs the engine's fact layer); the column is left for it.
+**Full pathway, end to end** (read JSON Lines, validate, assess, write Parquet), each method in
+its own process:
 
+* ``per-case``: ``nenguide batch --backend per-case`` (the reference engine, one process);
+* ``columnar``: ``nenguide batch --backend columnar`` (core steps over each 5 000-case chunk);
+* ``spark local[2]``: ``nenguide.batch.spark.assess`` (columnar backend in ``mapInArrow``) in a
+  local Spark session, written to Parquet (session start-up reported separately).
+
+**Core steps alone** (classification and grade, TNM stage, ENETS liver type), in-process, cases
+generated and validated beforehand in chunks of 20 000 (not timed): the per-case loop (the
+engine's fact layer, ``classify``, ``stage``, ``liver_type`` per case) and the columnar core
+(``ColumnarBackend(pathway="core")``: reshaping, the frame, the compiled tables, the engine for
+the cases it leaves to it).
+
+Sizes above ``--max-per-case`` (per-case methods) or ``--max-full`` (columnar and Spark, full
+pathway) are not run but extrapolated linearly from the largest size run, and marked so.
 Reported: wall time, cases per second, peak memory of the whole process tree (sampled from
 /proc every 0.2 s: Python, worker processes and Spark's JVM), ratios to the per-case loop, and
-the load average (the machine is shared). Writes a Markdown table, a JSON file and a plot of time
-against size. Not a test; run ``python benchmarks/batch.py`` and copy the table into
+the load average (the machine is shared). Writes a Markdown table, a JSON file and a plot of
+time against size. Not a test; run ``python benchmarks/batch.py`` and copy the table into
 docs/benchmarks.md.
 """
 
@@ -43,10 +51,49 @@ spark.sparkContext.setLogLevel("ERROR")
 t1 = time.perf_counter()
 from nenguide.batch import spark as nspark
 df = spark.read.text(sys.argv[1]).withColumnRenamed("value", "case")
-nspark.assess(df, as_of=dt.date(2026, 11, 23)).write.mode("overwrite").parquet(sys.argv[2])
+out = nspark.assess(df, as_of=dt.date(2026, 11, 23), backend=sys.argv[3])
+out.write.mode("overwrite").parquet(sys.argv[2])
 t2 = time.perf_counter()
 spark.stop()
 print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
+"""
+
+
+CORE_SCRIPT = """
+import datetime as dt, sys, time
+from nenguide.batch.synth import generate
+from nenguide.errors import parse_case
+n, method = int(sys.argv[1]), sys.argv[2]
+AS_OF = dt.date(2026, 11, 23)
+if method == "columnar":
+    from nenguide.batch.columnar import ColumnarBackend
+    backend = ColumnarBackend("csco-2021", AS_OF, pathway="core")
+    run = backend.core_frame
+else:
+    from nenguide.engine.classify import classify
+    from nenguide.engine.context import Context
+    from nenguide.engine.fact_layer import case_facts
+    from nenguide.engine.liver import liver_type
+    from nenguide.engine.stage import stage
+    from nenguide.knowledge import load
+    kb = load("csco-2021")
+    def run(cases):
+        for case in cases:
+            ctx = Context(kb, "en")
+            facts = case_facts(ctx, case)
+            cls = classify(ctx, facts, case)
+            stage(ctx, facts, case, cls)
+            liver_type(ctx, facts, cls)
+busy = 0.0
+for start in range(0, n, 20000):
+    size = min(20000, n - start)
+    cases = [parse_case(s.case) for s in generate(size, 1, start=start, validate=False)]
+    t0 = time.perf_counter()
+    run(cases)
+    busy += time.perf_counter() - t0
+    del cases
+fallback = getattr(locals().get("backend"), "fallback_count", 0)
+print(f"{busy:.3f} {fallback}")
 """
 
 
@@ -99,81 +146,125 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str]:
     return elapsed, peak // 1024, out
 
 
+def _row(
+    n: int, method: str, secs: float, mib: int | None, load: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "size": n,
+        "method": method,
+        "seconds": round(secs, 2),
+        "cases_per_s": round(n / secs),
+        "peak_mib": mib,
+        "load": load,
+        **extra,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--max-per-case", type=int, default=100_000)
+    ap.add_argument("--max-full", type=int, default=10**6)
     ap.add_argument("--no-spark", action="store_true")
+    ap.add_argument("--no-full", action="store_true", help="only the core steps")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     nen = [sys.executable, "-m", "nenguide"]
     results: list[dict[str, Any]] = []
+
+    def measure(n: int, method: str, cmd: list[str]) -> dict[str, Any]:
+        load_before = os.getloadavg()[0]
+        secs, mib, out = run_measured(cmd)
+        load = f"{load_before:.1f}-{os.getloadavg()[0]:.1f}"
+        row = _row(n, method, secs, mib, load)
+        if method.startswith("spark"):
+            startup, work = (float(v) for v in out.split()[-2:])
+            row["spark_startup_s"] = round(startup, 1)
+            row["cases_per_s_excl_startup"] = round(n / work)
+        if method.startswith("core"):
+            busy, fallback = out.split()[-2:]
+            row = _row(n, method, float(busy), mib, load, wall_s=round(secs, 1))
+            row["engine_fallback"] = int(fallback)
+        return row
+
+    def extrapolate(n: int, method: str) -> dict[str, Any] | None:
+        done = [r for r in results if r["method"] == method and not r.get("extrapolated")]
+        if not done:
+            return None
+        last = max(done, key=lambda r: r["size"])
+        secs = last["seconds"] * n / last["size"]
+        return _row(n, method, secs, None, "-", extrapolated=f"from {last['size']:,}")
+
     with tempfile.TemporaryDirectory() as tmp:
+        core = Path(tmp) / "core_run.py"
+        core.write_text(CORE_SCRIPT)
+        script = Path(tmp) / "spark_run.py"
+        script.write_text(SPARK_SCRIPT)
         for n in args.sizes:
-            src = Path(tmp) / f"cohort-{n}.jsonl"
-            with open(src, "w") as fh:
-                subprocess.run([*nen, "synth", str(n), "--seed", "1"], stdout=fh, check=True)
-            runs: list[tuple[str, list[str]]] = [
+            runs: list[tuple[str, list[str] | None]] = []
+            per_case_ok = n <= args.max_per_case
+            full_ok = n <= args.max_full
+            runs.append(
                 (
-                    "per-case",
-                    [*nen, "batch", str(src), f"{tmp}/o1.parquet", "--as-of", "2026-11-23"],
-                ),
-                (
-                    "per-case x2",
-                    [
-                        *nen,
-                        "batch",
-                        str(src),
-                        f"{tmp}/o2.parquet",
-                        "--as-of",
-                        "2026-11-23",
-                        "-p",
-                        "2",
-                    ],
-                ),
-            ]
-            if not args.no_spark:
-                script = Path(tmp) / "spark_run.py"
-                script.write_text(SPARK_SCRIPT)
-                runs.append(
-                    ("spark local[2]", [sys.executable, str(script), str(src), f"{tmp}/o3"])
+                    "core per-case",
+                    [sys.executable, str(core), str(n), "per-case"] if per_case_ok else None,
                 )
+            )
+            runs.append(("core columnar", [sys.executable, str(core), str(n), "columnar"]))
+            if not args.no_full:
+                src = Path(tmp) / f"cohort-{n}.jsonl"
+                if per_case_ok or full_ok:
+                    with open(src, "w") as fh:
+                        subprocess.run(
+                            [*nen, "synth", str(n), "--seed", "1"], stdout=fh, check=True
+                        )
+                batch = [*nen, "batch", str(src), f"{tmp}/o.parquet", "--as-of", "2026-11-23"]
+                runs.append(
+                    ("full per-case", [*batch, "--backend", "per-case"] if per_case_ok else None)
+                )
+                runs.append(
+                    ("full columnar", [*batch, "--backend", "columnar"] if full_ok else None)
+                )
+                if not args.no_spark:
+                    spark = [sys.executable, str(script), str(src), f"{tmp}/o3", "columnar"]
+                    runs.append(("full spark local[2]", spark if full_ok else None))
             for name, cmd in runs:
-                load_before = os.getloadavg()[0]
-                secs, mib, out = run_measured(cmd)
-                load_after = os.getloadavg()[0]
-                row: dict[str, Any] = {
-                    "size": n,
-                    "method": name,
-                    "seconds": round(secs, 2),
-                    "cases_per_s": round(n / secs),
-                    "peak_mib": mib,
-                    "load": f"{load_before:.1f}-{load_after:.1f}",
-                }
-                if name.startswith("spark"):
-                    startup, work = (float(v) for v in out.split()[-2:])
-                    row["spark_startup_s"] = round(startup, 1)
-                    row["cases_per_s_excl_startup"] = round(n / work)
-                results.append(row)
-                print(json.dumps(row), flush=True)
-    base = {r["size"]: r["seconds"] for r in results if r["method"] == "per-case"}
+                row = measure(n, name, cmd) if cmd else extrapolate(n, name)
+                if row is not None:
+                    results.append(row)
+                    print(json.dumps(row), flush=True)
+            src = Path(tmp) / f"cohort-{n}.jsonl"
+            src.unlink(missing_ok=True)
     for r in results:
-        r["ratio_vs_per_case"] = round(base[r["size"]] / r["seconds"], 2)
+        kind = r["method"].split()[0]
+        base = next(
+            (b for b in results if b["size"] == r["size"] and b["method"] == f"{kind} per-case"),
+            None,
+        )
+        r["ratio_vs_per_case"] = round(base["seconds"] / r["seconds"], 2) if base else None
     (args.out / "batch.json").write_text(json.dumps(results, indent=1))
     lines = [
-        "| cases | method | seconds | cases/s | speed vs per-case | peak memory (MiB) | load avg |",
-        "|---:|---|---:|---:|---:|---:|---|",
+        "| cases | pathway | method | seconds | cases/s | cases/min | × per-case "
+        "| peak memory (MiB) | load avg |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
+        kind, method = r["method"].split(" ", 1)
         extra = ""
         if "spark_startup_s" in r:
             rate, start = r["cases_per_s_excl_startup"], r["spark_startup_s"]
             extra = f" ({rate:,} without the {start} s start-up)"
+        if r.get("extrapolated"):
+            extra += f" (extrapolated {r['extrapolated']})"
+        if "engine_fallback" in r and method == "columnar":
+            extra += f" ({r['engine_fallback'] / r['size']:.0%} by the engine)"
+        mem = "-" if r["peak_mib"] is None else str(r["peak_mib"])
         lines.append(
-            f"| {r['size']:,} | {r['method']} | {r['seconds']} | {r['cases_per_s']:,}{extra} | "
-            f"{r['ratio_vs_per_case']} | {r['peak_mib']} | {r['load']} |"
+            f"| {r['size']:,} | {kind} | {method} | {r['seconds']} | {r['cases_per_s']:,}{extra} "
+            f"| {r['cases_per_s'] * 60:,} | {r['ratio_vs_per_case']} | {mem} | {r['load']} |"
         )
     table = "\n".join(lines)
     (args.out / "batch.md").write_text(table + "\n")
@@ -187,19 +278,35 @@ def _plot(results: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for method in dict.fromkeys(r["method"] for r in results):
         pts = sorted((r["size"], r["seconds"]) for r in results if r["method"] == method)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=method)
+        real = [p for p in pts if not _extrapolated(results, method, p[0])]
+        line = ax.plot([p[0] for p in real], [p[1] for p in real], marker="o", label=method)
+        extra = [p for p in pts if _extrapolated(results, method, p[0])]
+        if extra and real:
+            ax.plot(
+                [real[-1][0], *[p[0] for p in extra]],
+                [real[-1][1], *[p[1] for p in extra]],
+                linestyle=":",
+                marker="x",
+                color=line[0].get_color(),
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("cases")
-    ax.set_ylabel("wall time, s (read, assess, write)")
-    ax.set_title("nenguide batch: time against size")
+    ax.set_ylabel("seconds (full: read, assess, write; core: evaluation)")
+    ax.set_title("nenguide batch: time against size (dotted: extrapolated)")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def _extrapolated(results: list[dict[str, Any]], method: str, size: int) -> bool:
+    return any(
+        r["method"] == method and r["size"] == size and r.get("extrapolated") for r in results
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 A :class:`Backend` takes a batch of validated cases and returns one flattened row per case, in
 order (see :mod:`nenguide.batch.flatten`). :class:`PerCaseBackend`, the reference, runs
 :func:`nenguide.assess` on each case, optionally in several worker processes; a columnar backend
-compiled from the engine's fact layer can implement the same protocol later.
+(:class:`nenguide.batch.columnar.ColumnarBackend`) evaluates the core steps over a whole chunk
+at once and gives the same rows; :func:`make_backend` picks one by name.
 
 A case the engine cannot assess (an exception: a bug) does not stop the batch: its row is
 replaced by a :class:`Failure` naming the case and the error, which the caller writes to the
@@ -118,3 +119,23 @@ class PerCaseBackend:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+BACKENDS = ("columnar", "per-case")
+
+
+def make_backend(
+    name: str,
+    guideline: str,
+    as_of: dt.date,
+    lang: str = "en",
+    processes: int | None = 1,
+) -> Backend:
+    """The backend called ``name`` (:data:`BACKENDS`); both give identical rows."""
+    if name == "per-case":
+        return PerCaseBackend(guideline, as_of, lang, processes=processes)
+    if name == "columnar":
+        from nenguide.batch.columnar import ColumnarBackend
+
+        return ColumnarBackend(guideline, as_of, lang, processes=processes)
+    raise ValueError(f"unknown backend {name!r}; use one of {', '.join(BACKENDS)}")

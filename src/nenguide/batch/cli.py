@@ -92,6 +92,14 @@ def synth(
             fh.close()
 
 
+def _backend(name: str, guideline: str, as_of: dt.date, processes: int) -> Any:
+    from nenguide.batch.backend import BACKENDS, make_backend
+
+    if name not in BACKENDS:
+        raise _err(f"--backend: {name!r} is not a backend; use one of {', '.join(BACKENDS)}")
+    return make_backend(name, guideline, as_of, processes=processes or None)
+
+
 def _as_of(value: str | None) -> dt.date:
     if value is None:
         return dt.date.today()
@@ -129,6 +137,14 @@ Processes = Annotated[
         "-p",
         help="Worker processes for the per-case engine (0: one per CPU).",
         min=0,
+    ),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="columnar (core steps over whole chunks; default) or per-case (the reference "
+        "engine case by case); both give identical rows.",
     ),
 ]
 ChunkSize = Annotated[
@@ -188,6 +204,7 @@ def batch(
     as_of: AsOf = None,
     guideline: Guideline = "csco-2021",
     processes: Processes = 1,
+    backend_name: BackendOpt = "columnar",
     chunk_size: ChunkSize = 5000,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with status 3 when any row was rejected.")
@@ -200,7 +217,6 @@ def batch(
     columns for treatment options, syndromes, work-up and issues (docs/batch.md). A bad row never
     stops the batch: it is written, with why, to the rejected-rows file.
     """
-    from nenguide.batch.backend import PerCaseBackend
     from nenguide.batch.io import RejectWriter, TableWriter, id_output_name, output_schema
     from nenguide.batch.io import output_format as out_fmt_of
     from nenguide.batch.runner import (
@@ -218,7 +234,7 @@ def batch(
         raise _err(str(exc)) from None
     rejected_path = str(rejected) if rejected else default_rejected_path(str(out))
     id_col = id_output_name(mapper.id_column)
-    backend = PerCaseBackend(guideline, _as_of(as_of), processes=processes or None)
+    backend = _backend(backend_name, guideline, _as_of(as_of), processes)
     writer = TableWriter(str(out), ofmt, output_schema(id_col))
     rejects = RejectWriter(rejected_path)
     counts = Counts()
@@ -289,6 +305,7 @@ def concordance(
     as_of: AsOf = None,
     guideline: Guideline = "csco-2021",
     processes: Processes = 1,
+    backend_name: BackendOpt = "columnar",
     chunk_size: ChunkSize = 5000,
     cds_feedback: Annotated[
         list[Path] | None,
@@ -307,7 +324,6 @@ def concordance(
     Delivered care comes from 'care' columns (docs/batch.md); an MDT service export can be turned
     into this input with 'nenguide concordance-from-store'.
     """
-    from nenguide.batch.backend import PerCaseBackend
     from nenguide.batch.concordance import IndicatorError, audit, load_indicators
     from nenguide.batch.report import write_report
     from nenguide.batch.runner import default_rejected_path
@@ -319,7 +335,7 @@ def concordance(
         raise _err(str(exc)) from None
     table_path = table or report.with_suffix(".csv")
     rejected_path = str(rejected) if rejected else default_rejected_path(str(report))
-    backend = PerCaseBackend(guideline, _as_of(as_of), processes=processes or None)
+    backend = _backend(backend_name, guideline, _as_of(as_of), processes)
     try:
         result = audit(in_, fmt, mapper, backend, inds, rejected_path, chunk_size)
     finally:

@@ -9,9 +9,10 @@ this module needs neither Polars nor Arrow; the writers turn them into their own
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nenguide.model.assessment import Assessment
+from nenguide.model.assessment import Assessment, Classification, LiverMetastasis, Stage
 
 #: Output columns of an assessment, in order, with their type.
 ASSESSMENT_COLUMNS: dict[str, str] = {
@@ -48,6 +49,7 @@ ASSESSMENT_COLUMNS: dict[str, str] = {
     "treatment_available": "list[bool]",
     "treatment_level_status": "list[str]",
     "treatment_rule_ids": "list[str]",
+    "treatment_status": "list[str]",
     "mdt_discussion_required": "bool",
     "mdt_discussion_reasons": "list[str]",
     "follow_up_status": "str",
@@ -65,18 +67,56 @@ ASSESSMENT_COLUMNS: dict[str, str] = {
 
 def flatten(a: Assessment) -> dict[str, Any]:
     """The flat row of one assessment (keys: :data:`ASSESSMENT_COLUMNS`)."""
-    c = a.classification
-    s = a.stage
-    fu = a.follow_up
-    he = a.hereditary
-    mdt = a.mdt_discussion
-    tx = a.treatment
+    return flatten_parts(
+        guideline_id=a.guideline.id,
+        guideline_version=a.guideline.version,
+        engine_version=a.engine_version,
+        as_of=a.as_of,
+        case_id=a.case_id,
+        classification=a.classification,
+        stage=a.stage,
+        liver=a.liver_metastasis,
+        syndromes=a.functional_syndromes,
+        workup=a.workup,
+        treatment=a.treatment,
+        mdt=a.mdt_discussion,
+        follow_up=a.follow_up,
+        hereditary=a.hereditary,
+        issues=a.issues,
+    )
+
+
+def flatten_parts(
+    *,
+    guideline_id: str,
+    guideline_version: str,
+    engine_version: str,
+    as_of: Any,
+    case_id: str | None,
+    classification: Classification,
+    stage: Stage,
+    liver: LiverMetastasis,
+    syndromes: Sequence[Mapping[str, Any]],
+    workup: Sequence[Mapping[str, Any]],
+    treatment: Sequence[Mapping[str, Any]],
+    mdt: Mapping[str, Any] | None,
+    follow_up: Mapping[str, Any] | None,
+    hereditary: Mapping[str, Any] | None,
+    issues: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The flat row from the parts of an assessment (what :func:`flatten` reads; the columnar
+    backend builds rows from the parts without an :class:`Assessment`)."""
+    c = classification
+    s = stage
+    fu = follow_up
+    he = hereditary
+    tx = treatment
     return {
-        "guideline_id": a.guideline.id,
-        "guideline_version": a.guideline.version,
-        "engine_version": a.engine_version,
-        "as_of": a.as_of,
-        "case_id": a.case_id,
+        "guideline_id": guideline_id,
+        "guideline_version": guideline_version,
+        "engine_version": engine_version,
+        "as_of": as_of,
+        "case_id": case_id,
         "classification_status": c.status.value,
         "classification_category": c.category,
         "classification_grade": c.grade,
@@ -95,16 +135,18 @@ def flatten(a: Assessment) -> dict[str, Any]:
         "stage_group": s.group,
         "stage_t_suffix": s.t_suffix,
         "stage_reason": s.reason,
-        "liver_metastasis_type": a.liver_metastasis_type,
-        "liver_metastasis_status": a.liver_metastasis.status.value,
-        "functional_syndromes": [f["syndrome"] for f in a.functional_syndromes],
-        "functional_syndromes_status": [f["status"] for f in a.functional_syndromes],
-        "workup_codes": [w["code"] for w in a.workup],
+        "liver_metastasis_type": liver.type,
+        "liver_metastasis_status": liver.status.value,
+        "functional_syndromes": [f["syndrome"] for f in syndromes],
+        "functional_syndromes_status": [f["status"] for f in syndromes],
+        "workup_codes": [w["code"] for w in workup],
         "treatment_codes": [t["code"] for t in tx],
         "treatment_categories": [t["category"] for t in tx],
         "treatment_available": [t["available"] for t in tx],
         "treatment_level_status": [t["level_status"] for t in tx],
         "treatment_rule_ids": [t["rule_id"] for t in tx],
+        # recommended / conditional (issue 8); null where the engine does not give it
+        "treatment_status": [_opt_status(t.get("status")) for t in tx],
         "mdt_discussion_required": mdt["required"] if mdt else None,
         "mdt_discussion_reasons": list(mdt["reasons"]) if mdt else [],
         "follow_up_status": _status(fu["status"]) if fu else None,
@@ -115,9 +157,13 @@ def flatten(a: Assessment) -> dict[str, Any]:
         "hereditary_testing_recommended": he["testing_recommended"] if he else None,
         "hereditary_syndromes": list(he["syndromes"]) if he else [],
         "hereditary_genes": list(he["genes"]) if he else [],
-        "issue_codes": [i["code"] for i in a.issues],
-        "issue_kinds": [_status(i["kind"]) for i in a.issues],
+        "issue_codes": [i["code"] for i in issues],
+        "issue_kinds": [_status(i["kind"]) for i in issues],
     }
+
+
+def _opt_status(v: Any) -> str | None:
+    return None if v is None else _status(v)
 
 
 def _status(v: Any) -> str:

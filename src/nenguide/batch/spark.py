@@ -5,7 +5,9 @@ named), the assessment's flattened contract columns (:mod:`nenguide.batch.flatte
 ``error``: null for an assessed case, else why the row was not assessed (invalid case, with the
 field paths; or the engine's error). A bad row never fails the job.
 
-Evaluation runs in ``mapInArrow`` over Arrow record batches with the per-case backend for now.
+Evaluation runs in ``mapInArrow`` over Arrow record batches with the columnar backend
+(:mod:`nenguide.batch.columnar`: the core steps over each whole batch) or, with
+``backend="per-case"``, the reference engine case by case; the rows are identical.
 The knowledge package is loaded once per executor Python worker (the loader is cached and Spark
 reuses its Python workers), never per row; the driver broadcasts the package's content hash and
 each worker checks it, so an executor with a different knowledge version fails loudly instead of
@@ -59,12 +61,13 @@ def assess_batches(
     as_of: dt.date,
     lang: str,
     content_hash: str | None,
+    backend: str = "columnar",
 ) -> Iterator[pa.RecordBatch]:
     """The function Spark runs in each task: Arrow batches of JSON cases in, flat rows out.
     Usable (and tested) without Spark."""
     import pyarrow as pa
 
-    from nenguide.batch.backend import Failure, PerCaseBackend
+    from nenguide.batch.backend import Failure, make_backend
     from nenguide.errors import CaseInputError, parse_case
     from nenguide.knowledge import load
 
@@ -75,7 +78,7 @@ def assess_batches(
             f"{kb.manifest.content_hash}, the driver has {content_hash}: install the same "
             "nenguide version on every node"
         )
-    backend = PerCaseBackend(guideline, as_of, lang, processes=1)
+    engine = make_backend(backend, guideline, as_of, lang, processes=1)
     id_name = _id_name(id_column)
     schema = output_arrow_schema(id_name)
     blank = dict.fromkeys(ASSESSMENT_COLUMNS)
@@ -97,7 +100,7 @@ def assess_batches(
             except CaseInputError as exc:
                 detail = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
                 rows[i] = {**blank, "error": exc.summary + (f" ({detail})" if detail else "")}
-        results = backend.assess([c for _, c in todo])
+        results = engine.assess([c for _, c in todo])
         for (i, _), res in zip(todo, results, strict=True):
             if isinstance(res, Failure):
                 rows[i] = {**blank, "error": res.error}
@@ -123,13 +126,15 @@ def assess(
     guideline: str = "csco-2021",
     as_of: dt.date | None = None,
     lang: str = "en",
+    backend: str = "columnar",
 ) -> DataFrame:
     """Assess every case of ``df`` on the cluster.
 
     ``case_column`` holds each case as JSON text (e.g. ``spark.read.text`` of ``nenguide synth``
     output, renamed) or as a struct (``spark.read.json``); ``id_column`` is echoed (prefixed
     ``input_`` if it clashes with a contract key). ``as_of`` defaults to today, fixed on the
-    driver so every executor uses the same date.
+    driver so every executor uses the same date. ``backend``: ``columnar`` (default) or
+    ``per-case`` (identical rows).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import StructType
@@ -139,7 +144,13 @@ def assess(
     as_of = as_of or dt.date.today()
     kb = load(guideline)
     spark = df.sparkSession
-    shipped = spark.sparkContext.broadcast((guideline, kb.manifest.content_hash, as_of, lang))
+    from nenguide.batch.backend import BACKENDS
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    shipped = spark.sparkContext.broadcast(
+        (guideline, kb.manifest.content_hash, as_of, lang, backend)
+    )
 
     if isinstance(df.schema[case_column].dataType, StructType):
         df = df.withColumn(case_column, F.to_json(F.col(case_column)))
@@ -150,7 +161,7 @@ def assess(
     schema = output_arrow_schema(_id_name(id_column))
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        g, content_hash, day, language = shipped.value
+        g, content_hash, day, language, name = shipped.value
         return assess_batches(
             batches,
             case_column="__case",
@@ -159,6 +170,7 @@ def assess(
             as_of=day,
             lang=language,
             content_hash=content_hash,
+            backend=name,
         )
 
     from pyspark.sql.pandas.types import from_arrow_schema

@@ -1,0 +1,355 @@
+"""The columnar backend: a whole chunk of cases at once.
+
+Per chunk:
+
+1. **Fact layer, per case, by the engine**: :func:`nenguide.engine.fact_layer.case_facts` (the
+   reshaping of the case, lab conversion, the consistency and fact tables). The facts the core
+   tables read become columns of one Polars frame (:func:`fact_frame`); a value a column cannot
+   hold (a set, a range of candidates) sends that case to the engine.
+2. **Core steps, vectorised** (:class:`~nenguide.batch.columnar.core.CoreProgram`):
+   classification and grade, TNM stage, ENETS liver type, from the knowledge tables compiled
+   to Polars expressions. Cases the program cannot decide (``core_fallback``) are classified,
+   staged and typed by the engine's own ``classify``, ``stage`` and ``liver_type``.
+3. **The rest of the pathway, per case, by the engine's own step functions** (functional
+   syndromes, the phase-2 facts, work-up, treatment, follow-up, hereditary screening), in the
+   order of :func:`nenguide.engine.assess.assess`, given the core results.
+
+``pathway="core"`` stops after step 2 (the core columns only; the benchmark of the core steps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any, Literal
+
+import polars as pl
+
+from nenguide._version import __version__
+from nenguide.batch.backend import Failure, Row
+from nenguide.batch.columnar.compile import eval_collect
+from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
+from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
+from nenguide.engine.classify import classify
+from nenguide.engine.context import Context
+from nenguide.engine.fact_layer import Facts, case_facts, pathway_facts
+from nenguide.engine.facts import derive
+from nenguide.engine.followup import follow_up
+from nenguide.engine.hereditary import hereditary
+from nenguide.engine.kb import Knowledge
+from nenguide.engine.liver import liver_type
+from nenguide.engine.stage import stage
+from nenguide.engine.syndromes import functional_syndromes
+from nenguide.engine.treatment import treatment
+from nenguide.engine.workup import workup
+from nenguide.model.assessment import Classification, LiverMetastasis, Stage, Status
+from nenguide.model.case import Case
+
+Pathway = Literal["full", "core"]
+
+_PROGRAMS: dict[int, CoreProgram] = {}
+
+
+def program(kb: Knowledge) -> CoreProgram:
+    """The compiled core of ``kb`` (compiled once per knowledge base and process)."""
+    prog = _PROGRAMS.get(id(kb))
+    if prog is None or prog.kb is not kb:
+        prog = _PROGRAMS[id(kb)] = CoreProgram(kb)
+    return prog
+
+
+def _fits(v: Any, dtype: pl.DataType) -> bool:
+    t = type(v)
+    if dtype == pl.Float64():
+        return (t is float or t is int) and math.isfinite(v)
+    if dtype == pl.Boolean():
+        return t is bool
+    return t is str
+
+
+def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
+               cases: Sequence[Case]) -> pl.DataFrame:  # fmt: skip
+    """One row per case, one column per fact the core tables read (typed by the tables'
+    declared domains), the case attributes the step glue reads, and ``_fallback`` where a
+    value does not fit its column."""
+    n = len(cases)
+    fallback = [False] * n
+    cols: dict[str, pl.Series] = {}
+    ranks = prog.descriptor_rank
+    desc: list[int | None] = []
+    for i, f in enumerate(facts):
+        ds = f.get("lung_descriptors")
+        if ds is None:
+            desc.append(None)
+        elif all(d in ranks for d in ds):
+            desc.append(max((ranks[d] for d in ds), default=-1))
+        else:  # a descriptor the table does not decide: the engine says what is missing
+            desc.append(None)
+            fallback[i] = True
+    derived: dict[str, list[Any]] = {
+        "lung_descriptor_rank": desc,
+        "has_components": [bool(c.pathology.components) for c in cases],
+        "staging_basis": [c.staging_basis.value if c.staging_basis else None for c in cases],
+        "multiple_tumours": [
+            c.tumour.number_of_tumours is not None and c.tumour.number_of_tumours > 1 for c in cases
+        ],
+    }
+    for name, dtype in prog.inputs.items():
+        if name in derived:
+            cols[name] = pl.Series(name, derived[name], dtype=dtype)
+            continue
+        vals = [f.get(name) for f in facts]
+        try:  # fast path: every value fits the column
+            cols[name] = pl.Series(name, vals, dtype=dtype, strict=True)
+            if dtype == pl.Float64() and not cols[name].is_finite().fill_null(True).all():
+                raise TypeError("not finite")
+            if dtype != pl.Float64() or not any(type(v) is bool for v in vals):
+                continue
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+            pass
+        for i, v in enumerate(vals):
+            if v is not None and not _fits(v, dtype):
+                fallback[i] = True
+                vals[i] = None
+        cols[name] = pl.Series(name, vals, dtype=dtype)
+    cols["_fallback"] = pl.Series("_fallback", fallback, dtype=pl.Boolean())
+    return pl.DataFrame(list(cols.values()))
+
+
+def _classification(r: Mapping[str, Any]) -> Classification:
+    return Classification(
+        status=Status(r["classification_status"]),
+        category=r["classification_category"],
+        grade=r["classification_grade"],
+        nec_subtype=r["classification_nec_subtype"],
+        system=r["classification_system"],
+        grade_by_ki67=r["classification_grade_by_ki67"],
+        grade_by_mitoses=r["classification_grade_by_mitoses"],
+        grade_discordant=r["classification_grade_discordant"],
+    )
+
+
+def _stage(r: Mapping[str, Any]) -> Stage:
+    return Stage(
+        status=Status(r["stage_status"]),
+        system=r["stage_system"],
+        prefix=r["stage_prefix"],
+        t=r["stage_t"],
+        n=r["stage_n"],
+        m=r["stage_m"],
+        group=r["stage_group"],
+        t_suffix=r["stage_t_suffix"],
+        reason=r["stage_reason"],
+    )
+
+
+def _liver(r: Mapping[str, Any]) -> LiverMetastasis:
+    return LiverMetastasis(status=Status(r["liver_metastasis_status"]),
+                           type=r["liver_metastasis_type"])  # fmt: skip
+
+
+class ColumnarBackend:
+    """Assesses a chunk of cases with the core steps vectorised (see the module docstring).
+
+    Implements :class:`nenguide.batch.backend.Backend`; the rows equal
+    :class:`~nenguide.batch.backend.PerCaseBackend`'s (tests/batch/test_columnar.py).
+    """
+
+    name = "columnar"
+
+    def __init__(
+        self,
+        guideline: str,
+        as_of: dt.date,
+        lang: str = "en",
+        pathway: Pathway = "full",
+        processes: int | None = 1,
+    ) -> None:
+        from nenguide.knowledge import load
+
+        self.kb = load(guideline)
+        if lang not in self.kb.catalog.languages:
+            raise ValueError(f"language {lang!r} not available; use {self.kb.catalog.languages}")
+        self.as_of = as_of
+        self.lang = lang
+        self.pathway = pathway
+        self.prog = program(self.kb)
+        self.fallback_count = 0  # cases whose core steps the engine evaluated (for the docs)
+        self.guideline = guideline
+        self.processes = processes if processes is not None else (os.cpu_count() or 1)
+        self._pool: Executor | None = None
+
+    def _context(self) -> Context:
+        # as in assess(): the expiry notice is the first issue
+        ctx = Context(self.kb, self.lang)
+        man = self.kb.manifest
+        if self.as_of > man.valid_until:
+            ctx.issue(
+                "GUIDELINE_PAST_VALID_UNTIL",
+                "guideline",
+                [],
+                guideline=ctx.text(f"guideline_title.{man.id}"),
+                valid_until=man.valid_until.isoformat(),
+                as_of=self.as_of.isoformat(),
+            )
+        return ctx
+
+    def core_frame(self, cases: Sequence[Case]) -> pl.DataFrame:
+        """The core columns of every case (engine fallback included), and ``core_fallback``.
+
+        The facts come from the engine's reshaping of the case (:func:`derive`); the fact
+        layer's consistency tables are evaluated over the frame, and a case they flag (its
+        contradicted facts become unknown) goes to the engine with its whole fact layer."""
+        facts = [derive(c) for c in cases]
+        frame = fact_frame(self.prog, facts, cases)
+        lf = frame.lazy()
+        flags = []
+        for i, table in enumerate(self.prog.consistency):
+            lf = eval_collect(lf, table, f"_fc{i}", self.kb.issue_kinds)
+            flags.append((pl.col(f"_fc{i}_codes").list.len() > 0) | ~pl.col(f"_fc{i}_ok"))
+        if flags:
+            frame = lf.with_columns(
+                _fallback=pl.any_horizontal(pl.col("_fallback"), *flags)
+            ).collect()
+        core = self.prog.run(frame)
+        fb = core["core_fallback"].to_list()
+        idx = [i for i, f in enumerate(fb) if f]
+        self.fallback_count += len(idx)
+        if not idx:
+            return core
+        rows = []
+        for i in idx:
+            ctx = self._context()
+            cls, stg, liver = self._engine_core(ctx, case_facts(ctx, cases[i]), cases[i])
+            flat = flatten_parts(
+                guideline_id="", guideline_version="", engine_version="", as_of=None,
+                case_id=None, classification=cls, stage=stg, liver=liver, syndromes=[],
+                workup=[], treatment=[], mdt=None, follow_up=None, hereditary=None, issues=[],
+            )  # fmt: skip
+            rows.append({k: flat[k] for k in CORE_OUTPUT})
+        patch = pl.DataFrame(rows, schema={k: core.schema[k] for k in CORE_OUTPUT})
+        patch = patch.with_columns(_i=pl.Series(idx, dtype=pl.UInt32()))
+        return core.with_row_index("_i").update(patch, on="_i", include_nulls=True).drop("_i")
+
+    def _engine_core(
+        self, ctx: Context, facts: Facts, case: Case
+    ) -> tuple[Classification, Stage, LiverMetastasis]:
+        cls = classify(ctx, facts, case)
+        stg = stage(ctx, facts, case, cls)
+        return cls, stg, liver_type(ctx, facts, cls)
+
+    def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
+        if not cases:
+            return []
+        if self.processes > 1 and len(cases) >= 2 * self.processes:
+            if self._pool is None:
+                # spawn, not fork: Polars' thread pool does not survive a fork
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(self.guideline, self.as_of, self.lang, self.pathway),
+                )
+            size = -(-len(cases) // self.processes)
+            parts = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
+            out: list[Row | Failure] = []
+            for rows in self._pool.map(_assess_in_worker, parts):
+                out.extend(rows)
+            return out
+        return self._assess(cases)
+
+    def _assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
+        if self.pathway == "core":
+            core = self.core_frame(cases)
+            blank = dict.fromkeys(ASSESSMENT_COLUMNS)
+            return [{**blank, **r} for r in core.select(CORE_OUTPUT).iter_rows(named=True)]
+        # 1. the fact layer, per case (a case the engine raises on is a Failure, not a stop)
+        ctxs: list[Context | None] = []
+        facts: list[Facts | None] = []
+        errors: dict[int, Failure] = {}
+        for i, c in enumerate(cases):
+            try:
+                ctx = self._context()
+                facts.append(case_facts(ctx, c))
+                ctxs.append(ctx)
+            except Exception as exc:  # reported as a rejected row, never dropped
+                errors[i] = Failure(f"{type(exc).__name__}: {exc}")
+                ctxs.append(None)
+                facts.append(None)
+        ok = [i for i in range(len(cases)) if i not in errors]
+        # 2. the core steps over the frame
+        frame = fact_frame(self.prog, [facts[i] or {} for i in ok], [cases[i] for i in ok])
+        core = self.prog.run(frame)
+        out: list[Row | Failure] = [errors.get(i, Failure("")) for i in range(len(cases))]
+        for i, r in zip(ok, core.iter_rows(named=True), strict=True):
+            cx, f = ctxs[i], facts[i]
+            assert cx is not None and f is not None
+            try:
+                out[i] = self._rest(cx, f, cases[i], r)
+            except Exception as exc:  # reported as a rejected row, never dropped
+                out[i] = Failure(f"{type(exc).__name__}: {exc}")
+        return out
+
+    def _rest(self, ctx: Context, facts: Facts, case: Case, r: Mapping[str, Any]) -> Row:
+        """3. The pathway after the core steps, by the engine's step functions."""
+        if r["core_fallback"]:
+            self.fallback_count += 1
+            cls, stg, liver = self._engine_core(ctx, facts, case)
+        else:
+            cls, stg, liver = _classification(r), _stage(r), _liver(r)
+            kinds = self.kb.issue_kinds
+            # the core's issues, in the engine's order (later steps read their kinds)
+            ctx.issues.extend({"code": c, "kind": kinds[c]} for c in r["core_issues"])
+        syndromes = functional_syndromes(ctx, case, facts, cls)
+        facts = pathway_facts(ctx, facts, cls, syndromes)
+        work = workup(ctx, case, facts, cls, stg, liver, syndromes)
+        options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, None)
+        follow = follow_up(ctx, case, facts, cls, stg, self.as_of, syndromes)
+        hered = hereditary(ctx, case, facts, cls, syndromes)
+        status = self.kb.rule_status
+        if any(
+            status.get(rid, "confirmed") != "confirmed" for t in ctx.trace for rid in t["rule_ids"]
+        ):
+            ctx.issues.append(
+                {"code": "CONTENT_UNCONFIRMED", "kind": self.kb.issue_kinds["CONTENT_UNCONFIRMED"]}
+            )
+        man = self.kb.manifest
+        return flatten_parts(
+            guideline_id=man.id,
+            guideline_version=man.version,
+            engine_version=__version__,
+            as_of=self.as_of,
+            case_id=case.case_id,
+            classification=cls,
+            stage=stg,
+            liver=liver,
+            syndromes=syndromes,
+            workup=work,
+            treatment=options,
+            mdt=mdt,
+            follow_up=follow,
+            hereditary=hered,
+            issues=ctx.issues,
+        )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+_WORKER: ColumnarBackend | None = None
+
+
+def _init_worker(guideline: str, as_of: dt.date, lang: str, pathway: Pathway) -> None:
+    global _WORKER
+    _WORKER = ColumnarBackend(guideline, as_of, lang, pathway, processes=1)
+
+
+def _assess_in_worker(cases: list[Case]) -> list[Row | Failure]:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.assess(cases)
