@@ -260,6 +260,8 @@ def test_site_parameters_in_the_browser(page: Any, web: WebServer) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.goto(base + "/site")
+    # the language is remembered per user: other tests may have chosen Chinese for the admin
+    page.get_by_role("button", name="EN", exact=True).click()
     page.get_by_role("heading", name="Site parameters").wait_for()
     page.get_by_role("checkbox", name="Everolimus").check()
     page.select_option("#nfpnet_small_default", "surveillance")

@@ -13,7 +13,9 @@ SPARSE = {
 
 
 def test_edit_form_lists_what_is_missing(web: WebServer) -> None:
-    clinician, _ = _login(web, "clinician")
+    clinician, token = _login(web, "clinician")
+    # the language is remembered per user: other tests may have chosen Chinese
+    clinician.post("/language", data={"csrf": token, "lang": "en", "next": "/patients"})
     with web.api("clinician") as api:
         p = api.post("/api/v1/patients", json={"name": "Sparse Case"}).json()
         c = api.post(
