@@ -140,3 +140,12 @@ def test_concordance_command_reports_the_feedback_indicator(tmp_path: Path) -> N
         timeout=300,
     )
     assert p.returncode != 0 and "item 0" in p.stderr
+
+
+def test_wilson_bounds_hold_the_rate_at_none_and_all() -> None:
+    # 0/3 and 10/10 put a bound past the rate by rounding: the report's plot then failed
+    for n in range(1, 200):
+        for k in (0, n):
+            low, high = wilson(k, n)
+            assert low is not None and high is not None
+            assert 0.0 <= low <= k / n <= high <= 1.0, (k, n)

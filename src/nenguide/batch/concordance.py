@@ -379,7 +379,9 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float | None, float 
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # rounding can put a bound a hair past the rate at 0/n or n/n (the report's error bars
+    # then have a negative length and matplotlib refuses them): the interval holds the rate
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 # ------------------------------------------------------------------ CDS Hooks feedback (issue 11)

@@ -22,7 +22,6 @@ from starlette.staticfiles import StaticFiles
 from nenguide.api.site_params import SiteParameterFile
 from nenguide.store.db import default_sqlite_path
 from nenguide.web import api_reports, pages_mdt, pages_patients, pages_site, render, session
-from nenguide.web import smart as smart_launch
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -115,6 +114,15 @@ def _docs_page(title: str, body: str, css: str | None = None) -> HTMLResponse:
     )
 
 
+def _install_smart_launch(app: FastAPI) -> None:
+    """SMART App Launch (issue 11), when the [fhir] extra it reads the EHR's data with is there."""
+    try:
+        from nenguide.web import smart
+    except ImportError:
+        return
+    smart.install(app)
+
+
 def install(app: FastAPI) -> None:
     """Add the pages to the MDT service ``app`` (called by ``create_app``)."""
     state = _state_dir(app)
@@ -125,7 +133,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages_mdt.router)
     app.include_router(pages_site.router)
     app.include_router(api_reports.router)
-    smart_launch.install(app)  # SMART App Launch (issue 11)
+    _install_smart_launch(app)
     app.state.api_routes = [
         *app.state.api_routes,
         *(r for r in api_reports.router.routes if isinstance(r, APIRoute)),
