@@ -187,7 +187,7 @@ def main() -> None:
         secs, mib, out = run_measured(cmd)
         load = f"{load_before:.1f}-{os.getloadavg()[0]:.1f}"
         row = _row(n, method, secs, mib, load)
-        if method.startswith("spark"):
+        if "spark" in method:
             startup, work = (float(v) for v in out.split()[-2:])
             row["spark_startup_s"] = round(startup, 1)
             row["cases_per_s_excl_startup"] = round(n / work)
