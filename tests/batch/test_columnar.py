@@ -126,7 +126,9 @@ def _samples(table: Table, rng: random.Random) -> dict[str, Any]:
         if dom.type == "bool":
             facts[name] = rng.random() < 0.5
         elif dom.type == "number":
-            cuts = [x for r in table.rows for c in r.conditions if c.fact == name for x in c.thresholds]
+            cuts = [
+                x for r in table.rows for c in r.conditions if c.fact == name for x in c.thresholds
+            ]
             lo = dom.min if dom.min is not None else 0.0
             hi = dom.max if dom.max is not None else 100.0
             base = rng.choice(cuts) if cuts and rng.random() < 0.7 else rng.uniform(lo, hi)
