@@ -35,6 +35,14 @@ PNET_MET: dict[str, Any] = {
 }  # fmt: skip
 
 
+def later_line(case: dict[str, Any]) -> dict[str, Any]:
+    """The case after progression on a prior systemic line (PRRT is a later line in pancreatic
+    NET, issue 8 §3); the progressed therapy is not one PRRT's alternatives repeat."""
+    out = copy.deepcopy(case)
+    out["clinical"]["prior_therapies"] = [{"therapy": "streptozocin_based", "progressed": True}]
+    return out
+
+
 def nfpnet(size: float) -> dict[str, Any]:
     return {
         "tumour": {"primary_site": "pancreas", "size_cm": size, "extent": "confined_to_pancreas"},
@@ -104,7 +112,7 @@ def test_unavailable_shorthand(kb: Knowledge) -> None:
 
 def test_unknown_availability_is_a_caveat_not_a_guess(kb: Knowledge) -> None:
     site = SiteParameters(prrt_krenning_min=2)
-    prrt = opt(run(kb, PNET_MET, site), "PRRT_LU177")
+    prrt = opt(run(kb, later_line(PNET_MET), site), "PRRT_LU177")
     assert prrt["available"] is True
     assert any("Availability at this site not confirmed" in c for c in prrt["caveats"])
     site = SiteParameters(
@@ -114,15 +122,16 @@ def test_unknown_availability_is_a_caveat_not_a_guess(kb: Knowledge) -> None:
             "prrt_centre": Availability(available=True),
         },
     )
-    prrt = opt(run(kb, PNET_MET, site), "PRRT_LU177")
+    prrt = opt(run(kb, later_line(PNET_MET), site), "PRRT_LU177")
     assert not any("Availability at this site not confirmed" in c for c in prrt["caveats"])
     assert any("Not reimbursed" in c for c in prrt["caveats"])
 
 
 def test_krenning_threshold_is_a_site_parameter(kb: Knowledge) -> None:
-    assert "PRRT_LU177" not in codes(run(kb, PNET_MET))  # Krenning 2 < default 3
-    assert "PRRT_LU177" in codes(run(kb, PNET_MET, SiteParameters(prrt_krenning_min=2)))
-    case = copy.deepcopy(PNET_MET)
+    pnet = later_line(PNET_MET)
+    assert "PRRT_LU177" not in codes(run(kb, pnet))  # Krenning 2 < default 3
+    assert "PRRT_LU177" in codes(run(kb, pnet, SiteParameters(prrt_krenning_min=2)))
+    case = copy.deepcopy(pnet)
     case["clinical"]["investigations"][0]["all_lesions_sstr_positive"] = False
     assert "PRRT_LU177" not in codes(run(kb, case, SiteParameters(prrt_krenning_min=2)))
 

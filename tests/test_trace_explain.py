@@ -52,8 +52,8 @@ def test_rows_needing_a_missing_input_are_traced(kb: Knowledge) -> None:
     a = assess(_metastatic_pnet_without_sstr(), kb, as_of=AS_OF)
     pending = [t for t in a.trace if isinstance(t["result"], dict) and "pending" in t["result"]]
     needs = {r: m for t in pending for r, m in t["result"]["pending"].items()}
-    assert "CSCO2021.TX.NET.PRRT.GEP" in needs
-    assert "sstr_positive" in needs["CSCO2021.TX.NET.PRRT.GEP"]
+    assert "CSCO2021.TX.NET.PRRT.PANCREAS" in needs
+    assert "sstr_positive" in needs["CSCO2021.TX.NET.PRRT.PANCREAS"]
 
 
 def test_every_fact_is_traced(kb: Knowledge) -> None:

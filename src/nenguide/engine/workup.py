@@ -34,7 +34,7 @@ FIELDS: dict[str, list[str]] = {
     "carcinoid_syndrome": ["clinical.symptoms", "clinical.labs"],
     "insulinoma": ["clinical.symptoms", "clinical.labs"],
     "gastrinoma": ["clinical.symptoms", "clinical.labs", "clinical.history"],
-    "rectal_low_risk_r0": ["clinical.resection", "tumour.extent", "tumour.size_cm"],
+    "rectal_low_risk_r0": ["clinical.resection", "tumour.extent", "tumour.size_cm", "metastases"],
 }
 
 

@@ -21,8 +21,14 @@ def reference_local_treatment(site: str, f: dict[str, Any]) -> str | None:
     None: the sources leave this exact input open (not asserted)."""
     size = f["size_cm"]
     if site == "stomach":  # types 1/2: < 1 cm surveillance, 1-2 cm ER, >= 2 cm resection
-        if f["gastric_type"] == "type3":
-            return "GASTRECTOMY_LYMPHADENECTOMY"
+        if f["gastric_type"] == "type3":  # small, G1/G2, confined, N0: ER (ENETS/ESGE; issue 8)
+            small_low_risk = (
+                size <= 1
+                and f["grade"] in ("G1", "G2")
+                and f["extent"] in _CONFINED
+                and f["nodes"] == "negative"
+            )
+            return "ENDOSCOPIC_RESECTION" if small_low_risk else "GASTRECTOMY_LYMPHADENECTOMY"
         if size in (1.0, 2.0):
             return None  # '< 1 cm' / '1-2 cm' / '>= 2 cm' overlap at the limits (clinical-gaps)
         if size < 1:
@@ -30,6 +36,8 @@ def reference_local_treatment(site: str, f: dict[str, Any]) -> str | None:
         return "ENDOSCOPIC_RESECTION" if size < 2 else "GASTRIC_RESECTION_ENDOSCOPIC_OR_SURGICAL"
     low_risk = f.get("nodes") == "negative" and f.get("extent") in _CONFINED
     if site == "duodenum":  # <= 10 mm G1 confined N0: ER; 10-20 mm: local excision; else surgery
+        if f["functional"]:  # ER only for non-functioning tumours (ENETS; issue 8 §3)
+            return "SURGICAL_RESECTION_LYMPHADENECTOMY"
         if low_risk and f["grade"] == "G1" and size <= 1:
             return "ENDOSCOPIC_RESECTION"
         if low_risk and f["grade"] == "G1" and size <= 2:
@@ -77,13 +85,14 @@ def local_treatment_matches_reference(kb: Knowledge) -> list[str]:
         axes: dict[str, list[Any]] = {"size_cm": SIZES}
         if site == "stomach":
             axes["gastric_type"] = ["type1", "type2", "type3"]
+        if site == "duodenum":
+            axes["functional"] = [True, False]
+        axes["grade"] = ["G1", "G2", "G3"]
+        axes["extent"] = sorted(e.value for e in EXTENTS_BY_SITE[PrimarySite(site)])
+        if site == "appendix":
+            axes["appendix_margin"] = ["not_resected", "R0", "R1", "R2"]
         else:
-            axes["grade"] = ["G1", "G2", "G3"]
-            axes["extent"] = sorted(e.value for e in EXTENTS_BY_SITE[PrimarySite(site)])
-            if site == "appendix":
-                axes["appendix_margin"] = ["not_resected", "R0", "R1", "R2"]
-            else:
-                axes["nodes"] = ["negative", "positive"]
+            axes["nodes"] = ["negative", "positive"]
         for combo in itertools.product(*axes.values()):
             facts = dict(zip(axes, combo, strict=True))
             want = reference_local_treatment(site, facts)
@@ -213,8 +222,15 @@ def reference_systemic(f: dict[str, Any]) -> set[str] | None:
         out.add("SURUFATINIB")  # SANET-p (pancreatic), SANET-ep (extrapancreatic)
     if fit and ((wd and site == "pancreas") or cat == "atypical_carcinoid" or g3):
         out.add("CAPTEM")  # pNET (E2211), lung AC, NET G3 (§3.3)
-    if fit and sstr and prrt_ok and ((wd and site in GEP_PRIMARIES) or carcinoid):
+    # PRRT by line (issue 8 §3): midgut after SSA progression (NETTER-1); pancreas and other GEP
+    # sites after progression on prior systemic therapy; lung/thymic carcinoid unchanged
+    later = f["progressed_on_ssa"] if site in ("jejunum", "ileum") else f["progressed_on_systemic"]
+    if fit and sstr and prrt_ok and ((wd and site in GEP_PRIMARIES and later) or carcinoid):
         out.add("PRRT_LU177")  # NETTER-1 (midgut; extrapolated to GEP and lung, §3.2)
+    if fit and g3 and site in GEP_PRIMARIES:
+        out.add("EVEROLIMUS")  # NET G3, selected cases (reviews; issue 8 §3)
+    if fit and g3 and site == "pancreas":
+        out.add("SUNITINIB")  # NET G3, pancreas only
     if fit and sstr and prrt_ok and g3 and ki67 <= 55:
         out.add("PRRT_LU177")  # NETTER-2: Ki-67 <= 55 %
     if fit and g3 and ki67 > 55:
@@ -231,8 +247,12 @@ def systemic_options_match_reference(kb: Knowledge) -> list[str]:
     out = []
     names = ("setting", "category", "grade", "primary_site")
     axes = [list(spec[k].values or []) for k in names]
-    for combo in itertools.product(*axes, (True, False), (True, False), (1, 2, 3)):
-        base = dict(zip((*names, "sstr_positive", "prrt_uptake_ok", "ecog"), combo, strict=True))
+    # prior lines: none; progression on another systemic therapy; progression on an SSA
+    lines = ((False, False), (False, True), (True, True))
+    for combo in itertools.product(*axes, (True, False), (True, False), (1, 2, 3), lines):
+        *head, (on_ssa, on_systemic) = combo
+        base = dict(zip((*names, "sstr_positive", "prrt_uptake_ok", "ecog"), head, strict=True))
+        base |= {"progressed_on_ssa": on_ssa, "progressed_on_systemic": on_systemic}
         g3 = base["category"] == "NET" and base["grade"] == "G3"
         ki67s = (21, 27, 28, 49, 50, 55, 56, 60, 61, 82, 83) if g3 else (5,)
         for ki67 in ki67s:
