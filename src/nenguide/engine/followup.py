@@ -218,10 +218,10 @@ def follow_up(
 
     res = ctx.first(STEP, ctx.table_id(STEP, "schedule"), ff)
     if not res.decided:
-        missing = set(res.missing)
-        if "risk" in missing:
-            missing = (missing - {"risk"}) | risk_missing
-        return _insufficient(ctx, _fields(missing), ex.row.id, lifelong, ex.row.sources)
+        open_inputs = set(res.missing)
+        if "risk" in open_inputs:
+            open_inputs = (open_inputs - {"risk"}) | risk_missing
+        return _insufficient(ctx, _fields(open_inputs), ex.row.id, lifelong, ex.row.sources)
     assert res.row is not None
     name = str(res.value)
     params = schedule_parameters(ctx)
