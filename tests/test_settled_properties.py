@@ -194,9 +194,7 @@ def _consistent(key: str, partial: Any, full: Any) -> bool:
 
 @SETTINGS
 @given(case=cases(), name=st.sampled_from(sorted(REMOVABLE)))
-def test_removing_an_input_never_changes_a_settled_output(
-    case: dict[str, Any], name: str
-) -> None:
+def test_removing_an_input_never_changes_a_settled_output(case: dict[str, Any], name: str) -> None:
     partial_case = _remove(case, REMOVABLE[name])
     if partial_case is None:
         return
@@ -216,11 +214,7 @@ def test_removing_an_input_never_changes_a_settled_output(
 
 
 def _selected(s: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        k: v
-        for k, v in s.items()
-        if any(k == sel or k.startswith(sel + ".") for sel in keys)
-    }
+    return {k: v for k, v in s.items() if any(k == sel or k.startswith(sel + ".") for sel in keys)}
 
 
 @SETTINGS
@@ -339,3 +333,40 @@ def test_text_report_shows_conditional_options_in_a_group_of_their_own() -> None
         start = text.index(heading)
         assert cond in text[start:]
         assert "(patient.ecog)" in text[start:]
+
+
+def test_conditional_options_and_open_chapter_validate_against_the_published_schema() -> None:
+    import json
+
+    import jsonschema
+
+    from nenguide.model.assessment import Assessment
+
+    schema = Assessment.model_json_schema()
+    for case in (
+        {  # metastatic NEC without ECOG: conditional options with requires[]
+            "tumour": {"primary_site": "pancreas", "size_cm": 4.0},
+            "metastases": {"status": "present", "liver": {"lesion_count": 6}},
+            "pathology": {"differentiation": "poor", "ki67_percent": 80},
+            "clinical": {"prior_therapies": []},
+        },
+        {  # differentiation open: stage from the candidate chapters, possible.system
+            "tumour": {"primary_site": "pancreas", "size_cm": 2.5},
+            "regional_nodes": {"status": "negative"},
+            "metastases": {"status": "present", "liver": {"lesion_count": 2}},
+            "pathology": {"ki67_percent": 5},
+        },
+    ):
+        out = json.loads(nenguide.assess(parse_case(case), _kb(), as_of=AS_OF).model_dump_json())
+        jsonschema.validate(out, schema)
+    assert any(o["status"] == "conditional" and o["requires"] for o in _assess_any())
+
+
+def _assess_any() -> list[dict[str, Any]]:
+    case = {
+        "tumour": {"primary_site": "pancreas", "size_cm": 4.0},
+        "metastases": {"status": "present", "liver": {"lesion_count": 6}, "extrahepatic": []},
+        "pathology": {"differentiation": "poor", "ki67_percent": 80},
+        "clinical": {"prior_therapies": []},
+    }
+    return list(_assess(case)["treatment"])
