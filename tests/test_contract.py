@@ -20,7 +20,7 @@ AS_OF = dt.date(2026, 11, 23)
 CASE = {
     "tumour": {"primary_site": "ileum", "size_cm": 1.6, "extent": "muscularis_propria"},
     "regional_nodes": {"examined": 14, "positive": 13},
-    "metastases": {"status": "present", "liver": {"lesion_count": 1}},
+    "metastases": {"status": "present", "liver": {"lesion_count": 1}, "extrahepatic": []},
     "pathology": {"differentiation": "well", "ki67_percent": 4, "mitoses_per_2mm2": 1},
     "staging_basis": "pathological",
 }

@@ -83,7 +83,10 @@ def test_export_validates_and_has_the_required_elements(path: Path, kb: Knowledg
             (o,) = found
             assert o["meta"]["profile"] == [MCODE + PROFILE[part]]
             assert o["valueCodeableConcept"]["coding"][0]["code"] == value
-            assert o["method"]["text"] == st.system
+            if st.system:
+                assert o["method"]["text"] == st.system
+            else:  # chapter open (issue 8): the values every candidate chapter agrees on
+                assert "method" not in o
             assert o["status"] == ("final" if st.status.value == "DETERMINED" else "preliminary")
             if part == "group":
                 members = [m["reference"] for m in o.get("hasMember", [])]

@@ -40,6 +40,11 @@ def _case_json(case: Case) -> dict[str, Any]:
         data["tumour"]["lung_descriptors"] = sorted(data["tumour"]["lung_descriptors"])
     if data.get("regional_nodes") == {}:  # an empty object states nothing: not written
         del data["regional_nodes"]
+    mets = data.get("metastases") or {}
+    if mets.get("extrahepatic") == [] and "liver" not in mets:
+        # "no extrahepatic sites" is written on the liver Condition (liver-only disease);
+        # without liver metastases an empty list states nothing the Bundle could carry
+        del mets["extrahepatic"]
     return data
 
 

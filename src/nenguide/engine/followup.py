@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nenguide.engine.context import Context, fields_of
+from nenguide.engine.logic import one_of
 from nenguide.engine.tables import TableResult
 from nenguide.model.assessment import (
     Classification,
@@ -114,14 +115,17 @@ def plan_visits(
     return out
 
 
-def followup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+def followup_facts(
+    facts: Mapping[str, Any], open_category: Any = None, open_grade: Any = None
+) -> dict[str, Any]:
     """The follow-up tables' view of the facts (gastric type and functional status are the
-    fact layer's single definitions, the same every step sees)."""
+    fact layer's single definitions, the same every step sees). ``open_category`` and
+    ``open_grade``: the candidates while the classification is open (see ``_open``)."""
     met = facts.get("met_status")
     return {
         "primary_site": facts["primary_site"],
-        "category": facts.get("category"),
-        "grade": facts.get("grade"),
+        "category": facts.get("category") or open_category,
+        "grade": facts.get("grade") or open_grade,
         "ki67_percent": facts.get("ki67_percent"),
         "size_cm": facts.get("size_cm"),
         "resection_margin": facts.get("resection_margin"),
@@ -133,6 +137,25 @@ def followup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
         "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
         "carcinoid_heart_disease": facts.get("carcinoid_heart_disease"),
     }
+
+
+def _open(ctx: Context, cls: Classification) -> tuple[Any, Any]:
+    """While the classification is open: its candidate categories, and the grades a NET could
+    have given the indices read (the classification's combine table over every value of an
+    index not reported), so that a fact that already excludes the exemption (Ki-67 G2: not G1
+    whatever the other index and the differentiation) settles lifelong follow-up."""
+    category = one_of(cls.possible_categories) if cls.possible_categories else None
+    if cls.grade is not None or (cls.grade_by_ki67 is None and cls.grade_by_mitoses is None):
+        return category, None
+    grades = ("G1", "G2", "G3")
+    table = ctx.table_id("classification", "grade_combine")
+    outs = {
+        ctx.first(STEP, table, {"grade_ki67": k, "grade_mitoses": m}).value
+        for k in ((cls.grade_by_ki67,) if cls.grade_by_ki67 else grades)
+        for m in ((cls.grade_by_mitoses,) if cls.grade_by_mitoses else grades)
+    }
+    grades_left = outs - {None, "GX"}
+    return category, one_of(grades_left) if grades_left else None
 
 
 def _fields(names: Iterable[str]) -> list[str]:
@@ -181,7 +204,7 @@ def follow_up(
     as_of: dt.date,
     syndromes: list[FunctionalSyndrome] | None = None,
 ) -> FollowUp | None:
-    ff = followup_facts(facts)
+    ff = followup_facts(facts, *_open(ctx, cls))
 
     fam = ctx.first(STEP, ctx.table_id(STEP, "family"), ff)
     # the exemption from lifelong follow-up is read first: it is settled (excluded) by any
@@ -218,10 +241,10 @@ def follow_up(
 
     res = ctx.first(STEP, ctx.table_id(STEP, "schedule"), ff)
     if not res.decided:
-        missing = set(res.missing)
-        if "risk" in missing:
-            missing = (missing - {"risk"}) | risk_missing
-        return _insufficient(ctx, _fields(missing), ex.row.id, lifelong, ex.row.sources)
+        open_inputs = set(res.missing)
+        if "risk" in open_inputs:
+            open_inputs = (open_inputs - {"risk"}) | risk_missing
+        return _insufficient(ctx, _fields(open_inputs), ex.row.id, lifelong, ex.row.sources)
     assert res.row is not None
     name = str(res.value)
     params = schedule_parameters(ctx)

@@ -451,7 +451,8 @@ def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
     ctx = w.ctx
     for code, (row, unknown) in w.conditional.items():
         o = w.offers[code] = _Offer(code, row.id, conditional=_requires(w, row, unknown))
-        o.because = [b for b, c in zip(w.because(row), row.conditions) if c.fact not in unknown]
+        known = zip(w.because(row), row.conditions, strict=True)
+        o.because = [b for b, c in known if c.fact not in unknown]
         o.sources = list(row.sources)
     offered = {code: w.cat[code] for code in w.offers}
     _caveats(w, offered)
@@ -528,7 +529,8 @@ def _condition_text(w: _Work, c: Any) -> str:
     spec = c.spec
     if isinstance(spec, dict) and set(spec) <= {"gt", "ge", "lt", "le"}:
         sym = {"gt": ">", "ge": "≥", "lt": "<", "le": "≤"}
-        return " & ".join(f"{sym[op]} {float(spec[op]):g}" for op in ("gt", "ge", "lt", "le") if op in spec)
+        ops = [op for op in ("gt", "ge", "lt", "le") if op in spec]
+        return " & ".join(f"{sym[op]} {float(spec[op]):g}" for op in ops)
     if isinstance(spec, dict) and "not_in" in spec:
         vals = ", ".join(w._value(c.fact, v) for v in spec["not_in"])
         return w.ctx.text("treatment.requires_not", values=vals)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 
 class Status(StrEnum):
@@ -176,7 +176,8 @@ class WorkupItem(TypedDict):
 
 class TreatmentRequirement(TypedDict):
     """What a conditional option still waits on: the case field that settles it and the
-    condition it must meet (in the assessment's language, e.g. "if ECOG performance status: ≤ 2")."""
+    condition it must meet (in the assessment's language, e.g. "if ECOG performance status:
+    ≤ 2")."""
 
     field: str  # dotted case field path, e.g. patient.ecog
     fact: str  # the fact of the rule (e.g. ecog)

@@ -144,6 +144,8 @@ def _build(r: _Reader, as_of: dt.date) -> JSON:
         _set(data, "metastases.liver", {})
     if s.extrahepatic:
         _set(data, "metastases.extrahepatic", s.extrahepatic)
+    elif s.extrahepatic_none:
+        _set(data, "metastases.extrahepatic", [])
     mets = data.get("metastases", {})
     stated = mets.get("status")
     found = bool(mets.get("liver") is not None or mets.get("extrahepatic"))

@@ -57,6 +57,7 @@ class _State:
     germline: list[JSON] = field(default_factory=list)
     extrahepatic: list[JSON] = field(default_factory=list)
     liver_conditions: int = 0
+    extrahepatic_none: bool = False  # the liver Condition states "no extrahepatic metastases"
     nil: set[str] = field(default_factory=set)
     birth_date: dt.date | None = None
     patients: int = 0
@@ -231,6 +232,8 @@ class _Reader:
         count = extension_value(res, m.ext("lesion-count"))
         if site == "liver":
             self.s.liver_conditions += 1
+            if extension_value(res, m.ext("extrahepatic-none")) is True:
+                self.s.extrahepatic_none = True
         else:
             item: JSON = {"site": site}
             if count is not None:

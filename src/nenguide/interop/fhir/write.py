@@ -112,7 +112,7 @@ class _Writer:
         sites: list[tuple[str, int | None]] = []
         if mets.liver is not None:
             sites.append(("liver", None))
-        sites += [(e.site.value, e.lesion_count) for e in mets.extrahepatic]
+        sites += [(e.site.value, e.lesion_count) for e in mets.extrahepatic or ()]
         for site_code, count in sites:
             site = m.metastasis_sites[site_code]
             body = [coding(m, "value", site_code, site.display)]
@@ -128,6 +128,12 @@ class _Writer:
             }
             if count is not None:
                 res["extension"] = [{"url": m.ext("lesion-count"), "valueInteger": count}]
+            if site_code == "liver" and mets.extrahepatic == ():
+                # liver only, stated: an explicit "no extrahepatic metastases" (a missing list
+                # is unknown, issue 8)
+                res.setdefault("extension", []).append(
+                    {"url": m.ext("extrahepatic-none"), "valueBoolean": True}
+                )
             self.add(res)
 
     def scalar(self, s: Scalar) -> None:

@@ -380,7 +380,8 @@ def reference_pathology_checks(f: dict[str, Any]) -> set[str]:
     docs/clinical-gaps.md 'Classification and grade'): small/large-cell morphology is a carcinoma
     (NEC) and carcinoid morphology a NET, so either with the opposite differentiation conflicts;
     a poorly differentiated GEP-NEN is a NEC by differentiation; Ki-67 <= 20 % or mitoses <= 20
-    is a discordance warning (no index reported: caution); thoracic high-grade NEC needs > 10 mitoses per 2 mm2 and Ki-67 is no thoracic
+    is a discordance warning (no index reported: caution); thoracic high-grade NEC needs > 10
+    mitoses per 2 mm2 and Ki-67 is no thoracic
     criterion; thoracic components are reported as combined tumours; MiNEN exactly at 30 %."""
     out = set()
     fam, diff, morph = f["rule_family"], f["differentiation"], f["morphology"]
