@@ -88,6 +88,15 @@ def clinical_input(case: Case) -> dict[str, Any]:
     f["age_years"] = case.patient.age_years
     f["number_of_tumours"] = case.tumour.number_of_tumours
     f["carcinoid_heart_disease"] = cl.history.get(History.carcinoid_heart_disease)
+    # a hereditary syndrome diagnosed clinically: one more route to the feature facts (the
+    # tables); not recorded adds no route (false), so the feature rows decide as before
+    for name, h in (
+        ("dx_vhl", History.vhl_disease),
+        ("dx_nf1", History.neurofibromatosis_type_1),
+        ("dx_tsc", History.tuberous_sclerosis_complex),
+        ("dx_men1", History.men1_syndrome),
+    ):
+        f[name] = cl.history.get(h) is True
 
     # resection of the primary: whether it is still in place is never assumed
     res = cl.resection
@@ -185,6 +194,7 @@ def _family(case: Case, f: dict[str, Any]) -> None:
             "relative_nen",
             "relative_men1_variant",
             "relative_men1_major_max",
+            "relative_men1_named",
         ):
             f[name] = None
         return
@@ -192,6 +202,7 @@ def _family(case: Case, f: dict[str, Any]) -> None:
     f["relative_variant"] = any(m.pathogenic_variant_gene for m in first)
     f["relative_phpt"] = any(History.primary_hyperparathyroidism in m.findings for m in first)
     f["relative_nen"] = _kleene_any(*(m.has_nen for m in first)) if first else False
+    f["relative_men1_named"] = any(History.men1_syndrome in m.findings for m in first)
     f["relative_men1_variant"] = any(
         (m.pathogenic_variant_gene or "").strip().upper() == "MEN1" for m in first
     )

@@ -194,6 +194,10 @@ def pathway_facts(
     ]
     known = sum(1 for v in majors if v is True)
     unknown = sum(1 for v in majors if v is None)
+    if facts.get("dx_men1") is True:  # MEN1 diagnosed clinically: the criteria are met
+        need = int(ctx.kb.parameters["men1_clinical_min_majors"])
+        unknown = max(0, known + unknown - need) if known < need else unknown
+        known = max(known, need)
     f["men1_major_count"] = one_of(range(known, known + unknown + 1))
 
     ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])

@@ -48,7 +48,8 @@ def derive(case: Case) -> dict[str, Any]:
         "mitoses_reported": p.mitoses_per_2mm2 is not None,
         "necrosis": p.necrosis.value if p.necrosis else None,
     }
-    f["minen_diagnosed"] = p.minen_diagnosed
+    # a gate: a MiNEN diagnosis recorded adds a route; not recorded leaves the shares to decide
+    f["minen_diagnosed"] = p.minen_diagnosed is True
     if p.components and all(c.percent is not None for c in p.components):
         f["ne_percent"] = sum(
             c.percent or 0 for c in p.components if c.kind.value == "neuroendocrine"

@@ -180,6 +180,15 @@ class History(StrEnum):
     chronic_atrophic_gastritis_other = "chronic_atrophic_gastritis_other"
     diabetes_mellitus = "diabetes_mellitus"
     carcinoid_heart_disease = "carcinoid_heart_disease"
+    # established clinical diagnoses (issue 8 §2): a functional syndrome already diagnosed, a
+    # hereditary syndrome diagnosed clinically (without a gene test); in family_history.findings
+    # they name a relative's syndrome
+    carcinoid_syndrome = "carcinoid_syndrome"
+    cushing_syndrome = "cushing_syndrome"
+    men1_syndrome = "men1_syndrome"
+    vhl_disease = "vhl_disease"
+    neurofibromatosis_type_1 = "neurofibromatosis_type_1"
+    tuberous_sclerosis_complex = "tuberous_sclerosis_complex"
 
 
 class Relation(StrEnum):
