@@ -319,9 +319,9 @@ def test_text_report_shows_conditional_options_in_a_group_of_their_own() -> None
         "staging_basis": "clinical",
         "clinical": {"prior_therapies": []},
     }
-    for lang, heading, cond in (
-        ("en", "Conditional options", "if ECOG performance status: ≤ 2"),
-        ("zh-CN", "有条件的方案", "若ECOG体能状态：≤ 2"),
+    for lang, heading, cond, field in (
+        ("en", "Conditional options", "if ECOG performance status: ≤ 2", "ECOG performance status"),
+        ("zh-CN", "有条件的方案", "若ECOG体能状态：≤ 2", "ECOG体能状态评分"),
     ):
         a = nenguide.assess(parse_case(case), _kb(), as_of=AS_OF, lang=lang)
         console = Console(
@@ -332,7 +332,9 @@ def test_text_report_shows_conditional_options_in_a_group_of_their_own() -> None
         assert heading in text
         start = text.index(heading)
         assert cond in text[start:]
-        assert "(patient.ecog)" in text[start:]
+        # the field that settles it, by its label in the report's language (issue 9)
+        assert f"({field})" in text[start:]
+        assert "(patient.ecog)" not in text
 
 
 def test_conditional_options_and_open_chapter_validate_against_the_published_schema() -> None:

@@ -22,7 +22,14 @@ from nenguide.errors import parse_case
 ENGINE = Path(__file__).resolve().parent.parent / "src" / "nenguide" / "engine"
 AS_OF = dt.date(2026, 11, 23)
 #: modules that read the case before the memo (the fact layer's phase 1 and its reshaping)
-BEFORE_THE_MEMO = {"case_input.py", "facts.py", "fact_layer.py", "assess.py", "lint.py"}
+BEFORE_THE_MEMO = {
+    "case_input.py",
+    "case_reported.py",
+    "facts.py",
+    "fact_layer.py",
+    "assess.py",
+    "lint.py",
+}
 
 
 def _dotted(node: ast.AST) -> str | None:

@@ -98,7 +98,9 @@ def test_synthetic_cohort_gives_the_same_row() -> None:
     assert diffs == [], f"{len(diffs)} of {n} rows differ: {diffs[:10]}"
     # both paths are exercised: most cases vectorised, the undecidable ones by the engine
     assert 0 < columnar.fallback_count < 0.6 * n
-    assert core.fallback_count == columnar.fallback_count
+    # the core mode reads only the reshaped case (no clinical facts), so a consistency table
+    # that needs a clinical fact sends the case to the engine there, never the other way round
+    assert columnar.fallback_count <= core.fallback_count < 0.6 * n
 
 
 def test_worker_processes_give_the_same_rows() -> None:

@@ -91,11 +91,11 @@ def _mitoses(ctx: Context, f: dict[str, Any], m: MitoticCount) -> None:
     if m.count is not None:
         value = round(m.count * factor, 4)
         f["mitoses_per_2mm2"] = value
-        text = f"{m.count:g} per {per}"
+        text = f"{m.count:g}/{per}"  # the pathologists' notation, in any language
     else:
         assert m.range is not None
         iv = _iv(m.range, 0, 5000).scaled(factor)
-        text = f"{m.range.text()} per {per}"
+        text = f"{m.range.text()}/{per}"
         _ranged(ctx, f, "mitoses_per_2mm2", iv, text)
         value = None
     f["mitoses_per_2mm2_text"] = text

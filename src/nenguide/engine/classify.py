@@ -236,7 +236,7 @@ def _thoracic(ctx: Context, facts: dict[str, Any], system: str) -> Classificatio
             "CLASSIFICATION_NEEDS_DIFFERENTIATION",
             STEP,
             ["pathology.differentiation"],
-            possible="typical_carcinoid, atypical_carcinoid, LCNEC, SCLC",
+            possible=["typical_carcinoid", "atypical_carcinoid", "LCNEC", "SCLC"],
         )
         return Classification(
             status=Status.INSUFFICIENT_DATA,

@@ -3,6 +3,7 @@ table result into trace entries. One :class:`Context` per ``assess()`` call; not
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,7 +153,7 @@ class Context:
             key, hit = None, None
         if hit is None:
             k = kind or self.kb.issue_kinds[code]
-            params = {k2: _fmt(v) for k2, v in details.items()}
+            params = {k2: self._fmt_param(v) for k2, v in details.items()}
             for k2 in FIELD_PARAMS.intersection(details):
                 # the fields a text names read as their labels, in the assessment's language
                 params[k2] = self.kb.catalog.field_list(self.lang, details[k2])
@@ -171,6 +172,21 @@ class Context:
                     memo.clear()
                 memo[key] = hit
         self.issues.append(hit)
+
+    def _fmt_param(self, v: Any) -> Any:
+        """A detail as the text shows it: choice codes that the package names (a category, a
+        syndrome) by their text in the assessment's language, lists joined (issue 9)."""
+        if isinstance(v, OneOf):
+            v = v.sorted()
+        if isinstance(v, list | tuple | set | frozenset):
+            sep = "、" if self.lang == "zh-CN" else ", "
+            return sep.join(str(self._fmt_param(x)) for x in v)
+        if isinstance(v, str) and _CODE_PARAM.fullmatch(v):
+            for prefix in ("category", "syndrome"):
+                own = self.kb.catalog.get(self.lang, f"{prefix}.{v}")
+                if own:
+                    return own
+        return v
 
     def first(self, step: str, table_id: str, facts: Mapping[str, Any]) -> TableResult:
         """Evaluate a first/unique table and trace it.
@@ -308,9 +324,5 @@ class Context:
         self.trace.append(hit)
 
 
-def _fmt(v: Any) -> Any:
-    if isinstance(v, OneOf):
-        return ", ".join(str(x) for x in v.sorted())
-    if isinstance(v, list | tuple | set | frozenset):
-        return ", ".join(str(x) for x in v)
-    return v
+#: a choice code in an issue's details (``typical_carcinoid``, ``insulinoma``, ``MiNEN``)
+_CODE_PARAM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")

@@ -200,4 +200,7 @@ def _membership(fact: str, values: Any, *, negate: bool) -> Condition:
             return v in allowed
 
         text = f"{fact} ∈ {{{', '.join(map(str, values))}}}"
-    return Condition(fact, values, pred, text, (), tuple(values))
+    # the spec as written: a negated set keeps its 'not_in' (read by the columnar compiler and
+    # by the texts of conditional options)
+    spec: Any = {"not_in": values} if negate else values
+    return Condition(fact, spec, pred, text, (), tuple(values))

@@ -34,6 +34,7 @@ from nenguide.batch.backend import Failure, Row
 from nenguide.batch.columnar.compile import eval_collect
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
+from nenguide.engine.case_reported import reported_input
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import Facts, case_facts, pathway_facts
@@ -94,9 +95,8 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         "lung_descriptor_rank": desc,
         "has_components": [bool(c.pathology.components) for c in cases],
         "staging_basis": [c.staging_basis.value if c.staging_basis else None for c in cases],
-        "multiple_tumours": [
-            c.tumour.number_of_tumours is not None and c.tumour.number_of_tumours > 1 for c in cases
-        ],
+        # the fact layer's own reading (a count, or words and bounds such as "multiple")
+        "multiple_tumours": [f.get("multiple_primaries") is True for f in facts],
     }
     for name, dtype in prog.inputs.items():
         if name in derived:
@@ -204,7 +204,10 @@ class ColumnarBackend:
         The facts come from the engine's reshaping of the case (:func:`derive`); the fact
         layer's consistency tables are evaluated over the frame, and a case they flag (its
         contradicted facts become unknown) goes to the engine with its whole fact layer."""
-        facts = [derive(c) for c in cases]
+        # the reshaping and the reported forms (mm, ranges, 'multiple'), as the fact layer
+        # builds them (:func:`nenguide.engine.fact_layer.case_facts` steps 1-2)
+        scratch = Context(self.kb, self.lang)
+        facts = [{**derive(c), **reported_input(scratch, c)} for c in cases]
         frame = fact_frame(self.prog, facts, cases)
         lf = frame.lazy()
         flags = []
