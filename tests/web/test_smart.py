@@ -211,3 +211,21 @@ def test_an_id_token_from_another_key_is_refused(ehr: SmartEhr) -> None:
         with pytest.raises(smart.SmartError) as err:
             smart.fhir_user(c, cfg, forged, CLIENT_ID)
     assert err.value.code == "bad_id_token"
+
+
+def test_a_refused_launch_reads_in_the_users_language(client: httpx.Client, ehr: SmartEhr) -> None:
+    """The SMART error page is translated like every other page (issue 9's rule): Chinese for a
+    browser that chose Chinese, the detailed English message otherwise."""
+    other = ehr.base_url + "/other-fhir"
+    zh = client.get(
+        "/smart/launch", params={"iss": other, "launch": "x"}, cookies={"nenguide_lang": "zh-CN"}
+    )
+    assert zh.status_code == 400
+    assert "SMART启动失败（unknown_issuer）" in zh.text
+    assert "不在允许启动nenguide的列表中" in zh.text
+    assert "is not allowed to launch" not in zh.text
+    en = client.get(
+        "/smart/launch", params={"iss": other, "launch": "x"}, cookies={"nenguide_lang": "en"}
+    )
+    assert "SMART launch failed (unknown_issuer)" in en.text
+    assert "is not allowed to launch nenguide" in en.text

@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hmac
-import html
 import json
 import time
 from typing import Any
@@ -35,6 +34,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from nenguide.api.auth import CLINICAL_WRITE
 from nenguide.interop import smart
 from nenguide.interop.fhir import BundleError, ImportResult, import_bundle
+from nenguide.report.texts import ui_texts
 from nenguide.store import Actor
 from nenguide.web import data, pages_patients, render, session, smart_data
 
@@ -261,7 +261,7 @@ def callback(
         target = f"/patients/{opened.patient_id}"
     else:
         target = "/patients"
-    out = _opened_page(result, target, who, iss, opened)
+    out = _opened_page(request, user, result, target, who, iss, opened)
     out.set_cookie(
         settings.cookie_name,
         ehr.token,
@@ -276,36 +276,37 @@ def callback(
 
 
 def _opened_page(
-    result: ImportResult, target: str, who: str | None, iss: str, opened: smart_data.Opened
+    request: Request,
+    user: session.WebUser,
+    result: ImportResult,
+    target: str,
+    who: str | None,
+    iss: str,
+    opened: smart_data.Opened,
 ) -> HTMLResponse:
-    """The page between the EHR and nenguide: what was read and not used; it moves on to the
-    case page at once when everything was used, else after the user has seen the list."""
-    e = html.escape
+    """The page between the EHR and nenguide, in the user's language: what was read and not
+    used; it moves on to the case page at once when everything was used, else after the user
+    has seen the list."""
     if opened.case is not None:
-        what = "the case built from the EHR's data"
+        what = "case"
     elif opened.patient_id is not None:
-        what = "the patient (no case could be built from the EHR's data: see below)"
+        what = "patient"
     else:
-        what = "nothing: this role may not register the patient in nenguide"
-    items = "".join(
-        f"<li><code>{e(u.resource)}</code> {e(u.code or '')}: {e(u.reason)}</li>"
-        for u in result.unmapped
+        what = "nothing"
+    html = (
+        render.env()
+        .get_template("smart_opened.html")
+        .render(
+            tx=render.texts(request, user),
+            unmapped=result.unmapped,
+            target=target,
+            iss=iss,
+            who=who,
+            resources_read=result.resources_read,
+            what=what,
+        )
     )
-    refresh = (
-        f'<meta http-equiv="refresh" content="0;url={e(target)}">' if not result.unmapped else ""
-    )
-    body = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">{refresh}'
-        "<title>Opened from the EHR · nenguide</title>"
-        '<link rel="stylesheet" href="/static/css/app.css"></head><body><main id="main">'
-        "<h1>Opened from the EHR</h1>"
-        f"<p>SMART launch from <code>{e(iss)}</code> for "
-        f"{e(who or 'an EHR user not identified')}: {result.resources_read} FHIR resources "
-        f"read; nenguide opens {e(what)}.</p>"
-        + (f"<h2>Not used ({len(result.unmapped)})</h2><ul>{items}</ul>" if result.unmapped else "")
-        + f'<p><a id="smart-continue" href="{e(target)}">Continue</a></p></main></body></html>'
-    )
-    return HTMLResponse(body)
+    return HTMLResponse(html)
 
 
 def install(app: FastAPI) -> None:
@@ -316,12 +317,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SmartPageError)
     async def smart_failed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SmartPageError)
+        tx = render.texts(request, None)
+        # English: the detailed message; other languages: the code's text when there is one
+        reason = exc.message
+        if tx.lang != "en":
+            reason = tx.t(f"smart.err.{exc.code}") if f"smart.err.{exc.code}" in ui_texts()[
+                tx.lang
+            ] else tx.t("smart.err.other", message=exc.message)
         out = render.page(
             request,
             "error.html",
             None,
             status=exc.status,
-            message=f"SMART launch failed ({exc.code}): {exc.message}",
+            tx=tx,
+            message=tx.t("smart.failed", code=exc.code, reason=reason),
         )
         if exc.code not in ("smart_not_configured", "unknown_issuer", "bad_launch"):
             out.delete_cookie(COOKIE, path="/smart/")
