@@ -34,7 +34,16 @@ def _run(kb: Knowledge, case: dict[str, Any]) -> dict[str, Any]:
 
 
 def _codes(a: dict[str, Any]) -> set[str]:
-    return {o["code"] for o in a["treatment"]}
+    """The options recommended (a conditional option waits on an input and is not offered)."""
+    return {o["code"] for o in a["treatment"] if o.get("status", "recommended") == "recommended"}
+
+
+def _conditional(a: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        o["code"]: [r["field"] for r in o["requires"]]
+        for o in a["treatment"]
+        if o.get("status") == "conditional"
+    }
 
 
 def _syndrome(a: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -145,6 +154,12 @@ def test_telotristat_only_for_confirmed_syndrome_refractory_on_ssa(
     confirmed = (_syndrome(a, "carcinoid_syndrome") or {}).get("status") == "confirmed"
     codes = _codes(a)
     assert ("TELOTRISTAT" in codes) is (confirmed and refractory is True)
+    # unknown refractoriness: telotristat waits on it (issue 8 §1), naming the field
+    waiting = _conditional(a).get("TELOTRISTAT")
+    if confirmed and refractory is None:
+        assert waiting == ["clinical.symptoms.diarrhoea_refractory_on_ssa"]
+    else:
+        assert waiting is None
     # 4. symptom-control SSA only once the syndrome is confirmed (a suspicion is tested first)
     assert ("SSA_SYMPTOM_CONTROL" in codes) is confirmed
 
