@@ -121,3 +121,34 @@ def test_field_labels_of_the_engine(kb: Knowledge, lang: str, path: str, label: 
         assert got and got != path and not got.isascii()
     else:
         assert got == label
+
+
+def _fact_and_input_names(kb: Knowledge) -> list[str]:
+    names = {f.name for f in kb.facts.facts}
+    for table in kb.tables.values():
+        names |= set(table.spec.inputs)
+    return sorted(names)
+
+
+def test_the_fact_lists_are_not_empty(kb: Knowledge) -> None:
+    names = _fact_and_input_names(kb)
+    assert {"sstr_positive", "lung_m1a", "hx_pernicious_anaemia", "size_cm_interval"} <= set(names)
+    assert len(names) > 200
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_fact_and_table_input_has_a_label(kb: Knowledge, lang: str) -> None:
+    """The rule trace labels the facts a table read by ``field.<fact>``; none falls back to
+    the mechanical form of its name ("Sstr positive", "Lung m1a")."""
+    texts = kb.catalog.texts.get(lang, {})
+    missing = [n for n in _fact_and_input_names(kb) if not texts.get(f"field.{n}")]
+    assert missing == []
+
+
+def test_fact_labels_read_in_their_language(kb: Knowledge) -> None:
+    en, zh = kb.catalog.texts["en"], kb.catalog.texts["zh-CN"]
+    assert en["field.sstr_positive"] == "SSTR imaging positive"
+    assert zh["field.carrier_men1"] == "携带MEN1致病性胚系变异"
+    # Chinese labels use full-width brackets, never ASCII ones
+    ascii_brackets = [n for n in _fact_and_input_names(kb) if "(" in zh[f"field.{n}"]]
+    assert ascii_brackets == []
