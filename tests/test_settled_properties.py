@@ -250,6 +250,56 @@ def test_an_option_waiting_on_a_conditional_input_stays_listed(
             assert any(f.startswith(name) for f in fields), (code, fields)
 
 
+def _with_metastases(case: dict[str, Any], status: str) -> dict[str, Any]:
+    out = copy.deepcopy(case)
+    out["metastases"] = {"status": status}
+    return out
+
+
+@SETTINGS
+@given(case=cases())
+def test_an_open_setting_shows_each_settings_options_conditional_on_the_metastasis_status(
+    case: dict[str, Any],
+) -> None:
+    """Issue 8 §1, the treatment setting open only because ``metastases.status`` is unknown.
+
+    With U = the case with ``metastases: {status: unknown}``, N = with ``{status: none}`` and
+    M = with ``{status: present}`` (no further metastasis details in any of them):
+
+    * U always carries TX_SETTING_NEEDS_DATA naming ``metastases.status``;
+    * an option RECOMMENDED in U is recommended in both N and M;
+    * an option CONDITIONAL in U names ``metastases.status`` in its ``requires``, or is
+      conditional (on the same requirements) in both N and M;
+    * nothing is lost: every option recommended in both N and M is recommended in U, and every
+      option listed (recommended or conditional) in N or M is listed in U;
+    * nothing is invented: every option of U is listed in N or M.
+    """
+    u = _assess(_with_metastases(case, "unknown"))
+    n = _assess(_with_metastases(case, "none"))
+    m = _assess(_with_metastases(case, "present"))
+    assert any(
+        i["code"] == "TX_SETTING_NEEDS_DATA" and "metastases.status" in i["fields"]
+        for i in u["issues"]
+    ), "no TX_SETTING_NEEDS_DATA naming metastases.status"
+    if u["classification"]["category"] is None:
+        return
+    lu = {o["code"]: o for o in u["treatment"]}
+    ln = {o["code"]: o for o in n["treatment"]}
+    lm = {o["code"]: o for o in m["treatment"]}
+    for code, o in lu.items():
+        assert code in ln or code in lm, f"{code} invented with the metastasis status unknown"
+        if o["status"] == "recommended":
+            assert code in recommended(n) and code in recommended(m), code
+            continue
+        fields = [r["field"] for r in o["requires"]]
+        if "metastases.status" not in fields:
+            for other in (ln, lm):
+                assert other[code]["status"] == "conditional", (code, fields)
+                assert other[code]["requires"] == o["requires"], (code, fields)
+    assert recommended(n) & recommended(m) <= recommended(u)
+    assert set(ln) | set(lm) <= set(lu), sorted((set(ln) | set(lm)) - set(lu))
+
+
 def test_lifelong_is_null_only_while_the_exemption_is_possible() -> None:
     """Exhaustive over the exemption's own inputs: lifelong is null exactly when some value of
     the unknown inputs would make the patient exempt (the table, not a Python threshold)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import Tri
-from nenguide.engine.tables import InputDomain, Table, _row_truth
+from nenguide.engine.tables import InputDomain, Table, _row_truth, evaluate_first
 
 MAX_COMBINATIONS = 250_000
 TABLE_REFS = ("t_table", "t_descriptor_table", "n_table", "m_table", "group_table")
@@ -144,6 +144,7 @@ def _check_language(kb: Knowledge, rep: LintReport) -> None:
         if step not in THEN_KEYS:
             rep.errors.append(f"pathway.yaml: step '{step}' is not an engine step")
     _check_conditional_inputs(kb, rep)
+    _check_open_setting_input(kb, rep)
 
 
 def _check_conditional_inputs(kb: Knowledge, rep: LintReport) -> None:
@@ -159,6 +160,29 @@ def _check_conditional_inputs(kb: Knowledge, rep: LintReport) -> None:
             rep.errors.append(
                 f"pathway.yaml: conditional input '{n}' is not an input of a treatment table"
             )
+
+
+def _check_open_setting_input(kb: Knowledge, rep: LintReport) -> None:
+    """``treatment.parameters.open_setting_input``: an input of the setting table, with a
+    condition text in every language for each of its values."""
+    binding = kb.pathway.steps.get("treatment")
+    name = binding.parameters.get("open_setting_input") if binding else None
+    if name is None or binding is None:
+        return
+    table = kb.tables.get(binding.tables.get("setting", ""))
+    if not isinstance(name, str) or table is None or name not in table.spec.inputs:
+        rep.errors.append(
+            f"pathway.yaml: open_setting_input '{name}' is not an input of the setting table"
+        )
+        return
+    for value in table.spec.inputs[name].values or []:
+        res = evaluate_first(table, {name: value})
+        if res.decided and res.value == "unknown":
+            continue  # the value that leaves the setting open has no condition of its own
+        key = f"treatment.setting_condition.{name}.{value}"
+        for lang in kb.catalog.languages:
+            if not kb.catalog.texts[lang].get(key):
+                rep.errors.append(f"i18n/{lang}: '{key}' is missing (open setting input)")
 
 
 def _check_total(table: Table, rep: LintReport) -> None:

@@ -20,8 +20,9 @@ from typing import Any
 from nenguide.engine import ranges
 from nenguide.engine.context import Context, jsonable
 from nenguide.engine.pathway import TX_SYNDROMES
-from nenguide.engine.tables import CollectResult, Row, evaluate_collect
+from nenguide.engine.tables import CollectResult, Row, evaluate_collect, evaluate_first
 from nenguide.engine.treatment_data import OptionSpec, catalogue, effective_site, option_codes
+from nenguide.engine.treatment_setting import merge_settings, setting_candidates
 from nenguide.model.assessment import (
     Classification,
     FunctionalSyndrome,
@@ -305,10 +306,16 @@ def treatment(
             fields_for(sorted(setting.missing) or ["met_status"]),
             rule_id=ctx.table_id(STEP, "setting"),
         )
-        return [], _mdt(w)
+        return _open_setting(ctx, f, setting, eff, w)
     f["setting"] = setting.value
+    options = _options(w, f, eff)
+    return options, _mdt(w)
 
-    if setting.value == "localised" and category in NET_FAMILY:
+
+def _options(w: _Work, f: dict[str, Any], eff: SiteParameters) -> list[TreatmentOption]:
+    """The options of one treatment setting (``f["setting"]``)."""
+    ctx, category = w.ctx, f["category"]
+    if f["setting"] == "localised" and category in NET_FAMILY:
         _local(w, f)
     for t in ctx.kb.pathway.tables(STEP, "collect"):
         w.collect(t)
@@ -327,7 +334,61 @@ def treatment(
     _insufficient(w)
     options = _build(w, eff)
     _record_site(ctx, eff, options)
-    return options, _mdt(w)
+    return options
+
+
+def _open_setting(
+    ctx: Context, f: dict[str, Any], setting: Any, eff: SiteParameters, w: _Work
+) -> tuple[list[TreatmentOption], MdtDiscussion | None]:
+    """The setting is open only because the package's ``open_setting_input`` (pathway.yaml,
+    e.g. the metastasis status) is unknown: the options of every setting it may lead to are
+    assembled, each in a context of its own, and merged (:func:`merge_settings`): an option
+    every candidate setting gives alike stays as it is, any other is conditional on that input.
+    Any other missing input withholds every option, as before."""
+    name = open_setting_input(ctx.kb)
+    table = ctx.kb.tables[ctx.table_id(STEP, "setting")]
+    missing = set(setting.missing)
+    if name is None or not missing <= {name} or (not missing and f.get(name) != "unknown"):
+        return [], _mdt(w)
+    runs: list[tuple[str, list[TreatmentOption]]] = []
+    for value in setting_candidates(table, name, f.get(name)):
+        fv = dict(f, **{name: value})
+        res = evaluate_first(table, fv)
+        if res.decided and res.value == "unknown":
+            continue  # the value that leaves the setting open (e.g. 'unknown' itself)
+        if not res.decided or res.value is None:
+            return [], _mdt(w)  # a candidate whose setting still needs other data
+        fv["setting"] = res.value
+        sub = Context(ctx.kb, ctx.lang)
+        sw = _Work(sub, fv, w.cat, conditional_inputs=w.conditional_inputs, mdt=list(w.mdt))
+        runs.append((value, _options(sw, fv, eff)))
+        for item in sub.trace:
+            if item not in ctx.trace:
+                ctx.trace.append(item)
+        for i in sub.issues:
+            if i not in ctx.issues:
+                ctx.issues.append(i)
+        for reason in sw.mdt:
+            w.add_mdt(reason)
+    requirement = {
+        value: TreatmentRequirement(
+            field=path,
+            fact=name,
+            condition=ctx.text(f"treatment.setting_condition.{name}.{value}"),
+        )
+        for value, _ in runs
+        for path in fields_for([name])[:1]
+    }
+    if len(runs) < 2:
+        return [], _mdt(w)
+    return merge_settings(runs, requirement), _mdt(w)
+
+
+def open_setting_input(kb: Any) -> str | None:
+    """The input whose being unknown may leave the treatment setting open with the options
+    of each candidate setting shown (package data, checked by the lint), or None."""
+    name = kb.pathway.steps[STEP].parameters.get("open_setting_input")
+    return name if isinstance(name, str) else None
 
 
 def conditional_inputs(kb: Any) -> frozenset[str]:
