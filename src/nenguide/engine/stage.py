@@ -311,8 +311,10 @@ def _t_reported(
             facts["t_conflict"] = True
             missing = {"reported_pt", "extent", "size_cm"}
     if extra:
-        base = {str(x) for x in out.values} if isinstance(out, OneOf) else (
-            set(table_ts) if out is None else {str(out)}
+        base = (
+            {str(x) for x in out.values}
+            if isinstance(out, OneOf)
+            else (set(table_ts) if out is None else {str(out)})
         )
         out = one_of(base | set(extra))
         if isinstance(out, OneOf):
