@@ -11,12 +11,15 @@ import math
 from typing import Any
 
 from nenguide.engine.context import Context
+from nenguide.engine.facts import SITE_GROUP
+from nenguide.engine.logic import one_of
 from nenguide.engine.ranges import Interval, cuts, interval, representatives
-from nenguide.model.case import Case
+from nenguide.model.case import Case, Extent, normalise_reported_t
 from nenguide.model.reported import Bounds, MitoticCount
 
 STEP = "facts"
 PARAM_HPF_AREA = "hpf_area_mm2"
+PARAM_WALL_LAYERS = "wall_layers_not_stated"
 
 
 def _iv(b: Bounds, minimum: float, maximum: float, minimum_incl: bool = True) -> Interval:
@@ -46,6 +49,7 @@ def reported_input(ctx: Context, case: Case) -> dict[str, Any]:
         elif t.size.range is not None:
             iv = _iv(t.size.range, 0, 60 / factor, minimum_incl=False).scaled(factor)
             _ranged(ctx, f, "size_cm", iv, f"{t.size.range.text()} {t.size.unit}")
+    _extent(ctx, case, f)
     if p.ki67_range is not None:
         _ranged(ctx, f, "ki67_percent", _iv(p.ki67_range, 0, 100), f"{p.ki67_range.text()} %")
         f["ki67_reported"] = True
@@ -69,6 +73,23 @@ def reported_input(ctx: Context, case: Case) -> dict[str, Any]:
     if f:
         ctx.note(STEP, None, f, ["reported forms: unit converted, ranges as candidate values"])
     return f
+
+
+def _extent(ctx: Context, case: Case, f: dict[str, Any]) -> None:
+    """Extent as reported: 'within the wall, layer not stated' as the candidate layers of the
+    site (parameter wall_layers_not_stated), a reported pT as its T category, a venous tumour
+    thrombus as given."""
+    t = case.tumour
+    if t.extent is Extent.within_wall:
+        layers: dict[str, list[str]] = ctx.kb.parameters[PARAM_WALL_LAYERS]
+        group = SITE_GROUP[t.primary_site]
+        f["extent"] = one_of(layers.get(group, layers["default"]))
+        f["extent_text"] = Extent.within_wall.value
+    if t.reported_pt is not None:
+        f["reported_t"] = normalise_reported_t(t.reported_pt)
+        f["reported_t_text"] = t.reported_pt
+    if t.venous_tumour_thrombus is not None:
+        f["venous_tumour_thrombus"] = t.venous_tumour_thrombus
 
 
 def _mitoses(ctx: Context, f: dict[str, Any], m: MitoticCount) -> None:

@@ -32,6 +32,8 @@ FIELD_OF_FACT: dict[str, str] = {
     "size_cm": "tumour.size_cm",
     "extent": "tumour.extent",
     "lung_descriptors": "tumour.lung_descriptors",
+    "reported_pt": "tumour.reported_pt",
+    "venous_tumour_thrombus": "tumour.venous_tumour_thrombus",
     "differentiation": "pathology.differentiation",
     "morphology": "pathology.morphology",
     "ki67_percent": "pathology.ki67_percent",

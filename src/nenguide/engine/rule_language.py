@@ -78,6 +78,12 @@ THEN_KEYS: dict[str, dict[str, Key]] = {
         ),
         "code": _CODE,
         "fields": _FIELDS,
+        "t_candidates": Key(
+            "list[str]",
+            "flags: T categories the flagged finding may also mean (T stays open between them "
+            "and the T the other inputs give)",
+            "t_candidates: [T4]",
+        ),
         "unknown_facts": Key(
             "list[str]",
             "consistency rows: facts made unknown for every step",

@@ -67,16 +67,19 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
     conflicted = list(facts.get("conflicted") or ())
 
     flags = ctx.collect(STEP, ctx.table_id(STEP, "flags"), {**facts, "system": system})
-    if flags.applies:
-        for row in flags.applies:
-            ctx.issue(
-                row.then["code"],
-                STEP,
-                ["tumour.size_cm"],
-                rule_id=row.id,
-                size_cm=facts["size_cm"],
-                system=system,
-            )
+    t_open: list[str] = []
+    for row in flags.applies:
+        t_open += row.then.get("t_candidates") or []
+        ctx.issue(
+            row.then["code"],
+            STEP,
+            list(row.then.get("fields") or ["tumour.size_cm"]),
+            rule_id=row.id,
+            size_cm=facts["size_cm"],
+            system=system,
+            candidates=row.then.get("t_candidates") or [],
+        )
+    facts["t_open_candidates"] = t_open
 
     cats, g, group_table = _tnm(ctx, facts, spec)
 
@@ -127,7 +130,7 @@ def stage(ctx: Context, case_facts: Mapping[str, Any], case: Case, cls: Classifi
         group=coarse or "?",
         complete=True,
     )
-    status = Status.CONFLICT if conflicted else Status.INSUFFICIENT_DATA
+    status = Status.CONFLICT if conflicted or facts.get("t_conflict") else Status.INSUFFICIENT_DATA
     return Stage(status=status, group=coarse, **common)
 
 
@@ -230,7 +233,7 @@ def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, 
     res = ctx.first(STEP, spec["t_table"], facts)
     desc_table = spec.get("t_descriptor_table")
     if not desc_table:
-        return res.value, res.missing
+        return _t_reported(ctx, facts, spec["t_table"], res.value, set(res.missing))
     # Lung: T is the higher of the size category and the highest descriptor category.
     order: list[str] = ctx.kb.parameters["lung_t_order"]
     rank = {t: i for i, t in enumerate(order)}
@@ -258,6 +261,65 @@ def _t(ctx: Context, facts: dict[str, Any], spec: dict[str, Any]) -> tuple[Any, 
         ["T = higher of size and descriptor T"],
     )
     return value, (missing if isinstance(value, OneOf) else set())
+
+
+def _t_reported(
+    ctx: Context, facts: dict[str, Any], t_table: str, value: Any, missing: set[str]
+) -> tuple[Any, AbstractSet[str]]:
+    """T with what the report adds: a reported pT is the T when the depth and size leave it
+    among the candidates (traced as taken from the report), a conflict when they exclude it;
+    a finding the sources give no T category (flags' t_candidates) keeps T open."""
+    reported = facts.get("reported_t")
+    extra = list(facts.get("t_open_candidates") or ())
+    if reported is None and not extra:
+        return value, missing
+    table_ts = [str(r.then["t"]) for r in ctx.kb.table(t_table).rows if r.then.get("t")]
+    if isinstance(value, OneOf):
+        cands = {str(x) for x in value.values if x is not None}
+    elif value is None or value in UNKNOWN_CATEGORIES:
+        cands = set(table_ts)
+    else:
+        cands = {str(value)}
+    out: Any = value
+    if reported is not None:
+        if reported not in table_ts:
+            ctx.issue(
+                "REPORTED_PT_OTHER_CHAPTER",
+                STEP,
+                ["tumour.reported_pt"],
+                reported=facts.get("reported_t_text") or reported,
+                values=sorted(set(table_ts)),
+            )
+        elif reported in cands:
+            out = reported
+            missing = set()
+            ctx.note(
+                STEP,
+                reported,
+                {"reported_pt": facts.get("reported_t_text"), "t_by_depth_and_size": value},
+                ["T taken from the report's pT (the depth and size given allow it)"],
+            )
+        else:
+            ctx.issue(
+                "CONFLICT_REPORTED_PT",
+                STEP,
+                ["tumour.reported_pt", "tumour.extent", "tumour.size_cm"],
+                reported=facts.get("reported_t_text") or reported,
+                derived=sorted(cands),
+            )
+            out = one_of(cands | {reported})
+            facts["t_conflict"] = True
+            missing = {"reported_pt", "extent", "size_cm"}
+    if extra:
+        base = (
+            {str(x) for x in out.values}
+            if isinstance(out, OneOf)
+            else (set(table_ts) if out is None else {str(out)})
+        )
+        out = one_of(base | set(extra))
+        if isinstance(out, OneOf):
+            missing = missing | {"venous_tumour_thrombus", "extent"}
+    return out, missing
 
 
 def _values(res: TableResult, order: list[str]) -> list[str]:

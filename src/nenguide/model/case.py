@@ -80,6 +80,7 @@ class Extent(StrEnum):
     confined_to_pancreas = "confined_to_pancreas"  # pancreas (peripancreatic fat alone included)
     duodenum_or_bile_duct = "duodenum_or_bile_duct"  # pancreas: invades duodenum or CBD
     large_vessel = "large_vessel"  # pancreas: wall of coeliac axis / SMA
+    within_wall = "within_wall"  # luminal GI: within the wall, layer not stated
 
 
 _GI_WALL = {
@@ -89,6 +90,7 @@ _GI_WALL = {
     Extent.subserosa,
     Extent.serosa,
     Extent.adjacent_organ,
+    Extent.within_wall,
 }
 
 #: Which extents are meaningful at which primary site (AJCC 8th chapters 29-34).
@@ -106,6 +108,7 @@ EXTENTS_BY_SITE: dict[PrimarySite, frozenset[Extent]] = {
             Extent.pancreas_or_peripancreatic_fat,
             Extent.serosa,
             Extent.adjacent_organ,
+            Extent.within_wall,
         }
     ),
     PrimarySite.ampulla: frozenset(
@@ -127,6 +130,27 @@ EXTENTS_BY_SITE: dict[PrimarySite, frozenset[Extent]] = {
         }
     ),
 }
+
+
+_T1_TO_T4 = frozenset({"T1", "T2", "T3", "T4"})
+
+#: The T categories a reported pT may name, by site (AJCC 8th NET chapters 29-34).
+REPORTED_T_BY_SITE: dict[PrimarySite, frozenset[str]] = {
+    **{site: _T1_TO_T4 for site in EXTENTS_BY_SITE},
+    PrimarySite.colon: frozenset({"T1a", "T1b", "T2", "T3", "T4"}),
+    PrimarySite.rectum: frozenset({"T1a", "T1b", "T2", "T3", "T4"}),
+}
+_PT_PREFIX = ("yp", "p", "c")
+
+
+def normalise_reported_t(text: str) -> str:
+    """'pT2', 'T2', 'ypT1b' -> 'T2', 'T2', 'T1b' (the category without its prefix)."""
+    s = text.strip()
+    for pre in _PT_PREFIX:
+        if s.lower().startswith(pre + "t"):
+            s = s[len(pre) :]
+            break
+    return s[:1].upper() + s[1:].lower() if s else s
 
 
 class LungDescriptor(StrEnum):
@@ -179,6 +203,17 @@ class Tumour(_Frozen):
         description="Size as reported: value or range with its unit, e.g. {value: 12, unit: mm} "
         "or {range: '3-4', unit: cm} (instead of size_cm)",
     )
+    reported_pt: str | None = Field(
+        default=None,
+        max_length=8,
+        description="T category as the pathology report states it, without its depth "
+        "(e.g. 'pT2'); used as T when no depth is given, a conflict when it disagrees",
+    )
+    venous_tumour_thrombus: bool | None = Field(
+        default=None,
+        description="Pancreas only: tumour thrombus in a vein (splenic, portal, superior "
+        "mesenteric); AJCC 8th gives it no T category, so T stays open (MDT)",
+    )
     number_of_tumours_range: CountBounds | None = Field(
         default=None,
         description="Number of primary tumours as words or bounds: 'multiple' (at least 2), "
@@ -216,6 +251,39 @@ class Tumour(_Frozen):
                     "site": site.value,
                     "allowed": ", ".join(sorted(e.value for e in allowed)),
                 },
+            )
+        return v
+
+    @field_validator("reported_pt")
+    @classmethod
+    def _reported_pt_for_site(cls, v: str | None, info: ValidationInfo) -> str | None:
+        site = info.data.get("primary_site")
+        if v is None or site is None:
+            return v
+        allowed = REPORTED_T_BY_SITE.get(site)
+        if allowed is None:
+            raise PydanticCustomError(
+                "reported_pt_not_used",
+                "reported_pt is not used for primary site '{site}' (GEP NET sites only)",
+                {"site": site.value},
+            )
+        t = normalise_reported_t(v)
+        if t not in allowed:
+            raise PydanticCustomError(
+                "reported_pt_for_site",
+                "reported_pt '{value}' is not a T category for primary site '{site}'; "
+                "allowed: {allowed} (with or without the prefix p, yp or c)",
+                {"value": v, "site": site.value, "allowed": ", ".join(sorted(allowed))},
+            )
+        return v
+
+    @field_validator("venous_tumour_thrombus")
+    @classmethod
+    def _thrombus_pancreas(cls, v: bool | None, info: ValidationInfo) -> bool | None:
+        if v is not None and info.data.get("primary_site") not in (PrimarySite.pancreas, None):
+            raise PydanticCustomError(
+                "venous_thrombus_pancreas",
+                "venous_tumour_thrombus applies only when primary_site is 'pancreas'",
             )
         return v
 

@@ -91,6 +91,9 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         else:  # a descriptor the table does not decide: the engine says what is missing
             desc.append(None)
             fallback[i] = True
+    for i, f in enumerate(facts):  # the report's T and a venous thrombus: the engine's glue
+        if f.get("reported_t") is not None or f.get("venous_tumour_thrombus") is not None:
+            fallback[i] = True
     derived: dict[str, list[Any]] = {
         "lung_descriptor_rank": desc,
         "has_components": [bool(c.pathology.components) for c in cases],

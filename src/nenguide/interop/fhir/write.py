@@ -156,6 +156,8 @@ class _Writer:
             rest["valueInteger"] = v
         elif s.value == "boolean":
             rest["valueBoolean"] = v
+        elif type(v) is str:  # free text as reported (tumour.reported_pt)
+            rest["valueString"] = v
         else:
             rest["valueCodeableConcept"] = value_concept(m, v.value)
         self.add(self.observation(concept(*codes), profile=s.profile, **rest))

@@ -227,7 +227,11 @@ def gep_t_matches_ajcc8(kb: Knowledge) -> list[str]:
 
     out = []
     for site in GEP_SITES:
-        extents = sorted(e.value for e in EXTENTS_BY_SITE[PrimarySite(site)])
+        # within_wall (layer not stated) is a set of these layers, not an AJCC depth of its own
+        # (its candidates: vignettes V520-V522)
+        extents = sorted(
+            e.value for e in EXTENTS_BY_SITE[PrimarySite(site)] if e.value != "within_wall"
+        )
         for size in SIZES:
             for extent in extents:
                 got = _t_of(kb, site, {"size_cm": size, "extent": extent})
