@@ -25,7 +25,7 @@ import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 
@@ -123,36 +123,20 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
     return pl.DataFrame(list(cols.values()))
 
 
-def _classification(r: Mapping[str, Any]) -> Classification:
-    return Classification(
-        status=Status(r["classification_status"]),
-        category=r["classification_category"],
-        grade=r["classification_grade"],
-        nec_subtype=r["classification_nec_subtype"],
-        system=r["classification_system"],
-        grade_by_ki67=r["classification_grade_by_ki67"],
-        grade_by_mitoses=r["classification_grade_by_mitoses"],
-        grade_discordant=r["classification_grade_discordant"],
+_M = TypeVar("_M", Classification, Stage, LiverMetastasis)
+
+#: the core columns each step's model is rebuilt from: ``<prefix>_<field>`` (and its status)
+_CLASSIFICATION = ("category", "grade", "nec_subtype", "system", "grade_by_ki67",
+                   "grade_by_mitoses", "grade_discordant")  # fmt: skip
+_STAGE = ("system", "prefix", "t", "n", "m", "group", "t_suffix", "reason")
+_LIVER = ("type",)
+
+
+def _from_row(model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[str, Any]) -> _M:
+    """The step's model from its flat core columns."""
+    return model(
+        status=Status(r[f"{prefix}_status"]), **{k: r[f"{prefix}_{k}"] for k in fields}
     )
-
-
-def _stage(r: Mapping[str, Any]) -> Stage:
-    return Stage(
-        status=Status(r["stage_status"]),
-        system=r["stage_system"],
-        prefix=r["stage_prefix"],
-        t=r["stage_t"],
-        n=r["stage_n"],
-        m=r["stage_m"],
-        group=r["stage_group"],
-        t_suffix=r["stage_t_suffix"],
-        reason=r["stage_reason"],
-    )
-
-
-def _liver(r: Mapping[str, Any]) -> LiverMetastasis:
-    return LiverMetastasis(status=Status(r["liver_metastasis_status"]),
-                           type=r["liver_metastasis_type"])  # fmt: skip
 
 
 class ColumnarBackend:
@@ -306,7 +290,9 @@ class ColumnarBackend:
             self.fallback_count += 1
             cls, stg, liver = self._engine_core(ctx, facts, case)
         else:
-            cls, stg, liver = _classification(r), _stage(r), _liver(r)
+            cls = _from_row(Classification, "classification", _CLASSIFICATION, r)
+            stg = _from_row(Stage, "stage", _STAGE, r)
+            liver = _from_row(LiverMetastasis, "liver_metastasis", _LIVER, r)
             kinds = self.kb.issue_kinds
             # the core's issues, in the engine's order (later steps read their kinds)
             ctx.issues.extend({"code": c, "kind": kinds[c]} for c in r["core_issues"])
