@@ -13,6 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nenguide.engine.kb import Knowledge
+from nenguide.mutation.properties.hereditary import (
+    relative_men1_matches_thakker,
+    surveillance_matches_reference,
+    triggers_match_reference,
+)
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
     GRADE_RANK,
@@ -115,6 +120,20 @@ def properties() -> list[Property]:
         Property(
             "local treatment of the primary = clinical-treatment.md §2 (size x grade x depth grid)",
             local_treatment_matches_reference,
+        ),
+    ]
+    out += [
+        Property(
+            "germline-testing triggers = clinical-treatment.md §6.4 (site x age x count grid)",
+            triggers_match_reference,
+        ),
+        Property(
+            "carrier surveillance = Thakker 2012 (clinical-treatment.md §6.2-6.3)",
+            surveillance_matches_reference,
+        ),
+        Property(
+            "relative with MEN1 = clinical or genetic MEN1 (Thakker 2012, §6.2)",
+            relative_men1_matches_thakker,
         ),
     ]
     for table in PRECISE_TABLES:
