@@ -13,6 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nenguide.engine.kb import Knowledge
+from nenguide.mutation.properties.classification import (
+    gep_grade_combine_higher_wins,
+    minen_checks_match_who,
+    minen_mix_matches_who,
+    thoracic_carcinoid_matches_who2021,
+    thoracic_high_grade_matches_who2021,
+)
 from nenguide.mutation.properties.hereditary import (
     relative_men1_matches_thakker,
     surveillance_matches_reference,
@@ -134,6 +141,25 @@ def properties() -> list[Property]:
         Property(
             "relative with MEN1 = clinical or genetic MEN1 (Thakker 2012, §6.2)",
             relative_men1_matches_thakker,
+        ),
+    ]
+    out += [
+        Property("MiNEN = each component at least 30 % (WHO 2019)", minen_mix_matches_who),
+        Property(
+            "MiNEN diagnosis vs shares, combined morphology (WHO 2019/2021 checks)",
+            minen_checks_match_who,
+        ),
+        Property(
+            "GEP grade = the higher of the Ki-67 and mitotic grades (WHO 2019)",
+            gep_grade_combine_higher_wins,
+        ),
+        Property(
+            "lung/thymic carcinoid TC/AC/elevated = WHO 2021 (mitoses x necrosis)",
+            thoracic_carcinoid_matches_who2021,
+        ),
+        Property(
+            "lung/thymic high-grade NEC by morphology = WHO 2021",
+            thoracic_high_grade_matches_who2021,
         ),
     ]
     for table in PRECISE_TABLES:
