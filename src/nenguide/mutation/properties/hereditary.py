@@ -167,8 +167,8 @@ def _completions(f: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
 
 def _trigger_scenarios() -> list[dict[str, Any]]:
     """Known inputs at and either side of every limit, every site with every site-bound
-    finding, each trigger's findings alone and together; then each input of the site scenarios
-    unknown in turn, and partly known MEN1 counts."""
+    finding, each other trigger's findings alone; then each input of the site scenarios unknown
+    in turn, and partly known MEN1 counts."""
     out: list[dict[str, Any]] = []
     for site, wd, ag in itertools.product(_SITES, (True, False), (True, False)):
         known = {**_BASE, "site_group": site, "well_differentiated": wd, "atrophic_gastritis": ag}
@@ -230,7 +230,7 @@ def triggers_match_reference(kb: Knowledge) -> list[str]:
         for r in res.applies:
             applies.setdefault(r.then["trigger"], set()).add(_outcome(r.then))
         maybe = {r.then["trigger"] for r, _ in res.maybe}
-        always: set[str] | None = None
+        always: set[str] | None = None  # the triggers every completion meets
         some: set[str] = set()
         open_: set[str] = set()
         for c in _completions(f):
@@ -242,7 +242,7 @@ def triggers_match_reference(kb: Knowledge) -> list[str]:
                     out.append(f"{f}: {name} gives {applies[name]}, reference {outcome}")
             some |= set(req)
             always = set(req) if always is None else always & set(req)
-        assert always is not None
+        always = always or set()
         got = set(applies) - open_
         if got - always or (always - open_) - got - maybe:
             out.append(f"{f}: triggers {sorted(got)}, reference {sorted(always - open_)}")
