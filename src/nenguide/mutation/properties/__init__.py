@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nenguide.engine.kb import Knowledge
+from nenguide.mutation.properties.followup import CHECKS as FOLLOWUP_CHECKS
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
     GRADE_RANK,
@@ -133,4 +134,5 @@ def properties() -> list[Property]:
                 lambda kb, table=table: stage_monotone(kb, table),  # type: ignore[misc]
             )
         )
+    out += [Property(name, check) for name, check in FOLLOWUP_CHECKS]
     return out
