@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nenguide.engine.kb import Knowledge
+from nenguide.mutation.properties.fact_checks import CHECKS as FACT_CHECKS
 from nenguide.mutation.properties.followup import CHECKS as FOLLOWUP_CHECKS
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
@@ -135,4 +136,5 @@ def properties() -> list[Property]:
             )
         )
     out += [Property(name, check) for name, check in FOLLOWUP_CHECKS]
+    out += [Property(name, check) for name, check in FACT_CHECKS]
     return out
