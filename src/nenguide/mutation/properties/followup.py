@@ -188,7 +188,9 @@ def reference_schedule(f: Mapping[str, Any]) -> frozenset[str] | str:
     unresectable (the type 1 row and the R1 / advanced rows overlap, precedence not given); a
     small non-functional pNET recorded as unresectable; an appendiceal NET of 1-2 cm ("optional"
     imaging: only the > 2 cm schedule is excluded); an ampullary NET (neither "duodenal" nor
-    excluded: the duodenal endoscopic schedule or the generic one)."""
+    excluded: the duodenal endoscopic schedule or the generic one). A low-risk gastric type 1 NET
+    keeps its endoscopic schedule whether or not it was resected (the §5.2 row is not tied to a
+    resection; §2.2: surveillance is the management below 1 cm)."""
     site, margin, risk, size = f["primary_site"], f["resection_margin"], f["risk"], f["size_cm"]
     if f["family"] == "nec":  # §5.2 NEC after curative treatment; otherwise advanced (§5.1)
         curative = margin in ("R0", "R1") and f["met_status"] == "none"
