@@ -36,10 +36,12 @@ def reference_risk(f: Mapping[str, Any]) -> str:
     """clinical-treatment.md §5.1-5.2 and clinical-verification.md §1d: G3 keeps short intervals
     (ESMO 2020: not extended after 5 years, "except G3 NEN"); node-positive disease or a G2
     NET with Ki-67 > 5 % (CommNETS 2018, "Ki-67 > 5 %") is followed more often; NET G1 and G2
-    with Ki-67 at most 5 %, N0, is the low-risk row. Thoracic carcinoids have no follow-up source:
-    docs/clinical-gaps.md ("Thoracic carcinoid follow-up: borrowed from GEP-NET by analogy") -
-    the atypical (higher-grade) carcinoid as a higher-risk NET, the typical one as low risk
-    unless node-positive."""
+    with Ki-67 at most 5 %, N0, is the low-risk row (nodes not assessed, as after an endoscopic
+    resection, are not positive: the reading docs/clinical-gaps.md records for the exemption, and
+    vignette V404). Ki-67 of exactly 5 %: docs/clinical-gaps.md (CommNETS kept). Thoracic
+    carcinoids have no follow-up source: docs/clinical-gaps.md ("Thoracic carcinoid follow-up:
+    borrowed from GEP-NET by analogy") - the atypical (higher-grade) carcinoid as a higher-risk
+    NET, the typical one as low risk unless node-positive."""
     cat, grade, ki67, nodes = f["category"], f["grade"], f["ki67_percent"], f["node_status"]
     if cat == "NET" and grade == "G3":
         return "g3"
