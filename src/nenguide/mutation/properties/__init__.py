@@ -20,6 +20,8 @@ from nenguide.mutation.properties.classification import (
     thoracic_carcinoid_matches_who2021,
     thoracic_high_grade_matches_who2021,
 )
+from nenguide.mutation.properties.fact_checks import CHECKS as FACT_CHECKS
+from nenguide.mutation.properties.followup import CHECKS as FOLLOWUP_CHECKS
 from nenguide.mutation.properties.hereditary import (
     relative_men1_matches_thakker,
     surveillance_matches_reference,
@@ -178,4 +180,6 @@ def properties() -> list[Property]:
                 lambda kb, table=table: stage_monotone(kb, table),  # type: ignore[misc]
             )
         )
+    out += [Property(name, check) for name, check in FOLLOWUP_CHECKS]
+    out += [Property(name, check) for name, check in FACT_CHECKS]
     return out
