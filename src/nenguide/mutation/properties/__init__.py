@@ -41,6 +41,7 @@ from nenguide.mutation.properties.treatment import (
     systemic_options_match_reference,
     treatment_caveats_match_reference,
 )
+from nenguide.mutation.properties.workup import workup_items_match_reference
 
 __all__ = [
     "GRADE_BOUNDARIES",
@@ -115,6 +116,12 @@ def properties() -> list[Property]:
         Property(
             "local treatment of the primary = clinical-treatment.md §2 (size x grade x depth grid)",
             local_treatment_matches_reference,
+        ),
+    ]
+    out += [
+        Property(
+            "work-up items = imaging, endoscopy and markers of the reference (situation grid)",
+            workup_items_match_reference,
         ),
     ]
     for table in PRECISE_TABLES:

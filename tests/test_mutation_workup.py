@@ -1,0 +1,66 @@
+"""The work-up property (issue 13) kills edits the sources decide and leaves the open ones alone."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from nenguide.engine.kb import Knowledge
+from nenguide.knowledge import load_from, package_path
+from nenguide.mutation import runner
+from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
+from nenguide.mutation.properties.workup import workup_items_match_reference
+
+
+@cache
+def _sources() -> dict[str, TableSource]:
+    return {t.id: t for t in read_tables(package_path())}
+
+
+@cache
+def _mutants() -> dict[str, Mutant]:
+    return {m.id: m for m in all_mutants(list(_sources().values()))}
+
+
+@cache
+def _kb() -> Knowledge:
+    return load_from(package_path(), verify_hash=False)
+
+
+def _mutant(mid: str) -> Knowledge:
+    m = _mutants()[mid]
+    return runner.load_mutant(_kb(), m, _sources()[m.table_id])
+
+
+@pytest.mark.parametrize(
+    "mid",
+    [
+        # EUS of the pancreas is for a pancreatic lesion (§5.1), not a duodenal one
+        "CSCO2021.WORKUP.EUS.PANCREAS when primary_site: pancreas -> [pancreas, duodenum]",
+        # rectal NET 1-2 cm inclusive: EUS and/or pelvic MRI (clinical-treatment.md §2.7)
+        "CSCO2021.WORKUP.EUS.RECTUM when size_cm: le 2 -> lt 2",
+        "CSCO2021.WORKUP.EUS.RECTUM when size_cm: le 2 -> le 3",
+        # NEC is Ki-67 > 20 % by definition: 20 % is discordant (WHO 2019, §1.1)
+        "CSCO2021.WORKUP.PATHOLOGY.NEC_LOW_PROLIFERATION when ki67_percent: le 20 -> lt 20",
+        # GLP-1R imaging only while the insulinoma is not localised (§5.1)
+        "CSCO2021.WORKUP.GLP1R.INSULINOMA_UNLOCALISED when primary_site: unknown_primary -> "
+        "[unknown_primary, lung]",
+    ],
+)
+def test_the_property_kills_edits_the_sources_decide(mid: str) -> None:
+    assert workup_items_match_reference(_mutant(mid))
+
+
+@pytest.mark.parametrize(
+    "mid",
+    [
+        # where SSTR imaging of a small appendiceal / rectal NET may be omitted is not in the
+        # sources (docs/clinical-gaps.md): the property does not decide it
+        "CSCO2021.WORKUP.SSTR.NET_APPENDIX_RECTUM when size_cm: ge 1 -> ge 0.9",
+        # the Ki-67 limit of "high G2" is not in the sources either
+        "CSCO2021.WORKUP.FDG.NET_G2_HIGH when ki67_percent: gt 10 -> gt 11",
+    ],
+)
+def test_the_property_leaves_open_what_the_sources_leave_open(mid: str) -> None:
+    assert workup_items_match_reference(_mutant(mid)) == []
