@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nenguide.engine.kb import Knowledge
+from nenguide.mutation.properties.liver import liver_conflicts_match_enets, liver_type_matches_enets
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
     GRADE_RANK,
@@ -122,6 +123,13 @@ def properties() -> list[Property]:
         Property(
             "work-up items = imaging, endoscopy and markers of the reference (situation grid)",
             workup_items_match_reference,
+        ),
+        Property(
+            "ENETS liver-metastasis type (Frilling 2014; every finding known or not)",
+            liver_type_matches_enets,
+        ),
+        Property(
+            "liver findings contradicting the ENETS types are reported", liver_conflicts_match_enets
         ),
     ]
     for table in PRECISE_TABLES:

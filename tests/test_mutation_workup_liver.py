@@ -1,4 +1,5 @@
-"""The work-up property (issue 13) kills edits the sources decide and leaves the open ones alone."""
+"""The work-up and liver properties (issue 13) kill edits the sources decide and leave the open
+ones alone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from nenguide.engine.kb import Knowledge
 from nenguide.knowledge import load_from, package_path
 from nenguide.mutation import runner
 from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
+from nenguide.mutation.properties.liver import liver_conflicts_match_enets, liver_type_matches_enets
 from nenguide.mutation.properties.workup import workup_items_match_reference
 
 
@@ -64,3 +66,21 @@ def test_the_property_kills_edits_the_sources_decide(mid: str) -> None:
 )
 def test_the_property_leaves_open_what_the_sources_leave_open(mid: str) -> None:
     assert workup_items_match_reference(_mutant(mid)) == []
+
+
+@pytest.mark.parametrize(
+    "mid",
+    [
+        # a single lesion is type I whatever the extent; confined disease that standard
+        # resection cannot remove fits no type (Frilling 2014, reference README)
+        "CSCO2021.LIVER.TYPE_I_CONFINED when liver_resectability: standard_resection -> "
+        "[standard_resection, unresectable]",
+        "CSCO2021.LIVER.TYPE_III_DIFFUSE when liver_diffuse: true -> false",
+        "CSCO2021.LIVER.CHECK.SINGLE_DIFFUSE when liver_lesion_count: = 1 -> = 2",
+        "CSCO2021.LIVER.CHECK.RESECTABLE_DIFFUSE when liver_resectability: "
+        "[standard_resection, resection_with_ablation_or_staged] -> [standard_resection]",
+    ],
+)
+def test_the_liver_properties_kill_edits_of_the_enets_types(mid: str) -> None:
+    kb = _mutant(mid)
+    assert liver_type_matches_enets(kb) or liver_conflicts_match_enets(kb)
