@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 from nenguide.engine.kb import Knowledge
 from nenguide.mutation.properties.liver import liver_conflicts_match_enets, liver_type_matches_enets
+from nenguide.mutation.properties.setting import (
+    setting_matches_csco,
+    symptom_control_matches_reference,
+)
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
     GRADE_RANK,
@@ -130,6 +134,14 @@ def properties() -> list[Property]:
         ),
         Property(
             "liver findings contradicting the ENETS types are reported", liver_conflicts_match_enets
+        ),
+        Property(
+            "treatment setting = CSCO S1, S2, S4 (every input known, one of two, or unknown)",
+            setting_matches_csco,
+        ),
+        Property(
+            "hormone symptom control = clinical-treatment.md §1.2-1.5 (every syndrome)",
+            symptom_control_matches_reference,
         ),
     ]
     for table in PRECISE_TABLES:

@@ -1,8 +1,9 @@
-"""The work-up and liver properties (issue 13) kill edits the sources decide and leave the open
-ones alone."""
+"""The work-up, liver, setting and symptom-control properties (issue 13) kill the edits the
+sources decide and leave the open ones alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import pytest
@@ -12,6 +13,10 @@ from nenguide.knowledge import load_from, package_path
 from nenguide.mutation import runner
 from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
 from nenguide.mutation.properties.liver import liver_conflicts_match_enets, liver_type_matches_enets
+from nenguide.mutation.properties.setting import (
+    setting_matches_csco,
+    symptom_control_matches_reference,
+)
 from nenguide.mutation.properties.workup import workup_items_match_reference
 
 
@@ -84,3 +89,30 @@ def test_the_property_leaves_open_what_the_sources_leave_open(mid: str) -> None:
 def test_the_liver_properties_kill_edits_of_the_enets_types(mid: str) -> None:
     kb = _mutant(mid)
     assert liver_type_matches_enets(kb) or liver_conflicts_match_enets(kb)
+
+
+@pytest.mark.parametrize(
+    ("mid", "check"),
+    [
+        # borderline resectable without metastases is locally advanced (CSCO S2)
+        (
+            "CSCO2021.TX.SETTING.LOCALISED when resectability: [resectable, not_recorded] -> "
+            "[resectable, not_recorded, borderline]",
+            setting_matches_csco,
+        ),
+        # an insulinoma with positive SSTR imaging gets SSA, not the VIPoma fluid regimen (§1.2)
+        (
+            "CSCO2021.TX.SYMPTOMS.INSULINOMA.SSA then <- CSCO2021.TX.SYMPTOMS.VIPOMA",
+            symptom_control_matches_reference,
+        ),
+        # a somatostatinoma gets SSA, not cortisol-synthesis inhibitors (§1.5)
+        (
+            "CSCO2021.TX.SYMPTOMS.SOMATOSTATINOMA then <- CSCO2021.TX.SYMPTOMS.ECTOPIC_ACTH",
+            symptom_control_matches_reference,
+        ),
+    ],
+)
+def test_the_treatment_properties_kill_edits_the_sources_decide(
+    mid: str, check: Callable[[Knowledge], list[str]]
+) -> None:
+    assert check(_mutant(mid))
