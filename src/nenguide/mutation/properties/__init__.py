@@ -27,6 +27,11 @@ from nenguide.mutation.properties.hereditary import (
     surveillance_matches_reference,
     triggers_match_reference,
 )
+from nenguide.mutation.properties.liver import liver_conflicts_match_enets, liver_type_matches_enets
+from nenguide.mutation.properties.setting import (
+    setting_matches_csco,
+    symptom_control_matches_reference,
+)
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
     GRADE_RANK,
@@ -55,6 +60,7 @@ from nenguide.mutation.properties.treatment import (
     systemic_options_match_reference,
     treatment_caveats_match_reference,
 )
+from nenguide.mutation.properties.workup import workup_items_match_reference
 
 __all__ = [
     "GRADE_BOUNDARIES",
@@ -162,6 +168,25 @@ def properties() -> list[Property]:
         Property(
             "lung/thymic high-grade NEC by morphology = WHO 2021",
             thoracic_high_grade_matches_who2021,
+        ),
+        Property(
+            "work-up items = imaging, endoscopy and markers of the reference (situation grid)",
+            workup_items_match_reference,
+        ),
+        Property(
+            "ENETS liver-metastasis type (Frilling 2014; every finding known or not)",
+            liver_type_matches_enets,
+        ),
+        Property(
+            "liver findings contradicting the ENETS types are reported", liver_conflicts_match_enets
+        ),
+        Property(
+            "treatment setting = CSCO S1, S2, S4 (every input known, one of two, or unknown)",
+            setting_matches_csco,
+        ),
+        Property(
+            "hormone symptom control = clinical-treatment.md §1.2-1.5 (every syndrome)",
+            symptom_control_matches_reference,
         ),
     ]
     for table in PRECISE_TABLES:
