@@ -32,6 +32,12 @@ from nenguide.mutation.properties.staging import (
     staging_conflicts_are_reported,
     staging_system_by_site_and_category,
 )
+from nenguide.mutation.properties.staging_extra import (
+    boundary_flags_match_sources,
+    n_and_m_tables_under_partial_knowledge,
+    staging_system_under_partial_knowledge,
+    t_tables_under_partial_knowledge,
+)
 from nenguide.mutation.properties.treatment import (
     advanced_options_match_reference,
     followup_exemption_matches_csco_s8,
@@ -133,4 +139,23 @@ def properties() -> list[Property]:
                 lambda kb, table=table: stage_monotone(kb, table),  # type: ignore[misc]
             )
         )
+    out += [
+        Property(
+            "T categories under partial knowledge = AJCC 8th / TNM 8th (every known, unknown "
+            "or two-valued size and depth)",
+            t_tables_under_partial_knowledge,
+        ),
+        Property(
+            "N and M categories under partial knowledge = AJCC 8th / TNM 8th",
+            n_and_m_tables_under_partial_knowledge,
+        ),
+        Property(
+            "staging system under partial knowledge (site group x category)",
+            staging_system_under_partial_knowledge,
+        ),
+        Property(
+            "boundary-wording and venous-thrombus flags = docs/staging-decisions.md",
+            boundary_flags_match_sources,
+        ),
+    ]
     return out
