@@ -47,6 +47,9 @@ from nenguide.mutation.properties.treatment import (
     systemic_options_match_reference,
     treatment_caveats_match_reference,
 )
+from nenguide.mutation.properties.treatment_extra import (
+    local_treatment_under_partial_knowledge,
+)
 
 __all__ = [
     "GRADE_BOUNDARIES",
@@ -156,6 +159,11 @@ def properties() -> list[Property]:
         Property(
             "boundary-wording and venous-thrombus flags = docs/staging-decisions.md",
             boundary_flags_match_sources,
+        ),
+        Property(
+            "local treatment and gastric type under partial knowledge = clinical-treatment.md "
+            "§2, clinical-pathology-staging.md §7",
+            local_treatment_under_partial_knowledge,
         ),
     ]
     return out

@@ -13,7 +13,7 @@ contradiction the consistency checks report, a choice the sources leave open).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from nenguide.engine.kb import Knowledge
@@ -49,6 +49,22 @@ def _states(values: Sequence[Any], *, numeric: bool) -> list[tuple[Any, list[Any
     return out
 
 
+def _one_partial_at_a_time(
+    states: list[list[tuple[Any, list[Any]]]],
+) -> Iterator[tuple[tuple[Any, list[Any]], ...]]:
+    """Every input known, then each input in turn unknown or one of two values (or not given),
+    the others known."""
+
+    def partial(s: tuple[Any, list[Any]]) -> bool:
+        return len(s[1]) > 1 or s[0] is ABSENT
+
+    known = [[s for s in ss if not partial(s)] for ss in states]
+    yield from itertools.product(*known)
+    for i, ss in enumerate(states):
+        for p in (s for s in ss if partial(s)):
+            yield from itertools.product(*known[:i], [p], *known[i + 1 :])
+
+
 def _outcomes(answer: Answer) -> set[Any]:
     return set(answer) if isinstance(answer, frozenset) else {answer}
 
@@ -58,6 +74,8 @@ def first_hit_matches(
     grids: Mapping[str, Sequence[Any]],
     reference: Reference,
     out: Callable[[Row], Any] | None = None,
+    fixed: tuple[str, ...] = (),
+    ordered: tuple[str, ...] = (),
 ) -> list[str]:
     """Every input known, or one of them unknown or one of two values: the table's candidate
     outcomes = the reference's outcomes over the completions (plus the table's own answers on
@@ -66,7 +84,12 @@ def first_hit_matches(
     (a size-only row after depth rows), so the exact claim is made one input at a time."""
     output = out or (lambda r: r.then[table.spec.output])
     names = list(grids)
-    states = [_states(grids[n], numeric=table.spec.inputs[n].type == "number") for n in names]
+    states = [
+        [(v, [v]) for v in grids[n]]
+        if n in fixed  # known in every case checked (see the caller)
+        else _states(grids[n], numeric=n in ordered or table.spec.inputs[n].type == "number")
+        for n in names
+    ]
     memo: dict[tuple[Any, ...], tuple[set[Any], bool]] = {}
 
     def completion(combo: tuple[Any, ...]) -> tuple[set[Any], bool]:
@@ -80,9 +103,7 @@ def first_hit_matches(
         return hit
 
     failures: list[str] = []
-    for state in itertools.product(*states):
-        if sum(len(c) > 1 or s is ABSENT for s, c in state) > 1:
-            continue  # one input partly known at a time (see first_hit_matches)
+    for state in _one_partial_at_a_time(states):
         facts = {n: s for n, (s, _) in zip(names, state, strict=True) if s not in (None, ABSENT)}
         required: set[Any] = set()
         allowed: set[Any] = set()

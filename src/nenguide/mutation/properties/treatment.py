@@ -253,6 +253,13 @@ def nec_options_match_reference(kb: Knowledge) -> list[str]:
             {**localised, "resected": resected, "ecog": ecog, "progressed_on_platinum": False,
              "progressed_on_systemic": False, "platinum_months_to_progression": None}
         )  # fmt: skip
+    # prior platinum or systemic therapy recorded, disease now localised: no line for advanced NEC
+    for cat, months in itertools.product(cats, (None, 3, 9)):
+        scenarios.append(
+            {"setting": "localised", "category": cat, "primary_site": "pancreas",
+             "resected": False, "ecog": 1, "progressed_on_platinum": True,
+             "progressed_on_systemic": True, "platinum_months_to_progression": months}
+        )  # fmt: skip
     for setting, cat, site, resected, ecog, systemic in itertools.product(
         ("locally_advanced", "metastatic"), cats, ("pancreas", "lung"), (True, False),
         (1, 2, 3), (True, False),

@@ -139,3 +139,65 @@ def systemic_options_match_reference(kb: Knowledge) -> list[str]:
                 if len(out) >= MAX_REPORTED:
                     return out
     return out
+
+
+# --- local treatment and the gastric NET type under partial knowledge ---------------------------
+
+
+def gastric_type_by_cause(f: dict[str, Any]) -> str:
+    """Gastric NET type from its cause (clinical-pathology-staging.md §7): type 1 autoimmune
+    atrophic gastritis, type 2 gastrinoma / Zollinger-Ellison syndrome, type 3 sporadic with a
+    normal gastrin; both causes recorded: a contradiction; neither, with a raised or PPI-affected
+    gastrin: the type is not established ('request gastrin off PPI, background biopsies')."""
+    aag, zes = f["aag"] == "present", f["zes_cause"] == "present"
+    if aag and zes:
+        return "conflict"
+    if zes:
+        return "type2"
+    if aag:
+        return "type1"
+    return "type3" if f["gastrin"] == "normal" else "unexplained"
+
+
+#: Sizes at and around the local-treatment limits (1 and 2 cm) of clinical-treatment.md §2.
+LOCAL_SIZES = (0.9, 1.0, 1.1, 1.9, 2.0, 2.1)
+
+
+def local_treatment_under_partial_knowledge(kb: Knowledge) -> list[str]:
+    """The first-listed local treatment of each site (treatment.reference_local_treatment) and
+    the gastric type, with every input known, or one unknown or one of two values: the options
+    named are exactly those of the possible cases (staging_extra.first_hit_matches)."""
+    from nenguide.model.case import EXTENTS_BY_SITE, PrimarySite
+    from nenguide.mutation.properties.staging_extra import first_hit_matches
+    from nenguide.mutation.properties.treatment import LOCAL_TABLE, reference_local_treatment
+
+    out: list[str] = []
+    for site, table_id in LOCAL_TABLE.items():
+        grids: dict[str, tuple[Any, ...]] = {"size_cm": LOCAL_SIZES}
+        if site == "stomach":
+            grids["gastric_type"] = ("type1", "type2", "type3")
+        if site == "duodenum":
+            grids["functional"] = (True, False)
+        grids["grade"] = ("G1", "G2", "G3")
+        # in the table's depth order: a layer not stated is one of adjacent layers
+        extents = {e.value for e in EXTENTS_BY_SITE[PrimarySite(site)]}
+        depth = kb.tables[table_id].spec.inputs["extent"].values or []
+        grids["extent"] = tuple(e for e in depth if e in extents)
+        if site == "appendix":
+            grids["appendix_margin"] = ("not_resected", "R0", "R1", "R2")
+        else:
+            grids["nodes"] = ("negative", "positive")
+        # gastric type only known: with it unknown, the type-3 row (after the small low-risk
+        # type-3 row) names gastrectomy as possible for a small G1-G2 confined N0 tumour, which
+        # no completion gives (a first-hit imprecision of the table, reported for review)
+        out += first_hit_matches(
+            kb.tables[table_id],
+            grids,
+            lambda f, site=site: reference_local_treatment(site, f),  # type: ignore[misc]
+            fixed=("gastric_type",),
+            ordered=("extent",),
+        )
+    table = kb.tables["CSCO2021.TX.GASTRIC.CAUSE"]
+    grids = {k: tuple(table.spec.inputs[k].values or []) for k in ("aag", "zes_cause", "gastrin")}
+    out += first_hit_matches(table, grids, gastric_type_by_cause)
+    return out
