@@ -254,11 +254,11 @@ def nec_options_match_reference(kb: Knowledge) -> list[str]:
              "progressed_on_systemic": False, "platinum_months_to_progression": None}
         )  # fmt: skip
     # prior platinum or systemic therapy recorded, disease now localised: no line for advanced NEC
-    for cat, months in itertools.product(cats, (None, 3, 9)):
+    for cat, after in itertools.product(cats, (None, 3.0, 9.0)):
         scenarios.append(
             {"setting": "localised", "category": cat, "primary_site": "pancreas",
              "resected": False, "ecog": 1, "progressed_on_platinum": True,
-             "progressed_on_systemic": True, "platinum_months_to_progression": months}
+             "progressed_on_systemic": True, "platinum_months_to_progression": after}
         )  # fmt: skip
     for setting, cat, site, resected, ecog, systemic in itertools.product(
         ("locally_advanced", "metastatic"), cats, ("pancreas", "lung"), (True, False),
