@@ -337,9 +337,11 @@ def advanced_options_match_reference(kb: Knowledge) -> list[str]:
             facts = {**dict(zip(enums, combo, strict=True)), **dict(zip(bools, flags, strict=True))}
             facts |= {"primary_site": site, "ecog": ecog}
             want = reference_advanced(facts)
-            got = {r.then.get("option") for r in evaluate_collect(table, facts).applies}
-            if got != want:
-                out.append(f"{facts}: {sorted(map(str, got))}, reference {sorted(want)}")
+            offered = [r.then.get("option") for r in evaluate_collect(table, facts).applies]
+            got = set(offered)
+            # each option from one rule: a second rule would add its MDT reason to the first
+            if got != want or len(offered) != len(got):
+                out.append(f"{facts}: {sorted(map(str, offered))}, reference {sorted(want)}")
                 if len(out) >= MAX_REPORTED:
                     return out
     return out
