@@ -51,6 +51,12 @@ from nenguide.mutation.properties.staging import (
     staging_conflicts_are_reported,
     staging_system_by_site_and_category,
 )
+from nenguide.mutation.properties.staging_extra import (
+    boundary_flags_match_sources,
+    n_and_m_tables_under_partial_knowledge,
+    staging_system_under_partial_knowledge,
+    t_tables_under_partial_knowledge,
+)
 from nenguide.mutation.properties.treatment import (
     advanced_options_match_reference,
     followup_exemption_matches_csco_s8,
@@ -59,6 +65,9 @@ from nenguide.mutation.properties.treatment import (
     resected_options_match_reference,
     systemic_options_match_reference,
     treatment_caveats_match_reference,
+)
+from nenguide.mutation.properties.treatment_extra import (
+    local_treatment_under_partial_knowledge,
 )
 from nenguide.mutation.properties.workup import workup_items_match_reference
 
@@ -207,4 +216,28 @@ def properties() -> list[Property]:
         )
     out += [Property(name, check) for name, check in FOLLOWUP_CHECKS]
     out += [Property(name, check) for name, check in FACT_CHECKS]
+    out += [
+        Property(
+            "T categories under partial knowledge = AJCC 8th / TNM 8th (every known, unknown "
+            "or two-valued size and depth)",
+            t_tables_under_partial_knowledge,
+        ),
+        Property(
+            "N and M categories under partial knowledge = AJCC 8th / TNM 8th",
+            n_and_m_tables_under_partial_knowledge,
+        ),
+        Property(
+            "staging system under partial knowledge (site group x category)",
+            staging_system_under_partial_knowledge,
+        ),
+        Property(
+            "boundary-wording and venous-thrombus flags = docs/staging-decisions.md",
+            boundary_flags_match_sources,
+        ),
+        Property(
+            "local treatment and gastric type under partial knowledge = clinical-treatment.md "
+            "§2, clinical-pathology-staging.md §7",
+            local_treatment_under_partial_knowledge,
+        ),
+    ]
     return out

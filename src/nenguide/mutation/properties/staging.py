@@ -446,24 +446,30 @@ def pathology_checks_match_who(kb: Knowledge) -> list[str]:
     return out
 
 
-def reference_staging_conflicts(f: dict[str, Any]) -> set[str]:
+_STATUS_FIELD = "regional_nodes.status"
+NODE_CONFLICT = "CONFLICT_NODE_STATUS"
+
+
+def reference_staging_conflicts(f: dict[str, Any]) -> set[tuple[str, tuple[str, ...]]]:
     """Contradictions in the nodal and metastatic data are reported, never resolved silently
     (the guide's safety rule 1; docs/clinical-gaps.md 'Staging'): nodes declared negative with
     positive nodes, a mesenteric mass or a lung nodal station; nodes declared positive with none
-    of at least one examined node positive; metastases declared absent yet listed."""
-    out = set()
+    of at least one examined node positive; metastases declared absent yet listed. Each issue
+    names the two case fields that contradict each other (rule 3: the field path)."""
+    out: set[tuple[str, tuple[str, ...]]] = set()
     status, positive = f["declared_node_status"], f["nodes_positive"]
-    if status == "negative" and (
-        (positive is not None and positive >= 1)
-        or (f["mesenteric_mass_cm"] is not None and f["mesenteric_mass_cm"] > 0)
-        or f["lung_node_station"] is not None
-    ):
-        out.add("CONFLICT_NODE_STATUS")
+    if status == "negative" and positive is not None and positive >= 1:
+        out.add((NODE_CONFLICT, (_STATUS_FIELD, "regional_nodes.positive")))
+    if status == "negative" and f["mesenteric_mass_cm"] is not None and f["mesenteric_mass_cm"] > 0:
+        out.add((NODE_CONFLICT, (_STATUS_FIELD, "regional_nodes.mesenteric_mass_cm")))
+    if status == "negative" and f["lung_node_station"] is not None:
+        out.add((NODE_CONFLICT, (_STATUS_FIELD, "regional_nodes.lung_highest_station")))
     examined = f["nodes_examined"]
     if status == "positive" and positive == 0 and examined is not None and examined >= 1:
-        out.add("CONFLICT_NODE_STATUS")
+        out.add((NODE_CONFLICT, (_STATUS_FIELD, "regional_nodes.positive")))
     if f["met_status"] == "none" and f["listed_metastases"] is True:
-        out.add("CONFLICT_METASTASIS_STATUS")
+        fields = ("metastases.status", "metastases.liver", "metastases.extrahepatic")
+        out.add(("CONFLICT_METASTASIS_STATUS", fields))
     return out
 
 
@@ -491,10 +497,13 @@ def staging_conflicts_are_reported(kb: Knowledge) -> list[str]:
                 "met_status": met,
                 "listed_metastases": listed,
             }
-            got = {r.then.get("code") for r in evaluate_collect(table, f).applies}
+            got = {
+                (r.then.get("code"), tuple(r.then.get("fields") or ()))
+                for r in evaluate_collect(table, f).applies
+            }
             want = reference_staging_conflicts(f)
             if got != want:
-                out.append(f"{f}: {sorted(map(str, got))}, reference {sorted(want)}")
+                out.append(f"{f}: {sorted(map(str, got))}, reference {sorted(map(str, want))}")
                 if len(out) >= MAX_REPORTED:
                     return out
     return out

@@ -9,6 +9,15 @@ from typing import Any
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.tables import evaluate_collect, evaluate_first
 from nenguide.mutation.properties.staging import MAX_REPORTED, SIZES
+from nenguide.mutation.properties.treatment_extra import (
+    GEP_PRIMARIES as GEP_PRIMARIES,
+)
+from nenguide.mutation.properties.treatment_extra import (
+    reference_systemic as reference_systemic,
+)
+from nenguide.mutation.properties.treatment_extra import (
+    systemic_options_match_reference as systemic_options_match_reference,
+)
 
 # --- local treatment of the primary, recomputed from clinical-treatment.md §2.2-2.7 -------------
 
@@ -190,84 +199,6 @@ def treatment_caveats_match_reference(kb: Knowledge) -> list[str]:
     return out
 
 
-GEP_PRIMARIES = ("stomach", "duodenum", "ampulla", "jejunum", "ileum", "appendix", "colon",
-                 "rectum", "pancreas", "unknown_primary")  # fmt: skip
-
-
-def reference_systemic(f: dict[str, Any]) -> set[str] | None:
-    """Systemic options for advanced NET (clinical-treatment.md §3.2 site-specific sequencing,
-    §3.3 drug-class gates, §7 performance status; CSCO 2021 S6). None: not asserted (a NET
-    category at a thoracic site is not a classification the engine makes; Ki-67 exactly 55 %
-    for NET G3 platinum: '>= 55 %' in §3.2 against NETTER-2's '<= 55 %' for PRRT)."""
-    if f["setting"] == "localised":
-        return set()
-    cat, grade, site, ki67 = f["category"], f["grade"], f["primary_site"], f["ki67_percent"]
-    if cat == "NET" and site in ("lung", "thymus"):
-        return None
-    fit = f["ecog"] <= 2  # ECOG >= 3: best supportive care first (§7)
-    sstr, prrt_ok = f["sstr_positive"], f["prrt_uptake_ok"]
-    wd = cat == "NET" and grade in ("G1", "G2")
-    carcinoid = cat in ("typical_carcinoid", "atypical_carcinoid")
-    g3 = cat == "NET" and grade == "G3"
-    out = set()
-    if wd and sstr and site in ("jejunum", "ileum"):
-        out.add("OCTREOTIDE_LAR")  # PROMID (midgut)
-    if sstr and ((wd and site in GEP_PRIMARIES) or carcinoid):
-        out.add("LANREOTIDE")  # CLARINET; SPINET/LUNA for lung carcinoids
-    if fit and ((wd and site in GEP_PRIMARIES) or carcinoid):
-        out.add("EVEROLIMUS")  # RADIANT-3 (pancreas), RADIANT-4 (GI, lung)
-    if fit and wd and site == "pancreas":
-        out |= {"SUNITINIB", "STZ_5FU"}  # sunitinib pancreas only; STZ-based pNET chemotherapy
-    if fit and wd and (site in GEP_PRIMARIES or site == "other"):
-        out.add("SURUFATINIB")  # SANET-p (pancreatic), SANET-ep (extrapancreatic)
-    if fit and ((wd and site == "pancreas") or cat == "atypical_carcinoid" or g3):
-        out.add("CAPTEM")  # pNET (E2211), lung AC, NET G3 (§3.3)
-    # PRRT by line (issue 8 §3): midgut after SSA progression (NETTER-1); pancreas and other GEP
-    # sites after progression on prior systemic therapy; lung/thymic carcinoid unchanged
-    later = f["progressed_on_ssa"] if site in ("jejunum", "ileum") else f["progressed_on_systemic"]
-    if fit and sstr and prrt_ok and ((wd and site in GEP_PRIMARIES and later) or carcinoid):
-        out.add("PRRT_LU177")  # NETTER-1 (midgut; extrapolated to GEP and lung, §3.2)
-    if fit and g3 and site in GEP_PRIMARIES:
-        out.add("EVEROLIMUS")  # NET G3, selected cases (reviews; issue 8 §3)
-    if fit and g3 and site == "pancreas":
-        out.add("SUNITINIB")  # NET G3, pancreas only
-    if fit and sstr and prrt_ok and g3 and ki67 <= 55:
-        out.add("PRRT_LU177")  # NETTER-2: Ki-67 <= 55 %
-    if fit and g3 and ki67 > 55:
-        out.add("PLATINUM_ETOPOSIDE")  # aggressive, high-Ki-67 NET G3
-    elif fit and g3 and ki67 == 55:
-        return None
-    return out
-
-
-def systemic_options_match_reference(kb: Knowledge) -> list[str]:
-    """Every setting x category x grade x site x SSTR x uptake x ECOG (x Ki-67 for NET G3)."""
-    table = kb.tables["CSCO2021.TX.NET.SYSTEMIC"]
-    spec = table.spec.inputs
-    out = []
-    names = ("setting", "category", "grade", "primary_site")
-    axes = [list(spec[k].values or []) for k in names]
-    # prior lines: none; progression on another systemic therapy; progression on an SSA
-    lines = ((False, False), (False, True), (True, True))
-    for combo in itertools.product(*axes, (True, False), (True, False), (1, 2, 3), lines):
-        *head, (on_ssa, on_systemic) = combo
-        base = dict(zip((*names, "sstr_positive", "prrt_uptake_ok", "ecog"), head, strict=True))
-        base |= {"progressed_on_ssa": on_ssa, "progressed_on_systemic": on_systemic}
-        g3 = base["category"] == "NET" and base["grade"] == "G3"
-        ki67s = (21, 27, 28, 49, 50, 55, 56, 60, 61, 82, 83) if g3 else (5,)
-        for ki67 in ki67s:
-            facts = {**base, "ki67_percent": ki67}
-            want = reference_systemic(facts)
-            if want is None:
-                continue
-            got = {r.then.get("option") for r in evaluate_collect(table, facts).applies}
-            if got != want:
-                out.append(f"{facts}: {sorted(map(str, got))}, reference {sorted(want)}")
-                if len(out) >= MAX_REPORTED:
-                    return out
-    return out
-
-
 DIGESTIVE = ("stomach", "duodenum", "ampulla", "jejunum", "ileum", "appendix", "colon", "rectum",
              "pancreas")  # fmt: skip
 
@@ -321,6 +252,13 @@ def nec_options_match_reference(kb: Knowledge) -> list[str]:
         scenarios.append(
             {**localised, "resected": resected, "ecog": ecog, "progressed_on_platinum": False,
              "progressed_on_systemic": False, "platinum_months_to_progression": None}
+        )  # fmt: skip
+    # prior platinum or systemic therapy recorded, disease now localised: no line for advanced NEC
+    for cat, after in itertools.product(cats, (None, 3.0, 9.0)):
+        scenarios.append(
+            {"setting": "localised", "category": cat, "primary_site": "pancreas",
+             "resected": False, "ecog": 1, "progressed_on_platinum": True,
+             "progressed_on_systemic": True, "platinum_months_to_progression": after}
         )  # fmt: skip
     for setting, cat, site, resected, ecog, systemic in itertools.product(
         ("locally_advanced", "metastatic"), cats, ("pancreas", "lung"), (True, False),
@@ -399,9 +337,11 @@ def advanced_options_match_reference(kb: Knowledge) -> list[str]:
             facts = {**dict(zip(enums, combo, strict=True)), **dict(zip(bools, flags, strict=True))}
             facts |= {"primary_site": site, "ecog": ecog}
             want = reference_advanced(facts)
-            got = {r.then.get("option") for r in evaluate_collect(table, facts).applies}
-            if got != want:
-                out.append(f"{facts}: {sorted(map(str, got))}, reference {sorted(want)}")
+            offered = [r.then.get("option") for r in evaluate_collect(table, facts).applies]
+            got = set(offered)
+            # each option from one rule: a second rule would add its MDT reason to the first
+            if got != want or len(offered) != len(got):
+                out.append(f"{facts}: {sorted(map(str, offered))}, reference {sorted(want)}")
                 if len(out) >= MAX_REPORTED:
                     return out
     return out
