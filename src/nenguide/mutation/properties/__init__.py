@@ -32,6 +32,7 @@ from nenguide.mutation.properties.staging import (
     staging_conflicts_are_reported,
     staging_system_by_site_and_category,
 )
+from nenguide.mutation.properties.syndromes import SYNDROME_CHECKS
 from nenguide.mutation.properties.treatment import (
     advanced_options_match_reference,
     followup_exemption_matches_csco_s8,
@@ -117,6 +118,7 @@ def properties() -> list[Property]:
             local_treatment_matches_reference,
         ),
     ]
+    out += [Property(name, check) for name, check in SYNDROME_CHECKS]
     for table in PRECISE_TABLES:
         out.append(
             Property(
