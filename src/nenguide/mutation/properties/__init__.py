@@ -33,6 +33,7 @@ from nenguide.mutation.properties.staging import (
     staging_system_by_site_and_category,
 )
 from nenguide.mutation.properties.syndromes import SYNDROME_CHECKS
+from nenguide.mutation.properties.syndromes_carcinoid import CARCINOID_CHECKS
 from nenguide.mutation.properties.syndromes_rare import RARE_CHECKS
 from nenguide.mutation.properties.treatment import (
     advanced_options_match_reference,
@@ -121,6 +122,7 @@ def properties() -> list[Property]:
     ]
     out += [Property(name, check) for name, check in SYNDROME_CHECKS]
     out += [Property(name, check) for name, check in RARE_CHECKS]
+    out += [Property(name, check) for name, check in CARCINOID_CHECKS]
     for table in PRECISE_TABLES:
         out.append(
             Property(
