@@ -96,36 +96,62 @@ def grid(*axes: Mapping[str, list[Any]], fixed: Mapping[str, Any] | None = None)
     return out
 
 
+Criteria = Mapping[str, Callable[[Facts], Tri]]
+
+
+def agree(*xs: Tri) -> Tri:
+    """One criterion written two ways (x ULN and an absolute value): known when every known
+    expression agrees; unknown when none is known or they disagree (the sources differ)."""
+    known = {x for x in xs if x is not None}
+    return known.pop() if len(known) == 1 else None
+
+
 def check_table(
-    kb: Knowledge, table_id: str, cases: list[Facts], ref: Callable[[Facts], Want | None]
+    kb: Knowledge,
+    table_id: str,
+    cases: list[Facts],
+    ref: Callable[[Facts], Want | None],
+    criteria: Criteria,
 ) -> list[str]:
-    """Evaluate the priority table on every case and compare with the reference."""
+    """Evaluate the priority table on every case and compare its answer with the reference.
+    Every rule that applies (the trace lists them all, chosen or not) may claim met only
+    criteria the values do not contradict, and the chosen rule unmet only criteria they do
+    not meet (``criteria``: each code's test, from the reference)."""
     table = kb.tables[table_id]
     out: list[str] = []
     for facts in cases:
+        res = evaluate_collect(table, facts)
+        chosen, _missing = pick_priority(res)
+        bad = []
+        for r in res.applies:
+            for key, want_true in (("met", True), ("unmet", False)):
+                if key == "unmet" and r is not chosen:
+                    continue  # a lower-ranked rule's "not (yet) shown" is not reported
+                for code in r.then.get(key) or ():
+                    test = criteria.get(code)
+                    if test is None:
+                        bad.append(f"{r.id}: criterion {code} has no reference test")
+                    elif test(facts) is (not want_true):
+                        bad.append(f"{r.id} applies and claims {code} {key}")
         exp = ref(facts)
-        if exp is None:
-            continue
-        row, _missing = pick_priority(evaluate_collect(table, facts))
-        if row is None:
-            got: dict[str, Any] = {"status": INSUFFICIENT}
-        else:
-            got = dict(row.then)
-        bad = [] if got["status"] in exp.status else [f"status {got['status']}"]
-        if row is not None and exp == NO_ROW:
-            bad.append("a rule applies")
-        for key, val in (
-            ("met", exp.met),
-            ("unmet", exp.unmet),
-            ("next_tests", exp.next_tests),
-            ("caveats", exp.caveats),
-        ):
-            if val is not None and row is not None and frozenset(got.get(key) or ()) != val:
-                bad.append(f"{key} {sorted(got.get(key) or ())} (reference {sorted(val)})")
+        if exp is not None:
+            row = chosen
+            got: dict[str, Any] = dict(row.then) if row else {"status": INSUFFICIENT}
+            if got["status"] not in exp.status:
+                bad.append(f"status {got['status']}")
+            if row is not None and exp == NO_ROW:
+                bad.append(f"{row.id} applies")
+            for key, val in (
+                ("met", exp.met),
+                ("unmet", exp.unmet),
+                ("next_tests", exp.next_tests),
+                ("caveats", exp.caveats),
+            ):
+                if val is not None and row is not None and frozenset(got.get(key) or ()) != val:
+                    bad.append(f"{row.id}: {key} {sorted(got.get(key) or ())} (ref. {sorted(val)})")
         if bad:
             shown = {k: v for k, v in facts.items() if v is not None}
-            rid = row.id if row else "no row"
-            out.append(f"{table_id} {shown}: {rid}: {'; '.join(bad)}; reference {exp}")
+            out.append(f"{table_id} {shown}: {'; '.join(bad)}; reference {exp}")
             if len(out) >= MAX_REPORTED:
                 break
     return out
@@ -184,6 +210,27 @@ def reference_insulinoma(f: Facts) -> Want | None:
     return no_rule()
 
 
+INS_CRITERIA: Criteria = {
+    "INS_GLUCOSE_LOW": lambda f: lt(f.get("glucose_mg_dl"), 55),
+    "INS_INSULIN_INAPPROPRIATE": lambda f: ge(f.get("insulin_uu_ml"), 3),
+    "INS_C_PEPTIDE_INAPPROPRIATE": lambda f: ge(f.get("c_peptide_ng_ml"), 0.6),
+    "INS_PROINSULIN_INAPPROPRIATE": lambda f: ge(f.get("proinsulin_pmol_l"), 5),
+    "INS_BHB_SUPPRESSED": lambda f: le(f.get("beta_hydroxybutyrate_mmol_l"), 2.7),
+    "INS_SULFONYLUREA_NEGATIVE": lambda f: (
+        None if f.get("sulfonylurea_screen") is None else f["sulfonylurea_screen"] == "negative"
+    ),
+    "INS_WHIPPLE_TRIAD": lambda f: (
+        (
+            f.get("sym_hypoglycaemia_symptoms") is True
+            and lt(f.get("glucose_mg_dl"), 55) is True
+            and f.get("sym_relief_with_glucose") is True
+        )
+        or None
+    ),
+    "INS_HYPOGLYCAEMIA_SYMPTOMS": lambda f: f.get("sym_hypoglycaemia_symptoms"),
+}
+
+
 def _insulinoma_cases() -> list[Facts]:
     glucose = [*around(55), 40, None]
     # the end-of-fast panel: every analyte around its cut-off with the others at a value that
@@ -213,7 +260,9 @@ def _insulinoma_cases() -> list[Facts]:
 
 
 def insulinoma_matches_reference(kb: Knowledge) -> list[str]:
-    return check_table(kb, "CSCO2021.SYN.INSULINOMA", _insulinoma_cases(), reference_insulinoma)
+    return check_table(
+        kb, "CSCO2021.SYN.INSULINOMA", _insulinoma_cases(), reference_insulinoma, INS_CRITERIA
+    )
 
 
 # --- gastrinoma / ZES: clinical-treatment.md §1.3, clinical-sources-2026-12.md §6 (NIH, R20),
@@ -225,28 +274,25 @@ ZES_WORKUP = ("SSTR_PET_CT", "EUS", "MEN1_SCREEN_CALCIUM_PTH_PROLACTIN")
 def reference_gastrinoma(f: Facts) -> Want | None:
     """An established ZES in the history is a confirmed gastrinoma (clinical-gaps). Fasting
     gastrin is read with the gastric pH: raised gastrin with pH > 2 is hypo/achlorhydria, not
-    ZES; > 10 x ULN (or > 1000 pg/mL) with pH < 2 is diagnostic (unconfirmed, kept beside the
-    absolute value, verification §3.5); 1-10 x ULN with pH < 2 is equivocal: secretin test,
+    ZES; > 10 x ULN (or > 1000 pg/mL) with pH <= 2 is diagnostic (unconfirmed, kept beside the
+    absolute value, verification §3.5); 1-10 x ULN with pH <= 2 is equivocal: secretin test,
     positive at a rise >= 120 pg/mL (Berna 2006), and if negative the calcium infusion test.
     A confirmed ZES: MEN1 screen (calcium, PTH, prolactin), SSTR PET/CT and EUS, never stop the
     PPI. Raised gastrin (> ULN, or > 200 pg/mL NIH) with the pH unknown: pH next (with recorded
     atrophic gastritis the status stays insufficient, clinical-gaps). Gastrin within range off
     PPI and H2 blockers excludes (hypergastrinaemia is the entry criterion of every ZES rule,
     2026-12 §6). Refractory ulcers or ulcer/reflux with diarrhoea: fasting gastrin and pH.
-    pH exactly 2: the digest says < 2, R20 says <= 2; clinical-gaps keeps 2.0 neither confirmed
-    nor excluded (only that is asserted)."""
+    Acid is pH <= 2 (R20, Metz 2017: clinical-sources-2026-12.md corrects the digest's "< 2")."""
     if f.get("zes_recorded") is True:
         return want("confirmed", ["ZES_RECORDED"], [], [])
     x, pg, ph = f.get("gastrin_xuln"), f.get("gastrin_pg_ml"), f.get("gastric_ph")
     if le(x, 1) is True and gt(pg, 200) is True:
         return None  # within the lab's range but above the NIH 200 pg/mL: sources differ
     raised: Tri = True if (gt(x, 1) or gt(pg, 200)) else (None if x is None else False)
-    if ph == 2 and raised is True:
-        return Want(frozenset(["suspected", INSUFFICIENT]))
     if raised is True and gt(ph, 2) is True:
         return want("excluded", ["ZES_GASTRIN_ELEVATED"], ["ZES_ACID_HYPERSECRETION"], [],
                     ["ZES_HYPERGASTRINAEMIA_WITHOUT_ACID"])  # fmt: skip
-    acid = lt(ph, 2)
+    acid = le(ph, 2)
     if acid is True and (gt(x, 10) is True or gt(pg, 1000) is True):
         return want("confirmed", ["ZES_GASTRIN_10X_ULN", "ZES_ACID_HYPERSECRETION"], [],
                     ZES_WORKUP, ["ZES_NEVER_STOP_PPI"])  # fmt: skip
@@ -271,7 +317,7 @@ def reference_gastrinoma(f: Facts) -> Want | None:
                         ["ZES_HYPERGASTRINAEMIA_ATROPHIC"])  # fmt: skip
         return want("suspected", ["ZES_GASTRIN_ELEVATED"], [], ["ZES_GASTRIC_PH"])
     if raised is True:
-        return None  # pH given but not read above: cannot happen (pH < 2, = 2 or > 2)
+        return None  # pH given but not read above: cannot happen (pH <= 2 or > 2)
     if f.get("sym_peptic_ulcer_refractory") is True or (
         f.get("sym_gerd_or_ulcer_with_diarrhoea") is True
     ):
@@ -289,6 +335,21 @@ GASTRIN = [
     *[(None, v) for v in [*around(1), 5.0, *around(10)]],
     (None, None),
 ]
+
+
+ZES_CRITERIA: Criteria = {
+    "ZES_RECORDED": lambda f: f.get("zes_recorded"),
+    "ZES_GASTRIN_ELEVATED": lambda f: agree(gt(f.get("gastrin_xuln"), 1),
+                                            gt(f.get("gastrin_pg_ml"), 200)),
+    "ZES_GASTRIN_10X_ULN": lambda f: agree(gt(f.get("gastrin_xuln"), 10),
+                                           gt(f.get("gastrin_pg_ml"), 1000)),
+    "ZES_ACID_HYPERSECRETION": lambda f: le(f.get("gastric_ph"), 2),
+    "ZES_SECRETIN_POSITIVE": lambda f: ge(f.get("gastrin_secretin_increment_pg_ml"), 120),
+    "ZES_CLINICAL_FEATURES": lambda f: (
+        f.get("sym_peptic_ulcer_refractory") is True
+        or f.get("sym_gerd_or_ulcer_with_diarrhoea") is True
+    ) or None,
+}  # fmt: skip
 
 
 def _gastrinoma_cases() -> list[Facts]:
@@ -316,7 +377,9 @@ def _gastrinoma_cases() -> list[Facts]:
 
 
 def gastrinoma_matches_reference(kb: Knowledge) -> list[str]:
-    return check_table(kb, "CSCO2021.SYN.GASTRINOMA", _gastrinoma_cases(), reference_gastrinoma)
+    return check_table(
+        kb, "CSCO2021.SYN.GASTRINOMA", _gastrinoma_cases(), reference_gastrinoma, ZES_CRITERIA
+    )
 
 
 #: (property name, check) of every syndrome-table property, registered in ``__init__``.

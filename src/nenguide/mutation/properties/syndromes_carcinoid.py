@@ -17,6 +17,7 @@ from nenguide.mutation.properties.staging import MAX_REPORTED
 from nenguide.mutation.properties.syndromes import (
     BOOL3,
     INSUFFICIENT,
+    Criteria,
     Facts,
     Want,
     around,
@@ -80,6 +81,15 @@ URINE = [
 ]
 
 
+CS_CRITERIA: Criteria = {
+    "CS_DIAGNOSED": lambda f: f.get("hx_carcinoid_syndrome"),
+    "CS_SYMPTOMS": lambda f: f.get("sym_carcinoid"),
+    "CS_HIAA_URINE_HIGH": lambda f: gt(f.get("hiaa_5_urine_24h_mg_24h"), 25),
+    "CS_HIAA_URINE_ELEVATED": lambda f: gt(f.get("hiaa_5_urine_24h_xuln"), 1),
+    "CS_HIAA_PLASMA_ELEVATED": lambda f: gt(f.get("hiaa_5_plasma_xuln"), 1),
+}
+
+
 def carcinoid_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"sym_carcinoid": BOOL3, "urine": URINE,
                   "hiaa_5_urine_24h_diet_restricted": BOOL3,
@@ -88,7 +98,7 @@ def carcinoid_matches_reference(kb: Knowledge) -> list[str]:
         c["hiaa_5_urine_24h_mg_24h"], c["hiaa_5_urine_24h_xuln"] = c.pop("urine")
     cases += grid({"hx_carcinoid_syndrome": [True], "sym_carcinoid": [False, None],
                    "hiaa_5_urine_24h_xuln": [0.5, 2.0, None]})  # fmt: skip
-    return check_table(kb, "CSCO2021.SYN.CARCINOID", cases, reference_carcinoid)
+    return check_table(kb, "CSCO2021.SYN.CARCINOID", cases, reference_carcinoid, CS_CRITERIA)
 
 
 def reference_chd(f: Facts) -> set[str]:

@@ -14,8 +14,10 @@ from nenguide.engine.kb import Knowledge
 from nenguide.mutation.properties.syndromes import (
     BOOL3,
     INSUFFICIENT,
+    Criteria,
     Facts,
     Want,
+    agree,
     around,
     check_table,
     grid,
@@ -26,6 +28,48 @@ from nenguide.mutation.properties.syndromes import (
 )
 
 IMAGING = ("PANCREAS_MULTIPHASIC_CT_MRI", "SSTR_PET_CT")
+
+
+def _sym(name: str) -> Callable[[Facts], bool | None]:
+    return lambda f: f.get(name)
+
+
+def _xuln(name: str) -> Callable[[Facts], bool | None]:
+    return lambda f: gt(f.get(name), 1)
+
+
+#: each criterion code's test (clinical-treatment.md §1.5, per syndrome below)
+RARE_CRITERIA: Criteria = {
+    "VIP_WDHA": _sym("sym_watery_diarrhoea_large_volume"),
+    "VIP_DIAGNOSTIC": lambda f: gt(f.get("vip_pg_ml"), 200),
+    "VIP_ELEVATED": lambda f: agree(gt(f.get("vip_xuln"), 1), gt(f.get("vip_pg_ml"), 75)),
+    "GLU_NME": _sym("sym_necrolytic_migratory_erythema"),
+    "GLU_DIAGNOSTIC": lambda f: gt(f.get("glucagon_pg_ml"), 500),
+    "GLU_ELEVATED": _xuln("glucagon_xuln"),
+    "SST_TRIAD": _sym("sym_somatostatinoma_triad"),
+    "SST_ELEVATED": _xuln("somatostatin_xuln"),
+    "ACTH_HYPERCORTISOLISM": _xuln("cortisol_urine_24h_xuln"),
+    "ACTH_NOT_SUPPRESSED": lambda f: agree(
+        False if f.get("acth_below_reference_low") is True else None,
+        True if gt(f.get("acth_xuln"), 1) else None,
+    ),
+    "ACTH_CUSHING_DIAGNOSED": _sym("hx_cushing_syndrome"),
+    "ACTH_CUSHINGOID": _sym("sym_cushingoid_features"),
+    "PTHRP_HYPERCALCAEMIA": _xuln("calcium_xuln"),
+    "PTHRP_ELEVATED": _xuln("pthrp_xuln"),
+    "PTHRP_PTH_NOT_RAISED": lambda f: le(f.get("pth_xuln"), 1),
+    "PTHRP_CLINICAL": _sym("sym_hypercalcaemia_symptoms"),
+    "GHRH_IGF1_HIGH": _xuln("igf_1_xuln"),
+    "GHRH_ELEVATED": _xuln("ghrh_xuln"),
+    "GHRH_ACROMEGALY": _sym("sym_acromegaly_features"),
+    "CTN_ELEVATED": _xuln("calcitonin_xuln"),
+    "CTN_NO_MTC": lambda f: (
+        None
+        if f.get("hx_medullary_thyroid_carcinoma") is None
+        else not f["hx_medullary_thyroid_carcinoma"]
+    ),
+    "CTN_DIARRHOEA": _sym("sym_secretory_diarrhoea"),
+}
 ULN = [*around(1), 3.0, None]  # a hormone as a multiple of the lab's upper limit
 
 
@@ -65,7 +109,7 @@ def vipoma_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"sym_watery_diarrhoea_large_volume": BOOL3, "vip": vip})
     for c in cases:
         c["vip_pg_ml"], c["vip_xuln"] = c.pop("vip")
-    return check_table(kb, "CSCO2021.SYN.VIPOMA", cases, reference_vipoma)
+    return check_table(kb, "CSCO2021.SYN.VIPOMA", cases, reference_vipoma, RARE_CRITERIA)
 
 
 def reference_glucagonoma(f: Facts) -> Want | None:
@@ -95,7 +139,7 @@ def glucagonoma_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"sym_necrolytic_migratory_erythema": BOOL3, "glu": glu})
     for c in cases:
         c["glucagon_pg_ml"], c["glucagon_xuln"] = c.pop("glu")
-    return check_table(kb, "CSCO2021.SYN.GLUCAGONOMA", cases, reference_glucagonoma)
+    return check_table(kb, "CSCO2021.SYN.GLUCAGONOMA", cases, reference_glucagonoma, RARE_CRITERIA)
 
 
 def reference_somatostatinoma(f: Facts) -> Want | None:
@@ -115,7 +159,9 @@ def reference_somatostatinoma(f: Facts) -> Want | None:
 
 def somatostatinoma_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"sym_somatostatinoma_triad": BOOL3, "somatostatin_xuln": ULN})
-    return check_table(kb, "CSCO2021.SYN.SOMATOSTATINOMA", cases, reference_somatostatinoma)
+    return check_table(
+        kb, "CSCO2021.SYN.SOMATOSTATINOMA", cases, reference_somatostatinoma, RARE_CRITERIA
+    )
 
 
 def reference_ectopic_acth(f: Facts) -> Want | None:
@@ -134,9 +180,20 @@ def reference_ectopic_acth(f: Facts) -> Want | None:
                     ["ACTH_NOT_CONFIRMED_BY_BIOCHEMISTRY"])  # fmt: skip
     if ufc is True:  # ACTH within its range or unknown: next test not asserted (report)
         return want("suspected", ["ACTH_HYPERCORTISOLISM"], [], None)
-    if f.get("hx_cushing_syndrome") is True:
-        return want("suspected", ["ACTH_CUSHING_DIAGNOSED"], ["ACTH_NOT_SUPPRESSED"],
-                    ["ACTH_PLASMA", "CUSHING_SOURCE_LOCALISATION"])  # fmt: skip
+    if f.get("hx_cushing_syndrome") is True:  # hypercortisolism established: read the ACTH
+        if f.get("acth_below_reference_low") is True:
+            return want("excluded", ["ACTH_CUSHING_DIAGNOSED"], ["ACTH_NOT_SUPPRESSED"], [],
+                        ["ACTH_INDEPENDENT_CAUSE"])  # fmt: skip
+        if gt(f.get("acth_xuln"), 1) is True:
+            return want("suspected", ["ACTH_CUSHING_DIAGNOSED", "ACTH_NOT_SUPPRESSED"], [],
+                        ["CUSHING_SOURCE_LOCALISATION", "SSTR_PET_CT"],
+                        ["ACTH_NOT_CONFIRMED_BY_BIOCHEMISTRY"])  # fmt: skip
+        tests = (
+            None
+            if f.get("acth_xuln") is not None
+            else ["ACTH_PLASMA", "CUSHING_SOURCE_LOCALISATION"]
+        )
+        return want("suspected", ["ACTH_CUSHING_DIAGNOSED"], ["ACTH_NOT_SUPPRESSED"], tests)
     if f.get("sym_cushingoid_features") is True:
         return want("suspected", ["ACTH_CUSHINGOID"], [], ["CUSHING_SCREENING_TESTS"])
     return no_rule()
@@ -146,7 +203,9 @@ def ectopic_acth_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"cortisol_urine_24h_xuln": ULN, "acth_xuln": ULN,
                   "acth_below_reference_low": BOOL3, "hx_cushing_syndrome": [True, None]},
                  {"sym_cushingoid_features": BOOL3, "hx_cushing_syndrome": BOOL3})  # fmt: skip
-    return check_table(kb, "CSCO2021.SYN.ECTOPIC_ACTH", cases, reference_ectopic_acth)
+    return check_table(
+        kb, "CSCO2021.SYN.ECTOPIC_ACTH", cases, reference_ectopic_acth, RARE_CRITERIA
+    )
 
 
 def reference_pthrpoma(f: Facts) -> Want | None:
@@ -174,7 +233,7 @@ def reference_pthrpoma(f: Facts) -> Want | None:
 def pthrpoma_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"calcium_xuln": ULN, "pthrp_xuln": ULN, "pth_xuln": ULN,
                   "sym_hypercalcaemia_symptoms": [True, None]})  # fmt: skip
-    return check_table(kb, "CSCO2021.SYN.PTHRPOMA", cases, reference_pthrpoma)
+    return check_table(kb, "CSCO2021.SYN.PTHRPOMA", cases, reference_pthrpoma, RARE_CRITERIA)
 
 
 def reference_ghrhoma(f: Facts) -> Want | None:
@@ -195,7 +254,7 @@ def reference_ghrhoma(f: Facts) -> Want | None:
 
 def ghrhoma_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"igf_1_xuln": ULN, "ghrh_xuln": ULN, "sym_acromegaly_features": BOOL3})
-    return check_table(kb, "CSCO2021.SYN.GHRHOMA", cases, reference_ghrhoma)
+    return check_table(kb, "CSCO2021.SYN.GHRHOMA", cases, reference_ghrhoma, RARE_CRITERIA)
 
 
 def reference_calcitoninoma(f: Facts) -> Want | None:
@@ -217,7 +276,9 @@ def reference_calcitoninoma(f: Facts) -> Want | None:
 def calcitoninoma_matches_reference(kb: Knowledge) -> list[str]:
     cases = grid({"calcitonin_xuln": ULN, "hx_medullary_thyroid_carcinoma": BOOL3,
                   "sym_secretory_diarrhoea": BOOL3})  # fmt: skip
-    return check_table(kb, "CSCO2021.SYN.CALCITONINOMA", cases, reference_calcitoninoma)
+    return check_table(
+        kb, "CSCO2021.SYN.CALCITONINOMA", cases, reference_calcitoninoma, RARE_CRITERIA
+    )
 
 
 RARE_CHECKS: list[tuple[str, Callable[[Knowledge], list[str]]]] = [
