@@ -275,7 +275,8 @@ def reference_gastrinoma(f: Facts) -> Want | None:
     """An established ZES in the history is a confirmed gastrinoma (clinical-gaps). Fasting
     gastrin is read with the gastric pH: raised gastrin with pH > 2 is hypo/achlorhydria, not
     ZES; > 10 x ULN (or > 1000 pg/mL) with pH <= 2 is diagnostic (unconfirmed, kept beside the
-    absolute value, verification §3.5); 1-10 x ULN with pH <= 2 is equivocal: secretin test,
+    absolute value, verification §3.5); 1-10 x ULN (or > 200 pg/mL, NIH, without the lab's
+    range) with pH <= 2 is equivocal: secretin test,
     positive at a rise >= 120 pg/mL (Berna 2006), and if negative the calcium infusion test.
     A confirmed ZES: MEN1 screen (calcium, PTH, prolactin), SSTR PET/CT and EUS, never stop the
     PPI. Raised gastrin (> ULN, or > 200 pg/mL NIH) with the pH unknown: pH next (with recorded
@@ -298,7 +299,7 @@ def reference_gastrinoma(f: Facts) -> Want | None:
                     ZES_WORKUP, ["ZES_NEVER_STOP_PPI"])  # fmt: skip
     sec = ge(f.get("gastrin_secretin_increment_pg_ml"), 120)
     met = ["ZES_GASTRIN_ELEVATED", "ZES_ACID_HYPERSECRETION"]
-    if acid is True and gt(x, 1) is True:
+    if acid is True and raised is True:  # > ULN, or > 200 pg/mL (NIH) without the lab's range
         if sec is True:
             return want("confirmed", [*met, "ZES_SECRETIN_POSITIVE"], [], ZES_WORKUP,
                         ["ZES_NEVER_STOP_PPI"])  # fmt: skip
@@ -306,8 +307,6 @@ def reference_gastrinoma(f: Facts) -> Want | None:
             return want("suspected", met, ["ZES_SECRETIN_POSITIVE"],
                         ["ZES_CALCIUM_INFUSION_TEST"])  # fmt: skip
         return want("suspected", met, [], ["ZES_SECRETIN_TEST"])
-    if acid is True and x is None:
-        return None  # NIH > 200 pg/mL with acid, no ULN: not asserted (see the report)
     off_drugs = f.get("gastrin_on_ppi") is False and f.get("gastrin_on_h2_blocker") is False
     if le(x, 1) is True and off_drugs:
         return want("excluded", [], ["ZES_GASTRIN_ELEVATED"], [])
@@ -354,11 +353,12 @@ ZES_CRITERIA: Criteria = {
 
 def _gastrinoma_cases() -> list[Facts]:
     off = {"gastrin_on_ppi": False, "gastrin_on_h2_blocker": False}
-    ph = [*around(2), 1.0, None]
+    ph = [*around(2), None]
     cases = grid({"gastrin": GASTRIN, "gastric_ph": ph, "atrophic_gastritis": [True, None]},
                  fixed=off)  # fmt: skip
-    equivocal = [g for g in GASTRIN if g[1] is not None and 0.9 < g[1] < 11]
-    cases += grid({"gastrin": equivocal, "gastric_ph": ph,
+    equivocal = [g for g in GASTRIN if (g[1] or 0) > 0.9 and (g[1] or 0) < 11]
+    equivocal += [g for g in GASTRIN if g[1] is None and 150 < (g[0] or 0) < 600]  # NIH
+    cases += grid({"gastrin": equivocal, "gastric_ph": around(2),
                    "gastrin_secretin_increment_pg_ml": around(120)}, fixed=off)  # fmt: skip
     drugs = [(False, False), (True, False), (False, True), (None, False), (False, None)]
     others = [(True, None), (None, None), (True, True)]  # refractory ulcer, atrophic gastritis
