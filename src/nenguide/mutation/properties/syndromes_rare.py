@@ -50,7 +50,7 @@ RARE_CRITERIA: Criteria = {
     "SST_ELEVATED": _xuln("somatostatin_xuln"),
     "ACTH_HYPERCORTISOLISM": _xuln("cortisol_urine_24h_xuln"),
     "ACTH_NOT_SUPPRESSED": lambda f: agree(
-        False if f.get("acth_below_reference_low") is True else None,
+        None if f.get("acth_below_reference_low") is None else not f["acth_below_reference_low"],
         True if gt(f.get("acth_xuln"), 1) else None,
     ),
     "ACTH_CUSHING_DIAGNOSED": _sym("hx_cushing_syndrome"),
@@ -166,34 +166,33 @@ def somatostatinoma_matches_reference(kb: Knowledge) -> list[str]:
 
 def reference_ectopic_acth(f: Facts) -> Want | None:
     """§1.5 ACTHoma / ectopic Cushing: ACTH-dependent hypercortisolism (24-h urinary free
-    cortisol among the screening tests; ACTH not suppressed), then the source (pituitary vs
-    ectopic: CRH/desmopressin, BIPSS, SSTR PET). ACTH below its range: ACTH-independent
-    (adrenal). Never confirmed by biochemistry alone (clinical-gaps); a recorded Cushing's
-    syndrome or cushingoid features: suspected, screening/ACTH next."""
-    ufc = gt(f.get("cortisol_urine_24h_xuln"), 1)
-    if ufc is True and f.get("acth_below_reference_low") is True:
-        return want("excluded", ["ACTH_HYPERCORTISOLISM"], ["ACTH_NOT_SUPPRESSED"], [],
-                    ["ACTH_INDEPENDENT_CAUSE"])  # fmt: skip
-    if ufc is True and gt(f.get("acth_xuln"), 1) is True:
-        return want("suspected", ["ACTH_HYPERCORTISOLISM", "ACTH_NOT_SUPPRESSED"], [],
-                    ["CUSHING_SOURCE_LOCALISATION", "SSTR_PET_CT"],
-                    ["ACTH_NOT_CONFIRMED_BY_BIOCHEMISTRY"])  # fmt: skip
-    if ufc is True:  # ACTH within its range or unknown: next test not asserted (report)
-        return want("suspected", ["ACTH_HYPERCORTISOLISM"], [], None)
-    if f.get("hx_cushing_syndrome") is True:  # hypercortisolism established: read the ACTH
-        if f.get("acth_below_reference_low") is True:
-            return want("excluded", ["ACTH_CUSHING_DIAGNOSED"], ["ACTH_NOT_SUPPRESSED"], [],
+    cortisol among the screening tests; ACTH not suppressed, i.e. not below its range), then the
+    source (pituitary vs ectopic: CRH/desmopressin, BIPSS, SSTR PET). ACTH below its range:
+    ACTH-independent (adrenal). Never confirmed by biochemistry alone (clinical-gaps); a
+    recorded Cushing's syndrome is established hypercortisolism; cushingoid features:
+    screening tests."""
+    low = f.get("acth_below_reference_low")
+    dependent = True if (low is False or gt(f.get("acth_xuln"), 1)) else None
+    acth_known = low is not None or f.get("acth_xuln") is not None
+    localise = ["CUSHING_SOURCE_LOCALISATION", "SSTR_PET_CT"]
+    for basis, tests in (
+        ("ACTH_HYPERCORTISOLISM", ["ACTH_PLASMA", "CUSHING_SCREENING_TESTS"]),
+        ("ACTH_CUSHING_DIAGNOSED", ["ACTH_PLASMA", "CUSHING_SOURCE_LOCALISATION"]),
+    ):
+        if basis == "ACTH_HYPERCORTISOLISM":
+            established = gt(f.get("cortisol_urine_24h_xuln"), 1) is True
+        else:
+            established = f.get("hx_cushing_syndrome") is True
+        if not established:
+            continue
+        if low is True:
+            return want("excluded", [basis], ["ACTH_NOT_SUPPRESSED"], [],
                         ["ACTH_INDEPENDENT_CAUSE"])  # fmt: skip
-        if gt(f.get("acth_xuln"), 1) is True:
-            return want("suspected", ["ACTH_CUSHING_DIAGNOSED", "ACTH_NOT_SUPPRESSED"], [],
-                        ["CUSHING_SOURCE_LOCALISATION", "SSTR_PET_CT"],
+        if dependent:
+            return want("suspected", [basis, "ACTH_NOT_SUPPRESSED"], [], localise,
                         ["ACTH_NOT_CONFIRMED_BY_BIOCHEMISTRY"])  # fmt: skip
-        tests = (
-            None
-            if f.get("acth_xuln") is not None
-            else ["ACTH_PLASMA", "CUSHING_SOURCE_LOCALISATION"]
-        )
-        return want("suspected", ["ACTH_CUSHING_DIAGNOSED"], ["ACTH_NOT_SUPPRESSED"], tests)
+        unmet = ["ACTH_NOT_SUPPRESSED"] if basis == "ACTH_CUSHING_DIAGNOSED" else []
+        return want("suspected", [basis], unmet, None if acth_known else tests)
     if f.get("sym_cushingoid_features") is True:
         return want("suspected", ["ACTH_CUSHINGOID"], [], ["CUSHING_SCREENING_TESTS"])
     return no_rule()
