@@ -57,6 +57,9 @@ from nenguide.mutation.properties.staging_extra import (
     staging_system_under_partial_knowledge,
     t_tables_under_partial_knowledge,
 )
+from nenguide.mutation.properties.syndromes import SYNDROME_CHECKS
+from nenguide.mutation.properties.syndromes_carcinoid import CARCINOID_CHECKS
+from nenguide.mutation.properties.syndromes_rare import RARE_CHECKS
 from nenguide.mutation.properties.treatment import (
     advanced_options_match_reference,
     followup_exemption_matches_csco_s8,
@@ -198,6 +201,9 @@ def properties() -> list[Property]:
             symptom_control_matches_reference,
         ),
     ]
+    out += [Property(name, check) for name, check in SYNDROME_CHECKS]
+    out += [Property(name, check) for name, check in RARE_CHECKS]
+    out += [Property(name, check) for name, check in CARCINOID_CHECKS]
     for table in PRECISE_TABLES:
         out.append(
             Property(
