@@ -69,9 +69,7 @@ class Domain:
     table: str
     never_unknown: Mapping[str, str] = field(default_factory=dict)  # input -> reason
     never_one_of: Mapping[str, str] = field(default_factory=dict)
-    one_of_only: Mapping[str, tuple[frozenset[frozenset[Any]], str]] = field(
-        default_factory=dict
-    )
+    one_of_only: Mapping[str, tuple[frozenset[frozenset[Any]], str]] = field(default_factory=dict)
     never_together: tuple[Together, ...] = ()
     unknown_together: tuple[Group, ...] = ()
 
@@ -116,10 +114,9 @@ class Domain:
         """The restriction, in one line (shown in the report and the allow-list)."""
         parts = [f"{n} never unknown" for n in self.never_unknown]
         parts += [f"{n} never one of several values" for n in self.never_one_of]
-        parts += [
-            f"{n} one of several values only as {' or '.join(_set_text(s) for s in sorted(sets, key=sorted))}"
-            for n, (sets, _w) in self.one_of_only.items()
-        ]
+        for n, (sets, _w) in self.one_of_only.items():
+            shown = " or ".join(sorted(_set_text(s) for s in sets))
+            parts.append(f"{n} one of several values only as {shown}")
         parts += [f"never {t.describe()}" for t in self.never_together]
         parts += [f"{', '.join(g.inputs)} unknown together" for g in self.unknown_together]
         return "; ".join(parts)
@@ -193,7 +190,8 @@ def parse(data: Mapping[str, Any]) -> dict[str, Domain]:
             names = tuple(str(n) for n in spec.get("inputs") or [])
             if len(names) < 2:
                 raise DomainError(f"{table}: unknown_together[{i}] names 2+ inputs")
-            groups.append(Group(names, _reason(table, f"unknown_together[{i}]", spec.get("reason"))))
+            why = _reason(table, f"unknown_together[{i}]", spec.get("reason"))
+            groups.append(Group(names, why))
         out[table] = Domain(
             table,
             _names(table, "never_unknown", raw.get("never_unknown") or {}),

@@ -30,9 +30,7 @@ from nenguide.mutation.domains import Domain
 MAX_POINTS = 400_000
 
 
-def _points(
-    original: Table, mutant: Table, name: str, domain: Domain | None = None
-) -> list[Any]:
+def _points(original: Table, mutant: Table, name: str, domain: Domain | None = None) -> list[Any]:
     dom = original.spec.inputs[name]
     unknown: list[Any] = [None]
     if domain is not None and name in domain.never_unknown:
