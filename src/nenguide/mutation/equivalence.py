@@ -23,7 +23,7 @@ import itertools
 from typing import Any
 
 from nenguide.engine.lint import sample_domain
-from nenguide.engine.logic import OneOf
+from nenguide.engine.logic import OneOf, Tri
 from nenguide.engine.tables import Table, _row_truth, evaluate_collect, evaluate_first
 from nenguide.mutation.domains import Domain
 
@@ -168,29 +168,34 @@ def _equivalent_by_row(
 ) -> tuple[bool | None, int]:
     """The grid compared only where it can differ: every other row is unchanged, so the
     outcome can change only for values of the mutated row's own inputs that give that row a
-    different truth (true / false / unknown on which inputs); elsewhere it is the same."""
+    different truth (true / false / unknown on which inputs); elsewhere it is the same. Where
+    those values alone already make an earlier row true, the mutated row is never reached
+    (first hit), whatever the other inputs: nothing to compare either."""
     own = {
         c.fact for t in (original, mutant) for r in t.rows if r.id == row_id for c in r.conditions
     }
     head = [i for i, n in enumerate(names) if n in own]
+    before = original.rows[: [r.id for r in original.rows].index(row_id)]
     rest = [i for i, n in enumerate(names) if n not in own]
     differ = []
     for combo in itertools.product(*(grids[i] for i in head)):
         facts = {names[i]: v for i, v in zip(head, combo, strict=True)}
         if _truth(original, row_id, facts) != _truth(mutant, row_id, facts):
-            differ.append(facts)
+            if not any(_row_truth(r, facts)[0] is Tri.TRUE for r in before):
+                differ.append(facts)
     total = len(differ)
+    covered = 1  # the whole grid of the domain: every point outside ``differ`` is settled
+    for g in grids:
+        covered *= len(g)
     for i in rest:
         total *= len(grids[i])
     if total > MAX_POINTS:
         return None, total
-    compared = 0
     for part in differ:
         for combo in itertools.product(*(grids[i] for i in rest)):
             facts = {**part, **{names[i]: v for i, v in zip(rest, combo, strict=True)}}
             if domain.filters and not domain.admits(facts):
                 continue
-            compared += 1
             if _signature(original, facts, row_id) != _signature(mutant, facts, row_id):
                 return False, total
-    return True, compared
+    return True, covered
