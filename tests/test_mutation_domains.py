@@ -207,3 +207,36 @@ def test_pathway_entries_of_the_allowlist_name_a_declared_domain() -> None:
     assert pathway, "no pathway-domain entry"
     for mid in pathway:
         assert _mutants()[mid].table_id in _domains(), mid
+
+
+def test_runner_proves_and_writes_pathway_entries(tmp_path: Path) -> None:
+    """A survivor proven only under its table's domain gets the ``pathway-equivalent`` verdict;
+    --update-allowlist writes it with ``proof: pathway-domain`` (kept on a rewrite), a
+    survivor the domain does not prove goes to ``open``, and the report shows the proof kind."""
+    from nenguide.mutation import report
+
+    state = runner._State(_kb(), runner.Suite([]), _sources(), [], domains=_domains())
+    proven = _mutants()["CSCO2021.FOLLOWUP.SCHEDULE.NET_R1 when resection_margin: R1 -> [R1, R2]"]
+    real = _mutants()["CSCO2021.FOLLOWUP.SCHEDULE.RECTUM_1_TO_2CM when size_cm: le 2 -> le 3"]
+    results = []
+    for m in (proven, real):
+        table = runner.compile_mutant(m, _sources()[m.table_id])
+        results.append(runner.MutantResult(m, "survived", "", 0, runner.prove(state, m, table)))
+    assert results[0].proof.startswith(runner.PATHWAY_VERDICT), results[0].proof
+    assert "in the declared domain: distinguishable" in results[1].proof, results[1].proof
+    path = tmp_path / "equivalent.yaml"
+    runner.write_allowlist(path, results, keep={}, domains=_domains())
+    assert runner.read_allowlist_proofs(path) == {proven.id: runner.PATHWAY_PROOF}
+    assert "Pathway-level proof" in runner.read_allowlist(path)[proven.id]
+    assert runner.read_open_gaps(path) == {real.id}
+    # a rewrite keeps the reviewed reason and the proof kind
+    runner.write_allowlist(
+        path,
+        results,
+        keep=runner.read_allowlist(path),
+        keep_proofs=runner.read_allowlist_proofs(path),
+    )
+    assert runner.read_allowlist_proofs(path) == {proven.id: runner.PATHWAY_PROOF}
+    run = runner.RunResult(results, 1.0, 1, 0, 2, "csco-2021")
+    text = report.markdown(runner.relabel(run, runner.read_allowlist(path)), mode="test")
+    assert f"| {report._cell(proven.change)} | pathway |" in text
