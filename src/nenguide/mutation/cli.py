@@ -66,8 +66,9 @@ def mutate(
     update_allowlist: Annotated[
         bool,
         typer.Option(
-            help="Write proven-equivalent survivors (and the other survivors as open gaps) into "
-            "the allow-list; review the diff before committing"
+            help="Write proven-equivalent survivors (table level, or under the declared input "
+            "domains of tests/mutation/domains.yaml: proof pathway-domain) and the other "
+            "survivors as open gaps into the allow-list; review the diff before committing"
         ),
     ] = False,
     fail_on_survivor: Annotated[
