@@ -180,9 +180,10 @@ def _equivalent_by_row(
     differ = []
     for combo in itertools.product(*(grids[i] for i in head)):
         facts = {names[i]: v for i, v in zip(head, combo, strict=True)}
-        if _truth(original, row_id, facts) != _truth(mutant, row_id, facts):
-            if not any(_row_truth(r, facts)[0] is Tri.TRUE for r in before):
-                differ.append(facts)
+        if _truth(original, row_id, facts) == _truth(mutant, row_id, facts):
+            continue
+        if not any(_row_truth(r, facts)[0] is Tri.TRUE for r in before):
+            differ.append(facts)
     total = len(differ)
     covered = 1  # the whole grid of the domain: every point outside ``differ`` is settled
     for g in grids:
