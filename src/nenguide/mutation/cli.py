@@ -66,8 +66,9 @@ def mutate(
     update_allowlist: Annotated[
         bool,
         typer.Option(
-            help="Write proven-equivalent survivors (and the other survivors as open gaps) into "
-            "the allow-list; review the diff before committing"
+            help="Write proven-equivalent survivors (table level, or under the declared input "
+            "domains of tests/mutation/domains.yaml: proof pathway-domain) and the other "
+            "survivors as open gaps into the allow-list; review the diff before committing"
         ),
     ] = False,
     fail_on_survivor: Annotated[
@@ -134,6 +135,7 @@ def mutate(
                 oracle,
                 select=choose,
                 equivalent=runner.read_allowlist(allowlist),
+                domains=runner.domains_beside(allowlist),
                 jobs=jobs,
                 on_result=done,
                 on_start=started,
@@ -148,7 +150,13 @@ def mutate(
         result = runner.relabel(result, runner.read_allowlist(allowlist))
         mode = f"full: {mode} re-run, every other table from {merge.name}"
     if update_allowlist:
-        runner.write_allowlist(allowlist, result.results, keep=runner.read_allowlist(allowlist))
+        runner.write_allowlist(
+            allowlist,
+            result.results,
+            keep=runner.read_allowlist(allowlist),
+            keep_proofs=runner.read_allowlist_proofs(allowlist),
+            domains=runner.domains_beside(allowlist),
+        )
         con.print(f"allow-list written: {escape(str(allowlist))}")
         result = runner.relabel(result, runner.read_allowlist(allowlist))
     text = markdown(result, mode=mode)

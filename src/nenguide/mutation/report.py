@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from nenguide.mutation.runner import MutantResult, RunResult
+from nenguide.mutation.runner import PATHWAY_VERDICT, MutantResult, RunResult
 
 
 def kill_rate(results: list[MutantResult]) -> tuple[int, int, int, float]:
@@ -87,20 +87,34 @@ def markdown(run: RunResult, *, mode: str, when: dt.datetime | None = None) -> s
             lines += [
                 f"### `{table}` ({len(rs)})",
                 "",
-                "| row | change | table-level equivalence |",
+                "| row | change | equivalence proof (table level; declared domain) |",
                 "|---|---|---|",
             ]
             lines += [f"| `{r.mutant.row_id}` | {_cell(r.mutant.change)} | {r.proof} |" for r in rs]
             lines.append("")
     eq = [r for r in run.results if r.status == "equivalent"]
     if eq:
-        lines += ["## Equivalent mutants (reviewed allow-list)", "", "| row | change | why |"]
-        lines.append("|---|---|---|")
         lines += [
-            f"| `{r.mutant.row_id}` | {_cell(r.mutant.change)} | {_cell(r.killed_by)} |" for r in eq
+            "## Equivalent mutants (reviewed allow-list)",
+            "",
+            "Proof: *table* - no input tells the mutant apart; *pathway* - no input the pathway",
+            "can present to the table (its declared domain, tests/mutation/domains.yaml) does.",
+            "",
+            "| row | change | proof | why |",
+        ]
+        lines.append("|---|---|---|---|")
+        lines += [
+            f"| `{r.mutant.row_id}` | {_cell(r.mutant.change)} | {_kind(r.proof)} "
+            f"| {_cell(r.killed_by)} |"
+            for r in eq
         ]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _kind(proof: str) -> str:
+    """The kind of equivalence proof a result's verdict records."""
+    return "pathway" if proof.startswith(PATHWAY_VERDICT) else "table"
 
 
 def as_json(run: RunResult, *, mode: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from nenguide.engine.lint import lint
 from nenguide.engine.tables import Table, TableError, TableSpec, compile_table
 from nenguide.knowledge import load_from
 from nenguide.mutation import equivalence
+from nenguide.mutation.domains import Domain, read_domains
 from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
 from nenguide.mutation.oracle import (
     GROUP_TABLE,
@@ -226,6 +227,8 @@ class _State:
     mutants: list[Mutant]
     # lint errors of each unmutated table; None: too many input combinations to lint per mutant
     lint_baseline: dict[str, set[str] | None] = field(default_factory=dict)
+    # declared input domains (tests/mutation/domains.yaml): table id -> domain
+    domains: dict[str, Domain] = field(default_factory=dict)
 
 
 _STATE: _State | None = None
@@ -262,9 +265,31 @@ def evaluate(state: _State, mutant: Mutant) -> MutantResult:
         new_errors = _lint_errors(state.kb, table) - before
         if new_errors:
             return MutantResult(mutant, "killed", f"lint: {sorted(new_errors)[0]}", ran + 1)
-    proved, n = equivalence.equivalent(state.kb.tables[table.id], table, mutant.row_id)
+    return MutantResult(mutant, "survived", "", ran, prove(state, mutant, table))
+
+
+#: a survivor's proof verdict when its table's declared domain proves it (table level failed)
+PATHWAY_VERDICT = "pathway-equivalent"
+#: the ``proof`` of an allow-list entry proven under its table's declared domain
+PATHWAY_PROOF = "pathway-domain"
+
+
+def prove(state: _State, mutant: Mutant, table: Table) -> str:
+    """The equivalence verdict of a survivor: table level, else under its table's declared
+    input domain (``pathway-equivalent``) when there is one."""
+    original = state.kb.tables[table.id]
+    proved, n = equivalence.equivalent(original, table, mutant.row_id)
     verdict = {True: "equivalent", False: "distinguishable", None: "unproven"}[proved]
-    return MutantResult(mutant, "survived", "", ran, f"{verdict} ({n} input combinations)")
+    text = f"{verdict} ({n} input combinations)"
+    domain = state.domains.get(table.id)
+    if proved is True or domain is None:
+        return text
+    by_domain, m = equivalence.equivalent(original, table, mutant.row_id, domain=domain)
+    if by_domain is True:
+        where = f"{m} input combinations in the declared domain; table level: {text}"
+        return f"{PATHWAY_VERDICT} ({where})"
+    other = "unproven" if by_domain is None else "distinguishable"
+    return f"{text}; in the declared domain: {other}"
 
 
 def _evaluate_index(i: int) -> MutantResult:
@@ -289,6 +314,7 @@ def run(
     *,
     select: Callable[[list[Mutant]], list[Mutant]] | None = None,
     equivalent: dict[str, str] | None = None,
+    domains: dict[str, Domain] | None = None,
     jobs: int = 1,
     on_result: Callable[[MutantResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -303,7 +329,7 @@ def run(
     mutants = select(everything) if select else everything
     if on_start:
         on_start(len(mutants))
-    _STATE = _State(kb, suite, sources, mutants)
+    _STATE = _State(kb, suite, sources, mutants, domains=dict(domains or {}))
     results: list[MutantResult] = []
     equivalent = equivalent or {}
 
@@ -388,6 +414,12 @@ def read_open_gaps(path: Path) -> set[str]:
     return {str(x) for x in data.get("open") or []}
 
 
+PATHWAY_REASON = (
+    "Pathway-level proof: for all {n} input combinations the pathway can present to the table "
+    "(its declared domain in tests/mutation/domains.yaml: {domain}) the same rows apply with "
+    "the same outputs; at table level it is {table}."
+)
+
 EQUIVALENT_REASON = (
     "Table-level proof: for all {n} input combinations (every threshold of both tables, a step "
     "below and above it, each input unknown, every value and pair of values of each "
@@ -395,9 +427,18 @@ EQUIVALENT_REASON = (
 )
 
 
-def write_allowlist(path: Path, results: list[MutantResult], *, keep: dict[str, str]) -> None:
+def write_allowlist(
+    path: Path,
+    results: list[MutantResult],
+    *,
+    keep: dict[str, str],
+    keep_proofs: dict[str, str] | None = None,
+    domains: dict[str, Domain] | None = None,
+) -> None:
     """Rewrite the allow-list: proven-equivalent survivors (with the proof as reason, or the
-    reviewed reason already recorded) and every other survivor as an open gap."""
+    reviewed reason already recorded) and every other survivor as an open gap. Survivors proven
+    only under their table's declared domain are written with ``proof: pathway-domain``."""
+    proofs = {k: v for k, v in (keep_proofs or {}).items() if k in keep}
     status = {r.mutant.id: r.status for r in results}
     # reviewed entries stay unless the mutant is now killed (or gone, in a complete run)
     equivalent = {
@@ -410,6 +451,15 @@ def write_allowlist(path: Path, results: list[MutantResult], *, keep: dict[str, 
         if r.status == "survived" and r.proof.startswith("equivalent"):
             n = r.proof.split("(", 1)[1].split(" ", 1)[0]
             equivalent[r.mutant.id] = EQUIVALENT_REASON.format(n=n)
+            proofs.pop(r.mutant.id, None)
+        elif r.status == "survived" and r.proof.startswith(PATHWAY_VERDICT):
+            n = r.proof.split("(", 1)[1].split(" ", 1)[0]
+            table = r.proof.split("table level: ", 1)[1].rstrip(")")
+            dom = (domains or {}).get(r.mutant.table_id)
+            equivalent[r.mutant.id] = PATHWAY_REASON.format(
+                n=n, domain=dom.proof_text() if dom else "see the file", table=table
+            )
+            proofs[r.mutant.id] = PATHWAY_PROOF
         elif r.status == "survived":
             open_gaps.append(r.mutant.id)
     header = (
@@ -420,12 +470,36 @@ def write_allowlist(path: Path, results: list[MutantResult], *, keep: dict[str, 
         "# Written by `nenguide knowledge mutate --update-allowlist`; review every change.\n"
     )
     body = {
-        "equivalent": [{"id": k, "reason": v} for k, v in sorted(equivalent.items())],
+        "equivalent": [_entry(k, v, proofs.get(k)) for k, v in sorted(equivalent.items())],
         "open": sorted(open_gaps),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=100)
     path.write_text(header + text, encoding="utf-8")
+
+
+def _entry(mid: str, reason: str, proof: str | None) -> dict[str, str]:
+    return {"id": mid, "reason": reason, **({"proof": proof} if proof else {})}
+
+
+def read_allowlist_proofs(path: Path) -> dict[str, str]:
+    """How each allow-list entry is proven: ``table`` (no input tells it apart) or
+    ``pathway-domain`` (no input in its table's declared domain does)."""
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out: dict[str, str] = {}
+    for entry in data.get("equivalent") or []:
+        proof = str(entry.get("proof") or "table").strip()
+        if proof not in ("table", PATHWAY_PROOF):
+            raise MutationError(f"{path}: unknown proof {proof!r} (table or {PATHWAY_PROOF})")
+        out[str(entry.get("id", "")).strip()] = proof
+    return out
+
+
+def domains_beside(allowlist: Path) -> dict[str, Domain]:
+    """The declared input domains kept beside the allow-list (``domains.yaml``)."""
+    return read_domains(allowlist.parent / "domains.yaml")
 
 
 def read_allowlist(path: Path) -> dict[str, str]:
