@@ -94,9 +94,12 @@ def _truth(table: Table, row_id: str, facts: dict[str, Any]) -> tuple[Any, tuple
 
 
 def _signature(table: Table, facts: dict[str, Any], row_id: str | None) -> Any:
-    if table.spec.hit_policy == "collect":
+    if table.spec.hit_policy in ("collect", "priority"):
+        # a priority table is evaluated like a collect table and every row that applies (or
+        # waits on an input) is traced, not only the winner: compare them all
         res = evaluate_collect(table, facts)
-        if row_id is not None:  # rows of a collect table are independent
+        if row_id is not None and table.spec.hit_policy == "collect":
+            # rows of a collect table are independent
             return (
                 tuple((r.id, r.key) for r in res.applies if r.id == row_id),
                 tuple((r.id, r.key, tuple(sorted(u))) for r, u in res.maybe if r.id == row_id),
