@@ -236,3 +236,17 @@ def test_changed_rows_since_a_ref(tmp_path: Path) -> None:
     assert before in text
     path.write_text(text.replace(before, "when: {size_cm: {lt: 1.5}, grade: [G1, G2]"), "utf-8")
     assert sel.changed_rows(pkg, "HEAD") == {"CSCO2021.TX.RECTUM.SMALL"}
+
+
+def test_priority_table_proof_compares_every_applying_row() -> None:
+    """A priority table's trace names every row that applies, not only the winner, so a mutant
+    that changes a lower-ranked row is not equivalent. The proof once compared only the winner
+    and accepted this VIPoma edit, which the syndrome property kills."""
+    mid = "CSCO2021.SYN.VIPOMA.SUSPECTED.ELEVATED when vip_xuln: gt 1 -> ge 1"
+    m = _mutants()[mid]
+    kb = _state().kb
+    assert kb.tables[m.table_id].spec.hit_policy == "priority"
+    proved, _n = equivalence.equivalent(
+        kb.tables[m.table_id], runner.compile_mutant(m, _sources()[m.table_id]), m.row_id
+    )
+    assert proved is False
