@@ -35,6 +35,7 @@ from nenguide.batch.backend import Failure, Row
 from nenguide.batch.columnar.compile import eval_collect
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
+from nenguide.engine import ranges
 from nenguide.engine.assess import expiry_notice, steps
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.classify import classify
@@ -88,8 +89,11 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         else:  # a descriptor the table does not decide: the engine says what is missing
             desc.append(None)
             fallback[i] = True
+    ranged = [f"{fact}_interval" for fact in ranges.T_INPUTS.values()]
     for i, f in enumerate(facts):  # the report's T and a venous thrombus: the engine's glue
-        if f.get("reported_t") is not None or f.get("venous_tumour_thrombus") is not None:
+        reported = f.get("reported_t") is not None or f.get("venous_tumour_thrombus") is not None
+        # a T input reported as a range: the engine names it when T stays open
+        if reported or any(f.get(r) for r in ranged):
             fallback[i] = True
     derived: dict[str, list[Any]] = {
         "lung_descriptor_rank": desc,
@@ -97,6 +101,7 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         "staging_basis": [c.staging_basis.value if c.staging_basis else None for c in cases],
         # the fact layer's own reading (a count, or words and bounds such as "multiple")
         "multiple_tumours": [f.get("multiple_primaries") is True for f in facts],
+        "has_conflicted": [bool(f.get("conflicted")) for f in facts],
     }
     for name, dtype in prog.inputs.items():
         if name in derived:
@@ -289,7 +294,8 @@ class ColumnarBackend:
             ctx, case, facts, self.as_of, None, core
         )
         status = self.kb.rule_status
-        if any(
+        # unconfirmed content the engine traced, or the columnar core read (core_unconfirmed)
+        if (core is not None and r["core_unconfirmed"]) or any(
             status.get(rid, "confirmed") != "confirmed" for t in ctx.trace for rid in t["rule_ids"]
         ):
             ctx.issues.append(

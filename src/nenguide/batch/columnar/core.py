@@ -10,15 +10,23 @@ docs/batch.md). The differential test (tests/batch/test_columnar.py) checks the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
+from nenguide.batch.columnar.compile import (
+    dtype_of,
+    eval_collect,
+    eval_first,
+    mask_truth,
+    then_col,
+)
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import NOT_FOR
-from nenguide.engine.stage import PREFIX, UNKNOWN_CATEGORIES
+from nenguide.engine.logic import one_of
+from nenguide.engine.stage import PREFIX, UNKNOWN_CATEGORIES, _common_ancestor
 from nenguide.engine.tables import Table, evaluate_first
 from nenguide.model.assessment import Status
 
@@ -32,6 +40,7 @@ CASE_COLUMNS = {
     "staging_basis": S,
     "multiple_tumours": B,
     "lung_descriptor_rank": pl.Int32(),
+    "has_conflicted": B,  # the fact layer made contradicted facts unknown (``conflicted``)
 }
 
 #: output columns of the core program (the flat row's names)
@@ -88,6 +97,23 @@ class CoreProgram:
                     confirmed = all(r.status == "confirmed" for r in res.rows)
                     if res.decided and confirmed and res.value in self.t_rank:
                         self.descriptor_rank[v] = self.t_rank[res.value]
+        # the bit of each T, N, M and group category (the candidates of an open outcome)
+        self.bits: dict[str, dict[Any, int]] = {}
+        self.group_bits: dict[str, dict[Any, int]] = {}
+        for k in ("t", "n", "m"):
+            vals: set[Any] = {None, *(self.t_order if k == "t" else ())}
+            for spec in self.stage_specs:
+                if spec.get(f"{k}_table"):
+                    tab = kb.tables[spec[f"{k}_table"]]
+                    vals |= {r.then.get(tab.output) for r in tab.rows}
+            self.bits[k] = {v: i for i, v in enumerate(sorted(vals, key=str))}
+        for spec in self.stage_specs:
+            if spec.get("group_table"):
+                tab = kb.tables[spec["group_table"]]
+                vals = {None, *(r.then.get(tab.output) for r in tab.rows)}
+                self.group_bits[tab.id] = {v: i for i, v in enumerate(sorted(vals, key=str))}
+        if max(len(b) for b in [*self.bits.values(), *self.group_bits.values()]) > 62:
+            raise ValueError("more than 62 categories in a TNM table: masks are 64-bit")
         # every input a compiled table reads: the columns the fact frame must provide
         self.inputs: dict[str, pl.DataType] = dict(CASE_COLUMNS)
         for tab in self._all_tables():
@@ -214,6 +240,9 @@ class CoreProgram:
 
     # ------------------------------------------------------------------ stage
     def stage(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Stage as :func:`nenguide.engine.stage.stage`. T, N, M and the group are bit masks of
+        their candidate categories (the engine's ``OneOf``), so a T or N left open by missing
+        data still gives the group every completion agrees on, or its coarser common group."""
         sys_t = self.t["stage.system"]
         lf = lf.with_columns(category=pl.col("classification_category"))
         lf = eval_first(lf, sys_t, "_sys")
@@ -223,64 +252,108 @@ class CoreProgram:
             _not_staged=then_col(sys_t, "_sys", "not_staged", S),
         )
         lf = lf.with_columns(system=pl.col("stage_system"))
-        lf = eval_collect(lf, self.t["stage.flags"], "_flags", self.kinds)
-        # T, N, M and the group by the system's own tables (a lung T with descriptors: engine)
+        flags = self.t["stage.flags"]
+        lf = eval_collect(lf, flags, "_flags", self.kinds)
+        # a flag that adds T candidates of its own (engine.stage._t_reported): the engine
+        t_extra: pl.Expr = pl.lit(False)
+        for row in flags.rows:
+            if row.then.get("t_candidates"):
+                t_extra = t_extra | pl.col("_flags_codes").list.contains(row.then["code"])
+        unknown = list(UNKNOWN_CATEGORIES)
         rank_to_t = {i: t for i, t in enumerate(self.t_order)}
+        shown: dict[str, pl.Expr] = {}
         for k in ("t", "n", "m"):
+            bits = self.bits[k]
             val: pl.Expr = _lit(None)
+            mask: pl.Expr = pl.lit(None, pl.Int64())
             good: pl.Expr = pl.lit(False)
+            disp: pl.Expr = _lit(None)
             for i, spec in enumerate(self.stage_specs):
                 table_id = spec.get(f"{k}_table")
                 if not table_id:
                     continue
                 tab = self.kb.tables[table_id]
                 p = f"_{k}{i}"
-                lf = eval_first(lf, tab, p)
+                lf = eval_first(lf, tab, p, bits=bits)
                 hit = pl.col("_sys_row") == i
                 v = then_col(tab, p, tab.output, S)
-                ok_ = pl.col(f"{p}_ok")
+                m = pl.col(f"{p}_mask")
+                ok_ = pl.col(f"{p}_any")
                 if k == "t" and spec.get("t_descriptor_table"):
                     # T = the higher of the size T and the descriptors' T; descriptors not
-                    # recorded leave T open (the engine gives the candidates)
+                    # recorded or a size T left open: the engine gives the candidates
                     size_rank = v.replace_strict(self.t_rank, default=None, return_dtype=pl.Int32())
                     d = pl.col("lung_descriptor_rank")
                     best = pl.when(d > size_rank).then(d).otherwise(size_rank)
                     v = best.replace_strict(rank_to_t, default=None, return_dtype=S)
-                    ok_ = ok_ & size_rank.is_not_null() & d.is_not_null()
+                    m = v.replace_strict(
+                        {t: 1 << bits[t] for t in self.t_order}, default=None,
+                        return_dtype=pl.Int64(),
+                    )  # fmt: skip
+                    ok_ = pl.col(f"{p}_ok") & size_rank.is_not_null() & d.is_not_null()
                 val = pl.when(hit).then(v).otherwise(val)
+                mask = pl.when(hit).then(m).otherwise(mask)
                 good = pl.when(hit).then(ok_).otherwise(good)
-            lf = lf.with_columns(val.alias(f"_{k}"), good.alias(f"_{k}_ok"))
-        unknown = list(UNKNOWN_CATEGORIES)
+                disp = pl.when(hit).then(self._ancestor(f"_{k}_mask", tab, bits)).otherwise(disp)
+            shown[k] = disp
+            lf = lf.with_columns(
+                val.alias(f"_{k}"), mask.alias(f"_{k}_mask"), good.alias(f"_{k}_ok")
+            )
+        # open: several candidates; the engine's _known: a single TX, NX, MX or none is unknown
         lf = lf.with_columns(
-            t=pl.when(~pl.col("_t").is_in(unknown)).then(pl.col("_t")),
-            n=pl.when(~pl.col("_n").is_in(unknown)).then(pl.col("_n")),
-            m=pl.when(~pl.col("_m").is_in(unknown)).then(pl.col("_m")),
+            *[
+                (pl.col(f"_{k}_mask").bitwise_count_ones() > 1).fill_null(False).alias(f"_{k}_open")
+                for k in ("t", "n", "m")
+            ]
         )
+        lf = lf.with_columns(
+            *[
+                pl.when(~pl.col(f"_{k}_open") & (pl.col(f"_{k}").is_null()
+                                                  | pl.col(f"_{k}").is_in(unknown)))
+                .then(pl.lit(None, pl.Int64()))
+                .otherwise(pl.col(f"_{k}_mask"))
+                .alias(f"_gm_{k}")
+                for k in ("t", "n", "m")
+            ]
+        )  # fmt: skip
+        masks = {k: (f"_gm_{k}", self.bits[k]) for k in ("t", "n", "m")}
         grp: pl.Expr = _lit(None)
+        gdec: pl.Expr = pl.lit(False)
         gok: pl.Expr = pl.lit(False)
         done: dict[str, str] = {}
         for i, spec in enumerate(self.stage_specs):
             if not spec.get("group_table"):
                 continue
             tab = self.kb.tables[spec["group_table"]]
+            gbits = self.group_bits[tab.id]
             if tab.id not in done:
                 done[tab.id] = f"_g{len(done)}"
-                lf = eval_first(lf, tab, done[tab.id])
+                lf = eval_first(lf, tab, done[tab.id], mask_truth(tab, masks), gbits)
             p = done[tab.id]
             hit = pl.col("_sys_row") == i
-            grp = pl.when(hit).then(then_col(tab, p, tab.output, S)).otherwise(grp)
-            gok = pl.when(hit).then(pl.col(f"{p}_ok")).otherwise(gok)
-        lf = lf.with_columns(_group=grp, _group_ok=gok)
+            value = (
+                pl.when(pl.col(f"{p}_dec"))
+                .then(then_col(tab, p, tab.output, S))
+                .otherwise(self._ancestor(f"{p}_mask", tab, gbits))
+            )
+            grp = pl.when(hit).then(value).otherwise(grp)
+            gdec = pl.when(hit).then(pl.col(f"{p}_dec")).otherwise(gdec)
+            gok = pl.when(hit).then(pl.col(f"{p}_any")).otherwise(gok)
+        lf = lf.with_columns(_group=grp, _group_dec=gdec, _group_ok=gok)
         not_staged = pl.col("_not_staged").is_not_null()
         staged = pl.col("stage_system").is_not_null() & ~not_staged
         open_ = pl.any_horizontal(
-            *[pl.col(f"_{k}").is_null() | pl.col(f"_{k}").is_in(unknown) for k in ("t", "n", "m")]
+            *[
+                pl.col(f"_{k}_open") | pl.col(f"_{k}").is_null() | pl.col(f"_{k}").is_in(unknown)
+                for k in ("t", "n", "m")
+            ]
         )
-        no_tumour = pl.col("_group").is_null()
+        decided = pl.col("_group_dec")
+        no_tumour = decided & pl.col("_group").is_null()
         ok = pl.col("_sys_row").is_not_null() & (
             not_staged
             | (
-                staged & pl.col("_flags_ok") & pl.col("_t_ok") & pl.col("_n_ok")
+                staged & pl.col("_flags_ok") & ~t_extra & pl.col("_t_ok") & pl.col("_n_ok")
                 & pl.col("_m_ok") & pl.col("_group_ok")
             )
         )  # fmt: skip
@@ -288,28 +361,31 @@ class CoreProgram:
             {k.value: v for k, v in PREFIX.items()}, default=None, return_dtype=S
         )
 
-        def show(c: str) -> pl.Expr:
-            return pl.when(pl.col(c) != "MX").then(pl.col(c))
+        def show(k: str) -> pl.Expr:
+            c = pl.col(f"_{k}")
+            return pl.when(pl.col(f"_{k}_open")).then(shown[k]).when(c != "MX").then(c)
 
         status = (
             pl.when(not_staged | no_tumour).then(_lit(Status.NOT_APPLICABLE.value))
-            .otherwise(_lit(Status.DETERMINED.value))
+            .when(decided).then(_lit(Status.DETERMINED.value))
+            .when(pl.col("has_conflicted")).then(_lit(Status.CONFLICT.value))
+            .otherwise(_lit(Status.INSUFFICIENT_DATA.value))
         )  # fmt: skip
         basis_issue = _one(
             pl.when(pl.col("staging_basis").is_null()).then(_lit("STAGING_BASIS_MISSING"))
         )
         end_issue = _one(
             pl.when(no_tumour).then(_lit("STAGE_NO_TUMOUR_EVIDENCE"))
-            .when(open_).then(_lit("STAGE_NEEDS_DATA"))
+            .when(open_ | ~decided).then(_lit("STAGE_NEEDS_DATA"))
         )  # fmt: skip
         return lf.with_columns(
             _stage_ok=ok.fill_null(False),
             stage_status=status,
             stage_system=pl.when(staged).then(pl.col("stage_system")),
             stage_prefix=pl.when(staged).then(prefix),
-            stage_t=pl.when(staged).then(show("_t")),
-            stage_n=pl.when(staged).then(show("_n")),
-            stage_m=pl.when(staged).then(show("_m")),
+            stage_t=pl.when(staged).then(show("t")),
+            stage_n=pl.when(staged).then(show("n")),
+            stage_m=pl.when(staged).then(show("m")),
             stage_group=pl.when(staged).then(pl.col("_group")),
             stage_t_suffix=pl.when(staged & pl.col("multiple_tumours")).then(_lit("(m)")),
             stage_reason=pl.when(not_staged).then(pl.col("_not_staged")),
@@ -318,8 +394,26 @@ class CoreProgram:
             .otherwise(pl.concat_list(basis_issue, pl.col("_flags_codes"), end_issue)),
         )
 
+    @staticmethod
+    def _ancestor(column: str, table: Table, bits: Mapping[Any, int]) -> pl.Expr:
+        """The category shown for a mask of candidates: the engine's common coarser category
+        (``engine.stage._common_ancestor``), computed once per distinct mask of the chunk."""
+        values = sorted(bits.items(), key=lambda kv: kv[1])
+
+        def of(mask: int) -> str | None:
+            return _common_ancestor(table, one_of(v for v, b in values if mask >> b & 1))
+
+        def batch(s: pl.Series) -> pl.Series:
+            uniq = [m for m in s.unique().to_list() if m]
+            return s.replace_strict({m: of(m) for m in uniq}, default=None, return_dtype=S)
+
+        return pl.col(column).map_batches(batch, return_dtype=S)
+
     # ------------------------------------------------------------------ liver
     def liver(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """ENETS liver type as :func:`nenguide.engine.liver.liver_type`: not applicable, not for
+        NEC, a consistency conflict, type I/II/III, an unclassified pattern (a conflict) or the
+        type left open by missing data (insufficient data)."""
         tt = self.t["liver_metastasis.type"]
         lf = eval_first(lf, tt, "_lt")
         lf = eval_collect(lf, self.t["liver_metastasis.consistency"], "_lc", self.kinds)
@@ -328,20 +422,28 @@ class CoreProgram:
         ltype = then_col(tt, "_lt", tt.output, S)
         typed = mets & ~not_for
         conflict = typed & (pl.col("_lc_codes").list.len() > 0)
-        ok = ~typed | (
-            pl.col("_lc_ok") & (conflict | (pl.col("_lt_ok") & (ltype != "unclassified")))
-        )
+        decided = pl.col("_lt_dec")
+        unclassified = decided & (ltype == "unclassified")
+        # a pattern no row can type: the engine; unconfirmed content among the rows the engine
+        # traces is flagged (the full pathway adds CONTENT_UNCONFIRMED, as the engine does)
+        ok = ~typed | (pl.col("_lc_ok") & (conflict | pl.col("_lt_row").is_not_null()))
+        issue = (
+            pl.when(mets & not_for).then(_lit("LIVER_TYPE_NOT_FOR_NEC"))
+            .when(typed & ~decided).then(_lit("LIVER_TYPE_NEEDS_DATA"))
+            .when(typed & unclassified).then(_lit("LIVER_PATTERN_UNCLASSIFIED"))
+        )  # fmt: skip
         return lf.with_columns(
             _liver_ok=ok.fill_null(False),
-            liver_metastasis_type=pl.when(typed & ~conflict).then(ltype),
-            liver_metastasis_status=pl.when(conflict)
+            _liver_unc=(typed & ~conflict & pl.col("_lt_unc")).fill_null(False),
+            liver_metastasis_type=pl.when(typed & ~conflict & decided & ~unclassified).then(ltype),
+            liver_metastasis_status=pl.when(conflict | (typed & unclassified))
             .then(_lit(Status.CONFLICT.value))
+            .when(typed & ~decided)
+            .then(_lit(Status.INSUFFICIENT_DATA.value))
             .when(typed)
             .then(_lit(Status.DETERMINED.value))
             .otherwise(_lit(Status.NOT_APPLICABLE.value)),
-            _liver_issues=pl.when(conflict)
-            .then(pl.col("_lc_codes"))
-            .otherwise(_one(pl.when(mets & not_for).then(_lit("LIVER_TYPE_NOT_FOR_NEC")))),
+            _liver_issues=pl.when(conflict).then(pl.col("_lc_codes")).otherwise(_one(issue)),
         )
 
     def run(self, facts: pl.DataFrame) -> pl.DataFrame:
@@ -352,6 +454,7 @@ class CoreProgram:
             *CORE_OUTPUT,
             core_fallback=pl.col("_fallback")
             | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
+            core_unconfirmed=pl.col("_liver_unc"),
             core_issues=pl.concat_list(
                 pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
             ),
