@@ -33,7 +33,7 @@ import polars as pl
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row
 from nenguide.batch.columnar.compile import eval_collect
-from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
+from nenguide.batch.columnar.core import CORE_OUTPUT, ENGINE, CoreProgram
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
 from nenguide.engine import ranges
 from nenguide.engine.assess import expiry_notice, steps
@@ -195,7 +195,7 @@ class ColumnarBackend:
         if flags:
             frame = lf.with_columns(
                 _fallback=pl.any_horizontal(pl.col("_fallback"), *flags)
-            ).collect()
+            ).collect(engine=ENGINE)
         core = self.prog.run(frame)
         fb = core["core_fallback"].to_list()
         idx = [i for i, f in enumerate(fb) if f]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -42,6 +42,10 @@ CASE_COLUMNS = {
     "lung_descriptor_rank": pl.Int32(),
     "has_conflicted": B,  # the fact layer made contradicted facts unknown (``conflicted``)
 }
+
+#: Polars engine for the core program: a deep plan of many small column steps over one
+#: chunk runs about twice as fast in memory as on the streaming engine (Polars 2's default)
+ENGINE: Any = "in-memory"
 
 #: output columns of the core program (the flat row's names)
 CORE_OUTPUT = (
@@ -83,6 +87,7 @@ class CoreProgram:
         #: core-only mode, which reshapes facts without the rest of the fact layer)
         self.consistency = [kb.tables[i] for i in p.tables("facts", "consistency")]
         self.kinds = kb.issue_kinds
+        self._plan: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = None
         # lung T: the higher of the size T and the descriptors' T (engine.stage._t); each
         # descriptor's level is the descriptor table's answer, evaluated here once per value
         self.t_order: list[str] = list(kb.parameters.get("lung_t_order") or [])
@@ -447,18 +452,49 @@ class CoreProgram:
         )
 
     def run(self, facts: pl.DataFrame) -> pl.DataFrame:
-        """The core columns of every case, ``core_fallback`` (the engine must assess the case)
-        and ``core_issues`` (issue codes of the core steps, in the engine's order)."""
-        lf = self.liver(self.stage(self.classification(facts.lazy())))
-        return lf.select(
-            *CORE_OUTPUT,
-            core_fallback=pl.col("_fallback")
-            | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
-            core_unconfirmed=pl.col("_liver_unc"),
-            core_issues=pl.concat_list(
-                pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
-            ),
-        ).collect()
+        """The core columns of every case, ``core_fallback`` (the engine must assess the case),
+        ``core_unconfirmed`` (the core read unconfirmed content) and ``core_issues`` (issue
+        codes of the core steps, in the engine's order).
+
+        The plan (a few hundred column steps) is built once, recorded, and replayed on each
+        chunk: building it costs more than evaluating it on a small chunk."""
+        if self._plan is None:
+            rec = _Recorder()
+            lf = self.liver(self.stage(self.classification(cast(pl.LazyFrame, rec))))
+            lf.select(
+                *CORE_OUTPUT,
+                core_fallback=pl.col("_fallback")
+                | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
+                core_unconfirmed=pl.col("_liver_unc"),
+                core_issues=pl.concat_list(
+                    pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
+                ),
+            )
+            self._plan = rec.ops
+        out = facts.lazy()
+        for name, args, kwargs in self._plan:
+            out = getattr(out, name)(*args, **kwargs)
+        return out.collect(engine=ENGINE)
+
+
+class _Recorder:
+    """Stands in for a LazyFrame while the plan is built: records each step to replay it."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _step(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Recorder:
+        self.ops.append((name, args, kwargs))
+        return self
+
+    def with_columns(self, *args: Any, **kwargs: Any) -> _Recorder:
+        return self._step("with_columns", args, kwargs)
+
+    def drop(self, *args: Any, **kwargs: Any) -> _Recorder:
+        return self._step("drop", args, kwargs)
+
+    def select(self, *args: Any, **kwargs: Any) -> _Recorder:
+        return self._step("select", args, kwargs)
 
 
 def _one(code: pl.Expr) -> pl.Expr:
