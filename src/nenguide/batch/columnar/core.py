@@ -3,9 +3,10 @@
 Every table the steps consult is compiled from the knowledge package (:mod:`.compile`), found
 through the package's pathway roles, as the engine finds it. The glue between the tables follows
 :mod:`nenguide.engine.classify`, :mod:`~nenguide.engine.stage` and :mod:`~nenguide.engine.liver`
-for the paths that decide with at most a few fixed issues; every other case is marked
-``core_fallback`` and the caller assesses it with the single-case engine (the list is in
-docs/batch.md). The differential test (tests/batch/test_columnar.py) checks the two agree.
+for the paths that decide with at most a few fixed issues, including T, N, M and stage groups
+left open by missing data (bit masks of the candidate categories, :meth:`CoreProgram.stage`);
+every other case is marked ``core_fallback`` and the caller assesses it with the single-case
+engine (the list is in docs/batch.md). The differential test (tests/batch/test_columnar.py) checks the two agree.
 """
 
 from __future__ import annotations
