@@ -24,10 +24,11 @@ import yaml
 
 from nenguide.batch.backend import PerCaseBackend, make_backend
 from nenguide.batch.columnar import ColumnarBackend
-from nenguide.batch.columnar.compile import dtype_of, eval_first
+from nenguide.batch.columnar.compile import dtype_of, eval_first, mask_truth
 from nenguide.batch.columnar.core import CORE_OUTPUT
 from nenguide.batch.synth import generate
 from nenguide.engine.kb import Knowledge
+from nenguide.engine.logic import OneOf, one_of
 from nenguide.engine.tables import Table, evaluate_first
 from nenguide.errors import CaseInputError, parse_case
 from nenguide.model.case import Case
@@ -141,6 +142,17 @@ def _samples(table: Table, rng: random.Random) -> dict[str, Any]:
     return facts
 
 
+def _fits(facts: dict[str, Any], schema: dict[str, pl.DataType]) -> bool:
+    """Every value fits its column (the fact frame sends other cases to the engine)."""
+    return all(
+        v is None
+        or (schema[k] == pl.Float64() and isinstance(v, float) and math.isfinite(v))
+        or (schema[k] == pl.Boolean() and isinstance(v, bool))
+        or (schema[k] == pl.String() and isinstance(v, str))
+        for k, v in facts.items()
+    )
+
+
 def _first_tables(kb: Knowledge) -> list[Table]:
     return [t for t in kb.tables.values() if t.spec.hit_policy in ("first", "unique")]
 
@@ -153,17 +165,7 @@ def test_compiled_tables_decide_as_the_engine(kb: Knowledge) -> None:
     for table in _first_tables(kb):
         rows = [_samples(table, rng) for _ in range(300)]
         schema = {name: dtype_of(table, name) for name in table.spec.inputs}
-        usable = [
-            r
-            for r in rows
-            if all(
-                v is None
-                or (schema[k] == pl.Float64() and isinstance(v, float) and math.isfinite(v))
-                or (schema[k] == pl.Boolean() and isinstance(v, bool))
-                or (schema[k] == pl.String() and isinstance(v, str))
-                for k, v in r.items()
-            )
-        ]
+        usable = [r for r in rows if _fits(r, schema)]
         if not usable:
             continue
         frame = pl.DataFrame(usable, schema=schema)
@@ -176,3 +178,59 @@ def test_compiled_tables_decide_as_the_engine(kb: Knowledge) -> None:
                 assert table.rows[row].then[table.output] == res.value, (table.id, facts)
         checked += 1
     assert checked >= 30
+
+
+def test_open_outcomes_as_masks_match_the_engine(kb: Knowledge) -> None:
+    """Every first/unique table: the candidate mask and 'decided' equal the engine's answer
+    (the value, or the OneOf of candidates); the stage-group tables evaluated on masks of
+    candidate T, N and M equal the engine's evaluation on OneOf inputs."""
+    rng = random.Random(13)
+    checked = open_ = 0
+    for table in _first_tables(kb):
+        bits = {v: i for i, v in enumerate(sorted({r.then.get(table.output) for r in table.rows},
+                                                  key=str))}  # fmt: skip
+        if len(bits) > 62:
+            continue
+        schema = {name: dtype_of(table, name) for name in table.spec.inputs}
+        rows = [_samples(table, rng) for _ in range(200)]
+        usable = [r for r in rows if _fits(r, schema)]
+        if not usable:
+            continue
+        out = eval_first(pl.DataFrame(usable, schema=schema).lazy(), table, "_x", bits=bits)
+        got = out.collect()
+        for facts, dec, mask in zip(usable, got["_x_dec"], got["_x_mask"], strict=True):
+            res = evaluate_first(table, facts)
+            want = set(res.value.values) if isinstance(res.value, OneOf) else (
+                {res.value} if res.rows else set())  # fmt: skip
+            assert {v for v, b in bits.items() if mask >> b & 1} == want, (table.id, facts)
+            assert dec == (res.decided and bool(res.rows)), (table.id, facts)
+            open_ += isinstance(res.value, OneOf)
+        checked += 1
+    assert checked >= 30 and open_ >= 100
+    prog = ColumnarBackend("csco-2021", AS_OF, pathway="core").prog
+    groups = {s["group_table"] for s in prog.stage_specs if s.get("group_table")}
+    assert groups
+    for gid in sorted(groups):
+        table = kb.tables[gid]
+        gbits = prog.group_bits[gid]
+        cases, frame = [], []
+        for _ in range(300):
+            facts, row = {}, {}
+            for k in ("t", "n", "m"):
+                universe = [v for v in prog.bits[k] if v is not None]
+                pick = rng.sample(universe, rng.choice([0, 1, 1, 2, 3]))
+                facts[k] = None if not pick else (pick[0] if len(pick) == 1 else one_of(pick))
+                row[k] = sum(1 << prog.bits[k][v] for v in pick) if pick else None
+            cases.append(facts)
+            frame.append(row)
+        masks = {k: (k, prog.bits[k]) for k in ("t", "n", "m")}
+        lf = pl.DataFrame(frame, schema={k: pl.Int64() for k in "tnm"}).lazy()
+        got = eval_first(lf, table, "_g", mask_truth(table, masks), gbits).collect()
+        for facts, dec, mask in zip(cases, got["_g_dec"], got["_g_mask"], strict=True):
+            res = evaluate_first(table, facts)
+            want = set(res.value.values) if isinstance(res.value, OneOf) else (
+                {res.value} if res.rows else set())  # fmt: skip
+            assert {v for v, b in gbits.items() if mask >> b & 1} == want, (gid, facts)
+            assert dec == (res.decided and bool(res.rows)), (gid, facts)
+            open_ += isinstance(res.value, OneOf)
+    assert open_ >= 200

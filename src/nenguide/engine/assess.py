@@ -50,17 +50,7 @@ def assess(
     if lang not in kb.catalog.languages:
         raise ValueError(f"language {lang!r} not available; use one of {kb.catalog.languages}")
     ctx = Context(kb, lang)
-    man = kb.manifest
-    expired = as_of > man.valid_until
-    if expired:
-        ctx.issue(
-            "GUIDELINE_PAST_VALID_UNTIL",
-            "guideline",
-            [],
-            guideline=ctx.text(f"guideline_title.{man.id}"),
-            valid_until=man.valid_until.isoformat(),
-            as_of=as_of.isoformat(),
-        )
+    expired = expiry_notice(ctx, as_of)
     # the fact layer: every derived clinical fact once, immutable, traced (phase 1: the case)
     facts = case_facts(ctx, case)
     n_facts = len(ctx.trace)
@@ -133,16 +123,9 @@ def _pathway(
 ) -> _Parts:
     """The steps after the fact layer (their trace entries and issues go to ``ctx``)."""
     n_trace, n_issues = len(ctx.trace), len(ctx.issues)
-    cls = classify(ctx, facts, case)
-    stg = stage(ctx, facts, case, cls)
-    liver = liver_type(ctx, facts, cls)
-    syndromes = functional_syndromes(ctx, case, facts, cls)
-    # phase 2: the facts that need the classification and the syndromes
-    facts = pathway_facts(ctx, facts, cls, syndromes)
-    work = workup(ctx, case, facts, cls, stg, liver, syndromes)
-    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
-    follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
-    hered = hereditary(ctx, case, facts, cls, syndromes)
+    cls, stg, liver, syndromes, work, options, mdt, follow, hered = steps(
+        ctx, case, facts, as_of, site
+    )
     return _Parts(
         _frozen_model(cls),
         _frozen_model(stg),
@@ -157,6 +140,52 @@ def _pathway(
         tuple(ctx.issues[n_issues:]),
         _unconfirmed(ctx.kb, ctx.trace[n_trace:]),
     )
+
+
+def expiry_notice(ctx: Context, as_of: dt.date) -> bool:
+    """The first issue of an assessment made after the package's ``valid_until``; whether so."""
+    man = ctx.kb.manifest
+    expired = as_of > man.valid_until
+    if expired:
+        ctx.issue(
+            "GUIDELINE_PAST_VALID_UNTIL",
+            "guideline",
+            [],
+            guideline=ctx.text(f"guideline_title.{man.id}"),
+            valid_until=man.valid_until.isoformat(),
+            as_of=as_of.isoformat(),
+        )
+    return expired
+
+
+def steps(
+    ctx: Context,
+    case: Case,
+    facts: Facts,
+    as_of: dt.date,
+    site: SiteParameters | None,
+    core: tuple[Classification, Stage, LiverMetastasis] | None = None,
+) -> tuple[Any, ...]:
+    """The engine's steps after the fact layer, in their order (written here only):
+    classification, stage, liver type, functional syndromes, the phase-2 facts, work-up,
+    treatment (with the MDT flag), follow-up, hereditary screening. ``core``: the first three,
+    computed elsewhere (the columnar backend), their issues already in ``ctx``. Returns
+    (classification, stage, liver, syndromes, work-up, treatment, mdt, follow-up, hereditary).
+    """
+    if core is None:
+        cls = classify(ctx, facts, case)
+        stg = stage(ctx, facts, case, cls)
+        liver = liver_type(ctx, facts, cls)
+    else:
+        cls, stg, liver = core
+    syndromes = functional_syndromes(ctx, case, facts, cls)
+    # phase 2: the facts that need the classification and the syndromes
+    facts = pathway_facts(ctx, facts, cls, syndromes)
+    work = workup(ctx, case, facts, cls, stg, liver, syndromes)
+    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
+    follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
+    hered = hereditary(ctx, case, facts, cls, syndromes)
+    return cls, stg, liver, syndromes, work, options, mdt, follow, hered
 
 
 def _unconfirmed(kb: Knowledge, trace: list[Any]) -> frozenset[str]:

@@ -11,8 +11,9 @@ Per chunk:
    to Polars expressions. Cases the program cannot decide (``core_fallback``) are classified,
    staged and typed by the engine's own ``classify``, ``stage`` and ``liver_type``.
 3. **The rest of the pathway, per case, by the engine's own step functions** (functional
-   syndromes, the phase-2 facts, work-up, treatment, follow-up, hereditary screening), in the
-   order of :func:`nenguide.engine.assess.assess`, given the core results.
+   syndromes, the phase-2 facts, work-up, treatment, follow-up, hereditary screening), through
+   :func:`nenguide.engine.assess.steps` (the engine's step order, written once), given the core
+   results.
 
 ``pathway="core"`` stops after step 2 (the core columns only; the benchmark of the core steps).
 """
@@ -32,21 +33,18 @@ import polars as pl
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row
 from nenguide.batch.columnar.compile import eval_collect
-from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
+from nenguide.batch.columnar.core import CORE_OUTPUT, ENGINE, CoreProgram
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
+from nenguide.engine import ranges
+from nenguide.engine.assess import expiry_notice, steps
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.fact_layer import Facts, case_facts, pathway_facts
+from nenguide.engine.fact_layer import Facts, case_facts
 from nenguide.engine.facts import derive
-from nenguide.engine.followup import follow_up
-from nenguide.engine.hereditary import hereditary
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
-from nenguide.engine.syndromes import functional_syndromes
-from nenguide.engine.treatment import treatment
-from nenguide.engine.workup import workup
 from nenguide.model.assessment import Classification, LiverMetastasis, Stage, Status
 from nenguide.model.case import Case
 
@@ -91,8 +89,11 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         else:  # a descriptor the table does not decide: the engine says what is missing
             desc.append(None)
             fallback[i] = True
+    ranged = [f"{fact}_interval" for fact in ranges.T_INPUTS.values()]
     for i, f in enumerate(facts):  # the report's T and a venous thrombus: the engine's glue
-        if f.get("reported_t") is not None or f.get("venous_tumour_thrombus") is not None:
+        reported = f.get("reported_t") is not None or f.get("venous_tumour_thrombus") is not None
+        # a T input reported as a range: the engine names it when T stays open
+        if reported or any(f.get(r) for r in ranged):
             fallback[i] = True
     derived: dict[str, list[Any]] = {
         "lung_descriptor_rank": desc,
@@ -100,6 +101,7 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         "staging_basis": [c.staging_basis.value if c.staging_basis else None for c in cases],
         # the fact layer's own reading (a count, or words and bounds such as "multiple")
         "multiple_tumours": [f.get("multiple_primaries") is True for f in facts],
+        "has_conflicted": [bool(f.get("conflicted")) for f in facts],
     }
     for name, dtype in prog.inputs.items():
         if name in derived:
@@ -134,9 +136,7 @@ _LIVER = ("type",)
 
 def _from_row(model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[str, Any]) -> _M:
     """The step's model from its flat core columns."""
-    return model(
-        status=Status(r[f"{prefix}_status"]), **{k: r[f"{prefix}_{k}"] for k in fields}
-    )
+    return model(status=Status(r[f"{prefix}_status"]), **{k: r[f"{prefix}_{k}"] for k in fields})
 
 
 class ColumnarBackend:
@@ -173,16 +173,7 @@ class ColumnarBackend:
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue
         ctx = Context(self.kb, self.lang)
-        man = self.kb.manifest
-        if self.as_of > man.valid_until:
-            ctx.issue(
-                "GUIDELINE_PAST_VALID_UNTIL",
-                "guideline",
-                [],
-                guideline=ctx.text(f"guideline_title.{man.id}"),
-                valid_until=man.valid_until.isoformat(),
-                as_of=self.as_of.isoformat(),
-            )
+        expiry_notice(ctx, self.as_of)
         return ctx
 
     def core_frame(self, cases: Sequence[Case]) -> pl.DataFrame:
@@ -204,7 +195,7 @@ class ColumnarBackend:
         if flags:
             frame = lf.with_columns(
                 _fallback=pl.any_horizontal(pl.col("_fallback"), *flags)
-            ).collect()
+            ).collect(engine=ENGINE)
         core = self.prog.run(frame)
         fb = core["core_fallback"].to_list()
         idx = [i for i, f in enumerate(fb) if f]
@@ -286,24 +277,25 @@ class ColumnarBackend:
 
     def _rest(self, ctx: Context, facts: Facts, case: Case, r: Mapping[str, Any]) -> Row:
         """3. The pathway after the core steps, by the engine's step functions."""
+        core: tuple[Classification, Stage, LiverMetastasis] | None = None
         if r["core_fallback"]:
-            self.fallback_count += 1
-            cls, stg, liver = self._engine_core(ctx, facts, case)
+            self.fallback_count += 1  # the engine's own core steps (steps(core=None))
         else:
-            cls = _from_row(Classification, "classification", _CLASSIFICATION, r)
-            stg = _from_row(Stage, "stage", _STAGE, r)
-            liver = _from_row(LiverMetastasis, "liver_metastasis", _LIVER, r)
+            core = (
+                _from_row(Classification, "classification", _CLASSIFICATION, r),
+                _from_row(Stage, "stage", _STAGE, r),
+                _from_row(LiverMetastasis, "liver_metastasis", _LIVER, r),
+            )
             kinds = self.kb.issue_kinds
             # the core's issues, in the engine's order (later steps read their kinds)
             ctx.issues.extend({"code": c, "kind": kinds[c]} for c in r["core_issues"])
-        syndromes = functional_syndromes(ctx, case, facts, cls)
-        facts = pathway_facts(ctx, facts, cls, syndromes)
-        work = workup(ctx, case, facts, cls, stg, liver, syndromes)
-        options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, None)
-        follow = follow_up(ctx, case, facts, cls, stg, self.as_of, syndromes)
-        hered = hereditary(ctx, case, facts, cls, syndromes)
+        # the engine's step order (engine.assess.steps), after the core
+        cls, stg, liver, syndromes, work, options, mdt, follow, hered = steps(
+            ctx, case, facts, self.as_of, None, core
+        )
         status = self.kb.rule_status
-        if any(
+        # unconfirmed content the engine traced, or the columnar core read (core_unconfirmed)
+        if (core is not None and r["core_unconfirmed"]) or any(
             status.get(rid, "confirmed") != "confirmed" for t in ctx.trace for rid in t["rule_ids"]
         ):
             ctx.issues.append(

@@ -11,8 +11,10 @@ outcome is decided when every row that could still be the first true row gives t
 ``then``. The columnar evaluator returns, per case, whether the outcome was decided, the index
 of the first row that could apply (its ``then`` is the answer; all candidates agree when
 decided) and whether a row the engine would trace is marked unconfirmed. Undecided outcomes
-(the engine's ``OneOf`` of candidates) are not represented: the caller sends those cases to
-the single-case engine.
+(the engine's ``OneOf`` of candidates) are represented, where the caller asks, as bit masks
+over the table's outputs (one bit per value), and a table whose inputs are such masks is
+evaluated as the engine evaluates conditions on a ``OneOf`` (:func:`mask_truth`); elsewhere the
+caller sends those cases to the single-case engine.
 """
 
 from __future__ import annotations
@@ -95,12 +97,25 @@ def row_truth(table: Table) -> list[pl.Expr]:
     return out
 
 
-def eval_first(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
+def eval_first(
+    lf: pl.LazyFrame,
+    table: Table,
+    p: str,
+    truths: list[pl.Expr] | None = None,
+    bits: Mapping[Any, int] | None = None,
+) -> pl.LazyFrame:
     """Evaluate a first/unique table over every case: adds ``{p}_row`` (index of the first row
-    that could apply; null: none can) and ``{p}_ok`` (the outcome is decided and no row the
-    engine would trace is unconfirmed content). Intermediate truths are materialised, so the
-    expressions stay small whatever the number of rows."""
-    truths = row_truth(table)
+    that could apply; null: none can), ``{p}_ok`` (the outcome is decided and no row the engine
+    would trace is unconfirmed content), ``{p}_dec`` (decided, whatever the content status),
+    ``{p}_any`` (some row can apply and none the engine would trace is unconfirmed) and
+    ``{p}_unc`` (a row the engine would trace is unconfirmed). Intermediate truths are
+    materialised, so the expressions stay small whatever the number of rows.
+
+    With ``bits`` (output value -> bit number), an undecided outcome is represented too:
+    ``{p}_mask`` has the bit of every candidate output (the engine's ``OneOf``; one bit when
+    decided). ``truths``: the rows' truths when the inputs are not plain columns
+    (:func:`mask_truth`)."""
+    truths = row_truth(table) if truths is None else truths
     n = len(truths)
     lf = lf.with_columns([t.alias(f"{p}_t{i}") for i, t in enumerate(truths)])
     true = [pl.col(f"{p}_t{i}").fill_null(False) for i in range(n)]
@@ -131,7 +146,20 @@ def eval_first(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
     if len(set(kk)) > 1:
         # decided when every candidate row gives the same output as the first one
         agree = pl.all_horizontal([~(c & (key != k)) for c, k in zip(cand, kk, strict=True)])
-    lf = lf.with_columns((key.is_not_null() & agree & ~unconfirmed).alias(f"{p}_ok"))
+    lf = lf.with_columns(
+        (key.is_not_null() & agree & ~unconfirmed).alias(f"{p}_ok"),
+        (key.is_not_null() & agree).alias(f"{p}_dec"),
+        (key.is_not_null() & ~unconfirmed).alias(f"{p}_any"),
+        unconfirmed.alias(f"{p}_unc"),
+    )
+    if bits is not None:
+        out = table.spec.output
+        zero = pl.lit(0, pl.Int64())
+        mask: pl.Expr = zero
+        for c, row in zip(cand, table.rows, strict=True):
+            bit = pl.lit(1 << bits[row.then.get(out)], pl.Int64())
+            mask = mask | pl.when(c).then(bit).otherwise(zero)
+        lf = lf.with_columns(mask.alias(f"{p}_mask"))
     return lf.drop([f"{p}_t{i}" for i in range(n)] + [f"{p}_c{i}" for i in range(n)] + [f"{p}_key"])
 
 
@@ -165,3 +193,28 @@ def eval_collect(lf: pl.LazyFrame, table: Table, p: str, kinds: Mapping[str, Any
         (~unconfirmed).alias(f"{p}_ok"),
     )
     return lf.drop([f"{p}_t{i}" for i in range(len(truths))])
+
+
+def mask_truth(table: Table, masks: Mapping[str, tuple[str, Mapping[Any, int]]]) -> list[pl.Expr]:
+    """Each row's Kleene truth when the inputs in ``masks`` (input -> (column, value -> bit))
+    are bit masks of candidate values (null: unknown), as the engine evaluates a condition on a
+    ``OneOf`` (:meth:`nenguide.engine.logic.Condition.evaluate`): true when every candidate
+    satisfies it, false when none does, unknown otherwise. Other inputs are plain columns."""
+    out = []
+    for row in table.rows:
+        e: pl.Expr = pl.lit(True)
+        for c in row.conditions:
+            if c.fact not in masks:
+                e = e & condition_expr(c, dtype_of(table, c.fact))
+                continue
+            name, bits = masks[c.fact]
+            sat = sum(1 << b for v, b in bits.items() if c.predicate(v))
+            m = pl.col(name)
+            e = e & (
+                pl.when(m.is_null()).then(pl.lit(None, pl.Boolean()))
+                .when((m & pl.lit(~sat, pl.Int64())) == 0).then(pl.lit(True))
+                .when((m & pl.lit(sat, pl.Int64())) == 0).then(pl.lit(False))
+                .otherwise(pl.lit(None, pl.Boolean()))
+            )  # fmt: skip
+        out.append(e)
+    return out

@@ -3,27 +3,27 @@
 Every table the steps consult is compiled from the knowledge package (:mod:`.compile`), found
 through the package's pathway roles, as the engine finds it. The glue between the tables follows
 :mod:`nenguide.engine.classify`, :mod:`~nenguide.engine.stage` and :mod:`~nenguide.engine.liver`
-for the paths that decide with at most a few fixed issues; every other case is marked
-``core_fallback`` and the caller assesses it with the single-case engine (the list is in
-docs/batch.md). The differential test (tests/batch/test_columnar.py) checks the two agree.
+for the paths that decide with at most a few fixed issues, including T, N, M and stage groups
+left open by missing data (bit masks of the candidate categories, :meth:`CoreProgram.stage`);
+every other case is marked ``core_fallback`` and the caller assesses it with the single-case
+engine (the list is in docs/batch.md). The differential test (tests/batch/test_columnar.py)
+checks that they agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
+from nenguide.batch.columnar.exprs import B, S, lit, one
+from nenguide.batch.columnar.stage import stage
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import NOT_FOR
-from nenguide.engine.stage import PREFIX, UNKNOWN_CATEGORIES
 from nenguide.engine.tables import Table, evaluate_first
 from nenguide.model.assessment import Status
-
-S = pl.String()
-B = pl.Boolean()
 
 #: case attributes the step glue reads besides the facts (added by the fact frame);
 #: ``lung_descriptor_rank``: the highest T rank its lung descriptors set (-1: none recorded)
@@ -32,7 +32,12 @@ CASE_COLUMNS = {
     "staging_basis": S,
     "multiple_tumours": B,
     "lung_descriptor_rank": pl.Int32(),
+    "has_conflicted": B,  # the fact layer made contradicted facts unknown (``conflicted``)
 }
+
+#: Polars engine for the core program: a deep plan of many small column steps over one
+#: chunk runs about twice as fast in memory as on the streaming engine (Polars 2's default)
+ENGINE: Any = "in-memory"
 
 #: output columns of the core program (the flat row's names)
 CORE_OUTPUT = (
@@ -43,10 +48,6 @@ CORE_OUTPUT = (
     "stage_group", "stage_t_suffix", "stage_reason",
     "liver_metastasis_type", "liver_metastasis_status",
 )  # fmt: skip
-
-
-def _lit(v: Any, dtype: pl.DataType = S) -> pl.Expr:
-    return pl.lit(v, dtype)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class CoreProgram:
         #: core-only mode, which reshapes facts without the rest of the fact layer)
         self.consistency = [kb.tables[i] for i in p.tables("facts", "consistency")]
         self.kinds = kb.issue_kinds
+        self._plan: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = None
         # lung T: the higher of the size T and the descriptors' T (engine.stage._t); each
         # descriptor's level is the descriptor table's answer, evaluated here once per value
         self.t_order: list[str] = list(kb.parameters.get("lung_t_order") or [])
@@ -88,6 +90,23 @@ class CoreProgram:
                     confirmed = all(r.status == "confirmed" for r in res.rows)
                     if res.decided and confirmed and res.value in self.t_rank:
                         self.descriptor_rank[v] = self.t_rank[res.value]
+        # the bit of each T, N, M and group category (the candidates of an open outcome)
+        self.bits: dict[str, dict[Any, int]] = {}
+        self.group_bits: dict[str, dict[Any, int]] = {}
+        for k in ("t", "n", "m"):
+            vals: set[Any] = {None, *(self.t_order if k == "t" else ())}
+            for spec in self.stage_specs:
+                if spec.get(f"{k}_table"):
+                    tab = kb.tables[spec[f"{k}_table"]]
+                    vals |= {r.then.get(tab.output) for r in tab.rows}
+            self.bits[k] = {v: i for i, v in enumerate(sorted(vals, key=str))}
+        for spec in self.stage_specs:
+            if spec.get("group_table"):
+                tab = kb.tables[spec["group_table"]]
+                vals = {None, *(r.then.get(tab.output) for r in tab.rows)}
+                self.group_bits[tab.id] = {v: i for i, v in enumerate(sorted(vals, key=str))}
+        if max(len(b) for b in [*self.bits.values(), *self.group_bits.values()]) > 62:
+            raise ValueError("more than 62 categories in a TNM table: masks are 64-bit")
         # every input a compiled table reads: the columns the fact frame must provide
         self.inputs: dict[str, pl.DataType] = dict(CASE_COLUMNS)
         for tab in self._all_tables():
@@ -179,26 +198,26 @@ class CoreProgram:
         )
         system = pl.col("rule_family").replace_strict(self.systems, default=None, return_dtype=S)
         grade_issue = (
-            pl.when(gx).then(_lit("GRADE_NEEDS_PROLIFERATION"))
-            .when(disc).then(_lit("GRADE_DISCORDANT"))
-            .when(single).then(_lit("GRADE_SINGLE_INDEX"))
+            pl.when(gx).then(lit("GRADE_NEEDS_PROLIFERATION"))
+            .when(disc).then(lit("GRADE_DISCORDANT"))
+            .when(single).then(lit("GRADE_SINGLE_INDEX"))
         )  # fmt: skip
         step_issue = (
             pl.when(net).then(grade_issue)
-            .when(nec & ~pl.col("_sub_ok")).then(_lit("NEC_SUBTYPE_NOT_STATED"))
+            .when(nec & ~pl.col("_sub_ok")).then(lit("NEC_SUBTYPE_NOT_STATED"))
         )  # fmt: skip
         return lf.with_columns(
             _cls_ok=ok.fill_null(False),
             classification_system=system,
             classification_status=pl.when(conflict)
-            .then(_lit(Status.CONFLICT.value))
+            .then(lit(Status.CONFLICT.value))
             .when(net & gx)
-            .then(_lit(Status.INSUFFICIENT_DATA.value))
-            .otherwise(_lit(Status.DETERMINED.value)),
+            .then(lit(Status.INSUFFICIENT_DATA.value))
+            .otherwise(lit(Status.DETERMINED.value)),
             classification_category=pl.when(net)
-            .then(_lit("NET"))
+            .then(lit("NET"))
             .when(nec)
-            .then(_lit("NEC"))
+            .then(lit("NEC"))
             .when(thor)
             .then(pl.col("_thor_cat")),
             classification_grade=pl.when(net & ~gx).then(pl.col("_comb")),
@@ -209,117 +228,19 @@ class CoreProgram:
             classification_grade_by_ki67=pl.when(net & ~gx).then(gki),
             classification_grade_by_mitoses=pl.when(net & ~gx).then(gmi),
             classification_grade_discordant=(net & ~gx & disc).fill_null(False),
-            _cls_issues=pl.concat_list(pl.col("_cons_codes"), _one(step_issue)),
+            _cls_issues=pl.concat_list(pl.col("_cons_codes"), one(step_issue)),
         )
 
     # ------------------------------------------------------------------ stage
     def stage(self, lf: pl.LazyFrame) -> pl.LazyFrame:
-        sys_t = self.t["stage.system"]
-        lf = lf.with_columns(category=pl.col("classification_category"))
-        lf = eval_first(lf, sys_t, "_sys")
-        lf = lf.with_columns(
-            _sys_row=pl.when(pl.col("_sys_ok")).then(pl.col("_sys_row")),
-            stage_system=then_col(sys_t, "_sys", "system", S),
-            _not_staged=then_col(sys_t, "_sys", "not_staged", S),
-        )
-        lf = lf.with_columns(system=pl.col("stage_system"))
-        lf = eval_collect(lf, self.t["stage.flags"], "_flags", self.kinds)
-        # T, N, M and the group by the system's own tables (a lung T with descriptors: engine)
-        rank_to_t = {i: t for i, t in enumerate(self.t_order)}
-        for k in ("t", "n", "m"):
-            val: pl.Expr = _lit(None)
-            good: pl.Expr = pl.lit(False)
-            for i, spec in enumerate(self.stage_specs):
-                table_id = spec.get(f"{k}_table")
-                if not table_id:
-                    continue
-                tab = self.kb.tables[table_id]
-                p = f"_{k}{i}"
-                lf = eval_first(lf, tab, p)
-                hit = pl.col("_sys_row") == i
-                v = then_col(tab, p, tab.output, S)
-                ok_ = pl.col(f"{p}_ok")
-                if k == "t" and spec.get("t_descriptor_table"):
-                    # T = the higher of the size T and the descriptors' T; descriptors not
-                    # recorded leave T open (the engine gives the candidates)
-                    size_rank = v.replace_strict(self.t_rank, default=None, return_dtype=pl.Int32())
-                    d = pl.col("lung_descriptor_rank")
-                    best = pl.when(d > size_rank).then(d).otherwise(size_rank)
-                    v = best.replace_strict(rank_to_t, default=None, return_dtype=S)
-                    ok_ = ok_ & size_rank.is_not_null() & d.is_not_null()
-                val = pl.when(hit).then(v).otherwise(val)
-                good = pl.when(hit).then(ok_).otherwise(good)
-            lf = lf.with_columns(val.alias(f"_{k}"), good.alias(f"_{k}_ok"))
-        unknown = list(UNKNOWN_CATEGORIES)
-        lf = lf.with_columns(
-            t=pl.when(~pl.col("_t").is_in(unknown)).then(pl.col("_t")),
-            n=pl.when(~pl.col("_n").is_in(unknown)).then(pl.col("_n")),
-            m=pl.when(~pl.col("_m").is_in(unknown)).then(pl.col("_m")),
-        )
-        grp: pl.Expr = _lit(None)
-        gok: pl.Expr = pl.lit(False)
-        done: dict[str, str] = {}
-        for i, spec in enumerate(self.stage_specs):
-            if not spec.get("group_table"):
-                continue
-            tab = self.kb.tables[spec["group_table"]]
-            if tab.id not in done:
-                done[tab.id] = f"_g{len(done)}"
-                lf = eval_first(lf, tab, done[tab.id])
-            p = done[tab.id]
-            hit = pl.col("_sys_row") == i
-            grp = pl.when(hit).then(then_col(tab, p, tab.output, S)).otherwise(grp)
-            gok = pl.when(hit).then(pl.col(f"{p}_ok")).otherwise(gok)
-        lf = lf.with_columns(_group=grp, _group_ok=gok)
-        not_staged = pl.col("_not_staged").is_not_null()
-        staged = pl.col("stage_system").is_not_null() & ~not_staged
-        open_ = pl.any_horizontal(
-            *[pl.col(f"_{k}").is_null() | pl.col(f"_{k}").is_in(unknown) for k in ("t", "n", "m")]
-        )
-        no_tumour = pl.col("_group").is_null()
-        ok = pl.col("_sys_row").is_not_null() & (
-            not_staged
-            | (
-                staged & pl.col("_flags_ok") & pl.col("_t_ok") & pl.col("_n_ok")
-                & pl.col("_m_ok") & pl.col("_group_ok")
-            )
-        )  # fmt: skip
-        prefix = pl.col("staging_basis").replace_strict(
-            {k.value: v for k, v in PREFIX.items()}, default=None, return_dtype=S
-        )
-
-        def show(c: str) -> pl.Expr:
-            return pl.when(pl.col(c) != "MX").then(pl.col(c))
-
-        status = (
-            pl.when(not_staged | no_tumour).then(_lit(Status.NOT_APPLICABLE.value))
-            .otherwise(_lit(Status.DETERMINED.value))
-        )  # fmt: skip
-        basis_issue = _one(
-            pl.when(pl.col("staging_basis").is_null()).then(_lit("STAGING_BASIS_MISSING"))
-        )
-        end_issue = _one(
-            pl.when(no_tumour).then(_lit("STAGE_NO_TUMOUR_EVIDENCE"))
-            .when(open_).then(_lit("STAGE_NEEDS_DATA"))
-        )  # fmt: skip
-        return lf.with_columns(
-            _stage_ok=ok.fill_null(False),
-            stage_status=status,
-            stage_system=pl.when(staged).then(pl.col("stage_system")),
-            stage_prefix=pl.when(staged).then(prefix),
-            stage_t=pl.when(staged).then(show("_t")),
-            stage_n=pl.when(staged).then(show("_n")),
-            stage_m=pl.when(staged).then(show("_m")),
-            stage_group=pl.when(staged).then(pl.col("_group")),
-            stage_t_suffix=pl.when(staged & pl.col("multiple_tumours")).then(_lit("(m)")),
-            stage_reason=pl.when(not_staged).then(pl.col("_not_staged")),
-            _stage_issues=pl.when(not_staged)
-            .then(pl.lit(["STAGE_NOT_STAGED"], pl.List(S)))
-            .otherwise(pl.concat_list(basis_issue, pl.col("_flags_codes"), end_issue)),
-        )
+        """TNM stage (:func:`nenguide.batch.columnar.stage.stage`)."""
+        return stage(self, lf)
 
     # ------------------------------------------------------------------ liver
     def liver(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """ENETS liver type as :func:`nenguide.engine.liver.liver_type`: not applicable, not for
+        NEC, a consistency conflict, type I/II/III, an unclassified pattern (a conflict) or the
+        type left open by missing data (insufficient data)."""
         tt = self.t["liver_metastasis.type"]
         lf = eval_first(lf, tt, "_lt")
         lf = eval_collect(lf, self.t["liver_metastasis.consistency"], "_lc", self.kinds)
@@ -328,36 +249,71 @@ class CoreProgram:
         ltype = then_col(tt, "_lt", tt.output, S)
         typed = mets & ~not_for
         conflict = typed & (pl.col("_lc_codes").list.len() > 0)
-        ok = ~typed | (
-            pl.col("_lc_ok") & (conflict | (pl.col("_lt_ok") & (ltype != "unclassified")))
-        )
+        decided = pl.col("_lt_dec")
+        unclassified = decided & (ltype == "unclassified")
+        # a pattern no row can type: the engine; unconfirmed content among the rows the engine
+        # traces is flagged (the full pathway adds CONTENT_UNCONFIRMED, as the engine does)
+        ok = ~typed | (pl.col("_lc_ok") & (conflict | pl.col("_lt_row").is_not_null()))
+        issue = (
+            pl.when(mets & not_for).then(lit("LIVER_TYPE_NOT_FOR_NEC"))
+            .when(typed & ~decided).then(lit("LIVER_TYPE_NEEDS_DATA"))
+            .when(typed & unclassified).then(lit("LIVER_PATTERN_UNCLASSIFIED"))
+        )  # fmt: skip
         return lf.with_columns(
             _liver_ok=ok.fill_null(False),
-            liver_metastasis_type=pl.when(typed & ~conflict).then(ltype),
-            liver_metastasis_status=pl.when(conflict)
-            .then(_lit(Status.CONFLICT.value))
+            _liver_unc=(typed & ~conflict & pl.col("_lt_unc")).fill_null(False),
+            liver_metastasis_type=pl.when(typed & ~conflict & decided & ~unclassified).then(ltype),
+            liver_metastasis_status=pl.when(conflict | (typed & unclassified))
+            .then(lit(Status.CONFLICT.value))
+            .when(typed & ~decided)
+            .then(lit(Status.INSUFFICIENT_DATA.value))
             .when(typed)
-            .then(_lit(Status.DETERMINED.value))
-            .otherwise(_lit(Status.NOT_APPLICABLE.value)),
-            _liver_issues=pl.when(conflict)
-            .then(pl.col("_lc_codes"))
-            .otherwise(_one(pl.when(mets & not_for).then(_lit("LIVER_TYPE_NOT_FOR_NEC")))),
+            .then(lit(Status.DETERMINED.value))
+            .otherwise(lit(Status.NOT_APPLICABLE.value)),
+            _liver_issues=pl.when(conflict).then(pl.col("_lc_codes")).otherwise(one(issue)),
         )
 
     def run(self, facts: pl.DataFrame) -> pl.DataFrame:
-        """The core columns of every case, ``core_fallback`` (the engine must assess the case)
-        and ``core_issues`` (issue codes of the core steps, in the engine's order)."""
-        lf = self.liver(self.stage(self.classification(facts.lazy())))
-        return lf.select(
-            *CORE_OUTPUT,
-            core_fallback=pl.col("_fallback")
-            | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
-            core_issues=pl.concat_list(
-                pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
-            ),
-        ).collect()
+        """The core columns of every case, ``core_fallback`` (the engine must assess the case),
+        ``core_unconfirmed`` (the core read unconfirmed content) and ``core_issues`` (issue
+        codes of the core steps, in the engine's order).
+
+        The plan (a few hundred column steps) is built once, recorded, and replayed on each
+        chunk: building it costs more than evaluating it on a small chunk."""
+        if self._plan is None:
+            rec = _Recorder()
+            lf = self.liver(self.stage(self.classification(cast(pl.LazyFrame, rec))))
+            lf.select(
+                *CORE_OUTPUT,
+                core_fallback=pl.col("_fallback")
+                | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
+                core_unconfirmed=pl.col("_liver_unc"),
+                core_issues=pl.concat_list(
+                    pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
+                ),
+            )
+            self._plan = rec.ops
+        out = facts.lazy()
+        for name, args, kwargs in self._plan:
+            out = getattr(out, name)(*args, **kwargs)
+        return out.collect(engine=ENGINE)
 
 
-def _one(code: pl.Expr) -> pl.Expr:
-    """A list of the code, or an empty list where it is null."""
-    return pl.when(code.is_null()).then(pl.lit([], pl.List(S))).otherwise(pl.concat_list(code))
+class _Recorder:
+    """Stands in for a LazyFrame while the plan is built: records each step to replay it."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _step(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Recorder:
+        self.ops.append((name, args, kwargs))
+        return self
+
+    def with_columns(self, *args: Any, **kwargs: Any) -> _Recorder:
+        return self._step("with_columns", args, kwargs)
+
+    def drop(self, *args: Any, **kwargs: Any) -> _Recorder:
+        return self._step("drop", args, kwargs)
+
+    def select(self, *args: Any, **kwargs: Any) -> _Recorder:
+        return self._step("select", args, kwargs)
