@@ -27,6 +27,7 @@ from nenguide.engine.case_input import (
     clinical_input,
     done_tokens,
     extra_input,
+    first_degree_relatives,
     lab_input,
 )
 from nenguide.engine.case_reported import reported_input
@@ -42,7 +43,6 @@ STEP = "facts"
 
 _WELL = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
 _POOR = frozenset({"NEC", "LCNEC", "SCLC", "MiNEN"})
-_DP_SITES = frozenset({"pancreas", "duodenum", "ampulla"})
 _POSITIVE_SYNDROME = frozenset({"confirmed", "suspected"})
 _ACTIVE = ("confirmed", "suspected")
 
@@ -85,11 +85,56 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     extra = extra_input(case)
     # every reshaped fact is traced with its value (the fact tables trace themselves)
     ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
+    # which source wins where the case reports a finding several ways (node status: count,
+    # station or the stated status), before the contradiction checks
+    _first_tables(ctx, values, "precedence")
     _consistency(ctx, values)
-    for table_id in ctx.kb.pathway.tables(STEP, "case"):
+    relatives = first_degree_relatives(case)
+    table_id = _role(ctx, "relative_men1_major")
+    if table_id is not None:
+        values[ctx.kb.tables[table_id].output] = (
+            None if relatives is None else _count_max(ctx, table_id, relatives)
+        )
+    _first_tables(ctx, values, "case")
+    return _new(values, index, done_tokens(case), extra)
+
+
+def _role(ctx: Context, role: str) -> str | None:
+    """The table bound to ``role`` of the fact layer, or None when the package binds none (a
+    counting fact the package does not define stays unknown)."""
+    binding = ctx.kb.pathway.steps.get(STEP)
+    return binding.tables.get(role) if binding is not None else None
+
+
+def _first_tables(ctx: Context, values: dict[str, Any], role: str) -> None:
+    """Evaluate the fact tables of list ``role`` in order; each sets its output fact (unknown
+    when undecided)."""
+    for table_id in ctx.kb.pathway.tables(STEP, role):
         res = ctx.first(STEP, table_id, values)
         values[res.table.output] = res.value if res.decided else None
-    return _new(values, index, done_tokens(case), extra)
+
+
+def _count(ctx: Context, table_id: str, values: Mapping[str, Any]) -> tuple[int, int]:
+    """A counting table on ``values``: (rows that apply, rows that need a missing input)."""
+    res = ctx.collect(STEP, table_id, values)
+    return len(res.applies), len(res.maybe)
+
+
+def _count_max(ctx: Context, table_id: str, items: tuple[Mapping[str, Any], ...]) -> Any:
+    """The most rows of counting table ``table_id`` that apply for one of ``items`` (each
+    item's count a range while rows need a missing input); 0 without items. Traced."""
+    lo = hi = 0
+    for item in items:
+        known, unknown = _count(ctx, table_id, item)
+        lo, hi = max(lo, known), max(hi, known + unknown)
+    value = one_of(range(lo, hi + 1))
+    ctx.note(
+        STEP,
+        value,
+        {"table": table_id, "items": len(items)},
+        [f"{table_id}: the most rows that apply for one item"],
+    )
+    return value
 
 
 def _consistency(ctx: Context, values: dict[str, Any]) -> None:
@@ -187,18 +232,14 @@ def pathway_facts(
     else:
         well = None
     f["well_differentiated"] = well
-    majors = [
-        facts.get("hx_primary_hyperparathyroidism"),
-        facts.get("hx_pituitary_adenoma"),
-        well if facts.get("primary_site") in _DP_SITES else False,
-    ]
-    known = sum(1 for v in majors if v is True)
-    unknown = sum(1 for v in majors if v is None)
-    if facts.get("dx_men1") is True:  # MEN1 diagnosed clinically: the criteria are met
-        need = int(ctx.kb.parameters["men1_clinical_min_majors"])
-        unknown = max(0, known + unknown - need) if known < need else unknown
-        known = max(known, need)
-    f["men1_major_count"] = one_of(range(known, known + unknown + 1))
+    table_id = _role(ctx, "men1_major")
+    if table_id is not None:  # the MEN1 major manifestations that apply are counted
+        known, unknown = _count(ctx, table_id, {**facts, **f})
+        if facts.get("dx_men1") is True:  # MEN1 diagnosed clinically: the criteria are met
+            need = int(ctx.kb.parameters["men1_clinical_min_majors"])
+            unknown = max(0, known + unknown - need) if known < need else unknown
+            known = max(known, need)
+        f[ctx.kb.tables[table_id].output] = one_of(range(known, known + unknown + 1))
 
     ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])
     out = facts.with_(**f)
