@@ -3,15 +3,20 @@
 Two phases, both before the steps that read them:
 
 1. :func:`case_facts` - from the case alone: the reshaped input (:mod:`.facts`,
-   :mod:`.case_input`), the lab results converted to canonical units, contradictions in the
-   nodal and metastatic data (one CONFLICT item each; the contradicted facts become unknown for
-   every step), and the fact tables of the package (``pathway.yaml``: step ``facts``, list
-   ``case``) - atrophic gastritis, SSTR positivity, gastrin status, clinical MEN1 in a relative,
-   the VHL/NF1/TSC feature sets.
+   :mod:`.case_input`), the lab results converted to canonical units, then the fact tables of
+   the package (``pathway.yaml``, step ``facts``): list ``precedence`` (which source wins: the
+   node status), list ``consistency`` (contradictions in the nodal and metastatic data: one
+   CONFLICT item each; the contradicted facts become unknown for every step), the counting
+   table of role ``relative_men1_major`` (once per first-degree relative), and list ``case`` -
+   symptom combinations, atrophic gastritis, SSTR positivity, gastrin status, clinical MEN1 in
+   a relative, the VHL/NF1/TSC feature sets.
 2. :func:`pathway_facts` - once classification and the functional syndromes are known: the
-   functional status (one definition), the syndrome flags, the gastric NET type from its cause
-   (a contradictory cause is one CONFLICT item and the type is unknown for every step), the
-   hereditary tumour facts.
+   functional status (one definition), the syndrome flags, the MEN1 manifestations counted by
+   the table of role ``men1_major``, list ``pathway``, the gastric NET type from its cause
+   (a contradictory cause is one CONFLICT item and the type is unknown for every step).
+
+A counting table (``hit_policy: collect``) gives the number of its rows that apply, a range
+while rows need a missing input: the table decides what counts, Python only counts.
 
 The result is an immutable :class:`Facts` mapping: a step can read it but never change what
 another step sees. Python here only reshapes; every clinical threshold and definition is a row
