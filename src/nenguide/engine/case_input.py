@@ -286,10 +286,12 @@ def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]
     CONFLICT naming its field; every conversion is noted in the trace."""
     from nenguide.model.assessment import IssueKind
 
-    cat = _catalogue(ctx)
     f: dict[str, Any] = {}
     index: dict[str, int] = {}
     labs = case.clinical.labs
+    if not labs:  # nothing to convert (a package without an analyte catalogue may run)
+        return f, index
+    cat = _catalogue(ctx)
     bad: set[int] = set()
     for i, lab in enumerate(labs):
         try:
