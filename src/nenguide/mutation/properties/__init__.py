@@ -13,6 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nenguide.engine.kb import Knowledge
+from nenguide.mutation.properties.facts import (
+    carcinoid_symptoms_are_flushing_or_diarrhoea,
+    men1_manifestations_counted_as_thakker,
+    node_status_precedence,
+    somatostatinoma_triad_needs_all_three,
+)
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
     GRADE_RANK,
@@ -115,6 +121,24 @@ def properties() -> list[Property]:
         Property(
             "local treatment of the primary = clinical-treatment.md §2 (size x grade x depth grid)",
             local_treatment_matches_reference,
+        ),
+    ]
+    out += [
+        Property(
+            "carcinoid symptoms = flushing or secretory diarrhoea (ENETS 2022; every combination)",
+            carcinoid_symptoms_are_flushing_or_diarrhoea,
+        ),
+        Property(
+            "somatostatinoma triad = all three symptoms (clinical-treatment.md §1.5)",
+            somatostatinoma_triad_needs_all_three,
+        ),
+        Property(
+            "MEN1 major manifestations counted as Thakker 2012 (patient and relatives)",
+            men1_manifestations_counted_as_thakker,
+        ),
+        Property(
+            "node status: count, then lung station, then the stated status (UICC 8th)",
+            node_status_precedence,
         ),
     ]
     for table in PRECISE_TABLES:
