@@ -46,11 +46,6 @@ from nenguide.model.frozen import FrozenDict
 
 STEP = "facts"
 
-_WELL = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
-_POOR = frozenset({"NEC", "LCNEC", "SCLC", "MiNEN"})
-_POSITIVE_SYNDROME = frozenset({"confirmed", "suspected"})
-_ACTIVE = ("confirmed", "suspected")
-
 
 class Facts(FrozenDict):
     """The facts of one case (immutable), with the bookkeeping the steps need to name fields.
@@ -183,77 +178,63 @@ def pathway_facts(
         or (one_of(cls.possible["grade"]) if cls.possible.get("grade") else None),
         "classification_status": cls.status.value,
     }
-    zes_hist = facts.get("hx_zollinger_ellison_syndrome")
-    gas = status.get("gastrinoma")
-    # one functional status for every step (table FUNCTIONAL)
+    # one functional status for every step (table FUNCTIONAL): the statuses counted
     f["syndrome_confirmed"] = any(s == "confirmed" for s in status.values())
     f["syndrome_suspected"] = any(s == "suspected" for s in status.values())
     f["syndrome_open"] = any(s == "insufficient_data" for s in status.values())
     f["syndromes_all_excluded"] = bool(status) and all(s == "excluded" for s in status.values())
     # confirmed syndromes as booleans (work-up and follow-up): a suspected syndrome gets its
-    # confirmatory tests from the syndrome step, not imaging; a recorded ZES is a gastrinoma
+    # confirmatory tests from the syndrome step, not imaging (the gastrinoma: a fact table)
     f["confirmed_carcinoid_syndrome"] = status.get("carcinoid_syndrome") == "confirmed"
     f["confirmed_insulinoma"] = status.get("insulinoma") == "confirmed"
-    f["confirmed_gastrinoma"] = gas == "confirmed" or zes_hist is True
-    # treatment flags: per syndrome, active (confirmed or suspected), unknown while open
-    for name in TX_SYNDROMES:
-        st = status.get(name)
-        f[name] = True if st in _ACTIVE else (None if st == "insufficient_data" else False)
-    f["other_syndrome"] = any(st in _ACTIVE for n, st in status.items() if n not in TX_SYNDROMES)
-    # symptom control: a suspected gastrinoma counts, unless the MDT records no ZES
-    if zes_hist is True or gas == "confirmed":
-        f["zes"] = True
-    elif zes_hist is False:
-        f["zes"] = False
-    else:
-        f["zes"] = True if gas == "suspected" else (None if gas == "insufficient_data" else False)
-    # gastric NET type from its cause: the cause must be established (a suspected gastrinoma
-    # is not, so it counts as not recorded); not recorded is a value of the cause table
-    zes_cause: str
-    if zes_hist is True or gas == "confirmed":
-        zes_cause = "present"
-    elif zes_hist is False or gas == "excluded":
-        zes_cause = "absent"
-    else:
-        # not evaluated, suspected or still open: nothing establishes a gastrinoma
-        zes_cause = "not_recorded"
-    f["zes_cause"] = zes_cause
+    # the inputs of the fact tables on the gastrinoma (zes, zes_cause, hered_gastrinoma,
+    # confirmed_gastrinoma) and on the differentiation, never unknown
+    f["zes_history"] = _state(facts.get("hx_zollinger_ellison_syndrome"))
+    f["gastrinoma_status"] = status.get("gastrinoma", _NOT_EVALUATED)
+    f["classified"] = cls.category is not None
     f["aag"] = _state(facts.get("atrophic_gastritis"))
-    # hereditary: a gastrinoma from the syndrome step or the recorded history; a positive wins
-    gast = [s["syndrome"] == "gastrinoma" and s["status"] for s in syndromes]
-    if zes_hist is True or any(s in _POSITIVE_SYNDROME for s in gast if s):
-        f["hered_gastrinoma"] = True
-    elif zes_hist is False or "excluded" in gast:
-        f["hered_gastrinoma"] = False
-    else:
-        f["hered_gastrinoma"] = None
-    well: bool | None
-    if cls.category in _WELL:
-        well = True
-    elif cls.category in _POOR:
-        well = False
-    elif facts.get("differentiation") is not None:
-        well = facts["differentiation"] == "well"
-    else:
-        well = None
-    f["well_differentiated"] = well
-    table_id = _role(ctx, "men1_major")
-    if table_id is not None:  # the MEN1 major manifestations that apply are counted
-        known, unknown = _count(ctx, table_id, {**facts, **f})
-        if facts.get("dx_men1") is True:  # MEN1 diagnosed clinically: the criteria are met
-            need = int(ctx.kb.parameters["men1_clinical_min_majors"])
-            unknown = max(0, known + unknown - need) if known < need else unknown
-            known = max(known, need)
-        f[ctx.kb.tables[table_id].output] = one_of(range(known, known + unknown + 1))
+    _syndrome_flags(ctx, f, status)
 
     ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])
     out = facts.with_(**f)
     values = dict(out)
-    for table_id in ctx.kb.pathway.tables(STEP, "pathway"):
-        res = ctx.first(STEP, table_id, values)
-        values[res.table.output] = res.value if res.decided else None
+    _first_tables(ctx, values, "pathway")
+    table_id = _role(ctx, "men1_major")
+    if table_id is not None:  # the MEN1 major manifestations that apply are counted
+        known, unknown = _count(ctx, table_id, values)
+        if facts.get("dx_men1") is True:  # MEN1 diagnosed clinically: the criteria are met
+            need = int(ctx.kb.parameters["men1_clinical_min_majors"])
+            unknown = max(0, known + unknown - need) if known < need else unknown
+            known = max(known, need)
+        values[ctx.kb.tables[table_id].output] = one_of(range(known, known + unknown + 1))
     _gastric_type(ctx, values)
     return out.with_(**{k: v for k, v in values.items() if k not in out or out[k] is not v})
+
+
+_NOT_EVALUATED = "not_evaluated"
+
+
+def _syndrome_flags(ctx: Context, f: dict[str, Any], status: Mapping[str, str]) -> None:
+    """Treatment flags: for each syndrome with a fact of its own, whether it is active (the
+    table of role ``syndrome_active``: true, false or unknown); ``other_syndrome``: any other
+    syndrome active. Without the table the flags stay unknown."""
+    table_id = _role(ctx, "syndrome_active")
+    if table_id is None:
+        f.update(dict.fromkeys(TX_SYNDROMES), other_syndrome=None)
+        return
+
+    answers: dict[str, Any] = {}  # the table depends on the status only: once per status
+
+    def active(st: str) -> Any:
+        if st not in answers:
+            res = ctx.first(STEP, table_id, {"syndrome_status": st})
+            answers[st] = res.value if res.decided else None
+        return answers[st]
+
+    for name in TX_SYNDROMES:
+        f[name] = active(status.get(name, _NOT_EVALUATED))
+    others = [st for n, st in status.items() if n not in TX_SYNDROMES]
+    f["other_syndrome"] = any(active(st) is True for st in others)
 
 
 _ZES = "clinical.history.zollinger_ellison_syndrome"

@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from nenguide.engine.kb import Knowledge
 from nenguide.mutation.properties.facts import (
     carcinoid_symptoms_are_flushing_or_diarrhoea,
+    gastrinoma_facts_match_reference,
     men1_manifestations_counted_as_thakker,
     node_status_precedence,
     somatostatinoma_triad_needs_all_three,
+    syndrome_active_for_treatment,
+    well_differentiated_by_category_then_stated,
 )
 from nenguide.mutation.properties.staging import (
     GRADE_BOUNDARIES,
@@ -139,6 +142,18 @@ def properties() -> list[Property]:
         Property(
             "node status: count, then lung station, then the stated status (UICC 8th)",
             node_status_precedence,
+        ),
+        Property(
+            "gastrinoma facts from the history and the syndrome step (every combination)",
+            gastrinoma_facts_match_reference,
+        ),
+        Property(
+            "a confirmed or suspected syndrome is active for treatment (ENETS 2023)",
+            syndrome_active_for_treatment,
+        ),
+        Property(
+            "well differentiated: the category, else the stated differentiation (WHO)",
+            well_differentiated_by_category_then_stated,
         ),
     ]
     for table in PRECISE_TABLES:

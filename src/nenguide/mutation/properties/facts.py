@@ -148,3 +148,96 @@ def node_status_precedence(kb: Knowledge) -> list[str]:
         if got != want:
             out.append(f"{table.id} {f}: {got!r}, reference {want!r}")
     return out[:MAX_REPORTED]
+
+
+# --- the gastrinoma from the history and the syndrome step ------------------------------------
+
+_HISTORY = ("present", "absent", "not_recorded")
+_STATUS = ("confirmed", "suspected", "excluded", "insufficient_data", "not_evaluated")
+
+
+def reference_gastrinoma_facts(history: str, status: str) -> dict[str, Any]:
+    """The four gastrinoma facts (CSCO2021.FACT.ZES, .ZES_CAUSE, .HEREDITARY_GASTRINOMA,
+    .CONFIRMED_GASTRINOMA): a recorded ZES or a confirmed gastrinoma is established; a history
+    without ZES outranks a suspected gastrinoma for symptom control (acid control while it is
+    confirmed: clinical-treatment.md §1.3); the gastric type needs the cause established
+    (tx-gastric-types-review); any gastrinoma, suspected too, prompts MEN1 testing unless the
+    history records none (clinical-treatment.md §6.2, thakker-2012-men1)."""
+    established = history == "present" or status == "confirmed"
+    if established:
+        zes: bool | None = True
+    elif history == "absent":
+        zes = False
+    else:
+        zes = {"suspected": True, "insufficient_data": None}.get(status, False)
+    if established:
+        cause = "present"
+    elif history == "absent" or status == "excluded":
+        cause = "absent"
+    else:
+        cause = "not_recorded"
+    if history == "present" or status in ("confirmed", "suspected"):
+        hered: bool | None = True
+    elif history == "absent" or status == "excluded":
+        hered = False
+    else:
+        hered = None
+    return {"zes": zes, "zes_cause": cause, "hered_gastrinoma": hered,
+            "confirmed_gastrinoma": established}  # fmt: skip
+
+
+def gastrinoma_facts_match_reference(kb: Knowledge) -> list[str]:
+    """The four gastrinoma fact tables for every history x syndrome-status combination."""
+    out: list[str] = []
+    for history, status in itertools.product(_HISTORY, _STATUS):
+        want = reference_gastrinoma_facts(history, status)
+        for fact, value in want.items():
+            table = _fact_table(kb, fact)
+            if table is None:
+                out.append(f"no fact table outputs {fact}")
+                continue
+            got = _first(table, {"zes_history": history, "gastrinoma_status": status})
+            if got != value:
+                out.append(f"{table.id} history={history} status={status}: {got!r}, "
+                           f"reference {value!r}")  # fmt: skip
+    return out[:MAX_REPORTED]
+
+
+def syndrome_active_for_treatment(kb: Knowledge) -> list[str]:
+    """A confirmed or suspected syndrome is active for treatment (functioning = clinical
+    syndrome with raised hormone, ENETS 2023; suspected while confirmed: the FUNCTIONAL
+    table); open: unknown; excluded or not evaluated: not active."""
+    table = _fact_table(kb, "syndrome_active")
+    if table is None:
+        return ["no fact table outputs syndrome_active"]
+    want = {"confirmed": True, "suspected": True, "insufficient_data": None,
+            "excluded": False, "not_evaluated": False}  # fmt: skip
+    out = []
+    for status, value in want.items():
+        got = _first(table, {"syndrome_status": status})
+        if got is not value:
+            out.append(f"{table.id} {status}: {got!r}, reference {value!r}")
+    return out
+
+
+_WELL = ("NET", "typical_carcinoid", "atypical_carcinoid")
+
+
+def well_differentiated_by_category_then_stated(kb: Knowledge) -> list[str]:
+    """WHO 2019/2021: NET and carcinoids are well differentiated, NEC, LCNEC, SCLC (and the
+    MiNEN, whose neuroendocrine part is a NEC in practice) are not; without a category the
+    stated differentiation decides; neither: unknown."""
+    table = _fact_table(kb, "well_differentiated")
+    if table is None:
+        return ["no fact table outputs well_differentiated"]
+    out = []
+    cats = (None, "NET", "NEC", "MiNEN", "typical_carcinoid", "atypical_carcinoid", "LCNEC", "SCLC")
+    for category, stated in itertools.product(cats, (None, "well", "poor")):
+        f = {"classified": category is not None, "category": category,
+             "differentiation": stated}  # fmt: skip
+        want = (category in _WELL) if category is not None else (
+            None if stated is None else stated == "well")  # fmt: skip
+        got = _first(table, f)
+        if got is not want:
+            out.append(f"{table.id} {f}: {got!r}, reference {want!r}")
+    return out[:MAX_REPORTED]
