@@ -210,3 +210,81 @@ def test_men1_manifestations_of_a_relative_are_a_table(kb: Knowledge) -> None:
     assert f["relative_men1_major_max"].values == frozenset({1, 2})
     f = case_facts(Context(kb, "en"), _case())  # family history not recorded: unknown
     assert f["relative_men1_major_max"] is None
+
+
+# --- phase 2: the gastrinoma, the differentiation, the treatment flags ---------------------------
+
+
+def test_gastric_cause_from_the_history_is_a_table(kb: Knowledge) -> None:
+    case = _case(
+        tumour={"primary_site": "stomach", "size_cm": 0.8, "extent": "submucosa"},
+        pathology={"differentiation": "well", "ki67_percent": 1, "mitoses_per_2mm2": 1},
+        clinical={"history": {"zollinger_ellison_syndrome": True}},
+    )
+    f = _facts(kb, case)
+    assert f["zes_cause"] == "present" and f["gastric_type"] == "type2"
+    # an editor for whom a recorded ZES does not establish the cause: the type is no longer 2
+    t = "CSCO2021.FACT.ZES_CAUSE"
+    edited = _edited(
+        kb,
+        t,
+        lambda r: (
+            r.model_copy(update={"then": {"zes_cause": "not_recorded"}})
+            if r.id.endswith(".HISTORY")
+            else r
+        ),
+    )
+    g = _facts(edited, case)
+    assert g["zes_cause"] == "not_recorded" and g["gastric_type"] != "type2"
+
+
+def test_well_differentiated_is_a_table(kb: Knowledge) -> None:
+    history = {"primary_hyperparathyroidism": True, "pituitary_adenoma": False}
+    case = _case(clinical={"history": history, "family_history": []})
+    f = _facts(kb, case)
+    assert f["well_differentiated"] is True and f["men1_major_count"] == 2
+    t = "CSCO2021.FACT.WELL_DIFFERENTIATED"
+    edited = _edited(
+        kb,
+        t,
+        lambda r: (
+            r.model_copy(update={"then": {"well_differentiated": False}})
+            if r.id.endswith(".CATEGORY_WELL")
+            else r
+        ),
+    )
+    f = _facts(edited, case)
+    assert f["well_differentiated"] is False
+    assert f["men1_major_count"] == 1  # the pancreatic tumour no longer counts for MEN1
+
+
+def test_syndrome_flags_for_treatment_are_a_table(kb: Knowledge) -> None:
+    case = _case(clinical={"symptoms": {"flushing": True}})  # carcinoid syndrome suspected
+    f = _facts(kb, case)
+    assert f["carcinoid_syndrome"] is True and f["insulinoma"] is False
+    t = "CSCO2021.FACT.SYNDROME_ACTIVE"
+    edited = _edited(
+        kb,
+        t,
+        lambda r: (
+            r.model_copy(update={"when": {"syndrome_status": "confirmed"}})
+            if r.id.endswith(".YES")
+            else r.model_copy(
+                update={"when": {"syndrome_status": ["suspected", "excluded", "not_evaluated"]}}
+            )
+            if r.id.endswith(".NO")
+            else r
+        ),
+    )
+    assert _facts(edited, case)["carcinoid_syndrome"] is False  # suspected no longer counts
+
+
+def _facts(kb: Knowledge, case: Case) -> Any:
+    from nenguide.engine.classify import classify
+    from nenguide.engine.fact_layer import pathway_facts
+    from nenguide.engine.syndromes import functional_syndromes
+
+    ctx = Context(kb, "en")
+    f = case_facts(ctx, case)
+    cls = classify(ctx, f, case)
+    return pathway_facts(ctx, f, cls, functional_syndromes(ctx, case, f, cls))

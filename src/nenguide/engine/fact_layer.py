@@ -11,9 +11,10 @@ Two phases, both before the steps that read them:
    symptom combinations, atrophic gastritis, SSTR positivity, gastrin status, clinical MEN1 in
    a relative, the VHL/NF1/TSC feature sets.
 2. :func:`pathway_facts` - once classification and the functional syndromes are known: the
-   functional status (one definition), the syndrome flags, the MEN1 manifestations counted by
-   the table of role ``men1_major``, list ``pathway``, the gastric NET type from its cause
-   (a contradictory cause is one CONFLICT item and the type is unknown for every step).
+   syndrome flags (table of role ``syndrome_active``, once per status), list ``pathway`` (well
+   differentiated, the gastrinoma facts, the functional status - one definition), the MEN1
+   manifestations counted by the table of role ``men1_major``, the gastric NET type from its
+   cause (a contradictory cause is one CONFLICT item and the type is unknown for every step).
 
 A counting table (``hit_policy: collect``) gives the number of its rows that apply, a range
 while rows need a missing input: the table decides what counts, Python only counts.
