@@ -100,6 +100,14 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     return _new(values, index, done_tokens(case), extra)
 
 
+def with_precedence(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (the reshaped case) with the facts of the ``precedence`` tables (which source
+    wins, e.g. the node status): for a caller that evaluates the rest of the fact layer itself
+    (the columnar backend's core mode)."""
+    _first_tables(ctx, values, "precedence")
+    return values
+
+
 def _role(ctx: Context, role: str) -> str | None:
     """The table bound to ``role`` of the fact layer, or None when the package binds none (a
     counting fact the package does not define stays unknown)."""

@@ -76,7 +76,6 @@ def _nodes(case: Case, f: dict[str, Any]) -> None:
     f["lung_node_station_reported"] = False
     # the node status itself is a fact table (pathway.yaml, facts: precedence): which of the
     # count, the lung station and the stated status wins
-    f["node_status"] = None
     if n is None:
         return
     f["declared_node_status"] = n.status.value if n.status else None
