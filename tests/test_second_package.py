@@ -1,10 +1,15 @@
 """Issue 7, finding 5: the engine is not tied to one guideline edition.
 
-A second knowledge package is made from a copy of the bundled one, placed outside the source
-tree, with every table and rule id renamed (``CSCO2021.`` -> ``FIXTURE9.``), its own manifest
-id, and one different rule (the Ki-67 G1/G2 boundary moved from 3 % to 5 %). It runs through
-the unchanged engine: the new ids appear in the trace, the different rule gives a different
-grade, and the engine source holds no table id.
+A second knowledge package is committed as a small hand-written fixture,
+``tests/fixtures/knowledge/fixture-edition-9``: its own manifest id, table and rule ids
+(``FX9.``), issue codes and texts (en, zh-CN), a reduced pathway (every step bound to the
+smallest tables the engine accepts; only pancreatic NETs are staged and treated locally) and one
+rule that differs from csco-2021 (the Ki-67 G1/G2 boundary at 5 % instead of 3 %). It runs
+through the unchanged engine: the different rule gives a different grade, its ids appear in
+the trace, and the engine source holds no table id.
+
+After editing the fixture, refresh its content hash (the test
+``test_the_fixture_is_self_contained_and_hash_checked`` prints the new one when it fails).
 """
 
 from __future__ import annotations
@@ -16,118 +21,128 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from nenguide import assess
 from nenguide.engine.kb import Knowledge
-from nenguide.knowledge import KnowledgeError, compute_hash, load_from, package_path
+from nenguide.engine.lint import lint
+from nenguide.errors import parse_case
+from nenguide.knowledge import KnowledgeError, compute_hash, load_from
 from nenguide.model.case import Case
 
 AS_OF = dt.date(2026, 11, 23)
-ENGINE = Path(__file__).resolve().parent.parent / "src" / "nenguide" / "engine"
+ROOT = Path(__file__).resolve().parent
+FIXTURE = ROOT / "fixtures" / "knowledge" / "fixture-edition-9"
+ENGINE = ROOT.parent / "src" / "nenguide" / "engine"
 TABLE_ID = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)+$")
-
-
-def make_fixture_package(dest: Path) -> Path:
-    folder = dest / "fixture-edition-9"
-    shutil.copytree(package_path(), folder)
-    for p in folder.rglob("*.yaml"):
-        text = p.read_text(encoding="utf-8").replace("CSCO2021.", "FIXTURE9.")
-        p.write_text(text, encoding="utf-8")
-    grade = folder / "tables" / "classification.yaml"
-    text = grade.read_text(encoding="utf-8")
-    old_g1 = "when: {ki67_percent: {lt: 3}}"
-    old_g2 = "when: {ki67_percent: {ge: 3, le: 20}}"
-    assert old_g1 in text and old_g2 in text
-    text = text.replace(old_g1, "when: {ki67_percent: {lt: 5}}")
-    text = text.replace(old_g2, "when: {ki67_percent: {ge: 5, le: 20}}")
-    grade.write_text(text, encoding="utf-8")
-    for lang, title in (("en", "Fixture NEN guideline 9"), ("zh-CN", "测试指南 9")):
-        core = folder / "i18n" / lang / "core.yaml"
-        core.write_text(
-            core.read_text(encoding="utf-8") + f"guideline_title.fixture-nen-9: {title}\n",
-            encoding="utf-8",
-        )
-    man = folder / "manifest.yaml"
-    data = yaml.safe_load(man.read_text(encoding="utf-8"))
-    data.update(id="fixture-nen-9", title="Fixture NEN guideline 9", version="9.0.0")
-    man.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    data["content_hash"] = compute_hash(folder)
-    man.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return folder
+STEPS = {
+    "facts",
+    "classification",
+    "stage",
+    "functional_syndromes",
+    "workup",
+    "treatment",
+    "follow_up",
+    "hereditary",
+}
 
 
 @pytest.fixture(scope="module")
-def fixture_kb(tmp_path_factory: pytest.TempPathFactory) -> Knowledge:
-    return load_from(make_fixture_package(tmp_path_factory.mktemp("kb")))
+def fixture_kb() -> Knowledge:
+    return load_from(FIXTURE)
 
 
-def _case(ki67: float) -> Case:
-    return Case.model_validate(
-        {
-            "patient": {"age_years": 60, "sex": "female", "ecog": 0},
-            "tumour": {
-                "primary_site": "pancreas",
-                "size_cm": 2.5,
-                "extent": "confined_to_pancreas",
-            },
-            "pathology": {"differentiation": "well", "ki67_percent": ki67, "mitoses_per_2mm2": 1},
-            "regional_nodes": {"status": "negative"},
-            "metastases": {"status": "none"},
-            "clinical": {
-                "resection": {"performed": False},
-                "primary_resectability": "resectable",
-                "symptoms": {"flushing": False, "hypoglycaemia_symptoms": False},
-            },
-            "staging_basis": "clinical",
-        }
-    )
+def _case(ki67: float, **parts: object) -> Case:
+    data: dict[str, object] = {
+        "patient": {"age_years": 60, "sex": "female", "ecog": 0},
+        "tumour": {"primary_site": "pancreas", "size_cm": 2.5, "extent": "confined_to_pancreas"},
+        "pathology": {"differentiation": "well", "ki67_percent": ki67, "mitoses_per_2mm2": 1},
+        "regional_nodes": {"status": "negative"},
+        "metastases": {"status": "none"},
+        "clinical": {
+            "resection": {"performed": False},
+            "primary_resectability": "resectable",
+            "symptoms": {"flushing": False, "hypoglycaemia_symptoms": False},
+        },
+        "staging_basis": "clinical",
+    }
+    data.update(parts)
+    return parse_case(data)
 
 
-def test_second_package_runs_through_the_unchanged_engine(
-    kb: Knowledge, fixture_kb: Knowledge
-) -> None:
+def test_the_different_rule_gives_a_different_answer(kb: Knowledge, fixture_kb: Knowledge) -> None:
     case = _case(4)
     ours = assess(case, kb, as_of=AS_OF)
-    theirs = assess(case, fixture_kb, as_of=AS_OF, lang="zh-CN")
-    assert ours.classification.grade == "G2"
-    assert theirs.classification.grade == "G1"  # the fixture's different rule
-    assert theirs.guideline.id == "fixture-nen-9"
-    tables = {t["table"] for t in theirs.trace if t["table"]}
-    assert "FIXTURE9.GRADE.GEP.KI67" in tables
-    assert tables and all(t.startswith("FIXTURE9.") for t in tables)
-    rules = [r for t in theirs.trace for r in t["rule_ids"]]
-    assert rules and not any("CSCO2021" in r for r in rules)
-    assert theirs.stage.group and theirs.treatment and theirs.follow_up
-    # every step ran on the fixture package, with texts from the fixture's own i18n folder
-    assert {t["step"] for t in theirs.trace} >= {
-        "classification",
-        "stage",
-        "treatment",
-        "follow_up",
-        "hereditary",
-    }
-    assert theirs.disclaimer == kb.catalog.text("zh-CN", "disclaimer")
+    theirs = assess(case, fixture_kb, as_of=AS_OF)
+    assert ours.classification.grade == "G2"  # csco-2021: G2 from 3 %
+    assert theirs.classification.grade == "G1"  # the fixture: G1 below 5 %
+    hit = [t for t in theirs.trace if t["table"] == "FX9.GRADE.KI67"]
+    assert hit and hit[0]["rule_ids"] == ["FX9.GRADE.KI67.G1"]
+    # the same index on both sides of both boundaries agrees again
+    for ki67, grade in ((2, "G1"), (6, "G2"), (25, "G3")):
+        assert assess(_case(ki67), kb, as_of=AS_OF).classification.grade == grade
+        assert assess(_case(ki67), fixture_kb, as_of=AS_OF).classification.grade == grade
 
 
-def test_the_copy_is_self_contained_and_hash_checked(tmp_path: Path) -> None:
-    folder = make_fixture_package(tmp_path)
-    (folder / "i18n" / "en" / "core.yaml").write_text(
-        (folder / "i18n" / "en" / "core.yaml").read_text(encoding="utf-8") + "\n# edited\n",
-        encoding="utf-8",
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_every_step_runs_on_the_fixture_with_its_own_ids_and_texts(
+    kb: Knowledge, fixture_kb: Knowledge, lang: str
+) -> None:
+    a = assess(_case(4), fixture_kb, as_of=AS_OF, lang=lang)
+    assert a.guideline.id == "fixture-nen-9"
+    tables = {t["table"] for t in a.trace if t["table"]}
+    assert tables and all(t.startswith("FX9.") for t in tables), tables
+    rules = [r for t in a.trace for r in t["rule_ids"]]
+    assert rules and all(r.startswith("FX9.") for r in rules)
+    assert {t["step"] for t in a.trace} >= STEPS
+    assert a.stage.group == "II" and a.stage.n == "N0"  # staged by the fixture's own tables
+    assert [o["code"] for o in a.treatment] == ["FX_RESECTION"]
+    assert a.follow_up is not None and a.follow_up["rule_id"] == "FX9.FOLLOWUP.SCHEDULE.LOW"
+    # texts from the fixture's own i18n folder
+    assert a.disclaimer == fixture_kb.catalog.text(lang, "disclaimer")
+    assert a.disclaimer != kb.catalog.text(lang, "disclaimer")
+
+
+def test_a_metastatic_case_and_an_unstaged_site(fixture_kb: Knowledge) -> None:
+    a = assess(_case(4, metastases={"status": "present"}), fixture_kb, as_of=AS_OF)
+    assert a.stage.group == "IV"
+    assert [o["code"] for o in a.treatment] == ["FX_SYSTEMIC"]
+    b = assess(_case(4, tumour={"primary_site": "ileum", "size_cm": 1.0}), fixture_kb, as_of=AS_OF)
+    assert b.stage.status.value == "NOT_APPLICABLE"
+    assert "TX_NO_SITE_RULE" in {i["code"] for i in b.issues}  # only the pancreas has a table
+
+
+def test_the_fixture_is_small_lints_clean_and_shares_no_id(
+    kb: Knowledge, fixture_kb: Knowledge
+) -> None:
+    assert lint(fixture_kb).errors == []
+    assert len(fixture_kb.tables) <= 35 < len(kb.tables)
+    assert not set(fixture_kb.tables) & set(kb.tables)
+    rows = {r.id for t in fixture_kb.tables.values() for r in t.rows}
+    assert rows and not rows & {r.id for t in kb.tables.values() for r in t.rows}
+    assert fixture_kb.manifest.id != kb.manifest.id
+
+
+def test_the_fixture_is_self_contained_and_hash_checked(tmp_path: Path) -> None:
+    actual = compute_hash(FIXTURE)
+    assert load_from(FIXTURE).manifest.content_hash == actual, (
+        f"refresh content_hash in {FIXTURE / 'manifest.yaml'}: {actual}"
     )
+    folder = tmp_path / FIXTURE.name
+    shutil.copytree(FIXTURE, folder)  # a copy placed anywhere loads on its own
+    assert load_from(folder).manifest.id == "fixture-nen-9"
+    core = folder / "i18n" / "en" / "core.yaml"
+    core.write_text(core.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="content hash"):
         load_from(folder)  # the texts are covered by the package's content hash
     assert load_from(folder, verify_hash=False).manifest.id == "fixture-nen-9"
 
 
 def test_a_pathway_naming_a_missing_table_is_refused(tmp_path: Path) -> None:
-    folder = make_fixture_package(tmp_path)
+    folder = tmp_path / FIXTURE.name
+    shutil.copytree(FIXTURE, folder)
     p = folder / "pathway.yaml"
-    p.write_text(
-        p.read_text(encoding="utf-8").replace("FIXTURE9.WORKUP.ITEMS", "FIXTURE9.NOPE"), "utf-8"
-    )
-    with pytest.raises(KnowledgeError, match=r"FIXTURE9\.NOPE"):
+    p.write_text(p.read_text(encoding="utf-8").replace("FX9.WORKUP.ITEMS", "FX9.NOPE"), "utf-8")
+    with pytest.raises(KnowledgeError, match=r"FX9\.NOPE"):
         load_from(folder, verify_hash=False)
 
 
@@ -138,6 +153,6 @@ def test_engine_source_holds_no_table_id_or_edition() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 v = node.value
-                if "CSCO2021" in v or "csco-2021" in v or TABLE_ID.match(v):
+                if "CSCO2021" in v or "csco-2021" in v or "FX9" in v or TABLE_ID.match(v):
                     found.append(f"{path.name}:{node.lineno}: {v!r}")
     assert not found, found

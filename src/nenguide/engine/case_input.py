@@ -51,14 +51,6 @@ def _kleene_any(*vals: bool | None) -> bool | None:
     return None
 
 
-def _kleene_all(*vals: bool | None) -> bool | None:
-    if all(v is True for v in vals):
-        return True
-    if any(v is False for v in vals):
-        return False
-    return None
-
-
 def _latest_dated(items: list[Any]) -> Any:
     """The most recent item by date (undated items count as older)."""
     return sorted(items, key=lambda i: (i.date is not None, i.date or 0))[-1]
@@ -76,10 +68,7 @@ def clinical_input(case: Case) -> dict[str, Any]:
         f[name] = cl.history.get(h)
     f["symptoms_recorded"] = bool(cl.symptoms)
     f["zes_recorded"] = cl.history.get(History.zollinger_ellison_syndrome) is True
-    f["sym_carcinoid"] = _kleene_any(f.get("sym_flushing"), f.get("sym_secretory_diarrhoea"))
-    f["sym_somatostatinoma_triad"] = _kleene_all(
-        f.get("sym_new_diabetes"), f.get("sym_cholelithiasis"), f.get("sym_steatorrhoea")
-    )
+    # symptom combinations (carcinoid symptoms, the somatostatinoma triad) are fact tables
     f["renal_failure"] = cl.history.get(History.renal_failure)
     f["egfr_ml_min"] = cl.egfr_ml_min
     f["egfr"] = cl.egfr_ml_min
@@ -184,8 +173,8 @@ def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
 
 
 def _family(case: Case, f: dict[str, Any]) -> None:
-    """First-degree relatives: variants and findings as facts (the MEN1 definition is the
-    table RELATIVE_MEN1)."""
+    """First-degree relatives: variants and findings as facts (which findings count towards
+    MEN1, and how many make it, are fact tables; see :func:`first_degree_relatives`)."""
     fh = case.clinical.family_history
     if fh is None:  # not recorded ([] states that there is none)
         for name in (
@@ -193,7 +182,6 @@ def _family(case: Case, f: dict[str, Any]) -> None:
             "relative_phpt",
             "relative_nen",
             "relative_men1_variant",
-            "relative_men1_major_max",
             "relative_men1_named",
         ):
             f[name] = None
@@ -206,20 +194,24 @@ def _family(case: Case, f: dict[str, Any]) -> None:
     f["relative_men1_variant"] = any(
         (m.pathogenic_variant_gene or "").strip().upper() == "MEN1" for m in first
     )
-    # the most MEN1 major manifestations in one relative: known ones, plus an unknown NEN
-    lo = hi = 0
-    for m in first:
-        n = sum(
-            (
-                History.primary_hyperparathyroidism in m.findings,
-                History.pituitary_adenoma in m.findings,
-                m.has_nen is True,
-            )
-        )
-        lo, hi = max(lo, n), max(hi, n + (1 if m.has_nen is None else 0))
-    from nenguide.engine.logic import one_of
 
-    f["relative_men1_major_max"] = one_of(range(lo, hi + 1))
+
+def first_degree_relatives(case: Case) -> tuple[dict[str, Any], ...] | None:
+    """Each first-degree relative's findings as the inputs of the counting table of role
+    ``relative_men1_major`` (``None``: the family history is not recorded; a finding not
+    listed is absent, a NEN status not recorded is unknown)."""
+    fh = case.clinical.family_history
+    if fh is None:
+        return None
+    return tuple(
+        {
+            "rel_primary_hyperparathyroidism": History.primary_hyperparathyroidism in m.findings,
+            "rel_pituitary_adenoma": History.pituitary_adenoma in m.findings,
+            "rel_has_nen": m.has_nen,
+        }
+        for m in fh
+        if m.relation is Relation.first_degree
+    )
 
 
 def carrier_genes(case: Case) -> list[str]:
@@ -294,10 +286,12 @@ def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]
     CONFLICT naming its field; every conversion is noted in the trace."""
     from nenguide.model.assessment import IssueKind
 
-    cat = _catalogue(ctx)
     f: dict[str, Any] = {}
     index: dict[str, int] = {}
     labs = case.clinical.labs
+    if not labs:  # nothing to convert (a package without an analyte catalogue may run)
+        return f, index
+    cat = _catalogue(ctx)
     bad: set[int] = set()
     for i, lab in enumerate(labs):
         try:

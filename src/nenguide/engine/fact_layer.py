@@ -3,15 +3,21 @@
 Two phases, both before the steps that read them:
 
 1. :func:`case_facts` - from the case alone: the reshaped input (:mod:`.facts`,
-   :mod:`.case_input`), the lab results converted to canonical units, contradictions in the
-   nodal and metastatic data (one CONFLICT item each; the contradicted facts become unknown for
-   every step), and the fact tables of the package (``pathway.yaml``: step ``facts``, list
-   ``case``) - atrophic gastritis, SSTR positivity, gastrin status, clinical MEN1 in a relative,
-   the VHL/NF1/TSC feature sets.
+   :mod:`.case_input`), the lab results converted to canonical units, then the fact tables of
+   the package (``pathway.yaml``, step ``facts``): list ``precedence`` (which source wins: the
+   node status), list ``consistency`` (contradictions in the nodal and metastatic data: one
+   CONFLICT item each; the contradicted facts become unknown for every step), the counting
+   table of role ``relative_men1_major`` (once per first-degree relative), and list ``case`` -
+   symptom combinations, atrophic gastritis, SSTR positivity, gastrin status, clinical MEN1 in
+   a relative, the VHL/NF1/TSC feature sets.
 2. :func:`pathway_facts` - once classification and the functional syndromes are known: the
-   functional status (one definition), the syndrome flags, the gastric NET type from its cause
-   (a contradictory cause is one CONFLICT item and the type is unknown for every step), the
-   hereditary tumour facts.
+   syndrome flags (table of role ``syndrome_active``, once per status), list ``pathway`` (well
+   differentiated, the gastrinoma facts, the functional status - one definition), the MEN1
+   manifestations counted by the table of role ``men1_major``, the gastric NET type from its
+   cause (a contradictory cause is one CONFLICT item and the type is unknown for every step).
+
+A counting table (``hit_policy: collect``) gives the number of its rows that apply, a range
+while rows need a missing input: the table decides what counts, Python only counts.
 
 The result is an immutable :class:`Facts` mapping: a step can read it but never change what
 another step sees. Python here only reshapes; every clinical threshold and definition is a row
@@ -27,6 +33,7 @@ from nenguide.engine.case_input import (
     clinical_input,
     done_tokens,
     extra_input,
+    first_degree_relatives,
     lab_input,
 )
 from nenguide.engine.case_reported import reported_input
@@ -39,12 +46,6 @@ from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenDict
 
 STEP = "facts"
-
-_WELL = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
-_POOR = frozenset({"NEC", "LCNEC", "SCLC", "MiNEN"})
-_DP_SITES = frozenset({"pancreas", "duodenum", "ampulla"})
-_POSITIVE_SYNDROME = frozenset({"confirmed", "suspected"})
-_ACTIVE = ("confirmed", "suspected")
 
 
 class Facts(FrozenDict):
@@ -85,11 +86,64 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     extra = extra_input(case)
     # every reshaped fact is traced with its value (the fact tables trace themselves)
     ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
+    # which source wins where the case reports a finding several ways (node status: count,
+    # station or the stated status), before the contradiction checks
+    _first_tables(ctx, values, "precedence")
     _consistency(ctx, values)
-    for table_id in ctx.kb.pathway.tables(STEP, "case"):
+    relatives = first_degree_relatives(case)
+    table_id = _role(ctx, "relative_men1_major")
+    if table_id is not None:
+        values[ctx.kb.tables[table_id].output] = (
+            None if relatives is None else _count_max(ctx, table_id, relatives)
+        )
+    _first_tables(ctx, values, "case")
+    return _new(values, index, done_tokens(case), extra)
+
+
+def with_precedence(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (the reshaped case) with the facts of the ``precedence`` tables (which source
+    wins, e.g. the node status): for a caller that evaluates the rest of the fact layer itself
+    (the columnar backend's core mode)."""
+    _first_tables(ctx, values, "precedence")
+    return values
+
+
+def _role(ctx: Context, role: str) -> str | None:
+    """The table bound to ``role`` of the fact layer, or None when the package binds none (a
+    counting fact the package does not define stays unknown)."""
+    binding = ctx.kb.pathway.steps.get(STEP)
+    return binding.tables.get(role) if binding is not None else None
+
+
+def _first_tables(ctx: Context, values: dict[str, Any], role: str) -> None:
+    """Evaluate the fact tables of list ``role`` in order; each sets its output fact (unknown
+    when undecided)."""
+    for table_id in ctx.kb.pathway.tables(STEP, role):
         res = ctx.first(STEP, table_id, values)
         values[res.table.output] = res.value if res.decided else None
-    return _new(values, index, done_tokens(case), extra)
+
+
+def _count(ctx: Context, table_id: str, values: Mapping[str, Any]) -> tuple[int, int]:
+    """A counting table on ``values``: (rows that apply, rows that need a missing input)."""
+    res = ctx.collect(STEP, table_id, values)
+    return len(res.applies), len(res.maybe)
+
+
+def _count_max(ctx: Context, table_id: str, items: tuple[Mapping[str, Any], ...]) -> Any:
+    """The most rows of counting table ``table_id`` that apply for one of ``items`` (each
+    item's count a range while rows need a missing input); 0 without items. Traced."""
+    lo = hi = 0
+    for item in items:
+        known, unknown = _count(ctx, table_id, item)
+        lo, hi = max(lo, known), max(hi, known + unknown)
+    value = one_of(range(lo, hi + 1))
+    ctx.note(
+        STEP,
+        value,
+        {"table": table_id, "items": len(items)},
+        [f"{table_id}: the most rows that apply for one item"],
+    )
+    return value
 
 
 def _consistency(ctx: Context, values: dict[str, Any]) -> None:
@@ -133,81 +187,63 @@ def pathway_facts(
         or (one_of(cls.possible["grade"]) if cls.possible.get("grade") else None),
         "classification_status": cls.status.value,
     }
-    zes_hist = facts.get("hx_zollinger_ellison_syndrome")
-    gas = status.get("gastrinoma")
-    # one functional status for every step (table FUNCTIONAL)
+    # one functional status for every step (table FUNCTIONAL): the statuses counted
     f["syndrome_confirmed"] = any(s == "confirmed" for s in status.values())
     f["syndrome_suspected"] = any(s == "suspected" for s in status.values())
     f["syndrome_open"] = any(s == "insufficient_data" for s in status.values())
     f["syndromes_all_excluded"] = bool(status) and all(s == "excluded" for s in status.values())
     # confirmed syndromes as booleans (work-up and follow-up): a suspected syndrome gets its
-    # confirmatory tests from the syndrome step, not imaging; a recorded ZES is a gastrinoma
+    # confirmatory tests from the syndrome step, not imaging (the gastrinoma: a fact table)
     f["confirmed_carcinoid_syndrome"] = status.get("carcinoid_syndrome") == "confirmed"
     f["confirmed_insulinoma"] = status.get("insulinoma") == "confirmed"
-    f["confirmed_gastrinoma"] = gas == "confirmed" or zes_hist is True
-    # treatment flags: per syndrome, active (confirmed or suspected), unknown while open
-    for name in TX_SYNDROMES:
-        st = status.get(name)
-        f[name] = True if st in _ACTIVE else (None if st == "insufficient_data" else False)
-    f["other_syndrome"] = any(st in _ACTIVE for n, st in status.items() if n not in TX_SYNDROMES)
-    # symptom control: a suspected gastrinoma counts, unless the MDT records no ZES
-    if zes_hist is True or gas == "confirmed":
-        f["zes"] = True
-    elif zes_hist is False:
-        f["zes"] = False
-    else:
-        f["zes"] = True if gas == "suspected" else (None if gas == "insufficient_data" else False)
-    # gastric NET type from its cause: the cause must be established (a suspected gastrinoma
-    # is not, so it counts as not recorded); not recorded is a value of the cause table
-    zes_cause: str
-    if zes_hist is True or gas == "confirmed":
-        zes_cause = "present"
-    elif zes_hist is False or gas == "excluded":
-        zes_cause = "absent"
-    else:
-        # not evaluated, suspected or still open: nothing establishes a gastrinoma
-        zes_cause = "not_recorded"
-    f["zes_cause"] = zes_cause
+    # the inputs of the fact tables on the gastrinoma (zes, zes_cause, hered_gastrinoma,
+    # confirmed_gastrinoma) and on the differentiation, never unknown
+    f["zes_history"] = _state(facts.get("hx_zollinger_ellison_syndrome"))
+    f["gastrinoma_status"] = status.get("gastrinoma", _NOT_EVALUATED)
+    f["classified"] = cls.category is not None
     f["aag"] = _state(facts.get("atrophic_gastritis"))
-    # hereditary: a gastrinoma from the syndrome step or the recorded history; a positive wins
-    gast = [s["syndrome"] == "gastrinoma" and s["status"] for s in syndromes]
-    if zes_hist is True or any(s in _POSITIVE_SYNDROME for s in gast if s):
-        f["hered_gastrinoma"] = True
-    elif zes_hist is False or "excluded" in gast:
-        f["hered_gastrinoma"] = False
-    else:
-        f["hered_gastrinoma"] = None
-    well: bool | None
-    if cls.category in _WELL:
-        well = True
-    elif cls.category in _POOR:
-        well = False
-    elif facts.get("differentiation") is not None:
-        well = facts["differentiation"] == "well"
-    else:
-        well = None
-    f["well_differentiated"] = well
-    majors = [
-        facts.get("hx_primary_hyperparathyroidism"),
-        facts.get("hx_pituitary_adenoma"),
-        well if facts.get("primary_site") in _DP_SITES else False,
-    ]
-    known = sum(1 for v in majors if v is True)
-    unknown = sum(1 for v in majors if v is None)
-    if facts.get("dx_men1") is True:  # MEN1 diagnosed clinically: the criteria are met
-        need = int(ctx.kb.parameters["men1_clinical_min_majors"])
-        unknown = max(0, known + unknown - need) if known < need else unknown
-        known = max(known, need)
-    f["men1_major_count"] = one_of(range(known, known + unknown + 1))
+    _syndrome_flags(ctx, f, status)
 
     ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])
     out = facts.with_(**f)
     values = dict(out)
-    for table_id in ctx.kb.pathway.tables(STEP, "pathway"):
-        res = ctx.first(STEP, table_id, values)
-        values[res.table.output] = res.value if res.decided else None
+    _first_tables(ctx, values, "pathway")
+    table_id = _role(ctx, "men1_major")
+    if table_id is not None:  # the MEN1 major manifestations that apply are counted
+        known, unknown = _count(ctx, table_id, values)
+        if facts.get("dx_men1") is True:  # MEN1 diagnosed clinically: the criteria are met
+            need = int(ctx.kb.parameters["men1_clinical_min_majors"])
+            unknown = max(0, known + unknown - need) if known < need else unknown
+            known = max(known, need)
+        values[ctx.kb.tables[table_id].output] = one_of(range(known, known + unknown + 1))
     _gastric_type(ctx, values)
     return out.with_(**{k: v for k, v in values.items() if k not in out or out[k] is not v})
+
+
+_NOT_EVALUATED = "not_evaluated"
+
+
+def _syndrome_flags(ctx: Context, f: dict[str, Any], status: Mapping[str, str]) -> None:
+    """Treatment flags: for each syndrome with a fact of its own, whether it is active (the
+    table of role ``syndrome_active``: true, false or unknown); ``other_syndrome``: any other
+    syndrome active. Without the table the flags stay unknown."""
+    table_id = _role(ctx, "syndrome_active")
+    if table_id is None:
+        f.update(dict.fromkeys(TX_SYNDROMES), other_syndrome=None)
+        return
+
+    answers: dict[str, Any] = {}  # the table depends on the status only: once per status
+
+    def active(st: str) -> Any:
+        if st not in answers:
+            res = ctx.first(STEP, table_id, {"syndrome_status": st})
+            answers[st] = res.value if res.decided else None
+        return answers[st]
+
+    for name in TX_SYNDROMES:
+        f[name] = active(status.get(name, _NOT_EVALUATED))
+    others = [st for n, st in status.items() if n not in TX_SYNDROMES]
+    f["other_syndrome"] = any(active(st) is True for st in others)
 
 
 _ZES = "clinical.history.zollinger_ellison_syndrome"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nenguide.model.case import Case, MetastasisSite, MetastasisStatus, NodeStatus, PrimarySite
+from nenguide.model.case import Case, MetastasisSite, MetastasisStatus, PrimarySite
 
 SITE_GROUP: dict[PrimarySite, str] = {
     PrimarySite.stomach: "stomach",
@@ -72,7 +72,10 @@ def _nodes(case: Case, f: dict[str, Any]) -> None:
     f["nodes_examined"] = None
     f["mesenteric_mass_cm"] = None
     f["lung_node_station"] = None
-    f["node_status"] = None
+    f["node_count_reported"] = False
+    f["lung_node_station_reported"] = False
+    # the node status itself is a fact table (pathway.yaml, facts: precedence): which of the
+    # count, the lung station and the stated status wins
     if n is None:
         return
     f["declared_node_status"] = n.status.value if n.status else None
@@ -81,16 +84,8 @@ def _nodes(case: Case, f: dict[str, Any]) -> None:
     f["nodes_examined"] = n.examined
     f["mesenteric_mass_cm"] = n.mesenteric_mass_cm
     f["lung_node_station"] = n.lung_highest_station.value if n.lung_highest_station else None
-    # Counts are the primary evidence; an explicit status stands where there are no counts.
-    # A count of 0 positive out of 0 examined says nothing.
-    if n.positive is not None and n.positive > 0:
-        f["node_status"] = NodeStatus.positive.value
-    elif n.positive == 0 and n.examined != 0:
-        f["node_status"] = NodeStatus.negative.value
-    elif n.lung_highest_station is not None:
-        f["node_status"] = NodeStatus.positive.value
-    elif n.status is not None:
-        f["node_status"] = n.status.value
+    f["node_count_reported"] = f["nodes_positive"] is not None
+    f["lung_node_station_reported"] = n.lung_highest_station is not None
 
 
 def _metastases(case: Case, f: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
-from nenguide.engine.tables import Row
+from nenguide.engine.tables import Row, evaluate_collect
 from nenguide.model.assessment import (
     Classification,
     FunctionalSyndrome,
@@ -80,22 +80,31 @@ def derive_facts(
             fields[n] = list(_FIELDS[n])
         else:  # a fact of a fact table: the history items it reads that are unknown
             fields[n] = _unknown_inputs(facts, kb, n)
-    # MEN1 major manifestations: the unknown ones
-    fields["men1_major_count"] = [
-        fld
-        for v, fld in (
-            (facts.get("hx_primary_hyperparathyroidism"),
-             _hist_field(History.primary_hyperparathyroidism)),
-            (facts.get("hx_pituitary_adenoma"), _hist_field(History.pituitary_adenoma)),
-            (values["well_differentiated"] if facts.get("primary_site") in _DP_SITES_V else False,
-             "pathology.differentiation"),
-        )
-        if v is None
-    ]  # fmt: skip
+    # MEN1 major manifestations: the case fields of the rows of the counting table that need
+    # a missing input
+    fields["men1_major_count"] = _count_missing(facts, kb, "men1_major")
     return values, fields
 
 
-_DP_SITES_V = frozenset({"pancreas", "duodenum", "ampulla"})
+def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[str]:
+    """The case fields behind the unknown inputs of the counting table of ``role``."""
+    binding = kb.pathway.steps.get("facts")
+    table_id = binding.tables.get(role) if binding is not None else None
+    if table_id is None:
+        return []
+    out: list[str] = []
+    for _, unknown in evaluate_collect(kb.tables[table_id], facts).maybe:
+        for name in unknown:
+            for fld in _fields_of_input(name):
+                if fld not in out:
+                    out.append(fld)
+    return out
+
+
+def _fields_of_input(name: str) -> list[str]:
+    if name.startswith("hx_"):
+        return [f"clinical.history.{name[3:]}"]
+    return list(_FIELDS.get(name, ()))
 
 
 def _unknown_inputs(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[str]:

@@ -58,8 +58,6 @@ def functional_syndromes(
             or any(a in present for a in trig.get("analytes") or [])
             or any(f.get(f"hx_{h}") is True for h in trig.get("history") or [])
         )
-        if name == "somatostatinoma" and f.get("sym_somatostatinoma_triad") is True:
-            triggered = True
         if not triggered:
             continue
         res = ctx.collect(STEP, table_id, f)

@@ -40,7 +40,7 @@ from nenguide.engine.assess import expiry_notice, steps
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.classify import classify
 from nenguide.engine.context import Context
-from nenguide.engine.fact_layer import Facts, case_facts
+from nenguide.engine.fact_layer import Facts, case_facts, with_precedence
 from nenguide.engine.facts import derive
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
@@ -183,9 +183,12 @@ class ColumnarBackend:
         layer's consistency tables are evaluated over the frame, and a case they flag (its
         contradicted facts become unknown) goes to the engine with its whole fact layer."""
         # the reshaping and the reported forms (mm, ranges, 'multiple'), as the fact layer
-        # builds them (:func:`nenguide.engine.fact_layer.case_facts` steps 1-2)
+        # builds them (:func:`nenguide.engine.fact_layer.case_facts` steps 1-2), with the
+        # precedence tables' facts (the node status)
         scratch = Context(self.kb, self.lang)
-        facts = [{**derive(c), **reported_input(scratch, c)} for c in cases]
+        facts = [
+            with_precedence(scratch, {**derive(c), **reported_input(scratch, c)}) for c in cases
+        ]
         frame = fact_frame(self.prog, facts, cases)
         lf = frame.lazy()
         flags = []

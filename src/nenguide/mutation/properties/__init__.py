@@ -21,6 +21,15 @@ from nenguide.mutation.properties.classification import (
     thoracic_high_grade_matches_who2021,
 )
 from nenguide.mutation.properties.fact_checks import CHECKS as FACT_CHECKS
+from nenguide.mutation.properties.facts import (
+    carcinoid_symptoms_are_flushing_or_diarrhoea,
+    gastrinoma_facts_match_reference,
+    men1_manifestations_counted_as_thakker,
+    node_status_precedence,
+    somatostatinoma_triad_needs_all_three,
+    syndrome_active_for_treatment,
+    well_differentiated_by_category_then_stated,
+)
 from nenguide.mutation.properties.followup import CHECKS as FOLLOWUP_CHECKS
 from nenguide.mutation.properties.hereditary import (
     relative_men1_matches_thakker,
@@ -244,6 +253,36 @@ def properties() -> list[Property]:
             "local treatment and gastric type under partial knowledge = clinical-treatment.md "
             "§2, clinical-pathology-staging.md §7",
             local_treatment_under_partial_knowledge,
+        ),
+    ]
+    out += [
+        Property(
+            "carcinoid symptoms = flushing or secretory diarrhoea (ENETS 2022; every combination)",
+            carcinoid_symptoms_are_flushing_or_diarrhoea,
+        ),
+        Property(
+            "somatostatinoma triad = all three symptoms (clinical-treatment.md §1.5)",
+            somatostatinoma_triad_needs_all_three,
+        ),
+        Property(
+            "MEN1 major manifestations counted as Thakker 2012 (patient and relatives)",
+            men1_manifestations_counted_as_thakker,
+        ),
+        Property(
+            "node status: count, then lung station, then the stated status (UICC 8th)",
+            node_status_precedence,
+        ),
+        Property(
+            "gastrinoma facts from the history and the syndrome step (every combination)",
+            gastrinoma_facts_match_reference,
+        ),
+        Property(
+            "a confirmed or suspected syndrome is active for treatment (ENETS 2023)",
+            syndrome_active_for_treatment,
+        ),
+        Property(
+            "well differentiated: the category, else the stated differentiation (WHO)",
+            well_differentiated_by_category_then_stated,
         ),
     ]
     return out
