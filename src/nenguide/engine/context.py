@@ -3,19 +3,18 @@ table result into trace entries. One :class:`Context` per ``assess()`` call; not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nenguide.engine.kb import Knowledge
+from nenguide.engine.kb import CODE_PARAM, Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import (
     _PLAIN,
     CollectResult,
     TableResult,
-    evaluate_collect,
-    evaluate_first,
+    collect_of,
+    first_of,
 )
 from nenguide.engine.tables import (
     jsonable as jsonable,
@@ -70,6 +69,10 @@ def fields_of(facts: Iterable[str]) -> list[str]:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+#: detail values an issue's text shows as they are (by exact type)
+_TEXT_AS_IS = frozenset({int, float, bool, type(None)})
+#: the details of an issue that has none (shared: it cannot change)
+_NO_DETAILS = FrozenDict()
 
 
 def _entry(
@@ -78,7 +81,7 @@ def _entry(
 ) -> FrozenDict:  # fmt: skip
     """One trace entry, built frozen (no deep copy; frozen parts are shared, not copied)."""
     plain = _PLAIN
-    if type(inputs) is FrozenDict and all(type(v) in plain for v in inputs.values()):
+    if type(inputs) is FrozenDict and plain.issuperset(map(type, inputs.values())):
         shown = inputs  # a table's read values, all plain already: the same frozen mapping
     else:
         shown = FrozenDict({k: v if type(v) in plain else jsonable(v) for k, v in inputs.items()})
@@ -95,6 +98,15 @@ def _entry(
         result=result if type(result) in plain else jsonable(result),
         sources=sources if type(sources) is FrozenList else FrozenList(sources),
     )
+
+
+#: an empty frozen list (shared: it cannot change)
+_EMPTY = FrozenList()
+
+
+def _sources(rows: Iterable[Any]) -> FrozenList:
+    """The sources of ``rows``, each once, in order of first mention."""
+    return FrozenList(dict.fromkeys([s for r in rows for s in r.sources]))
 
 
 _LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
@@ -154,36 +166,66 @@ class Context:
         except TypeError:
             key, hit = None, None
         if hit is None:
-            k = kind or self.kb.issue_kinds[code]
-            params = {k2: self._fmt_param(v) for k2, v in details.items()}
-            for k2 in FIELD_PARAMS.intersection(details):
-                # the fields a text names read as their labels, in the assessment's language
-                params[k2] = self.kb.catalog.field_list(self.lang, details[k2])
-            # built frozen (what freeze() of the plain dict gives, without walking it again)
-            hit = FrozenDict(
-                code=code,
-                kind=k,
-                step=step,
-                fields=freeze(list(fields)),
-                message=self.text(f"issue.{code}", **params),
-                rule_id=rule_id,
-                details=FrozenDict({k2: freeze(jsonable(v)) for k2, v in details.items()}),
-            )
+            hit = self._make_issue(code, step, fields, rule_id, kind, details)
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
                 memo[key] = hit
         self.issues.append(hit)
 
+    def _make_issue(
+        self, code: str, step: str, fields: list[str], rule_id: str | None,
+        kind: IssueKind | None, details: dict[str, Any],
+    ) -> FrozenDict:  # fmt: skip
+        """One issue, built frozen (what freeze() of the plain dict gives, without walking it
+        again): its message is the package's template for ``code`` in the assessment's
+        language with the details filled in."""
+        kb = self.kb
+        plain = _PLAIN
+        if details:
+            as_is = _TEXT_AS_IS
+            params = {k: v if type(v) in as_is else self._fmt_param(v) for k, v in details.items()}
+            for k in FIELD_PARAMS.intersection(details):
+                # the fields a text names read as their labels, in the assessment's language
+                params[k] = kb.catalog.field_list(self.lang, details[k])
+            template = kb.catalog.merged(self.lang).get(f"issue.{code}")
+            if template is None:
+                message = kb.catalog.text(self.lang, f"issue.{code}", **params)  # raises
+            else:
+                try:
+                    message = template.format(**params)
+                except (KeyError, IndexError, ValueError):
+                    message = template
+            shown = FrozenDict(
+                {k: v if type(v) in plain else freeze(jsonable(v)) for k, v in details.items()}
+            )
+        else:
+            message = self.text(f"issue.{code}")
+            shown = _NO_DETAILS
+        return FrozenDict(
+            code=code,
+            kind=kind or kb.issue_kinds[code],
+            step=step,
+            fields=(
+                FrozenList(fields) if plain.issuperset(map(type, fields)) else freeze(list(fields))
+            ),
+            message=message,
+            rule_id=rule_id,
+            details=shown,
+        )
+
     def _fmt_param(self, v: Any) -> Any:
         """A detail as the text shows it: choice codes that the package names (a category, a
         syndrome) by their text in the assessment's language, lists joined (issue 9)."""
-        if isinstance(v, OneOf):
+        t = type(v)
+        if t is str:  # a code's text, built at load (:meth:`Catalog.codes`)
+            return self.kb.catalog.codes(self.lang).get(v, v)
+        if t is OneOf:
             v = v.sorted()
         if isinstance(v, list | tuple | set | frozenset):
             sep = "、" if self.lang == "zh-CN" else ", "
             return sep.join(str(self._fmt_param(x)) for x in v)
-        if isinstance(v, str) and _CODE_PARAM.fullmatch(v):
+        if isinstance(v, str) and CODE_PARAM.fullmatch(v):
             for prefix in ("category", "syndrome"):
                 own = self.kb.catalog.get(self.lang, f"{prefix}.{v}")
                 if own:
@@ -198,14 +240,15 @@ class Context:
         """
         table = self.kb.tables[table_id]
         memo = self.kb.memo
-        k0 = (step, table_id, *map(facts.get, table.names))
+        vals = tuple(map(facts.get, table.names))
+        k0 = (step, table_id, vals)
         key: tuple[Any, ...] | None = k0
         try:
             hit = memo.get(k0)
         except TypeError:  # an unhashable value: evaluate without the memo
             key, hit = None, None
         if hit is None:
-            res = evaluate_first(table, facts)
+            res = first_of(table, vals)
             hit = (res, self._entry(step, res))
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
@@ -219,14 +262,15 @@ class Context:
         also when no row applies - with a second entry for the rows that need a missing input."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo
-        k0 = ("collect", step, table_id, *map(facts.get, table.names))
+        vals = tuple(map(facts.get, table.names))
+        k0 = ("collect", step, table_id, vals)
         key: tuple[Any, ...] | None = k0
         try:
             hit = memo.get(k0)
         except TypeError:
             key, hit = None, None
         if hit is None:
-            res = evaluate_collect(table, facts)
+            res = collect_of(table, vals)
             hit = (res, self._collect_entry(step, res), self._pending_entry(step, res))
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
@@ -246,23 +290,20 @@ class Context:
         if len(rows) == 1:  # the common case: the row's trace parts, built at load
             r = rows[0]
             return _entry(
-                step, res.table.id, r.ids, res.decided, res.read, r.conds, r.expls,
+                step, res.table.spec.id, r.ids, res.decided, res.read, r.conds, r.expls,
                 r.out if res.decided else res.value, r.srcs,
             )  # fmt: skip
-        sources: list[str] = []
-        for r in rows:
-            sources.extend(s for s in r.sources if s not in sources)
         return _entry(
             step,
-            res.table.id,
-            [r.id for r in rows],
+            res.table.spec.id,
+            FrozenList([r.id for r in rows]),
             res.decided,
             res.read,
-            [r.trace_text for r in rows],
-            [r.when_text for r in rows],
+            FrozenList([r.trace_text for r in rows]),
+            FrozenList([r.when_text for r in rows]),
             # decided: the first row's output (its JSON form built at load)
             rows[0].out if res.decided and rows else res.value,
-            sources,
+            _sources(rows),
         )
 
     def record_collect(self, step: str, res: CollectResult) -> None:
@@ -271,19 +312,23 @@ class Context:
     @staticmethod
     def _collect_entry(step: str, res: CollectResult) -> Any:
         """The rows that applied (none: an empty entry, so every table consulted is traced)."""
-        sources: list[str] = []
-        for r in res.applies:
-            sources.extend(s for s in r.sources if s not in sources)
+        rows = res.applies
+        if len(rows) == 1:  # the row's trace parts, built at load
+            r = rows[0]
+            return _entry(
+                step, res.table.spec.id, r.ids, True, res.read, r.conds, r.expls,
+                FrozenList((r.out,)), r.usrcs,
+            )  # fmt: skip
         return _entry(
             step,
-            res.table.id,
-            [r.id for r in res.applies],
+            res.table.spec.id,
+            FrozenList([r.id for r in rows]),
             True,
             res.read,
-            [r.trace_text for r in res.applies],
-            [r.when_text for r in res.applies],
-            FrozenList([r.out for r in res.applies]),
-            sources,
+            FrozenList([r.trace_text for r in rows]),
+            FrozenList([r.when_text for r in rows]),
+            FrozenList([r.out for r in rows]),
+            _sources(rows) if rows else _EMPTY,
         )
 
     @staticmethod
@@ -294,15 +339,15 @@ class Context:
             return None
         return _entry(
             step,
-            res.table.id,
-            [],
+            res.table.spec.id,
+            _EMPTY,
             False,
             res.read,
-            [r.trace_text for r, _ in res.maybe],
-            [r.when_text for r, _ in res.maybe],
+            FrozenList([r.trace_text for r, _ in res.maybe]),
+            FrozenList([r.when_text for r, _ in res.maybe]),
             # built frozen: what jsonable() gives for {"pending": {rule: [inputs]}}
             FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in res.maybe})),
-            [],
+            _EMPTY,
         )
 
     def note(
@@ -324,7 +369,3 @@ class Context:
                     memo.clear()
                 memo[key] = hit
         self.trace.append(hit)
-
-
-#: a choice code in an issue's details (``typical_carcinoid``, ``insulinoma``, ``MiNEN``)
-_CODE_PARAM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")

@@ -122,6 +122,8 @@ class Pathway(_Strict):
 
 
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
+#: a choice code in an issue's details (``typical_carcinoid``, ``insulinoma``, ``MiNEN``)
+CODE_PARAM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 
 
 class MissingTextError(KeyError):
@@ -142,6 +144,31 @@ class Catalog:
     _lists: dict[tuple[str, Any], str] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+    # lang -> choice code -> its text (:meth:`codes`), built at load
+    _codes: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if "en" not in self.texts:
+            return  # an incomplete catalogue (the loader's checks report it)
+        for lang in self.texts:
+            merged = self.merged(lang)
+            codes: dict[str, str] = {}
+            for prefix in ("syndrome.", "category."):  # a category's text over a syndrome's
+                n = len(prefix)
+                for key, text in merged.items():
+                    if text and key.startswith(prefix) and CODE_PARAM.fullmatch(key[n:]):
+                        codes[key[n:]] = text
+            self._codes[lang] = codes
+
+    def codes(self, lang: str) -> dict[str, str]:
+        """The text of every choice code the package names (``category.<code>``, else
+        ``syndrome.<code>``) in ``lang``, by code: how an issue's text shows a code."""
+        hit = self._codes.get(lang)
+        if hit is None:
+            hit = self._codes["en"] if lang not in self.texts else {}
+        return hit
 
     def merged(self, lang: str) -> dict[str, str]:
         """Every text of ``lang``, English where ``lang`` lacks one or has an empty text (what
