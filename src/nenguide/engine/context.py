@@ -69,6 +69,7 @@ def fields_of(facts: Iterable[str]) -> list[str]:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_STR = frozenset({str})
 #: detail values an issue's text shows as they are (by exact type)
 _TEXT_AS_IS = frozenset({int, float, bool, type(None)})
 #: the details of an issue that has none (shared: it cannot change)
@@ -183,11 +184,13 @@ class Context:
         kb = self.kb
         plain = _PLAIN
         if details:
-            as_is = _TEXT_AS_IS
-            params = {k: v if type(v) in as_is else self._fmt_param(v) for k, v in details.items()}
-            for k in FIELD_PARAMS.intersection(details):
+            as_is, fmt = _TEXT_AS_IS, self._fmt_param
+            params = {
                 # the fields a text names read as their labels, in the assessment's language
-                params[k] = kb.catalog.field_list(self.lang, details[k])
+                k: kb.catalog.field_list(self.lang, v) if k in FIELD_PARAMS
+                else v if type(v) in as_is else fmt(v)
+                for k, v in details.items()
+            }  # fmt: skip
             template = kb.catalog.merged(self.lang).get(f"issue.{code}")
             if template is None:
                 message = kb.catalog.text(self.lang, f"issue.{code}", **params)  # raises
@@ -220,6 +223,9 @@ class Context:
         t = type(v)
         if t is str:  # a code's text, built at load (:meth:`Catalog.codes`)
             return self.kb.catalog.codes(self.lang).get(v, v)
+        if (t is tuple or t is list) and _STR.issuperset(map(type, v)):
+            codes = self.kb.catalog.codes(self.lang)
+            return ("、" if self.lang == "zh-CN" else ", ").join([codes.get(x, x) for x in v])
         if t is OneOf:
             v = v.sorted()
         if isinstance(v, list | tuple | set | frozenset):
@@ -289,10 +295,21 @@ class Context:
         rows = res.rows
         if len(rows) == 1:  # the common case: the row's trace parts, built at load
             r = rows[0]
-            return _entry(
-                step, res.table.spec.id, r.ids, res.decided, res.read, r.conds, r.expls,
-                r.out if res.decided else res.value, r.srcs,
-            )  # fmt: skip
+            read = res.read
+            if not _PLAIN.issuperset(map(type, read.values())):
+                read = FrozenDict({k: jsonable(v) for k, v in read.items()})
+            result = r.out if res.decided else res.value
+            return FrozenDict(
+                step=step,
+                table=res.table.spec.id,
+                rule_ids=r.ids,
+                decided=res.decided,
+                inputs=read,
+                conditions=r.conds,
+                explanations=r.expls,
+                result=result if type(result) in _PLAIN else jsonable(result),
+                sources=r.srcs,
+            )
         return _entry(
             step,
             res.table.spec.id,

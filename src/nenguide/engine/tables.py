@@ -161,6 +161,9 @@ class TableResult(NamedTuple):
 
 #: values :func:`jsonable` returns as they are, by exact type (scalars, frozen containers)
 _PLAIN = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
+_STR = frozenset({str})
+#: builds a result tuple without the named tuple's keyword-handling constructor
+_tuple = tuple.__new__
 
 
 def jsonable(v: Any) -> Any:
@@ -169,12 +172,18 @@ def jsonable(v: Any) -> Any:
     t = type(v)
     if t in _PLAIN:
         return v
+    if t is tuple or t is frozenset or t is set:
+        if _STR.issuperset(map(type, v)):  # only texts: sorted as they are (str(x) is x)
+            return FrozenList(sorted(v))
+        return FrozenList(sorted((jsonable(x) for x in v), key=str))
+    if t is list:
+        if _PLAIN.issuperset(map(type, v)):
+            return FrozenList(v)
+        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
     if t is OneOf:
         return FrozenDict({"one_of": FrozenList([jsonable(x) for x in v.sorted()])})
     if isinstance(v, frozenset | set | tuple):
         return FrozenList(sorted((jsonable(x) for x in v), key=str))
-    if t is list:
-        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
     if t is dict:
         return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
     return v
@@ -371,11 +380,13 @@ def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
                 candidates = []
             candidates.append(row)
             missing.update(unknown)
-    read = FrozenDict(zip(table.names, vals, strict=True))
+    # strict=False: vals was read by table.names (the same length)
+    read = FrozenDict(zip(table.names, vals, strict=False))
     if candidates is None:
         if decisive is None:
-            return TableResult(table, None, (), False, _NONE, read)
-        return TableResult(table, decisive.then[table.spec.output], (decisive,), True, _NONE, read)
+            return _tuple(TableResult, (table, None, (), False, _NONE, read))
+        value = decisive.then[table.spec.output]
+        return _tuple(TableResult, (table, value, (decisive,), True, _NONE, read))
     out = table.spec.output
     rows = (decisive, *candidates) if decisive is not None else tuple(candidates)
     key = rows[0].key
@@ -440,8 +451,8 @@ def collect_of(table: Table, vals: tuple[Any, ...]) -> CollectResult:
                 applies.append(row)
             else:
                 maybe.append((row, tuple(unknown)))
-    read = FrozenDict(zip(table.names, vals, strict=True))
-    return CollectResult(table, tuple(applies), tuple(maybe), read)
+    read = FrozenDict(zip(table.names, vals, strict=False))
+    return _tuple(CollectResult, (table, tuple(applies), tuple(maybe), read))
 
 
 def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:

@@ -68,8 +68,12 @@ def freeze(value: Any) -> Any:
         return value
     leaves = _LEAVES
     if t is dict:
+        if leaves.issuperset(map(type, value.values())):
+            return FrozenDict(value)
         return FrozenDict({k: v if type(v) in leaves else freeze(v) for k, v in value.items()})
     if t is list or t is tuple:
+        if leaves.issuperset(map(type, value)):
+            return FrozenList(value)
         return FrozenList([v if type(v) in leaves else freeze(v) for v in value])
     if isinstance(value, dict):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
