@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from nenguide.engine.kb import CODE_PARAM, Knowledge
@@ -85,7 +87,7 @@ def _entry(
     if type(inputs) is FrozenDict and plain.issuperset(map(type, inputs.values())):
         shown = inputs  # a table's read values, all plain already: the same frozen mapping
     else:
-        shown = FrozenDict({k: v if type(v) in plain else jsonable(v) for k, v in inputs.items()})
+        shown = _shown(inputs)
     return FrozenDict(
         step=step,
         table=table,
@@ -99,6 +101,16 @@ def _entry(
         result=result if type(result) in plain else jsonable(result),
         sources=sources if type(sources) is FrozenList else FrozenList(sources),
     )
+
+
+def _shown(inputs: Mapping[str, Any]) -> FrozenDict:
+    """``inputs`` as a trace entry shows them: frozen, each value JSON-ready (the keys of the
+    values that need :func:`jsonable` found without a Python-level pass over all of them:
+    the fact layer's note reads over a hundred facts)."""
+    d = dict(inputs)
+    for k in list(compress(d, map(not_, map(_PLAIN.__contains__, map(type, d.values()))))):
+        d[k] = jsonable(d[k])
+    return FrozenDict(d)
 
 
 #: an empty frozen list (shared: it cannot change)
@@ -133,6 +145,13 @@ class Context:
     # plain dicts while collecting: validated once, in bulk, when the Assessment is built
     issues: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
+    # the language's texts and choice-code texts (built at load, looked up here once)
+    texts: dict[str, str] = field(init=False, repr=False, compare=False)
+    codes: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.texts = self.kb.catalog.merged(self.lang)
+        self.codes = self.kb.catalog.codes(self.lang)
 
     def table_id(self, step: str, role: str) -> str:
         """The id of the table bound to ``role`` of ``step`` in the package's pathway."""
@@ -141,7 +160,7 @@ class Context:
 
     def text(self, key: str, **params: Any) -> str:
         if not params:  # a plain text: one look-up in the language's merged catalogue
-            hit = self.kb.catalog.merged(self.lang).get(key)
+            hit = self.texts.get(key)
             if hit is not None:
                 return hit
         return self.kb.catalog.text(self.lang, key, **params)
@@ -159,7 +178,8 @@ class Context:
         memo = self.kb.memo
         k0 = (
             "issue", self.lang, code, step, tuple(fields), rule_id, kind,
-            *[(k, _hashable(v)) for k, v in sorted(details.items())],
+            *[(k, v if type(v) in _TEXT_AS_IS or type(v) is str else _hashable(v))
+              for k, v in (sorted(details.items()) if len(details) > 1 else details.items())],
         )  # fmt: skip
         key: tuple[Any, ...] | None = k0
         try:
@@ -191,7 +211,7 @@ class Context:
                 else v if type(v) in as_is else fmt(v)
                 for k, v in details.items()
             }  # fmt: skip
-            template = kb.catalog.merged(self.lang).get(f"issue.{code}")
+            template = self.texts.get(f"issue.{code}")
             if template is None:
                 message = kb.catalog.text(self.lang, f"issue.{code}", **params)  # raises
             else:
@@ -222,9 +242,9 @@ class Context:
         syndrome) by their text in the assessment's language, lists joined (issue 9)."""
         t = type(v)
         if t is str:  # a code's text, built at load (:meth:`Catalog.codes`)
-            return self.kb.catalog.codes(self.lang).get(v, v)
+            return self.codes.get(v, v)
         if (t is tuple or t is list) and _STR.issuperset(map(type, v)):
-            codes = self.kb.catalog.codes(self.lang)
+            codes = self.codes
             return ("、" if self.lang == "zh-CN" else ", ").join([codes.get(x, x) for x in v])
         if t is OneOf:
             v = v.sorted()
@@ -297,7 +317,7 @@ class Context:
             r = rows[0]
             read = res.read
             if not _PLAIN.issuperset(map(type, read.values())):
-                read = FrozenDict({k: jsonable(v) for k, v in read.items()})
+                read = _shown(read)
             result = r.out if res.decided else res.value
             return FrozenDict(
                 step=step,
@@ -380,7 +400,7 @@ class Context:
         except TypeError:
             key, hit = None, None
         if hit is None:
-            hit = _entry(step, None, [], True, inputs, conditions, [], result, [])
+            hit = _entry(step, None, _EMPTY, True, inputs, conditions, _EMPTY, result, _EMPTY)
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()

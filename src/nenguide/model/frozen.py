@@ -9,6 +9,8 @@ so a caller that formats a result in place can never change a later answer.
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import not_
 from typing import Any, NoReturn
 
 
@@ -70,7 +72,10 @@ def freeze(value: Any) -> Any:
     if t is dict:
         if leaves.issuperset(map(type, value.values())):
             return FrozenDict(value)
-        return FrozenDict({k: v if type(v) in leaves else freeze(v) for k, v in value.items()})
+        d = dict(value)  # the keys whose value is not a leaf, found without a Python-level pass
+        for k in list(compress(d, map(not_, map(leaves.__contains__, map(type, d.values()))))):
+            d[k] = freeze(d[k])
+        return FrozenDict(d)
     if t is list or t is tuple:
         if leaves.issuperset(map(type, value)):
             return FrozenList(value)
