@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import not_
+from itertools import chain, compress
+from operator import attrgetter, not_
 from typing import Any
 
 from nenguide.engine.kb import CODE_PARAM, Knowledge
@@ -119,7 +119,12 @@ _EMPTY = FrozenList()
 
 def _sources(rows: Iterable[Any]) -> FrozenList:
     """The sources of ``rows``, each once, in order of first mention."""
-    return FrozenList(dict.fromkeys([s for r in rows for s in r.sources]))
+    return FrozenList(dict.fromkeys(chain.from_iterable(map(_SOURCES, rows))))
+
+
+_ID, _TRACE_TEXT, _WHEN_TEXT, _OUT, _SOURCES = map(
+    attrgetter, ("id", "trace_text", "when_text", "out", "sources")
+)
 
 
 _LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
@@ -159,11 +164,16 @@ class Context:
         return hit if hit is not None else self.kb.pathway.table(step, role)
 
     def text(self, key: str, **params: Any) -> str:
-        if not params:  # a plain text: one look-up in the language's merged catalogue
-            hit = self.texts.get(key)
-            if hit is not None:
-                return hit
-        return self.kb.catalog.text(self.lang, key, **params)
+        """What :meth:`Catalog.text` answers, from the language's merged texts."""
+        hit = self.texts.get(key)
+        if hit is None:
+            return self.kb.catalog.text(self.lang, key, **params)  # MissingTextError
+        if not params:
+            return hit
+        try:
+            return hit.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return hit
 
     def issue(
         self,
@@ -333,11 +343,11 @@ class Context:
         return _entry(
             step,
             res.table.spec.id,
-            FrozenList([r.id for r in rows]),
+            FrozenList(map(_ID, rows)),
             res.decided,
             res.read,
-            FrozenList([r.trace_text for r in rows]),
-            FrozenList([r.when_text for r in rows]),
+            FrozenList(map(_TRACE_TEXT, rows)),
+            FrozenList(map(_WHEN_TEXT, rows)),
             # decided: the first row's output (its JSON form built at load)
             rows[0].out if res.decided and rows else res.value,
             _sources(rows),
@@ -359,12 +369,12 @@ class Context:
         return _entry(
             step,
             res.table.spec.id,
-            FrozenList([r.id for r in rows]),
+            FrozenList(map(_ID, rows)),
             True,
             res.read,
-            FrozenList([r.trace_text for r in rows]),
-            FrozenList([r.when_text for r in rows]),
-            FrozenList([r.out for r in rows]),
+            FrozenList(map(_TRACE_TEXT, rows)),
+            FrozenList(map(_WHEN_TEXT, rows)),
+            FrozenList(map(_OUT, rows)),
             _sources(rows) if rows else _EMPTY,
         )
 
