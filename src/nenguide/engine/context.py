@@ -307,7 +307,7 @@ class Context:
             key, hit = None, None
         if hit is None:
             res = collect_of(table, vals)
-            hit = (res, self._collect_entry(step, res), self._pending_entry(step, res))
+            hit = (res, *self._collect_entries(step, res))
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
@@ -354,47 +354,54 @@ class Context:
         )
 
     def record_collect(self, step: str, res: CollectResult) -> None:
-        self.trace.append(self._collect_entry(step, res))
+        self.trace.append(self._collect_entries(step, res)[0])
 
     @staticmethod
-    def _collect_entry(step: str, res: CollectResult) -> Any:
-        """The rows that applied (none: an empty entry, so every table consulted is traced)."""
+    def _collect_entries(step: str, res: CollectResult) -> tuple[FrozenDict, FrozenDict | None]:
+        """The rows that applied (none: an empty entry, so every table consulted is traced),
+        and the rows that could apply but need a missing input (``decided`` false; the inputs
+        each needs under ``result.pending``), ``None`` when there are none. Built frozen."""
+        read = res.read
+        if not _PLAIN.issuperset(map(type, read.values())):
+            read = _shown(read)
+        table = res.table.spec.id
         rows = res.applies
         if len(rows) == 1:  # the row's trace parts, built at load
             r = rows[0]
-            return _entry(
-                step, res.table.spec.id, r.ids, True, res.read, r.conds, r.expls,
-                FrozenList((r.out,)), r.usrcs,
-            )  # fmt: skip
-        return _entry(
-            step,
-            res.table.spec.id,
-            FrozenList(map(_ID, rows)),
-            True,
-            res.read,
-            FrozenList(map(_TRACE_TEXT, rows)),
-            FrozenList(map(_WHEN_TEXT, rows)),
-            FrozenList(map(_OUT, rows)),
-            _sources(rows) if rows else _EMPTY,
+            ids, conds, expls, outs, srcs = r.ids, r.conds, r.expls, r.outs, r.usrcs
+        elif not rows:
+            ids = conds = expls = outs = srcs = _EMPTY
+        else:
+            ids = FrozenList(map(_ID, rows))
+            conds = FrozenList(map(_TRACE_TEXT, rows))
+            expls = FrozenList(map(_WHEN_TEXT, rows))
+            outs = FrozenList(map(_OUT, rows))
+            srcs = _sources(rows)
+        entry = FrozenDict(
+            step=step,
+            table=table,
+            rule_ids=ids,
+            decided=True,
+            inputs=read,
+            conditions=conds,
+            explanations=expls,
+            result=outs,
+            sources=srcs,
         )
-
-    @staticmethod
-    def _pending_entry(step: str, res: CollectResult) -> Any:
-        """The rows that could apply but need a missing input (``decided`` false; the inputs
-        each needs under ``result.pending``); ``None`` when there are none."""
-        if not res.maybe:
-            return None
-        return _entry(
-            step,
-            res.table.spec.id,
-            _EMPTY,
-            False,
-            res.read,
-            FrozenList([r.trace_text for r, _ in res.maybe]),
-            FrozenList([r.when_text for r, _ in res.maybe]),
-            # built frozen: what jsonable() gives for {"pending": {rule: [inputs]}}
-            FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in res.maybe})),
-            _EMPTY,
+        maybe = res.maybe
+        if not maybe:
+            return entry, None
+        return entry, FrozenDict(
+            step=step,
+            table=table,
+            rule_ids=_EMPTY,
+            decided=False,
+            inputs=read,
+            conditions=FrozenList([r.trace_text for r, _ in maybe]),
+            explanations=FrozenList([r.when_text for r, _ in maybe]),
+            # what jsonable() gives for {"pending": {rule: [inputs]}}
+            result=FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in maybe})),
+            sources=_EMPTY,
         )
 
     def note(

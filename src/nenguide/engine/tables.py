@@ -104,6 +104,7 @@ class Row:
     expls: FrozenList = field(default_factory=FrozenList)
     srcs: FrozenList = field(default_factory=FrozenList)
     usrcs: FrozenList = field(default_factory=FrozenList)  # the sources, each once
+    outs: FrozenList = field(default_factory=FrozenList)  # [out], a collect entry's result
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -209,6 +210,7 @@ def compile_table(spec: TableSpec) -> Table:
         if spec.output not in r.then:
             raise TableError(f"{spec.id} row {r.id}: 'then' lacks the output '{spec.output}'")
         text = " & ".join(c.text for c in conds) or "(always)"
+        out = jsonable(r.then[spec.output])
         index = {name: i for i, name in enumerate(spec.inputs)}
         rows.append(
             Row(
@@ -221,12 +223,13 @@ def compile_table(spec: TableSpec) -> Table:
                 trace_text=f"{r.id}: {text}",
                 key=repr(sorted(r.then.items())),
                 checks=tuple((index[c.fact], c.op, c.arg, c) for c in conds),
-                out=jsonable(r.then[spec.output]),
+                out=out,
                 ids=FrozenList([r.id]),
                 conds=FrozenList([f"{r.id}: {text}"]),
                 expls=FrozenList([r.when_text]),
                 srcs=FrozenList(r.sources),
                 usrcs=FrozenList(dict.fromkeys(r.sources)),
+                outs=FrozenList([out]),
             )
         )
     names = tuple(spec.inputs)
