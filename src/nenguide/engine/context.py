@@ -153,10 +153,12 @@ class Context:
     # the language's texts and choice-code texts (built at load, looked up here once)
     texts: dict[str, str] = field(init=False, repr=False, compare=False)
     codes: dict[str, str] = field(init=False, repr=False, compare=False)
+    params: dict[str, frozenset[str] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.texts = self.kb.catalog.merged(self.lang)
         self.codes = self.kb.catalog.codes(self.lang)
+        self.params = self.kb.catalog.params(self.lang)
 
     def table_id(self, step: str, role: str) -> str:
         """The id of the table bound to ``role`` of ``step`` in the package's pathway."""
@@ -215,11 +217,13 @@ class Context:
         plain = _PLAIN
         if details:
             as_is, fmt = _TEXT_AS_IS, self._fmt_param
+            used = self.params.get(f"issue.{code}")  # the parameters the text shows
             params = {
                 # the fields a text names read as their labels, in the assessment's language
                 k: kb.catalog.field_list(self.lang, v) if k in FIELD_PARAMS
                 else v if type(v) in as_is else fmt(v)
                 for k, v in details.items()
+                if used is None or k in used
             }  # fmt: skip
             template = self.texts.get(f"issue.{code}")
             if template is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -126,6 +127,23 @@ _INDEX = re.compile(r"\.\d+(?=\.|$)")
 CODE_PARAM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 
 
+def _template_params(template: str) -> frozenset[str] | None:
+    """The names of the parameters ``template`` (a ``str.format`` text) uses; ``None`` when
+    that cannot be told from the text (a malformed template, a nested field in a format
+    spec): then every parameter is formatted, as before."""
+    names: set[str] = set()
+    try:
+        for _, name, spec, _ in string.Formatter().parse(template):
+            if name is None:
+                continue
+            if spec and "{" in spec:
+                return None
+            names.add(re.split(r"[.\[]", name, maxsplit=1)[0])
+    except ValueError:
+        return None
+    return frozenset(names)
+
+
 class MissingTextError(KeyError):
     """A text key has no text in the package (caught by ``knowledge lint`` and the tests; a key
     is never shown to a user in place of its text)."""
@@ -142,6 +160,10 @@ class Catalog:
     )
     # (lang, paths) -> their labels (field_list), filled as asked
     _lists: dict[tuple[str, Any], str] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # lang -> issue text key -> the parameters its template uses (:meth:`params`), at load
+    _params: dict[str, dict[str, frozenset[str] | None]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
     # lang -> choice code -> its text (:meth:`codes`), built at load
@@ -161,6 +183,18 @@ class Catalog:
                     if text and key.startswith(prefix) and CODE_PARAM.fullmatch(key[n:]):
                         codes[key[n:]] = text
             self._codes[lang] = codes
+            self._params[lang] = {
+                k: _template_params(v) for k, v in merged.items() if k.startswith("issue.")
+            }
+
+    def params(self, lang: str) -> dict[str, frozenset[str] | None]:
+        """Issue text key -> the parameter names its template in ``lang`` uses (``None``: it
+        cannot be told, use every parameter), found at load: a parameter a text does not show
+        is not formatted."""
+        hit = self._params.get(lang)
+        if hit is None:
+            hit = self._params["en"] if lang not in self.texts else {}
+        return hit
 
     def codes(self, lang: str) -> dict[str, str]:
         """The text of every choice code the package names (``category.<code>``, else

@@ -186,6 +186,8 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, frozenset | set | tuple):
         return FrozenList(sorted((jsonable(x) for x in v), key=str))
     if t is dict:
+        if _PLAIN.issuperset(map(type, v.values())):
+            return FrozenDict(v)
         return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
     return v
 
