@@ -4,6 +4,8 @@ language are passed in; nothing here reads a file, the clock, a database or the 
 from __future__ import annotations
 
 import datetime as dt
+from itertools import chain
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar, cast
 
 from pydantic import BaseModel
@@ -190,11 +192,10 @@ def steps(
 
 def _unconfirmed(kb: Knowledge, trace: list[Any]) -> frozenset[str]:
     """The rules in ``trace`` whose content is not confirmed."""
-    flagged = kb.unconfirmed_rules
-    return frozenset(
-        r for t in trace if not flagged.isdisjoint(t["rule_ids"]) for r in t["rule_ids"]
-        if r in flagged
-    )  # fmt: skip
+    return kb.unconfirmed_rules.intersection(chain.from_iterable(map(_RULE_IDS, trace)))
+
+
+_RULE_IDS = itemgetter("rule_ids")
 
 
 #: The parts of the case the steps after the fact layer read directly (everything else they

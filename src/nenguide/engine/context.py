@@ -3,19 +3,20 @@ table result into trace entries. One :class:`Context` per ``assess()`` call; not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, compress
+from operator import attrgetter, not_
 from typing import Any
 
-from nenguide.engine.kb import Knowledge
+from nenguide.engine.kb import CODE_PARAM, Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import (
     _PLAIN,
     CollectResult,
     TableResult,
-    evaluate_collect,
-    evaluate_first,
+    collect_of,
+    first_of,
 )
 from nenguide.engine.tables import (
     jsonable as jsonable,
@@ -70,6 +71,11 @@ def fields_of(facts: Iterable[str]) -> list[str]:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_STR = frozenset({str})
+#: detail values an issue's text shows as they are (by exact type)
+_TEXT_AS_IS = frozenset({int, float, bool, type(None)})
+#: the details of an issue that has none (shared: it cannot change)
+_NO_DETAILS = FrozenDict()
 
 
 def _entry(
@@ -78,10 +84,10 @@ def _entry(
 ) -> FrozenDict:  # fmt: skip
     """One trace entry, built frozen (no deep copy; frozen parts are shared, not copied)."""
     plain = _PLAIN
-    if type(inputs) is FrozenDict and all(type(v) in plain for v in inputs.values()):
+    if type(inputs) is FrozenDict and plain.issuperset(map(type, inputs.values())):
         shown = inputs  # a table's read values, all plain already: the same frozen mapping
     else:
-        shown = FrozenDict({k: v if type(v) in plain else jsonable(v) for k, v in inputs.items()})
+        shown = _shown(inputs)
     return FrozenDict(
         step=step,
         table=table,
@@ -95,6 +101,30 @@ def _entry(
         result=result if type(result) in plain else jsonable(result),
         sources=sources if type(sources) is FrozenList else FrozenList(sources),
     )
+
+
+def _shown(inputs: Mapping[str, Any]) -> FrozenDict:
+    """``inputs`` as a trace entry shows them: frozen, each value JSON-ready (the keys of the
+    values that need :func:`jsonable` found without a Python-level pass over all of them:
+    the fact layer's note reads over a hundred facts)."""
+    d = dict(inputs)
+    for k in list(compress(d, map(not_, map(_PLAIN.__contains__, map(type, d.values()))))):
+        d[k] = jsonable(d[k])
+    return FrozenDict(d)
+
+
+#: an empty frozen list (shared: it cannot change)
+_EMPTY = FrozenList()
+
+
+def _sources(rows: Iterable[Any]) -> FrozenList:
+    """The sources of ``rows``, each once, in order of first mention."""
+    return FrozenList(dict.fromkeys(chain.from_iterable(map(_SOURCES, rows))))
+
+
+_ID, _TRACE_TEXT, _WHEN_TEXT, _OUT, _SOURCES = map(
+    attrgetter, ("id", "trace_text", "when_text", "out", "sources")
+)
 
 
 _LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
@@ -120,6 +150,15 @@ class Context:
     # plain dicts while collecting: validated once, in bulk, when the Assessment is built
     issues: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
+    # the language's texts and choice-code texts (built at load, looked up here once)
+    texts: dict[str, str] = field(init=False, repr=False, compare=False)
+    codes: dict[str, str] = field(init=False, repr=False, compare=False)
+    params: dict[str, frozenset[str] | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.texts = self.kb.catalog.merged(self.lang)
+        self.codes = self.kb.catalog.codes(self.lang)
+        self.params = self.kb.catalog.params(self.lang)
 
     def table_id(self, step: str, role: str) -> str:
         """The id of the table bound to ``role`` of ``step`` in the package's pathway."""
@@ -127,11 +166,16 @@ class Context:
         return hit if hit is not None else self.kb.pathway.table(step, role)
 
     def text(self, key: str, **params: Any) -> str:
-        if not params:  # a plain text: one look-up in the language's merged catalogue
-            hit = self.kb.catalog.merged(self.lang).get(key)
-            if hit is not None:
-                return hit
-        return self.kb.catalog.text(self.lang, key, **params)
+        """What :meth:`Catalog.text` answers, from the language's merged texts."""
+        hit = self.texts.get(key)
+        if hit is None:
+            return self.kb.catalog.text(self.lang, key, **params)  # MissingTextError
+        if not params:
+            return hit
+        try:
+            return hit.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return hit
 
     def issue(
         self,
@@ -146,7 +190,8 @@ class Context:
         memo = self.kb.memo
         k0 = (
             "issue", self.lang, code, step, tuple(fields), rule_id, kind,
-            *[(k, _hashable(v)) for k, v in sorted(details.items())],
+            *[(k, v if type(v) in _TEXT_AS_IS or type(v) is str else _hashable(v))
+              for k, v in (sorted(details.items()) if len(details) > 1 else details.items())],
         )  # fmt: skip
         key: tuple[Any, ...] | None = k0
         try:
@@ -154,36 +199,73 @@ class Context:
         except TypeError:
             key, hit = None, None
         if hit is None:
-            k = kind or self.kb.issue_kinds[code]
-            params = {k2: self._fmt_param(v) for k2, v in details.items()}
-            for k2 in FIELD_PARAMS.intersection(details):
-                # the fields a text names read as their labels, in the assessment's language
-                params[k2] = self.kb.catalog.field_list(self.lang, details[k2])
-            # built frozen (what freeze() of the plain dict gives, without walking it again)
-            hit = FrozenDict(
-                code=code,
-                kind=k,
-                step=step,
-                fields=freeze(list(fields)),
-                message=self.text(f"issue.{code}", **params),
-                rule_id=rule_id,
-                details=FrozenDict({k2: freeze(jsonable(v)) for k2, v in details.items()}),
-            )
+            hit = self._make_issue(code, step, fields, rule_id, kind, details)
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
                 memo[key] = hit
         self.issues.append(hit)
 
+    def _make_issue(
+        self, code: str, step: str, fields: list[str], rule_id: str | None,
+        kind: IssueKind | None, details: dict[str, Any],
+    ) -> FrozenDict:  # fmt: skip
+        """One issue, built frozen (what freeze() of the plain dict gives, without walking it
+        again): its message is the package's template for ``code`` in the assessment's
+        language with the details filled in."""
+        kb = self.kb
+        plain = _PLAIN
+        if details:
+            as_is, fmt = _TEXT_AS_IS, self._fmt_param
+            used = self.params.get(f"issue.{code}")  # the parameters the text shows
+            params = {
+                # the fields a text names read as their labels, in the assessment's language
+                k: kb.catalog.field_list(self.lang, v) if k in FIELD_PARAMS
+                else v if type(v) in as_is else fmt(v)
+                for k, v in details.items()
+                if used is None or k in used
+            }  # fmt: skip
+            template = self.texts.get(f"issue.{code}")
+            if template is None:
+                message = kb.catalog.text(self.lang, f"issue.{code}", **params)  # raises
+            else:
+                try:
+                    message = template.format(**params)
+                except (KeyError, IndexError, ValueError):
+                    message = template
+            shown = FrozenDict(
+                {k: v if type(v) in plain else freeze(jsonable(v)) for k, v in details.items()}
+            )
+        else:
+            message = self.text(f"issue.{code}")
+            shown = _NO_DETAILS
+        return FrozenDict(
+            code=code,
+            kind=kind or kb.issue_kinds[code],
+            step=step,
+            fields=(
+                FrozenList(fields) if plain.issuperset(map(type, fields)) else freeze(list(fields))
+            ),
+            message=message,
+            rule_id=rule_id,
+            details=shown,
+        )
+
     def _fmt_param(self, v: Any) -> Any:
         """A detail as the text shows it: choice codes that the package names (a category, a
         syndrome) by their text in the assessment's language, lists joined (issue 9)."""
-        if isinstance(v, OneOf):
+        t = type(v)
+        if t is str:  # a code's text, built at load (:meth:`Catalog.codes`)
+            return self.codes.get(v, v)
+        if (t is tuple or t is list) and _STR.issuperset(map(type, v)):
+            codes = self.codes
+            return ("、" if self.lang == "zh-CN" else ", ").join([codes.get(x, x) for x in v])
+        if t is OneOf:
             v = v.sorted()
         if isinstance(v, list | tuple | set | frozenset):
             sep = "、" if self.lang == "zh-CN" else ", "
             return sep.join(str(self._fmt_param(x)) for x in v)
-        if isinstance(v, str) and _CODE_PARAM.fullmatch(v):
+        if isinstance(v, str) and CODE_PARAM.fullmatch(v):
             for prefix in ("category", "syndrome"):
                 own = self.kb.catalog.get(self.lang, f"{prefix}.{v}")
                 if own:
@@ -198,14 +280,15 @@ class Context:
         """
         table = self.kb.tables[table_id]
         memo = self.kb.memo
-        k0 = (step, table_id, *map(facts.get, table.names))
+        vals = tuple(map(facts.get, table.names))
+        k0 = (step, table_id, vals)
         key: tuple[Any, ...] | None = k0
         try:
             hit = memo.get(k0)
         except TypeError:  # an unhashable value: evaluate without the memo
             key, hit = None, None
         if hit is None:
-            res = evaluate_first(table, facts)
+            res = first_of(table, vals)
             hit = (res, self._entry(step, res))
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
@@ -219,15 +302,16 @@ class Context:
         also when no row applies - with a second entry for the rows that need a missing input."""
         table = self.kb.tables[table_id]
         memo = self.kb.memo
-        k0 = ("collect", step, table_id, *map(facts.get, table.names))
+        vals = tuple(map(facts.get, table.names))
+        k0 = ("collect", step, table_id, vals)
         key: tuple[Any, ...] | None = k0
         try:
             hit = memo.get(k0)
         except TypeError:
             key, hit = None, None
         if hit is None:
-            res = evaluate_collect(table, facts)
-            hit = (res, self._collect_entry(step, res), self._pending_entry(step, res))
+            res = collect_of(table, vals)
+            hit = (res, *self._collect_entries(step, res))
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
@@ -245,64 +329,83 @@ class Context:
         rows = res.rows
         if len(rows) == 1:  # the common case: the row's trace parts, built at load
             r = rows[0]
-            return _entry(
-                step, res.table.id, r.ids, res.decided, res.read, r.conds, r.expls,
-                r.out if res.decided else res.value, r.srcs,
-            )  # fmt: skip
-        sources: list[str] = []
-        for r in rows:
-            sources.extend(s for s in r.sources if s not in sources)
+            read = res.read
+            if not _PLAIN.issuperset(map(type, read.values())):
+                read = _shown(read)
+            result = r.out if res.decided else res.value
+            return FrozenDict(
+                step=step,
+                table=res.table.spec.id,
+                rule_ids=r.ids,
+                decided=res.decided,
+                inputs=read,
+                conditions=r.conds,
+                explanations=r.expls,
+                result=result if type(result) in _PLAIN else jsonable(result),
+                sources=r.srcs,
+            )
         return _entry(
             step,
-            res.table.id,
-            [r.id for r in rows],
+            res.table.spec.id,
+            FrozenList(map(_ID, rows)),
             res.decided,
             res.read,
-            [r.trace_text for r in rows],
-            [r.when_text for r in rows],
+            FrozenList(map(_TRACE_TEXT, rows)),
+            FrozenList(map(_WHEN_TEXT, rows)),
             # decided: the first row's output (its JSON form built at load)
             rows[0].out if res.decided and rows else res.value,
-            sources,
+            _sources(rows),
         )
 
     def record_collect(self, step: str, res: CollectResult) -> None:
-        self.trace.append(self._collect_entry(step, res))
+        self.trace.append(self._collect_entries(step, res)[0])
 
     @staticmethod
-    def _collect_entry(step: str, res: CollectResult) -> Any:
-        """The rows that applied (none: an empty entry, so every table consulted is traced)."""
-        sources: list[str] = []
-        for r in res.applies:
-            sources.extend(s for s in r.sources if s not in sources)
-        return _entry(
-            step,
-            res.table.id,
-            [r.id for r in res.applies],
-            True,
-            res.read,
-            [r.trace_text for r in res.applies],
-            [r.when_text for r in res.applies],
-            FrozenList([r.out for r in res.applies]),
-            sources,
+    def _collect_entries(step: str, res: CollectResult) -> tuple[FrozenDict, FrozenDict | None]:
+        """The rows that applied (none: an empty entry, so every table consulted is traced),
+        and the rows that could apply but need a missing input (``decided`` false; the inputs
+        each needs under ``result.pending``), ``None`` when there are none. Built frozen."""
+        read = res.read
+        if not _PLAIN.issuperset(map(type, read.values())):
+            read = _shown(read)
+        table = res.table.spec.id
+        rows = res.applies
+        if len(rows) == 1:  # the row's trace parts, built at load
+            r = rows[0]
+            ids, conds, expls, outs, srcs = r.ids, r.conds, r.expls, r.outs, r.usrcs
+        elif not rows:
+            ids = conds = expls = outs = srcs = _EMPTY
+        else:
+            ids = FrozenList(map(_ID, rows))
+            conds = FrozenList(map(_TRACE_TEXT, rows))
+            expls = FrozenList(map(_WHEN_TEXT, rows))
+            outs = FrozenList(map(_OUT, rows))
+            srcs = _sources(rows)
+        entry = FrozenDict(
+            step=step,
+            table=table,
+            rule_ids=ids,
+            decided=True,
+            inputs=read,
+            conditions=conds,
+            explanations=expls,
+            result=outs,
+            sources=srcs,
         )
-
-    @staticmethod
-    def _pending_entry(step: str, res: CollectResult) -> Any:
-        """The rows that could apply but need a missing input (``decided`` false; the inputs
-        each needs under ``result.pending``); ``None`` when there are none."""
-        if not res.maybe:
-            return None
-        return _entry(
-            step,
-            res.table.id,
-            [],
-            False,
-            res.read,
-            [r.trace_text for r, _ in res.maybe],
-            [r.when_text for r, _ in res.maybe],
-            # built frozen: what jsonable() gives for {"pending": {rule: [inputs]}}
-            FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in res.maybe})),
-            [],
+        maybe = res.maybe
+        if not maybe:
+            return entry, None
+        return entry, FrozenDict(
+            step=step,
+            table=table,
+            rule_ids=_EMPTY,
+            decided=False,
+            inputs=read,
+            conditions=FrozenList([r.trace_text for r, _ in maybe]),
+            explanations=FrozenList([r.when_text for r, _ in maybe]),
+            # what jsonable() gives for {"pending": {rule: [inputs]}}
+            result=FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in maybe})),
+            sources=_EMPTY,
         )
 
     def note(
@@ -318,13 +421,9 @@ class Context:
         except TypeError:
             key, hit = None, None
         if hit is None:
-            hit = _entry(step, None, [], True, inputs, conditions, [], result, [])
+            hit = _entry(step, None, _EMPTY, True, inputs, conditions, _EMPTY, result, _EMPTY)
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
                 memo[key] = hit
         self.trace.append(hit)
-
-
-#: a choice code in an issue's details (``typical_carcinoid``, ``insulinoma``, ``MiNEN``)
-_CODE_PARAM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -122,6 +123,25 @@ class Pathway(_Strict):
 
 
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
+#: a choice code in an issue's details (``typical_carcinoid``, ``insulinoma``, ``MiNEN``)
+CODE_PARAM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
+
+
+def _template_params(template: str) -> frozenset[str] | None:
+    """The names of the parameters ``template`` (a ``str.format`` text) uses; ``None`` when
+    that cannot be told from the text (a malformed template, a nested field in a format
+    spec): then every parameter is formatted, as before."""
+    names: set[str] = set()
+    try:
+        for _, name, spec, _ in string.Formatter().parse(template):
+            if name is None:
+                continue
+            if spec and "{" in spec:
+                return None
+            names.add(re.split(r"[.\[]", name, maxsplit=1)[0])
+    except ValueError:
+        return None
+    return frozenset(names)
 
 
 class MissingTextError(KeyError):
@@ -142,6 +162,47 @@ class Catalog:
     _lists: dict[tuple[str, Any], str] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+    # lang -> issue text key -> the parameters its template uses (:meth:`params`), at load
+    _params: dict[str, dict[str, frozenset[str] | None]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    # lang -> choice code -> its text (:meth:`codes`), built at load
+    _codes: dict[str, dict[str, str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if "en" not in self.texts:
+            return  # an incomplete catalogue (the loader's checks report it)
+        for lang in self.texts:
+            merged = self.merged(lang)
+            codes: dict[str, str] = {}
+            for prefix in ("syndrome.", "category."):  # a category's text over a syndrome's
+                n = len(prefix)
+                for key, text in merged.items():
+                    if text and key.startswith(prefix) and CODE_PARAM.fullmatch(key[n:]):
+                        codes[key[n:]] = text
+            self._codes[lang] = codes
+            self._params[lang] = {
+                k: _template_params(v) for k, v in merged.items() if k.startswith("issue.")
+            }
+
+    def params(self, lang: str) -> dict[str, frozenset[str] | None]:
+        """Issue text key -> the parameter names its template in ``lang`` uses (``None``: it
+        cannot be told, use every parameter), found at load: a parameter a text does not show
+        is not formatted."""
+        hit = self._params.get(lang)
+        if hit is None:
+            hit = self._params["en"] if lang not in self.texts else {}
+        return hit
+
+    def codes(self, lang: str) -> dict[str, str]:
+        """The text of every choice code the package names (``category.<code>``, else
+        ``syndrome.<code>``) in ``lang``, by code: how an issue's text shows a code."""
+        hit = self._codes.get(lang)
+        if hit is None:
+            hit = self._codes["en"] if lang not in self.texts else {}
+        return hit
 
     def merged(self, lang: str) -> dict[str, str]:
         """Every text of ``lang``, English where ``lang`` lacks one or has an empty text (what

@@ -84,6 +84,10 @@ class Condition:
     text: str
     thresholds: tuple[float, ...]  # numeric cut-offs used (for lint sampling)
     values: tuple[Any, ...]  # literal values named (for lint sampling)
+    # how the table evaluators test a concrete value without calling ``predicate``: one of
+    # the ``OP_*`` codes below, with its argument (``OP_CALL``: call the predicate)
+    op: int = 4
+    arg: Any = None
 
     def evaluate(self, value: Any) -> Tri:
         if value is None:
@@ -97,6 +101,10 @@ class Condition:
             return Tri.UNKNOWN
         return Tri.TRUE if self.predicate(value) else Tri.FALSE
 
+
+#: :attr:`Condition.op` codes: ``v in arg`` (a frozenset), ``v not in arg``, ``v is arg`` (a bool),
+#: ``v == arg`` (a str: no bool or number equals it), else ``predicate(v)``
+OP_IN, OP_NOT_IN, OP_IS, OP_EQ, OP_CALL = 0, 1, 2, 3, 4
 
 _CMP = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
@@ -178,9 +186,12 @@ def _equality(fact: str, value: Any) -> Condition:
         def eq_bool(v: Any) -> bool:
             return v is value
 
-        return Condition(fact, value, eq_bool, f"{fact} = {str(value).lower()}", (), (value,))
+        return Condition(
+            fact, value, eq_bool, f"{fact} = {str(value).lower()}", (), (value,), OP_IS, value
+        )
     thresholds = (float(value),) if _is_number(value) else ()
-    return Condition(fact, value, eq, f"{fact} = {value}", thresholds, (value,))
+    op, arg = (OP_EQ, value) if type(value) is str else (OP_CALL, None)
+    return Condition(fact, value, eq, f"{fact} = {value}", thresholds, (value,), op, arg)
 
 
 def _membership(fact: str, values: Any, *, negate: bool) -> Condition:
@@ -203,4 +214,5 @@ def _membership(fact: str, values: Any, *, negate: bool) -> Condition:
     # the spec as written: a negated set keeps its 'not_in' (read by the columnar compiler and
     # by the texts of conditional options)
     spec: Any = {"not_in": values} if negate else values
-    return Condition(fact, spec, pred, text, (), tuple(values))
+    op = OP_NOT_IN if negate else OP_IN
+    return Condition(fact, spec, pred, text, (), tuple(values), op, allowed)

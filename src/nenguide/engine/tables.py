@@ -26,10 +26,13 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from nenguide.engine.logic import (
+    OP_EQ,
+    OP_IN,
+    OP_IS,
+    OP_NOT_IN,
     Condition,
     ConditionError,
     OneOf,
-    Predicate,
     Tri,
     compile_condition,
     one_of,
@@ -91,14 +94,17 @@ class Row:
     status: ContentStatus
     trace_text: str = ""  # "RULE_ID: condition & condition", precomputed for the trace
     key: str = ""  # identity of the whole output, to tell whether candidate rows agree
-    # the conditions compiled against the table's input order: (input index, predicate, cond)
-    checks: tuple[tuple[int, Predicate, Condition], ...] = ()
+    # the conditions compiled against the table's input order: (input index, the condition's
+    # OP_* code, its argument, the condition), tested inline by the evaluators
+    checks: tuple[tuple[int, int, Any, Condition], ...] = ()
     out: Any = None  # the output's value as the trace shows it (jsonable, frozen)
     # the row's parts of a trace entry, frozen once: [id], [trace_text], [when_text], sources
     ids: FrozenList = field(default_factory=FrozenList)
     conds: FrozenList = field(default_factory=FrozenList)
     expls: FrozenList = field(default_factory=FrozenList)
     srcs: FrozenList = field(default_factory=FrozenList)
+    usrcs: FrozenList = field(default_factory=FrozenList)  # the sources, each once
+    outs: FrozenList = field(default_factory=FrozenList)  # [out], a collect entry's result
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -156,6 +162,9 @@ class TableResult(NamedTuple):
 
 #: values :func:`jsonable` returns as they are, by exact type (scalars, frozen containers)
 _PLAIN = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
+_STR = frozenset({str})
+#: builds a result tuple without the named tuple's keyword-handling constructor
+_tuple = tuple.__new__
 
 
 def jsonable(v: Any) -> Any:
@@ -164,13 +173,21 @@ def jsonable(v: Any) -> Any:
     t = type(v)
     if t in _PLAIN:
         return v
+    if t is tuple or t is frozenset or t is set:
+        if _STR.issuperset(map(type, v)):  # only texts: sorted as they are (str(x) is x)
+            return FrozenList(sorted(v))
+        return FrozenList(sorted((jsonable(x) for x in v), key=str))
+    if t is list:
+        if _PLAIN.issuperset(map(type, v)):
+            return FrozenList(v)
+        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
     if t is OneOf:
         return FrozenDict({"one_of": FrozenList([jsonable(x) for x in v.sorted()])})
     if isinstance(v, frozenset | set | tuple):
         return FrozenList(sorted((jsonable(x) for x in v), key=str))
-    if t is list:
-        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
     if t is dict:
+        if _PLAIN.issuperset(map(type, v.values())):
+            return FrozenDict(v)
         return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
     return v
 
@@ -195,6 +212,7 @@ def compile_table(spec: TableSpec) -> Table:
         if spec.output not in r.then:
             raise TableError(f"{spec.id} row {r.id}: 'then' lacks the output '{spec.output}'")
         text = " & ".join(c.text for c in conds) or "(always)"
+        out = jsonable(r.then[spec.output])
         index = {name: i for i, name in enumerate(spec.inputs)}
         rows.append(
             Row(
@@ -206,12 +224,14 @@ def compile_table(spec: TableSpec) -> Table:
                 r.status,
                 trace_text=f"{r.id}: {text}",
                 key=repr(sorted(r.then.items())),
-                checks=tuple((index[c.fact], c.predicate, c) for c in conds),
-                out=jsonable(r.then[spec.output]),
+                checks=tuple((index[c.fact], c.op, c.arg, c) for c in conds),
+                out=out,
                 ids=FrozenList([r.id]),
                 conds=FrozenList([f"{r.id}: {text}"]),
                 expls=FrozenList([r.when_text]),
                 srcs=FrozenList(r.sources),
+                usrcs=FrozenList(dict.fromkeys(r.sources)),
+                outs=FrozenList([out]),
             )
         )
     names = tuple(spec.inputs)
@@ -245,7 +265,7 @@ def _index(
     allowed: list[dict[int, tuple[Any, ...]]] = []
     for row, rspec in zip(rows, specs, strict=True):
         per: dict[int, tuple[Any, ...]] = {}
-        for i, _, c in row.checks:
+        for i, _, _, c in row.checks:
             a = _allowed(rspec.when[c.fact])
             if a is not None:
                 per[i] = a
@@ -295,7 +315,7 @@ def _truth(row: Row, vals: tuple[Any, ...]) -> list[str] | None:
     """:func:`_row_truth` on the table's input values in order: ``None`` when the row is
     FALSE, else the inputs that leave it UNKNOWN (empty: TRUE)."""
     unknown: list[str] = []
-    for i, pred, c in row.checks:
+    for i, _, _, c in row.checks:
         v = vals[i]
         if v is None:
             unknown.append(c.fact)
@@ -305,7 +325,7 @@ def _truth(row: Row, vals: tuple[Any, ...]) -> list[str] | None:
                 return None
             if t is _UNKNOWN:
                 unknown.append(c.fact)
-        elif not pred(v):
+        elif not c.predicate(v):
             return None
     return unknown
 
@@ -316,17 +336,20 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     The outcome is decided when every row that could still be the first true row gives the same
     ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
     """
-    out = table.spec.output
-    names = table.names
-    vals = tuple(map(facts.get, names))
-    candidates: list[Row] = []
+    return first_of(table, tuple(map(facts.get, table.names)))
+
+
+def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
+    """:func:`evaluate_first` on the table's input values in order (``table.names``)."""
+    candidates: list[Row] | None = None
     missing: set[str] = set()
     decisive: Row | None = None
-    # one pass in row order (:func:`_truth` inline): the first TRUE row ends it; rows that
-    # need an unknown input before it are the candidates
+    # one pass in row order (:func:`_truth` inline, each condition tested by its OP_* code
+    # without a call where it can): the first TRUE row ends it; rows that need an unknown
+    # input before it are the candidates
     for row in table.candidates(vals):
         unknown: list[str] | None = None
-        for i, pred, c in row.checks:
+        for i, op, arg, c in row.checks:
             v = vals[i]
             if v is None:
                 if unknown is None:
@@ -340,20 +363,36 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
                     if unknown is None:
                         unknown = []
                     unknown.append(c.fact)
-            elif not pred(v):
+            elif op == OP_IN:
+                if v not in arg:
+                    break
+            elif op == OP_EQ:
+                if v != arg:
+                    break
+            elif op == OP_IS:
+                if v is not arg:
+                    break
+            elif op == OP_NOT_IN:
+                if v in arg:
+                    break
+            elif not c.predicate(v):
                 break
         else:
             if unknown is None:
                 decisive = row
                 break
+            if candidates is None:
+                candidates = []
             candidates.append(row)
             missing.update(unknown)
-    read = FrozenDict(zip(names, vals, strict=True))
-    if decisive is None and not candidates:
-        return TableResult(table, None, (), False, _NONE, read)
-    if not candidates:
-        assert decisive is not None
-        return TableResult(table, decisive.then[out], (decisive,), True, _NONE, read)
+    # strict=False: vals was read by table.names (the same length)
+    read = FrozenDict(zip(table.names, vals, strict=False))
+    if candidates is None:
+        if decisive is None:
+            return _tuple(TableResult, (table, None, (), False, _NONE, read))
+        value = decisive.then[table.spec.output]
+        return _tuple(TableResult, (table, value, (decisive,), True, _NONE, read))
+    out = table.spec.output
     rows = (decisive, *candidates) if decisive is not None else tuple(candidates)
     key = rows[0].key
     if all(r.key == key for r in rows):
@@ -374,33 +413,51 @@ class CollectResult(NamedTuple):
 
 
 def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
-    names = table.names
-    vals = tuple(map(facts.get, names))
+    return collect_of(table, tuple(map(facts.get, table.names)))
+
+
+def collect_of(table: Table, vals: tuple[Any, ...]) -> CollectResult:
+    """:func:`evaluate_collect` on the table's input values in order (``table.names``)."""
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []
     for row in table.candidates(vals):
         # :func:`_truth` inline (this loop runs over every row of the big collect tables)
-        unknown: list[str] = []
-        for i, pred, c in row.checks:
+        unknown: list[str] | None = None
+        for i, op, arg, c in row.checks:
             v = vals[i]
             if v is None:
+                if unknown is None:
+                    unknown = []
                 unknown.append(c.fact)
             elif type(v) is OneOf:
                 t = c.evaluate(v)
                 if t is _FALSE:
                     break
                 if t is _UNKNOWN:
+                    if unknown is None:
+                        unknown = []
                     unknown.append(c.fact)
-            elif not pred(v):
+            elif op == OP_IN:
+                if v not in arg:
+                    break
+            elif op == OP_EQ:
+                if v != arg:
+                    break
+            elif op == OP_IS:
+                if v is not arg:
+                    break
+            elif op == OP_NOT_IN:
+                if v in arg:
+                    break
+            elif not c.predicate(v):
                 break
         else:
-            if unknown:
-                maybe.append((row, tuple(unknown)))
-            else:
+            if unknown is None:
                 applies.append(row)
-    return CollectResult(
-        table, tuple(applies), tuple(maybe), FrozenDict(zip(names, vals, strict=True))
-    )
+            else:
+                maybe.append((row, tuple(unknown)))
+    read = FrozenDict(zip(table.names, vals, strict=False))
+    return _tuple(CollectResult, (table, tuple(applies), tuple(maybe), read))
 
 
 def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:

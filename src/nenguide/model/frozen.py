@@ -9,6 +9,8 @@ so a caller that formats a result in place can never change a later answer.
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import not_
 from typing import Any, NoReturn
 
 
@@ -68,8 +70,15 @@ def freeze(value: Any) -> Any:
         return value
     leaves = _LEAVES
     if t is dict:
-        return FrozenDict({k: v if type(v) in leaves else freeze(v) for k, v in value.items()})
+        if leaves.issuperset(map(type, value.values())):
+            return FrozenDict(value)
+        d = dict(value)  # the keys whose value is not a leaf, found without a Python-level pass
+        for k in list(compress(d, map(not_, map(leaves.__contains__, map(type, d.values()))))):
+            d[k] = freeze(d[k])
+        return FrozenDict(d)
     if t is list or t is tuple:
+        if leaves.issuperset(map(type, value)):
+            return FrozenList(value)
         return FrozenList([v if type(v) in leaves else freeze(v) for v in value])
     if isinstance(value, dict):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
