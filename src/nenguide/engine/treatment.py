@@ -351,6 +351,8 @@ def _open_setting(
     if name is None or not missing <= {name} or (not missing and f.get(name) != "unknown"):
         return [], _mdt(w)
     runs: list[tuple[str, list[TreatmentOption]]] = []
+    trace_index: dict[Any, list[Any]] = {}
+    issue_index: dict[Any, list[Any]] = {}
     for value in setting_candidates(table, name, f.get(name)):
         fv = dict(f, **{name: value})
         res = evaluate_first(table, fv)
@@ -362,12 +364,8 @@ def _open_setting(
         sub = Context(ctx.kb, ctx.lang)
         sw = _Work(sub, fv, w.cat, conditional_inputs=w.conditional_inputs, mdt=list(w.mdt))
         runs.append((value, _options(sw, fv, eff)))
-        for item in sub.trace:
-            if item not in ctx.trace:
-                ctx.trace.append(item)
-        for i in sub.issues:
-            if i not in ctx.issues:
-                ctx.issues.append(i)
+        _append_new(ctx.trace, sub.trace, trace_index, _trace_key)
+        _append_new(ctx.issues, sub.issues, issue_index, _issue_key)
         for reason in sw.mdt:
             w.add_mdt(reason)
     requirement = {
@@ -382,6 +380,28 @@ def _open_setting(
     if len(runs) < 2:
         return [], _mdt(w)
     return merge_settings(runs, requirement), _mdt(w)
+
+
+def _trace_key(item: Any) -> Any:
+    return (item.get("step"), item.get("table")) if isinstance(item, dict) else type(item)
+
+
+def _issue_key(item: Any) -> Any:
+    return (item.get("code"), item.get("step")) if isinstance(item, dict) else type(item)
+
+
+def _append_new(dst: list[Any], items: list[Any], index: dict[Any, list[Any]], key: Any) -> None:
+    """Append each of ``items`` not already in ``dst`` (equality, order kept), comparing it
+    only with the entries of its own bucket (``key``) instead of the whole list. ``index``
+    holds the buckets across calls; it is filled from ``dst`` on first use."""
+    if not index and dst:
+        for x in dst:
+            index.setdefault(key(x), []).append(x)
+    for x in items:
+        bucket = index.setdefault(key(x), [])
+        if x not in bucket:
+            bucket.append(x)
+            dst.append(x)
 
 
 def open_setting_input(kb: Any) -> str | None:
