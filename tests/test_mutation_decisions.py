@@ -177,6 +177,7 @@ def test_report_counts_and_lists_decisions_apart() -> None:
     ]
     run = runner.RunResult(results, 1.0, 1, 2, 2, "csco-2021")
     text = report.markdown(run, mode="test", when=dt.datetime(2026, 12, 5, tzinfo=dt.UTC))
+    assert f"2 checks ({len(rd.DECISIONS)} of them recorded decisions)" in text
     killed_by = next(line for line in text.splitlines() if line.startswith("- killed by: "))
     assert "property 1" in killed_by
     assert "decision 1 (recorded choices, not clinical evidence)" in killed_by
@@ -191,4 +192,5 @@ def test_report_counts_and_lists_decisions_apart() -> None:
     clinical_only = report.markdown(
         runner.RunResult(results[1:], 1.0, 1, 2, 2, "csco-2021"), mode="test"
     )
-    assert "recorded decision" not in clinical_only
+    assert "## Rows guarded only by a recorded decision" not in clinical_only
+    assert "decision 1" not in clinical_only

@@ -30,6 +30,10 @@ def _by_table(results: list[MutantResult]) -> dict[str, list[MutantResult]]:
     return out
 
 
+def _decision_count() -> int:
+    return sum(p.kind == "decision" for p in properties())
+
+
 def decision_rows(results: list[MutantResult]) -> list[tuple[str, str, int, str]]:
     """The rows some of whose mutants only a recorded decision kills (decisions run after every
     clinical check): (table, row, mutants so killed, the docs/clinical-gaps.md topic)."""
@@ -67,7 +71,8 @@ def markdown(run: RunResult, *, mode: str, when: dt.datetime | None = None) -> s
         "",
         f"- package `{run.package}`, mode **{mode}**, run {when:%Y-%m-%d %H:%M} UTC",
         f"- {len(run.results)} mutants run (of {run.total_mutants} generated), {run.checks} "
-        f"clinical checks, {run.jobs} worker process(es), **{run.seconds:.0f} s**",
+        f"checks ({_decision_count()} of them recorded decisions), {run.jobs} worker "
+        f"process(es), **{run.seconds:.0f} s**",
         f"- **{killed} killed, {survived} survived, {equivalent} equivalent (allow-listed)**: "
         f"kill rate {rate:.1f} % of the non-equivalent mutants",
         "- killed by: "
