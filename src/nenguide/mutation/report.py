@@ -7,7 +7,11 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from nenguide.mutation.properties import properties
 from nenguide.mutation.runner import PATHWAY_VERDICT, MutantResult, RunResult
+
+#: the prefix of a kill by a recorded decision (a check of kind "decision"), not clinical evidence
+DECISION = "decision "
 
 
 def kill_rate(results: list[MutantResult]) -> tuple[int, int, int, float]:
@@ -24,6 +28,25 @@ def _by_table(results: list[MutantResult]) -> dict[str, list[MutantResult]]:
     for r in results:
         out[r.mutant.table_id].append(r)
     return out
+
+
+def _decision_count() -> int:
+    return sum(p.kind == "decision" for p in properties())
+
+
+def decision_rows(results: list[MutantResult]) -> list[tuple[str, str, int, str]]:
+    """The rows some of whose mutants only a recorded decision kills (decisions run after every
+    clinical check): (table, row, mutants so killed, the docs/clinical-gaps.md topic)."""
+    topics = {f"{DECISION}{p.name}": p.gap for p in properties() if p.kind == "decision"}
+    rows: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in results:
+        if r.status == "killed" and r.killed_by.startswith(DECISION):
+            name = next((n for n in topics if r.killed_by.startswith(f"{n}:")), "")
+            rows[(r.mutant.table_id, r.mutant.row_id)].append(topics.get(name, "?"))
+    return [
+        (table, row, len(gaps), "; ".join(sorted(set(gaps))))
+        for (table, row), gaps in sorted(rows.items())
+    ]
 
 
 def _cell(text: str) -> str:
@@ -48,11 +71,15 @@ def markdown(run: RunResult, *, mode: str, when: dt.datetime | None = None) -> s
         "",
         f"- package `{run.package}`, mode **{mode}**, run {when:%Y-%m-%d %H:%M} UTC",
         f"- {len(run.results)} mutants run (of {run.total_mutants} generated), {run.checks} "
-        f"clinical checks, {run.jobs} worker process(es), **{run.seconds:.0f} s**",
+        f"checks ({_decision_count()} of them recorded decisions), {run.jobs} worker "
+        f"process(es), **{run.seconds:.0f} s**",
         f"- **{killed} killed, {survived} survived, {equivalent} equivalent (allow-listed)**: "
         f"kill rate {rate:.1f} % of the non-equivalent mutants",
         "- killed by: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(killers.items(), key=lambda kv: -kv[1])),
+        + ", ".join(
+            f"{k} {v}" + (" (recorded choices, not clinical evidence)" if k == "decision" else "")
+            for k, v in sorted(killers.items(), key=lambda kv: -kv[1])
+        ),
         "",
         "## By kind of mutant",
         "",
@@ -72,10 +99,26 @@ def markdown(run: RunResult, *, mode: str, when: dt.datetime | None = None) -> s
     for table, rs in sorted(_by_table(run.results).items()):
         k, s, e, pct = kill_rate(rs)
         lines.append(f"| `{table}` | {len(rs)} | {k} | {s} | {e} | {pct:.1f} % |")
+    guarded = decision_rows(run.results)
+    if guarded:
+        lines += [
+            "",
+            "## Rows guarded only by a recorded decision",
+            "",
+            "No clinical check notices these edits; a check of kind *decision* does. It pins a",
+            "choice no source makes, recorded in [clinical-gaps.md](clinical-gaps.md) under the",
+            "topic named: it protects the recorded choice, it is not clinical evidence for it.",
+            "",
+            "| table | row | mutants | clinical-gaps topic |",
+            "|---|---|---:|---|",
+        ]
+        lines += [
+            f"| `{table}` | `{row}` | {n} | {_cell(topic)} |" for table, row, n, topic in guarded
+        ]
     lines += ["", "## Surviving mutants", ""]
     surv = [r for r in run.results if r.status == "survived"]
     if not surv:
-        lines.append("None: every non-equivalent mutant is killed by a clinical check.")
+        lines += ["None: every non-equivalent mutant is killed by a check.", ""]
     else:
         lines += [
             "No clinical check (vignette, oracle, property, lint) notices these edits. Each",
@@ -131,6 +174,10 @@ def as_json(run: RunResult, *, mode: str) -> dict[str, Any]:
         "survived": survived,
         "equivalent": equivalent,
         "kill_rate": round(rate, 2),
+        "decision_rows": [
+            {"table": t, "row": row, "mutants": n, "gap": gap}
+            for t, row, n, gap in decision_rows(run.results)
+        ],
         "mutants": [
             {
                 "id": r.mutant.id,

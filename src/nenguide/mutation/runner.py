@@ -58,7 +58,7 @@ class MutationError(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class Check:
     name: str
-    kind: str  # vignette | oracle | property
+    kind: str  # vignette | oracle | property | decision (pins a recorded choice, not a source)
     run: Callable[[Knowledge], list[str]]
     expect_pass: bool = True  # False: a strict-xfail vignette (known deviation)
 
@@ -158,8 +158,11 @@ def load_mutant_from_folder(package: Path, mutant: Mutant, workdir: Path) -> Kno
 def build_suite(vignettes: Path, oracle: Path | None) -> list[Check]:
     """The clinical checks, cheapest first (a mutant stops at the first check it fails): the
     properties that read single tables, the SEER oracle, the vignettes, then the properties
-    that run whole assessments."""
-    props = properties()
+    that run whole assessments; last the recorded decisions (docs/clinical-gaps.md), so that a
+    mutant they kill is one no clinical check notices."""
+    every = properties()
+    props = [p for p in every if p.kind != "decision"]
+    decisions = [p for p in every if p.kind == "decision"]
     checks = [Check(f"property {p.name}", "property", p.check) for p in props if not p.whole_engine]
     if oracle is not None:
         rows = read_oracle(oracle)
@@ -191,6 +194,7 @@ def build_suite(vignettes: Path, oracle: Path | None) -> list[Check]:
             )
         )
     checks += [Check(f"property {p.name}", "property", p.check) for p in props if p.whole_engine]
+    checks += [Check(f"decision {p.name}", "decision", p.check) for p in decisions]
     return checks
 
 
@@ -234,6 +238,28 @@ class _State:
 _STATE: _State | None = None
 
 
+def _run_checks(
+    state: _State, kb: Knowledge, mutant: Mutant, *, decisions: bool
+) -> tuple[str | None, int]:
+    """(what killed the mutant, or None; checks run) over the clinical checks, or over the
+    recorded decisions (``decisions``) only."""
+    ran = 0
+    for check, deps in zip(state.suite.checks, state.suite.deps, strict=True):
+        if (check.kind == "decision") != decisions:
+            continue
+        if deps is not None and mutant.table_id not in deps:
+            continue
+        ran += 1
+        try:
+            failures = check.run(kb)
+        except Exception as exc:  # a crash fails the test suite too
+            return f"{check.name}: crash {exc!r}"[:300], ran
+        if bool(failures) == check.expect_pass:
+            why = failures[0] if failures else "known deviation now passes (strict xfail)"
+            return f"{check.name}: {why}"[:300], ran
+    return None, ran
+
+
 def evaluate(state: _State, mutant: Mutant) -> MutantResult:
     source = state.sources[mutant.table_id]
     try:
@@ -243,29 +269,26 @@ def evaluate(state: _State, mutant: Mutant) -> MutantResult:
     tables = dict(state.kb.tables)
     tables[mutant.table_id] = table
     kb = with_tables(state.kb, tables)
-    ran = 0
-    for check, deps in zip(state.suite.checks, state.suite.deps, strict=True):
-        if deps is not None and mutant.table_id not in deps:
-            continue
-        ran += 1
-        try:
-            failures = check.run(kb)
-        except Exception as exc:  # a crash fails the test suite too
-            return MutantResult(mutant, "killed", f"{check.name}: crash {exc!r}"[:300], ran)
-        if bool(failures) == check.expect_pass:
-            why = failures[0] if failures else "known deviation now passes (strict xfail)"
-            return MutantResult(mutant, "killed", f"{check.name}: {why}"[:300], ran)
-    # last, as it is the slowest: the knowledge lint of the mutated table (totality, overlap)
+    killed, ran = _run_checks(state, kb, mutant, decisions=False)
+    if killed:
+        return MutantResult(mutant, "killed", killed, ran)
+    # then, as it is the slowest: the knowledge lint of the mutated table (totality, overlap)
     if mutant.table_id not in state.lint_baseline:
         rep = lint(with_tables(state.kb, {table.id: state.kb.tables[table.id]}))
         small = rep.checked_points <= LINT_POINTS
         state.lint_baseline[mutant.table_id] = set(rep.errors) if small else None
     before = state.lint_baseline[mutant.table_id]
     if before is not None:
+        ran += 1
         new_errors = _lint_errors(state.kb, table) - before
         if new_errors:
-            return MutantResult(mutant, "killed", f"lint: {sorted(new_errors)[0]}", ran + 1)
-    return MutantResult(mutant, "survived", "", ran, prove(state, mutant, table))
+            return MutantResult(mutant, "killed", f"lint: {sorted(new_errors)[0]}", ran)
+    # last: the recorded decisions (docs/clinical-gaps.md), so that a mutant killed here is one
+    # that no clinical check and no lint notices (the report lists the rows so guarded)
+    killed, more = _run_checks(state, kb, mutant, decisions=True)
+    if killed:
+        return MutantResult(mutant, "killed", killed, ran + more)
+    return MutantResult(mutant, "survived", "", ran + more, prove(state, mutant, table))
 
 
 #: a survivor's proof verdict when its table's declared domain proves it (table level failed)

@@ -37,6 +37,7 @@ from nenguide.mutation.properties.hereditary import (
     triggers_match_reference,
 )
 from nenguide.mutation.properties.liver import liver_conflicts_match_enets, liver_type_matches_enets
+from nenguide.mutation.properties.recorded_decisions import DECISIONS
 from nenguide.mutation.properties.setting import (
     setting_matches_csco,
     symptom_control_matches_reference,
@@ -98,6 +99,10 @@ class Property:
     name: str
     check: Callable[[Knowledge], list[str]]
     whole_engine: bool = False  # runs whole assessments (slow) rather than reading one table
+    #: "clinical": the expectation comes from a cited source; "decision": it pins a choice no
+    #: source makes, recorded in docs/clinical-gaps.md (``gap``: that row's topic)
+    kind: str = "clinical"
+    gap: str = ""
 
 
 def properties() -> list[Property]:
@@ -285,4 +290,5 @@ def properties() -> list[Property]:
             well_differentiated_by_category_then_stated,
         ),
     ]
+    out += [Property(n, check, kind="decision", gap=gap) for n, gap, check in DECISIONS]
     return out
