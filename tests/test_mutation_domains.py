@@ -240,3 +240,102 @@ def test_runner_proves_and_writes_pathway_entries(tmp_path: Path) -> None:
     run = runner.RunResult(results, 1.0, 1, 0, 2, "csco-2021")
     text = report.markdown(runner.relabel(run, runner.read_allowlist(path)), mode="test")
     assert f"| {report._cell(proven.change)} | pathway |" in text
+
+
+def test_known_only_with_is_parsed_and_checked() -> None:
+    dom = parse(
+        {
+            "domains": {
+                "T": {
+                    "known_only_with": [
+                        {"input": "score", "needs": ["stated"], "reason": "one study fills both"}
+                    ]
+                }
+            }
+        }
+    )["T"]
+    assert dom.filters and dom.inputs() == {"score", "stated"}
+    assert dom.admits({"score": None, "stated": None})
+    assert dom.admits({"score": None, "stated": "not_stated"})
+    assert dom.admits({"score": 2, "stated": "positive"})
+    assert dom.violations({"score": 2, "stated": None}) == ["score known only with stated"]
+    assert "score known only with stated" in dom.proof_text()
+    for bad in ({"input": "score", "needs": []}, {"input": "score", "needs": ["score"]}):
+        with pytest.raises(DomainError, match="names an input and its needs"):
+            parse({"domains": {"T": {"known_only_with": [{**bad, "reason": "r"}]}}})
+    with pytest.raises(DomainError, match="needs a reason"):
+        parse({"domains": {"T": {"known_only_with": [{"input": "a", "needs": ["b"]}]}}})
+
+
+def _without(dom: Domain, part: str) -> Domain:
+    return Domain(
+        dom.table,
+        dom.never_unknown,
+        dom.never_one_of,
+        {k: v for k, v in dom.one_of_only.items() if f"one_of_only.{k}" != part},
+        () if part == "never_together" else dom.never_together,
+        dom.unknown_together,
+        () if part == "known_only_with" else dom.known_only_with,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mid", "part"),
+    [
+        # a Krenning score of 1 with no stated result: the mutated KRENNING_NONE row is possible
+        (
+            "CSCO2021.FACT.SSTR_POSITIVE.KRENNING_NONE when sstr_krenning_score: lt 1 -> le 1",
+            "known_only_with",
+        ),
+        # a lung NET would get octreotide LAR from the mutated midgut row
+        (
+            "CSCO2021.TX.NET.SSA.MIDGUT when primary_site: [jejunum, ileum] -> "
+            "[jejunum, ileum, lung]",
+            "never_together",
+        ),
+        # "G1 or G3" with Ki-67 above 5 %: the mutated row is a candidate only in the original
+        ("CSCO2021.FOLLOWUP.RISK.G2_KI67_ABOVE_5 when grade: G2 -> [G2, G3]", "one_of_only.grade"),
+    ],
+)
+def test_the_new_domain_parts_carry_weight(mid: str, part: str) -> None:
+    m = _mutants()[mid]
+    dom = _domains()[m.table_id]
+    original = _kb().tables[m.table_id]
+    mutant = runner.compile_mutant(m, _sources()[m.table_id])
+    assert equivalence.equivalent(original, mutant, m.row_id, domain=dom)[0] is True
+    assert equivalence.equivalent(original, mutant, m.row_id, domain=_without(dom, part))[0] in (
+        False,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mid", "check"),
+    [
+        (
+            "CSCO2021.FACT.SIZE_PLAUSIBILITY.WALL_LIMITED_LARGE when site_group: [stomach, "
+            "duodenum, jejunum_ileum, appendix, colon_rectum] -> [stomach, duodenum, "
+            "jejunum_ileum, appendix, colon_rectum, lung]",
+            "size_plausibility_waits_only_on_possible_warnings",
+        ),
+        (
+            "CSCO2021.FOLLOWUP.RISK.LOW when category: NET -> [NET, typical_carcinoid]",
+            "followup_risk_names_only_possible_rows",
+        ),
+        (
+            "CSCO2021.FOLLOWUP.RISK.TYPICAL_CARCINOID when category: typical_carcinoid -> "
+            "[typical_carcinoid, NET]",
+            "followup_risk_names_only_possible_rows",
+        ),
+    ],
+)
+def test_mutants_the_trace_tells_apart_are_killed_by_a_property(mid: str, check: str) -> None:
+    """Observable inside the domain (a row named as a candidate that no completion of the case
+    can make decide), so not allow-listed: the candidate-row properties kill them."""
+    from nenguide.mutation.properties import fact_checks, followup
+
+    fn = getattr(fact_checks, check, None) or getattr(followup, check)
+    m = _mutants()[mid]
+    assert _proofs(mid)[1] is False, mid
+    assert fn(_kb()) == []
+    assert fn(runner.load_mutant(_kb(), m, _sources()[m.table_id])), mid

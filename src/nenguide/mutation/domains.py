@@ -12,7 +12,9 @@ submucosa. A *domain* names, for one table, the inputs the pathway never present
 - ``never_together``: value combinations that never occur in one consult (an input matches a
   clause when its value, or any value of its ``OneOf``, is in the clause's list);
 - ``unknown_together``: groups of inputs filled from one source, so that either all of them are
-  unknown or none is.
+  unknown or none is;
+- ``known_only_with``: an input that is known only when other inputs are (filled from the same
+  source, which also fills those; the input alone may still be unknown).
 
 Each carries its reason (the code path or case-model rule that guarantees it). The domains are
 reviewed data (``tests/mutation/domains.yaml``); tests/test_mutation_domains.py checks each one
@@ -65,6 +67,24 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownOnlyWith:
+    """An input known only when every input of ``needs`` is known."""
+
+    input: str
+    needs: tuple[str, ...]
+    reason: str
+
+    def matches(self, facts: Mapping[str, Any]) -> bool:
+        """Whether ``facts`` break it (the input known, one it needs unknown)."""
+        if facts.get(self.input) is None:
+            return False
+        return any(n in facts and facts[n] is None for n in self.needs)
+
+    def describe(self) -> str:
+        return f"{self.input} known only with {', '.join(self.needs)}"
+
+
+@dataclass(frozen=True, slots=True)
 class Domain:
     table: str
     never_unknown: Mapping[str, str] = field(default_factory=dict)  # input -> reason
@@ -72,17 +92,19 @@ class Domain:
     one_of_only: Mapping[str, tuple[frozenset[frozenset[Any]], str]] = field(default_factory=dict)
     never_together: tuple[Together, ...] = ()
     unknown_together: tuple[Group, ...] = ()
+    known_only_with: tuple[KnownOnlyWith, ...] = ()
 
     @property
     def filters(self) -> bool:
         """Whether the domain excludes combinations of inputs (not just single points)."""
-        return bool(self.never_together or self.unknown_together)
+        return bool(self.never_together or self.unknown_together or self.known_only_with)
 
     def inputs(self) -> set[str]:
         """Every input the domain names."""
         out = {*self.never_unknown, *self.never_one_of, *self.one_of_only}
         out.update(k for t in self.never_together for k in t.values)
         out.update(k for g in self.unknown_together for k in g.inputs)
+        out.update(k for w in self.known_only_with for k in (w.input, *w.needs))
         return out
 
     def admits(self, facts: Mapping[str, Any]) -> bool:
@@ -108,6 +130,7 @@ class Domain:
             for g in self.unknown_together
             if g.matches(facts)
         ]
+        out += [w.describe() for w in self.known_only_with if w.matches(facts)]
         return out
 
     def proof_text(self) -> str:
@@ -119,6 +142,7 @@ class Domain:
             parts.append(f"{n} one of several values only as {shown}")
         parts += [f"never {t.describe()}" for t in self.never_together]
         parts += [f"{', '.join(g.inputs)} unknown together" for g in self.unknown_together]
+        parts += [w.describe() for w in self.known_only_with]
         return "; ".join(parts)
 
 
@@ -155,7 +179,14 @@ def _names(table: str, key: str, raw: Any) -> dict[str, str]:
     return {str(k): _reason(table, f"{key}.{k}", v) for k, v in raw.items()}
 
 
-KEYS = ("never_unknown", "never_one_of", "one_of_only", "never_together", "unknown_together")
+KEYS = (
+    "never_unknown",
+    "never_one_of",
+    "one_of_only",
+    "never_together",
+    "unknown_together",
+    "known_only_with",
+)
 
 
 def parse(data: Mapping[str, Any]) -> dict[str, Domain]:
@@ -192,6 +223,14 @@ def parse(data: Mapping[str, Any]) -> dict[str, Domain]:
                 raise DomainError(f"{table}: unknown_together[{i}] names 2+ inputs")
             why = _reason(table, f"unknown_together[{i}]", spec.get("reason"))
             groups.append(Group(names, why))
+        known = []
+        for i, spec in enumerate(raw.get("known_only_with") or []):
+            name = str(spec.get("input") or "")
+            needs = tuple(str(n) for n in spec.get("needs") or [])
+            if not name or not needs or name in needs:
+                raise DomainError(f"{table}: known_only_with[{i}] names an input and its needs")
+            why = _reason(table, f"known_only_with[{i}]", spec.get("reason"))
+            known.append(KnownOnlyWith(name, needs, why))
         out[table] = Domain(
             table,
             _names(table, "never_unknown", raw.get("never_unknown") or {}),
@@ -199,6 +238,7 @@ def parse(data: Mapping[str, Any]) -> dict[str, Domain]:
             only,
             tuple(together),
             tuple(groups),
+            tuple(known),
         )
     return out
 

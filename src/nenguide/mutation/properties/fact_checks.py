@@ -7,7 +7,8 @@ rectal NET G1 < 1 cm after R0 resection, without nodal or distant metastases); c
 imaging, no CgA, no follow-up; lymphovascular invasion is not in the case model). The
 size-plausibility limits have no clinical source: they are nenguide's choice, recorded in
 docs/clinical-gaps.md ("Sizes implausible for the site (unit slips)"), and the property pins
-that documented rule.
+that documented rule; a second property checks that a row waits on an unknown depth only where
+the site has a depth (model/case.py EXTENTS_BY_SITE) that would raise the warning.
 """
 
 from __future__ import annotations
@@ -198,6 +199,43 @@ def size_plausibility_matches_documented_limits(kb: Knowledge) -> list[str]:
     return out
 
 
+@cache
+def _site_extents() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each site group with the extents the case model allows at its sites (model/case.py
+    EXTENTS_BY_SITE, AJCC 8 ch. 29-34; "within_wall" reaches the tables as its wall layers)."""
+    from nenguide.engine.facts import SITE_GROUP
+    from nenguide.model.case import EXTENTS_BY_SITE
+
+    groups: dict[str, set[str]] = {}
+    for site, group in SITE_GROUP.items():
+        ext = {e.value for e in EXTENTS_BY_SITE.get(site, ())} - {"within_wall"}
+        groups.setdefault(group, set()).update(ext)
+    return tuple((g, tuple(sorted(e))) for g, e in groups.items())
+
+
+def size_plausibility_waits_only_on_possible_warnings(kb: Knowledge) -> list[str]:
+    """A row waiting on an unknown depth or size (a candidate, named in the trace) is one that
+    some value those inputs can take at the site turns into a warning, per the documented
+    limits: a site whose wall has no mucosa or submucosa (ampulla, pancreas, thoracic, other,
+    unknown primary) never waits on its depth for the wall-limited limit."""
+    table = kb.tables["CSCO2021.FACT.SIZE_PLAUSIBILITY"]
+    out: list[str] = []
+    for group, extents in _site_extents():
+        for extent, size in itertools.product([*extents, None], [*PLAUSIBILITY_SIZES, None]):
+            f = {"site_group": group, "extent": extent, "size_cm": size}
+            for row, unknown in evaluate_collect(table, f).maybe:
+                exts = extents if "extent" in unknown else (extent,)
+                sizes = PLAUSIBILITY_SIZES if "size_cm" in unknown else [size]
+                if not any(reference_size_warning(e, z) for e in exts for z in sizes):
+                    out.append(
+                        f"{f}: {row.id} waits on {sorted(unknown)}, which no value at "
+                        "the site turns into a warning (docs/clinical-gaps.md)"
+                    )
+                    if len(out) >= MAX_REPORTED:
+                        return out
+    return out
+
+
 CHECKS: list[tuple[str, Callable[[Knowledge], list[str]]]] = [
     (
         "rectal NET G1 < 1 cm within the submucosa = CSCO S8 / ESMO 2020 (every input)",
@@ -210,5 +248,9 @@ CHECKS: list[tuple[str, Callable[[Knowledge], list[str]]]] = [
     (
         "size-plausibility warning = the limits documented in docs/clinical-gaps.md",
         size_plausibility_matches_documented_limits,
+    ),
+    (
+        "size-plausibility rows wait only on depths/sizes the site can have that would warn",
+        size_plausibility_waits_only_on_possible_warnings,
     ),
 ]

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from nenguide.engine.kb import Knowledge
+from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import evaluate_first
 from nenguide.mutation.properties.staging import MAX_REPORTED
 
@@ -108,6 +109,93 @@ def _risk_expectations() -> tuple[tuple[str, dict[str, Any]], ...]:
             outs = {reference_risk(c) for c in _risk_completions(f, name)}
             cases.append((outs.pop() if len(outs) == 1 else "open", {**f, name: None}))
     return tuple(cases)
+
+
+# --- candidate rows: only rows some completion of the case makes decide ---------------------
+
+GRADES = ["G1", "G2", "G3"]
+#: The sets a grade left open can be: a run of adjacent grades (a range of one index; the other
+#: index, when read, only raises the floor - WHO 2019: the higher grade of the two counts).
+GRADE_RUNS = [("G1", "G2"), ("G2", "G3"), ("G1", "G2", "G3")]
+CARCINOIDS = ("typical_carcinoid", "atypical_carcinoid")
+CARCINOID_KI67 = [1.0, 7.0, 25.0]  # any Ki-67: a thoracic carcinoid's risk does not read it
+
+
+def _ki67_grade(ki67: float) -> str:
+    """WHO 2019 GEP-NEN: Ki-67 < 3 % G1, 3-20 % G2, > 20 % G3."""
+    return "G1" if ki67 < 3 else "G2" if ki67 <= 20 else "G3"
+
+
+def _members(v: Any) -> list[Any]:
+    return sorted(v.values) if isinstance(v, OneOf) else [v]
+
+
+def _risk_partial_cases() -> Iterable[dict[str, Any]]:
+    """The cases the risk table can be read with: a NET's grade known, left open as a run of
+    adjacent grades, or unknown (no index read: then Ki-67 is unknown too); a Ki-67 read only
+    with a grade at least its own (the higher index counts); a thoracic carcinoid (or the open
+    typical-or-atypical category) without a G grade (WHO 2021 thoracic: carcinoids are typed by
+    mitoses and necrosis, not graded G1-G3); the nodal status each value, a pair, or unknown."""
+    nodes = [*NODES, None, OneOf(frozenset({"negative", "positive"}))]
+    every_ki67 = sorted({k for ks in RISK_KI67.values() for k in ks})
+    grades: list[Any] = [*GRADES, *(OneOf(frozenset(r)) for r in GRADE_RUNS)]
+    for grade in grades:
+        floor = min(_members(grade))
+        kis = [k for k in every_ki67 if _ki67_grade(k) <= floor]
+        for ki67, n in itertools.product([*kis, None], nodes):
+            yield {"category": "NET", "grade": grade, "ki67_percent": ki67, "node_status": n}
+    for n in nodes:
+        yield {"category": "NET", "grade": None, "ki67_percent": None, "node_status": n}
+    for cat in [*CARCINOIDS, OneOf(frozenset(CARCINOIDS))]:
+        for ki67, n in itertools.product([None, *CARCINOID_KI67], nodes):
+            yield {"category": cat, "grade": None, "ki67_percent": ki67, "node_status": n}
+
+
+def _risk_full_completions(f: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    """Every fully known case ``f`` can turn out to be (each unknown or open input at each
+    value it could take, consistently with the grade)."""
+    nodes = NODES if f["node_status"] is None else _members(f["node_status"])
+    for cat in _members(f["category"]):
+        if cat != "NET":  # a carcinoid has no G grade, whatever is read later
+            kis = CARCINOID_KI67 if f["ki67_percent"] is None else [f["ki67_percent"]]
+            for ki67, n in itertools.product(kis, nodes):
+                yield {"category": cat, "grade": None, "ki67_percent": ki67, "node_status": n}
+            continue
+        for g in GRADES if f["grade"] is None else _members(f["grade"]):
+            if f["ki67_percent"] is None:
+                kis = RISK_KI67[g]
+            elif _ki67_grade(f["ki67_percent"]) <= g:
+                kis = [f["ki67_percent"]]
+            else:
+                continue
+            for ki67, n in itertools.product(kis, nodes):
+                yield {"category": cat, "grade": g, "ki67_percent": ki67, "node_status": n}
+
+
+def followup_risk_names_only_possible_rows(kb: Knowledge) -> list[str]:
+    """A row named in the trace while inputs are unknown or open (a candidate, or one of the
+    rows that agree) is the deciding row of some case the partial one can turn out to be: a
+    typical carcinoid with no grade never waits on the NET grade rows, a NET never on a
+    carcinoid row, a G2-or-G3 NET with Ki-67 above 5 % never on the low-risk row (ESMO 2020 /
+    CommNETS 2018 as in :func:`reference_risk`; the completions follow WHO 2019 / 2021
+    grading, never the table)."""
+    table = kb.tables["CSCO2021.FOLLOWUP.RISK"]
+    out: list[str] = []
+    for f in _risk_partial_cases():
+        res = evaluate_first(table, f)
+        named = {r.id for r in res.rows}
+        if res.decided and len(named) <= 1:
+            continue
+        deciding = set()
+        for c in _risk_full_completions(f):
+            full = evaluate_first(table, c)
+            if full.rows:
+                deciding.add(full.rows[0].id)
+        for rid in sorted(named - deciding):
+            out.append(f"{f}: {rid} is named, but decides for no case this can turn out to be")
+            if len(out) >= MAX_REPORTED:
+                return out
+    return out
 
 
 # --- the schedules of clinical-treatment.md §5.2 ----------------------------------------------
@@ -395,6 +483,10 @@ CHECKS: list[tuple[str, Callable[[Knowledge], list[str]]]] = [
     (
         "follow-up risk group = ESMO 2020 / CommNETS 2018 (grade x Ki-67 x nodes grid)",
         followup_risk_matches_reference,
+    ),
+    (
+        "follow-up risk names only rows some completion of the case makes decide",
+        followup_risk_names_only_possible_rows,
     ),
     (
         "follow-up schedule, intervals and exams = clinical-treatment.md §5.2 (every input)",
