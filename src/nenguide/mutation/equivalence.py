@@ -140,7 +140,9 @@ def equivalent(
     grids = [_points(original, mutant, n, domain) for n in names]
     if (
         domain is not None
-        and original.spec.hit_policy != "collect"
+        # first hit only: a priority table traces every row that applies, so a row below a
+        # true row is still seen and the shortcut's pruning would be unsound there
+        and original.spec.hit_policy in ("first", "unique")
         and _only_row_conditions_differ(original, mutant, row_id)
     ):
         assert row_id is not None
