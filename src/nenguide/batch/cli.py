@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from nenguide.knowledge import DEFAULT_GUIDELINE
+
 EXIT_INPUT = 2
 EXIT_REJECTED = 3
 
@@ -202,7 +204,7 @@ def batch(
         typer.Option("--output-format", help="parquet or csv (default: from OUT's suffix)."),
     ] = None,
     as_of: AsOf = None,
-    guideline: Guideline = "csco-2021",
+    guideline: Guideline = DEFAULT_GUIDELINE,
     processes: Processes = 1,
     backend_name: BackendOpt = "columnar",
     chunk_size: ChunkSize = 5000,
@@ -303,7 +305,7 @@ def concordance(
     ] = None,
     input_format: InputFormat = None,
     as_of: AsOf = None,
-    guideline: Guideline = "csco-2021",
+    guideline: Guideline = DEFAULT_GUIDELINE,
     processes: Processes = 1,
     backend_name: BackendOpt = "columnar",
     chunk_size: ChunkSize = 5000,

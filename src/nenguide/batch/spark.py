@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS
+from nenguide.knowledge import DEFAULT_GUIDELINE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -123,7 +124,7 @@ def assess(
     *,
     case_column: str = "case",
     id_column: str | None = None,
-    guideline: str = "csco-2021",
+    guideline: str = DEFAULT_GUIDELINE,
     as_of: dt.date | None = None,
     lang: str = "en",
     backend: str = "columnar",

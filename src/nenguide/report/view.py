@@ -346,8 +346,9 @@ class AssessmentView(Labels):
         ]
 
     def setting(self) -> str | None:
+        table = self.kb.pathway.table("treatment", "setting")  # the package's own id
         for e in self.a["trace"]:
-            if e["step"] == "treatment" and e.get("table") == "CSCO2021.TX.SETTING":
+            if e["step"] == "treatment" and e.get("table") == table:
                 return str(e.get("result"))
         return None
 
