@@ -282,3 +282,19 @@ def test_the_memo_holds_only_immutable_values(kb: Knowledge) -> None:
                 assert isinstance(v.read, FrozenDict)
             elif isinstance(v, dict):
                 assert isinstance(v, FrozenDict), key
+
+
+def test_the_texts_every_assessment_shares_are_read_only(kb: Knowledge) -> None:
+    """The language's texts, choice-code texts and template parameters are built once at load
+    and shared by every assessment: a caller (a report, an adapter) cannot change them in place
+    and so change every later answer."""
+    from nenguide.engine.context import Context
+
+    ctx = Context(kb, "en")
+    with pytest.raises(TypeError):
+        ctx.texts["step.hereditary"] = "X"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        ctx.codes["NET"] = "X"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        ctx.params["x"] = None  # type: ignore[index]
+    assert Context(kb, "en").texts["step.hereditary"] != "X"

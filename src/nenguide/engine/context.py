@@ -151,9 +151,9 @@ class Context:
     issues: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
     # the language's texts and choice-code texts (built at load, looked up here once)
-    texts: dict[str, str] = field(init=False, repr=False, compare=False)
-    codes: dict[str, str] = field(init=False, repr=False, compare=False)
-    params: dict[str, frozenset[str] | None] = field(init=False, repr=False, compare=False)
+    texts: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    codes: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    params: Mapping[str, frozenset[str] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.texts = self.kb.catalog.merged(self.lang)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -187,24 +189,24 @@ class Catalog:
                 k: _template_params(v) for k, v in merged.items() if k.startswith("issue.")
             }
 
-    def params(self, lang: str) -> dict[str, frozenset[str] | None]:
+    def params(self, lang: str) -> Mapping[str, frozenset[str] | None]:
         """Issue text key -> the parameter names its template in ``lang`` uses (``None``: it
         cannot be told, use every parameter), found at load: a parameter a text does not show
         is not formatted."""
         hit = self._params.get(lang)
         if hit is None:
             hit = self._params["en"] if lang not in self.texts else {}
-        return hit
+        return MappingProxyType(hit)  # shared by every assessment: read-only
 
-    def codes(self, lang: str) -> dict[str, str]:
+    def codes(self, lang: str) -> Mapping[str, str]:
         """The text of every choice code the package names (``category.<code>``, else
         ``syndrome.<code>``) in ``lang``, by code: how an issue's text shows a code."""
         hit = self._codes.get(lang)
         if hit is None:
             hit = self._codes["en"] if lang not in self.texts else {}
-        return hit
+        return MappingProxyType(hit)
 
-    def merged(self, lang: str) -> dict[str, str]:
+    def merged(self, lang: str) -> Mapping[str, str]:
         """Every text of ``lang``, English where ``lang`` lacks one or has an empty text (what
         :meth:`get` answers for each key)."""
         hit = self._merged.get(lang)
@@ -212,7 +214,7 @@ class Catalog:
             own = self.texts.get(lang) or self.texts["en"]
             hit = {**self.texts["en"], **{k: v for k, v in own.items() if v}}
             self._merged[lang] = hit
-        return hit
+        return MappingProxyType(hit)
 
     @property
     def languages(self) -> tuple[str, ...]:
