@@ -30,7 +30,17 @@ from nenguide.engine.lint import lint
 from nenguide.engine.tables import Table, TableError, TableSpec, compile_table
 from nenguide.knowledge import load_from
 from nenguide.mutation import equivalence
-from nenguide.mutation.domains import Domain, read_domains
+from nenguide.mutation.allowlist import EQUIVALENT_REASON as EQUIVALENT_REASON
+from nenguide.mutation.allowlist import PATHWAY_PROOF as PATHWAY_PROOF
+from nenguide.mutation.allowlist import PATHWAY_REASON as PATHWAY_REASON
+from nenguide.mutation.allowlist import PATHWAY_VERDICT as PATHWAY_VERDICT
+from nenguide.mutation.allowlist import MutationError as MutationError
+from nenguide.mutation.allowlist import domains_beside as domains_beside
+from nenguide.mutation.allowlist import read_allowlist as read_allowlist
+from nenguide.mutation.allowlist import read_allowlist_proofs as read_allowlist_proofs
+from nenguide.mutation.allowlist import read_open_gaps as read_open_gaps
+from nenguide.mutation.allowlist import write_allowlist as write_allowlist
+from nenguide.mutation.domains import Domain
 from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
 from nenguide.mutation.oracle import (
     GROUP_TABLE,
@@ -49,10 +59,6 @@ from nenguide.mutation.vignettes import (
 #: Tables whose lint samples more input combinations than this are not linted per mutant (the
 #: clinical checks still run); CI lints the package itself on every run.
 LINT_POINTS = 50_000
-
-
-class MutationError(RuntimeError):
-    """The harness cannot run (e.g. the clinical checks fail on the unmutated package)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +297,6 @@ def evaluate(state: _State, mutant: Mutant) -> MutantResult:
     return MutantResult(mutant, "survived", "", ran + more, prove(state, mutant, table))
 
 
-#: a survivor's proof verdict when its table's declared domain proves it (table level failed)
-PATHWAY_VERDICT = "pathway-equivalent"
-#: the ``proof`` of an allow-list entry proven under its table's declared domain
-PATHWAY_PROOF = "pathway-domain"
-
-
 def prove(state: _State, mutant: Mutant, table: Table) -> str:
     """The equivalence verdict of a survivor: table level, else under its table's declared
     input domain (``pathway-equivalent``) when there is one."""
@@ -426,114 +426,3 @@ def relabel(run: RunResult, equivalent: dict[str, str]) -> RunResult:
         for r in run.results
     ]
     return dataclasses.replace(run, results=results)
-
-
-def read_open_gaps(path: Path) -> set[str]:
-    """Survivors known and not yet killed (the ``open`` list): reported as survivors all the
-    same; the fast mode only fails on survivors not listed here."""
-    if not path.is_file():
-        return set()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {str(x) for x in data.get("open") or []}
-
-
-PATHWAY_REASON = (
-    "Pathway-level proof: for all {n} input combinations the pathway can present to the table "
-    "(its declared domain in tests/mutation/domains.yaml: {domain}) the same rows apply with "
-    "the same outputs; at table level it is {table}."
-)
-
-EQUIVALENT_REASON = (
-    "Table-level proof: for all {n} input combinations (every threshold of both tables, a step "
-    "below and above it, each input unknown, every value and pair of values of each "
-    "enumeration) the same rows apply with the same outputs, so no case can tell it apart."
-)
-
-
-def write_allowlist(
-    path: Path,
-    results: list[MutantResult],
-    *,
-    keep: dict[str, str],
-    keep_proofs: dict[str, str] | None = None,
-    domains: dict[str, Domain] | None = None,
-) -> None:
-    """Rewrite the allow-list: proven-equivalent survivors (with the proof as reason, or the
-    reviewed reason already recorded) and every other survivor as an open gap. Survivors proven
-    only under their table's declared domain are written with ``proof: pathway-domain``."""
-    proofs = {k: v for k, v in (keep_proofs or {}).items() if k in keep}
-    status = {r.mutant.id: r.status for r in results}
-    # reviewed entries stay unless the mutant is now killed (or gone, in a complete run)
-    equivalent = {
-        k: v for k, v in keep.items() if status.get(k, "equivalent") in ("equivalent", "survived")
-    }
-    open_gaps: list[str] = []
-    for r in results:
-        if r.status == "equivalent":
-            continue
-        if r.status == "survived" and r.proof.startswith("equivalent"):
-            n = r.proof.split("(", 1)[1].split(" ", 1)[0]
-            equivalent[r.mutant.id] = EQUIVALENT_REASON.format(n=n)
-            proofs.pop(r.mutant.id, None)
-        elif r.status == "survived" and r.proof.startswith(PATHWAY_VERDICT):
-            n = r.proof.split("(", 1)[1].split(" ", 1)[0]
-            table = r.proof.split("table level: ", 1)[1].rstrip(")")
-            dom = (domains or {}).get(r.mutant.table_id)
-            equivalent[r.mutant.id] = PATHWAY_REASON.format(
-                n=n, domain=dom.proof_text() if dom else "see the file", table=table
-            )
-            proofs[r.mutant.id] = PATHWAY_PROOF
-        elif r.status == "survived":
-            open_gaps.append(r.mutant.id)
-    header = (
-        "# Mutants of the knowledge tables that no clinical check kills (issue 13).\n"
-        "# equivalent: reviewed; no input can tell the mutant from the original (each entry is\n"
-        "#   re-proved by tests/test_mutation.py). open: real gaps, reported as survivors in\n"
-        "#   docs/mutation-report.md until a vignette or property with its source kills them.\n"
-        "# Written by `nenguide knowledge mutate --update-allowlist`; review every change.\n"
-    )
-    body = {
-        "equivalent": [_entry(k, v, proofs.get(k)) for k, v in sorted(equivalent.items())],
-        "open": sorted(open_gaps),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=100)
-    path.write_text(header + text, encoding="utf-8")
-
-
-def _entry(mid: str, reason: str, proof: str | None) -> dict[str, str]:
-    return {"id": mid, "reason": reason, **({"proof": proof} if proof else {})}
-
-
-def read_allowlist_proofs(path: Path) -> dict[str, str]:
-    """How each allow-list entry is proven: ``table`` (no input tells it apart) or
-    ``pathway-domain`` (no input in its table's declared domain does)."""
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: dict[str, str] = {}
-    for entry in data.get("equivalent") or []:
-        proof = str(entry.get("proof") or "table").strip()
-        if proof not in ("table", PATHWAY_PROOF):
-            raise MutationError(f"{path}: unknown proof {proof!r} (table or {PATHWAY_PROOF})")
-        out[str(entry.get("id", "")).strip()] = proof
-    return out
-
-
-def domains_beside(allowlist: Path) -> dict[str, Domain]:
-    """The declared input domains kept beside the allow-list (``domains.yaml``)."""
-    return read_domains(allowlist.parent / "domains.yaml")
-
-
-def read_allowlist(path: Path) -> dict[str, str]:
-    """Reviewed equivalent mutants: mutant id -> why no input can tell it from the original."""
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: dict[str, str] = {}
-    for entry in data.get("equivalent") or []:
-        mid, reason = str(entry.get("id", "")).strip(), str(entry.get("reason", "")).strip()
-        if not mid or not reason:
-            raise MutationError(f"{path}: every allow-list entry needs an 'id' and a 'reason'")
-        out[mid] = reason
-    return out
