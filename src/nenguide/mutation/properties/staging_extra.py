@@ -77,12 +77,15 @@ def first_hit_matches(
     out: Callable[[Row], Any] | None = None,
     fixed: tuple[str, ...] = (),
     ordered: tuple[str, ...] = (),
+    fallback: bool = True,
 ) -> list[str]:
     """Every input known, or one of them unknown or one of two values: the table's candidate
     outcomes = the reference's outcomes over the completions (plus the table's own answers on
     completions the reference does not assert, and its fallback row). With more than one input
     partly known, first-hit rows read one by one name candidates that no completion reaches
-    (a size-only row after depth rows), so the exact claim is made one input at a time."""
+    (a size-only row after depth rows), so the exact claim is made one input at a time.
+    ``fallback=False``: no such row is tolerated either (a table with no catch-all row, whose
+    every row states its own case)."""
     output = out or (lambda r: r.then[table.spec.output])
     names = list(grids)
     states = [
@@ -114,9 +117,8 @@ def first_hit_matches(
         got = _got(table, facts, output)
         # the first row true for every completion is the engine's fallback candidate even where
         # the unknown rows before it cover every completion (first-hit rows are read one by one)
-        if not required <= got or not (
-            got <= required | allowed or got <= required | allowed | _fallback(table, facts, output)
-        ):
+        extra = _fallback(table, facts, output) if fallback else set()
+        if not required <= got or not got <= required | allowed | extra:
             failures.append(
                 f"{table.id} {facts}: {sorted(map(repr, got))}, reference "
                 f"{sorted(map(repr, required))} (allowed also {sorted(map(repr, allowed))})"
