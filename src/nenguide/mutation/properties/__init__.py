@@ -62,6 +62,7 @@ from nenguide.mutation.properties.staging import (
     staging_system_by_site_and_category,
 )
 from nenguide.mutation.properties.staging_extra import (
+    GROUP_CHECKS,
     boundary_flags_match_sources,
     n_and_m_tables_under_partial_knowledge,
     staging_system_under_partial_knowledge,
@@ -290,5 +291,6 @@ def properties() -> list[Property]:
             well_differentiated_by_category_then_stated,
         ),
     ]
+    out += [Property(name, check) for name, check in GROUP_CHECKS]
     out += [Property(n, check, kind="decision", gap=gap) for n, gap, check in DECISIONS]
     return out

@@ -163,10 +163,26 @@ def gastric_type_by_cause(f: dict[str, Any]) -> str:
 LOCAL_SIZES = (0.9, 1.0, 1.1, 1.9, 2.0, 2.1)
 
 
+def _option_and_mdt(row: Row) -> tuple[Any, Any]:
+    return row.then.get("option"), row.then.get("mdt")
+
+
+def _gastric_with_mdt(f: dict[str, Any], option: str | None) -> tuple[str, str | None] | None:
+    """The gastric option with its MDT reason: endoscopic resection of a small low-risk type 3
+    tumour goes to the MDT (clinical-treatment.md §2.2: 'emerging', retrospective data; issue 8
+    §3); no other gastric option needs it."""
+    if option is None:
+        return None
+    small_type3 = f["gastric_type"] == "type3" and option == "ENDOSCOPIC_RESECTION"
+    return option, "GASTRIC_TYPE3_SMALL" if small_type3 else None
+
+
 def local_treatment_under_partial_knowledge(kb: Knowledge) -> list[str]:
     """The first-listed local treatment of each site (treatment.reference_local_treatment) and
-    the gastric type, with every input known, or one unknown or one of two values: the options
-    named are exactly those of the possible cases (staging_extra.first_hit_matches)."""
+    the gastric type, with every input known, or one unknown or one of two values (the gastric
+    type included: its cause not yet established): the options named are exactly those of the
+    possible cases (staging_extra.first_hit_matches), e.g. no gastrectomy for a small G1-G2
+    confined node-negative gastric NET of unknown type, which no type gives."""
     from nenguide.model.case import EXTENTS_BY_SITE, PrimarySite
     from nenguide.mutation.properties.staging_extra import first_hit_matches
     from nenguide.mutation.properties.treatment import LOCAL_TABLE, reference_local_treatment
@@ -187,15 +203,19 @@ def local_treatment_under_partial_knowledge(kb: Knowledge) -> list[str]:
             grids["appendix_margin"] = ("not_resected", "R0", "R1", "R2")
         else:
             grids["nodes"] = ("negative", "positive")
-        # gastric type only known: with it unknown, the type-3 row (after the small low-risk
-        # type-3 row) names gastrectomy as possible for a small G1-G2 confined N0 tumour, which
-        # no completion gives (a first-hit imprecision of the table, reported for review)
+        # the gastric type too is known, unknown or one of two types (cause not established)
         out += first_hit_matches(
             kb.tables[table_id],
             grids,
-            lambda f, site=site: reference_local_treatment(site, f),  # type: ignore[misc]
-            fixed=("gastric_type",),
+            (lambda f: _gastric_with_mdt(f, reference_local_treatment("stomach", f)))
+            if site == "stomach"
+            else (lambda f, site=site: reference_local_treatment(site, f)),  # type: ignore[misc]
+            out=_option_and_mdt if site == "stomach" else None,
             ordered=("extent",),
+            # the gastric rows each state their own case (no catch-all): no candidate beyond
+            # the possible cases is tolerated, e.g. no gastrectomy for a type 1 G3 tumour
+            # whose size is not known
+            fallback=site != "stomach",
         )
     table = kb.tables["CSCO2021.TX.GASTRIC.CAUSE"]
     grids = {k: tuple(table.spec.inputs[k].values or []) for k in ("aag", "zes_cause", "gastrin")}
