@@ -62,12 +62,12 @@ from nenguide.mutation.properties.staging import (
     staging_system_by_site_and_category,
 )
 from nenguide.mutation.properties.staging_extra import (
-    GROUP_CHECKS,
     boundary_flags_match_sources,
     n_and_m_tables_under_partial_knowledge,
     staging_system_under_partial_knowledge,
     t_tables_under_partial_knowledge,
 )
+from nenguide.mutation.properties.staging_groups import GROUP_CHECKS
 from nenguide.mutation.properties.syndromes import SYNDROME_CHECKS
 from nenguide.mutation.properties.syndromes_carcinoid import CARCINOID_CHECKS
 from nenguide.mutation.properties.syndromes_rare import RARE_CHECKS
