@@ -340,3 +340,25 @@ def test_visits_are_ordered_and_inside_the_window(anchor: dt.date, lag: int, eve
     assert all(as_of <= d <= add_months(as_of, 60) for d in dues)
     assert all(d == add_months(anchor, m) for m, d, _ in planned)
     assert dues, "a lifelong schedule always has a visit in the next 5 years"
+
+
+def test_an_open_grade_asks_only_for_the_index_that_leaves_it_open(kb: Knowledge) -> None:
+    """Ki-67 6 % (G2) with a mitotic count reported as 10-30 per 2 mm² (G2 or G3): the grade,
+    so the follow-up risk, is open because of the mitoses alone, and the issue asks for them,
+    not for the Ki-67 that was given (V960's case; WHO 2019: the higher index grades)."""
+    case = parse_case(
+        {
+            "tumour": {"primary_site": "ileum", "size_cm": 1.8, "extent": "muscularis_propria"},
+            "regional_nodes": {"examined": 14, "positive": 0},
+            "metastases": {"status": "none"},
+            "pathology": {
+                "differentiation": "well",
+                "ki67_percent": 6,
+                "mitoses": {"range": {"ge": 10, "le": 30}, "area_mm2": 2},
+            },
+            "clinical": {"resection": {"performed": True, "margin": "R0", "date": "2026-10-05"}},
+        }
+    )
+    a = assess(case, kb, as_of=dt.date(2026, 11, 23))
+    needs = [i for i in a.issues if i["code"] == "FOLLOWUP_NEEDS_DATA"]
+    assert [i["fields"] for i in needs] == [["pathology.mitoses_per_2mm2"]]

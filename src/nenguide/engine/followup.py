@@ -158,10 +158,17 @@ def _open(ctx: Context, cls: Classification) -> tuple[Any, Any]:
     return category, one_of(grades_left) if grades_left else None
 
 
-def _fields(names: Iterable[str]) -> list[str]:
+def _fields(names: Iterable[str], cls: Classification | None = None) -> list[str]:
+    """The case fields behind the open inputs ``names``. An open grade names only the index
+    whose own grade is still open (a Ki-67 of 6 % with a mitotic range of 10-30 asks for the
+    mitoses, not for the Ki-67); both when neither is, or without the classification."""
     out: set[str] = set()
     for n in names:
-        out.update(FIELDS.get(n) or fields_of([n]))
+        fields = FIELDS.get(n) or fields_of([n])
+        if n == "grade" and cls is not None:  # FIELDS["grade"]: the Ki-67, then the mitoses
+            by_index = (cls.grade_by_ki67, cls.grade_by_mitoses)
+            fields = [f for f, g in zip(fields, by_index, strict=True) if g is None] or fields
+        out.update(fields)
     return sorted(out)
 
 
@@ -218,7 +225,7 @@ def follow_up(
         return _insufficient(ctx, missing, ex_rule, lifelong, ex.row.sources if ex.row else ())
     ff["family"] = fam.value
     if not ex.decided:
-        return _insufficient(ctx, _fields(ex.missing), None)
+        return _insufficient(ctx, _fields(ex.missing, cls), None)
     assert ex.row is not None
     if ex.value is True:
         return FollowUp(
@@ -244,7 +251,7 @@ def follow_up(
         open_inputs = set(res.missing)
         if "risk" in open_inputs:
             open_inputs = (open_inputs - {"risk"}) | risk_missing
-        return _insufficient(ctx, _fields(open_inputs), ex.row.id, lifelong, ex.row.sources)
+        return _insufficient(ctx, _fields(open_inputs, cls), ex.row.id, lifelong, ex.row.sources)
     assert res.row is not None
     name = str(res.value)
     params = schedule_parameters(ctx)
