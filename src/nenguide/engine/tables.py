@@ -19,7 +19,7 @@ names the missing inputs. When they agree, the outcome stands even with inputs u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -311,42 +311,11 @@ def _row_truth(row: Row, facts: Mapping[str, Any]) -> tuple[Tri, list[str]]:
     return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
 
 
-def _truth(row: Row, vals: tuple[Any, ...]) -> list[str] | None:
-    """:func:`_row_truth` on the table's input values in order: ``None`` when the row is
-    FALSE, else the inputs that leave it UNKNOWN (empty: TRUE)."""
-    unknown: list[str] = []
-    for i, _, _, c in row.checks:
-        v = vals[i]
-        if v is None:
-            unknown.append(c.fact)
-        elif type(v) is OneOf:
-            t = c.evaluate(v)
-            if t is _FALSE:
-                return None
-            if t is _UNKNOWN:
-                unknown.append(c.fact)
-        elif not c.predicate(v):
-            return None
-    return unknown
-
-
-def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
-    """Evaluate a ``first``/``unique`` table.
-
-    The outcome is decided when every row that could still be the first true row gives the same
-    ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
-    """
-    return first_of(table, tuple(map(facts.get, table.names)))
-
-
-def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
-    """:func:`evaluate_first` on the table's input values in order (``table.names``)."""
-    candidates: list[Row] | None = None
-    missing: set[str] = set()
-    decisive: Row | None = None
-    # one pass in row order (:func:`_truth` inline, each condition tested by its OP_* code
-    # without a call where it can): the first TRUE row ends it; rows that need an unknown
-    # input before it are the candidates
+def _live_rows(table: Table, vals: tuple[Any, ...]) -> Iterator[tuple[Row, list[str] | None]]:
+    """The rows that are not FALSE on the table's input values in order (``table.names``), in
+    row order, each with the inputs that leave it UNKNOWN (``None``: it is TRUE).
+    :func:`_row_truth` inline, each condition tested by its OP_* code without a call where it
+    can: this loop is the engine's hot path (every table look-up of every assessment)."""
     for row in table.candidates(vals):
         unknown: list[str] | None = None
         for i, op, arg, c in row.checks:
@@ -378,13 +347,33 @@ def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
             elif not c.predicate(v):
                 break
         else:
-            if unknown is None:
-                decisive = row
-                break
-            if candidates is None:
-                candidates = []
-            candidates.append(row)
-            missing.update(unknown)
+            yield row, unknown
+
+
+def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
+    """Evaluate a ``first``/``unique`` table.
+
+    The outcome is decided when every row that could still be the first true row gives the same
+    ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
+    """
+    return first_of(table, tuple(map(facts.get, table.names)))
+
+
+def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
+    """:func:`evaluate_first` on the table's input values in order (``table.names``)."""
+    candidates: list[Row] | None = None
+    missing: set[str] = set()
+    decisive: Row | None = None
+    # one pass in row order: the first TRUE row ends it; rows that need an unknown input
+    # before it are the candidates
+    for row, unknown in _live_rows(table, vals):
+        if unknown is None:
+            decisive = row
+            break
+        if candidates is None:
+            candidates = []
+        candidates.append(row)
+        missing.update(unknown)
     # strict=False: vals was read by table.names (the same length)
     read = FrozenDict(zip(table.names, vals, strict=False))
     if candidates is None:
@@ -420,42 +409,11 @@ def collect_of(table: Table, vals: tuple[Any, ...]) -> CollectResult:
     """:func:`evaluate_collect` on the table's input values in order (``table.names``)."""
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []
-    for row in table.candidates(vals):
-        # :func:`_truth` inline (this loop runs over every row of the big collect tables)
-        unknown: list[str] | None = None
-        for i, op, arg, c in row.checks:
-            v = vals[i]
-            if v is None:
-                if unknown is None:
-                    unknown = []
-                unknown.append(c.fact)
-            elif type(v) is OneOf:
-                t = c.evaluate(v)
-                if t is _FALSE:
-                    break
-                if t is _UNKNOWN:
-                    if unknown is None:
-                        unknown = []
-                    unknown.append(c.fact)
-            elif op == OP_IN:
-                if v not in arg:
-                    break
-            elif op == OP_EQ:
-                if v != arg:
-                    break
-            elif op == OP_IS:
-                if v is not arg:
-                    break
-            elif op == OP_NOT_IN:
-                if v in arg:
-                    break
-            elif not c.predicate(v):
-                break
+    for row, unknown in _live_rows(table, vals):
+        if unknown is None:
+            applies.append(row)
         else:
-            if unknown is None:
-                applies.append(row)
-            else:
-                maybe.append((row, tuple(unknown)))
+            maybe.append((row, tuple(unknown)))
     read = FrozenDict(zip(table.names, vals, strict=False))
     return _tuple(CollectResult, (table, tuple(applies), tuple(maybe), read))
 
