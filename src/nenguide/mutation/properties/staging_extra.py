@@ -18,7 +18,7 @@ from typing import Any
 
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf, Tri
-from nenguide.engine.tables import Row, Table, evaluate_collect, evaluate_first
+from nenguide.engine.tables import Row, Table, _row_truth, evaluate_collect, evaluate_first
 from nenguide.mutation.properties.staging import (
     GEP_SITES,
     MAX_REPORTED,
@@ -127,27 +127,9 @@ def first_hit_matches(
     return failures
 
 
-def _truth(row: Row, facts: dict[str, Any]) -> Tri:
-    out = Tri.TRUE
-    for c in row.conditions:
-        v = facts.get(c.fact)
-        t = (
-            Tri.UNKNOWN
-            if v is None
-            else c.evaluate(v)
-            if type(v) is OneOf
-            else (Tri.TRUE if c.predicate(v) else Tri.FALSE)
-        )
-        if t is Tri.FALSE:
-            return t
-        if t is Tri.UNKNOWN:
-            out = t
-    return out
-
-
 def _fallback(table: Table, facts: dict[str, Any], output: Callable[[Row], Any]) -> set[Any]:
     for row in table.rows:
-        if _truth(row, facts) is Tri.TRUE:
+        if _row_truth(row, facts)[0] is Tri.TRUE:
             return {output(row)}
     return set()
 
