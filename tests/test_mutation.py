@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from mutation_support import mutants as _mutants
+from mutation_support import sources as _sources
 from nenguide.engine.kb import Knowledge
 from nenguide.knowledge import load_from, package_path
 from nenguide.mutation import equivalence, runner
 from nenguide.mutation import select as sel
-from nenguide.mutation.mutants import KINDS, Mutant, TableSource, all_mutants, read_tables
+from nenguide.mutation.mutants import KINDS, TableSource
 from nenguide.mutation.oracle import GROUP_TABLE
 from nenguide.mutation.properties import Property, properties
 from nenguide.mutation.vignettes import assess_vignette, load_vignette, vignette_failures
@@ -44,16 +46,6 @@ ISSUE_KILLERS = {
     RECTAL: ["302-tx-rectum-1.2cm-g1-local-excision.yaml"],
     RECTAL_STRICT: ["303-tx-rectum-1.0cm-g1-local-excision.yaml"],
 }
-
-
-@cache
-def _sources() -> dict[str, TableSource]:
-    return {t.id: t for t in read_tables(package_path())}
-
-
-@cache
-def _mutants() -> dict[str, Mutant]:
-    return {m.id: m for m in all_mutants(list(_sources().values()))}
 
 
 @cache

@@ -12,15 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import pytest
 
+from mutation_support import mutants as _mutants
+from mutation_support import mutated as _mutated
+from mutation_support import package_kb as _kb
+from mutation_support import sources as _sources
 from nenguide.engine.kb import Knowledge
-from nenguide.knowledge import load_from, package_path
 from nenguide.mutation import report, runner
-from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
 from nenguide.mutation.properties import Property, properties
 from nenguide.mutation.properties import recorded_decisions as rd
 from nenguide.mutation.properties.workup import workup_items_match_reference
@@ -85,26 +86,6 @@ GUARDED: dict[str, Callable[[Knowledge], list[str]]] = {
     "CSCO2021.WORKUP.MARKERS.CGA when category: [NET, typical_carcinoid, atypical_carcinoid] -> "
     "[NET, typical_carcinoid, atypical_carcinoid, MiNEN]": rd.minen_workup,
 }
-
-
-@cache
-def _sources() -> dict[str, TableSource]:
-    return {t.id: t for t in read_tables(package_path())}
-
-
-@cache
-def _mutants() -> dict[str, Mutant]:
-    return {m.id: m for m in all_mutants(list(_sources().values()))}
-
-
-@cache
-def _kb() -> Knowledge:
-    return load_from(package_path(), verify_hash=False)
-
-
-def _mutated(mutant_id: str) -> Knowledge:
-    m = _mutants()[mutant_id]
-    return runner.load_mutant(_kb(), m, _sources()[m.table_id])
 
 
 def _decisions() -> list[Property]:

@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from mutation_support import mutants as _mutants
+from mutation_support import package_kb as _kb
+from mutation_support import sources as _sources
 from nenguide import assess
 from nenguide.batch.synth import generate
-from nenguide.engine.kb import Knowledge
 from nenguide.errors import parse_case
-from nenguide.knowledge import load_from, package_path
 from nenguide.model.assessment import Assessment
 from nenguide.mutation import equivalence, runner
 from nenguide.mutation.domains import Domain, DomainError, parse, read_domains
-from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
 from nenguide.mutation.vignettes import as_of, load_vignette, vignette_files
 from test_properties import cases
 
@@ -41,21 +41,6 @@ AS_OF = dt.date(2026, 11, 23)
 @cache
 def _domains() -> dict[str, Domain]:
     return read_domains(DOMAINS)
-
-
-@cache
-def _kb() -> Knowledge:
-    return load_from(package_path(), verify_hash=False)
-
-
-@cache
-def _sources() -> dict[str, TableSource]:
-    return {t.id: t for t in read_tables(package_path())}
-
-
-@cache
-def _mutants() -> dict[str, Mutant]:
-    return {m.id: m for m in all_mutants(list(_sources().values()))}
 
 
 def _violations(result: Assessment, label: str, seen: Counter[str]) -> list[str]:
@@ -358,9 +343,7 @@ def test_an_empty_domain_never_proves_what_the_table_level_refutes() -> None:
         mutant = runner.compile_mutant(m, _sources()[m.table_id])
         table_level, _ = equivalence.equivalent(original, mutant, m.row_id)
         if table_level is False:
-            empty, _ = equivalence.equivalent(
-                original, mutant, m.row_id, domain=Domain(m.table_id)
-            )
+            empty, _ = equivalence.equivalent(original, mutant, m.row_id, domain=Domain(m.table_id))
             if empty is not False:
                 wrong.append(m.id)
     assert not wrong, wrong

@@ -5,14 +5,13 @@ source, and the reference encodings read the reference, not the table."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 import pytest
 
+from mutation_support import mutants as _mutants
+from mutation_support import sources as _sources
 from nenguide.engine.kb import Knowledge
-from nenguide.knowledge import package_path
 from nenguide.mutation import runner
-from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
 from nenguide.mutation.properties import fact_checks, followup
 
 RISK = followup.followup_risk_matches_reference
@@ -58,16 +57,6 @@ KILLED_BY: dict[str, Callable[[Knowledge], list[str]]] = {
     "CSCO2021.FACT.SIZE_PLAUSIBILITY.WALL_LIMITED_LARGE when extent: [mucosa, submucosa] -> "
     "[mucosa, submucosa, muscularis_propria]": SIZE,
 }
-
-
-@cache
-def _sources() -> dict[str, TableSource]:
-    return {t.id: t for t in read_tables(package_path())}
-
-
-@cache
-def _mutants() -> dict[str, Mutant]:
-    return {m.id: m for m in all_mutants(list(_sources().values()))}
 
 
 @pytest.mark.parametrize("mutant_id", sorted(KILLED_BY))

@@ -5,14 +5,14 @@ each named property holds on the package and fails on the mutant."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 import pytest
 
+from mutation_support import mutants as _mutants
+from mutation_support import package_kb as _kb
+from mutation_support import sources as _sources
 from nenguide.engine.kb import Knowledge
-from nenguide.knowledge import load_from, package_path
 from nenguide.mutation import runner
-from nenguide.mutation.mutants import Mutant, TableSource, read_tables, table_mutants
 from nenguide.mutation.properties import classification as cls
 from nenguide.mutation.properties import hereditary as her
 
@@ -45,21 +45,6 @@ KILLERS: dict[str, Callable[[Knowledge], list[str]]] = {
         cls.thoracic_carcinoid_matches_who2021
     ),
 }
-
-
-@cache
-def _kb() -> Knowledge:
-    return load_from(package_path(), verify_hash=False)
-
-
-@cache
-def _sources() -> dict[str, TableSource]:
-    return {t.id: t for t in read_tables(package_path())}
-
-
-@cache
-def _mutants() -> dict[str, Mutant]:
-    return {m.id: m for t in _sources().values() for m in table_mutants(t)}
 
 
 @pytest.mark.parametrize("mutant_id", sorted(KILLERS))

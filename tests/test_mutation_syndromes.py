@@ -6,15 +6,15 @@ property, except the survivors listed here with the reason no table-level check 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import pytest
 
+from mutation_support import package_kb as _kb
+from mutation_support import sources as _sources
 from nenguide.engine.kb import Knowledge
-from nenguide.knowledge import load_from, package_path
 from nenguide.mutation import runner
-from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
+from nenguide.mutation.mutants import Mutant, all_mutants
 from nenguide.mutation.properties.syndromes import SYNDROME_CHECKS
 from nenguide.mutation.properties.syndromes_carcinoid import CARCINOID_CHECKS
 from nenguide.mutation.properties.syndromes_rare import RARE_CHECKS
@@ -45,16 +45,6 @@ TABLE_OF: dict[str, str] = {
 KNOWN_SURVIVORS = ("CSCO2021.SYN.INTERFERENCE.CGA_EGFR when egfr_ml_min",)
 ALLOWLIST = Path(__file__).resolve().parent / "mutation" / "equivalent.yaml"
 SAMPLE = 12  # mutants per table (every mutant runs in the mutation harness)
-
-
-@cache
-def _sources() -> dict[str, TableSource]:
-    return {t.id: t for t in read_tables(package_path())}
-
-
-@cache
-def _kb() -> Knowledge:
-    return load_from(package_path(), verify_hash=False)
 
 
 def _table(name: str) -> str:

@@ -4,40 +4,17 @@ sources decide and leave the open ones alone."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
 import pytest
 
+from mutation_support import mutated as _mutant
 from nenguide.engine.kb import Knowledge
-from nenguide.knowledge import load_from, package_path
-from nenguide.mutation import runner
-from nenguide.mutation.mutants import Mutant, TableSource, all_mutants, read_tables
 from nenguide.mutation.properties.liver import liver_conflicts_match_enets, liver_type_matches_enets
 from nenguide.mutation.properties.setting import (
     setting_matches_csco,
     symptom_control_matches_reference,
 )
 from nenguide.mutation.properties.workup import workup_items_match_reference
-
-
-@cache
-def _sources() -> dict[str, TableSource]:
-    return {t.id: t for t in read_tables(package_path())}
-
-
-@cache
-def _mutants() -> dict[str, Mutant]:
-    return {m.id: m for m in all_mutants(list(_sources().values()))}
-
-
-@cache
-def _kb() -> Knowledge:
-    return load_from(package_path(), verify_hash=False)
-
-
-def _mutant(mid: str) -> Knowledge:
-    m = _mutants()[mid]
-    return runner.load_mutant(_kb(), m, _sources()[m.table_id])
 
 
 @pytest.mark.parametrize(
