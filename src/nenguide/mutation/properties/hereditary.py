@@ -13,6 +13,7 @@ from typing import Any
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import evaluate_collect, evaluate_first
+from nenguide.mutation.properties.grid import completions
 from nenguide.mutation.properties.staging import MAX_REPORTED
 
 Outcome = tuple[str, frozenset[str], frozenset[str]]  # (test, syndromes, genes)
@@ -155,14 +156,7 @@ _BASE: dict[str, Any] = {
 
 def _completions(f: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
     """Every fully known case ``f`` can be (its unknown or partly known inputs completed)."""
-    axes = []
-    for name, v in f.items():
-        if v is None:
-            axes.append([(name, x) for x in _DOMAINS[name]])
-        elif isinstance(v, OneOf):
-            axes.append([(name, x) for x in v.sorted()])
-    for combo in itertools.product(*axes):
-        yield {**f, **dict(combo)}
+    return completions(f, _DOMAINS)
 
 
 def _trigger_scenarios() -> list[dict[str, Any]]:

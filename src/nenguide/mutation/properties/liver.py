@@ -22,12 +22,12 @@ one lobe (type III is "disseminated bilobar"): neither is asserted.
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Any
 
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import evaluate_collect, evaluate_first
+from nenguide.mutation.properties.grid import completions, with_unknowns
 from nenguide.mutation.properties.staging import MAX_REPORTED
 
 COUNTS = (1, 2, 6)
@@ -70,19 +70,11 @@ def reference_liver_type(f: dict[str, Any]) -> str | None:
 
 def _grid() -> list[dict[str, Any]]:
     """Every combination of the findings, each input also unknown (None)."""
-    names = list(DOMAINS)
-    axes = [(*DOMAINS[n], None) for n in names]
-    return [dict(zip(names, c, strict=True)) for c in itertools.product(*axes)]
+    return list(with_unknowns(DOMAINS))
 
 
 def _completions(f: dict[str, Any]) -> list[dict[str, Any]]:
-    unknown = [k for k in DOMAINS if f[k] is None]
-    out = []
-    for combo in itertools.product(*(DOMAINS[k] for k in unknown)):
-        g = dict(f)
-        g.update(zip(unknown, combo, strict=True))
-        out.append(g)
-    return out
+    return list(completions(f, DOMAINS))
 
 
 @functools.cache

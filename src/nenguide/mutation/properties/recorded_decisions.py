@@ -21,6 +21,7 @@ from typing import Any
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import Table, evaluate_collect, evaluate_first
+from nenguide.mutation.properties.grid import completions, with_unknowns
 from nenguide.mutation.properties.liver import (
     DOMAINS as LIVER_DOMAINS,
 )
@@ -267,20 +268,13 @@ def liver_bilobar_standard_resection_is_type_ii(kb: Knowledge) -> list[str]:
         types = set(_applying(table, f, "type"))
         if types != {"II"}:
             out.append(f"{f}: the rows that apply give {sorted(map(str, types))}, decision II")
-    names = list(LIVER_DOMAINS)
-    for combo in itertools.product(*((*LIVER_DOMAINS[n], None) for n in names)):
-        f = dict(zip(names, combo, strict=True))
-        unknown = [k for k in names if f[k] is None]
-        completions = []
-        for values in itertools.product(*(LIVER_DOMAINS[k] for k in unknown)):
-            g = dict(f)
-            g.update(zip(unknown, values, strict=True))
-            completions.append(g)
-        if not any(_is_decision(g) for g in completions):
+    for f in with_unknowns(LIVER_DOMAINS):
+        cases = list(completions(f, LIVER_DOMAINS))
+        if not any(_is_decision(g) for g in cases):
             continue
-        if any(reference_liver_conflicts(g) for g in completions):
+        if any(reference_liver_conflicts(g) for g in cases):
             continue  # the consistency table stops typing first
-        decided = [_liver_decided_type(g) for g in completions]
+        decided = [_liver_decided_type(g) for g in cases]
         want = {t for t in decided if t is not None}
         if len(want) != len(set(decided)):
             continue  # some completion is still named by no definition nor decision
