@@ -500,32 +500,20 @@ def _insufficient(w: _Work) -> None:
         therapy = w.cat[code].therapy
         if code in w.offers or (therapy is not None and therapy in failed):
             del w.conditional[code]
-    cond_groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-    for code, (row, unknown) in w.conditional.items():
-        cond_groups.setdefault(tuple(fields_for(unknown)), []).append((code, row.id))
-    for flds, items in cond_groups.items():
-        w.ctx.issue(
-            "TX_OPTION_CONDITIONAL",
-            STEP,
-            list(flds),
-            rule_id=items[0][1],
-            options=tuple(w._name(c) for c, _ in items),
-            needs=flds,
-        )
-    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
-    for code, (rule, unknown) in w.maybe.items():
-        if code in w.offers or code in w.conditional:
-            continue
-        groups.setdefault(tuple(fields_for(unknown)), []).append((code, rule))
-    for flds, items in groups.items():
-        w.ctx.issue(
-            "TX_NEEDS_DATA",
-            STEP,
-            list(flds),
-            rule_id=items[0][1],
-            options=tuple(w._name(c) for c, _ in items),
-            needs=flds,
-        )
+    _issue_per_fields(
+        w,
+        "TX_OPTION_CONDITIONAL",
+        ((code, row.id, unknown) for code, (row, unknown) in w.conditional.items()),
+    )
+    _issue_per_fields(
+        w,
+        "TX_NEEDS_DATA",
+        (
+            (code, rule, unknown)
+            for code, (rule, unknown) in w.maybe.items()
+            if code not in w.offers and code not in w.conditional
+        ),
+    )
 
 
 def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
@@ -589,6 +577,25 @@ def _build(w: _Work, site: SiteParameters) -> list[TreatmentOption]:
     # recommended options first, then the conditional ones (each group in rule order)
     out.sort(key=lambda o: o["status"] == "conditional")
     return out
+
+
+def _issue_per_fields(
+    w: _Work, code: str, options: Iterable[tuple[str, str, Iterable[str]]]
+) -> None:
+    """One ``code`` issue per set of case fields the options wait on, naming those options and
+    the first one's rule (``options``: option code, rule id, the facts it waits on)."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for option, rule, unknown in options:
+        groups.setdefault(tuple(fields_for(unknown)), []).append((option, rule))
+    for flds, items in groups.items():
+        w.ctx.issue(
+            code,
+            STEP,
+            list(flds),
+            rule_id=items[0][1],
+            options=tuple(w._name(c) for c, _ in items),
+            needs=flds,
+        )
 
 
 def _requires(w: _Work, row: Row, unknown: list[str]) -> list[TreatmentRequirement]:
