@@ -30,3 +30,12 @@ def completions(
             axes.append([(name, x) for x in v.sorted()])
     for combo in itertools.product(*axes):
         yield {**f, **dict(combo)}
+
+
+def values_of(value: Any) -> frozenset[str]:
+    """A table output as the set of values it may be (none, one, or a ``OneOf``'s), as text."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, OneOf):
+        return frozenset(str(v) for v in value.values)
+    return frozenset({str(value)})

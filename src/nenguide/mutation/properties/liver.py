@@ -25,9 +25,9 @@ import functools
 from typing import Any
 
 from nenguide.engine.kb import Knowledge
-from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import evaluate_collect, evaluate_first
 from nenguide.mutation.properties.grid import completions, with_unknowns
+from nenguide.mutation.properties.grid import values_of as _values
 from nenguide.mutation.properties.staging import MAX_REPORTED
 
 COUNTS = (1, 2, 6)
@@ -128,11 +128,3 @@ def liver_conflicts_match_enets(kb: Knowledge) -> list[str]:
             if len(out) >= MAX_REPORTED:
                 break
     return out
-
-
-def _values(value: Any) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if isinstance(value, OneOf):
-        return frozenset(str(v) for v in value.values)
-    return frozenset({str(value)})

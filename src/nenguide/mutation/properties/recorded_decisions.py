@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from nenguide.engine.kb import Knowledge
-from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import Table, evaluate_collect, evaluate_first
 from nenguide.mutation.properties.grid import completions, with_unknowns
+from nenguide.mutation.properties.grid import values_of as _values
 from nenguide.mutation.properties.liver import (
     DOMAINS as LIVER_DOMAINS,
 )
@@ -41,14 +41,6 @@ def _applying(table: Table, facts: dict[str, Any], key: str) -> list[Any]:
 
 def _applying_rows(table: Table, facts: dict[str, Any]) -> set[str]:
     return {r.id for r in evaluate_collect(table, facts).applies}
-
-
-def _values(value: Any) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if isinstance(value, OneOf):
-        return frozenset(str(v) for v in value.values)
-    return frozenset({str(value)})
 
 
 # --- work-up (CSCO2021.WORKUP.ITEMS) -------------------------------------------------------------
