@@ -205,8 +205,8 @@ def pathway_facts(
     _syndrome_flags(ctx, f, status)
 
     ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])
-    out = facts.with_(**f)
-    values = dict(out)
+    # one working dict for the whole phase (the facts of phase 1 are never changed)
+    values = {**facts, **f}
     _first_tables(ctx, values, "pathway")
     table_id = _role(ctx, "men1_major")
     if table_id is not None:  # the MEN1 major manifestations that apply are counted
@@ -217,7 +217,9 @@ def pathway_facts(
             known = max(known, need)
         values[ctx.kb.tables[table_id].output] = one_of(range(known, known + unknown + 1))
     _gastric_type(ctx, values)
-    return out.with_(**{k: v for k, v in values.items() if k not in out or out[k] is not v})
+    out = Facts(values)
+    out.lab_index, out.done, out.extra = facts.lab_index, facts.done, facts.extra
+    return out
 
 
 _NOT_EVALUATED = "not_evaluated"

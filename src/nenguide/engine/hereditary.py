@@ -59,31 +59,39 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def derive_facts(
-    facts: Mapping[str, Any], kb: Knowledge
-) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The hereditary tables' view of the facts (all derived once by the fact layer), and the
-    fields behind each unknown one."""
-    table_inputs = {"site_group", "well_differentiated", "age_years", "number_of_tumours",
-                    "men1_major_count", "phpt", "gastrinoma", "atrophic_gastritis",
-                    "vhl_feature", "nf1_stigmata", "tsc_feature", "mtc", "pheo",
-                    "relative_men1", "relative_phpt", "relative_variant", "relative_nen",
-                    "carrier", "hx_cns_haemangioblastoma", "hx_retinal_haemangioblastoma",
-                    "hx_clear_cell_renal_cell_carcinoma"}  # fmt: skip
-    values = {n: facts.get(_RENAMED.get(n, n)) for n in table_inputs}
-    fields: dict[str, list[str]] = {}
-    for n in table_inputs:
-        src = _RENAMED.get(n, n)
-        if src.startswith("hx_"):
-            fields[n] = [f"clinical.history.{src[3:]}"]
-        elif n in _FIELDS:
-            fields[n] = list(_FIELDS[n])
-        else:  # a fact of a fact table: the history items it reads that are unknown
-            fields[n] = _unknown_inputs(facts, kb, n)
-    # MEN1 major manifestations: the case fields of the rows of the counting table that need
-    # a missing input
-    fields["men1_major_count"] = _count_missing(facts, kb, "men1_major")
-    return values, fields
+#: the inputs of the hereditary tables, each read from the fact of the same name (or the one
+#: in _RENAMED)
+_TABLE_INPUTS = (
+    "site_group", "well_differentiated", "age_years", "number_of_tumours", "men1_major_count",
+    "phpt", "gastrinoma", "atrophic_gastritis", "vhl_feature", "nf1_stigmata", "tsc_feature",
+    "mtc", "pheo", "relative_men1", "relative_phpt", "relative_variant", "relative_nen",
+    "carrier", "hx_cns_haemangioblastoma", "hx_retinal_haemangioblastoma",
+    "hx_clear_cell_renal_cell_carcinoma",
+)  # fmt: skip
+_SOURCES = tuple((n, _RENAMED.get(n, n)) for n in _TABLE_INPUTS)
+
+
+def derive_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The hereditary tables' view of the facts (all derived once by the fact layer)."""
+    get = facts.get
+    return {n: get(src) for n, src in _SOURCES}
+
+
+def fields_of_input(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[str]:
+    """The case fields behind input ``name`` of the hereditary tables, asked for when it is
+    unknown (only then: it may evaluate the MEN1 counting table)."""
+    if name not in _TABLE_INPUTS:
+        return []
+    src = _RENAMED.get(name, name)
+    if src.startswith("hx_"):
+        return [f"clinical.history.{src[3:]}"]
+    if name in _FIELDS:
+        return list(_FIELDS[name])
+    if name == "men1_major_count":
+        # MEN1 major manifestations: the case fields of the rows of the counting table that
+        # need a missing input
+        return _count_missing(facts, kb, "men1_major")
+    return _unknown_inputs(facts, kb, name)  # a fact of a fact table: its unknown inputs
 
 
 def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[str]:
@@ -147,7 +155,7 @@ def hereditary(
     cls: Classification,
     syndromes: list[FunctionalSyndrome],
 ) -> Hereditary | None:
-    hf, fields = derive_facts(facts, ctx.kb)
+    hf = derive_facts(facts)
     bk: Mapping[str, Any] = getattr(facts, "extra", {})
     table = ctx.kb.tables[ctx.table_id(STEP, "triggers")]
     gene_syndrome: dict[str, str] = table.spec.parameters.get("gene_syndrome", {})
@@ -189,7 +197,8 @@ def hereditary(
                 + ", ".join(c for c in skip_if_carrier[gene] if c in carriers)
             )
 
-    missing = sorted({fld for _, unk in res.maybe for fact in unk for fld in fields.get(fact, [])})
+    unknown = {fact for _, unk in res.maybe for fact in unk}
+    missing = sorted({fld for fact in unknown for fld in fields_of_input(facts, ctx.kb, fact)})
     possible = [r.id for r, _ in res.maybe]
     # What the undecided rules could point to, in words: their syndromes, and a plain label for
     # the rules that name none (a family variant, a carrier, a red flag). The rule ids stay in

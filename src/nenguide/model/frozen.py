@@ -56,8 +56,11 @@ class FrozenList(list[Any]):
 
 
 _SCALARS = (str, int, float, bool, type(None))
-#: values :func:`freeze` returns as they are (immutable already), by exact type
-_LEAVES = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
+#: the types :func:`freeze` returns as they are, by exact type: scalars and frozen containers,
+#: and every other type found to be no container (a date, an enum, a model: returned as they
+#: are, as before; remembered here so that the next value of the type costs one look-up and a
+#: dict or list holding only such values is frozen without a call per item)
+_LEAVES: set[type] = {str, int, float, bool, type(None), FrozenDict, FrozenList}
 
 
 def freeze(value: Any) -> Any:
@@ -66,9 +69,9 @@ def freeze(value: Any) -> Any:
     Values that are immutable already (scalars, frozen containers) are returned as they are,
     without a call per item: this runs on every part of every assessment."""
     t = type(value)
-    if t in _LEAVES:
-        return value
     leaves = _LEAVES
+    if t in leaves:
+        return value
     if t is dict:
         if leaves.issuperset(map(type, value.values())):
             return FrozenDict(value)
@@ -86,4 +89,5 @@ def freeze(value: Any) -> Any:
         return FrozenList(freeze(v) for v in value)
     if isinstance(value, set | frozenset):
         return FrozenList(sorted((freeze(v) for v in value), key=str))
+    leaves.add(t)  # no container (the cases above): returned as it is, now and next time
     return value
