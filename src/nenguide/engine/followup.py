@@ -33,6 +33,7 @@ from nenguide.model.assessment import (
     Status,
 )
 from nenguide.model.case import Case
+from nenguide.model.frozen import FrozenList, frozen_dict
 
 STEP = "follow_up"
 
@@ -188,13 +189,37 @@ def _insufficient(
         rule_id=rule_id,
         missing=", ".join(missing),
     )
-    return FollowUp(
+    return _follow_up(
         status=Status.INSUFFICIENT_DATA,
         lifelong=lifelong,
-        visits=[],
+        visits=_NONE,
         schedule=None,
         rule_id=rule_id if lifelong is not None else None,
-        sources=list(sources) if lifelong is not None else [],
+        sources=sources if lifelong is not None else (),
+    )
+
+
+_NONE = FrozenList()
+
+
+def _follow_up(
+    status: Status,
+    lifelong: bool | None,
+    visits: list[FollowUpVisit],
+    schedule: str | None,
+    rule_id: str | None,
+    sources: Iterable[str],
+) -> FollowUp:
+    """The step's answer, built frozen (its visits are frozen already)."""
+    return frozen_dict(
+        FollowUp(
+            status=status,
+            lifelong=lifelong,
+            visits=visits if type(visits) is FrozenList else FrozenList(visits),
+            schedule=schedule,
+            rule_id=rule_id,
+            sources=FrozenList(sources),
+        )
     )
 
 
@@ -228,13 +253,13 @@ def follow_up(
         return _insufficient(ctx, _fields(ex.missing, cls), None)
     assert ex.row is not None
     if ex.value is True:
-        return FollowUp(
+        return _follow_up(
             status=Status.RECOMMENDED,
             lifelong=False,
-            visits=[],
+            visits=_NONE,
             schedule=ctx.text("followup.exempt"),
             rule_id=ex.row.id,
-            sources=list(ex.row.sources),
+            sources=ex.row.sources,
         )
 
     risk_missing: set[str] = set()
@@ -266,10 +291,10 @@ def follow_up(
             ["clinical.resection"],
             rule_id=res.row.id,
         )
-        return FollowUp(
+        return _follow_up(
             status=Status.NOT_APPLICABLE,
             lifelong=True,
-            visits=[],
+            visits=_NONE,
             schedule=ctx.text(f"followup.schedule.{name}"),
             rule_id=res.row.id,
             sources=sources,
@@ -295,7 +320,7 @@ def follow_up(
     for m, due, ph in planned:
         exams = list(ph.exams or sched.exams)
         exams += [e for e in extra_at.get(m, []) if e not in exams]
-        visits.append(FollowUpVisit(due=due, exams=exams))
+        visits.append(frozen_dict(FollowUpVisit(due=due, exams=FrozenList(exams))))
 
     unconfirmed = sorted({ph.range for _, _, ph in planned if ph.status == "unconfirmed"})
     if unconfirmed:
@@ -322,7 +347,7 @@ def follow_up(
             for m, _, ph in planned
         ],
     )
-    return FollowUp(
+    return _follow_up(
         status=Status.RECOMMENDED,
         lifelong=True,
         visits=visits,

@@ -30,6 +30,7 @@ from nenguide.model.assessment import (
 )
 from nenguide.model.case import Case
 from nenguide.model.clinical import History
+from nenguide.model.frozen import FrozenList, frozen_dict
 
 STEP = "hereditary"
 
@@ -239,14 +240,16 @@ def hereditary(
     )
 
     surveillance = _surveillance(ctx, carriers, rule_ids)
-    return Hereditary(
-        status=status,
-        testing_recommended=recommended,
-        syndromes=syn,
-        genes=genes,
-        because=because,
-        surveillance=surveillance,
-        rule_ids=rule_ids,
+    return frozen_dict(
+        Hereditary(
+            status=status,
+            testing_recommended=recommended,
+            syndromes=FrozenList(syn),
+            genes=FrozenList(genes),
+            because=FrozenList(because),
+            surveillance=FrozenList(surveillance),
+            rule_ids=FrozenList(rule_ids),
+        )
     )
 
 

@@ -21,6 +21,7 @@ from nenguide.engine.lab_names import unit_slug, value_fact
 from nenguide.engine.tables import CollectResult, Row, pick_priority
 from nenguide.model.assessment import Classification, FunctionalSyndrome, IssueKind
 from nenguide.model.case import Case
+from nenguide.model.frozen import FrozenList, frozen_dict
 
 STEP = "functional_syndromes"
 
@@ -67,8 +68,23 @@ def functional_syndromes(
         for c in caveats_by_syndrome.get(name, []):
             _add(item["caveats"], c)
         item["rule_ids"].extend(rules_by_syndrome.get(name, []))
-        out.append(item)
-    return out
+        out.append(_frozen(item))
+    return FrozenList(out)
+
+
+def _frozen(item: FunctionalSyndrome) -> FunctionalSyndrome:
+    """A finished item, frozen."""
+    return frozen_dict(
+        FunctionalSyndrome(
+            syndrome=item["syndrome"],
+            status=item["status"],
+            criteria_met=FrozenList(item["criteria_met"]),
+            criteria_unmet=FrozenList(item["criteria_unmet"]),
+            next_tests=FrozenList(item["next_tests"]),
+            caveats=FrozenList(item["caveats"]),
+            rule_ids=FrozenList(item["rule_ids"]),
+        )
+    )
 
 
 def _add(items: list[str], code: str) -> None:

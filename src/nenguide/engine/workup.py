@@ -22,6 +22,7 @@ from nenguide.model.assessment import (
     WorkupItem,
 )
 from nenguide.model.case import Case
+from nenguide.model.frozen import FrozenList, frozen_dict
 
 STEP = "workup"
 
@@ -152,7 +153,20 @@ def workup(
             item_code=code,
             missing=", ".join(_fields(missing)),
         )
-    return list(items.values())
+    # built frozen (the merging above changes an item until here)
+    return FrozenList([_frozen(it) for it in items.values()])
+
+
+def _frozen(it: WorkupItem) -> WorkupItem:
+    return frozen_dict(
+        WorkupItem(
+            code=it["code"],
+            text=it["text"],
+            reason=it["reason"],
+            sources=FrozenList(it["sources"]),
+            rule_id=it["rule_id"],
+        )
+    )
 
 
 def _params(wf: dict[str, Any]) -> dict[str, Any]:

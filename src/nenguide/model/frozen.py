@@ -9,9 +9,10 @@ so a caller that formats a result in place can never change a later answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import compress
 from operator import not_
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar, cast
 
 
 def _refuse(self: object, *args: Any, **kwargs: Any) -> NoReturn:
@@ -91,3 +92,12 @@ def freeze(value: Any) -> Any:
         return FrozenList(sorted((freeze(v) for v in value), key=str))
     leaves.add(t)  # no container (the cases above): returned as it is, now and next time
     return value
+
+
+_D = TypeVar("_D", bound=Mapping[str, Any])
+
+
+def frozen_dict(d: _D) -> _D:
+    """The typed dict ``d`` as an immutable one (its values immutable already: a step that
+    builds its output frozen spares :func:`freeze` the walk over it)."""
+    return cast(_D, FrozenDict(d))
