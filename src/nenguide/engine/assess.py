@@ -29,10 +29,11 @@ from nenguide.model.assessment import (
     Issue,
     LiverMetastasis,
     Stage,
+    Status,
     TraceEntry,
 )
 from nenguide.model.case import Case
-from nenguide.model.frozen import FrozenList, freeze
+from nenguide.model.frozen import FrozenDict, FrozenList, freeze
 from nenguide.model.site import SiteParameters
 
 
@@ -239,11 +240,18 @@ def _frozen_model(m: _M) -> _M:
     """``m`` (a frozen model) with its list and dict fields made immutable too."""
     d = m.__dict__
     for name, v in d.items():
+        t = type(v)
+        if t in _NO_MODEL:  # most fields (no isinstance call on the model metaclass)
+            continue
         if isinstance(v, list | dict):
             d[name] = freeze(v)
         elif isinstance(v, BaseModel):
             _frozen_model(v)
     return m
+
+
+#: field value types that are neither a container nor a model
+_NO_MODEL = frozenset({str, int, float, bool, type(None), Status, FrozenList, FrozenDict})
 
 
 def _guideline_ref(kb: Knowledge, expired: bool) -> GuidelineRef:

@@ -21,7 +21,7 @@ from typing import Any
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
-from nenguide.engine.tables import Row, evaluate_collect
+from nenguide.engine.tables import Row, Table, evaluate_collect
 from nenguide.model.assessment import (
     Classification,
     FunctionalSyndrome,
@@ -78,9 +78,12 @@ def derive_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {n: get(src) for n, src in _SOURCES}
 
 
-def fields_of_input(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[str]:
+def fields_of_input(
+    facts: Mapping[str, Any], kb: Knowledge, name: str, fact_tables: Mapping[str, Table]
+) -> list[str]:
     """The case fields behind input ``name`` of the hereditary tables, asked for when it is
-    unknown (only then: it may evaluate the MEN1 counting table)."""
+    unknown (only then: it may evaluate the MEN1 counting table). ``fact_tables``: what
+    :func:`_fact_tables` gives."""
     if name not in _TABLE_INPUTS:
         return []
     src = _RENAMED.get(name, name)
@@ -92,7 +95,7 @@ def fields_of_input(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[
         # MEN1 major manifestations: the case fields of the rows of the counting table that
         # need a missing input
         return _count_missing(facts, kb, "men1_major")
-    return _unknown_inputs(facts, kb, name)  # a fact of a fact table: its unknown inputs
+    return _unknown_inputs(facts, fact_tables.get(name))  # a fact of a fact table
 
 
 def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[str]:
@@ -116,17 +119,24 @@ def _fields_of_input(name: str) -> list[str]:
     return list(_FIELDS.get(name, ()))
 
 
-def _unknown_inputs(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[str]:
-    """The unknown case fields behind fact ``name`` of a fact table (its unknown inputs)."""
+def _unknown_inputs(facts: Mapping[str, Any], table: Table | None) -> list[str]:
+    """The unknown case fields behind the fact a fact table sets (its unknown inputs)."""
+    if table is None:
+        return []
+    return [
+        f"clinical.history.{i[3:]}" if i.startswith("hx_") else _FAMILY
+        for i in table.spec.inputs
+        if facts.get(i) is None
+    ]
+
+
+def _fact_tables(kb: Knowledge) -> dict[str, Table]:
+    """Fact -> the first fact table of list ``case`` that sets it."""
+    out: dict[str, Table] = {}
     for table_id in kb.pathway.tables("facts", "case"):
         table = kb.tables[table_id]
-        if table.output == name:
-            return [
-                f"clinical.history.{i[3:]}" if i.startswith("hx_") else _FAMILY
-                for i in table.spec.inputs
-                if facts.get(i) is None
-            ]
-    return []
+        out.setdefault(table.output, table)
+    return out
 
 
 def _fmt(v: Any) -> str:
@@ -199,7 +209,10 @@ def hereditary(
             )
 
     unknown = {fact for _, unk in res.maybe for fact in unk}
-    missing = sorted({fld for fact in unknown for fld in fields_of_input(facts, ctx.kb, fact)})
+    tables = _fact_tables(ctx.kb) if unknown else {}
+    missing = sorted(
+        {fld for fact in unknown for fld in fields_of_input(facts, ctx.kb, fact, tables)}
+    )
     possible = [r.id for r, _ in res.maybe]
     # What the undecided rules could point to, in words: their syndromes, and a plain label for
     # the rules that name none (a family variant, a carrier, a red flag). The rule ids stay in

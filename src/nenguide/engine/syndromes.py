@@ -14,9 +14,11 @@ the list shows syndromes the case gives a reason to think about, not every syndr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import is_
 from typing import Any
 
 from nenguide.engine.context import Context
+from nenguide.engine.kb import Knowledge
 from nenguide.engine.lab_names import unit_slug, value_fact
 from nenguide.engine.tables import CollectResult, Row, pick_priority
 from nenguide.model.assessment import Classification, FunctionalSyndrome, IssueKind
@@ -48,16 +50,11 @@ def functional_syndromes(
             rules_by_syndrome.setdefault(s, []).append(row.id)
 
     out: list[FunctionalSyndrome] = []
-    present = set(index)  # analytes with a usable result
-    for table_id in ctx.kb.pathway.tables(STEP, "syndromes"):
-        table = ctx.kb.tables[table_id]
-        params = table.spec.parameters
-        name = str(params["syndrome"])
-        trig = params.get("triggers") or {}
+    for table_id, name, params, symptoms, analytes, history in _syndrome_tables(ctx.kb):
         triggered = (
-            any(f.get(f"sym_{s}") is True for s in trig.get("symptoms") or [])
-            or any(a in present for a in trig.get("analytes") or [])
-            or any(f.get(f"hx_{h}") is True for h in trig.get("history") or [])
+            any(f.get(s) is True for s in symptoms)
+            or any(a in index for a in analytes)  # an analyte with a usable result
+            or any(f.get(h) is True for h in history)
         )
         if not triggered:
             continue
@@ -85,6 +82,36 @@ def _frozen(item: FunctionalSyndrome) -> FunctionalSyndrome:
             rule_ids=FrozenList(item["rule_ids"]),
         )
     )
+
+
+_Triggers = tuple[str, str, dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _syndrome_tables(kb: Knowledge) -> tuple[_Triggers, ...]:
+    """Per syndrome table, in order: its id, the syndrome, the table's parameters and the facts
+    that trigger it (symptoms, analytes, history items) - read from the package once, and again
+    when a table is not the one read (a mutant shares the package's ``package_cache``)."""
+    tables = tuple(map(kb.tables.__getitem__, kb.pathway.tables(STEP, "syndromes")))
+    hit = kb.package_cache.get(_TRIGGERS_KEY)
+    if hit is not None and len(hit[0]) == len(tables) and all(map(is_, hit[0], tables)):
+        return hit[1]  # type: ignore[no-any-return]
+    found: list[_Triggers] = []
+    for table in tables:
+        params = table.spec.parameters
+        trig = params.get("triggers") or {}
+        found.append((
+            table.spec.id,
+            str(params["syndrome"]),
+            params,
+            tuple(f"sym_{s}" for s in trig.get("symptoms") or ()),
+            tuple(trig.get("analytes") or ()),
+            tuple(f"hx_{h}" for h in trig.get("history") or ()),
+        ))  # fmt: skip
+    kb.package_cache[_TRIGGERS_KEY] = (tables, tuple(found))
+    return tuple(found)
+
+
+_TRIGGERS_KEY = ("syndrome_triggers",)
 
 
 def _add(items: list[str], code: str) -> None:
