@@ -102,13 +102,16 @@ def workup(
 
     items: dict[str, WorkupItem] = {}
     satisfied: dict[str, list[str]] = {}
+    params: dict[str, Any] | None = None  # the values the reasons show (once, when needed)
     for row in res.applies:
         code = row.then["item"]
         hit = _is_done(row, done)
         if hit is not None:
             satisfied.setdefault(code, []).extend(f"{row.id}: {h}" for h in hit)
             continue
-        reason = ctx.text(f"workup_reason.{row.then['reason']}", **_params(wf))
+        if params is None:
+            params = _params(wf)
+        reason = ctx.text(f"workup_reason.{row.then['reason']}", **params)
         item = items.get(code)
         if item is None:
             items[code] = WorkupItem(
