@@ -74,8 +74,15 @@ class CoreProgram:
         #: the fact layer's consistency tables (a case they flag is left to the engine in the
         #: core-only mode, which reshapes facts without the rest of the fact layer)
         self.consistency = [kb.tables[i] for i in p.tables("facts", "consistency")]
+        #: the fact layer's precedence tables (which source wins: the node status), evaluated
+        #: by the program in the core-only mode, whose facts are read column by column
+        self.precedence = [kb.tables[i] for i in p.tables("facts", "precedence")]
+        self.precedence_outputs = [t.output for t in self.precedence]
+        self.precedence_inputs: dict[str, pl.DataType] = {
+            k: dtype_of(t, k) for t in self.precedence for k in t.spec.inputs
+        }
         self.kinds = kb.issue_kinds
-        self._plan: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = None
+        self._plans: dict[tuple[bool, bool], list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = {}
         # lung T: the higher of the size T and the descriptors' T (engine.stage._t); each
         # descriptor's level is the descriptor table's answer, evaluated here once per value
         self.t_order: list[str] = list(kb.parameters.get("lung_t_order") or [])
@@ -115,6 +122,17 @@ class CoreProgram:
                             "t", "n", "m"):  # fmt: skip
                     continue  # outputs of earlier tables, set by the program
                 self.inputs.setdefault(name, dtype_of(tab, name))
+        #: the cut-offs each numeric input is compared with, by any compiled table
+        self.cuts: dict[str, list[float]] = {
+            k: [] for k, v in {**self.precedence_inputs, **self.inputs}.items()
+            if v == pl.Float64()
+        }  # fmt: skip
+        for tab in [*self._all_tables(), *self.precedence]:
+            for row in tab.rows:
+                for c in row.conditions:
+                    if c.fact in self.cuts:
+                        self.cuts[c.fact] += [float(v) for v in _numbers(c.spec)]
+        self.cuts = {k: sorted(set(v)) for k, v in self.cuts.items()}
 
     def _all_tables(self) -> list[Table]:
         out = list(self.t.values()) + list(self.consistency)
@@ -273,30 +291,105 @@ class CoreProgram:
             _liver_issues=pl.when(conflict).then(pl.col("_lc_codes")).otherwise(one(issue)),
         )
 
-    def run(self, facts: pl.DataFrame) -> pl.DataFrame:
+    def run(
+        self, facts: pl.DataFrame, consistency: bool = False, precedence: bool = False
+    ) -> pl.DataFrame:
         """The core columns of every case, ``core_fallback`` (the engine must assess the case),
         ``core_unconfirmed`` (the core read unconfirmed content) and ``core_issues`` (issue
         codes of the core steps, in the engine's order).
 
-        The plan (a few hundred column steps) is built once, recorded, and replayed on each
-        chunk: building it costs more than evaluating it on a small chunk."""
-        if self._plan is None:
-            rec = _Recorder()
-            lf = self.liver(self.stage(self.classification(cast(pl.LazyFrame, rec))))
-            lf.select(
-                *CORE_OUTPUT,
-                core_fallback=pl.col("_fallback")
-                | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
-                core_unconfirmed=pl.col("_liver_unc"),
-                core_issues=pl.concat_list(
-                    pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
-                ),
-            )
-            self._plan = rec.ops
-        out = facts.lazy()
-        for name, args, kwargs in self._plan:
+        ``consistency``: the fact layer's consistency tables are evaluated too, and a case they
+        flag is marked ``core_fallback`` (the core-only mode, whose facts skip the engine's
+        fact layer); ``precedence``: the fact layer's precedence tables set their facts first
+        (the facts were read column by column, :mod:`nenguide.batch.columnar.facts`).
+
+        **Once per distinct case.** The compiled tables read a number only through its
+        comparisons with the tables' own cut-offs, so each numeric fact is first replaced by a
+        representative of its band between those cut-offs (:meth:`_bands`: the value itself
+        where it equals a cut-off); the program then runs once per distinct row of facts and
+        its answers are gathered back in input order.
+
+        The plan (a few hundred column steps) is built once, recorded, and replayed: building it
+        costs more than evaluating it on a small chunk."""
+        plan = self._plans.get((consistency, precedence))
+        if plan is None:
+            plan = self._plans[consistency, precedence] = self._record(consistency, precedence)
+        keys = [k for k in {**self.precedence_inputs, **self.inputs} if k in facts.columns]
+        keys.append("_fallback")
+        banded = facts.lazy().select(*[self._bands(k) for k in keys])
+        groups = banded.with_row_index("_i").group_by(keys).agg(pl.col("_i")).collect(engine=ENGINE)
+        out = groups.drop("_i").lazy()
+        for name, args, kwargs in plan:
             out = getattr(out, name)(*args, **kwargs)
-        return out.collect(engine=ENGINE)
+        uniq = out.collect(engine=ENGINE)
+        # the answer of each input row: its group's, in input order
+        where = (
+            groups.select(pl.col("_i"), _g=pl.int_range(pl.len(), dtype=pl.UInt32))
+            .explode("_i")
+            .sort("_i")
+        )
+        return uniq[where["_g"]]
+
+    def _record(
+        self, consistency: bool, precedence: bool
+    ) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        rec = _Recorder()
+        lf = cast(pl.LazyFrame, rec)
+        for i, table in enumerate(self.precedence if precedence else ()):
+            # as engine.fact_layer._first_tables: the output when decided, else unknown
+            lf = eval_first(lf, table, f"_fp{i}")
+            lf = lf.with_columns(
+                pl.when(pl.col(f"_fp{i}_dec"))
+                .then(then_col(table, f"_fp{i}", table.output, self.inputs.get(table.output, S)))
+                .alias(table.output)
+            )
+        if consistency:
+            flags = []
+            for i, table in enumerate(self.consistency):
+                lf = eval_collect(lf, table, f"_fc{i}", self.kinds)
+                flags.append((pl.col(f"_fc{i}_codes").list.len() > 0) | ~pl.col(f"_fc{i}_ok"))
+            lf = lf.with_columns(_fallback=pl.any_horizontal(pl.col("_fallback"), *flags))
+        lf = self.liver(self.stage(self.classification(lf)))
+        lf.select(
+            *CORE_OUTPUT,
+            core_fallback=pl.col("_fallback")
+            | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
+            core_unconfirmed=pl.col("_liver_unc"),
+            core_issues=pl.concat_list(
+                pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
+            ),
+        )
+        return rec.ops
+
+    def _bands(self, name: str) -> pl.Expr:
+        """Column ``name`` with each number replaced by a representative of its band between
+        the cut-offs the compiled tables compare it with (unchanged where it equals one)."""
+        col = pl.col(name)
+        cuts = self.cuts.get(name)
+        if cuts is None:
+            return col
+        if not cuts:  # read only for being known or not
+            return pl.when(col.is_not_null()).then(pl.lit(0.0)).alias(name)
+        e: Any = pl.when(col < cuts[0]).then(pl.lit(cuts[0] - 1.0))
+        for lo, hi in zip(cuts, [*cuts[1:], None], strict=True):
+            e = e.when(col == lo).then(pl.lit(lo))
+            rep = lo + 1.0 if hi is None else lo + (hi - lo) / 2
+            e = e.when(col < hi if hi is not None else col > lo).then(pl.lit(rep))
+        return e.otherwise(col).alias(name)
+
+
+def _numbers(spec: Any) -> list[float]:
+    """Every number a condition's spec compares with (as :func:`.compile.condition_expr`
+    reads it: bounds, an equality, a list of values)."""
+    if isinstance(spec, bool):
+        return []
+    if isinstance(spec, int | float):
+        return [spec]
+    if isinstance(spec, dict):
+        return [n for v in spec.values() for n in _numbers(v)]
+    if isinstance(spec, list):
+        return [n for v in spec for n in _numbers(v)]
+    return []
 
 
 class _Recorder:
