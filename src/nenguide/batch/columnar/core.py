@@ -17,9 +17,10 @@ from typing import Any, cast
 
 import polars as pl
 
-from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
+from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, row_truth, then_col
 from nenguide.batch.columnar.exprs import B, S, lit, one
 from nenguide.batch.columnar.stage import stage
+from nenguide.engine.classify import CATEGORIES
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import NOT_FOR
 from nenguide.engine.tables import Table, evaluate_first
@@ -112,7 +113,21 @@ class CoreProgram:
                 tab = kb.tables[spec["group_table"]]
                 vals = {None, *(r.then.get(tab.output) for r in tab.rows)}
                 self.group_bits[tab.id] = {v: i for i, v in enumerate(sorted(vals, key=str))}
-        if max(len(b) for b in [*self.bits.values(), *self.group_bits.values()]) > 62:
+        # the categories a classification left open may take (engine.classify._candidates),
+        # and the bit of each output of the GEP table
+        self.category_bits = {c: i for i, c in enumerate(sorted(CATEGORIES))}
+        gep = self.t["classification.gep"]
+        self.gep_bits = {
+            v: i for i, v in enumerate(sorted({r.then.get(gep.output) for r in gep.rows}, key=str))
+        }
+        thoracic = {
+            r.then.get("category")
+            for role in ("thoracic_carcinoid", "thoracic_highgrade")
+            for r in self.t[f"classification.{role}"].rows
+        }
+        self.thoracic_mask = sum(1 << b for c, b in self.category_bits.items() if c in thoracic)
+        if max(len(b) for b in [*self.bits.values(), *self.group_bits.values(),
+                                self.category_bits, self.gep_bits]) > 62:  # fmt: skip
             raise ValueError("more than 62 categories in a TNM table: masks are 64-bit")
         # every input a compiled table reads: the columns the fact frame must provide
         self.inputs: dict[str, pl.DataType] = dict(CASE_COLUMNS)
@@ -143,12 +158,16 @@ class CoreProgram:
         return out
 
     # ------------------------------------------------------------------ classification
-    def classification(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def classification(self, lf: pl.LazyFrame, open_: bool = False) -> pl.LazyFrame:
+        """Classification and grade as :func:`nenguide.engine.classify.classify`. ``open_``
+        (the core-only mode): a classification left open by differentiation not recorded too
+        (insufficient data, the candidate categories as ``_open_mask`` for the stage); the
+        full pathway leaves it to the engine (its later steps read the candidates)."""
         t = self.t
         lf = eval_first(lf, t["classification.family"], "_fam")
         lf = lf.with_columns(rule_family=then_col(t["classification.family"], "_fam", "family", S))
         lf = eval_collect(lf, t["classification.consistency"], "_cons", self.kinds)
-        lf = eval_first(lf, t["classification.gep"], "_gep")
+        lf = eval_first(lf, t["classification.gep"], "_gep", bits=self.gep_bits)
         lf = eval_first(lf, t["classification.grade_ki67"], "_ki")
         lf = eval_first(lf, t["classification.grade_mitoses"], "_mi")
         lf = eval_first(lf, t["classification.thoracic_carcinoid"], "_carc")
@@ -203,6 +222,32 @@ class CoreProgram:
         gki, gmi = pl.col("_gki"), pl.col("_gmi")
         disc = gki.is_not_null() & gmi.is_not_null() & (gki != gmi)
         single = ~disc & (gki.is_null() | gmi.is_null())
+        gep_open: pl.Expr = pl.lit(False)
+        thor_open: pl.Expr = pl.lit(False)
+        open_mask: pl.Expr = pl.lit(None, pl.Int64())
+        if open_:  # engine.classify._gep / _thoracic when differentiation is not recorded
+            gep_open = (
+                gep_family & ~pl.col("_gep_dec") & pl.col("_gep_any")
+                & pl.col("_ki_ok") & pl.col("_mi_ok")
+            ).fill_null(False)  # fmt: skip
+            thor_open = (
+                (pl.col("rule_family") == "thoracic") & ~conflict
+                & pl.col("differentiation").is_null()
+            ).fill_null(False)  # fmt: skip
+            gm = pl.col("_gep_mask")
+            zero = pl.lit(0, pl.Int64())
+            cands = pl.sum_horizontal(
+                pl.when((gm & pl.lit(1 << b, pl.Int64())) != 0)
+                .then(pl.lit(1 << self.category_bits[v], pl.Int64()))
+                .otherwise(zero)
+                for v, b in self.gep_bits.items()
+                if v in self.category_bits
+            )
+            open_mask = (
+                pl.when(gep_open).then(cands)
+                .when(thor_open).then(pl.lit(self.thoracic_mask, pl.Int64()))
+            )  # fmt: skip
+            open_mask = pl.when(open_mask != 0).then(open_mask)
         ok = (
             pl.col("_fam_ok")
             & pl.col("_cons_ok")
@@ -212,6 +257,8 @@ class CoreProgram:
                 | (net & pl.col("_ki_ok") & pl.col("_mi_ok") & pl.col("_comb").is_not_null())
                 | nec
                 | thor_ok
+                | gep_open
+                | thor_open
             )
         )
         system = pl.col("rule_family").replace_strict(self.systems, default=None, return_dtype=S)
@@ -223,13 +270,14 @@ class CoreProgram:
         step_issue = (
             pl.when(net).then(grade_issue)
             .when(nec & ~pl.col("_sub_ok")).then(lit("NEC_SUBTYPE_NOT_STATED"))
+            .when(gep_open | thor_open).then(lit("CLASSIFICATION_NEEDS_DIFFERENTIATION"))
         )  # fmt: skip
         return lf.with_columns(
             _cls_ok=ok.fill_null(False),
             classification_system=system,
             classification_status=pl.when(conflict)
             .then(lit(Status.CONFLICT.value))
-            .when(net & gx)
+            .when((net & gx) | gep_open | thor_open)
             .then(lit(Status.INSUFFICIENT_DATA.value))
             .otherwise(lit(Status.DETERMINED.value)),
             classification_category=pl.when(net)
@@ -243,16 +291,19 @@ class CoreProgram:
             .then(pl.col("_subtype"))
             .when(thor)
             .then(pl.col("_thor_sub")),
-            classification_grade_by_ki67=pl.when(net & ~gx).then(gki),
-            classification_grade_by_mitoses=pl.when(net & ~gx).then(gmi),
-            classification_grade_discordant=(net & ~gx & disc).fill_null(False),
+            classification_grade_by_ki67=pl.when((net & ~gx) | gep_open).then(gki),
+            classification_grade_by_mitoses=pl.when((net & ~gx) | gep_open).then(gmi),
+            classification_grade_discordant=((net & ~gx & disc) | (gep_open & disc)).fill_null(
+                False
+            ),
+            _open_mask=open_mask,
             _cls_issues=pl.concat_list(pl.col("_cons_codes"), one(step_issue)),
         )
 
     # ------------------------------------------------------------------ stage
-    def stage(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def stage(self, lf: pl.LazyFrame, open_: bool = False) -> pl.LazyFrame:
         """TNM stage (:func:`nenguide.batch.columnar.stage.stage`)."""
-        return stage(self, lf)
+        return stage(self, lf, open_)
 
     # ------------------------------------------------------------------ liver
     def liver(self, lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -343,13 +394,9 @@ class CoreProgram:
                 .then(then_col(table, f"_fp{i}", table.output, self.inputs.get(table.output, S)))
                 .alias(table.output)
             )
-        if consistency:
-            flags = []
-            for i, table in enumerate(self.consistency):
-                lf = eval_collect(lf, table, f"_fc{i}", self.kinds)
-                flags.append((pl.col(f"_fc{i}_codes").list.len() > 0) | ~pl.col(f"_fc{i}_ok"))
-            lf = lf.with_columns(_fallback=pl.any_horizontal(pl.col("_fallback"), *flags))
-        lf = self.liver(self.stage(self.classification(lf)))
+        for i, table in enumerate(self.consistency if consistency else ()):
+            lf = _consistency(lf, table, f"_fc{i}")
+        lf = self.liver(self.stage(self.classification(lf, consistency), consistency))
         lf.select(
             *CORE_OUTPUT,
             core_fallback=pl.col("_fallback")
@@ -375,7 +422,29 @@ class CoreProgram:
             e = e.when(col == lo).then(pl.lit(lo))
             rep = lo + 1.0 if hi is None else lo + (hi - lo) / 2
             e = e.when(col < hi if hi is not None else col > lo).then(pl.lit(rep))
-        return e.otherwise(col).alias(name)
+        return cast(pl.Expr, e.otherwise(col).alias(name))
+
+
+def _consistency(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
+    """A consistency table of the fact layer, as :func:`nenguide.engine.fact_layer._consistency`
+    applies it: every fact a true row names in ``unknown_facts`` becomes unknown, and
+    ``has_conflicted`` says whether this table's true rows made any fact unknown (the engine's
+    ``conflicted``, set by each table in turn). Its issues are the fact layer's, not the core's
+    (the core-only mode returns the core columns only)."""
+    truths = row_truth(table)
+    lf = lf.with_columns([t.fill_null(False).alias(f"{p}_t{i}") for i, t in enumerate(truths)])
+    facts: dict[str, list[pl.Expr]] = {}
+    conflicted: list[pl.Expr] = [pl.lit(False)]
+    for i, row in enumerate(table.rows):
+        for fact in row.then.get("unknown_facts") or ():
+            facts.setdefault(fact, []).append(pl.col(f"{p}_t{i}"))
+        if row.then.get("unknown_facts"):
+            conflicted.append(pl.col(f"{p}_t{i}"))
+    return lf.with_columns(
+        *[pl.when(pl.any_horizontal(ts)).then(None).otherwise(pl.col(f)).alias(f)
+          for f, ts in facts.items()],
+        has_conflicted=pl.any_horizontal(conflicted),
+    ).drop([f"{p}_t{i}" for i in range(len(truths))])  # fmt: skip
 
 
 def _numbers(spec: Any) -> list[float]:

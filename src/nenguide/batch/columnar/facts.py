@@ -53,6 +53,7 @@ READ = (
     "has_conflicted", "_fallback",
 )  # fmt: skip
 _FLOAT = pl.Float64()
+# (the enums are StrEnums: ``._value_`` is their text, read without the ``.value`` property)
 
 
 def supported(prog: CoreProgram) -> bool:
@@ -88,7 +89,7 @@ def core_fact_frame(prog: CoreProgram, ctx: Context, cases: Sequence[Case]) -> p
         ):
             add(_from_engine(prog, ctx, c))
             continue
-        site = t.primary_site.value
+        site = t.primary_site._value_
         ki, mi = p.ki67_percent, p.mitoses_per_2mm2
         dif, mor, nec = p.differentiation, p.morphology, p.necrosis
         nt = t.number_of_tumours
@@ -97,18 +98,18 @@ def core_fact_frame(prog: CoreProgram, ctx: Context, cases: Sequence[Case]) -> p
         if ds is None:
             drank = None
         else:
-            vals = [d.value for d in ds]
+            vals = [d._value_ for d in ds]
             if all(v in ranks for v in vals):
                 drank = max((ranks[v] for v in vals), default=-1)
             else:  # a descriptor the table does not decide: the engine says what is missing
                 drank, fb = None, True
         row = (
-            site, _SITE_GROUP[site], t.size_cm, t.extent.value if t.extent else None,
-            dif.value if dif else None, mor.value if mor else None,
-            ki, mi, ki is not None, mi is not None, nec.value if nec else None,
+            site, _SITE_GROUP[site], t.size_cm, t.extent._value_ if t.extent else None,
+            dif._value_ if dif else None, mor._value_ if mor else None,
+            ki, mi, ki is not None, mi is not None, nec._value_ if nec else None,
             p.minen_diagnosed is True, None, None,
             *_nodes(c), *_metastases(c), None,
-            False, c.staging_basis.value if c.staging_basis else None,
+            False, c.staging_basis._value_ if c.staging_basis else None,
             nt is not None and nt > 1, drank, False, fb,
         )  # fmt: skip
         add(row)
@@ -142,8 +143,8 @@ def _nodes(c: Case) -> tuple[Any, ...]:
     pos = None if n.positive == 0 and n.examined == 0 else n.positive
     st = n.lung_highest_station
     return (
-        n.status.value if n.status else None, pos, n.examined, n.mesenteric_mass_cm,
-        st.value if st else None, pos is not None, st is not None,
+        n.status._value_ if n.status else None, pos, n.examined, n.mesenteric_mass_cm,
+        st._value_ if st else None, pos is not None, st is not None,
     )  # fmt: skip
 
 
@@ -160,17 +161,17 @@ def _metastases(c: Case) -> tuple[Any, ...]:
     liver: tuple[Any, ...] = (None, None, None, None)
     if lv is not None:
         liver = (
-            lv.lesion_count, lv.extent.value if lv.extent else None,
-            lv.resectability.value if lv.resectability else None, lv.diffuse,
+            lv.lesion_count, lv.extent._value_ if lv.extent else None,
+            lv.resectability._value_ if lv.resectability else None, lv.diffuse,
         )  # fmt: skip
     if m.status is _NONE:
-        return (m.status.value, False, False, False, 0, 0, *liver, listed)
+        return (m.status._value_, False, False, False, 0, 0, *liver, listed)
     if m.status is not _PRESENT:
-        return (m.status.value, None, None, None, None, None, *liver, listed)
+        return (m.status._value_, None, None, None, None, None, *liver, listed)
     # only an explicit [] means no extrahepatic disease (the liver listed, the rest not given:
     # unknown, M1 with the substage open)
     unknown_extra = m.extrahepatic is None and lv is not None
-    organs = {e.site.value for e in extra if e.site not in _REGIONAL}
+    organs = {e.site._value_ for e in extra if e.site not in _REGIONAL}
     counts = [e.lesion_count for e in extra if e.site not in _REGIONAL]
     at_least = 0
     if lv is not None:
@@ -185,7 +186,7 @@ def _metastases(c: Case) -> tuple[Any, ...]:
     else:
         lesions = sum(n for n in counts if n is not None)
     return (
-        m.status.value, lv is not None, None if unknown_extra else bool(extra),
+        m.status._value_, lv is not None, None if unknown_extra else bool(extra),
         None if unknown_extra else any(e.site in _REGIONAL for e in extra),
         None if unknown_extra else len(organs), lesions, *liver, listed,
     )  # fmt: skip
