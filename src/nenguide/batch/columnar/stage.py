@@ -137,7 +137,7 @@ def stage(prog: CoreProgram, lf: pl.LazyFrame, open_: bool = False) -> pl.LazyFr
     # (the system and "not staged" columns read the first candidate row, decided or not)
     not_staged = pl.col("_not_staged").is_not_null() & ~needs_cls
     staged = pl.col("stage_system").is_not_null() & ~not_staged & ~needs_cls
-    open_ = pl.any_horizontal(
+    open_tnm = pl.any_horizontal(
         *[
             pl.col(f"_{k}_open") | pl.col(f"_{k}").is_null() | pl.col(f"_{k}").is_in(unknown)
             for k in ("t", "n", "m")
@@ -170,7 +170,7 @@ def stage(prog: CoreProgram, lf: pl.LazyFrame, open_: bool = False) -> pl.LazyFr
     basis_issue = one(pl.when(pl.col("staging_basis").is_null()).then(lit("STAGING_BASIS_MISSING")))
     end_issue = one(
         pl.when(no_tumour).then(lit("STAGE_NO_TUMOUR_EVIDENCE"))
-        .when(open_ | ~decided).then(lit("STAGE_NEEDS_DATA"))
+        .when(open_tnm | ~decided).then(lit("STAGE_NEEDS_DATA"))
     )  # fmt: skip
     return lf.with_columns(
         _stage_ok=ok.fill_null(False),
