@@ -61,16 +61,30 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
 
 
 CORE_SCRIPT = """
-import datetime as dt, sys, time
-from nenguide.batch.synth import generate
-from nenguide.errors import parse_case
-n, method = int(sys.argv[1]), sys.argv[2]
+import datetime as dt, multiprocessing as mp, sys, time
 AS_OF = dt.date(2026, 11, 23)
-if method == "columnar":
-    from nenguide.batch.columnar import ColumnarBackend
-    backend = ColumnarBackend("csco-2021", AS_OF, pathway="core")
-    run = backend.core_frame
-else:
+CHUNK = 20000
+
+
+def cohort(n, share, parts):
+    # at most 10^5 distinct cases in all (generated in pieces of 20 000, held in memory), split
+    # between the processes and evaluated as one chunk per process; a larger size evaluates
+    # that chunk again in turn (nothing is cached between chunks)
+    from nenguide.batch.synth import generate
+    from nenguide.errors import parse_case
+    distinct = min(n, 100000)
+    lo, hi = distinct * share // parts, distinct * (share + 1) // parts
+    cases = []
+    for a in range(lo, hi, CHUNK):
+        cases += [parse_case(s.case) for s in generate(min(CHUNK, hi - a), 1, validate=False, start=a)]
+    return [cases]
+
+
+def runner(method):
+    if method == "columnar":
+        from nenguide.batch.columnar import ColumnarBackend
+        backend = ColumnarBackend("csco-2021", AS_OF, pathway="core")
+        return backend.core_frame, backend
     from nenguide.engine.classify import classify
     from nenguide.engine.context import Context
     from nenguide.engine.fact_layer import case_facts
@@ -85,22 +99,48 @@ else:
             cls = classify(ctx, facts, case)
             stage(ctx, facts, case, cls)
             liver_type(ctx, facts, cls)
-# at most 10^5 distinct cases are generated (5 chunks of 20 000, held in memory); a larger
-# size evaluates them again in turn (nothing is cached between chunks by either method)
-chunks = []
-for start in range(0, min(n, 100000), 20000):
-    size = min(20000, n - start)
-    chunks.append([parse_case(s.case) for s in generate(size, 1, start=start, validate=False)])
-busy, done, i = 0.0, 0, 0
-while done < n:
-    cases = chunks[i % len(chunks)][: n - done]
-    t0 = time.perf_counter()
-    run(cases)
-    busy += time.perf_counter() - t0
-    done += len(cases)
-    i += 1
-fallback = getattr(locals().get("backend"), "fallback_count", 0)
-print(f"{busy:.3f} {fallback}")
+    return run, None
+
+
+def evaluate(n, chunks, method):
+    run, backend = runner(method)
+    busy, done, i = 0.0, 0, 0
+    while done < n:
+        cases = chunks[i % len(chunks)][: n - done]
+        t0 = time.perf_counter()
+        run(cases)
+        busy += time.perf_counter() - t0
+        done += len(cases)
+        i += 1
+    return busy, getattr(backend, "fallback_count", 0)
+
+
+def worker(n, share, parts, method, barrier, out):
+    chunks = cohort(n, share, parts)
+    runner(method)  # imports and the knowledge package, not timed (as in one process)
+    barrier.wait()
+    out.put(evaluate(n * (share + 1) // parts - n * share // parts, chunks, method))
+
+
+if __name__ == "__main__":
+    n, method, parts = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    if parts == 1:
+        busy, fallback = evaluate(n, cohort(n, 0, 1), method)
+    else:  # each process holds its share of the cohort; timed from the start to the last end
+        ctx = mp.get_context("spawn")
+        barrier, out = ctx.Barrier(parts + 1), ctx.Queue()
+        procs = [ctx.Process(target=worker, args=(n, k, parts, method, barrier, out))
+                 for k in range(parts)]
+        for p in procs:
+            p.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        results = [out.get() for _ in procs]
+        busy = time.perf_counter() - t0
+        fallback = sum(r[1] for r in results)
+        for p in procs:
+            p.join()
+    print(f"{busy:.3f} {fallback}")
 """
 
 
@@ -176,6 +216,13 @@ def main() -> None:
     ap.add_argument("--max-full", type=int, default=10**6)
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--no-full", action="store_true", help="only the core steps")
+    ap.add_argument(
+        "--core-processes",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="process counts for the columnar core (each process holds its share of the cases)",
+    )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -217,10 +264,12 @@ def main() -> None:
             runs.append(
                 (
                     "core per-case",
-                    [sys.executable, str(core), str(n), "per-case"] if per_case_ok else None,
+                    [sys.executable, str(core), str(n), "per-case", "1"] if per_case_ok else None,
                 )
             )
-            runs.append(("core columnar", [sys.executable, str(core), str(n), "columnar"]))
+            for procs in args.core_processes:
+                name = f"core columnar ({procs} process{'es' if procs > 1 else ''})"
+                runs.append((name, [sys.executable, str(core), str(n), "columnar", str(procs)]))
             if not args.no_full:
                 src = Path(tmp) / f"cohort-{n}.jsonl"
                 if per_case_ok or full_ok:
@@ -266,8 +315,8 @@ def main() -> None:
             extra = f" ({rate:,} without the {start} s start-up)"
         if r.get("extrapolated"):
             extra += f" (extrapolated {r['extrapolated']})"
-        if "engine_fallback" in r and method == "columnar":
-            extra += f" ({r['engine_fallback'] / r['size']:.0%} by the engine)"
+        if "engine_fallback" in r and method.startswith("columnar"):
+            extra += f" ({r['engine_fallback'] / r['size']:.1%} by the engine)"
         mem = "-" if r["peak_mib"] is None else str(r["peak_mib"])
         lines.append(
             f"| {r['size']:,} | {kind} | {method} | {r['seconds']} | {r['cases_per_s']:,}{extra} "

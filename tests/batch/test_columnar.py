@@ -99,9 +99,10 @@ def test_synthetic_cohort_gives_the_same_row() -> None:
     assert diffs == [], f"{len(diffs)} of {n} rows differ: {diffs[:10]}"
     # both paths are exercised: most cases vectorised, the undecidable ones by the engine
     assert 0 < columnar.fallback_count < 0.6 * n
-    # the core mode reads only the reshaped case (no clinical facts), so a consistency table
-    # that needs a clinical fact sends the case to the engine there, never the other way round
-    assert columnar.fallback_count <= core.fallback_count < 0.6 * n
+    # the core-only mode decides more in Polars (the fact layer's consistency tables, a
+    # classification left open by differentiation not recorded), and still leaves some cases
+    # to the engine
+    assert 0 < core.fallback_count <= columnar.fallback_count
 
 
 def test_worker_processes_give_the_same_rows() -> None:

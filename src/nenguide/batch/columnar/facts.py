@@ -113,7 +113,11 @@ def core_fact_frame(prog: CoreProgram, ctx: Context, cases: Sequence[Case]) -> p
             nt is not None and nt > 1, drank, False, fb,
         )  # fmt: skip
         add(row)
-    frame = pl.DataFrame(rows, schema=_schema(prog), orient="row")
+    schema = _schema(prog)
+    columns = zip(*rows, strict=True) if rows else ([] for _ in schema)
+    frame = pl.DataFrame(
+        [pl.Series(k, col, dtype=d) for (k, d), col in zip(schema.items(), columns, strict=True)]
+    )
     floats = [k for k, v in frame.schema.items() if v == _FLOAT and k in prog.inputs]
     bad = pl.any_horizontal([~pl.col(k).is_finite().fill_null(True) for k in floats])
     return frame.with_columns(
