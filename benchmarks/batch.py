@@ -10,12 +10,16 @@ its own process:
 * ``spark local[2]``: ``nenguide.batch.spark.assess`` (columnar backend in ``mapInArrow``) in a
   local Spark session, written to Parquet (session start-up reported separately).
 
-**Core steps alone** (classification and grade, TNM stage, ENETS liver type), in-process, cases
-generated and validated beforehand in chunks of 20 000 (not timed; at most 10^5 distinct cases,
-held in memory, evaluated in turn for larger sizes): the per-case loop (the
-engine's fact layer, ``classify``, ``stage``, ``liver_type`` per case) and the columnar core
-(``ColumnarBackend(pathway="core")``: reshaping, the frame, the compiled tables, the engine for
-the cases it leaves to it).
+**Core steps alone** (classification and grade, TNM stage, ENETS liver type), cases generated
+and validated beforehand (not timed; at most 10^5 distinct cases, held in memory and evaluated
+again in turn for larger sizes): the per-case loop (the engine's fact layer, ``classify``,
+``stage``, ``liver_type`` per case, one process) and the columnar core
+(``ColumnarBackend(pathway="core").core_frame``: the column reader, the compiled tables, the
+engine for the cases it leaves to it) in ``--core-processes`` processes (default 1 and 2), each
+holding its share of the cases and evaluating it as one chunk (up to 10^5 / processes cases),
+timed from a common start to the last end. The processes are named in the method column. The
+CPU time of the evaluation (every process and thread) is reported per case too: on a shared
+machine it is steadier than the wall time.
 
 Sizes above ``--max-per-case`` (per-case methods) or ``--max-full`` (columnar and Spark, full
 pathway) are not run but extrapolated linearly from the largest size run, and marked so.
@@ -76,7 +80,8 @@ def cohort(n, share, parts):
     lo, hi = distinct * share // parts, distinct * (share + 1) // parts
     cases = []
     for a in range(lo, hi, CHUNK):
-        cases += [parse_case(s.case) for s in generate(min(CHUNK, hi - a), 1, validate=False, start=a)]
+        part = generate(min(CHUNK, hi - a), 1, validate=False, start=a)
+        cases += [parse_case(s.case) for s in part]
     return [cases]
 
 
@@ -104,15 +109,16 @@ def runner(method):
 
 def evaluate(n, chunks, method):
     run, backend = runner(method)
-    busy, done, i = 0.0, 0, 0
+    busy, cpu, done, i = 0.0, 0.0, 0, 0
     while done < n:
         cases = chunks[i % len(chunks)][: n - done]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run(cases)
         busy += time.perf_counter() - t0
+        cpu += time.process_time() - c0
         done += len(cases)
         i += 1
-    return busy, getattr(backend, "fallback_count", 0)
+    return busy, getattr(backend, "fallback_count", 0), cpu
 
 
 def worker(n, share, parts, method, barrier, out):
@@ -125,7 +131,7 @@ def worker(n, share, parts, method, barrier, out):
 if __name__ == "__main__":
     n, method, parts = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     if parts == 1:
-        busy, fallback = evaluate(n, cohort(n, 0, 1), method)
+        busy, fallback, cpu = evaluate(n, cohort(n, 0, 1), method)
     else:  # each process holds its share of the cohort; timed from the start to the last end
         ctx = mp.get_context("spawn")
         barrier, out = ctx.Barrier(parts + 1), ctx.Queue()
@@ -138,9 +144,10 @@ if __name__ == "__main__":
         results = [out.get() for _ in procs]
         busy = time.perf_counter() - t0
         fallback = sum(r[1] for r in results)
+        cpu = sum(r[2] for r in results)
         for p in procs:
             p.join()
-    print(f"{busy:.3f} {fallback}")
+    print(f"{busy:.3f} {fallback} {cpu:.3f}")
 """
 
 
@@ -239,9 +246,12 @@ def main() -> None:
             row["spark_startup_s"] = round(startup, 1)
             row["cases_per_s_excl_startup"] = round(n / work)
         if method.startswith("core"):
-            busy, fallback = out.split()[-2:]
+            busy, fallback, cpu = out.split()[-3:]
             row = _row(n, method, float(busy), mib, load, wall_s=round(secs, 1))
             row["engine_fallback"] = int(fallback)
+            # CPU time of the evaluation (all its processes and threads): steadier than wall
+            # time on a shared machine
+            row["cpu_us_per_case"] = round(float(cpu) / n * 1e6, 1)
         return row
 
     def extrapolate(n: int, method: str) -> dict[str, Any] | None:
@@ -304,8 +314,8 @@ def main() -> None:
     (args.out / "batch.json").write_text(json.dumps(results, indent=1))
     lines = [
         "| cases | pathway | method | seconds | cases/s | cases/min | × per-case "
-        "| peak memory (MiB) | load avg |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---|",
+        "| CPU µs/case | peak memory (MiB) | load avg |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         kind, method = r["method"].split(" ", 1)
@@ -320,7 +330,8 @@ def main() -> None:
         mem = "-" if r["peak_mib"] is None else str(r["peak_mib"])
         lines.append(
             f"| {r['size']:,} | {kind} | {method} | {r['seconds']} | {r['cases_per_s']:,}{extra} "
-            f"| {r['cases_per_s'] * 60:,} | {r['ratio_vs_per_case']} | {mem} | {r['load']} |"
+            f"| {r['cases_per_s'] * 60:,} | {r['ratio_vs_per_case']} "
+            f"| {r.get('cpu_us_per_case', '-')} | {mem} | {r['load']} |"
         )
     table = "\n".join(lines)
     (args.out / "batch.md").write_text(table + "\n")
