@@ -17,8 +17,10 @@ from typing import Any, cast
 
 import polars as pl
 
-from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, row_truth, then_col
+from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
 from nenguide.batch.columnar.exprs import B, S, lit, one
+from nenguide.batch.columnar.plan import Recorder, numbers, once_per_group, replay
+from nenguide.batch.columnar.plan import consistency as apply_consistency
 from nenguide.batch.columnar.stage import stage
 from nenguide.engine.classify import CATEGORIES
 from nenguide.engine.kb import Knowledge
@@ -146,7 +148,7 @@ class CoreProgram:
             for row in tab.rows:
                 for c in row.conditions:
                     if c.fact in self.cuts:
-                        self.cuts[c.fact] += [float(v) for v in _numbers(c.spec)]
+                        self.cuts[c.fact] += [float(v) for v in numbers(c.spec)]
         self.cuts = {k: sorted(set(v)) for k, v in self.cuts.items()}
 
     def _all_tables(self) -> list[Table]:
@@ -353,15 +355,16 @@ class CoreProgram:
         ``core_unconfirmed`` (the core read unconfirmed content) and ``core_issues`` (issue
         codes of the core steps, in the engine's order).
 
-        ``consistency``: the fact layer's consistency tables are evaluated too, and a case they
-        flag is marked ``core_fallback`` (the core-only mode, whose facts skip the engine's
-        fact layer); ``precedence``: the fact layer's precedence tables set their facts first
-        (the facts were read column by column, :mod:`nenguide.batch.columnar.facts`).
+        ``consistency`` (the core-only mode, whose facts skip the engine's fact layer): the
+        fact layer's consistency tables make the facts they contradict unknown, and a
+        classification left open is decided too (:meth:`classification`); ``precedence``:
+        the fact layer's precedence tables set their facts first (the facts were read column
+        by column, :mod:`nenguide.batch.columnar.facts`).
 
         **Once per distinct case.** The compiled tables read a number only through its
         comparisons with the tables' own cut-offs, so each numeric fact is first replaced by a
-        representative of its band between those cut-offs (:meth:`_bands`: the value itself
-        where it equals a cut-off); the program then runs once per distinct row of facts and
+        representative of its band between those cut-offs (:func:`.plan.bands`: the value
+        itself where it equals a cut-off); the program then runs once per distinct row of facts and
         its answers are gathered back in input order (``once_per_case``: on the raw facts, one
         evaluation per case, the reference the tests compare with).
 
@@ -371,30 +374,14 @@ class CoreProgram:
         if plan is None:
             plan = self._plans[consistency, precedence] = self._record(consistency, precedence)
         if once_per_case:  # the raw facts, one evaluation per case (the tests' reference)
-            lf = facts.lazy()
-            for name, args, kwargs in plan:
-                lf = getattr(lf, name)(*args, **kwargs)
-            return lf.collect(engine=ENGINE)
+            return replay(plan, facts.lazy()).collect(engine=ENGINE)
         keys = [k for k in {**self.precedence_inputs, **self.inputs} if k in facts.columns]
-        keys.append("_fallback")
-        banded = facts.lazy().select(*[self._bands(k) for k in keys])
-        groups = banded.with_row_index("_i").group_by(keys).agg(pl.col("_i")).collect(engine=ENGINE)
-        out = groups.drop("_i").lazy()
-        for name, args, kwargs in plan:
-            out = getattr(out, name)(*args, **kwargs)
-        uniq = out.collect(engine=ENGINE)
-        # the answer of each input row: its group's, in input order
-        where = (
-            groups.select(pl.col("_i"), _g=pl.int_range(pl.len(), dtype=pl.UInt32))
-            .explode("_i")
-            .sort("_i")
-        )
-        return uniq[where["_g"]]
+        return once_per_group(plan, facts, [*keys, "_fallback"], self.cuts, ENGINE)
 
     def _record(
         self, consistency: bool, precedence: bool
     ) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
-        rec = _Recorder()
+        rec = Recorder()
         lf = cast(pl.LazyFrame, rec)
         for i, table in enumerate(self.precedence if precedence else ()):
             # as engine.fact_layer._first_tables: the output when decided, else unknown
@@ -405,7 +392,7 @@ class CoreProgram:
                 .alias(table.output)
             )
         for i, table in enumerate(self.consistency if consistency else ()):
-            lf = _consistency(lf, table, f"_fc{i}")
+            lf = apply_consistency(lf, table, f"_fc{i}")
         lf = self.liver(self.stage(self.classification(lf, consistency), consistency))
         lf.select(
             *CORE_OUTPUT,
@@ -417,75 +404,3 @@ class CoreProgram:
             ),
         )
         return rec.ops
-
-    def _bands(self, name: str) -> pl.Expr:
-        """Column ``name`` with each number replaced by a representative of its band between
-        the cut-offs the compiled tables compare it with (unchanged where it equals one)."""
-        col = pl.col(name)
-        cuts = self.cuts.get(name)
-        if cuts is None:
-            return col
-        if not cuts:  # read only for being known or not
-            return pl.when(col.is_not_null()).then(pl.lit(0.0)).alias(name)
-        e: Any = pl.when(col < cuts[0]).then(pl.lit(cuts[0] - 1.0))
-        for lo, hi in zip(cuts, [*cuts[1:], None], strict=True):
-            e = e.when(col == lo).then(pl.lit(lo))
-            rep = lo + 1.0 if hi is None else lo + (hi - lo) / 2
-            e = e.when(col < hi if hi is not None else col > lo).then(pl.lit(rep))
-        return cast(pl.Expr, e.otherwise(col).alias(name))
-
-
-def _consistency(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
-    """A consistency table of the fact layer, as :func:`nenguide.engine.fact_layer._consistency`
-    applies it: every fact a true row names in ``unknown_facts`` becomes unknown, and
-    ``has_conflicted`` says whether this table's true rows made any fact unknown (the engine's
-    ``conflicted``, set by each table in turn). Its issues are the fact layer's, not the core's
-    (the core-only mode returns the core columns only)."""
-    truths = row_truth(table)
-    lf = lf.with_columns([t.fill_null(False).alias(f"{p}_t{i}") for i, t in enumerate(truths)])
-    facts: dict[str, list[pl.Expr]] = {}
-    conflicted: list[pl.Expr] = [pl.lit(False)]
-    for i, row in enumerate(table.rows):
-        for fact in row.then.get("unknown_facts") or ():
-            facts.setdefault(fact, []).append(pl.col(f"{p}_t{i}"))
-        if row.then.get("unknown_facts"):
-            conflicted.append(pl.col(f"{p}_t{i}"))
-    return lf.with_columns(
-        *[pl.when(pl.any_horizontal(ts)).then(None).otherwise(pl.col(f)).alias(f)
-          for f, ts in facts.items()],
-        has_conflicted=pl.any_horizontal(conflicted),
-    ).drop([f"{p}_t{i}" for i in range(len(truths))])  # fmt: skip
-
-
-def _numbers(spec: Any) -> list[float]:
-    """Every number a condition's spec compares with (as :func:`.compile.condition_expr`
-    reads it: bounds, an equality, a list of values)."""
-    if isinstance(spec, bool):
-        return []
-    if isinstance(spec, int | float):
-        return [spec]
-    if isinstance(spec, dict):
-        return [n for v in spec.values() for n in _numbers(v)]
-    if isinstance(spec, list):
-        return [n for v in spec for n in _numbers(v)]
-    return []
-
-
-class _Recorder:
-    """Stands in for a LazyFrame while the plan is built: records each step to replay it."""
-
-    def __init__(self) -> None:
-        self.ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-
-    def _step(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Recorder:
-        self.ops.append((name, args, kwargs))
-        return self
-
-    def with_columns(self, *args: Any, **kwargs: Any) -> _Recorder:
-        return self._step("with_columns", args, kwargs)
-
-    def drop(self, *args: Any, **kwargs: Any) -> _Recorder:
-        return self._step("drop", args, kwargs)
-
-    def select(self, *args: Any, **kwargs: Any) -> _Recorder:
-        return self._step("select", args, kwargs)
