@@ -10,12 +10,16 @@ its own process:
 * ``spark local[2]``: ``nenguide.batch.spark.assess`` (columnar backend in ``mapInArrow``) in a
   local Spark session, written to Parquet (session start-up reported separately).
 
-**Core steps alone** (classification and grade, TNM stage, ENETS liver type), in-process, cases
-generated and validated beforehand in chunks of 20 000 (not timed; at most 10^5 distinct cases,
-held in memory, evaluated in turn for larger sizes): the per-case loop (the
-engine's fact layer, ``classify``, ``stage``, ``liver_type`` per case) and the columnar core
-(``ColumnarBackend(pathway="core")``: reshaping, the frame, the compiled tables, the engine for
-the cases it leaves to it).
+**Core steps alone** (classification and grade, TNM stage, ENETS liver type), cases generated
+and validated beforehand (not timed; at most 10^5 distinct cases, held in memory and evaluated
+again in turn for larger sizes): the per-case loop (the engine's fact layer, ``classify``,
+``stage``, ``liver_type`` per case, one process) and the columnar core
+(``ColumnarBackend(pathway="core").core_frame``: the column reader, the compiled tables, the
+engine for the cases it leaves to it) in ``--core-processes`` processes (default 1 and 2), each
+holding its share of the cases and evaluating it as one chunk (up to 10^5 / processes cases),
+timed from a common start to the last end. The processes are named in the method column. The
+CPU time of the evaluation (every process and thread) is reported per case too: on a shared
+machine it is steadier than the wall time.
 
 Sizes above ``--max-per-case`` (per-case methods) or ``--max-full`` (columnar and Spark, full
 pathway) are not run but extrapolated linearly from the largest size run, and marked so.
@@ -61,16 +65,31 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
 
 
 CORE_SCRIPT = """
-import datetime as dt, sys, time
-from nenguide.batch.synth import generate
-from nenguide.errors import parse_case
-n, method = int(sys.argv[1]), sys.argv[2]
+import datetime as dt, multiprocessing as mp, sys, time
 AS_OF = dt.date(2026, 11, 23)
-if method == "columnar":
-    from nenguide.batch.columnar import ColumnarBackend
-    backend = ColumnarBackend("csco-2021", AS_OF, pathway="core")
-    run = backend.core_frame
-else:
+CHUNK = 20000
+
+
+def cohort(n, share, parts):
+    # at most 10^5 distinct cases in all (generated in pieces of 20 000, held in memory), split
+    # between the processes and evaluated as one chunk per process; a larger size evaluates
+    # that chunk again in turn (nothing is cached between chunks)
+    from nenguide.batch.synth import generate
+    from nenguide.errors import parse_case
+    distinct = min(n, 100000)
+    lo, hi = distinct * share // parts, distinct * (share + 1) // parts
+    cases = []
+    for a in range(lo, hi, CHUNK):
+        part = generate(min(CHUNK, hi - a), 1, validate=False, start=a)
+        cases += [parse_case(s.case) for s in part]
+    return [cases]
+
+
+def runner(method):
+    if method == "columnar":
+        from nenguide.batch.columnar import ColumnarBackend
+        backend = ColumnarBackend("csco-2021", AS_OF, pathway="core")
+        return backend.core_frame, backend
     from nenguide.engine.classify import classify
     from nenguide.engine.context import Context
     from nenguide.engine.fact_layer import case_facts
@@ -85,22 +104,50 @@ else:
             cls = classify(ctx, facts, case)
             stage(ctx, facts, case, cls)
             liver_type(ctx, facts, cls)
-# at most 10^5 distinct cases are generated (5 chunks of 20 000, held in memory); a larger
-# size evaluates them again in turn (nothing is cached between chunks by either method)
-chunks = []
-for start in range(0, min(n, 100000), 20000):
-    size = min(20000, n - start)
-    chunks.append([parse_case(s.case) for s in generate(size, 1, start=start, validate=False)])
-busy, done, i = 0.0, 0, 0
-while done < n:
-    cases = chunks[i % len(chunks)][: n - done]
-    t0 = time.perf_counter()
-    run(cases)
-    busy += time.perf_counter() - t0
-    done += len(cases)
-    i += 1
-fallback = getattr(locals().get("backend"), "fallback_count", 0)
-print(f"{busy:.3f} {fallback}")
+    return run, None
+
+
+def evaluate(n, chunks, method):
+    run, backend = runner(method)
+    busy, cpu, done, i = 0.0, 0.0, 0, 0
+    while done < n:
+        cases = chunks[i % len(chunks)][: n - done]
+        t0, c0 = time.perf_counter(), time.process_time()
+        run(cases)
+        busy += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        done += len(cases)
+        i += 1
+    return busy, getattr(backend, "fallback_count", 0), cpu
+
+
+def worker(n, share, parts, method, barrier, out):
+    chunks = cohort(n, share, parts)
+    runner(method)  # imports and the knowledge package, not timed (as in one process)
+    barrier.wait()
+    out.put(evaluate(n * (share + 1) // parts - n * share // parts, chunks, method))
+
+
+if __name__ == "__main__":
+    n, method, parts = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    if parts == 1:
+        busy, fallback, cpu = evaluate(n, cohort(n, 0, 1), method)
+    else:  # each process holds its share of the cohort; timed from the start to the last end
+        ctx = mp.get_context("spawn")
+        barrier, out = ctx.Barrier(parts + 1), ctx.Queue()
+        procs = [ctx.Process(target=worker, args=(n, k, parts, method, barrier, out))
+                 for k in range(parts)]
+        for p in procs:
+            p.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        results = [out.get() for _ in procs]
+        busy = time.perf_counter() - t0
+        fallback = sum(r[1] for r in results)
+        cpu = sum(r[2] for r in results)
+        for p in procs:
+            p.join()
+    print(f"{busy:.3f} {fallback} {cpu:.3f}")
 """
 
 
@@ -176,6 +223,13 @@ def main() -> None:
     ap.add_argument("--max-full", type=int, default=10**6)
     ap.add_argument("--no-spark", action="store_true")
     ap.add_argument("--no-full", action="store_true", help="only the core steps")
+    ap.add_argument(
+        "--core-processes",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="process counts for the columnar core (each process holds its share of the cases)",
+    )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -192,9 +246,12 @@ def main() -> None:
             row["spark_startup_s"] = round(startup, 1)
             row["cases_per_s_excl_startup"] = round(n / work)
         if method.startswith("core"):
-            busy, fallback = out.split()[-2:]
+            busy, fallback, cpu = out.split()[-3:]
             row = _row(n, method, float(busy), mib, load, wall_s=round(secs, 1))
             row["engine_fallback"] = int(fallback)
+            # CPU time of the evaluation (all its processes and threads): steadier than wall
+            # time on a shared machine
+            row["cpu_us_per_case"] = round(float(cpu) / n * 1e6, 1)
         return row
 
     def extrapolate(n: int, method: str) -> dict[str, Any] | None:
@@ -217,10 +274,12 @@ def main() -> None:
             runs.append(
                 (
                     "core per-case",
-                    [sys.executable, str(core), str(n), "per-case"] if per_case_ok else None,
+                    [sys.executable, str(core), str(n), "per-case", "1"] if per_case_ok else None,
                 )
             )
-            runs.append(("core columnar", [sys.executable, str(core), str(n), "columnar"]))
+            for procs in args.core_processes:
+                name = f"core columnar ({procs} process{'es' if procs > 1 else ''})"
+                runs.append((name, [sys.executable, str(core), str(n), "columnar", str(procs)]))
             if not args.no_full:
                 src = Path(tmp) / f"cohort-{n}.jsonl"
                 if per_case_ok or full_ok:
@@ -255,8 +314,8 @@ def main() -> None:
     (args.out / "batch.json").write_text(json.dumps(results, indent=1))
     lines = [
         "| cases | pathway | method | seconds | cases/s | cases/min | × per-case "
-        "| peak memory (MiB) | load avg |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---|",
+        "| CPU µs/case | peak memory (MiB) | load avg |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         kind, method = r["method"].split(" ", 1)
@@ -266,12 +325,13 @@ def main() -> None:
             extra = f" ({rate:,} without the {start} s start-up)"
         if r.get("extrapolated"):
             extra += f" (extrapolated {r['extrapolated']})"
-        if "engine_fallback" in r and method == "columnar":
-            extra += f" ({r['engine_fallback'] / r['size']:.0%} by the engine)"
+        if "engine_fallback" in r and method.startswith("columnar"):
+            extra += f" ({r['engine_fallback'] / r['size']:.1%} by the engine)"
         mem = "-" if r["peak_mib"] is None else str(r["peak_mib"])
         lines.append(
             f"| {r['size']:,} | {kind} | {method} | {r['seconds']} | {r['cases_per_s']:,}{extra} "
-            f"| {r['cases_per_s'] * 60:,} | {r['ratio_vs_per_case']} | {mem} | {r['load']} |"
+            f"| {r['cases_per_s'] * 60:,} | {r['ratio_vs_per_case']} "
+            f"| {r.get('cpu_us_per_case', '-')} | {mem} | {r['load']} |"
         )
     table = "\n".join(lines)
     (args.out / "batch.md").write_text(table + "\n")

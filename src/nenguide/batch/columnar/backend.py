@@ -32,8 +32,8 @@ import polars as pl
 
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row
-from nenguide.batch.columnar.compile import eval_collect
-from nenguide.batch.columnar.core import CORE_OUTPUT, ENGINE, CoreProgram
+from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
+from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
 from nenguide.engine import ranges
 from nenguide.engine.assess import expiry_notice, steps
@@ -179,27 +179,21 @@ class ColumnarBackend:
     def core_frame(self, cases: Sequence[Case]) -> pl.DataFrame:
         """The core columns of every case (engine fallback included), and ``core_fallback``.
 
-        The facts come from the engine's reshaping of the case (:func:`derive`); the fact
-        layer's consistency tables are evaluated over the frame, and a case they flag (its
-        contradicted facts become unknown) goes to the engine with its whole fact layer."""
-        # the reshaping and the reported forms (mm, ranges, 'multiple'), as the fact layer
-        # builds them (:func:`nenguide.engine.fact_layer.case_facts` steps 1-2), with the
-        # precedence tables' facts (the node status)
+        The facts are read from the cases column by column (:mod:`.facts`: the values of the
+        engine's reshaping, :func:`derive` and the reported forms, as the fact layer builds
+        them in :func:`nenguide.engine.fact_layer.case_facts` steps 1-2); the fact layer's
+        precedence tables (the node status) and consistency tables are evaluated over the
+        frame, and a case the latter flag (its contradicted facts become unknown) goes to the
+        engine with its whole fact layer."""
         scratch = Context(self.kb, self.lang)
-        facts = [
-            with_precedence(scratch, {**derive(c), **reported_input(scratch, c)}) for c in cases
-        ]
-        frame = fact_frame(self.prog, facts, cases)
-        lf = frame.lazy()
-        flags = []
-        for i, table in enumerate(self.prog.consistency):
-            lf = eval_collect(lf, table, f"_fc{i}", self.kb.issue_kinds)
-            flags.append((pl.col(f"_fc{i}_codes").list.len() > 0) | ~pl.col(f"_fc{i}_ok"))
-        if flags:
-            frame = lf.with_columns(
-                _fallback=pl.any_horizontal(pl.col("_fallback"), *flags)
-            ).collect(engine=ENGINE)
-        core = self.prog.run(frame)
+        frame = core_fact_frame(self.prog, scratch, cases)
+        if frame is not None:  # read column by column; the precedence tables over the frame
+            core = self.prog.run(frame, consistency=True, precedence=True)
+        else:  # a fact the column reader does not read: the engine's reshaping of each case
+            facts = [
+                with_precedence(scratch, {**derive(c), **reported_input(scratch, c)}) for c in cases
+            ]
+            core = self.prog.run(fact_frame(self.prog, facts, cases), consistency=True)
         fb = core["core_fallback"].to_list()
         idx = [i for i, f in enumerate(fb) if f]
         self.fallback_count += len(idx)

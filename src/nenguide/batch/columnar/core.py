@@ -19,7 +19,10 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
 from nenguide.batch.columnar.exprs import B, S, lit, one
+from nenguide.batch.columnar.plan import Recorder, numbers, once_per_group, replay
+from nenguide.batch.columnar.plan import consistency as apply_consistency
 from nenguide.batch.columnar.stage import stage
+from nenguide.engine.classify import CATEGORIES
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import NOT_FOR
 from nenguide.engine.tables import Table, evaluate_first
@@ -74,8 +77,15 @@ class CoreProgram:
         #: the fact layer's consistency tables (a case they flag is left to the engine in the
         #: core-only mode, which reshapes facts without the rest of the fact layer)
         self.consistency = [kb.tables[i] for i in p.tables("facts", "consistency")]
+        #: the fact layer's precedence tables (which source wins: the node status), evaluated
+        #: by the program in the core-only mode, whose facts are read column by column
+        self.precedence = [kb.tables[i] for i in p.tables("facts", "precedence")]
+        self.precedence_outputs = [t.output for t in self.precedence]
+        self.precedence_inputs: dict[str, pl.DataType] = {
+            k: dtype_of(t, k) for t in self.precedence for k in t.spec.inputs
+        }
         self.kinds = kb.issue_kinds
-        self._plan: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = None
+        self._plans: dict[tuple[bool, bool], list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = {}
         # lung T: the higher of the size T and the descriptors' T (engine.stage._t); each
         # descriptor's level is the descriptor table's answer, evaluated here once per value
         self.t_order: list[str] = list(kb.parameters.get("lung_t_order") or [])
@@ -105,7 +115,21 @@ class CoreProgram:
                 tab = kb.tables[spec["group_table"]]
                 vals = {None, *(r.then.get(tab.output) for r in tab.rows)}
                 self.group_bits[tab.id] = {v: i for i, v in enumerate(sorted(vals, key=str))}
-        if max(len(b) for b in [*self.bits.values(), *self.group_bits.values()]) > 62:
+        # the categories a classification left open may take (engine.classify._candidates),
+        # and the bit of each output of the GEP table
+        self.category_bits = {c: i for i, c in enumerate(sorted(CATEGORIES))}
+        gep = self.t["classification.gep"]
+        self.gep_bits = {
+            v: i for i, v in enumerate(sorted({r.then.get(gep.output) for r in gep.rows}, key=str))
+        }
+        thoracic = {
+            r.then.get("category")
+            for role in ("thoracic_carcinoid", "thoracic_highgrade")
+            for r in self.t[f"classification.{role}"].rows
+        }
+        self.thoracic_mask = sum(1 << b for c, b in self.category_bits.items() if c in thoracic)
+        if max(len(b) for b in [*self.bits.values(), *self.group_bits.values(),
+                                self.category_bits, self.gep_bits]) > 62:  # fmt: skip
             raise ValueError("more than 62 categories in a TNM table: masks are 64-bit")
         # every input a compiled table reads: the columns the fact frame must provide
         self.inputs: dict[str, pl.DataType] = dict(CASE_COLUMNS)
@@ -115,6 +139,17 @@ class CoreProgram:
                             "t", "n", "m"):  # fmt: skip
                     continue  # outputs of earlier tables, set by the program
                 self.inputs.setdefault(name, dtype_of(tab, name))
+        #: the cut-offs each numeric input is compared with, by any compiled table
+        self.cuts: dict[str, list[float]] = {
+            k: [] for k, v in {**self.precedence_inputs, **self.inputs}.items()
+            if v == pl.Float64()
+        }  # fmt: skip
+        for tab in [*self._all_tables(), *self.precedence]:
+            for row in tab.rows:
+                for c in row.conditions:
+                    if c.fact in self.cuts:
+                        self.cuts[c.fact] += [float(v) for v in numbers(c.spec)]
+        self.cuts = {k: sorted(set(v)) for k, v in self.cuts.items()}
 
     def _all_tables(self) -> list[Table]:
         out = list(self.t.values()) + list(self.consistency)
@@ -125,12 +160,16 @@ class CoreProgram:
         return out
 
     # ------------------------------------------------------------------ classification
-    def classification(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def classification(self, lf: pl.LazyFrame, open_: bool = False) -> pl.LazyFrame:
+        """Classification and grade as :func:`nenguide.engine.classify.classify`. ``open_``
+        (the core-only mode): a classification left open by differentiation not recorded too
+        (insufficient data, the candidate categories as ``_open_mask`` for the stage); the
+        full pathway leaves it to the engine (its later steps read the candidates)."""
         t = self.t
         lf = eval_first(lf, t["classification.family"], "_fam")
         lf = lf.with_columns(rule_family=then_col(t["classification.family"], "_fam", "family", S))
         lf = eval_collect(lf, t["classification.consistency"], "_cons", self.kinds)
-        lf = eval_first(lf, t["classification.gep"], "_gep")
+        lf = eval_first(lf, t["classification.gep"], "_gep", bits=self.gep_bits)
         lf = eval_first(lf, t["classification.grade_ki67"], "_ki")
         lf = eval_first(lf, t["classification.grade_mitoses"], "_mi")
         lf = eval_first(lf, t["classification.thoracic_carcinoid"], "_carc")
@@ -185,6 +224,32 @@ class CoreProgram:
         gki, gmi = pl.col("_gki"), pl.col("_gmi")
         disc = gki.is_not_null() & gmi.is_not_null() & (gki != gmi)
         single = ~disc & (gki.is_null() | gmi.is_null())
+        gep_open: pl.Expr = pl.lit(False)
+        thor_open: pl.Expr = pl.lit(False)
+        open_mask: pl.Expr = pl.lit(None, pl.Int64())
+        if open_:  # engine.classify._gep / _thoracic when differentiation is not recorded
+            gep_open = (
+                gep_family & ~pl.col("_gep_dec") & pl.col("_gep_any")
+                & pl.col("_ki_ok") & pl.col("_mi_ok")
+            ).fill_null(False)  # fmt: skip
+            thor_open = (
+                (pl.col("rule_family") == "thoracic") & ~conflict
+                & pl.col("differentiation").is_null()
+            ).fill_null(False)  # fmt: skip
+            gm = pl.col("_gep_mask")
+            zero = pl.lit(0, pl.Int64())
+            cands = pl.sum_horizontal(
+                pl.when((gm & pl.lit(1 << b, pl.Int64())) != 0)
+                .then(pl.lit(1 << self.category_bits[v], pl.Int64()))
+                .otherwise(zero)
+                for v, b in self.gep_bits.items()
+                if v in self.category_bits
+            )
+            open_mask = (
+                pl.when(gep_open).then(cands)
+                .when(thor_open).then(pl.lit(self.thoracic_mask, pl.Int64()))
+            )  # fmt: skip
+            open_mask = pl.when(open_mask != 0).then(open_mask)
         ok = (
             pl.col("_fam_ok")
             & pl.col("_cons_ok")
@@ -194,6 +259,8 @@ class CoreProgram:
                 | (net & pl.col("_ki_ok") & pl.col("_mi_ok") & pl.col("_comb").is_not_null())
                 | nec
                 | thor_ok
+                | gep_open
+                | thor_open
             )
         )
         system = pl.col("rule_family").replace_strict(self.systems, default=None, return_dtype=S)
@@ -205,13 +272,14 @@ class CoreProgram:
         step_issue = (
             pl.when(net).then(grade_issue)
             .when(nec & ~pl.col("_sub_ok")).then(lit("NEC_SUBTYPE_NOT_STATED"))
+            .when(gep_open | thor_open).then(lit("CLASSIFICATION_NEEDS_DIFFERENTIATION"))
         )  # fmt: skip
         return lf.with_columns(
             _cls_ok=ok.fill_null(False),
             classification_system=system,
             classification_status=pl.when(conflict)
             .then(lit(Status.CONFLICT.value))
-            .when(net & gx)
+            .when((net & gx) | gep_open | thor_open)
             .then(lit(Status.INSUFFICIENT_DATA.value))
             .otherwise(lit(Status.DETERMINED.value)),
             classification_category=pl.when(net)
@@ -225,16 +293,19 @@ class CoreProgram:
             .then(pl.col("_subtype"))
             .when(thor)
             .then(pl.col("_thor_sub")),
-            classification_grade_by_ki67=pl.when(net & ~gx).then(gki),
-            classification_grade_by_mitoses=pl.when(net & ~gx).then(gmi),
-            classification_grade_discordant=(net & ~gx & disc).fill_null(False),
+            classification_grade_by_ki67=pl.when((net & ~gx) | gep_open).then(gki),
+            classification_grade_by_mitoses=pl.when((net & ~gx) | gep_open).then(gmi),
+            classification_grade_discordant=((net & ~gx & disc) | (gep_open & disc)).fill_null(
+                False
+            ),
+            _open_mask=open_mask,
             _cls_issues=pl.concat_list(pl.col("_cons_codes"), one(step_issue)),
         )
 
     # ------------------------------------------------------------------ stage
-    def stage(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def stage(self, lf: pl.LazyFrame, open_: bool = False) -> pl.LazyFrame:
         """TNM stage (:func:`nenguide.batch.columnar.stage.stage`)."""
-        return stage(self, lf)
+        return stage(self, lf, open_)
 
     # ------------------------------------------------------------------ liver
     def liver(self, lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -273,47 +344,63 @@ class CoreProgram:
             _liver_issues=pl.when(conflict).then(pl.col("_lc_codes")).otherwise(one(issue)),
         )
 
-    def run(self, facts: pl.DataFrame) -> pl.DataFrame:
+    def run(
+        self,
+        facts: pl.DataFrame,
+        consistency: bool = False,
+        precedence: bool = False,
+        once_per_case: bool = False,
+    ) -> pl.DataFrame:
         """The core columns of every case, ``core_fallback`` (the engine must assess the case),
         ``core_unconfirmed`` (the core read unconfirmed content) and ``core_issues`` (issue
         codes of the core steps, in the engine's order).
 
-        The plan (a few hundred column steps) is built once, recorded, and replayed on each
-        chunk: building it costs more than evaluating it on a small chunk."""
-        if self._plan is None:
-            rec = _Recorder()
-            lf = self.liver(self.stage(self.classification(cast(pl.LazyFrame, rec))))
-            lf.select(
-                *CORE_OUTPUT,
-                core_fallback=pl.col("_fallback")
-                | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
-                core_unconfirmed=pl.col("_liver_unc"),
-                core_issues=pl.concat_list(
-                    pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
-                ),
+        ``consistency`` (the core-only mode, whose facts skip the engine's fact layer): the
+        fact layer's consistency tables make the facts they contradict unknown, and a
+        classification left open is decided too (:meth:`classification`); ``precedence``:
+        the fact layer's precedence tables set their facts first (the facts were read column
+        by column, :mod:`nenguide.batch.columnar.facts`).
+
+        **Once per distinct case.** The compiled tables read a number only through its
+        comparisons with the tables' own cut-offs, so each numeric fact is first replaced by a
+        representative of its band between those cut-offs (:func:`.plan.bands`: the value
+        itself where it equals a cut-off); the program then runs once per distinct row of facts and
+        its answers are gathered back in input order (``once_per_case``: on the raw facts, one
+        evaluation per case, the reference the tests compare with).
+
+        The plan (a few hundred column steps) is built once, recorded, and replayed: building it
+        costs more than evaluating it on a small chunk."""
+        plan = self._plans.get((consistency, precedence))
+        if plan is None:
+            plan = self._plans[consistency, precedence] = self._record(consistency, precedence)
+        if once_per_case:  # the raw facts, one evaluation per case (the tests' reference)
+            return replay(plan, facts.lazy()).collect(engine=ENGINE)
+        keys = [k for k in {**self.precedence_inputs, **self.inputs} if k in facts.columns]
+        return once_per_group(plan, facts, [*keys, "_fallback"], self.cuts, ENGINE)
+
+    def _record(
+        self, consistency: bool, precedence: bool
+    ) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        rec = Recorder()
+        lf = cast(pl.LazyFrame, rec)
+        for i, table in enumerate(self.precedence if precedence else ()):
+            # as engine.fact_layer._first_tables: the output when decided, else unknown
+            lf = eval_first(lf, table, f"_fp{i}")
+            lf = lf.with_columns(
+                pl.when(pl.col(f"_fp{i}_dec"))
+                .then(then_col(table, f"_fp{i}", table.output, self.inputs.get(table.output, S)))
+                .alias(table.output)
             )
-            self._plan = rec.ops
-        out = facts.lazy()
-        for name, args, kwargs in self._plan:
-            out = getattr(out, name)(*args, **kwargs)
-        return out.collect(engine=ENGINE)
-
-
-class _Recorder:
-    """Stands in for a LazyFrame while the plan is built: records each step to replay it."""
-
-    def __init__(self) -> None:
-        self.ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-
-    def _step(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Recorder:
-        self.ops.append((name, args, kwargs))
-        return self
-
-    def with_columns(self, *args: Any, **kwargs: Any) -> _Recorder:
-        return self._step("with_columns", args, kwargs)
-
-    def drop(self, *args: Any, **kwargs: Any) -> _Recorder:
-        return self._step("drop", args, kwargs)
-
-    def select(self, *args: Any, **kwargs: Any) -> _Recorder:
-        return self._step("select", args, kwargs)
+        for i, table in enumerate(self.consistency if consistency else ()):
+            lf = apply_consistency(lf, table, f"_fc{i}")
+        lf = self.liver(self.stage(self.classification(lf, consistency), consistency))
+        lf.select(
+            *CORE_OUTPUT,
+            core_fallback=pl.col("_fallback")
+            | ~(pl.col("_cls_ok") & pl.col("_stage_ok") & pl.col("_liver_ok")),
+            core_unconfirmed=pl.col("_liver_unc"),
+            core_issues=pl.concat_list(
+                pl.col("_cls_issues"), pl.col("_stage_issues"), pl.col("_liver_issues")
+            ),
+        )
+        return rec.ops

@@ -20,13 +20,28 @@ if TYPE_CHECKING:
     from nenguide.batch.columnar.core import CoreProgram
 
 
-def stage(prog: CoreProgram, lf: pl.LazyFrame) -> pl.LazyFrame:
+def stage(prog: CoreProgram, lf: pl.LazyFrame, open_: bool = False) -> pl.LazyFrame:
     """Stage as :func:`nenguide.engine.stage.stage`. T, N, M and the group are bit masks of
     their candidate categories (the engine's ``OneOf``), so a T or N left open by missing
-    data still gives the group every completion agrees on, or its coarser common group."""
+    data still gives the group every completion agrees on, or its coarser common group.
+
+    ``open_`` (the core-only mode): the category may be the candidates of an open
+    classification (``_open_mask``); the chapter is then chosen as the engine chooses it for a
+    ``OneOf`` (decided when every candidate gives the same row), and a chapter left open
+    where a candidate has no staging system is "needs classification" (:func:`_needs_cls`)."""
     sys_t = prog.t["stage.system"]
     lf = lf.with_columns(category=pl.col("classification_category"))
-    lf = eval_first(lf, sys_t, "_sys")
+    needs_cls: pl.Expr = pl.lit(False)
+    if open_:
+        cat_bits = prog.category_bits
+        known = pl.col("classification_category").replace_strict(
+            {c: 1 << b for c, b in cat_bits.items()}, default=None, return_dtype=pl.Int64()
+        )
+        lf = lf.with_columns(_cat_mask=pl.coalesce(known, pl.col("_open_mask")))
+        lf = eval_first(lf, sys_t, "_sys", mask_truth(sys_t, {"category": ("_cat_mask", cat_bits)}))
+        lf, needs_cls = _needs_cls(prog, lf, sys_t)
+    else:
+        lf = eval_first(lf, sys_t, "_sys")
     lf = lf.with_columns(
         _sys_row=pl.when(pl.col("_sys_ok")).then(pl.col("_sys_row")),
         stage_system=then_col(sys_t, "_sys", "system", S),
@@ -119,9 +134,10 @@ def stage(prog: CoreProgram, lf: pl.LazyFrame) -> pl.LazyFrame:
         gdec = pl.when(hit).then(pl.col(f"{p}_dec")).otherwise(gdec)
         gok = pl.when(hit).then(pl.col(f"{p}_any")).otherwise(gok)
     lf = lf.with_columns(_group=grp, _group_dec=gdec, _group_ok=gok)
-    not_staged = pl.col("_not_staged").is_not_null()
-    staged = pl.col("stage_system").is_not_null() & ~not_staged
-    open_ = pl.any_horizontal(
+    # (the system and "not staged" columns read the first candidate row, decided or not)
+    not_staged = pl.col("_not_staged").is_not_null() & ~needs_cls
+    staged = pl.col("stage_system").is_not_null() & ~not_staged & ~needs_cls
+    open_tnm = pl.any_horizontal(
         *[
             pl.col(f"_{k}_open") | pl.col(f"_{k}").is_null() | pl.col(f"_{k}").is_in(unknown)
             for k in ("t", "n", "m")
@@ -129,7 +145,7 @@ def stage(prog: CoreProgram, lf: pl.LazyFrame) -> pl.LazyFrame:
     )
     decided = pl.col("_group_dec")
     no_tumour = decided & pl.col("_group").is_null()
-    ok = pl.col("_sys_row").is_not_null() & (
+    ok = needs_cls | pl.col("_sys_row").is_not_null() & (
         not_staged
         | (
             staged & pl.col("_flags_ok") & ~t_extra & pl.col("_t_ok") & pl.col("_n_ok")
@@ -145,7 +161,8 @@ def stage(prog: CoreProgram, lf: pl.LazyFrame) -> pl.LazyFrame:
         return pl.when(pl.col(f"_{k}_open")).then(shown[k]).when(c != "MX").then(c)
 
     status = (
-        pl.when(not_staged | no_tumour).then(lit(Status.NOT_APPLICABLE.value))
+        pl.when(needs_cls).then(lit(Status.INSUFFICIENT_DATA.value))
+        .when(not_staged | no_tumour).then(lit(Status.NOT_APPLICABLE.value))
         .when(decided).then(lit(Status.DETERMINED.value))
         .when(pl.col("has_conflicted")).then(lit(Status.CONFLICT.value))
         .otherwise(lit(Status.INSUFFICIENT_DATA.value))
@@ -153,7 +170,7 @@ def stage(prog: CoreProgram, lf: pl.LazyFrame) -> pl.LazyFrame:
     basis_issue = one(pl.when(pl.col("staging_basis").is_null()).then(lit("STAGING_BASIS_MISSING")))
     end_issue = one(
         pl.when(no_tumour).then(lit("STAGE_NO_TUMOUR_EVIDENCE"))
-        .when(open_ | ~decided).then(lit("STAGE_NEEDS_DATA"))
+        .when(open_tnm | ~decided).then(lit("STAGE_NEEDS_DATA"))
     )  # fmt: skip
     return lf.with_columns(
         _stage_ok=ok.fill_null(False),
@@ -166,10 +183,38 @@ def stage(prog: CoreProgram, lf: pl.LazyFrame) -> pl.LazyFrame:
         stage_group=pl.when(staged).then(pl.col("_group")),
         stage_t_suffix=pl.when(staged & pl.col("multiple_tumours")).then(lit("(m)")),
         stage_reason=pl.when(not_staged).then(pl.col("_not_staged")),
-        _stage_issues=pl.when(not_staged)
+        _stage_issues=pl.when(needs_cls)
+        .then(pl.lit(["STAGE_NEEDS_CLASSIFICATION"], pl.List(S)))
+        .when(not_staged)
         .then(pl.lit(["STAGE_NOT_STAGED"], pl.List(S)))
         .otherwise(pl.concat_list(basis_issue, pl.col("_flags_codes"), end_issue)),
     )
+
+
+def _needs_cls(prog: CoreProgram, lf: pl.LazyFrame, sys_t: Table) -> tuple[pl.LazyFrame, pl.Expr]:
+    """Where the engine says "needs classification" (``STAGE_NEEDS_CLASSIFICATION``): the
+    chapter row decided has no system and is not a "not staged" row, or the chapter is open
+    (``engine.stage._open_system``) and the category is unknown, or a candidate category has
+    no decided chapter with a system (the chapter of each candidate evaluated on its own).
+    An open chapter whose candidates all have a system is left to the engine."""
+    terms = []
+    for j, (c, b) in enumerate(prog.category_bits.items()):
+        lf = eval_first(lf.with_columns(category=lit(c)), sys_t, f"_sc{j}")
+        bad = (
+            ~pl.col(f"_sc{j}_dec") | pl.col(f"_sc{j}_row").is_null()
+            | then_col(sys_t, f"_sc{j}", "system", S).is_null()
+        )  # fmt: skip
+        hit = ((pl.col("_cat_mask") & pl.lit(1 << b, pl.Int64())) != 0).fill_null(False)
+        lf = lf.with_columns((hit & bad).alias(f"_sc{j}_bad"))
+        terms.append(pl.col(f"_sc{j}_bad"))
+    lf = lf.with_columns(category=pl.col("classification_category"))
+    open_chapter = ~pl.col("_sys_dec") & (pl.col("_cat_mask").is_null() | pl.any_horizontal(terms))
+    no_system = (
+        pl.col("_sys_ok") & then_col(sys_t, "_sys", "system", S).is_null()
+        & then_col(sys_t, "_sys", "not_staged", S).is_null()
+    )  # fmt: skip
+    lf = lf.with_columns(_needs_cls=(open_chapter | no_system).fill_null(False))
+    return lf, pl.col("_needs_cls")
 
 
 def _ancestor(column: str, table: Table, bits: Mapping[Any, int]) -> pl.Expr:

@@ -1,0 +1,112 @@
+"""The pieces of the core program's plan that are not a step of the guideline: the fact layer's
+consistency tables applied over the frame, the numbers banded between the tables' cut-offs (the
+program runs once per distinct row), and the recorder that records the plan once to replay it
+on every chunk (:meth:`nenguide.batch.columnar.core.CoreProgram.run`)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import polars as pl
+
+from nenguide.batch.columnar.compile import row_truth
+from nenguide.engine.tables import Table
+
+Plan = list[tuple[str, tuple[Any, ...], dict[str, Any]]]
+
+
+def replay(plan: Plan, lf: pl.LazyFrame) -> pl.LazyFrame:
+    """The recorded steps of ``plan`` on ``lf``."""
+    for name, args, kwargs in plan:
+        lf = getattr(lf, name)(*args, **kwargs)
+    return lf
+
+
+def once_per_group(
+    plan: Plan, facts: pl.DataFrame, keys: list[str], cuts: dict[str, list[float]], engine: Any
+) -> pl.DataFrame:
+    """``plan`` run once per distinct row of ``keys`` (each number banded between its
+    ``cuts``, :func:`bands`), the answers gathered back in input order."""
+    banded = facts.lazy().select(*[bands(k, cuts.get(k)) for k in keys])
+    groups = banded.with_row_index("_i").group_by(keys).agg(pl.col("_i")).collect(engine=engine)
+    uniq = replay(plan, groups.drop("_i").lazy()).collect(engine=engine)
+    # the answer of each input row: its group's, in input order
+    where = (
+        groups.select(pl.col("_i"), _g=pl.int_range(pl.len(), dtype=pl.UInt32))
+        .explode("_i")
+        .sort("_i")
+    )
+    return uniq[where["_g"]]
+
+
+def bands(name: str, cuts: list[float] | None) -> pl.Expr:
+    """Column ``name`` with each number replaced by a representative of its band between
+    ``cuts``, the cut-offs the compiled tables compare it with (unchanged where it equals one;
+    ``None``: not a number, the column as it is)."""
+    col = pl.col(name)
+    if cuts is None:
+        return col
+    if not cuts:  # read only for being known or not
+        return pl.when(col.is_not_null()).then(pl.lit(0.0)).alias(name)
+    e: Any = pl.when(col < cuts[0]).then(pl.lit(cuts[0] - 1.0))
+    for lo, hi in zip(cuts, [*cuts[1:], None], strict=True):
+        e = e.when(col == lo).then(pl.lit(lo))
+        rep = lo + 1.0 if hi is None else lo + (hi - lo) / 2
+        e = e.when(col < hi if hi is not None else col > lo).then(pl.lit(rep))
+    return cast(pl.Expr, e.otherwise(col).alias(name))
+
+
+def consistency(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
+    """A consistency table of the fact layer, as :func:`nenguide.engine.fact_layer._consistency`
+    applies it: every fact a true row names in ``unknown_facts`` becomes unknown, and
+    ``has_conflicted`` says whether this table's true rows made any fact unknown (the engine's
+    ``conflicted``, set by each table in turn). Its issues are the fact layer's, not the core's
+    (the core-only mode returns the core columns only)."""
+    truths = row_truth(table)
+    lf = lf.with_columns([t.fill_null(False).alias(f"{p}_t{i}") for i, t in enumerate(truths)])
+    facts: dict[str, list[pl.Expr]] = {}
+    conflicted: list[pl.Expr] = [pl.lit(False)]
+    for i, row in enumerate(table.rows):
+        for fact in row.then.get("unknown_facts") or ():
+            facts.setdefault(fact, []).append(pl.col(f"{p}_t{i}"))
+        if row.then.get("unknown_facts"):
+            conflicted.append(pl.col(f"{p}_t{i}"))
+    return lf.with_columns(
+        *[pl.when(pl.any_horizontal(ts)).then(None).otherwise(pl.col(f)).alias(f)
+          for f, ts in facts.items()],
+        has_conflicted=pl.any_horizontal(conflicted),
+    ).drop([f"{p}_t{i}" for i in range(len(truths))])  # fmt: skip
+
+
+def numbers(spec: Any) -> list[float]:
+    """Every number a condition's spec compares with (as :func:`.compile.condition_expr`
+    reads it: bounds, an equality, a list of values)."""
+    if isinstance(spec, bool):
+        return []
+    if isinstance(spec, int | float):
+        return [spec]
+    if isinstance(spec, dict):
+        return [n for v in spec.values() for n in numbers(v)]
+    if isinstance(spec, list):
+        return [n for v in spec for n in numbers(v)]
+    return []
+
+
+class Recorder:
+    """Stands in for a LazyFrame while the plan is built: records each step to replay it."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _step(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Recorder:
+        self.ops.append((name, args, kwargs))
+        return self
+
+    def with_columns(self, *args: Any, **kwargs: Any) -> Recorder:
+        return self._step("with_columns", args, kwargs)
+
+    def drop(self, *args: Any, **kwargs: Any) -> Recorder:
+        return self._step("drop", args, kwargs)
+
+    def select(self, *args: Any, **kwargs: Any) -> Recorder:
+        return self._step("select", args, kwargs)
