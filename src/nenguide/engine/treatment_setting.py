@@ -19,6 +19,36 @@ def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
     return [v for v in (domain.values or []) if v != current]
 
 
+def _key(entry: Any) -> Any:
+    """What equal trace entries and issues share (their step, table and code)."""
+    if isinstance(entry, dict):
+        return (entry.get("step"), entry.get("table"), entry.get("code"))
+    return type(entry)
+
+
+def append_new(
+    dst: list[Any], items: list[Any], seen: dict[Any, list[Any]], ids: set[int]
+) -> None:
+    """Append each of ``items`` not already in ``dst`` (by equality, order kept), in one pass:
+    an entry the memo handed out again is found by identity (``ids``, of the entries in
+    ``dst``), any other is compared only with the entries of ``dst`` that share its
+    :func:`_key` (``seen``). ``seen`` and ``ids`` are kept across calls for the same ``dst``
+    (and may serve several lists, the keys of trace entries and issues differ); they are
+    filled from ``dst`` on first use."""
+    if dst and id(dst[0]) not in ids:
+        for x in dst:
+            ids.add(id(x))
+            seen.setdefault(_key(x), []).append(x)
+    for x in items:
+        if id(x) in ids:
+            continue
+        bucket = seen.setdefault(_key(x), [])
+        if x not in bucket:
+            bucket.append(x)
+            ids.add(id(x))
+            dst.append(x)
+
+
 def _same(a: TreatmentOption, b: TreatmentOption) -> bool:
     return a["status"] == b["status"] and list(a.get("requires") or []) == list(
         b.get("requires") or []
