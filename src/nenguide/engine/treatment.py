@@ -27,7 +27,7 @@ from nenguide.engine.treatment_offers import (
     prior_lines,
     record_site,
 )
-from nenguide.engine.treatment_setting import append_new, merge_settings, setting_candidates
+from nenguide.engine.treatment_setting import NewEntries, merge_settings, setting_candidates
 from nenguide.engine.treatment_texts import STEP, texts_for
 from nenguide.model.assessment import (
     Classification,
@@ -131,9 +131,7 @@ def _open_setting(
     if name is None or not missing <= {name} or (not missing and f.get(name) != "unknown"):
         return [], _mdt(w)
     runs: list[tuple[str, list[TreatmentOption]]] = []
-    # the trace entries and issues in ctx, found by identity or by key (filled on first use)
-    seen: dict[Any, list[Any]] = {}
-    ids: set[int] = set()
+    trace, issues = NewEntries(ctx.trace), NewEntries(ctx.issues)
     for value in setting_candidates(table, name, f.get(name)):
         fv = dict(f, **{name: value})
         res = evaluate_first(table, fv)
@@ -147,8 +145,8 @@ def _open_setting(
             sub, fv, w.cat, w.tx, conditional_inputs=w.conditional_inputs, mdt=list(w.mdt)
         )
         runs.append((value, _options(sw, fv, eff)))
-        append_new(ctx.trace, sub.trace, seen, ids)
-        append_new(ctx.issues, sub.issues, seen, ids)
+        trace.add(sub.trace)
+        issues.add(sub.issues)
         for reason in sw.mdt:
             w.add_mdt(reason)
     requirement = {

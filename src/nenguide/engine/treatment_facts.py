@@ -64,7 +64,10 @@ TX_FIELDS: dict[str, tuple[str, ...]] = {
 def fields_for(facts: Iterable[str]) -> list[str]:
     """The case fields ``facts`` come from, each once, in order."""
     get = TX_FIELDS.get
-    return list(dict.fromkeys(p for f in facts for p in get(f, (f,))))
+    out: list[str] = []
+    for f in facts:
+        out += get(f, (f,))
+    return list(dict.fromkeys(out)) if len(out) > 1 else out
 
 
 #: facts of the fact layer the treatment tables read under the same name

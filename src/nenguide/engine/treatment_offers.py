@@ -6,9 +6,8 @@ issue), options already failed or received, the caveats, availability at the sit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from nenguide.engine.context import Context, jsonable
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
@@ -16,6 +15,7 @@ from nenguide.engine.treatment_data import OptionSpec
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.engine.treatment_texts import STEP, TreatmentTexts, requirements
 from nenguide.model.assessment import TreatmentOption, TreatmentRequirement
+from nenguide.model.frozen import FrozenDict
 from nenguide.model.site import SiteParameters
 
 
@@ -146,30 +146,24 @@ def insufficient(w: Offers) -> None:
     naming the inputs they wait on) when only conditional inputs are missing, else withheld,
     with an issue."""
     failed: frozenset[str] = w.facts["progressed_therapies"]
-    for code in list(w.conditional):
-        therapy = w.cat[code].therapy
-        if code in w.offers or (therapy is not None and therapy in failed):
-            del w.conditional[code]
-    if w.conditional:
-        _issue_per_fields(
-            w,
-            "TX_OPTION_CONDITIONAL",
-            ((code, row.id, unknown) for code, (row, unknown) in w.conditional.items()),
-        )
-    _issue_per_fields(
-        w,
-        "TX_NEEDS_DATA",
-        (
-            (code, rule, unknown)
-            for code, (rule, unknown) in w.maybe.items()
-            if code not in w.offers and code not in w.conditional
-        ),
-    )
+    offers, conditional, cat = w.offers, w.conditional, w.cat
+    for code in list(conditional):
+        therapy = cat[code].therapy
+        if code in offers or (therapy is not None and therapy in failed):
+            del conditional[code]
+    if conditional:
+        waiting = [(code, row.id, unknown) for code, (row, unknown) in conditional.items()]
+        _issue_per_fields(w, "TX_OPTION_CONDITIONAL", waiting)
+    withheld = [
+        (code, rule, unknown)
+        for code, (rule, unknown) in w.maybe.items()
+        if code not in offers and code not in conditional
+    ]
+    if withheld:
+        _issue_per_fields(w, "TX_NEEDS_DATA", withheld)
 
 
-def _issue_per_fields(
-    w: Offers, code: str, options: Iterable[tuple[str, str, Iterable[str]]]
-) -> None:
+def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[str]]]) -> None:
     """One ``code`` issue per set of case fields the options wait on, naming those options and
     the first one's rule (``options``: option code, rule id, the facts it waits on)."""
     groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
@@ -182,7 +176,7 @@ def _issue_per_fields(
             STEP,
             list(flds),
             rule_id=items[0][1],
-            options=tuple(name(c) for c, _ in items),
+            options=tuple([name(c) for c, _ in items]),
             needs=flds,
         )
 
@@ -212,22 +206,19 @@ def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
             available = _availability(ctx, spec, site, caveats)
         sources = list(spec.sources)
         sources += [s for s in offer.sources if s not in sources]
-        option = TreatmentOption(
-            code=code,
-            text=ot.name,
-            category=spec.category,
-            intent=spec.intent,
-            level=spec.level,
-            level_status=spec.level_status,
-            evidence=spec.evidence,
-            available=available,
-            alternative=None if available else spec.alternative,
-            sources=sources,
-            rule_id=offer.rule_id,
-            because=offer.because,
-            caveats=list(dict.fromkeys(caveats)),
-            status="conditional" if offer.conditional else "recommended",
-            requires=list(offer.conditional),
+        option = cast(
+            TreatmentOption,
+            {
+                **ot.head,  # code, text, category, intent, level, level_status, evidence
+                "available": available,
+                "alternative": None if available else spec.alternative,
+                "sources": sources,
+                "rule_id": offer.rule_id,
+                "because": offer.because,
+                "caveats": list(dict.fromkeys(caveats)),
+                "status": "conditional" if offer.conditional else "recommended",
+                "requires": list(offer.conditional),
+            },
         )
         (conditional if offer.conditional else out).append(option)
     return out + conditional
@@ -278,6 +269,10 @@ def _caveats(w: Offers) -> None:
     """Caveat rules that concern an offered option (traced when they do)."""
     ctx, tx = w.ctx, w.tx
     table = ctx.kb.tables[ctx.table_id(STEP, "caveats")]
+    if not w.offers:  # no option a caveat could concern: traced with the inputs it reads
+        read = FrozenDict(zip(table.names, map(w.facts.get, table.names), strict=True))
+        ctx.record_collect(STEP, CollectResult(table, (), (), read))
+        return
     res = evaluate_collect(table, w.facts)
     relevant: list[Row] = []
     if res.applies:

@@ -7,6 +7,8 @@ candidate values under which it is offered - never recommended."""
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import methodcaller
 from typing import Any
 
 from nenguide.engine.tables import Table
@@ -19,34 +21,42 @@ def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
     return [v for v in (domain.values or []) if v != current]
 
 
+_STEP = methodcaller("get", "step")
+
+
 def _key(entry: Any) -> Any:
     """What equal trace entries and issues share (their step, table and code)."""
-    if isinstance(entry, dict):
-        return (entry.get("step"), entry.get("table"), entry.get("code"))
-    return type(entry)
+    return (entry.get("step"), entry.get("table"), entry.get("code"))
 
 
-def append_new(
-    dst: list[Any], items: list[Any], seen: dict[Any, list[Any]], ids: set[int]
-) -> None:
-    """Append each of ``items`` not already in ``dst`` (by equality, order kept), in one pass:
-    an entry the memo handed out again is found by identity (``ids``, of the entries in
-    ``dst``), any other is compared only with the entries of ``dst`` that share its
-    :func:`_key` (``seen``). ``seen`` and ``ids`` are kept across calls for the same ``dst``
-    (and may serve several lists, the keys of trace entries and issues differ); they are
-    filled from ``dst`` on first use."""
-    if dst and id(dst[0]) not in ids:
-        for x in dst:
-            ids.add(id(x))
-            seen.setdefault(_key(x), []).append(x)
-    for x in items:
-        if id(x) in ids:
-            continue
-        bucket = seen.setdefault(_key(x), [])
-        if x not in bucket:
-            bucket.append(x)
-            ids.add(id(x))
-            dst.append(x)
+class NewEntries:
+    """Appends to ``dst`` (trace entries or issues) each entry not already in it, by equality,
+    order kept, in one pass: an entry the memo handed out again is found by identity, any other
+    is compared only with the entries of ``dst`` that share its :func:`_key` (entries of a
+    step the new ones do not name cannot be equal and are never indexed)."""
+
+    def __init__(self, dst: list[Any]) -> None:
+        self.dst = dst
+        self.ids = set(map(id, dst))  # every entry of dst
+        self.seen: dict[Any, list[Any]] = {}  # key -> the entries of dst with that key
+        self.steps: set[Any] = set()  # the steps whose entries of dst are in ``seen``
+
+    def add(self, items: list[Any]) -> None:
+        new = set(map(_STEP, items)).difference(self.steps)
+        if new:
+            seen = self.seen
+            for x in compress(self.dst, map(new.__contains__, map(_STEP, self.dst))):
+                seen.setdefault(_key(x), []).append(x)
+            self.steps |= new
+        ids, dst = self.ids, self.dst
+        for x in items:
+            if id(x) in ids:
+                continue
+            bucket = self.seen.setdefault(_key(x), [])
+            if x not in bucket:
+                bucket.append(x)
+                ids.add(id(x))
+                dst.append(x)
 
 
 def _same(a: TreatmentOption, b: TreatmentOption) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, cast
 
 from nenguide.engine.context import Context
@@ -87,6 +88,9 @@ class OptionText:
     name: str  # the option's text in the language (English where it has none)
     category: str  # "category:<its category>", as a caveat rule's applies_to names it
     caveats: tuple[str, ...] | None  # its catalogue caveats' texts (None: a text is missing)
+    # the first entries of its TreatmentOption (code, text, category, intent, level,
+    # level_status, evidence), in that order: copied into each option built
+    head: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,17 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
             spec.text.get(lang) or spec.text["en"],
             f"category:{spec.category}",
             _try(lambda s: tuple(ctx.text(f"treatment.caveat.{c}") for c in s.caveats), spec),
+            MappingProxyType(
+                {
+                    "code": code,
+                    "text": spec.text.get(lang) or spec.text["en"],
+                    "category": spec.category,
+                    "intent": spec.intent,
+                    "level": spec.level,
+                    "level_status": spec.level_status,
+                    "evidence": spec.evidence,
+                }
+            ),
         )
         for code, spec in cat.items()
     }
