@@ -18,7 +18,7 @@ from typing import Any
 
 from nenguide.engine.context import Context
 from nenguide.engine.tables import evaluate_first
-from nenguide.engine.treatment_data import catalogue, effective_site
+from nenguide.engine.treatment_data import effective_site
 from nenguide.engine.treatment_facts import TX_FIELDS, derive_facts, fields_for
 from nenguide.engine.treatment_offers import (
     Offers,
@@ -64,9 +64,9 @@ def treatment(
 ) -> tuple[list[TreatmentOption], MdtDiscussion | None]:
     kb = ctx.kb
     eff = effective_site(kb, site)
-    cat = catalogue(kb)
+    tx = texts_for(kb, ctx.lang)
     f = derive_facts(facts, liver, eff)
-    w = Offers(ctx, f, cat, texts_for(kb, ctx.lang), conditional_inputs=conditional_inputs(kb))
+    w = Offers(ctx, f, tx.cat, tx, conditional_inputs=conditional_inputs(kb))
     if any(i["kind"] is IssueKind.conflict for i in ctx.issues):
         w.add_mdt(MDT_DATA_CONFLICT)
 

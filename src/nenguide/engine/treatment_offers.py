@@ -6,6 +6,7 @@ issue), options already failed or received, the caveats, availability at the sit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -35,7 +36,7 @@ class Offers:
 
     ctx: Context
     facts: dict[str, Any]
-    cat: dict[str, OptionSpec]
+    cat: Mapping[str, OptionSpec]
     tx: TreatmentTexts
     offers: dict[str, _Offer] = field(default_factory=dict)
     maybe: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # code -> rule, facts
@@ -169,14 +170,14 @@ def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[s
     groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for option, rule, unknown in options:
         groups.setdefault(tuple(fields_for(unknown)), []).append((option, rule))
-    name = w.tx.name
+    names = w.tx.names
     for flds, items in groups.items():
         w.ctx.issue(
             code,
             STEP,
             list(flds),
             rule_id=items[0][1],
-            options=tuple([name(c) for c, _ in items]),
+            options=tuple([names.get(c, c) for c, _ in items]),
             needs=flds,
         )
 

@@ -109,6 +109,7 @@ class TreatmentTexts:
     catalog: Any
     cat: Mapping[str, OptionSpec]
     options: Mapping[str, OptionText]
+    names: Mapping[str, str]  # option code -> OptionText.name
     rows: Mapping[str, RowText]  # by rule id, the rules of the treatment tables
     because: Mapping[tuple[str, Any], str]  # (fact, a text value the rules name) -> its text
     because_bool: Mapping[tuple[str, Any], str]  # (fact, True or False) -> its text
@@ -138,8 +139,7 @@ class TreatmentTexts:
         return hit
 
     def name(self, code: str) -> str:
-        hit = self.options.get(code)
-        return hit.name if hit is not None else code
+        return self.names.get(code, code)
 
     def caveat(self, ctx: Context, code: str) -> str:
         hit = self.caveats.get(code)
@@ -152,14 +152,8 @@ def texts_for(kb: Knowledge, lang: str) -> TreatmentTexts:
     texts name what they were built from and are rebuilt for another package)."""
     key = ("treatment_texts", kb.manifest.content_hash, lang)
     hit = kb.package_cache.get(key)
-    cat = catalogue(kb)
-    if (
-        hit is None
-        or hit.tables is not kb.tables
-        or hit.catalog is not kb.catalog
-        or hit.cat is not cat
-    ):
-        hit = kb.package_cache[key] = _build(kb, lang, cat)
+    if hit is None or hit.tables is not kb.tables or hit.catalog is not kb.catalog:
+        hit = kb.package_cache[key] = _build(kb, lang, catalogue(kb))
     return hit
 
 
@@ -227,6 +221,7 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
         kb.catalog,
         cat,
         options,
+        {code: o.name for code, o in options.items()},
         rows,
         because,
         because_bool,
