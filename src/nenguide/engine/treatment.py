@@ -1,14 +1,20 @@
 """Treatment options with CSCO level, evidence, availability and the MDT-discussion flag
 (issue 3 item 4), site parameters (item 7) and the gastric NET type from its cause.
 
-Every clinical decision is a row of the ``treatment`` tables (``tables/treatment*.yaml``); this
-module only derives the facts those tables read from the case and the earlier steps, routes the
+Every clinical decision is a row of the ``treatment`` tables (``tables/treatment*.yaml``); the
+step only derives the facts those tables read from the case and the earlier steps, routes the
 case to the table of its primary site, and assembles the options from the option catalogue
 (``options.yaml``). A rule that could apply but needs a missing input never *recommends* its
 option. When every missing input is one the package lists as conditional (``pathway.yaml``,
 ``treatment.parameters.conditional_inputs``: fitness, prior lines), the option is shown with
 ``status: conditional`` and the conditions it waits on (``requires``); otherwise it is withheld
 and an INSUFFICIENT_DATA issue names the missing case fields.
+
+This module routes a case (setting, site, gastric type, an open setting); the step's other
+parts: ``treatment_facts`` (the tables' view of the facts, the fields each comes from),
+``treatment_offers`` (assembling the options of one setting), ``treatment_setting`` (merging
+the options of an open setting), ``treatment_texts`` (the texts made once per package and
+language), ``treatment_data`` (the option catalogue and site defaults).
 """
 
 from __future__ import annotations
