@@ -7,6 +7,8 @@ candidate values under which it is offered - never recommended."""
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import methodcaller
 from typing import Any
 
 from nenguide.engine.tables import Table
@@ -17,6 +19,44 @@ def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
     """The values of input ``name`` of the setting table other than the one in the case."""
     domain = table.spec.inputs[name]
     return [v for v in (domain.values or []) if v != current]
+
+
+_STEP = methodcaller("get", "step")
+
+
+def _key(entry: Any) -> Any:
+    """What equal trace entries and issues share (their step, table and code)."""
+    return (entry.get("step"), entry.get("table"), entry.get("code"))
+
+
+class NewEntries:
+    """Appends to ``dst`` (trace entries or issues) each entry not already in it, by equality,
+    order kept, in one pass: an entry the memo handed out again is found by identity, any other
+    is compared only with the entries of ``dst`` that share its :func:`_key` (entries of a
+    step the new ones do not name cannot be equal and are never indexed)."""
+
+    def __init__(self, dst: list[Any]) -> None:
+        self.dst = dst
+        self.ids = set(map(id, dst))  # every entry of dst
+        self.seen: dict[Any, list[Any]] = {}  # key -> the entries of dst with that key
+        self.steps: set[Any] = set()  # the steps whose entries of dst are in ``seen``
+
+    def add(self, items: list[Any]) -> None:
+        new = set(map(_STEP, items)).difference(self.steps)
+        if new:
+            seen = self.seen
+            for x in compress(self.dst, map(new.__contains__, map(_STEP, self.dst))):
+                seen.setdefault(_key(x), []).append(x)
+            self.steps |= new
+        ids, dst = self.ids, self.dst
+        for x in items:
+            if id(x) in ids:
+                continue
+            bucket = self.seen.setdefault(_key(x), [])
+            if x not in bucket:
+                bucket.append(x)
+                ids.add(id(x))
+                dst.append(x)
 
 
 def _same(a: TreatmentOption, b: TreatmentOption) -> bool:

@@ -1,0 +1,308 @@
+"""Assembling the treatment options of one setting from the rows that apply (:class:`Offers`):
+who offers what and why, the options that wait on an input (conditional, or withheld with an
+issue), options already failed or received, the caveats, availability at the site, and the
+:class:`TreatmentOption` entries themselves. The texts come ready from the package
+(:mod:`nenguide.engine.treatment_texts`); only what depends on the case is made here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from nenguide.engine.context import Context, jsonable
+from nenguide.engine.tables import CollectResult, Row, evaluate_collect
+from nenguide.engine.treatment_data import OptionSpec
+from nenguide.engine.treatment_facts import fields_for
+from nenguide.engine.treatment_texts import STEP, TreatmentTexts, requirements
+from nenguide.model.assessment import TreatmentOption, TreatmentRequirement
+from nenguide.model.frozen import FrozenDict
+from nenguide.model.site import SiteParameters
+
+
+@dataclass
+class _Offer:
+    code: str
+    rule_id: str
+    because: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    conditional: list[TreatmentRequirement] = field(default_factory=list)
+
+
+@dataclass
+class Offers:
+    """The options of one setting being assembled for one case."""
+
+    ctx: Context
+    facts: dict[str, Any]
+    cat: Mapping[str, OptionSpec]
+    tx: TreatmentTexts
+    offers: dict[str, _Offer] = field(default_factory=dict)
+    maybe: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # code -> rule, facts
+    # code -> the first rule that would offer it once only conditional inputs are known
+    conditional: dict[str, tuple[Row, list[str]]] = field(default_factory=dict)
+    conditional_inputs: frozenset[str] = frozenset()
+    mdt: list[str] = field(default_factory=list)
+
+    def because(self, row: Row) -> list[str]:
+        return self.tx.because_of(self.ctx, row.conditions, self.facts)
+
+    def name(self, code: str) -> str:
+        return self.tx.name(code)
+
+    def offer(self, row: Row) -> None:
+        codes = list(self.tx.row(row).codes)
+        preferred = (row.then.get("site_default") or {}).get(self.facts.get("nfpnet_policy"))
+        if preferred in codes:
+            # the site's default branch is listed first (e.g. small NF-pNET: surgery first)
+            codes = [preferred, *(c for c in codes if c != preferred)]
+        because = self.because(row)
+        for code in codes:
+            o = self.offers.get(code)
+            if o is None:
+                o = self.offers[code] = _Offer(code, row.id)
+            for b in because:
+                if b not in o.because:
+                    o.because.append(b)
+            for s in row.sources:
+                if s not in o.sources:
+                    o.sources.append(s)
+            if code == preferred:
+                o.caveats.append(
+                    self.ctx.text(
+                        "treatment.caveat.SITE_DEFAULT", policy=self.facts["nfpnet_policy"]
+                    )
+                )
+        reason = row.then.get("mdt")
+        if reason:
+            self.add_mdt(reason)
+
+    def add_mdt(self, reason: str) -> None:
+        if reason not in self.mdt:
+            self.mdt.append(reason)
+
+    def collect(self, table_id: str) -> None:
+        res = self.ctx.collect(STEP, table_id, self.facts)
+        for row in res.applies:
+            self.offer(row)
+        if not res.maybe:
+            return
+        maybe, conditional, inputs = self.maybe, self.conditional, self.conditional_inputs
+        for row, unknown in res.maybe:
+            settled = bool(unknown) and inputs.issuperset(unknown)
+            for code in self.tx.row(row).codes:
+                if code not in maybe:
+                    maybe[code] = (row.id, list(unknown))
+                if settled and code not in conditional:
+                    conditional[code] = (row, sorted(unknown))
+
+    def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
+        """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
+        a fact the routing depends on is unknown."""
+        res = self.ctx.first(STEP, table_id, self.facts)
+        if res.decided and res.rows:
+            if withheld_for:
+                for code in self.tx.row(res.rows[0]).codes:
+                    self.maybe.setdefault(code, (res.rows[0].id, withheld_for))
+            else:
+                self.offer(res.rows[0])
+            return
+        possible = res.value.sorted() if hasattr(res.value, "sorted") else [res.value]
+        self.ctx.issue(
+            "TX_NEEDS_DATA",
+            STEP,
+            fields_for(sorted(res.missing)),
+            rule_id=table_id,
+            options=tuple(self.name(p) for p in possible if p),
+            needs=tuple(fields_for(sorted(res.missing))),
+        )
+
+
+def prior_lines(w: Offers) -> None:
+    """Options already failed (progression on them) are not offered again as if new."""
+    failed: frozenset[str] = w.facts["progressed_therapies"]
+    received: frozenset[str] = w.facts["received_therapies"]
+    for code in list(w.offers):
+        therapy = w.cat[code].therapy
+        if therapy is None:
+            continue
+        if therapy in failed:
+            del w.offers[code]
+            w.ctx.issue(
+                "TX_OPTION_ALREADY_FAILED",
+                STEP,
+                ["clinical.prior_therapies"],
+                option=w.name(code),
+                therapy=therapy,
+            )
+        elif therapy in received:
+            w.offers[code].caveats.append(
+                w.ctx.text("treatment.caveat.PRIOR_THERAPY_RECEIVED", therapy=therapy)
+            )
+
+
+def insufficient(w: Offers) -> None:
+    """Options a rule would offer if the missing inputs allowed: conditional (with an issue
+    naming the inputs they wait on) when only conditional inputs are missing, else withheld,
+    with an issue."""
+    failed: frozenset[str] = w.facts["progressed_therapies"]
+    offers, conditional, cat = w.offers, w.conditional, w.cat
+    for code in list(conditional):
+        therapy = cat[code].therapy
+        if code in offers or (therapy is not None and therapy in failed):
+            del conditional[code]
+    if conditional:
+        waiting = [(code, row.id, unknown) for code, (row, unknown) in conditional.items()]
+        _issue_per_fields(w, "TX_OPTION_CONDITIONAL", waiting)
+    withheld = [
+        (code, rule, unknown)
+        for code, (rule, unknown) in w.maybe.items()
+        if code not in offers and code not in conditional
+    ]
+    if withheld:
+        _issue_per_fields(w, "TX_NEEDS_DATA", withheld)
+
+
+def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[str]]]) -> None:
+    """One ``code`` issue per set of case fields the options wait on, naming those options and
+    the first one's rule (``options``: option code, rule id, the facts it waits on)."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for option, rule, unknown in options:
+        groups.setdefault(tuple(fields_for(unknown)), []).append((option, rule))
+    names = w.tx.names
+    for flds, items in groups.items():
+        w.ctx.issue(
+            code,
+            STEP,
+            list(flds),
+            rule_id=items[0][1],
+            options=tuple([names.get(c, c) for c, _ in items]),
+            needs=flds,
+        )
+
+
+def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
+    """The options offered and the conditional ones, as :class:`TreatmentOption` entries:
+    recommended first, then conditional (each group in rule order)."""
+    ctx, tx = w.ctx, w.tx
+    for code, (row, unknown) in w.conditional.items():
+        o = w.offers[code] = _Offer(code, row.id, conditional=_requires(w, row, unknown))
+        known = [c for c in row.conditions if c.fact not in unknown]
+        o.because = tx.because_of(ctx, known, w.facts)
+        o.sources = list(row.sources)
+    _caveats(w)
+    out: list[TreatmentOption] = []  # recommended first, then conditional (in rule order)
+    conditional: list[TreatmentOption] = []
+    for code, offer in w.offers.items():
+        ot = tx.options[code]
+        spec = ot.spec
+        caveats = list(offer.caveats)
+        if ot.caveats is not None:
+            caveats += ot.caveats
+        else:  # a text is missing: asked for (and reported) as before
+            caveats += [ctx.text(f"treatment.caveat.{c}") for c in spec.caveats]
+        available = True
+        if spec.requires:
+            available = _availability(ctx, spec, site, caveats)
+        sources = list(spec.sources)
+        sources += [s for s in offer.sources if s not in sources]
+        option = cast(
+            TreatmentOption,
+            {
+                **ot.head,  # code, text, category, intent, level, level_status, evidence
+                "available": available,
+                "alternative": None if available else spec.alternative,
+                "sources": sources,
+                "rule_id": offer.rule_id,
+                "because": offer.because,
+                "caveats": list(dict.fromkeys(caveats)),
+                "status": "conditional" if offer.conditional else "recommended",
+                "requires": list(offer.conditional),
+            },
+        )
+        (conditional if offer.conditional else out).append(option)
+    return out + conditional
+
+
+def _availability(
+    ctx: Context, spec: OptionSpec, site: SiteParameters, caveats: list[str]
+) -> bool:
+    """Whether the items ``spec`` requires are available at ``site`` (caveats added when not,
+    when not confirmed, or when not reimbursed)."""
+    available = True
+    unconfirmed: list[str] = []
+    for item in spec.requires:
+        a = site.availability(item)
+        if a is False:
+            available = False
+        elif a is None:
+            unconfirmed.append(item)
+        info = site.items.get(item)
+        if a is not False and info is not None and info.reimbursed is False:
+            caveats.append(ctx.text("treatment.caveat.NOT_REIMBURSED", item=item))
+    if not available:
+        caveats.append(
+            ctx.text(
+                "treatment.caveat.UNAVAILABLE",
+                site=site.name or "",
+                items=", ".join(i for i in spec.requires if site.availability(i) is False),
+            )
+        )
+    elif unconfirmed:
+        caveats.append(
+            ctx.text("treatment.caveat.AVAILABILITY_UNCONFIRMED", items=", ".join(unconfirmed))
+        )
+    return available
+
+
+def _requires(w: Offers, row: Row, unknown: list[str]) -> list[TreatmentRequirement]:
+    """The conditions of ``row`` on the inputs still unknown, as field path and text."""
+    out: list[TreatmentRequirement] = []
+    made = w.tx.row(row).requires
+    for c, reqs in zip(row.conditions, made, strict=True):
+        if c.fact in unknown:
+            out += reqs if reqs is not None else requirements(w.ctx, c)
+    return out
+
+
+def _caveats(w: Offers) -> None:
+    """Caveat rules that concern an offered option (traced when they do)."""
+    ctx, tx = w.ctx, w.tx
+    table = ctx.kb.tables[ctx.table_id(STEP, "caveats")]
+    if not w.offers:  # no option a caveat could concern: traced with the inputs it reads
+        read = FrozenDict(zip(table.names, map(w.facts.get, table.names), strict=True))
+        ctx.record_collect(STEP, CollectResult(table, (), (), read))
+        return
+    res = evaluate_collect(table, w.facts)
+    relevant: list[Row] = []
+    if res.applies:
+        offered = [(code, tx.options[code].category) for code in w.offers]
+        for row in res.applies:
+            applies_to = set(row.then["applies_to"])
+            targets = [c for c, cat in offered if c in applies_to or cat in applies_to]
+            if not targets:
+                continue
+            relevant.append(row)
+            text = tx.caveat(ctx, row.then["caveat"])
+            for code in targets:
+                if text not in w.offers[code].caveats:
+                    w.offers[code].caveats.append(text)
+    # traced always (every table consulted), with the rows that concern an offered option
+    ctx.record_collect(STEP, CollectResult(table, tuple(relevant), (), res.read))
+
+
+def record_site(w: Offers, site: SiteParameters, options: list[TreatmentOption]) -> None:
+    items = sorted({i for o in options for i in w.cat[o["code"]].requires})
+    w.ctx.note(
+        STEP,
+        {
+            "site_parameters": site.name,
+            "prrt_krenning_min": site.prrt_krenning_min,
+            "nfpnet_boundary_cm": site.nfpnet_boundary_cm,
+            "nfpnet_boundary_inclusive": site.nfpnet_boundary_inclusive,
+            "nfpnet_small_default": site.nfpnet_small_default,
+        },
+        {f"available.{i}": jsonable(site.availability(i)) for i in items},
+        [f"site parameters: {site.name}"],
+    )
