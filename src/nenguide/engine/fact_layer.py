@@ -149,6 +149,9 @@ def _count_max(ctx: Context, table_id: str, items: tuple[Mapping[str, Any], ...]
 def _consistency(ctx: Context, values: dict[str, Any]) -> None:
     """Contradictions in the nodal or metastatic data: one CONFLICT each, and the contradicted
     facts unknown for every step."""
+    # every table's contradicted facts, in table order (a later table with no contradiction
+    # must not clear what an earlier one found: the stage step reports CONFLICT from these)
+    conflicted: list[str] = []
     for table_id in ctx.kb.pathway.tables(STEP, "consistency"):
         table = ctx.kb.tables[table_id]
         res = ctx.collect(table.spec.step, table_id, values)
@@ -160,12 +163,11 @@ def _consistency(ctx: Context, values: dict[str, Any]) -> None:
                 rule_id=row.id,
                 **{c.fact: values.get(c.fact) for c in row.conditions},
             )
-        conflicted: list[str] = []
         for row in res.applies:
             for fact in row.then["unknown_facts"]:
                 values[fact] = None
                 conflicted.append(fact)
-        values["conflicted"] = tuple(conflicted)
+    values["conflicted"] = tuple(conflicted)
 
 
 def _state(v: bool | None) -> str:

@@ -59,13 +59,13 @@ def bands(name: str, cuts: list[float] | None) -> pl.Expr:
 def consistency(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
     """A consistency table of the fact layer, as :func:`nenguide.engine.fact_layer._consistency`
     applies it: every fact a true row names in ``unknown_facts`` becomes unknown, and
-    ``has_conflicted`` says whether this table's true rows made any fact unknown (the engine's
-    ``conflicted``, set by each table in turn). Its issues are the fact layer's, not the core's
+    ``has_conflicted`` says whether this or an earlier consistency table made any fact
+    unknown (the engine's ``conflicted``, gathered over the tables in turn). Its issues are the fact layer's, not the core's
     (the core-only mode returns the core columns only)."""
     truths = row_truth(table)
     lf = lf.with_columns([t.fill_null(False).alias(f"{p}_t{i}") for i, t in enumerate(truths)])
     facts: dict[str, list[pl.Expr]] = {}
-    conflicted: list[pl.Expr] = [pl.lit(False)]
+    conflicted: list[pl.Expr] = [pl.col("has_conflicted")]
     for i, row in enumerate(table.rows):
         for fact in row.then.get("unknown_facts") or ():
             facts.setdefault(fact, []).append(pl.col(f"{p}_t{i}"))
