@@ -87,9 +87,10 @@ def _values(row: Any, facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _grade(
-    ctx: Context, ki67: float | None, mitoses: float | None, fields_prefix: str
-) -> tuple[str | None, str | None, str | None, bool]:
-    """(combined grade or None, grade by Ki-67, grade by mitoses, discordant)."""
+    ctx: Context, ki67: float | OneOf | None, mitoses: float | OneOf | None, fields_prefix: str
+) -> tuple[Any, Any, Any, bool]:
+    """(combined grade or None, grade by Ki-67, grade by mitoses, discordant); an index
+    reported as a range is a :class:`OneOf`, and so may be a grade."""
     g_ki = (
         ctx.first(STEP, ctx.table_id(STEP, "grade_ki67"), {"ki67_percent": ki67}).value
         if ki67 is not None
