@@ -37,6 +37,7 @@ from nenguide.engine.logic import (
     compile_condition,
     one_of,
 )
+from nenguide.engine.table_code import CollectFn, FirstFn, build
 from nenguide.model.frozen import FrozenDict, FrozenList
 
 HitPolicy = Literal["unique", "first", "collect", "priority"]
@@ -105,6 +106,8 @@ class Row:
     srcs: FrozenList = field(default_factory=FrozenList)
     usrcs: FrozenList = field(default_factory=FrozenList)  # the sources, each once
     outs: FrozenList = field(default_factory=FrozenList)  # [out], a collect entry's result
+    # the inputs its conditions read, in the order written: (input index, fact name)
+    reads: tuple[tuple[int, str], ...] = ()
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -121,6 +124,11 @@ class Table:
     key_input: int = -1
     by_value: Mapping[Any, tuple[Row, ...]] = field(default_factory=FrozenDict)
     by_other: tuple[Row, ...] = ()
+    # the rows tested as compiled Python (:mod:`nenguide.engine.table_code`), built at load
+    first_fn: FirstFn | None = None
+    collect_fn: CollectFn | None = None
+    values: tuple[Any, ...] = ()  # each row's output value (``then[output]``)
+    singles: tuple[tuple[Row, ...], ...] = ()  # (row,) for each row: a decided result's rows
 
     def candidates(self, vals: tuple[Any, ...]) -> tuple[Row, ...]:
         """The rows that are not FALSE for sure given the input values ``vals``: all rows,
@@ -232,10 +240,24 @@ def compile_table(spec: TableSpec) -> Table:
                 srcs=FrozenList(r.sources),
                 usrcs=FrozenList(dict.fromkeys(r.sources)),
                 outs=FrozenList([out]),
+                reads=tuple((index[c.fact], c.fact) for c in conds),
             )
         )
     names = tuple(spec.inputs)
-    return Table(spec, tuple(rows), names, *_index(names, tuple(rows), spec.rows))
+    key, by_value, by_other = _index(names, tuple(rows), spec.rows)
+    first_fn, collect_fn = build(len(names), rows, key, spec.id)
+    return Table(
+        spec,
+        tuple(rows),
+        names,
+        key,
+        by_value,
+        by_other,
+        first_fn,
+        collect_fn,
+        tuple(r.then[spec.output] for r in rows),
+        tuple((r,) for r in rows),
+    )
 
 
 def _allowed(spec: Any) -> tuple[Any, ...] | None:
@@ -360,7 +382,46 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
 
 
 def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
-    """:func:`evaluate_first` on the table's input values in order (``table.names``)."""
+    """:func:`evaluate_first` on the table's input values in order (``table.names``): by the
+    table's compiled function, or by :func:`_live_rows` for a ``OneOf`` or unhashable input."""
+    fn = table.first_fn
+    if fn is None:
+        return _first_generic(table, vals)
+    try:
+        got = fn(vals)
+    except TypeError:  # an unhashable input value
+        return _first_generic(table, vals)
+    if got is None:  # a OneOf input
+        return _first_generic(table, vals)
+    # strict=False: vals was read by table.names (the same length)
+    read = FrozenDict(zip(table.names, vals, strict=False))
+    if type(got) is int:
+        if got < 0:
+            return _tuple(TableResult, (table, None, (), False, _NONE, read))
+        return _tuple(
+            TableResult, (table, table.values[got], table.singles[got], True, _NONE, read)
+        )
+    return _decide(table, tuple(got), vals, read)
+
+
+def _decide(
+    table: Table, rows: tuple[Row, ...], vals: tuple[Any, ...], read: FrozenDict
+) -> TableResult:
+    """The result of a first table whose candidate rows (the decisive row, if any, first) are
+    ``rows``, more than one or UNKNOWN: decided when they all give the same output."""
+    out = table.spec.output
+    key = rows[0].key
+    if all(r.key == key for r in rows):
+        # every row that could still apply gives the same answer
+        return TableResult(table, rows[0].then[out], rows, True, _NONE, read)
+    missing = {f for r in rows for i, f in r.reads if vals[i] is None}
+    return TableResult(
+        table, one_of(r.then[out] for r in rows), rows, False, frozenset(missing), read
+    )
+
+
+def _first_generic(table: Table, vals: tuple[Any, ...]) -> TableResult:
+    """:func:`first_of` by :func:`_live_rows` (any input values)."""
     candidates: list[Row] | None = None
     missing: set[str] = set()
     decisive: Row | None = None
@@ -406,7 +467,25 @@ def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
 
 
 def collect_of(table: Table, vals: tuple[Any, ...]) -> CollectResult:
-    """:func:`evaluate_collect` on the table's input values in order (``table.names``)."""
+    """:func:`evaluate_collect` on the table's input values in order (``table.names``): by the
+    table's compiled function, or by :func:`_live_rows` for a ``OneOf`` or unhashable input."""
+    fn = table.collect_fn
+    if fn is None:
+        return _collect_generic(table, vals)
+    try:
+        got = fn(vals)
+    except TypeError:  # an unhashable input value
+        return _collect_generic(table, vals)
+    if got is None:  # a OneOf input
+        return _collect_generic(table, vals)
+    a, m = got
+    read = FrozenDict(zip(table.names, vals, strict=False))
+    return _tuple(
+        CollectResult, (table, () if a is None else tuple(a), () if m is None else tuple(m), read)
+    )
+
+
+def _collect_generic(table: Table, vals: tuple[Any, ...]) -> CollectResult:
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []
     for row, unknown in _live_rows(table, vals):

@@ -1,0 +1,154 @@
+"""A decision table compiled at load into one Python function per hit policy.
+
+The generic evaluator (:func:`nenguide.engine.tables._live_rows`) reads each row's conditions
+from tuples and dispatches on the operator for every test. The functions built here test the
+same conditions written out as Python source (``compile()``), one ``if`` per row, so a row that
+cannot apply costs a few byte codes. They cover the common inputs: concrete, hashable values
+and ``None`` (unknown). A ``OneOf`` input, or an unhashable value (a ``TypeError`` from a set
+test), goes to the generic evaluator, which stays the reference: the two give the same rows.
+
+Semantics, written once for both functions: a row is FALSE when a condition on a known input is
+false; TRUE when every condition's input is known (and true); else UNKNOWN. With every input
+hashable, testing a condition cannot raise, so the conditions of a row are tested in the order
+that rejects rows soonest (set and equality tests first), not the order written.
+
+* ``first(vals)``: the index of the first TRUE row when no UNKNOWN row comes before it (-1:
+  no row is TRUE or UNKNOWN); else the list of the rows that could be the first true row (the
+  TRUE row, if any, first, then the UNKNOWN rows in order); ``None`` for a ``OneOf`` input;
+* ``collect(vals)``: ``(applies, maybe)``, the TRUE rows and, for each UNKNOWN row, the pair
+  (row, the names of its inputs that are unknown, in the order written), in table order, each
+  ``None`` when there are none; ``None`` for a ``OneOf`` input. The pairs are built at load
+  (one per set of unknown inputs) for rows with few conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from nenguide.engine.logic import OP_CALL, OP_EQ, OP_IN, OP_IS, OP_NOT_IN, OneOf
+
+#: a row's compiled conditions as :class:`~nenguide.engine.tables.Row` keeps them:
+#: (input index, the OP_* code, its argument, the Condition)
+Checks = Sequence[tuple[int, int, Any, Any]]
+FirstFn = Callable[[tuple[Any, ...]], Any]
+CollectFn = Callable[[tuple[Any, ...]], Any]
+
+#: the order a row's tests are written in: the ones that reject most rows cheaply first
+_RANK = {OP_IN: 0, OP_EQ: 0, OP_IS: 0, OP_NOT_IN: 1, OP_CALL: 2}
+#: rows with at most this many conditions get their UNKNOWN pairs built at load
+_PAIRS_UP_TO = 5
+
+
+def _tests(k: int, checks: Checks, key_input: int, ns: dict[str, Any]) -> str:
+    """The row's condition as a Python expression, false only when a known input fails it;
+    constants go into ``ns``."""
+    order = sorted(
+        range(len(checks)),
+        key=lambda j: (checks[j][0] != key_input, _RANK.get(checks[j][1], 2), j),
+    )
+    parts: list[str] = []
+    for j in order:
+        i, op, arg, cond = checks[j]
+        v = f"v{i}"
+        if op == OP_IN:
+            name = f"A{k}_{j}"
+            ns[name] = arg
+            test = f"{v} in {name}"
+        elif op == OP_NOT_IN:
+            name = f"A{k}_{j}"
+            ns[name] = arg
+            test = f"{v} not in {name}"
+        elif op == OP_IS and (arg is True or arg is False):
+            test = f"{v} is {arg!r}"
+        elif op == OP_EQ:
+            name = f"A{k}_{j}"
+            ns[name] = arg
+            test = f"{v} == {name}"
+        else:
+            name = f"P{k}_{j}"
+            ns[name] = cond.predicate
+            test = f"{name}({v})"
+        parts.append(f"({v} is None or {test})")
+    return " and ".join(parts)
+
+
+def _pair(k: int, row: Any, checks: Checks, ns: dict[str, Any]) -> str:
+    """An expression for the UNKNOWN row's pair (row, its unknown inputs' names)."""
+    inputs = [c[0] for c in checks]
+    facts = [c[3].fact for c in checks]
+    if len(checks) > _PAIRS_UP_TO:
+        ns[f"F{k}"] = tuple(zip(inputs, facts, strict=True))
+        return f"(R{k}, tuple([f for i, f in F{k} if vals[i] is None]))"
+    pairs = []
+    for mask in range(1 << len(checks)):
+        pairs.append((row, tuple(f for b, f in enumerate(facts) if mask >> b & 1)))
+    ns[f"M{k}"] = tuple(pairs)
+    index = " | ".join(
+        f"(v{i} is None)" if b == 0 else f"(v{i} is None) << {b}" for b, i in enumerate(inputs)
+    )
+    return f"M{k}[{index}]"
+
+
+def _header(n: int, name: str, used: list[int]) -> list[str]:
+    lines = [f"def {name}(vals):"]
+    if n == 1:
+        lines.append("    v0, = vals")
+    elif n > 1:
+        lines.append(f"    {', '.join(f'v{i}' for i in range(n))} = vals")
+    if used:
+        lines.append(f"    if {' or '.join(f'type(v{i}) is OneOf' for i in used)}:")
+        lines.append("        return None")
+    return lines
+
+
+def build(
+    n_inputs: int, rows: Sequence[Any], key_input: int, label: str
+) -> tuple[FirstFn, CollectFn]:
+    """The ``first`` and ``collect`` functions of a table with ``n_inputs`` inputs and the rows
+    ``rows`` (:class:`~nenguide.engine.tables.Row`; ``label`` names the table in tracebacks)."""
+    ns: dict[str, Any] = {"OneOf": OneOf}
+    used = sorted({c[0] for row in rows for c in row.checks})
+    first = [*_header(n_inputs, "first", used), "    c = None"]
+    collect = [*_header(n_inputs, "collect", used), "    a = None", "    m = None"]
+    always = False  # a row without conditions: the first table's later rows cannot matter
+    for k, row in enumerate(rows):
+        ns[f"R{k}"] = row
+        checks = row.checks
+        if not checks:
+            if not always:
+                first.append(f"    return {k} if c is None else [R{k}, *c]")
+                always = True
+            collect.append(f"    a = [R{k}] if a is None else a + [R{k}]")
+            continue
+        cond = _tests(k, checks, key_input, ns)
+        known = " and ".join(f"v{c[0]} is not None" for c in checks)
+        if not always:
+            first += [
+                f"    if {cond}:",
+                f"        if {known}:",
+                f"            return {k} if c is None else [R{k}, *c]",
+                "        if c is None:",
+                f"            c = [R{k}]",
+                "        else:",
+                f"            c.append(R{k})",
+            ]
+        pair = _pair(k, row, checks, ns)
+        collect += [
+            f"    if {cond}:",
+            f"        if {known}:",
+            "            if a is None:",
+            f"                a = [R{k}]",
+            "            else:",
+            f"                a.append(R{k})",
+            "        elif m is None:",
+            f"            m = [{pair}]",
+            "        else:",
+            f"            m.append({pair})",
+        ]
+    if not always:
+        first.append("    return -1 if c is None else c")
+    collect.append("    return a, m")
+    source = "\n".join(first) + "\n\n\n" + "\n".join(collect) + "\n"
+    exec(compile(source, f"<table {label}>", "exec"), ns)  # the source is built above
+    return ns["first"], ns["collect"]
