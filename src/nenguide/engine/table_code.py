@@ -13,8 +13,8 @@ hashable, testing a condition cannot raise, so the conditions of a row are teste
 that rejects rows soonest (set and equality tests first), not the order written.
 
 * ``first(vals)``: the index of the first TRUE row when no UNKNOWN row comes before it (-1:
-  no row is TRUE or UNKNOWN); else the list of the rows that could be the first true row (the
-  TRUE row, if any, first, then the UNKNOWN rows in order); ``None`` for a ``OneOf`` input;
+  no row is TRUE or UNKNOWN); else the pair (that index or -1, the UNKNOWN rows before it as a
+  bit mask: bit ``k`` for row ``k``); ``None`` for a ``OneOf`` input;
 * ``collect(vals)``: ``(applies, maybe)``, the TRUE rows and, for each UNKNOWN row, the pair
   (row, the names of its inputs that are unknown, in the order written), in table order, each
   ``None`` when there are none; ``None`` for a ``OneOf`` input. The pairs are built at load
@@ -23,10 +23,11 @@ that rejects rows soonest (set and equality tests first), not the order written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nenguide.engine.logic import OP_CALL, OP_EQ, OP_IN, OP_IS, OP_NOT_IN, OneOf
+from nenguide.model.frozen import FrozenDict
 
 #: a row's compiled conditions as :class:`~nenguide.engine.tables.Row` keeps them:
 #: (input index, the OP_* code, its argument, the Condition)
@@ -109,7 +110,7 @@ def build(
     ``rows`` (:class:`~nenguide.engine.tables.Row`; ``label`` names the table in tracebacks)."""
     ns: dict[str, Any] = {"OneOf": OneOf}
     used = sorted({c[0] for row in rows for c in row.checks})
-    first = [*_header(n_inputs, "first", used), "    c = None"]
+    first = [*_header(n_inputs, "first", used), "    c = 0"]
     collect = [*_header(n_inputs, "collect", used), "    a = None", "    m = None"]
     always = False  # a row without conditions: the first table's later rows cannot matter
     for k, row in enumerate(rows):
@@ -117,7 +118,7 @@ def build(
         checks = row.checks
         if not checks:
             if not always:
-                first.append(f"    return {k} if c is None else [R{k}, *c]")
+                first.append(f"    return ({k}, c) if c else {k}")
                 always = True
             collect.append(f"    a = [R{k}] if a is None else a + [R{k}]")
             continue
@@ -127,11 +128,8 @@ def build(
             first += [
                 f"    if {cond}:",
                 f"        if {known}:",
-                f"            return {k} if c is None else [R{k}, *c]",
-                "        if c is None:",
-                f"            c = [R{k}]",
-                "        else:",
-                f"            c.append(R{k})",
+                f"            return ({k}, c) if c else {k}",
+                f"        c |= {1 << k}",
             ]
         pair = _pair(k, row, checks, ns)
         collect += [
@@ -147,8 +145,59 @@ def build(
             f"            m.append({pair})",
         ]
     if not always:
-        first.append("    return -1 if c is None else c")
+        first.append("    return (-1, c) if c else -1")
     collect.append("    return a, m")
     source = "\n".join(first) + "\n\n\n" + "\n".join(collect) + "\n"
     exec(compile(source, f"<table {label}>", "exec"), ns)  # the source is built above
     return ns["first"], ns["collect"]
+
+
+def _allowed(spec: Any) -> tuple[Any, ...] | None:
+    """The values that can make a condition written ``spec`` (as in the table file) true, when
+    it names them (equality or membership); ``None`` for a condition that allows values it
+    does not name (``not_in``, comparisons)."""
+    if isinstance(spec, list):
+        return tuple(spec)
+    if isinstance(spec, dict):
+        if set(spec) == {"in"}:
+            return tuple(spec["in"])
+        if set(spec) == {"eq"}:
+            return (spec["eq"],)
+        return None
+    if isinstance(spec, str | int | float | bool):
+        return (spec,)
+    return None
+
+
+def index_rows(
+    names: tuple[str, ...], rows: tuple[Any, ...], specs: Sequence[Any]
+) -> tuple[int, Mapping[Any, tuple[Any, ...]], tuple[Any, ...]]:
+    """Rows by the value of the input most rows name the values of (e.g. the site): the rows
+    kept for a value are, in table order, those that allow it and those with no such condition
+    on that input. Skipping the others never changes an answer: a concrete value outside a
+    row's allowed values makes that row FALSE whatever the other inputs are (Kleene AND)."""
+    allowed: list[dict[int, tuple[Any, ...]]] = []
+    for row, rspec in zip(rows, specs, strict=True):
+        per: dict[int, tuple[Any, ...]] = {}
+        for i, _, _, c in row.checks:
+            a = _allowed(rspec.when[c.fact])
+            if a is not None:
+                per[i] = a
+        allowed.append(per)
+    counts = [sum(1 for per in allowed if i in per) for i in range(len(names))]
+    if len(rows) < 4 or not counts or max(counts) < 2:
+        return -1, FrozenDict(), ()
+    best = counts.index(max(counts))
+    values: dict[Any, None] = {}
+    for per in allowed:
+        for v in per.get(best, ()):
+            values[v] = None
+    try:
+        by_value = {
+            v: tuple(r for r, per in zip(rows, allowed, strict=True) if v in per.get(best, (v,)))
+            for v in values
+        }
+    except TypeError:  # an unhashable value in a condition: no index
+        return -1, FrozenDict(), ()
+    other = tuple(r for r, per in zip(rows, allowed, strict=True) if best not in per)
+    return best, FrozenDict(by_value), other
