@@ -11,7 +11,7 @@ from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import one_of
 from nenguide.engine.table_eval import _collect_generic, _first_generic
 from nenguide.engine.tables import Table, collect_of, compile_table, first_of
-from nenguide.engine.trace_entries import first_hit, table_entry
+from nenguide.engine.trace_entries import collect_entries, collect_hit, first_hit, table_entry
 
 
 def _pool(table: Table, i: int) -> list[Any]:
@@ -51,6 +51,11 @@ def test_the_compiled_tables_answer_as_the_row_by_row_evaluator(kb: Knowledge) -
             # the trace entry built in one go is the one built from the result
             res, entry = first_hit("step", table, vals)
             assert tuple(res) == tuple(b) and entry == table_entry("step", b), (table.id, vals)
+            c = _collect_generic(table, vals)
+            assert collect_hit("step", table, vals) == (c, *collect_entries("step", c)), (
+                table.id,
+                vals,
+            )
 
 
 def test_oneof_and_unhashable_inputs_take_the_row_by_row_path(kb: Knowledge) -> None:

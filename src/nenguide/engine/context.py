@@ -9,6 +9,7 @@ from typing import Any
 
 from nenguide.engine.kb import CODE_PARAM, Knowledge
 from nenguide.engine.logic import OneOf
+from nenguide.engine.table_eval import EMPTY
 from nenguide.engine.tables import (
     _PLAIN,
     CollectResult,
@@ -20,7 +21,6 @@ from nenguide.engine.tables import (
     jsonable as jsonable,
 )
 from nenguide.engine.trace_entries import (
-    EMPTY,
     collect_entries,
     collect_hit,
     entry,
@@ -172,9 +172,10 @@ class Context:
         language with the details filled in."""
         kb = self.kb
         plain = _PLAIN
+        text_key = f"issue.{code}"
         if details:
             as_is, fmt = _TEXT_AS_IS, self._fmt_param
-            used = self.params.get(f"issue.{code}")  # the parameters the text shows
+            used = self.params.get(text_key)  # the parameters the text shows
             params = {
                 # the fields a text names read as their labels, in the assessment's language
                 k: kb.catalog.field_list(self.lang, v) if k in FIELD_PARAMS
@@ -182,19 +183,22 @@ class Context:
                 for k, v in details.items()
                 if used is None or k in used
             }  # fmt: skip
-            template = self.texts.get(f"issue.{code}")
+            template = self.texts.get(text_key)
             if template is None:
-                message = kb.catalog.text(self.lang, f"issue.{code}", **params)  # raises
+                message = kb.catalog.text(self.lang, text_key, **params)  # raises
             else:
                 try:
                     message = template.format(**params)
                 except (KeyError, IndexError, ValueError):
                     message = template
-            shown = FrozenDict(
-                {k: v if type(v) in plain else freeze(jsonable(v)) for k, v in details.items()}
-            )
+            if plain.issuperset(map(type, details.values())):
+                shown = FrozenDict(details)  # a new dict (the call's keywords), all plain
+            else:
+                shown = FrozenDict(
+                    {k: v if type(v) in plain else freeze(jsonable(v)) for k, v in details.items()}
+                )
         else:
-            message = self.text(f"issue.{code}")
+            message = self.text(text_key)
             shown = _NO_DETAILS
         return FrozenDict(
             code=code,

@@ -15,10 +15,12 @@ that rejects rows soonest (set and equality tests first), not the order written.
 * ``first(vals)``: the index of the first TRUE row when no UNKNOWN row comes before it (-1:
   no row is TRUE or UNKNOWN); else the pair (that index or -1, the UNKNOWN rows before it as a
   bit mask: bit ``k`` for row ``k``); ``None`` for a ``OneOf`` input;
-* ``collect(vals)``: ``(applies, maybe)``, the TRUE rows and, for each UNKNOWN row, the pair
-  (row, the names of its inputs that are unknown, in the order written), in table order, each
-  ``None`` when there are none; ``None`` for a ``OneOf`` input. The pairs are built at load
-  (one per set of unknown inputs) for rows with few conditions.
+* ``collect(vals)``: the TRUE rows as a bit mask when no row is UNKNOWN; else the triple
+  (TRUE rows, UNKNOWN rows, the unknown inputs: bit ``i`` for input ``i``); ``None`` for a
+  ``OneOf`` input.
+
+What a mask stands for (the rows, the trace's parts) is built once per table and answer
+(:func:`nenguide.engine.table_eval.first_parts`, :func:`~nenguide.engine.table_eval.collect_parts`).
 """
 
 from __future__ import annotations
@@ -37,8 +39,6 @@ CollectFn = Callable[[tuple[Any, ...]], Any]
 
 #: the order a row's tests are written in: the ones that reject most rows cheaply first
 _RANK = {OP_IN: 0, OP_EQ: 0, OP_IS: 0, OP_NOT_IN: 1, OP_CALL: 2}
-#: rows with at most this many conditions get their UNKNOWN pairs built at load
-_PAIRS_UP_TO = 5
 
 
 def _tests(k: int, checks: Checks, key_input: int, ns: dict[str, Any]) -> str:
@@ -74,23 +74,6 @@ def _tests(k: int, checks: Checks, key_input: int, ns: dict[str, Any]) -> str:
     return " and ".join(parts)
 
 
-def _pair(k: int, row: Any, checks: Checks, ns: dict[str, Any]) -> str:
-    """An expression for the UNKNOWN row's pair (row, its unknown inputs' names)."""
-    inputs = [c[0] for c in checks]
-    facts = [c[3].fact for c in checks]
-    if len(checks) > _PAIRS_UP_TO:
-        ns[f"F{k}"] = tuple(zip(inputs, facts, strict=True))
-        return f"(R{k}, tuple([f for i, f in F{k} if vals[i] is None]))"
-    pairs = []
-    for mask in range(1 << len(checks)):
-        pairs.append((row, tuple(f for b, f in enumerate(facts) if mask >> b & 1)))
-    ns[f"M{k}"] = tuple(pairs)
-    index = " | ".join(
-        f"(v{i} is None)" if b == 0 else f"(v{i} is None) << {b}" for b, i in enumerate(inputs)
-    )
-    return f"M{k}[{index}]"
-
-
 def _header(n: int, name: str, used: list[int]) -> list[str]:
     lines = [f"def {name}(vals):"]
     if n == 1:
@@ -111,16 +94,15 @@ def build(
     ns: dict[str, Any] = {"OneOf": OneOf}
     used = sorted({c[0] for row in rows for c in row.checks})
     first = [*_header(n_inputs, "first", used), "    c = 0"]
-    collect = [*_header(n_inputs, "collect", used), "    a = None", "    m = None"]
+    collect = [*_header(n_inputs, "collect", used), "    a = 0", "    m = 0"]
     always = False  # a row without conditions: the first table's later rows cannot matter
     for k, row in enumerate(rows):
-        ns[f"R{k}"] = row
         checks = row.checks
         if not checks:
             if not always:
                 first.append(f"    return ({k}, c) if c else {k}")
                 always = True
-            collect.append(f"    a = [R{k}] if a is None else a + [R{k}]")
+            collect.append(f"    a |= {1 << k}")
             continue
         cond = _tests(k, checks, key_input, ns)
         known = " and ".join(f"v{c[0]} is not None" for c in checks)
@@ -131,22 +113,17 @@ def build(
                 f"            return ({k}, c) if c else {k}",
                 f"        c |= {1 << k}",
             ]
-        pair = _pair(k, row, checks, ns)
         collect += [
             f"    if {cond}:",
             f"        if {known}:",
-            "            if a is None:",
-            f"                a = [R{k}]",
-            "            else:",
-            f"                a.append(R{k})",
-            "        elif m is None:",
-            f"            m = [{pair}]",
+            f"            a |= {1 << k}",
             "        else:",
-            f"            m.append({pair})",
+            f"            m |= {1 << k}",
         ]
     if not always:
         first.append("    return (-1, c) if c else -1")
-    collect.append("    return a, m")
+    nones = " | ".join(f"(v{i} is None) << {i}" if i else "(v0 is None)" for i in used) or "0"
+    collect += ["    if m:", f"        return a, m, {nones}", "    return a"]
     source = "\n".join(first) + "\n\n\n" + "\n".join(collect) + "\n"
     exec(compile(source, f"<table {label}>", "exec"), ns)  # the source is built above
     return ns["first"], ns["collect"]

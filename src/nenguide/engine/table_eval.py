@@ -280,11 +280,54 @@ def collect_from(table: Table, vals: tuple[Any, ...], got: Any) -> CollectResult
     the input values ``vals``."""
     if got is None:  # a OneOf input
         return _collect_generic(table, vals)
-    a, m = got
+    parts = table.cparts.get(got) or collect_parts(table, got)
     read = FrozenDict(zip(table.names, vals, strict=False))
-    return _tuple(
-        CollectResult, (table, () if a is None else tuple(a), () if m is None else tuple(m), read)
+    return _tuple(CollectResult, (table, parts[0], parts[1], read))
+
+
+#: an empty frozen list (shared: it cannot change)
+EMPTY = FrozenList()
+
+
+def collect_parts(table: Table, got: int | tuple[int, int, int]) -> tuple[Any, ...]:
+    """What the answer ``got`` of a collect table's compiled function stands for - the TRUE
+    rows' mask, or (that mask, the UNKNOWN rows' mask, the unknown inputs' mask) - with the
+    parts of its trace entries. A pure function of the table's rows, kept in ``table.cparts``:
+
+    ``(applies, maybe, rule_ids, conditions, explanations, outputs, sources, pending)``: the
+    result's rows, then what the entry of the rows that apply shows, and ``pending`` the
+    (conditions, explanations, result) of the entry of the rows that wait on a missing input
+    (``None``: no such row; see :func:`~nenguide.engine.trace_entries.collect_entries`)."""
+    a, m, n = (got, 0, 0) if isinstance(got, int) else got
+    rows = table.rows
+    applies = tuple(r for j, r in enumerate(rows) if a >> j & 1)
+    maybe = tuple(
+        (r, tuple(f for i, f in r.reads if n >> i & 1)) for j, r in enumerate(rows) if m >> j & 1
     )
+    if len(applies) == 1:  # the row's trace parts, built at load
+        r = applies[0]
+        ids, conds, expls, outs, srcs = r.ids, r.conds, r.expls, r.outs, r.usrcs
+    elif not applies:
+        ids = conds = expls = outs = srcs = EMPTY
+    else:
+        ids = FrozenList(map(_ID, applies))
+        conds = FrozenList(map(_TRACE_TEXT, applies))
+        expls = FrozenList(map(_WHEN_TEXT, applies))
+        outs = FrozenList([r.out for r in applies])
+        srcs = FrozenList(dict.fromkeys(chain.from_iterable(map(_SOURCES, applies))))
+    pending = None
+    if maybe:
+        pending = (
+            FrozenList([r.trace_text for r, _ in maybe]),
+            FrozenList([r.when_text for r, _ in maybe]),
+            # what jsonable() gives for {"pending": {rule: [inputs]}}
+            FrozenDict(pending=FrozenDict({r.id: FrozenList(u) for r, u in maybe})),
+        )
+    parts = (applies, maybe, ids, conds, expls, outs, srcs, pending)
+    if len(table.cparts) >= PARTS_LIMIT:
+        table.cparts.clear()
+    table.cparts[got] = parts
+    return parts
 
 
 def _collect_generic(table: Table, vals: tuple[Any, ...]) -> CollectResult:

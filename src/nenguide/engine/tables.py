@@ -137,6 +137,8 @@ class Table:
     # what a set of rows that could be the first true row decides, with its trace parts (see
     # :func:`~nenguide.engine.table_eval.first_parts`), by the compiled function's answer
     parts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the same for a collect table (:func:`~nenguide.engine.table_eval.collect_parts`)
+    cparts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def first_fn(self) -> FirstFn:
         fn = self.code[0]

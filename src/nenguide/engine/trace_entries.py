@@ -13,7 +13,7 @@ from itertools import chain, compress
 from operator import attrgetter, not_
 from typing import Any
 
-from nenguide.engine.table_eval import first_parts
+from nenguide.engine.table_eval import EMPTY, collect_parts, first_parts
 from nenguide.engine.tables import (
     _NONE,
     _PLAIN,
@@ -26,8 +26,6 @@ from nenguide.engine.tables import (
 )
 from nenguide.model.frozen import FrozenDict, FrozenList
 
-#: an empty frozen list (shared: it cannot change)
-EMPTY = FrozenList()
 #: builds a result tuple without the named tuple's keyword-handling constructor
 _tuple = tuple.__new__
 
@@ -152,14 +150,52 @@ def collect_hit(
     step: str, table: Table, vals: tuple[Any, ...]
 ) -> tuple[CollectResult, FrozenDict, FrozenDict | None]:
     """A collect table's result for the (hashable) input values ``vals`` and its trace
-    entries (:func:`collect_entries`)."""
+    entries (:func:`collect_entries`), built in one go from the parts the rows keep
+    (:func:`collect_parts`)."""
     fn = table.code[1]
     try:
         got = fn(vals) if fn is not None else table.collect_fn()(vals)
     except TypeError:
         got = None
-    res = collect_from(table, vals, got)
-    return (res, *collect_entries(step, res))
+    if got is None:
+        res = collect_from(table, vals, got)
+        return (res, *collect_entries(step, res))
+    applies, maybe, ids, conds, expls, outs, srcs, pending = table.cparts.get(got) or collect_parts(
+        table, got
+    )
+    # strict=False: vals was read by table.names (the same length)
+    read = FrozenDict(zip(table.names, vals, strict=False))
+    res = _tuple(CollectResult, (table, applies, maybe, read))
+    inputs = read if _PLAIN.issuperset(map(type, vals)) else shown(read)
+    tid = table.spec.id
+    applied = FrozenDict(
+        step=step,
+        table=tid,
+        rule_ids=ids,
+        decided=True,
+        inputs=inputs,
+        conditions=conds,
+        explanations=expls,
+        result=outs,
+        sources=srcs,
+    )
+    if pending is None:
+        return res, applied, None
+    return (
+        res,
+        applied,
+        FrozenDict(
+            step=step,
+            table=tid,
+            rule_ids=EMPTY,
+            decided=False,
+            inputs=inputs,
+            conditions=pending[0],
+            explanations=pending[1],
+            result=pending[2],
+            sources=EMPTY,
+        ),
+    )
 
 
 def collect_entries(step: str, res: CollectResult) -> tuple[FrozenDict, FrozenDict | None]:
