@@ -26,6 +26,8 @@ from nenguide.engine.tables import (
 )
 from nenguide.model.frozen import FrozenDict, FrozenList
 
+#: sets a value of a FrozenDict being built (before anyone else can see it)
+_set = dict.__setitem__
 #: builds a result tuple without the named tuple's keyword-handling constructor
 _tuple = tuple.__new__
 
@@ -59,10 +61,10 @@ def shown(inputs: Mapping[str, Any]) -> FrozenDict:
     """``inputs`` as a trace entry shows them: frozen, each value JSON-ready (the keys of the
     values that need :func:`jsonable` found without a Python-level pass over all of them:
     the fact layer's note reads over a hundred facts)."""
-    d = dict(inputs)
+    d = FrozenDict(inputs)  # one copy; the values that need it replaced before it is shared
     for k in list(compress(d, map(not_, map(_PLAIN.__contains__, map(type, d.values()))))):
-        d[k] = jsonable(d[k])
-    return FrozenDict(d)
+        _set(d, k, jsonable(d[k]))
+    return d
 
 
 def _sources(rows: Iterable[Any]) -> FrozenList:
