@@ -173,6 +173,16 @@ def first_from(table: Table, vals: tuple[Any, ...], got: Any) -> TableResult:
     return _tuple(TableResult, (table, value, rows, decided, missing, read))
 
 
+def _bits(mask: int) -> list[int]:
+    """The positions of the bits set in ``mask``, lowest first."""
+    out: list[int] = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
 #: how many sets of candidate rows a table keeps the parts of (:func:`first_parts`)
 PARTS_LIMIT = 1_000
 _ID, _TRACE_TEXT, _WHEN_TEXT, _SOURCES = map(
@@ -192,15 +202,14 @@ def first_parts(table: Table, got: tuple[int, int]) -> tuple[Any, ...]:
     (input index, name) of their conditions, in order (the missing inputs are those unknown);
     the rest what the trace shows (:func:`~nenguide.engine.trace_entries.table_entry`)."""
     k, mask = got
-    rows = tuple(
-        ([table.rows[k]] if k >= 0 else []) + [r for j, r in enumerate(table.rows) if mask >> j & 1]
-    )
+    every = table.rows
+    rows = tuple(([every[k]] if k >= 0 else []) + [every[j] for j in _bits(mask)])
     out = table.spec.output
     key = rows[0].key
     decided = all(r.key == key for r in rows)
     # every row that could still apply gives the same answer, or the candidate outputs
     value = rows[0].then[out] if decided else one_of(r.then[out] for r in rows)
-    reads = tuple((i, f) for r in rows for i, f in r.reads)
+    reads = tuple(chain.from_iterable([r.reads for r in rows]))
     if len(rows) == 1:  # the row's trace parts, built at load
         r = rows[0]
         ids, conds, expls, srcs = r.ids, r.conds, r.expls, r.srcs
@@ -280,13 +289,15 @@ def collect_from(table: Table, vals: tuple[Any, ...], got: Any) -> CollectResult
     the input values ``vals``."""
     if got is None:  # a OneOf input
         return _collect_generic(table, vals)
-    parts = table.cparts.get(got) or collect_parts(table, got)
+    parts = NO_PARTS if got == 0 else table.cparts.get(got) or collect_parts(table, got)
     read = FrozenDict(zip(table.names, vals, strict=False))
     return _tuple(CollectResult, (table, parts[0], parts[1], read))
 
 
 #: an empty frozen list (shared: it cannot change)
 EMPTY = FrozenList()
+#: the parts of a collect table's answer 0: no row applies or waits on an input
+NO_PARTS: tuple[Any, ...] = ((), (), EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, None)
 
 
 def collect_parts(table: Table, got: int | tuple[int, int, int]) -> tuple[Any, ...]:
@@ -300,9 +311,9 @@ def collect_parts(table: Table, got: int | tuple[int, int, int]) -> tuple[Any, .
     (``None``: no such row; see :func:`~nenguide.engine.trace_entries.collect_entries`)."""
     a, m, n = (got, 0, 0) if isinstance(got, int) else got
     rows = table.rows
-    applies = tuple(r for j, r in enumerate(rows) if a >> j & 1)
+    applies = tuple([rows[j] for j in _bits(a)])
     maybe = tuple(
-        (r, tuple(f for i, f in r.reads if n >> i & 1)) for j, r in enumerate(rows) if m >> j & 1
+        [(r, tuple([f for i, f in r.reads if n >> i & 1])) for r in [rows[j] for j in _bits(m)]]
     )
     if len(applies) == 1:  # the row's trace parts, built at load
         r = applies[0]

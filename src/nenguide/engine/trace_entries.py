@@ -13,7 +13,7 @@ from itertools import chain, compress
 from operator import attrgetter, not_
 from typing import Any
 
-from nenguide.engine.table_eval import EMPTY, collect_parts, first_parts
+from nenguide.engine.table_eval import EMPTY, NO_PARTS, collect_parts, first_parts
 from nenguide.engine.tables import (
     _NONE,
     _PLAIN,
@@ -162,8 +162,8 @@ def collect_hit(
     if got is None:
         res = collect_from(table, vals, got)
         return (res, *collect_entries(step, res))
-    applies, maybe, ids, conds, expls, outs, srcs, pending = table.cparts.get(got) or collect_parts(
-        table, got
+    applies, maybe, ids, conds, expls, outs, srcs, pending = (
+        NO_PARTS if got == 0 else table.cparts.get(got) or collect_parts(table, got)
     )
     # strict=False: vals was read by table.names (the same length)
     read = FrozenDict(zip(table.names, vals, strict=False))
