@@ -4,6 +4,7 @@ values its conditions name, values next to its thresholds and ``None``."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
@@ -84,3 +85,6 @@ def test_a_table_is_compiled_when_first_evaluated(kb: Knowledge) -> None:
     assert table.code == [None, None]
     first_of(table, tuple(None for _ in table.names))
     assert table.code[0] is not None and table.code[1] is not None
+    # a copy with other rows compiles its own code
+    copy = dataclasses.replace(table, rows=table.rows[:1])
+    assert copy.code == [None, None] and copy.parts == {} and copy.parts is not table.parts

@@ -133,12 +133,15 @@ class Table:
     singles: tuple[tuple[Row, ...], ...] = ()  # (row,) for each row: a decided result's rows
     # the rows tested as compiled Python (:mod:`nenguide.engine.table_code`): [first, collect],
     # built when the table is first evaluated (not at load: most mutants are never evaluated)
-    code: list[Any] = field(default_factory=lambda: [None, None], compare=False, repr=False)
+    # (init=False: a copy made with dataclasses.replace gets its own, not the original's)
+    code: list[Any] = field(
+        default_factory=lambda: [None, None], init=False, compare=False, repr=False
+    )
     # what a set of rows that could be the first true row decides, with its trace parts (see
     # :func:`~nenguide.engine.table_eval.first_parts`), by the compiled function's answer
-    parts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    parts: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
     # the same for a collect table (:func:`~nenguide.engine.table_eval.collect_parts`)
-    cparts: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    cparts: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def first_fn(self) -> FirstFn:
         fn = self.code[0]
