@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain, compress
-from operator import attrgetter, not_
 from typing import Any
 
 from nenguide.engine.kb import CODE_PARAM, Knowledge
 from nenguide.engine.logic import OneOf
+from nenguide.engine.table_eval import EMPTY
 from nenguide.engine.tables import (
     _PLAIN,
     CollectResult,
@@ -20,6 +19,13 @@ from nenguide.engine.tables import (
 )
 from nenguide.engine.tables import (
     jsonable as jsonable,
+)
+from nenguide.engine.trace_entries import (
+    collect_entries,
+    collect_hit,
+    entry,
+    first_hit,
+    table_entry,
 )
 from nenguide.model.assessment import IssueKind
 from nenguide.model.frozen import FrozenDict, FrozenList, freeze
@@ -76,55 +82,6 @@ _STR = frozenset({str})
 _TEXT_AS_IS = frozenset({int, float, bool, type(None)})
 #: the details of an issue that has none (shared: it cannot change)
 _NO_DETAILS = FrozenDict()
-
-
-def _entry(
-    step: str, table: str | None, rule_ids: list[str], decided: bool, inputs: Mapping[str, Any],
-    conditions: list[str], explanations: list[str], result: Any, sources: list[str],
-) -> FrozenDict:  # fmt: skip
-    """One trace entry, built frozen (no deep copy; frozen parts are shared, not copied)."""
-    plain = _PLAIN
-    if type(inputs) is FrozenDict and plain.issuperset(map(type, inputs.values())):
-        shown = inputs  # a table's read values, all plain already: the same frozen mapping
-    else:
-        shown = _shown(inputs)
-    return FrozenDict(
-        step=step,
-        table=table,
-        rule_ids=rule_ids if type(rule_ids) is FrozenList else FrozenList(rule_ids),
-        decided=decided,
-        inputs=shown,
-        conditions=conditions if type(conditions) is FrozenList else FrozenList(conditions),
-        explanations=(
-            explanations if type(explanations) is FrozenList else FrozenList(explanations)
-        ),
-        result=result if type(result) in plain else jsonable(result),
-        sources=sources if type(sources) is FrozenList else FrozenList(sources),
-    )
-
-
-def _shown(inputs: Mapping[str, Any]) -> FrozenDict:
-    """``inputs`` as a trace entry shows them: frozen, each value JSON-ready (the keys of the
-    values that need :func:`jsonable` found without a Python-level pass over all of them:
-    the fact layer's note reads over a hundred facts)."""
-    d = dict(inputs)
-    for k in list(compress(d, map(not_, map(_PLAIN.__contains__, map(type, d.values()))))):
-        d[k] = jsonable(d[k])
-    return FrozenDict(d)
-
-
-#: an empty frozen list (shared: it cannot change)
-_EMPTY = FrozenList()
-
-
-def _sources(rows: Iterable[Any]) -> FrozenList:
-    """The sources of ``rows``, each once, in order of first mention."""
-    return FrozenList(dict.fromkeys(chain.from_iterable(map(_SOURCES, rows))))
-
-
-_ID, _TRACE_TEXT, _WHEN_TEXT, _OUT, _SOURCES = map(
-    attrgetter, ("id", "trace_text", "when_text", "out", "sources")
-)
 
 
 _LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
@@ -215,9 +172,10 @@ class Context:
         language with the details filled in."""
         kb = self.kb
         plain = _PLAIN
+        text_key = f"issue.{code}"
         if details:
             as_is, fmt = _TEXT_AS_IS, self._fmt_param
-            used = self.params.get(f"issue.{code}")  # the parameters the text shows
+            used = self.params.get(text_key)  # the parameters the text shows
             params = {
                 # the fields a text names read as their labels, in the assessment's language
                 k: kb.catalog.field_list(self.lang, v) if k in FIELD_PARAMS
@@ -225,19 +183,22 @@ class Context:
                 for k, v in details.items()
                 if used is None or k in used
             }  # fmt: skip
-            template = self.texts.get(f"issue.{code}")
+            template = self.texts.get(text_key)
             if template is None:
-                message = kb.catalog.text(self.lang, f"issue.{code}", **params)  # raises
+                message = kb.catalog.text(self.lang, text_key, **params)  # raises
             else:
                 try:
                     message = template.format(**params)
                 except (KeyError, IndexError, ValueError):
                     message = template
-            shown = FrozenDict(
-                {k: v if type(v) in plain else freeze(jsonable(v)) for k, v in details.items()}
-            )
+            if plain.issuperset(map(type, details.values())):
+                shown = FrozenDict(details)  # a new dict (the call's keywords), all plain
+            else:
+                shown = FrozenDict(
+                    {k: v if type(v) in plain else freeze(jsonable(v)) for k, v in details.items()}
+                )
         else:
-            message = self.text(f"issue.{code}")
+            message = self.text(text_key)
             shown = _NO_DETAILS
         return FrozenDict(
             code=code,
@@ -281,19 +242,18 @@ class Context:
         table = self.kb.tables[table_id]
         memo = self.kb.memo
         vals = tuple(map(facts.get, table.names))
-        k0 = (step, table_id, vals)
-        key: tuple[Any, ...] | None = k0
+        key = (step, table_id, vals)
         try:
-            hit = memo.get(k0)
+            hit = memo.get(key)
         except TypeError:  # an unhashable value: evaluate without the memo
-            key, hit = None, None
-        if hit is None:
             res = first_of(table, vals)
-            hit = (res, self._entry(step, res))
-            if key is not None:
-                if len(memo) > MEMO_LIMIT:
-                    memo.clear()
-                memo[key] = hit
+            self.trace.append(table_entry(step, res))
+            return res
+        if hit is None:
+            hit = first_hit(step, table, vals)
+            if len(memo) > MEMO_LIMIT:
+                memo.clear()
+            memo[key] = hit
         self.trace.append(hit[1])
         return hit[0]
 
@@ -303,16 +263,14 @@ class Context:
         table = self.kb.tables[table_id]
         memo = self.kb.memo
         vals = tuple(map(facts.get, table.names))
-        k0 = ("collect", step, table_id, vals)
-        key: tuple[Any, ...] | None = k0
+        key = ("collect", step, table_id, vals)
         try:
-            hit = memo.get(k0)
+            hit = memo.get(key)
         except TypeError:
-            key, hit = None, None
-        if hit is None:
-            res = collect_of(table, vals)
-            hit = (res, *self._collect_entries(step, res))
-            if key is not None:
+            hit = (res := collect_of(table, vals), *collect_entries(step, res))
+        else:
+            if hit is None:
+                hit = collect_hit(step, table, vals)
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()
                 memo[key] = hit
@@ -322,91 +280,10 @@ class Context:
         return hit[0]
 
     def record(self, step: str, res: TableResult) -> None:
-        self.trace.append(self._entry(step, res))
-
-    @staticmethod
-    def _entry(step: str, res: TableResult) -> Any:
-        rows = res.rows
-        if len(rows) == 1:  # the common case: the row's trace parts, built at load
-            r = rows[0]
-            read = res.read
-            if not _PLAIN.issuperset(map(type, read.values())):
-                read = _shown(read)
-            result = r.out if res.decided else res.value
-            return FrozenDict(
-                step=step,
-                table=res.table.spec.id,
-                rule_ids=r.ids,
-                decided=res.decided,
-                inputs=read,
-                conditions=r.conds,
-                explanations=r.expls,
-                result=result if type(result) in _PLAIN else jsonable(result),
-                sources=r.srcs,
-            )
-        return _entry(
-            step,
-            res.table.spec.id,
-            FrozenList(map(_ID, rows)),
-            res.decided,
-            res.read,
-            FrozenList(map(_TRACE_TEXT, rows)),
-            FrozenList(map(_WHEN_TEXT, rows)),
-            # decided: the first row's output (its JSON form built at load)
-            rows[0].out if res.decided and rows else res.value,
-            _sources(rows),
-        )
+        self.trace.append(table_entry(step, res))
 
     def record_collect(self, step: str, res: CollectResult) -> None:
-        self.trace.append(self._collect_entries(step, res)[0])
-
-    @staticmethod
-    def _collect_entries(step: str, res: CollectResult) -> tuple[FrozenDict, FrozenDict | None]:
-        """The rows that applied (none: an empty entry, so every table consulted is traced),
-        and the rows that could apply but need a missing input (``decided`` false; the inputs
-        each needs under ``result.pending``), ``None`` when there are none. Built frozen."""
-        read = res.read
-        if not _PLAIN.issuperset(map(type, read.values())):
-            read = _shown(read)
-        table = res.table.spec.id
-        rows = res.applies
-        if len(rows) == 1:  # the row's trace parts, built at load
-            r = rows[0]
-            ids, conds, expls, outs, srcs = r.ids, r.conds, r.expls, r.outs, r.usrcs
-        elif not rows:
-            ids = conds = expls = outs = srcs = _EMPTY
-        else:
-            ids = FrozenList(map(_ID, rows))
-            conds = FrozenList(map(_TRACE_TEXT, rows))
-            expls = FrozenList(map(_WHEN_TEXT, rows))
-            outs = FrozenList(map(_OUT, rows))
-            srcs = _sources(rows)
-        entry = FrozenDict(
-            step=step,
-            table=table,
-            rule_ids=ids,
-            decided=True,
-            inputs=read,
-            conditions=conds,
-            explanations=expls,
-            result=outs,
-            sources=srcs,
-        )
-        maybe = res.maybe
-        if not maybe:
-            return entry, None
-        return entry, FrozenDict(
-            step=step,
-            table=table,
-            rule_ids=_EMPTY,
-            decided=False,
-            inputs=read,
-            conditions=FrozenList([r.trace_text for r, _ in maybe]),
-            explanations=FrozenList([r.when_text for r, _ in maybe]),
-            # what jsonable() gives for {"pending": {rule: [inputs]}}
-            result=FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in maybe})),
-            sources=_EMPTY,
-        )
+        self.trace.append(collect_entries(step, res)[0])
 
     def note(
         self, step: str, result: Any, inputs: Mapping[str, Any], conditions: list[str]
@@ -414,14 +291,23 @@ class Context:
         """Trace a step that combined table outputs without a table of its own (memoised
         like a table: the entry is a pure function of its arguments)."""
         memo = self.kb.memo
-        k0 = ("note", step, tuple(conditions), _hashable(result), *inputs.items())
+        # the inputs' names and values as two tuples (not a pair per input: a note can read
+        # over a hundred facts); equal keys still mean equal inputs, in the same order
+        k0 = (
+            "note",
+            step,
+            tuple(conditions),
+            _hashable(result),
+            tuple(inputs),
+            (*inputs.values(),),
+        )
         key: tuple[Any, ...] | None = k0
         try:
             hit = memo.get(k0)
         except TypeError:
             key, hit = None, None
         if hit is None:
-            hit = _entry(step, None, _EMPTY, True, inputs, conditions, _EMPTY, result, _EMPTY)
+            hit = entry(step, None, EMPTY, True, inputs, conditions, EMPTY, result, EMPTY)
             if key is not None:
                 if len(memo) > MEMO_LIMIT:
                     memo.clear()

@@ -49,14 +49,24 @@ class OneOf:
         return sorted(self.values, key=str)
 
 
+#: builds a OneOf of a checked set of values without the dataclass's __init__ (which sets a
+#: frozen field through object.__setattr__ and calls __post_init__): one_of runs for every
+#: table left undecided
+_new = object.__new__
+_set_values = OneOf.__dict__["values"].__set__
+
+
 def one_of(values: Iterable[Any]) -> Any:
     """The narrowest fact for ``values``: the value itself when only one remains."""
     vals = frozenset(values)
+    n = len(vals)
+    if n > 1:
+        fact = _new(OneOf)
+        _set_values(fact, vals)
+        return fact
     if not vals:
         raise ValueError("empty set of possible values")
-    if len(vals) == 1:
-        return next(iter(vals))
-    return OneOf(vals)
+    return next(iter(vals))
 
 
 Predicate = Callable[[Any], bool]

@@ -19,69 +19,75 @@ names the missing inputs. When they agree, the outcome stands even with inputs u
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from nenguide.engine.logic import (
-    OP_EQ,
-    OP_IN,
-    OP_IS,
-    OP_NOT_IN,
     Condition,
     ConditionError,
     OneOf,
-    Tri,
     compile_condition,
-    one_of,
+)
+from nenguide.engine.table_code import CollectFn, FirstFn, build, index_rows
+from nenguide.engine.table_eval import (
+    _NONE as _NONE,
+)
+from nenguide.engine.table_eval import (
+    _PLAIN as _PLAIN,
+)
+from nenguide.engine.table_eval import (
+    CollectResult as CollectResult,
+)
+from nenguide.engine.table_eval import (
+    TableResult as TableResult,
+)
+from nenguide.engine.table_eval import (
+    _live_rows as _live_rows,
+)
+from nenguide.engine.table_eval import (
+    _row_truth as _row_truth,
+)
+from nenguide.engine.table_eval import (
+    collect_from as collect_from,
+)
+from nenguide.engine.table_eval import (
+    collect_of as collect_of,
+)
+from nenguide.engine.table_eval import (
+    evaluate_collect as evaluate_collect,
+)
+from nenguide.engine.table_eval import (
+    evaluate_first as evaluate_first,
+)
+from nenguide.engine.table_eval import (
+    first_from as first_from,
+)
+from nenguide.engine.table_eval import (
+    first_of as first_of,
+)
+from nenguide.engine.table_eval import (
+    jsonable as jsonable,
+)
+from nenguide.engine.table_eval import (
+    pick_priority as pick_priority,
+)
+from nenguide.engine.table_spec import (
+    ContentStatus as ContentStatus,
+)
+from nenguide.engine.table_spec import (
+    HitPolicy as HitPolicy,
+)
+from nenguide.engine.table_spec import (
+    InputDomain as InputDomain,
+)
+from nenguide.engine.table_spec import (
+    RowSpec as RowSpec,
+)
+from nenguide.engine.table_spec import (
+    TableSpec as TableSpec,
 )
 from nenguide.model.frozen import FrozenDict, FrozenList
-
-HitPolicy = Literal["unique", "first", "collect", "priority"]
-ContentStatus = Literal["confirmed", "unconfirmed"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class InputDomain(_Strict):
-    """Declared domain of one table input, used by the lint to check totality and overlap."""
-
-    type: Literal["number", "enum", "bool"]
-    min: float | None = None
-    max: float | None = None
-    values: list[Any] | None = None
-    integer: bool = False
-    description: str | None = None
-
-
-class RowSpec(_Strict):
-    id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_.\-]*[A-Z0-9]$")
-    when: dict[str, Any] = Field(default_factory=dict)
-    when_text: str = Field(min_length=3)
-    then: dict[str, Any]
-    sources: list[str] = Field(min_length=1)
-    status: ContentStatus = "confirmed"
-    note: str | None = None
-
-
-class TableSpec(_Strict):
-    id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_.\-]*[A-Z0-9]$")
-    title: str
-    step: str
-    hit_policy: HitPolicy
-    output: str = Field(description="Name of the primary output in every row's 'then'")
-    inputs: dict[str, InputDomain]
-    rows: list[RowSpec] = Field(min_length=1)
-    coarse: dict[str, str] = Field(
-        default_factory=dict,
-        description="Output value -> coarser value reported when candidates share it",
-    )
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,8 @@ class Row:
     srcs: FrozenList = field(default_factory=FrozenList)
     usrcs: FrozenList = field(default_factory=FrozenList)  # the sources, each once
     outs: FrozenList = field(default_factory=FrozenList)  # [out], a collect entry's result
+    # the inputs its conditions read, in the order written: (input index, fact name)
+    reads: tuple[tuple[int, str], ...] = ()
 
     @property
     def value(self) -> Any:  # convenience for single-output tables
@@ -121,6 +129,32 @@ class Table:
     key_input: int = -1
     by_value: Mapping[Any, tuple[Row, ...]] = field(default_factory=FrozenDict)
     by_other: tuple[Row, ...] = ()
+    values: tuple[Any, ...] = ()  # each row's output value (``then[output]``)
+    singles: tuple[tuple[Row, ...], ...] = ()  # (row,) for each row: a decided result's rows
+    # the rows tested as compiled Python (:mod:`nenguide.engine.table_code`): [first, collect],
+    # built when the table is first evaluated (not at load: most mutants are never evaluated)
+    # (init=False: a copy made with dataclasses.replace gets its own, not the original's)
+    code: list[Any] = field(
+        default_factory=lambda: [None, None], init=False, compare=False, repr=False
+    )
+    # what a set of rows that could be the first true row decides, with its trace parts (see
+    # :func:`~nenguide.engine.table_eval.first_parts`), by the compiled function's answer
+    parts: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    # the same for a collect table (:func:`~nenguide.engine.table_eval.collect_parts`)
+    cparts: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def first_fn(self) -> FirstFn:
+        fn = self.code[0]
+        return fn if fn is not None else self._build()[0]
+
+    def collect_fn(self) -> CollectFn:
+        fn = self.code[1]
+        return fn if fn is not None else self._build()[1]
+
+    def _build(self) -> tuple[FirstFn, CollectFn]:
+        fns = build(len(self.names), self.rows, self.key_input, self.spec.id)
+        self.code[:] = fns
+        return fns
 
     def candidates(self, vals: tuple[Any, ...]) -> tuple[Row, ...]:
         """The rows that are not FALSE for sure given the input values ``vals``: all rows,
@@ -143,53 +177,6 @@ class Table:
     @property
     def output(self) -> str:
         return self.spec.output
-
-
-class TableResult(NamedTuple):
-    """What one table said about one case (immutable: results are memoised and shared)."""
-
-    table: Table
-    value: Any  # concrete output, a OneOf of candidate outputs, or None (no row can apply)
-    rows: tuple[Row, ...]  # the decisive row first (if any), then the other candidates
-    decided: bool
-    missing: frozenset[str] = frozenset()
-    read: Mapping[str, Any] = FrozenDict()
-
-    @property
-    def row(self) -> Row | None:
-        return self.rows[0] if self.decided and self.rows else None
-
-
-#: values :func:`jsonable` returns as they are, by exact type (scalars, frozen containers)
-_PLAIN = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
-_STR = frozenset({str})
-#: builds a result tuple without the named tuple's keyword-handling constructor
-_tuple = tuple.__new__
-
-
-def jsonable(v: Any) -> Any:
-    """``v`` as a JSON-ready value, immutable (frozen containers): a trace or issue entry is
-    memoised and shared between assessments."""
-    t = type(v)
-    if t in _PLAIN:
-        return v
-    if t is tuple or t is frozenset or t is set:
-        if _STR.issuperset(map(type, v)):  # only texts: sorted as they are (str(x) is x)
-            return FrozenList(sorted(v))
-        return FrozenList(sorted((jsonable(x) for x in v), key=str))
-    if t is list:
-        if _PLAIN.issuperset(map(type, v)):
-            return FrozenList(v)
-        return FrozenList([x if type(x) in _PLAIN else jsonable(x) for x in v])
-    if t is OneOf:
-        return FrozenDict({"one_of": FrozenList([jsonable(x) for x in v.sorted()])})
-    if isinstance(v, frozenset | set | tuple):
-        return FrozenList(sorted((jsonable(x) for x in v), key=str))
-    if t is dict:
-        if _PLAIN.issuperset(map(type, v.values())):
-            return FrozenDict(v)
-        return FrozenDict({k: x if type(x) in _PLAIN else jsonable(x) for k, x in v.items()})
-    return v
 
 
 class TableError(ValueError):
@@ -232,202 +219,12 @@ def compile_table(spec: TableSpec) -> Table:
                 srcs=FrozenList(r.sources),
                 usrcs=FrozenList(dict.fromkeys(r.sources)),
                 outs=FrozenList([out]),
+                reads=tuple((index[c.fact], c.fact) for c in conds),
             )
         )
     names = tuple(spec.inputs)
-    return Table(spec, tuple(rows), names, *_index(names, tuple(rows), spec.rows))
-
-
-def _allowed(spec: Any) -> tuple[Any, ...] | None:
-    """The values that can make a condition written ``spec`` (as in the table file) true, when
-    it names them (equality or membership); ``None`` for a condition that allows values it
-    does not name (``not_in``, comparisons)."""
-    if isinstance(spec, list):
-        return tuple(spec)
-    if isinstance(spec, dict):
-        if set(spec) == {"in"}:
-            return tuple(spec["in"])
-        if set(spec) == {"eq"}:
-            return (spec["eq"],)
-        return None
-    if isinstance(spec, str | int | float | bool):
-        return (spec,)
-    return None
-
-
-def _index(
-    names: tuple[str, ...], rows: tuple[Row, ...], specs: list[RowSpec]
-) -> tuple[int, Mapping[Any, tuple[Row, ...]], tuple[Row, ...]]:
-    """Rows by the value of the input most rows name the values of (e.g. the site): the rows
-    kept for a value are, in table order, those that allow it and those with no such condition
-    on that input. Skipping the others never changes an answer: a concrete value outside a
-    row's allowed values makes that row FALSE whatever the other inputs are (Kleene AND)."""
-    allowed: list[dict[int, tuple[Any, ...]]] = []
-    for row, rspec in zip(rows, specs, strict=True):
-        per: dict[int, tuple[Any, ...]] = {}
-        for i, _, _, c in row.checks:
-            a = _allowed(rspec.when[c.fact])
-            if a is not None:
-                per[i] = a
-        allowed.append(per)
-    counts = [sum(1 for per in allowed if i in per) for i in range(len(names))]
-    if len(rows) < 4 or not counts or max(counts) < 2:
-        return -1, FrozenDict(), ()
-    best = counts.index(max(counts))
-    values: dict[Any, None] = {}
-    for per in allowed:
-        for v in per.get(best, ()):
-            values[v] = None
-    try:
-        by_value = {
-            v: tuple(r for r, per in zip(rows, allowed, strict=True) if v in per.get(best, (v,)))
-            for v in values
-        }
-    except TypeError:  # an unhashable value in a condition: no index
-        return -1, FrozenDict(), ()
-    other = tuple(r for r, per in zip(rows, allowed, strict=True) if best not in per)
-    return best, FrozenDict(by_value), other
-
-
-_FALSE, _TRUE, _UNKNOWN = Tri.FALSE, Tri.TRUE, Tri.UNKNOWN
-_NONE: frozenset[str] = frozenset()
-
-
-def _row_truth(row: Row, facts: Mapping[str, Any]) -> tuple[Tri, list[str]]:
-    """Kleene AND of the row's conditions, and the inputs that left it UNKNOWN."""
-    unknown: list[str] = []
-    for c in row.conditions:
-        v = facts.get(c.fact)
-        if v is None:
-            unknown.append(c.fact)
-        elif type(v) is OneOf:
-            t = c.evaluate(v)
-            if t is _FALSE:
-                return _FALSE, []
-            if t is _UNKNOWN:
-                unknown.append(c.fact)
-        elif not c.predicate(v):  # fast path: a concrete value
-            return _FALSE, []
-    return (_UNKNOWN, unknown) if unknown else (_TRUE, unknown)
-
-
-def _live_rows(table: Table, vals: tuple[Any, ...]) -> Iterator[tuple[Row, list[str] | None]]:
-    """The rows that are not FALSE on the table's input values in order (``table.names``), in
-    row order, each with the inputs that leave it UNKNOWN (``None``: it is TRUE).
-    :func:`_row_truth` inline, each condition tested by its OP_* code without a call where it
-    can: this loop is the engine's hot path (every table look-up of every assessment)."""
-    for row in table.candidates(vals):
-        unknown: list[str] | None = None
-        for i, op, arg, c in row.checks:
-            v = vals[i]
-            if v is None:
-                if unknown is None:
-                    unknown = []
-                unknown.append(c.fact)
-            elif type(v) is OneOf:
-                t = c.evaluate(v)
-                if t is _FALSE:
-                    break
-                if t is _UNKNOWN:
-                    if unknown is None:
-                        unknown = []
-                    unknown.append(c.fact)
-            elif op == OP_IN:
-                if v not in arg:
-                    break
-            elif op == OP_EQ:
-                if v != arg:
-                    break
-            elif op == OP_IS:
-                if v is not arg:
-                    break
-            elif op == OP_NOT_IN:
-                if v in arg:
-                    break
-            elif not c.predicate(v):
-                break
-        else:
-            yield row, unknown
-
-
-def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
-    """Evaluate a ``first``/``unique`` table.
-
-    The outcome is decided when every row that could still be the first true row gives the same
-    ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
-    """
-    return first_of(table, tuple(map(facts.get, table.names)))
-
-
-def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
-    """:func:`evaluate_first` on the table's input values in order (``table.names``)."""
-    candidates: list[Row] | None = None
-    missing: set[str] = set()
-    decisive: Row | None = None
-    # one pass in row order: the first TRUE row ends it; rows that need an unknown input
-    # before it are the candidates
-    for row, unknown in _live_rows(table, vals):
-        if unknown is None:
-            decisive = row
-            break
-        if candidates is None:
-            candidates = []
-        candidates.append(row)
-        missing.update(unknown)
-    # strict=False: vals was read by table.names (the same length)
-    read = FrozenDict(zip(table.names, vals, strict=False))
-    if candidates is None:
-        if decisive is None:
-            return _tuple(TableResult, (table, None, (), False, _NONE, read))
-        value = decisive.then[table.spec.output]
-        return _tuple(TableResult, (table, value, (decisive,), True, _NONE, read))
-    out = table.spec.output
-    rows = (decisive, *candidates) if decisive is not None else tuple(candidates)
-    key = rows[0].key
-    if all(r.key == key for r in rows):
-        # every row that could still apply gives the same answer
-        return TableResult(table, rows[0].then[out], rows, True, _NONE, read)
-    return TableResult(
-        table, one_of(r.then[out] for r in rows), rows, False, frozenset(missing), read
+    key, by_value, by_other = index_rows(names, tuple(rows), spec.rows)
+    values = tuple(r.then[spec.output] for r in rows)
+    return Table(
+        spec, tuple(rows), names, key, by_value, by_other, values, tuple((r,) for r in rows)
     )
-
-
-class CollectResult(NamedTuple):
-    """The rows of a collect/priority table that apply (immutable, like :class:`TableResult`)."""
-
-    table: Table
-    applies: tuple[Row, ...]
-    maybe: tuple[tuple[Row, tuple[str, ...]], ...]  # rows that apply if the unknowns allow
-    read: Mapping[str, Any]
-
-
-def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
-    return collect_of(table, tuple(map(facts.get, table.names)))
-
-
-def collect_of(table: Table, vals: tuple[Any, ...]) -> CollectResult:
-    """:func:`evaluate_collect` on the table's input values in order (``table.names``)."""
-    applies: list[Row] = []
-    maybe: list[tuple[Row, tuple[str, ...]]] = []
-    for row, unknown in _live_rows(table, vals):
-        if unknown is None:
-            applies.append(row)
-        else:
-            maybe.append((row, tuple(unknown)))
-    read = FrozenDict(zip(table.names, vals, strict=False))
-    return _tuple(CollectResult, (table, tuple(applies), tuple(maybe), read))
-
-
-def pick_priority(res: CollectResult) -> tuple[Row | None, list[str]]:
-    """A ``priority`` table's answer: the highest-ranked true row, and (when there is none) the
-    inputs the rows ranked above would need, in rank order."""
-    applies = {r.id for r in res.applies}
-    maybe = {r.id: missing for r, missing in res.maybe}
-    missing: list[str] = []
-    for row in res.table.rows:
-        if row.id in applies:
-            return row, []
-        for m in maybe.get(row.id, ()):
-            if m not in missing:
-                missing.append(m)
-    return None, missing
