@@ -60,8 +60,8 @@ def consistency(lf: pl.LazyFrame, table: Table, p: str) -> pl.LazyFrame:
     """A consistency table of the fact layer, as :func:`nenguide.engine.fact_layer._consistency`
     applies it: every fact a true row names in ``unknown_facts`` becomes unknown, and
     ``has_conflicted`` says whether this or an earlier consistency table made any fact
-    unknown (the engine's ``conflicted``, gathered over the tables in turn). Its issues are the fact layer's, not the core's
-    (the core-only mode returns the core columns only)."""
+    unknown (the engine's ``conflicted``, gathered over the tables in turn). Its issues are
+    the fact layer's, not the core's (the core-only mode returns the core columns only)."""
     truths = row_truth(table)
     lf = lf.with_columns([t.fill_null(False).alias(f"{p}_t{i}") for i, t in enumerate(truths)])
     facts: dict[str, list[pl.Expr]] = {}
