@@ -8,6 +8,7 @@ Unknown stays ``None``: a finding that is not recorded is never ``False``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from nenguide.engine.lab_names import value_fact
@@ -17,6 +18,7 @@ from nenguide.model.clinical import (
     History,
     InvestigationKind,
     LabResult,
+    PriorTherapy,
     Relation,
     Therapy,
 )
@@ -27,13 +29,17 @@ if TYPE_CHECKING:
     from nenguide.engine.context import Context
 
 LAB_STEP = "functional_syndromes"
+FACT_STEP = "facts"
+#: the inputs of the table of role ``lab_done``, per result
+_LAB_DONE_INPUTS = ("lab_analyte", "lab_on_ppi", "lab_on_h2_blocker", "lab_fasting")
 _ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKNOWN"}
 _SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
-_SYSTEMIC_THERAPIES = frozenset(t.value for t in Therapy) - {"liver_directed", "other"}
-_CARRIER_RESULTS = frozenset({"pathogenic", "likely_pathogenic"})
+#: one fact per therapy: progression on it (the fact table of progressed_on_systemic reads them)
+_PROGRESSED_FACTS = tuple((t, f"progressed_on_{t.value}") for t in Therapy)
 _MIN = dt.date.min
 
-#: Lab analytes (analyte catalogue codes) that count as a "lab:<token>" investigation done.
+#: Lab analytes (analyte catalogue codes) that count as a "lab:<token>" investigation done (the
+#: analyte is the test; results that count only under a sampling condition: table lab_done).
 LAB_TOKENS: dict[str, tuple[str, ...]] = {
     "chromogranin_a": ("chromogranin_a",),
     "nse": ("nse",),
@@ -41,14 +47,6 @@ LAB_TOKENS: dict[str, tuple[str, ...]] = {
     "pth": ("pth",),
     "gastric_ph": ("gastric_ph",),
 }
-
-
-def _kleene_any(*vals: bool | None) -> bool | None:
-    if any(v is True for v in vals):
-        return True
-    if vals and all(v is False for v in vals):
-        return False
-    return None
 
 
 def _latest_dated(items: list[Any]) -> Any:
@@ -132,42 +130,44 @@ def clinical_input(case: Case) -> dict[str, Any]:
 
     _prior_therapies(case, f)
     _family(case, f)
-    f["carrier"] = bool(carrier_genes(case))
-    f["carrier_men1"] = "MEN1" in carrier_genes(case)
-    f["carrier_vhl"] = "VHL" in carrier_genes(case)
     return f
 
 
+def _progressed(pts: tuple[PriorTherapy, ...], therapy: Therapy) -> bool | None:
+    """Progression on ``therapy``: true when it progressed on one course of it, false when it
+    did on none (or it was not given), unknown when a course's outcome is not recorded."""
+    courses = [p for p in pts if p.therapy is therapy]
+    if any(p.progressed for p in courses):
+        return True
+    return None if any(p.progressed is None for p in courses) else False
+
+
 def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
+    """Progression per therapy (``progressed_on_<therapy>``; which therapies count as systemic
+    is a fact table: ``progressed_on_systemic``), and after platinum-etoposide, how long."""
     pts = case.clinical.prior_therapies
-    if pts is None:
+    if pts is None:  # not recorded: every progression unknown
+        for _t, name in _PROGRESSED_FACTS:
+            f[name] = None
         f["progressed_on_platinum"] = None
         f["platinum_months_to_progression"] = None
-        f["progressed_on_systemic"] = None
-        f["progressed_on_ssa"] = None
         f["progressed_therapies"] = frozenset()
         f["received_therapies"] = frozenset()
         return
-    plat = [p for p in pts if p.therapy is Therapy.platinum_etoposide]
-    if any(p.progressed for p in plat):
-        f["progressed_on_platinum"] = True
-        months = [p.months_to_progression for p in plat if p.progressed]
+    for t, name in _PROGRESSED_FACTS:
+        f[name] = _progressed(pts, t)
+    f["progressed_on_platinum"] = f["progressed_on_platinum_etoposide"]
+    if f["progressed_on_platinum"]:
+        months = [
+            p.months_to_progression
+            for p in pts
+            if p.therapy is Therapy.platinum_etoposide and p.progressed
+        ]
         f["platinum_months_to_progression"] = (
             None if any(m is None for m in months) else max(m for m in months if m is not None)
         )
     else:
-        f["progressed_on_platinum"] = None if any(p.progressed is None for p in plat) else False
         f["platinum_months_to_progression"] = None
-    sysp = [p for p in pts if p.therapy.value in _SYSTEMIC_THERAPIES]
-    if any(p.progressed for p in sysp):
-        f["progressed_on_systemic"] = True
-    else:
-        f["progressed_on_systemic"] = None if any(p.progressed is None for p in sysp) else False
-    ssa = [p for p in pts if p.therapy is Therapy.ssa]
-    if any(p.progressed for p in ssa):
-        f["progressed_on_ssa"] = True
-    else:  # no SSA in a recorded list, or no progression on it; unknown if not stated
-        f["progressed_on_ssa"] = None if any(p.progressed is None for p in ssa) else False
     f["progressed_therapies"] = frozenset(p.therapy.value for p in pts if p.progressed)
     f["received_therapies"] = frozenset(p.therapy.value for p in pts)
 
@@ -189,7 +189,7 @@ def _family(case: Case, f: dict[str, Any]) -> None:
     first = [m for m in fh if m.relation is Relation.first_degree]
     f["relative_variant"] = any(m.pathogenic_variant_gene for m in first)
     f["relative_phpt"] = any(History.primary_hyperparathyroidism in m.findings for m in first)
-    f["relative_nen"] = _kleene_any(*(m.has_nen for m in first)) if first else False
+    f["relative_nen"] = _any(m.has_nen for m in first)
     f["relative_men1_named"] = any(History.men1_syndrome in m.findings for m in first)
     f["relative_men1_variant"] = any(
         (m.pathogenic_variant_gene or "").strip().upper() == "MEN1" for m in first
@@ -214,12 +214,42 @@ def first_degree_relatives(case: Case) -> tuple[dict[str, Any], ...] | None:
     )
 
 
-def carrier_genes(case: Case) -> list[str]:
-    out: list[str] = []
+def _any(values: Iterable[bool | None]) -> bool | None:
+    """Kleene OR: true when one is true, false when all are false (or there are none)."""
+    vals = list(values)
+    if any(v is True for v in vals):
+        return True
+    return None if any(v is None for v in vals) else False
+
+
+def _fact_table(ctx: Context, role: str) -> str | None:
+    """The table bound to ``role`` of the fact layer in the package's pathway, or None (the
+    package defines no such table: what it would decide stays unknown)."""
+    binding = ctx.kb.pathway.steps.get(FACT_STEP)
+    return binding.tables.get(role) if binding is not None else None
+
+
+def germline_input(ctx: Context, case: Case) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The carrier facts (``carrier``, ``carrier_men1``, ``carrier_vhl``) and the genes the
+    patient carries a variant in, in the order recorded. Which results make a carrier is the
+    table of role ``germline_carrier``, evaluated once per result of ``clinical.germline``
+    (inputs ``germline_gene``, ``germline_result``); without it a result decides nothing."""
+    table_id = _fact_table(ctx, "germline_carrier")
+    verdicts: list[tuple[str, bool | None]] = []
     for g in case.clinical.germline:
-        if g.result in _CARRIER_RESULTS and g.gene.value not in out:
-            out.append(g.gene.value)
-    return out
+        verdict = None
+        if table_id is not None:
+            res = ctx.first(
+                FACT_STEP, table_id, {"germline_gene": g.gene.value, "germline_result": g.result}
+            )
+            verdict = res.value if res.decided and isinstance(res.value, bool) else None
+        verdicts.append((g.gene.value, verdict))
+    f = {
+        "carrier": _any(v for _, v in verdicts),
+        "carrier_men1": _any(v for gene, v in verdicts if gene == "MEN1"),
+        "carrier_vhl": _any(v for gene, v in verdicts if gene == "VHL"),
+    }
+    return f, tuple(dict.fromkeys(gene for gene, v in verdicts if v is True))
 
 
 def relative_genes(case: Case) -> list[str]:
@@ -231,13 +261,14 @@ def relative_genes(case: Case) -> list[str]:
     return out
 
 
-def extra_input(case: Case) -> dict[str, Any]:
-    """What the steps need from the case beyond the traced facts: the patient's and relatives'
-    variants, genes already tested, the resection date and the tumour count (reshaped, no
-    clinical threshold). The one place besides the facts above that reads ``case.clinical``."""
+def extra_input(case: Case, carriers: tuple[str, ...]) -> dict[str, Any]:
+    """What the steps need from the case beyond the traced facts: the patient's variants
+    (``carriers``, from :func:`germline_input`) and the relatives', genes already tested, the
+    resection date and the tumour count (reshaped, no clinical threshold). The one place besides
+    the facts above that reads ``case.clinical``."""
     resection = case.clinical.resection
     return {
-        "carriers": tuple(carrier_genes(case)),
+        "carriers": carriers,
         "relative_genes": tuple(relative_genes(case)),
         "tested": FrozenDict({g.gene.value: g.result for g in case.clinical.germline}),
         "resection_date": (
@@ -247,19 +278,37 @@ def extra_input(case: Case) -> dict[str, Any]:
     }
 
 
-def done_tokens(case: Case) -> dict[str, str]:
-    """What was already done: investigation kinds and ``lab:<token>`` -> a date or ''."""
+def done_tokens(ctx: Context, case: Case) -> dict[str, str]:
+    """What was already done: investigation kinds and ``lab:<token>`` -> a date or ''.
+
+    A result of an analyte of :data:`LAB_TOKENS` is that test done; a result that counts only
+    under a sampling condition (gastrin drawn off PPIs) is the table of role ``lab_done``: a
+    collect table whose rows name the tokens a result counts as, evaluated once for each
+    distinct result (``lab_analyte``, ``lab_on_ppi``, ``lab_on_h2_blocker``, ``lab_fasting``)
+    of an analyte its ``lab_analyte`` input names."""
     done: dict[str, str] = {}
     for inv in case.clinical.investigations:
         done.setdefault(inv.kind.value, inv.date.isoformat() if inv.date else "")
+    table_id = _fact_table(ctx, "lab_done")
+    table = ctx.kb.tables[table_id] if table_id is not None else None
+    named = table.spec.inputs.get("lab_analyte") if table is not None else None
+    analytes = frozenset(named.values or ()) if named is not None and named.values else None
+    tokens_of: dict[tuple[Any, ...], tuple[str, ...]] = {}
     for lab in case.clinical.labs:
         when = lab.date.isoformat() if lab.date else ""
-        for token, analytes in LAB_TOKENS.items():
-            if lab.analyte in analytes:
+        for token, codes in LAB_TOKENS.items():
+            if lab.analyte in codes:
                 done.setdefault(f"lab:{token}", when)
-        # gastrin counts for gastric-type work-up only when drawn off PPI (PPIs raise it)
-        if lab.analyte == "gastrin" and lab.context.on_ppi is False:
-            done.setdefault("lab:gastrin_off_ppi", when)
+        if table is None or (analytes is not None and lab.analyte not in analytes):
+            continue
+        c = lab.context
+        key = (lab.analyte, c.on_ppi, c.on_h2_blocker, c.fasting)
+        if key not in tokens_of:
+            inputs = dict(zip(_LAB_DONE_INPUTS, key, strict=True))
+            res = ctx.collect(FACT_STEP, table.id, inputs)
+            tokens_of[key] = tuple(str(r.then[table.output]) for r in res.applies)
+        for token in tokens_of[key]:
+            done.setdefault(token, when)
     return done
 
 

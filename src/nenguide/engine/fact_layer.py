@@ -34,6 +34,7 @@ from nenguide.engine.case_input import (
     done_tokens,
     extra_input,
     first_degree_relatives,
+    germline_input,
     lab_input,
 )
 from nenguide.engine.case_reported import reported_input
@@ -80,10 +81,12 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     """Phase 1: the facts of the case itself (see the module docstring)."""
     values = derive(case)
     values.update(clinical_input(case))
+    germline, carriers = germline_input(ctx, case)  # the carrier table, once per result
+    values.update(germline)
     values.update(reported_input(ctx, case))
     labs, index = lab_input(ctx, case)
     values.update(labs)
-    extra = extra_input(case)
+    extra = extra_input(case, carriers)
     # every reshaped fact is traced with its value (the fact tables trace themselves)
     ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
     # which source wins where the case reports a finding several ways (node status: count,
@@ -97,7 +100,7 @@ def case_facts(ctx: Context, case: Case) -> Facts:
             None if relatives is None else _count_max(ctx, table_id, relatives)
         )
     _first_tables(ctx, values, "case")
-    return _new(values, index, done_tokens(case), extra)
+    return _new(values, index, done_tokens(ctx, case), extra)
 
 
 def with_precedence(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
