@@ -151,23 +151,27 @@ def test_a_thoracic_case_runs_on_the_fixtures_own_thoracic_tables(
 
 
 def _symptoms(**symptoms: bool) -> Case:
-    return _case(4, clinical={"resection": {"performed": False},
-                              "primary_resectability": "resectable", "symptoms": symptoms})  # fmt: skip
+    clinical = {
+        "resection": {"performed": False},
+        "primary_resectability": "resectable",
+        "symptoms": symptoms,
+    }
+    return _case(4, clinical=clinical)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_a_functional_syndrome_runs_on_the_fixtures_own_table(
     fixture_kb: Knowledge, lang: str
 ) -> None:
-    a = assess(_symptoms(hypoglycaemia_symptoms=True, relief_with_glucose=True), fixture_kb,
-               as_of=AS_OF, lang=lang)  # fmt: skip
+    suspected = _symptoms(hypoglycaemia_symptoms=True, relief_with_glucose=True)
+    a = assess(suspected, fixture_kb, as_of=AS_OF, lang=lang)
     assert [(s["syndrome"], s["status"], s["rule_ids"]) for s in a.functional_syndromes] == [
         ("insulinoma", "suspected", ["FX9.SYN.INSULINOMA.SUSPECTED"])
     ]
     assert a.functional_syndromes[0]["next_tests"] == ["FX9_SUPERVISED_FAST"]
     # the fixture's variant rule: not relieved by glucose is excluded
-    b = assess(_symptoms(hypoglycaemia_symptoms=True, relief_with_glucose=False), fixture_kb,
-               as_of=AS_OF, lang=lang)  # fmt: skip
+    excluded = _symptoms(hypoglycaemia_symptoms=True, relief_with_glucose=False)
+    b = assess(excluded, fixture_kb, as_of=AS_OF, lang=lang)
     assert b.functional_syndromes[0]["status"] == "excluded"
     # relief not recorded: the syndrome waits on it, in the fixture's own words
     c = assess(_symptoms(hypoglycaemia_symptoms=True), fixture_kb, as_of=AS_OF, lang=lang)
@@ -185,12 +189,15 @@ def test_the_columnar_backend_gives_the_engines_rows_on_the_fixture(fixture_kb: 
     cases = [
         _case(4),
         _case(6),
-        _case(25, metastases={"status": "present", "liver": {"lesion_count": 2},
-                              "extrahepatic": []}),  # fmt: skip
+        _case(
+            25, metastases={"status": "present", "liver": {"lesion_count": 2}, "extrahepatic": []}
+        ),
         _case(4, regional_nodes={"status": None, "positive": 2, "examined": 10}),
         _case(4, tumour={"primary_site": "pancreas", "size_cm": 5.0, "extent": "large_vessel"}),
-        _case(70, pathology={"differentiation": "poor", "morphology": "small_cell",
-                             "ki67_percent": 70}),  # fmt: skip
+        _case(
+            70,
+            pathology={"differentiation": "poor", "morphology": "small_cell", "ki67_percent": 70},
+        ),
         _case(4, tumour={"primary_site": "ileum", "size_cm": 1.0}),
         _lung(mitoses_per_2mm2=3, necrosis="absent"),
         _lung(mitoses_per_2mm2=1),
