@@ -3,7 +3,8 @@
 Two phases, both before the steps that read them:
 
 1. :func:`case_facts` - from the case alone: the reshaped input (:mod:`.facts`,
-   :mod:`.case_input`), the lab results converted to canonical units, then the fact tables of
+   :mod:`.case_input`; the item tables of :mod:`.case_items`, once per germline or lab result),
+   the lab results converted to canonical units, then the fact tables of
    the package (``pathway.yaml``, step ``facts``): list ``precedence`` (which source wins: the
    node status), list ``consistency`` (contradictions in the nodal and metastatic data: one
    CONFLICT item each; the contradicted facts become unknown for every step), the counting
@@ -31,12 +32,11 @@ from typing import Any
 
 from nenguide.engine.case_input import (
     clinical_input,
-    done_tokens,
     extra_input,
     first_degree_relatives,
-    germline_input,
     lab_input,
 )
+from nenguide.engine.case_items import done_tokens, germline_input
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
