@@ -38,7 +38,7 @@ SITES = ("duodenum", "ampulla", "jejunum", "ileum", "appendix", "colon", "rectum
          "lung", "thymus", "other", "unknown_primary")  # fmt: skip
 
 #: The 37 survivors of the full run of 2026-12-05 (report full2) on limits no source decides,
-#: each with the recorded decision that now kills it.
+#: each with the recorded decision that now kills it (and the carrier row of issue 7).
 GUARDED: dict[str, Callable[[Knowledge], list[str]]] = {
     "CSCO2021.FOLLOWUP.SCHEDULE.GASTRODUODENAL when primary_site: [stomach, duodenum] -> "
     "[stomach, duodenum, ampulla]": rd.ampulla_follows_generic_schedule,
@@ -85,6 +85,10 @@ GUARDED: dict[str, Callable[[Knowledge], list[str]]] = {
     "CSCO2021.WORKUP.GASTRIC.TYPE when category: NET -> [NET, MiNEN]": rd.minen_workup,
     "CSCO2021.WORKUP.MARKERS.CGA when category: [NET, typical_carcinoid, atypical_carcinoid] -> "
     "[NET, typical_carcinoid, atypical_carcinoid, MiNEN]": rd.minen_workup,
+    # issue 7: the carrier classes became a table (the likely pathogenic row is a decision)
+    "CSCO2021.FACT.GERMLINE_CARRIER.LIKELY_PATHOGENIC then <- CSCO2021.FACT.GERMLINE_CARRIER.VUS": (
+        rd.likely_pathogenic_makes_a_carrier
+    ),
 }
 
 

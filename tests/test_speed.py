@@ -24,6 +24,7 @@ AS_OF = dt.date(2026, 11, 23)
 #: modules that read the case before the memo (the fact layer's phase 1 and its reshaping)
 BEFORE_THE_MEMO = {
     "case_input.py",
+    "case_items.py",
     "case_reported.py",
     "facts.py",
     "fact_layer.py",

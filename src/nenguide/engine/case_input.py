@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from nenguide.engine.case_items import any_of
 from nenguide.engine.lab_names import value_fact
 from nenguide.engine.ranges import Interval, cuts, representatives
 from nenguide.model.case import Case
@@ -17,6 +18,7 @@ from nenguide.model.clinical import (
     History,
     InvestigationKind,
     LabResult,
+    PriorTherapy,
     Relation,
     Therapy,
 )
@@ -29,27 +31,9 @@ if TYPE_CHECKING:
 LAB_STEP = "functional_syndromes"
 _ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKNOWN"}
 _SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
-_SYSTEMIC_THERAPIES = frozenset(t.value for t in Therapy) - {"liver_directed", "other"}
-_CARRIER_RESULTS = frozenset({"pathogenic", "likely_pathogenic"})
+#: one fact per therapy: progression on it (the fact table of progressed_on_systemic reads them)
+_PROGRESSED_FACTS = tuple((t, f"progressed_on_{t.value}") for t in Therapy)
 _MIN = dt.date.min
-
-#: Lab analytes (analyte catalogue codes) that count as a "lab:<token>" investigation done.
-LAB_TOKENS: dict[str, tuple[str, ...]] = {
-    "chromogranin_a": ("chromogranin_a",),
-    "nse": ("nse",),
-    "calcium": ("calcium",),
-    "pth": ("pth",),
-    "gastric_ph": ("gastric_ph",),
-}
-
-
-def _kleene_any(*vals: bool | None) -> bool | None:
-    if any(v is True for v in vals):
-        return True
-    if vals and all(v is False for v in vals):
-        return False
-    return None
-
 
 def _latest_dated(items: list[Any]) -> Any:
     """The most recent item by date (undated items count as older)."""
@@ -132,42 +116,44 @@ def clinical_input(case: Case) -> dict[str, Any]:
 
     _prior_therapies(case, f)
     _family(case, f)
-    f["carrier"] = bool(carrier_genes(case))
-    f["carrier_men1"] = "MEN1" in carrier_genes(case)
-    f["carrier_vhl"] = "VHL" in carrier_genes(case)
     return f
 
 
+def _progressed(pts: tuple[PriorTherapy, ...], therapy: Therapy) -> bool | None:
+    """Progression on ``therapy``: true when it progressed on one course of it, false when it
+    did on none (or it was not given), unknown when a course's outcome is not recorded."""
+    courses = [p for p in pts if p.therapy is therapy]
+    if any(p.progressed for p in courses):
+        return True
+    return None if any(p.progressed is None for p in courses) else False
+
+
 def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
+    """Progression per therapy (``progressed_on_<therapy>``; which therapies count as systemic
+    is a fact table: ``progressed_on_systemic``), and after platinum-etoposide, how long."""
     pts = case.clinical.prior_therapies
-    if pts is None:
+    if pts is None:  # not recorded: every progression unknown
+        for _t, name in _PROGRESSED_FACTS:
+            f[name] = None
         f["progressed_on_platinum"] = None
         f["platinum_months_to_progression"] = None
-        f["progressed_on_systemic"] = None
-        f["progressed_on_ssa"] = None
         f["progressed_therapies"] = frozenset()
         f["received_therapies"] = frozenset()
         return
-    plat = [p for p in pts if p.therapy is Therapy.platinum_etoposide]
-    if any(p.progressed for p in plat):
-        f["progressed_on_platinum"] = True
-        months = [p.months_to_progression for p in plat if p.progressed]
+    for t, name in _PROGRESSED_FACTS:
+        f[name] = _progressed(pts, t)
+    f["progressed_on_platinum"] = f["progressed_on_platinum_etoposide"]
+    if f["progressed_on_platinum"]:
+        months = [
+            p.months_to_progression
+            for p in pts
+            if p.therapy is Therapy.platinum_etoposide and p.progressed
+        ]
         f["platinum_months_to_progression"] = (
             None if any(m is None for m in months) else max(m for m in months if m is not None)
         )
     else:
-        f["progressed_on_platinum"] = None if any(p.progressed is None for p in plat) else False
         f["platinum_months_to_progression"] = None
-    sysp = [p for p in pts if p.therapy.value in _SYSTEMIC_THERAPIES]
-    if any(p.progressed for p in sysp):
-        f["progressed_on_systemic"] = True
-    else:
-        f["progressed_on_systemic"] = None if any(p.progressed is None for p in sysp) else False
-    ssa = [p for p in pts if p.therapy is Therapy.ssa]
-    if any(p.progressed for p in ssa):
-        f["progressed_on_ssa"] = True
-    else:  # no SSA in a recorded list, or no progression on it; unknown if not stated
-        f["progressed_on_ssa"] = None if any(p.progressed is None for p in ssa) else False
     f["progressed_therapies"] = frozenset(p.therapy.value for p in pts if p.progressed)
     f["received_therapies"] = frozenset(p.therapy.value for p in pts)
 
@@ -189,7 +175,7 @@ def _family(case: Case, f: dict[str, Any]) -> None:
     first = [m for m in fh if m.relation is Relation.first_degree]
     f["relative_variant"] = any(m.pathogenic_variant_gene for m in first)
     f["relative_phpt"] = any(History.primary_hyperparathyroidism in m.findings for m in first)
-    f["relative_nen"] = _kleene_any(*(m.has_nen for m in first)) if first else False
+    f["relative_nen"] = any_of(m.has_nen for m in first)
     f["relative_men1_named"] = any(History.men1_syndrome in m.findings for m in first)
     f["relative_men1_variant"] = any(
         (m.pathogenic_variant_gene or "").strip().upper() == "MEN1" for m in first
@@ -214,14 +200,6 @@ def first_degree_relatives(case: Case) -> tuple[dict[str, Any], ...] | None:
     )
 
 
-def carrier_genes(case: Case) -> list[str]:
-    out: list[str] = []
-    for g in case.clinical.germline:
-        if g.result in _CARRIER_RESULTS and g.gene.value not in out:
-            out.append(g.gene.value)
-    return out
-
-
 def relative_genes(case: Case) -> list[str]:
     out: list[str] = []
     for m in case.clinical.family_history or ():
@@ -231,13 +209,14 @@ def relative_genes(case: Case) -> list[str]:
     return out
 
 
-def extra_input(case: Case) -> dict[str, Any]:
-    """What the steps need from the case beyond the traced facts: the patient's and relatives'
-    variants, genes already tested, the resection date and the tumour count (reshaped, no
-    clinical threshold). The one place besides the facts above that reads ``case.clinical``."""
+def extra_input(case: Case, carriers: tuple[str, ...]) -> dict[str, Any]:
+    """What the steps need from the case beyond the traced facts: the patient's variants
+    (``carriers``, from :func:`germline_input`) and the relatives', genes already tested, the
+    resection date and the tumour count (reshaped, no clinical threshold). With the facts above
+    and :mod:`.case_items`, the only code that reads ``case.clinical``."""
     resection = case.clinical.resection
     return {
-        "carriers": tuple(carrier_genes(case)),
+        "carriers": carriers,
         "relative_genes": tuple(relative_genes(case)),
         "tested": FrozenDict({g.gene.value: g.result for g in case.clinical.germline}),
         "resection_date": (
@@ -245,22 +224,6 @@ def extra_input(case: Case) -> dict[str, Any]:
         ),
         "number_of_tumours": case.tumour.number_of_tumours,
     }
-
-
-def done_tokens(case: Case) -> dict[str, str]:
-    """What was already done: investigation kinds and ``lab:<token>`` -> a date or ''."""
-    done: dict[str, str] = {}
-    for inv in case.clinical.investigations:
-        done.setdefault(inv.kind.value, inv.date.isoformat() if inv.date else "")
-    for lab in case.clinical.labs:
-        when = lab.date.isoformat() if lab.date else ""
-        for token, analytes in LAB_TOKENS.items():
-            if lab.analyte in analytes:
-                done.setdefault(f"lab:{token}", when)
-        # gastrin counts for gastric-type work-up only when drawn off PPI (PPIs raise it)
-        if lab.analyte == "gastrin" and lab.context.on_ppi is False:
-            done.setdefault("lab:gastrin_off_ppi", when)
-    return done
 
 
 def _catalogue(ctx: Context) -> AnalyteCatalogue:

@@ -1,8 +1,9 @@
 """Reported forms of the case as facts: a size in mm or as a range, Ki-67 as a range, a mitotic
-count per high-power fields, counts in words or bounds. Bookkeeping only (unit conversion,
-ranges as the candidate values of :mod:`nenguide.engine.ranges`); called once per case by the
-fact layer. A value not given stays unknown; an exact value given in the original field wins
-nothing here (the model allows only one of the two forms).
+count per high-power fields, counts in words or bounds (also a lesion count known only as a lower
+bound). Bookkeeping only (unit conversion, ranges as the candidate values of
+:mod:`nenguide.engine.ranges`); called once per case by the fact layer. A value not given stays
+unknown; an exact value given in the original field wins nothing here (the model allows only one
+of the two forms).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 from typing import Any
 
 from nenguide.engine.context import Context
-from nenguide.engine.facts import SITE_GROUP
+from nenguide.engine.facts import SITE_GROUP, extrathoracic_lesions_at_least
 from nenguide.engine.logic import one_of
 from nenguide.engine.ranges import Interval, cuts, interval, representatives
 from nenguide.model.case import Case, Extent, normalise_reported_t
@@ -70,6 +71,10 @@ def reported_input(ctx: Context, case: Case) -> dict[str, Any]:
     if liver is not None and liver.lesion_count_range is not None:
         b = liver.lesion_count_range
         _ranged(ctx, f, "liver_lesion_count", _iv(b, 1, 1000), b.text(), integer=True)
+    low = extrathoracic_lesions_at_least(case)
+    if low is not None:  # some count not given: at least the lesions counted so far
+        iv = Interval(low, True, 1000, True)
+        _ranged(ctx, f, "extrathoracic_lesions", iv, f"≥{low}", integer=True)
     if f:
         ctx.note(STEP, None, f, ["reported forms: unit converted, ranges as candidate values"])
     return f

@@ -3,7 +3,8 @@
 Two phases, both before the steps that read them:
 
 1. :func:`case_facts` - from the case alone: the reshaped input (:mod:`.facts`,
-   :mod:`.case_input`), the lab results converted to canonical units, then the fact tables of
+   :mod:`.case_input`; the item tables of :mod:`.case_items`, once per germline or lab result),
+   the lab results converted to canonical units, then the fact tables of
    the package (``pathway.yaml``, step ``facts``): list ``precedence`` (which source wins: the
    node status), list ``consistency`` (contradictions in the nodal and metastatic data: one
    CONFLICT item each; the contradicted facts become unknown for every step), the counting
@@ -31,11 +32,11 @@ from typing import Any
 
 from nenguide.engine.case_input import (
     clinical_input,
-    done_tokens,
     extra_input,
     first_degree_relatives,
     lab_input,
 )
+from nenguide.engine.case_items import done_tokens, germline_input
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
@@ -80,10 +81,12 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     """Phase 1: the facts of the case itself (see the module docstring)."""
     values = derive(case)
     values.update(clinical_input(case))
+    germline, carriers = germline_input(ctx, case)  # the carrier table, once per result
+    values.update(germline)
     values.update(reported_input(ctx, case))
     labs, index = lab_input(ctx, case)
     values.update(labs)
-    extra = extra_input(case)
+    extra = extra_input(case, carriers)
     # every reshaped fact is traced with its value (the fact tables trace themselves)
     ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
     # which source wins where the case reports a finding several ways (node status: count,
@@ -97,7 +100,7 @@ def case_facts(ctx: Context, case: Case) -> Facts:
             None if relatives is None else _count_max(ctx, table_id, relatives)
         )
     _first_tables(ctx, values, "case")
-    return _new(values, index, done_tokens(case), extra)
+    return _new(values, index, done_tokens(ctx, case), extra)
 
 
 def with_precedence(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:

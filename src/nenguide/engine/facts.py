@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nenguide.model.case import Case, MetastasisSite, MetastasisStatus, PrimarySite
+from nenguide.model.case import Case, Metastases, MetastasisSite, MetastasisStatus, PrimarySite
 
 SITE_GROUP: dict[PrimarySite, str] = {
     PrimarySite.stomach: "stomach",
@@ -124,25 +124,47 @@ def _metastases(case: Case, f: dict[str, Any]) -> None:
         f["extrahepatic_mets"] = None if unknown_extra else bool(extra)
         f["lung_m1a"] = None if unknown_extra else any(e.site in _THORACIC_REGIONAL for e in extra)
         organs = {e.site.value for e in extra if e.site not in _THORACIC_REGIONAL}
-        counts = [e.lesion_count for e in extra if e.site not in _THORACIC_REGIONAL]
-        at_least = 0  # lesions known to exist where only a bound is reported ("multiple")
         if m.liver is not None:
             organs.add("liver")
-            counts.append(m.liver.lesion_count)
-            rng = m.liver.lesion_count_range
-            if rng is not None and rng.low is not None:
-                at_least = int(rng.low) + (1 if rng.gt is not None else 0)
         # sites not given: more organs may be involved (a count of organs is a lower bound)
         f["extrathoracic_organs"] = None if unknown_extra else len(organs)
-        if unknown_extra or any(c is None for c in counts):
-            # one organ with an unknown count may hold one or several lesions
-            known = sum(c for c in counts if c is not None) + at_least
-            f["extrathoracic_lesions"] = known if known >= 2 else None
-        else:
-            f["extrathoracic_lesions"] = sum(c for c in counts if c is not None)
+        # a count not given (or given as a bound): the number is known only as at least the
+        # lesions counted so far, a range of candidates (case_reported.py, from the tables'
+        # cut-offs); the M1b/M1c boundary is a row of the lung M table, not a limit here
+        known, complete = _counted(m)
+        f["extrathoracic_lesions"] = known if complete else None
     if m.liver is not None:
         lv = m.liver
         f["liver_lesion_count"] = lv.lesion_count
         f["liver_extent"] = lv.extent.value if lv.extent else None
         f["liver_resectability"] = lv.resectability.value if lv.resectability else None
         f["liver_diffuse"] = lv.diffuse
+
+
+def _counted(m: Metastases) -> tuple[int, bool]:
+    """Extrathoracic lesions counted (the counts given, plus the lower bound of a liver count
+    given as a range), and whether that is every lesion (every count given, the extrahepatic
+    sites listed)."""
+    extra = m.extrahepatic or ()
+    counts = [e.lesion_count for e in extra if e.site not in _THORACIC_REGIONAL]
+    at_least = 0  # lesions known to exist where only a bound is reported ("multiple")
+    if m.liver is not None:
+        counts.append(m.liver.lesion_count)
+        rng = m.liver.lesion_count_range
+        if rng is not None and rng.low is not None:
+            at_least = int(rng.low) + (1 if rng.gt is not None else 0)
+    unknown_extra = m.extrahepatic is None and m.liver is not None
+    known = sum(c for c in counts if c is not None) + at_least
+    return known, not unknown_extra and all(c is not None for c in counts)
+
+
+def extrathoracic_lesions_at_least(case: Case) -> int | None:
+    """With metastases present and some lesion count not given: the extrathoracic lesions known
+    to exist (at least one: a site is involved); ``None`` when every count is given or there
+    are no metastases listed as present. Bookkeeping only: which count makes M1c is the lung M
+    table's."""
+    m = case.metastases
+    if m is None or m.status is not MetastasisStatus.present:
+        return None
+    known, complete = _counted(m)
+    return None if complete else max(known, 1)

@@ -155,10 +155,13 @@ class ColumnarBackend:
         lang: str = "en",
         pathway: Pathway = "full",
         processes: int | None = 1,
+        kb: Knowledge | None = None,
     ) -> None:
         from nenguide.knowledge import load
 
-        self.kb = load(guideline)
+        # ``kb``: a package loaded by the caller (a folder outside the bundle, e.g. the test
+        # fixture); worker processes load ``guideline`` by name, so use it with processes=1
+        self.kb = kb if kb is not None else load(guideline)
         if lang not in self.kb.catalog.languages:
             raise ValueError(f"language {lang!r} not available; use {self.kb.catalog.languages}")
         self.as_of = as_of

@@ -36,6 +36,9 @@ CASE_COLUMNS = {
     "multiple_tumours": B,
     "lung_descriptor_rank": pl.Int32(),
     "has_conflicted": B,  # the fact layer made contradicted facts unknown (``conflicted``)
+    # read by the liver step's glue (engine/liver.py) whether or not a table of the package
+    # declares it (the fixture package's liver tables do not)
+    "liver_mets": B,
 }
 
 #: Polars engine for the core program: a deep plan of many small column steps over one

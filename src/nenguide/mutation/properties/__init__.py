@@ -21,6 +21,7 @@ from nenguide.mutation.properties.classification import (
     thoracic_high_grade_matches_who2021,
 )
 from nenguide.mutation.properties.fact_checks import CHECKS as FACT_CHECKS
+from nenguide.mutation.properties.fact_lists import CHECKS as FACT_LIST_CHECKS
 from nenguide.mutation.properties.facts import (
     carcinoid_symptoms_are_flushing_or_diarrhoea,
     gastrinoma_facts_match_reference,
@@ -237,6 +238,7 @@ def properties() -> list[Property]:
         )
     out += [Property(name, check) for name, check in FOLLOWUP_CHECKS]
     out += [Property(name, check) for name, check in FACT_CHECKS]
+    out += [Property(name, check) for name, check in FACT_LIST_CHECKS]
     out += [
         Property(
             "T categories under partial knowledge = AJCC 8th / TNM 8th (every known, unknown "

@@ -278,6 +278,18 @@ def liver_bilobar_standard_resection_is_type_ii(kb: Knowledge) -> list[str]:
 
 
 #: (check name, the clinical-gaps.md topic it pins, the check)
+def likely_pathogenic_makes_a_carrier(kb: Knowledge) -> list[str]:
+    """clinical-gaps.md, "Who counts as a carrier": a likely pathogenic germline variant makes
+    the patient a carrier, like a pathogenic one (ACMG/AMP 2015 defines the class, not what a
+    carrier programme does with it)."""
+    res = evaluate_first(
+        kb.tables["CSCO2021.FACT.GERMLINE_CARRIER"], {"germline_result": "likely_pathogenic"}
+    )
+    if res.decided and res.value is True:
+        return []
+    return [f"likely pathogenic: {res.value} (decided {res.decided}), recorded decision: true"]
+
+
 DECISIONS: list[tuple[str, str, Check]] = [
     (
         "EUS for a gastric/duodenal NET of 1.0-2.0 cm inclusive only",
@@ -325,5 +337,10 @@ DECISIONS: list[tuple[str, str, Check]] = [
         "exocrine-pancreas N declared positive with 0 counted is NX",
         "Exocrine-pancreas N with nodes declared positive but none counted positive",
         pancreas_exo_positive_zero_count_is_nx,
+    ),
+    (
+        "a likely pathogenic germline variant makes a carrier",
+        "Who counts as a carrier",
+        likely_pathogenic_makes_a_carrier,
     ),
 ]
