@@ -29,7 +29,7 @@ import polars as pl
 from nenguide.engine import ranges
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.context import Context
-from nenguide.engine.facts import SITE_GROUP, derive
+from nenguide.engine.facts import SITE_GROUP, derive, extrathoracic_lesions_at_least
 from nenguide.model.case import Case, Extent, MetastasisSite, MetastasisStatus
 
 if TYPE_CHECKING:
@@ -86,6 +86,9 @@ def core_fact_frame(prog: CoreProgram, ctx: Context, cases: Sequence[Case]) -> p
                 and c.metastases.liver is not None
                 and c.metastases.liver.lesion_count_range is not None
             )
+            # some extrathoracic lesion count not given: a range of candidates (the engine's
+            # reshaping; where it crosses the lung M table's cut-off, the engine decides)
+            or extrathoracic_lesions_at_least(c) is not None
         ):
             add(_from_engine(prog, ctx, c))
             continue
@@ -184,11 +187,8 @@ def _metastases(c: Case) -> tuple[Any, ...]:
         rng = lv.lesion_count_range
         if rng is not None and rng.low is not None:
             at_least = int(rng.low) + (1 if rng.gt is not None else 0)
-    if unknown_extra or any(n is None for n in counts):
-        known = sum(n for n in counts if n is not None) + at_least
-        lesions = known if known >= 2 else None
-    else:
-        lesions = sum(n for n in counts if n is not None)
+    # every count given here (a case with a count not given reads the engine's reshaping)
+    lesions = None if unknown_extra else sum(n for n in counts if n is not None) + at_least
     return (
         m.status._value_, lv is not None, None if unknown_extra else bool(extra),
         None if unknown_extra else any(e.site in _REGIONAL for e in extra),
