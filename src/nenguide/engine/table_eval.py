@@ -190,6 +190,23 @@ _ID, _TRACE_TEXT, _WHEN_TEXT, _SOURCES = map(
 )
 
 
+def row_parts(rows: tuple[Any, ...]) -> tuple[Any, Any, Any, Any, Any]:
+    """The trace parts of the rows that applied: their ids, conditions, explanations, outputs
+    and sources (each once, in order of first mention); a single row's were built at load."""
+    if len(rows) == 1:
+        r = rows[0]
+        return r.ids, r.conds, r.expls, r.outs, r.usrcs
+    if not rows:
+        return EMPTY, EMPTY, EMPTY, EMPTY, EMPTY
+    return (
+        FrozenList(map(_ID, rows)),
+        FrozenList(map(_TRACE_TEXT, rows)),
+        FrozenList(map(_WHEN_TEXT, rows)),
+        FrozenList([r.out for r in rows]),
+        FrozenList(dict.fromkeys(chain.from_iterable(map(_SOURCES, rows)))),
+    )
+
+
 def first_parts(table: Table, got: tuple[int, int]) -> tuple[Any, ...]:
     """What the rows that could be the first true row decide - the answer ``(k, mask)`` of a
     first table's compiled function: row ``k`` TRUE (-1: none) after the UNKNOWN rows in
@@ -315,17 +332,7 @@ def collect_parts(table: Table, got: int | tuple[int, int, int]) -> tuple[Any, .
     maybe = tuple(
         [(r, tuple([f for i, f in r.reads if n >> i & 1])) for r in [rows[j] for j in _bits(m)]]
     )
-    if len(applies) == 1:  # the row's trace parts, built at load
-        r = applies[0]
-        ids, conds, expls, outs, srcs = r.ids, r.conds, r.expls, r.outs, r.usrcs
-    elif not applies:
-        ids = conds = expls = outs = srcs = EMPTY
-    else:
-        ids = FrozenList(map(_ID, applies))
-        conds = FrozenList(map(_TRACE_TEXT, applies))
-        expls = FrozenList(map(_WHEN_TEXT, applies))
-        outs = FrozenList([r.out for r in applies])
-        srcs = FrozenList(dict.fromkeys(chain.from_iterable(map(_SOURCES, applies))))
+    ids, conds, expls, outs, srcs = row_parts(applies)
     pending = None
     if maybe:
         pending = (

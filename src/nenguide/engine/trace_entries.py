@@ -13,7 +13,7 @@ from itertools import chain, compress
 from operator import attrgetter, not_
 from typing import Any
 
-from nenguide.engine.table_eval import EMPTY, NO_PARTS, collect_parts, first_parts
+from nenguide.engine.table_eval import EMPTY, NO_PARTS, collect_parts, first_parts, row_parts
 from nenguide.engine.tables import (
     _NONE,
     _PLAIN,
@@ -209,17 +209,7 @@ def collect_entries(step: str, res: CollectResult) -> tuple[FrozenDict, FrozenDi
         read = shown(read)
     table = res.table.spec.id
     rows = res.applies
-    if len(rows) == 1:  # the row's trace parts, built at load
-        r = rows[0]
-        ids, conds, expls, outs, srcs = r.ids, r.conds, r.expls, r.outs, r.usrcs
-    elif not rows:
-        ids = conds = expls = outs = srcs = EMPTY
-    else:
-        ids = FrozenList(map(_ID, rows))
-        conds = FrozenList(map(_TRACE_TEXT, rows))
-        expls = FrozenList(map(_WHEN_TEXT, rows))
-        outs = FrozenList(map(_OUT, rows))
-        srcs = _sources(rows)
+    ids, conds, expls, outs, srcs = row_parts(rows)
     applied = FrozenDict(
         step=step,
         table=table,

@@ -21,7 +21,6 @@ Per chunk:
 from __future__ import annotations
 
 import datetime as dt
-import math
 import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ import polars as pl
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
+from nenguide.batch.columnar.exprs import fits
 from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
 from nenguide.engine import ranges
@@ -59,15 +59,6 @@ def program(kb: Knowledge) -> CoreProgram:
     if prog is None or prog.kb is not kb:
         prog = _PROGRAMS[id(kb)] = CoreProgram(kb)
     return prog
-
-
-def _fits(v: Any, dtype: pl.DataType) -> bool:
-    t = type(v)
-    if dtype == pl.Float64():
-        return (t is float or t is int) and math.isfinite(v)
-    if dtype == pl.Boolean():
-        return t is bool
-    return t is str
 
 
 def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
@@ -117,7 +108,7 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
             pass
         for i, v in enumerate(vals):
-            if v is not None and not _fits(v, dtype):
+            if v is not None and not fits(v, dtype):
                 fallback[i] = True
                 vals[i] = None
         cols[name] = pl.Series(name, vals, dtype=dtype)

@@ -20,12 +20,12 @@ returns ``None`` and the caller reshapes every case with the engine
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from nenguide.batch.columnar.exprs import fits
 from nenguide.engine import ranges
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.context import Context
@@ -225,19 +225,8 @@ def _from_engine(prog: CoreProgram, ctx: Context, c: Case) -> tuple[Any, ...]:
     out: list[Any] = []
     for k in READ[:-1]:
         v = f.get(k)
-        if v is not None and not _fits(v, schema[k]):
+        if v is not None and not fits(v, schema[k]):
             v, fb = None, True  # a set or range of candidates: the engine decides
         out.append(v)
     out.append(fb)
     return tuple(out)
-
-
-def _fits(v: Any, dtype: pl.DataType) -> bool:
-    t = type(v)
-    if dtype == pl.Float64():
-        return (t is float or t is int) and math.isfinite(v)
-    if dtype == pl.Boolean():
-        return t is bool
-    if dtype == pl.Int32():
-        return t is int
-    return t is str
