@@ -85,13 +85,19 @@ def add_months(d: dt.date, months: int) -> dt.date:
 
 
 def schedule_parameters(ctx: Context) -> ScheduleParameters:
+    # kept with the table it was read from: an edited copy of the package (a mutant) shares
+    # ``package_cache`` and must not read the original's parameters
     key = ("followup_schedule_parameters",)
+    table = ctx.kb.tables[ctx.table_id(STEP, "schedule")]
     hit = ctx.kb.package_cache.get(key)
-    if hit is None:
-        raw = ctx.kb.tables[ctx.table_id(STEP, "schedule")].spec.parameters
-        hit = ctx.kb.package_cache[key] = ScheduleParameters.model_validate(raw)
-    assert isinstance(hit, ScheduleParameters)
-    return hit
+    if hit is None or hit[0] is not table:
+        hit = ctx.kb.package_cache[key] = (
+            table,
+            ScheduleParameters.model_validate(table.spec.parameters),
+        )
+    params = hit[1]
+    assert isinstance(params, ScheduleParameters)
+    return params
 
 
 def plan_visits(

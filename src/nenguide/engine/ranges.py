@@ -101,10 +101,11 @@ def interval(
 
 def cuts(kb: Knowledge, fact: str) -> tuple[float, ...]:
     """Every numeric cut-off that a condition of the package's tables applies to ``fact``
-    (computed once per package)."""
+    (computed once per package; kept with the tables it was read from, since an edited copy of
+    the package, a mutant, shares ``package_cache``)."""
     key = ("range_cuts", fact)
     hit = kb.package_cache.get(key)
-    if hit is None:
+    if hit is None or hit[0] is not kb.tables:
         found = {
             t
             for table in kb.tables.values()
@@ -113,8 +114,8 @@ def cuts(kb: Knowledge, fact: str) -> tuple[float, ...]:
             if c.fact == fact
             for t in c.thresholds
         }
-        hit = kb.package_cache[key] = tuple(sorted(found))
-    return tuple(hit)
+        hit = kb.package_cache[key] = (kb.tables, tuple(sorted(found)))
+    return tuple(hit[1])
 
 
 def _clean(x: float) -> float | int:
