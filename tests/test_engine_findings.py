@@ -252,7 +252,7 @@ def test_no_step_reads_case_clinical() -> None:
     import ast
 
     engine = Path(__file__).resolve().parent.parent / "src" / "nenguide" / "engine"
-    allowed = {"case_input.py", "case_items.py"}
+    allowed = {"case_input.py"}
     found = []
     for path in sorted(engine.glob("*.py")):
         if path.name in allowed:

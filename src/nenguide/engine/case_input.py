@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from nenguide.engine.case_items import any_of
+from nenguide.engine.case_items import any_of, done_tokens, germline_input
 from nenguide.engine.lab_names import value_fact
 from nenguide.engine.ranges import Interval, cuts, representatives
 from nenguide.model.case import Case
@@ -213,7 +213,8 @@ def extra_input(case: Case, carriers: tuple[str, ...]) -> dict[str, Any]:
     """What the steps need from the case beyond the traced facts: the patient's variants
     (``carriers``, from :func:`germline_input`) and the relatives', genes already tested, the
     resection date and the tumour count (reshaped, no clinical threshold). With the facts above
-    and :mod:`.case_items`, the only code that reads ``case.clinical``."""
+    and the item lists handed to :mod:`.case_items` below, the only code that reads
+    ``case.clinical``."""
     resection = case.clinical.resection
     return {
         "carriers": carriers,
@@ -225,6 +226,18 @@ def extra_input(case: Case, carriers: tuple[str, ...]) -> dict[str, Any]:
         "number_of_tumours": case.tumour.number_of_tumours,
     }
 
+
+
+def carrier_input(ctx: Context, case: Case) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The carrier facts and the genes carried: the patient's germline results, each decided by
+    the package's carrier table (:func:`.case_items.germline_input`)."""
+    return germline_input(ctx, case.clinical.germline)
+
+
+def done_input(ctx: Context, case: Case) -> dict[str, str]:
+    """What was already done (investigations, lab tests that count): the case's lists, decided
+    by the package's tables (:func:`.case_items.done_tokens`)."""
+    return done_tokens(ctx, case.clinical.investigations, case.clinical.labs)
 
 def _catalogue(ctx: Context) -> AnalyteCatalogue:
     cat = getattr(ctx.kb, "analytes", None)

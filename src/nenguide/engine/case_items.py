@@ -1,16 +1,16 @@
 """The lists of the case decided item by item by the package's item tables: which germline
 results make a carrier (role ``germline_carrier``), which lab results count as a work-up test
 done (role ``lab_done``). Python reshapes each item into the table's inputs and combines the
-answers (a Kleene OR, the first date); which item counts is the table's. Called once per case
-by the fact layer.
+answers (a Kleene OR, the first date); which item counts is the table's. Given the case's
+lists by :mod:`.case_input` (the one module that reads ``case.clinical``), once per case.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nenguide.model.case import Case
+from nenguide.model.clinical import GermlineResult, Investigation, LabResult
 
 if TYPE_CHECKING:
     from nenguide.engine.context import Context
@@ -45,14 +45,16 @@ def _fact_table(ctx: Context, role: str) -> str | None:
     return binding.tables.get(role) if binding is not None else None
 
 
-def germline_input(ctx: Context, case: Case) -> tuple[dict[str, Any], tuple[str, ...]]:
+def germline_input(
+    ctx: Context, results: Sequence[GermlineResult]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The carrier facts (``carrier``, ``carrier_men1``, ``carrier_vhl``) and the genes the
     patient carries a variant in, in the order recorded. Which results make a carrier is the
-    table of role ``germline_carrier``, evaluated once per result of ``clinical.germline``
+    table of role ``germline_carrier``, evaluated once per result (``clinical.germline``)
     (inputs ``germline_gene``, ``germline_result``); without it a result decides nothing."""
     table_id = _fact_table(ctx, "germline_carrier")
     verdicts: list[tuple[str, bool | None]] = []
-    for g in case.clinical.germline:
+    for g in results:
         verdict = None
         if table_id is not None:
             res = ctx.first(
@@ -68,7 +70,9 @@ def germline_input(ctx: Context, case: Case) -> tuple[dict[str, Any], tuple[str,
     return f, tuple(dict.fromkeys(gene for gene, v in verdicts if v is True))
 
 
-def done_tokens(ctx: Context, case: Case) -> dict[str, str]:
+def done_tokens(
+    ctx: Context, investigations: Sequence[Investigation], labs: Sequence[LabResult]
+) -> dict[str, str]:
     """What was already done: investigation kinds and ``lab:<token>`` -> a date or ''.
 
     A result of an analyte of :data:`LAB_TOKENS` is that test done; a result that counts only
@@ -77,14 +81,14 @@ def done_tokens(ctx: Context, case: Case) -> dict[str, str]:
     distinct result (``lab_analyte``, ``lab_on_ppi``, ``lab_on_h2_blocker``, ``lab_fasting``)
     of an analyte its ``lab_analyte`` input names."""
     done: dict[str, str] = {}
-    for inv in case.clinical.investigations:
+    for inv in investigations:
         done.setdefault(inv.kind.value, inv.date.isoformat() if inv.date else "")
     table_id = _fact_table(ctx, "lab_done")
     table = ctx.kb.tables[table_id] if table_id is not None else None
     named = table.spec.inputs.get("lab_analyte") if table is not None else None
     analytes = frozenset(named.values or ()) if named is not None and named.values else None
     tokens_of: dict[tuple[Any, ...], tuple[str, ...]] = {}
-    for lab in case.clinical.labs:
+    for lab in labs:
         when = lab.date.isoformat() if lab.date else ""
         for token, codes in LAB_TOKENS.items():
             if lab.analyte in codes:

@@ -31,12 +31,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.case_input import (
+    carrier_input,
     clinical_input,
+    done_input,
     extra_input,
     first_degree_relatives,
     lab_input,
 )
-from nenguide.engine.case_items import done_tokens, germline_input
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.context import Context
 from nenguide.engine.facts import derive
@@ -81,7 +82,7 @@ def case_facts(ctx: Context, case: Case) -> Facts:
     """Phase 1: the facts of the case itself (see the module docstring)."""
     values = derive(case)
     values.update(clinical_input(case))
-    germline, carriers = germline_input(ctx, case)  # the carrier table, once per result
+    germline, carriers = carrier_input(ctx, case)  # the carrier table, once per result
     values.update(germline)
     values.update(reported_input(ctx, case))
     labs, index = lab_input(ctx, case)
@@ -100,7 +101,7 @@ def case_facts(ctx: Context, case: Case) -> Facts:
             None if relatives is None else _count_max(ctx, table_id, relatives)
         )
     _first_tables(ctx, values, "case")
-    return _new(values, index, done_tokens(ctx, case), extra)
+    return _new(values, index, done_input(ctx, case), extra)
 
 
 def with_precedence(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
