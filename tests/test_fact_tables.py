@@ -34,6 +34,16 @@ def _edited(kb: Knowledge, table_id: str, edit: Callable[[RowSpec], RowSpec | No
     )
 
 
+def _then(kb: Knowledge, table_id: str, row_suffix: str, then: dict[str, Any]) -> Knowledge:
+    """``kb`` with the output of the row of ``table_id`` whose id ends in ``row_suffix``
+    replaced by ``then`` (an editor changing one row's answer)."""
+    return _edited(
+        kb,
+        table_id,
+        lambda r: r.model_copy(update={"then": then}) if r.id.endswith(row_suffix) else r,
+    )
+
+
 def _case(**parts: Any) -> Case:
     base: dict[str, Any] = {
         "patient": {"age_years": 60, "sex": "female", "ecog": 0},
@@ -86,15 +96,7 @@ def test_carcinoid_symptoms_are_a_table(kb: Knowledge) -> None:
     assert _fact_rule(a, T_CARCINOID) == ([f"{T_CARCINOID}.FLUSHING"], True)
     assert _syndrome(a, "carcinoid_syndrome") == "confirmed"
     # an editor for whom flushing is not a carcinoid symptom: no longer confirmed
-    edited = _edited(
-        kb,
-        T_CARCINOID,
-        lambda r: (
-            r.model_copy(update={"then": {"sym_carcinoid": False}})
-            if r.id.endswith(".FLUSHING")
-            else r
-        ),
-    )
+    edited = _then(kb, T_CARCINOID, ".FLUSHING", {"sym_carcinoid": False})
     b = assess(case, edited, as_of=AS_OF)
     assert _syndrome(b, "carcinoid_syndrome") != "confirmed"
 
@@ -106,15 +108,7 @@ def test_somatostatinoma_triad_is_a_table_and_its_trigger(kb: Knowledge) -> None
     assert _fact_rule(a, T_TRIAD) == ([f"{T_TRIAD}.ALL_THREE"], True)
     assert _syndrome(a, "somatostatinoma") == "suspected"  # triggered by the triad fact
     # the row says false: no triad, and (no somatostatin measured) no somatostatinoma listed
-    edited = _edited(
-        kb,
-        T_TRIAD,
-        lambda r: (
-            r.model_copy(update={"then": {"sym_somatostatinoma_triad": False}})
-            if r.id.endswith(".ALL_THREE")
-            else r
-        ),
-    )
+    edited = _then(kb, T_TRIAD, ".ALL_THREE", {"sym_somatostatinoma_triad": False})
     b = assess(case, edited, as_of=AS_OF)
     assert _syndrome(b, "somatostatinoma") is None
     # Kleene AND: one recorded absent decides false, one unknown leaves it unknown
@@ -225,15 +219,7 @@ def test_gastric_cause_from_the_history_is_a_table(kb: Knowledge) -> None:
     assert f["zes_cause"] == "present" and f["gastric_type"] == "type2"
     # an editor for whom a recorded ZES does not establish the cause: the type is no longer 2
     t = "CSCO2021.FACT.ZES_CAUSE"
-    edited = _edited(
-        kb,
-        t,
-        lambda r: (
-            r.model_copy(update={"then": {"zes_cause": "not_recorded"}})
-            if r.id.endswith(".HISTORY")
-            else r
-        ),
-    )
+    edited = _then(kb, t, ".HISTORY", {"zes_cause": "not_recorded"})
     g = _facts(edited, case)
     assert g["zes_cause"] == "not_recorded" and g["gastric_type"] != "type2"
 
@@ -244,15 +230,7 @@ def test_well_differentiated_is_a_table(kb: Knowledge) -> None:
     f = _facts(kb, case)
     assert f["well_differentiated"] is True and f["men1_major_count"] == 2
     t = "CSCO2021.FACT.WELL_DIFFERENTIATED"
-    edited = _edited(
-        kb,
-        t,
-        lambda r: (
-            r.model_copy(update={"then": {"well_differentiated": False}})
-            if r.id.endswith(".CATEGORY_WELL")
-            else r
-        ),
-    )
+    edited = _then(kb, t, ".CATEGORY_WELL", {"well_differentiated": False})
     f = _facts(edited, case)
     assert f["well_differentiated"] is False
     assert f["men1_major_count"] == 1  # the pancreatic tumour no longer counts for MEN1

@@ -169,34 +169,9 @@ def collect_hit(
     read = FrozenDict(zip(table.names, vals, strict=False))
     res = _tuple(CollectResult, (table, applies, maybe, read))
     inputs = read if _PLAIN.issuperset(map(type, vals)) else shown(read)
-    tid = table.spec.id
-    applied = FrozenDict(
-        step=step,
-        table=tid,
-        rule_ids=ids,
-        decided=True,
-        inputs=inputs,
-        conditions=conds,
-        explanations=expls,
-        result=outs,
-        sources=srcs,
-    )
-    if pending is None:
-        return res, applied, None
     return (
         res,
-        applied,
-        FrozenDict(
-            step=step,
-            table=tid,
-            rule_ids=EMPTY,
-            decided=False,
-            inputs=inputs,
-            conditions=pending[0],
-            explanations=pending[1],
-            result=pending[2],
-            sources=EMPTY,
-        ),
+        *_collect_pair(step, table.spec.id, inputs, ids, conds, expls, outs, srcs, pending),
     )
 
 
@@ -207,32 +182,56 @@ def collect_entries(step: str, res: CollectResult) -> tuple[FrozenDict, FrozenDi
     read = res.read
     if not _PLAIN.issuperset(map(type, read.values())):
         read = shown(read)
-    table = res.table.spec.id
-    rows = res.applies
-    ids, conds, expls, outs, srcs = row_parts(rows)
+    ids, conds, expls, outs, srcs = row_parts(res.applies)
+    maybe = res.maybe
+    pending = (
+        (
+            FrozenList([r.trace_text for r, _ in maybe]),
+            FrozenList([r.when_text for r, _ in maybe]),
+            # what jsonable() gives for {"pending": {rule: [inputs]}}
+            FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in maybe})),
+        )
+        if maybe
+        else None
+    )
+    return _collect_pair(step, res.table.spec.id, read, ids, conds, expls, outs, srcs, pending)
+
+
+def _collect_pair(
+    step: str,
+    table: str,
+    inputs: Any,
+    ids: Any,
+    conds: Any,
+    expls: Any,
+    outs: Any,
+    srcs: Any,
+    pending: tuple[Any, Any, Any] | None,
+) -> tuple[FrozenDict, FrozenDict | None]:
+    """A collect table's two trace entries: the rows that applied (an empty entry when none
+    did, so every table consulted is traced) and, when some rows wait on a missing input, their
+    conditions, explanations and pending inputs (``decided`` false)."""
     applied = FrozenDict(
         step=step,
         table=table,
         rule_ids=ids,
         decided=True,
-        inputs=read,
+        inputs=inputs,
         conditions=conds,
         explanations=expls,
         result=outs,
         sources=srcs,
     )
-    maybe = res.maybe
-    if not maybe:
+    if pending is None:
         return applied, None
     return applied, FrozenDict(
         step=step,
         table=table,
         rule_ids=EMPTY,
         decided=False,
-        inputs=read,
-        conditions=FrozenList([r.trace_text for r, _ in maybe]),
-        explanations=FrozenList([r.when_text for r, _ in maybe]),
-        # what jsonable() gives for {"pending": {rule: [inputs]}}
-        result=FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in maybe})),
+        inputs=inputs,
+        conditions=pending[0],
+        explanations=pending[1],
+        result=pending[2],
         sources=EMPTY,
     )
