@@ -286,6 +286,32 @@ def test_grade_or_nodes_missing_for_risk(kb: Knowledge) -> None:
     assert _issue_fields(ctx) == ["regional_nodes"]
 
 
+def test_a_schedule_the_same_for_every_risk_left_is_given(kb: Knowledge) -> None:
+    """Nodes not recorded leave the risk group open (low or higher, never G3 for a G1
+    tumour); after an R1 resection the schedule is the higher-risk one either way, so it is
+    given (safety rule 1), with the candidates traced. Before: insufficient data."""
+    fu, ctx = _fu(kb, _case(site="ileum", size=1.5, margin="R1", nodes=None))
+    assert fu["status"] == Status.RECOMMENDED
+    assert fu["rule_id"] == "CSCO2021.FOLLOWUP.SCHEDULE.NET_R1"
+    assert fu["visits"]
+    assert _issue_fields(ctx) == []
+    note = [t for t in ctx.trace if t["table"] is None and t["step"] == "follow_up"]
+    assert note and note[0]["result"] == {"one_of": ["high", "low"]}
+    sched = [t for t in ctx.trace if t["table"] == "CSCO2021.FOLLOWUP.SCHEDULE"]
+    assert sched[0]["inputs"]["risk"] == {"one_of": ["high", "low"]}
+    assert "CSCO2021.FOLLOWUP.SCHEDULE.NET_G3" not in sched[0]["rule_ids"]
+
+
+def test_risk_candidates_that_cannot_all_be_listed_stay_unknown(kb: Knowledge) -> None:
+    """Ki-67 not given for a G2 (by mitoses) tumour: the risk depends on a number (no finite
+    domain to go through), so the risk stays unknown and the schedule waits on it."""
+    raw = _case(site="ileum", size=1.5, ki67=None, margin="R0")
+    raw["pathology"]["mitoses_per_2mm2"] = 5
+    fu, ctx = _fu(kb, raw)
+    assert fu["status"] == Status.INSUFFICIENT_DATA
+    assert "pathology.ki67_percent" in _issue_fields(ctx)
+
+
 def test_carcinoid_syndrome_adds_yearly_echo(kb: Knowledge) -> None:
     syn = FunctionalSyndrome(
         syndrome="carcinoid_syndrome", status="confirmed", criteria_met=[], criteria_unmet=[],

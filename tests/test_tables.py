@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from nenguide.engine.logic import OneOf, Tri, compile_condition, one_of
@@ -116,3 +118,28 @@ def test_one_of_narrows() -> None:
     assert one_of(["T2", "T3"]) == OneOf(frozenset({"T2", "T3"}))
     with pytest.raises(ValueError):
         one_of([])
+
+
+def test_outcomes_go_through_every_value_of_the_unknown_inputs() -> None:
+    """An undecided first table's exact candidates (used by the follow-up risk): every value
+    of an unknown enum or bool input; nothing when an unknown input is a number, or when some
+    value leaves no row applying (then "no answer" is a candidate too)."""
+    from nenguide.engine.table_eval import first_of, outcomes
+
+    t: Any = table(
+        [
+            {"id": "R1", "when": {"c": "a"}, "then": {"out": "one"}},
+            {"id": "R2", "when": {"c": ["b", "c"], "f": True}, "then": {"out": "two"}},
+            {"id": "R3", "when": {"c": ["b", "c"], "f": False}, "then": {"out": "one"}},
+            {"id": "R4", "when": {"x": {"gt": 5}}, "then": {"out": "three"}},
+        ]
+    )
+    read = {"x": 1.0, "c": None, "f": None}
+    res = first_of(t, tuple(read[n] for n in t.names))
+    assert not res.decided
+    assert outcomes(t, read, ["c", "f"]) == {"one", "two"}
+    assert outcomes(t, {**read, "f": False}, ["c"]) == {"one"}
+    assert outcomes(t, {**read, "x": None}, ["x"]) is None  # a number: no finite domain
+    # a table with no row for c = "b" or "c": "no answer" is possible, so no candidate set
+    gap: Any = table([{"id": "R1", "when": {"c": "a"}, "then": {"out": "one"}}])
+    assert outcomes(gap, {"x": 1.0, "c": None, "f": None}, ["c"]) is None

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nenguide.engine.context import Context, fields_of
 from nenguide.engine.logic import one_of
+from nenguide.engine.table_eval import outcomes
 from nenguide.engine.tables import TableResult
 from nenguide.model.assessment import (
     Classification,
@@ -144,6 +145,24 @@ def followup_facts(
         "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
         "carcinoid_heart_disease": facts.get("carcinoid_heart_disease"),
     }
+
+
+def _risk_candidates(ctx: Context, risk: TableResult) -> Any:
+    """The risk groups an undecided risk table can still give, over every value of its
+    unknown inputs (:func:`outcomes`), so that a schedule that is the same for all of them is
+    given (an R1 margin: the higher-risk schedule, whatever the nodes); unknown (``None``)
+    when they cannot all be listed. Traced as a note."""
+    found = outcomes(risk.table, risk.read, sorted(risk.missing))
+    if found is None:
+        return None
+    value = one_of(sorted(found))
+    ctx.note(
+        STEP,
+        value,
+        {"table": risk.table.spec.id, "unknown": sorted(risk.missing)},
+        [f"{risk.table.spec.id}: every value of {', '.join(sorted(risk.missing))}"],
+    )
+    return value
 
 
 def _open(ctx: Context, cls: Classification) -> tuple[Any, Any]:
@@ -276,11 +295,12 @@ def follow_up(
             ff["risk"] = risk.value
         else:
             risk_missing = set(risk.missing)
+            ff["risk"] = _risk_candidates(ctx, risk)
 
     res = ctx.first(STEP, ctx.table_id(STEP, "schedule"), ff)
     if not res.decided:
         open_inputs = set(res.missing)
-        if "risk" in open_inputs:
+        if "risk" in open_inputs:  # (also when the risk's candidates leave a row open)
             open_inputs = (open_inputs - {"risk"}) | risk_missing
         return _insufficient(ctx, _fields(open_inputs, cls), ex.row.id, lifelong, ex.row.sources)
     assert res.row is not None

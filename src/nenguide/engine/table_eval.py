@@ -5,8 +5,9 @@ cover. Results are immutable: they are memoised and shared between assessments."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from itertools import chain
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain, product
+from math import prod
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -141,6 +142,43 @@ def evaluate_first(table: Table, facts: Mapping[str, Any]) -> TableResult:
     ``then`` (all outputs equal); otherwise the candidate outputs are returned as a ``OneOf``.
     """
     return first_of(table, tuple(map(facts.get, table.names)))
+
+
+#: most combinations of unknown inputs :func:`outcomes` tries
+OUTCOMES_LIMIT = 64
+
+
+def outcomes(
+    table: Table, read: Mapping[str, Any], unknown: Iterable[str]
+) -> frozenset[Any] | None:
+    """Every output a first table gives when each input in ``unknown`` takes each value of
+    its declared domain (an enum's values; a bool's true and false), the other inputs as
+    ``read``: the exact candidate set of an undecided result. ``None`` when it cannot be
+    known that way: an unknown input that is a number (no finite domain), more than
+    :data:`OUTCOMES_LIMIT` combinations, or a combination that leaves the table undecided or
+    no row applying (then "no answer" is a candidate too)."""
+    names = tuple(unknown)
+    domains: list[tuple[Any, ...]] = []
+    for name in names:
+        spec = table.spec.inputs.get(name)
+        if spec is None:
+            return None
+        if spec.type == "bool":
+            domains.append((True, False))
+        elif spec.type == "enum" and spec.values:
+            domains.append(tuple(spec.values))
+        else:
+            return None
+    if not names or prod(map(len, domains)) > OUTCOMES_LIMIT:
+        return None
+    found: set[Any] = set()
+    for combo in product(*domains):
+        given = {**read, **dict(zip(names, combo, strict=True))}
+        res = first_of(table, tuple(map(given.get, table.names)))
+        if not res.decided or not res.rows:
+            return None
+        found.add(res.value)
+    return frozenset(found)
 
 
 def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
