@@ -50,6 +50,9 @@ FIELDS: dict[str, list[str]] = {
         "clinical.history.autoimmune_atrophic_gastritis",
         "clinical.history.zollinger_ellison_syndrome",
     ],
+    # the functional status (fact table FUNCTIONAL): the syndromes and the symptoms, as the
+    # treatment step names them
+    "functional": ["functional_syndromes", "clinical.symptoms"],
 }
 
 
