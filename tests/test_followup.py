@@ -296,10 +296,12 @@ def test_a_schedule_the_same_for_every_risk_left_is_given(kb: Knowledge) -> None
     assert fu["visits"]
     assert _issue_fields(ctx) == []
     note = [t for t in ctx.trace if t["table"] is None and t["step"] == "follow_up"]
-    assert note and note[0]["result"] == {"one_of": ["high", "low"]}
+    assert note and note[0]["result"] == ["high", "low"]
+    # the schedule table: once with the risk unknown (open), then once per risk group left
     sched = [t for t in ctx.trace if t["table"] == "CSCO2021.FOLLOWUP.SCHEDULE"]
-    assert sched[0]["inputs"]["risk"] == {"one_of": ["high", "low"]}
-    assert "CSCO2021.FOLLOWUP.SCHEDULE.NET_G3" not in sched[0]["rule_ids"]
+    assert [t["inputs"]["risk"] for t in sched] == [None, "high", "low"]
+    assert not sched[0]["decided"]
+    assert [list(t["rule_ids"]) for t in sched[1:]] == [["CSCO2021.FOLLOWUP.SCHEDULE.NET_R1"]] * 2
 
 
 def test_risk_candidates_that_cannot_all_be_listed_stay_unknown(kb: Knowledge) -> None:

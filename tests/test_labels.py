@@ -152,3 +152,35 @@ def test_fact_labels_read_in_their_language(kb: Knowledge) -> None:
     # Chinese labels use full-width brackets, never ASCII ones
     ascii_brackets = [n for n in _fact_and_input_names(kb) if "(" in zh[f"field.{n}"]]
     assert ascii_brackets == []
+
+
+def test_issues_name_case_fields_not_fact_names(kb: Knowledge) -> None:
+    """Every field an issue of a golden vignette names is a case field (or one of the engine's
+    labelled groups of fields), never the name of a fact: a fact read by a table is named by
+    the case field it comes from (engine/context.py FIELD_OF_FACT). Found when the stated
+    node status became an input of the ileal N table and its fact name reached the fields."""
+    import datetime as dt
+    from pathlib import Path
+
+    import yaml
+
+    from nenguide import assess
+    from nenguide.errors import CaseInputError, parse_case
+
+    allowed = PATHS | set(ENGINE_FIELDS) | {"rule_family"}  # a detail naming the rule family
+    facts = {f.name for f in kb.facts.facts} - allowed
+    named: dict[str, str] = {}
+    for path in sorted((Path(__file__).parent / "vignettes").glob("*.yaml")):
+        v = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            case = parse_case(v["case"])
+        except CaseInputError:
+            continue
+        a = assess(case, kb, as_of=dt.date(2026, 11, 23))
+        for issue in a.issues:
+            for f in issue["fields"]:
+                # a list item's index is not part of the field (clinical.labs.0.unit)
+                base = ".".join(p for p in f.split(" (")[0].split(".") if not p.isdigit())
+                if base in facts or (base not in allowed and f not in allowed):
+                    named.setdefault(f, f"{path.name}: {issue['code']}")
+    assert named == {}

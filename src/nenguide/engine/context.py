@@ -51,6 +51,7 @@ FIELD_OF_FACT: dict[str, str] = {
     "ne_percent": "pathology.components",
     "non_ne_percent": "pathology.components",
     "node_status": "regional_nodes.status",
+    "declared_node_status": "regional_nodes.status",
     "nodes_positive": "regional_nodes.positive",
     "mesenteric_mass_cm": "regional_nodes.mesenteric_mass_cm",
     "lung_node_station": "regional_nodes.lung_highest_station",

@@ -50,6 +50,9 @@ FIELDS: dict[str, list[str]] = {
         "clinical.history.autoimmune_atrophic_gastritis",
         "clinical.history.zollinger_ellison_syndrome",
     ],
+    # the functional status (fact table FUNCTIONAL): the syndromes and the symptoms, as the
+    # treatment step names them
+    "functional": ["functional_syndromes", "clinical.symptoms"],
 }
 
 
@@ -147,21 +150,22 @@ def followup_facts(
     }
 
 
-def _risk_candidates(ctx: Context, risk: TableResult) -> Any:
-    """The risk groups an undecided risk table can still give, over every value of its
-    unknown inputs (:func:`outcomes`), so that a schedule that is the same for all of them is
-    given (an R1 margin: the higher-risk schedule, whatever the nodes); unknown (``None``)
-    when they cannot all be listed. Traced as a note."""
+def _risk_candidates(ctx: Context, risk: TableResult) -> tuple[Any, ...]:
+    """The risk groups an undecided risk table can still give, over every value its unknown
+    inputs can take (:func:`outcomes`), so that a schedule that is the same for all of them is
+    given (an R1 margin: the higher-risk schedule, whatever the nodes); none when they cannot
+    all be listed. Traced as a note."""
     found = outcomes(risk.table, risk.read, sorted(risk.missing))
     if found is None:
-        return None
-    value = one_of(sorted(found))
+        return ()
+    value = tuple(sorted(found))
     ctx.note(
         STEP,
-        value,
+        list(value),
         {"table": risk.table.spec.id, "unknown": sorted(risk.missing)},
-        [f"{risk.table.spec.id}: every value of {', '.join(sorted(risk.missing))}"],
-    )
+        [f"{risk.table.spec.id}: the risk groups over every value of "
+         f"{', '.join(sorted(risk.missing))}"],
+    )  # fmt: skip
     return value
 
 
@@ -288,6 +292,7 @@ def follow_up(
         )
 
     risk_missing: set[str] = set()
+    risks: tuple[Any, ...] = ()
     ff["risk"] = None
     if ff["family"] == "net":
         risk = ctx.first(STEP, ctx.table_id(STEP, "risk"), ff)
@@ -295,9 +300,19 @@ def follow_up(
             ff["risk"] = risk.value
         else:
             risk_missing = set(risk.missing)
-            ff["risk"] = _risk_candidates(ctx, risk)
+            risks = _risk_candidates(ctx, risk)
 
-    res = ctx.first(STEP, ctx.table_id(STEP, "schedule"), ff)
+    schedule_id = ctx.table_id(STEP, "schedule")
+    res = ctx.first(STEP, schedule_id, ff)
+    if not res.decided and risks and set(res.missing) <= {"risk"}:
+        # only the risk group is open and its candidates are known: the schedule table once
+        # per candidate (each traced); the same row for every one settles the schedule
+        each = [ctx.first(STEP, schedule_id, {**ff, "risk": r}) for r in risks]
+        if (
+            all(e.decided and e.row is not None for e in each)
+            and len({e.row.id for e in each if e.row}) == 1
+        ):
+            res = each[0]
     if not res.decided:
         open_inputs = set(res.missing)
         if "risk" in open_inputs:  # (also when the risk's candidates leave a row open)

@@ -151,9 +151,10 @@ OUTCOMES_LIMIT = 64
 def outcomes(
     table: Table, read: Mapping[str, Any], unknown: Iterable[str]
 ) -> frozenset[Any] | None:
-    """Every output a first table gives when each input in ``unknown`` takes each value of
-    its declared domain (an enum's values; a bool's true and false), the other inputs as
-    ``read``: the exact candidate set of an undecided result. ``None`` when it cannot be
+    """Every output a first table gives when each input in ``unknown`` takes each value it
+    can (its candidates when it is a ``OneOf``; else its declared domain: an enum's values, a
+    bool's true and false), the other inputs as ``read``: the exact candidate set of an
+    undecided result. ``None`` when it cannot be
     known that way: an unknown input that is a number (no finite domain), more than
     :data:`OUTCOMES_LIMIT` combinations, or a combination that leaves the table undecided or
     no row applying (then "no answer" is a candidate too)."""
@@ -161,9 +162,14 @@ def outcomes(
     domains: list[tuple[Any, ...]] = []
     for name in names:
         spec = table.spec.inputs.get(name)
+        given = read.get(name)
         if spec is None:
             return None
-        if spec.type == "bool":
+        if isinstance(given, OneOf):  # one of a few values already: those
+            domains.append(tuple(given.values))
+        elif given is not None:
+            domains.append((given,))
+        elif spec.type == "bool":
             domains.append((True, False))
         elif spec.type == "enum" and spec.values:
             domains.append(tuple(spec.values))
