@@ -137,7 +137,8 @@ Processes = Annotated[
     typer.Option(
         "--processes",
         "-p",
-        help="Worker processes for the per-case engine (0: one per CPU).",
+        help="Worker processes; each reads, validates and assesses its part of every chunk "
+        "(0: one per CPU).",
         min=0,
     ),
 ]
