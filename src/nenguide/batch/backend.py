@@ -9,8 +9,8 @@ at once and gives the same rows; :func:`make_backend` picks one by name.
 A backend assesses in the process that calls it. With ``processes`` > 1 the batch runner
 (:mod:`nenguide.batch.runner`) starts that many worker processes, each rebuilding the backend
 from its :meth:`Backend.worker` recipe, and hands them raw input rows to map, validate and
-assess themselves (:mod:`nenguide.batch.rows`): sending validated cases would cost more in
-pickling than the assessment.
+assess themselves (:mod:`nenguide.batch.rows`): validating in the main process and pickling
+the validated cases to the workers would leave a third of the work in one process.
 
 A case the engine cannot assess (an exception: a bug) does not stop the batch: its row is
 replaced by a :class:`Failure` naming the case and the error, which the caller writes to the

@@ -2,11 +2,11 @@
 
 :func:`assess_rows` is the same whether it runs in the main process (one process) or in a worker
 process (``--processes N``, :mod:`nenguide.batch.runner`): a worker is handed the raw records,
-not validated cases, because pickling a validated :class:`~nenguide.model.case.Case` costs more
-than assessing it, and validation itself is a third of the per-row work. What comes back is
-small and cheap to pickle: per assessed row its number, id, delivered care, flat row and the
-few case values the concordance audit reads (:data:`CASE_COLUMNS`); per rejected row the lines
-of the rejected-rows file.
+not validated cases, because validation is a third of the per-row work, and pickling a
+validated :class:`~nenguide.model.case.Case` both ways costs more than the columnar core steps.
+What comes back is small and cheap to pickle: per assessed row its number, id, delivered care,
+flat row and the few case values the concordance audit reads (:data:`CASE_COLUMNS`); per
+rejected row the lines of the rejected-rows file.
 """
 
 from __future__ import annotations
