@@ -154,6 +154,22 @@ def test_a_small_input_is_worked_on_without_workers(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == [1, 2, 3] and counts.assessed == 3 and not workers
 
 
+def test_closing_the_chunks_stops_the_workers(tmp_path: Path) -> None:
+    """What the commands do when writing fails half-way: no worker process is left behind."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(_lines()) + "\n")
+    backend = make_backend("per-case", "csco-2021", AS_OF, processes=2)
+    rejects = RejectWriter(str(tmp_path / "r.csv"))
+    chunks = assessed_chunks(str(src), "jsonl", Mapper(), backend, rejects, Counts(), CHUNK)
+    try:
+        assert [a.row for a in next(chunks)][:3] == [1, 2, 3]
+        assert len(_children()) == 2
+    finally:
+        chunks.close()
+        rejects.close()
+    assert not _children()
+
+
 def _children() -> set[int]:
     return {p.pid or 0 for p in multiprocessing.active_children()}
 

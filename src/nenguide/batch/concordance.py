@@ -257,8 +257,9 @@ def audit(
     frames: list[pl.DataFrame] = []
     rejects = RejectWriter(rejected_path)
     counts = Counts()
+    chunks = assessed_chunks(path, fmt, mapper, backend, rejects, counts, chunk_size)
     try:
-        for chunk in assessed_chunks(path, fmt, mapper, backend, rejects, counts, chunk_size):
+        for chunk in chunks:
             rows = []
             for a in chunk:
                 try:
@@ -271,6 +272,7 @@ def audit(
             if rows:
                 frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
     finally:
+        chunks.close()  # stops the worker processes, on an error too
         rejects.close()
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
     return AuditResult(

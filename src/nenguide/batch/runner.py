@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,21 +76,28 @@ def assessed_chunks(
     rejects: RejectWriter,
     counts: Counts,
     chunk_size: int = 5000,
-) -> Iterator[list[Assessed]]:
-    """Chunks of assessed rows in input order; rejected rows go to ``rejects``."""
+) -> Generator[list[Assessed], None, None]:
+    """Chunks of assessed rows in input order; rejected rows go to ``rejects``.
+
+    Run it to the end or close it (``contextlib.closing``): closing stops the worker processes.
+    """
     chunks = read_chunks(path, fmt, chunk_size)
+    results: Generator[tuple[int, RowsResult], None, None]
     if backend.processes > 1:
         results = _in_workers(chunks, fmt, mapper, backend)
     else:
         results = ((len(c), assess_rows(c, fmt, mapper, backend.assess)) for c in chunks)
-    for n, res in results:
-        counts.read += n
-        # in the order of one process: the rows as read and validated, then the chunk assessed
-        for rej in (*res.rejected, *res.failed):
-            rejects.add(*rej)
-        counts.assessed += len(res.assessed)
-        counts.rejected_rows = rejects.rows
-        yield res.assessed
+    try:
+        for n, res in results:
+            counts.read += n
+            # in the order of one process: the rows as read and validated, then the chunk assessed
+            for rej in (*res.rejected, *res.failed):
+                rejects.add(*rej)
+            counts.assessed += len(res.assessed)
+            counts.rejected_rows = rejects.rows
+            yield res.assessed
+    finally:
+        results.close()
 
 
 #: a chunk handed out: its number of rows, and its parts' futures (or its result, worked here)
@@ -99,7 +106,7 @@ _InFlight = tuple[int, list[Future[RowsResult]] | RowsResult]
 
 def _in_workers(
     chunks: Iterable[Chunk], fmt: str, mapper: Mapper, backend: Backend
-) -> Iterator[tuple[int, RowsResult]]:
+) -> Generator[tuple[int, RowsResult], None, None]:
     """``(rows read, result)`` per chunk, in input order, the rows worked on by
     ``backend.processes`` worker processes. They are started at the first chunk large enough to
     share, so a small input is worked on here, without their start-up cost."""
