@@ -2,9 +2,15 @@
 
 A :class:`Backend` takes a batch of validated cases and returns one flattened row per case, in
 order (see :mod:`nenguide.batch.flatten`). :class:`PerCaseBackend`, the reference, runs
-:func:`nenguide.assess` on each case, optionally in several worker processes; a columnar backend
+:func:`nenguide.assess` on each case; a columnar backend
 (:class:`nenguide.batch.columnar.ColumnarBackend`) evaluates the core steps over a whole chunk
 at once and gives the same rows; :func:`make_backend` picks one by name.
+
+A backend assesses in the process that calls it. With ``processes`` > 1 the batch runner
+(:mod:`nenguide.batch.runner`) starts that many worker processes, each rebuilding the backend
+from its :meth:`Backend.worker` recipe, and hands them raw input rows to map, validate and
+assess themselves (:mod:`nenguide.batch.rows`): validating in the main process and pickling
+the validated cases to the workers would leave a third of the work in one process.
 
 A case the engine cannot assess (an exception: a bug) does not stop the batch: its row is
 replaced by a :class:`Failure` naming the case and the error, which the caller writes to the
@@ -15,9 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from nenguide.batch.flatten import flatten
@@ -38,10 +44,26 @@ class Backend(Protocol):
     """Assesses a batch of validated cases: one flat row (or a :class:`Failure`) per case."""
 
     name: str
+    #: worker processes the batch runner uses for this backend (1: none, in this process)
+    processes: int
 
     def assess(self, cases: Sequence[Case]) -> list[Row | Failure]: ...
 
+    def worker(self) -> Worker: ...
+
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Worker:
+    """How a worker process gets its own copy of a backend.
+
+    ``make`` builds it (``processes=1``; picklable: the worker may be spawned);
+    ``start_method`` is the :mod:`multiprocessing` start method (``None``: the platform's).
+    """
+
+    make: Callable[[], Backend]
+    start_method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,23 +73,10 @@ class Settings:
     lang: str = "en"
 
 
-_WORKER: Settings | None = None
-
-
-def _init_worker(settings: Settings) -> None:
-    global _WORKER
-    _WORKER = settings
-    from nenguide.knowledge import load
-
-    load(settings.guideline)  # once per worker process (cached)
-
-
-def _assess_many(cases: Sequence[Case], settings: Settings | None = None) -> list[Row | Failure]:
+def _assess_many(cases: Sequence[Case], st: Settings) -> list[Row | Failure]:
     from nenguide.engine.assess import assess
     from nenguide.knowledge import load
 
-    st = settings or _WORKER
-    assert st is not None, "worker not initialised"
     kb = load(st.guideline)
     out: list[Row | Failure] = []
     for case in cases:
@@ -79,10 +88,10 @@ def _assess_many(cases: Sequence[Case], settings: Settings | None = None) -> lis
 
 
 class PerCaseBackend:
-    """The reference: :func:`nenguide.assess` on every case.
+    """The reference: :func:`nenguide.assess` on every case, in this process.
 
-    ``processes`` > 1 spreads a batch over worker processes (each loads the knowledge once);
-    ``processes`` = 1 runs in this process. ``None`` uses one process per CPU.
+    ``processes``: the worker processes the batch runner spreads the rows over (``None``: one
+    per CPU); each loads the knowledge once.
     """
 
     name = "per-case"
@@ -96,29 +105,21 @@ class PerCaseBackend:
     ) -> None:
         self.settings = Settings(guideline, as_of, lang)
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
-        self._pool: Executor | None = None
         from nenguide.knowledge import load
 
         load(guideline)  # fail early, in the caller, if the package does not load
 
     def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
-        if self.processes <= 1 or len(cases) < 2 * self.processes:
-            return _assess_many(cases, self.settings)
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.processes, initializer=_init_worker, initargs=(self.settings,)
-            )
-        size = -(-len(cases) // (self.processes * 4))
-        parts = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
-        out: list[Row | Failure] = []
-        for rows in self._pool.map(_assess_many, parts):
-            out.extend(rows)
-        return out
+        return _assess_many(cases, self.settings)
+
+    def worker(self) -> Worker:
+        st = self.settings
+        # the platform's start method (fork on Linux): a forked worker shares the knowledge
+        # this process has loaded; the engine uses no Polars, whose thread pool a fork loses
+        return Worker(partial(PerCaseBackend, st.guideline, st.as_of, st.lang, 1))
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        """Nothing to release (the runner owns the worker processes)."""
 
 
 BACKENDS = ("columnar", "per-case")

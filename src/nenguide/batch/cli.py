@@ -137,7 +137,8 @@ Processes = Annotated[
     typer.Option(
         "--processes",
         "-p",
-        help="Worker processes for the per-case engine (0: one per CPU).",
+        help="Worker processes; each reads, validates and assesses its part of every chunk "
+        "(0: one per CPU).",
         min=0,
     ),
 ]
@@ -242,10 +243,11 @@ def batch(
     counts = Counts()
     total = count_rows(in_, fmt)
     start = time.perf_counter()
+    chunks = assessed_chunks(in_, fmt, mapper, backend, rejects, counts, chunk_size)
     try:
         with progress(total, "Assessing") as bar:
             task = bar.tasks[0].id
-            for chunk in assessed_chunks(in_, fmt, mapper, backend, rejects, counts, chunk_size):
+            for chunk in chunks:
                 rows = []
                 for a in chunk:
                     r: dict[str, Any] = {"row": a.row}
@@ -257,6 +259,7 @@ def batch(
                 rate = counts.read / max(time.perf_counter() - start, 1e-9)
                 bar.update(task, completed=counts.read, rate=f"{rate:,.0f}")
     finally:
+        chunks.close()  # stops the worker processes, on an error too
         backend.close()
         writer.close()
         rejects.close()

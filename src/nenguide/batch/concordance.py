@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nenguide.batch.backend import Backend
 from nenguide.batch.io import RejectWriter
 from nenguide.batch.mapping import Mapper
+from nenguide.batch.rows import CASE_COLUMNS  # columns taken from the case itself
 from nenguide.batch.runner import Counts, assessed_chunks
 
 Z95 = 1.959963984540054
@@ -43,14 +44,6 @@ CARE_COLUMNS: dict[str, str] = {
     "follow_up_done": "bool",
     "mdt_follows_guideline": "bool",
     "mdt_departure_reason": "str",
-}
-
-#: Columns taken from the case itself.
-CASE_COLUMNS: dict[str, str] = {
-    "tumour_primary_site": "str",
-    "tumour_size_cm": "float",
-    "pathology_ki67_recorded": "bool",
-    "metastases_status": "str",
 }
 
 _PL: dict[str, Any] = {
@@ -264,8 +257,9 @@ def audit(
     frames: list[pl.DataFrame] = []
     rejects = RejectWriter(rejected_path)
     counts = Counts()
+    chunks = assessed_chunks(path, fmt, mapper, backend, rejects, counts, chunk_size)
     try:
-        for chunk in assessed_chunks(path, fmt, mapper, backend, rejects, counts, chunk_size):
+        for chunk in chunks:
             rows = []
             for a in chunk:
                 try:
@@ -273,17 +267,12 @@ def audit(
                 except CareError as exc:
                     rejects.add(a.row, a.id, "care", f"care.{exc.name}", None, str(exc))
                     continue
-                r: dict[str, Any] = {"row": a.row, "id": a.id, **a.flat, **care}
-                r["tumour_primary_site"] = a.case.tumour.primary_site.value
-                r["tumour_size_cm"] = a.case.tumour.size_cm
-                r["pathology_ki67_recorded"] = a.case.pathology.ki67_percent is not None
-                met = a.case.metastases
-                known = met is not None and met.status.value != "unknown"
-                r["metastases_status"] = met.status.value if known and met else None
-                rows.append(r)
+                # the case columns as the per-row work read them (in a worker, maybe)
+                rows.append({"row": a.row, "id": a.id, **a.flat, **care, **a.case_columns})
             if rows:
                 frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
     finally:
+        chunks.close()  # stops the worker processes, on an error too
         rejects.close()
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
     return AuditResult(

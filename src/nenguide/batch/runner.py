@@ -4,30 +4,45 @@
 A bad row never stops the batch and is never dropped silently: a line that is not JSON, a value
 the mapping does not know, a case that fails validation (every field error is listed) and a case
 the engine raised on each become lines of the rejected-rows file, with the input row number.
+
+With one process the per-row work (:func:`nenguide.batch.rows.assess_rows`) runs here. With
+``backend.processes`` > 1 this process only reads the input, splits each chunk into one part per
+worker process and hands the parts out in order; the workers map, validate and assess their part
+and send back small results (the flat rows, the rejects); this process writes them in input
+order. Two chunks are in flight, so the workers have the next chunk while this process collects
+and writes the last one.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nenguide.batch.backend import Backend, Failure
-from nenguide.batch.io import BadLine, RejectWriter, read_chunks
-from nenguide.batch.mapping import Mapper, RowError
-from nenguide.errors import CaseInputError, parse_case
-from nenguide.model.case import Case
+from nenguide.batch.backend import Backend
+from nenguide.batch.io import Chunk, RejectWriter, read_chunks
+from nenguide.batch.mapping import Mapper
+from nenguide.batch.rows import (
+    Assessed,
+    RowsResult,
+    assess_rows,
+    assess_rows_in_worker,
+    init_worker,
+)
 
-
-@dataclass(frozen=True)
-class Assessed:
-    row: int
-    id: str | None
-    case: Case
-    care: dict[str, Any]
-    flat: dict[str, Any]
+__all__ = [
+    "Assessed",
+    "Counts",
+    "assessed_chunks",
+    "count_rows",
+    "default_rejected_path",
+    "progress",
+]
 
 
 @dataclass
@@ -61,59 +76,76 @@ def assessed_chunks(
     rejects: RejectWriter,
     counts: Counts,
     chunk_size: int = 5000,
-) -> Iterator[list[Assessed]]:
-    """Chunks of assessed rows in input order; rejected rows go to ``rejects``."""
-    for chunk in read_chunks(path, fmt, chunk_size):
-        valid: list[tuple[int, str | None, Case, dict[str, Any]]] = []
-        for row, record in chunk:
-            counts.read += 1
-            rid: str | None = None
-            if isinstance(record, BadLine):
-                rejects.add(row, None, "parse", "(line)", None, record.message)
-                continue
-            try:
-                mapped = mapper.map_record(record) if fmt == "jsonl" else mapper.map_row(record)
-            except RowError as exc:
-                rid = _id_of(record, mapper)
-                rejects.add(row, rid, "mapping", exc.field, exc.column, exc.message)
-                continue
-            rid = mapped.id if mapped.id is not None else _case_id(mapped.case)
-            try:
-                case = parse_case(mapped.case)
-            except CaseInputError as exc:
-                if not exc.errors:
-                    rejects.add(row, rid, "validation", "(case)", None, exc.summary)
-                for e in exc.errors:
-                    allowed = f" (allowed: {e.allowed})" if e.allowed else ""
-                    got = f"; received {e.received!r}" if e.received is not None else ""
-                    rejects.add(row, rid, "validation", e.path, None, f"{e.message}{allowed}{got}")
-                continue
-            valid.append((row, rid, case, mapped.care))
-        results = backend.assess([v[2] for v in valid])
-        out: list[Assessed] = []
-        for (row, rid, case, care), res in zip(valid, results, strict=True):
-            if isinstance(res, Failure):
-                rejects.add(row, rid, "assessment", "(case)", None, res.error)
-                continue
-            out.append(Assessed(row, rid, case, care, res))
-        counts.assessed += len(out)
-        counts.rejected_rows = rejects.rows
-        yield out
+) -> Generator[list[Assessed], None, None]:
+    """Chunks of assessed rows in input order; rejected rows go to ``rejects``.
+
+    Run it to the end or close it (``contextlib.closing``): closing stops the worker processes.
+    """
+    chunks = read_chunks(path, fmt, chunk_size)
+    results: Generator[tuple[int, RowsResult], None, None]
+    if backend.processes > 1:
+        results = _in_workers(chunks, fmt, mapper, backend)
+    else:
+        results = ((len(c), assess_rows(c, fmt, mapper, backend.assess)) for c in chunks)
+    try:
+        for n, res in results:
+            counts.read += n
+            # in the order of one process: the rows as read and validated, then the chunk assessed
+            for rej in (*res.rejected, *res.failed):
+                rejects.add(*rej)
+            counts.assessed += len(res.assessed)
+            counts.rejected_rows = rejects.rows
+            yield res.assessed
+    finally:
+        results.close()
 
 
-def _case_id(case: dict[str, Any]) -> str | None:
-    v = case.get("case_id") if isinstance(case, dict) else None
-    return None if v is None else str(v)
+#: a chunk handed out: its number of rows, and its parts' futures (or its result, worked here)
+_InFlight = tuple[int, list[Future[RowsResult]] | RowsResult]
 
 
-def _id_of(record: Any, mapper: Mapper) -> str | None:
-    if isinstance(record, dict):
-        col = mapper.id_column
-        if col and record.get(col) is not None:
-            return str(record[col])
-        if record.get("id") is not None:
-            return str(record["id"])
-    return None
+def _in_workers(
+    chunks: Iterable[Chunk], fmt: str, mapper: Mapper, backend: Backend
+) -> Generator[tuple[int, RowsResult], None, None]:
+    """``(rows read, result)`` per chunk, in input order, the rows worked on by
+    ``backend.processes`` worker processes. They are started at the first chunk large enough to
+    share, so a small input is worked on here, without their start-up cost."""
+    n = backend.processes
+    pool: ProcessPoolExecutor | None = None
+    pending: deque[_InFlight] = deque()
+    try:
+        for chunk in chunks:
+            if pool is None and len(chunk) < 2 * n:
+                pending.append((len(chunk), assess_rows(chunk, fmt, mapper, backend.assess)))
+            else:
+                if pool is None:
+                    worker = backend.worker()
+                    pool = ProcessPoolExecutor(
+                        n,
+                        mp_context=multiprocessing.get_context(worker.start_method),
+                        initializer=init_worker,
+                        initargs=(worker.make, fmt, mapper),
+                    )
+                size = -(-len(chunk) // n)
+                parts = [chunk[i : i + size] for i in range(0, len(chunk), size)]
+                pending.append((len(chunk), [pool.submit(assess_rows_in_worker, p) for p in parts]))
+            while len(pending) > 1:
+                yield _collect(pending.popleft())
+        while pending:
+            yield _collect(pending.popleft())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _collect(item: _InFlight) -> tuple[int, RowsResult]:
+    n, work = item
+    if isinstance(work, RowsResult):
+        return n, work
+    res = RowsResult()
+    for f in work:
+        res.extend(f.result())
+    return n, res
 
 
 def progress(total: int | None, label: str) -> Any:

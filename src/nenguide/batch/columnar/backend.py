@@ -21,16 +21,15 @@ Per chunk:
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import polars as pl
 
 from nenguide._version import __version__
-from nenguide.batch.backend import Failure, Row
+from nenguide.batch.backend import Failure, Row, Worker
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.columnar.exprs import fits
 from nenguide.batch.columnar.facts import core_fact_frame
@@ -152,6 +151,7 @@ class ColumnarBackend:
 
         # ``kb``: a package loaded by the caller (a folder outside the bundle, e.g. the test
         # fixture); worker processes load ``guideline`` by name, so use it with processes=1
+        self._kb_given = kb is not None
         self.kb = kb if kb is not None else load(guideline)
         if lang not in self.kb.catalog.languages:
             raise ValueError(f"language {lang!r} not available; use {self.kb.catalog.languages}")
@@ -162,7 +162,6 @@ class ColumnarBackend:
         self.fallback_count = 0  # cases whose core steps the engine evaluated (for the docs)
         self.guideline = guideline
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
-        self._pool: Executor | None = None
 
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue
@@ -215,24 +214,21 @@ class ColumnarBackend:
         return cls, stg, liver_type(ctx, facts, cls)
 
     def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
+        """The rows of ``cases``, in this process (with ``processes`` > 1 the batch runner has
+        worker processes read, validate and assess their own rows, see :meth:`worker`)."""
         if not cases:
             return []
-        if self.processes > 1 and len(cases) >= 2 * self.processes:
-            if self._pool is None:
-                # spawn, not fork: Polars' thread pool does not survive a fork
-                self._pool = ProcessPoolExecutor(
-                    self.processes,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_init_worker,
-                    initargs=(self.guideline, self.as_of, self.lang, self.pathway),
-                )
-            size = -(-len(cases) // self.processes)
-            parts = [list(cases[i : i + size]) for i in range(0, len(cases), size)]
-            out: list[Row | Failure] = []
-            for rows in self._pool.map(_assess_in_worker, parts):
-                out.extend(rows)
-            return out
         return self._assess(cases)
+
+    def worker(self) -> Worker:
+        if self._kb_given:
+            raise ValueError(
+                "a knowledge package given as an object cannot be rebuilt in a worker process; "
+                "use processes=1"
+            )
+        # spawn, not fork: Polars' thread pool does not survive a fork
+        make = partial(ColumnarBackend, self.guideline, self.as_of, self.lang, self.pathway, 1)
+        return Worker(make, "spawn")
 
     def _assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
         if self.pathway == "core":
@@ -312,19 +308,4 @@ class ColumnarBackend:
         )
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-
-_WORKER: ColumnarBackend | None = None
-
-
-def _init_worker(guideline: str, as_of: dt.date, lang: str, pathway: Pathway) -> None:
-    global _WORKER
-    _WORKER = ColumnarBackend(guideline, as_of, lang, pathway, processes=1)
-
-
-def _assess_in_worker(cases: list[Case]) -> list[Row | Failure]:
-    assert _WORKER is not None, "worker not initialised"
-    return _WORKER.assess(cases)
+        """Nothing to release (the runner owns the worker processes)."""

@@ -1,0 +1,158 @@
+"""The per-row work of a batch: map, validate and assess a chunk of input rows.
+
+:func:`assess_rows` is the same whether it runs in the main process (one process) or in a worker
+process (``--processes N``, :mod:`nenguide.batch.runner`): a worker is handed the raw records,
+not validated cases, because validation is a third of the per-row work, and pickling a
+validated :class:`~nenguide.model.case.Case` both ways costs more than the columnar core steps.
+What comes back is small and cheap to pickle: per assessed row its number, id, delivered care,
+flat row and the few case values the concordance audit reads (:data:`CASE_COLUMNS`); per
+rejected row the lines of the rejected-rows file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from nenguide.batch.backend import Backend, Failure, Row
+from nenguide.batch.io import BadLine, Chunk
+from nenguide.batch.mapping import Mapper, RowError
+from nenguide.errors import CaseInputError, parse_case
+from nenguide.model.case import Case
+
+#: Columns taken from the case itself (for the concordance audit), and their type.
+CASE_COLUMNS: dict[str, str] = {
+    "tumour_primary_site": "str",
+    "tumour_size_cm": "float",
+    "pathology_ki67_recorded": "bool",
+    "metastases_status": "str",
+}
+
+
+def case_values(case: Case) -> dict[str, Any]:
+    """The :data:`CASE_COLUMNS` of ``case`` (a metastasis status ``unknown`` is null)."""
+    met = case.metastases
+    known = met is not None and met.status.value != "unknown"
+    return {
+        "tumour_primary_site": case.tumour.primary_site.value,
+        "tumour_size_cm": case.tumour.size_cm,
+        "pathology_ki67_recorded": case.pathology.ki67_percent is not None,
+        "metastases_status": met.status.value if known and met else None,
+    }
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """One assessed input row: what the writers and the audit need, not the case itself."""
+
+    row: int
+    id: str | None
+    care: dict[str, Any]
+    flat: dict[str, Any]
+    case_columns: dict[str, Any]  # the :data:`CASE_COLUMNS` of the case
+
+
+class Reject(NamedTuple):
+    """One line of the rejected-rows file (a row with three bad fields has three)."""
+
+    row: int
+    id: str | None
+    stage: str
+    field: str
+    column: str | None
+    reason: str
+
+
+@dataclass
+class RowsResult:
+    """A chunk (or part of one) after the per-row work, in input order.
+
+    ``rejected``: the parse, mapping and validation rejects; ``failed``: the rows the engine
+    raised on (stage ``assessment``). The rejected-rows file lists a chunk's ``rejected``
+    before its ``failed``, as the rows are read and validated before the chunk is assessed.
+    """
+
+    assessed: list[Assessed] = field(default_factory=list)
+    rejected: list[Reject] = field(default_factory=list)
+    failed: list[Reject] = field(default_factory=list)
+
+    def extend(self, other: RowsResult) -> None:
+        self.assessed.extend(other.assessed)
+        self.rejected.extend(other.rejected)
+        self.failed.extend(other.failed)
+
+
+def assess_rows(
+    chunk: Chunk,
+    fmt: str,
+    mapper: Mapper,
+    assess: Callable[[Sequence[Case]], list[Row | Failure]],
+) -> RowsResult:
+    """Map, validate and assess the rows of ``chunk`` with ``assess`` (a backend's, in this
+    process)."""
+    out = RowsResult()
+    valid: list[tuple[int, str | None, Case, dict[str, Any]]] = []
+    for row, record in chunk:
+        rid: str | None = None
+        if isinstance(record, BadLine):
+            out.rejected.append(Reject(row, None, "parse", "(line)", None, record.message))
+            continue
+        try:
+            mapped = mapper.map_record(record) if fmt == "jsonl" else mapper.map_row(record)
+        except RowError as exc:
+            rid = _id_of(record, mapper)
+            out.rejected.append(Reject(row, rid, "mapping", exc.field, exc.column, exc.message))
+            continue
+        rid = mapped.id if mapped.id is not None else _case_id(mapped.case)
+        try:
+            case = parse_case(mapped.case)
+        except CaseInputError as exc:
+            if not exc.errors:
+                out.rejected.append(Reject(row, rid, "validation", "(case)", None, exc.summary))
+            for e in exc.errors:
+                allowed = f" (allowed: {e.allowed})" if e.allowed else ""
+                got = f"; received {e.received!r}" if e.received is not None else ""
+                reason = f"{e.message}{allowed}{got}"
+                out.rejected.append(Reject(row, rid, "validation", e.path, None, reason))
+            continue
+        valid.append((row, rid, case, mapped.care))
+    results = assess([v[2] for v in valid]) if valid else []
+    for (row, rid, case, care), res in zip(valid, results, strict=True):
+        if isinstance(res, Failure):
+            out.failed.append(Reject(row, rid, "assessment", "(case)", None, res.error))
+            continue
+        out.assessed.append(Assessed(row, rid, care, res, case_values(case)))
+    return out
+
+
+def _case_id(case: dict[str, Any]) -> str | None:
+    v = case.get("case_id") if isinstance(case, dict) else None
+    return None if v is None else str(v)
+
+
+def _id_of(record: Any, mapper: Mapper) -> str | None:
+    if isinstance(record, dict):
+        col = mapper.id_column
+        if col and record.get(col) is not None:
+            return str(record[col])
+        if record.get("id") is not None:
+            return str(record["id"])
+    return None
+
+
+# ------------------------------------------------------------------ in a worker process
+
+_WORKER: tuple[Backend, str, Mapper] | None = None
+
+
+def init_worker(make: Callable[[], Backend], fmt: str, mapper: Mapper) -> None:
+    """Once per worker process: the backend (in-process, ``processes=1``) and the mapping."""
+    global _WORKER
+    _WORKER = (make(), fmt, mapper)
+
+
+def assess_rows_in_worker(chunk: Chunk) -> RowsResult:
+    assert _WORKER is not None, "worker not initialised"
+    backend, fmt, mapper = _WORKER
+    return assess_rows(chunk, fmt, mapper, backend.assess)
