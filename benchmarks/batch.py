@@ -6,7 +6,9 @@ For each size (default 10^4 and 10^5; add 10^6 with ``--sizes 10000 100000 10000
 its own process:
 
 * ``per-case``: ``nenguide batch --backend per-case`` (the reference engine, one process);
-* ``columnar``: ``nenguide batch --backend columnar`` (core steps over each 5 000-case chunk);
+* ``columnar``: ``nenguide batch --backend columnar`` (core steps over each 5 000-case chunk),
+  in one process and with ``--processes 2`` (worker processes that read, validate and assess
+  their own rows);
 * ``spark local[2]``: ``nenguide.batch.spark.assess`` (columnar backend in ``mapInArrow``) in a
   local Spark session, written to Parquet (session start-up reported separately).
 
@@ -294,6 +296,9 @@ def main() -> None:
                 runs.append(
                     ("full columnar", [*batch, "--backend", "columnar"] if full_ok else None)
                 )
+                # two worker processes that read, validate and assess their own rows
+                two = [*batch, "--backend", "columnar", "--processes", "2"]
+                runs.append(("full columnar (2 processes)", two if full_ok else None))
                 if not args.no_spark:
                     spark = [sys.executable, str(script), str(src), f"{tmp}/o3", "columnar"]
                     runs.append(("full spark local[2]", spark if full_ok else None))
