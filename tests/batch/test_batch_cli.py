@@ -68,23 +68,10 @@ def test_two_processes_give_the_same_rows(tmp_path: Path) -> None:
     assert pl.read_parquet(one).equals(pl.read_parquet(two))
 
 
-REGISTRY = """patient_no,topo,morph,ki67,size_mm,m
-P1,C25.1,8240/3,2.5,22,0
-P2,C20.9,8246/3,70,15,1
-P3,C17.9,8240/3,1,10,0
-P4,C25.1,8240/3,250,10,0
-P5,C18.1,8240/3,1,7,7
-P6,C16.2,8249/3,,30,0
-"""
-MAPPING = """
-id_column: patient_no
-fields:
-  tumour.primary_site: {column: topo, codes: icdo3_topography}
-  pathology: {column: morph, codes: icdo3_morphology}
-  pathology.ki67_percent: {column: ki67}
-  tumour.size_cm: {column: size_mm, unit: mm}
-  metastases.status: {column: m, values: {"0": none, "1": present}}
-"""
+DATA = Path(__file__).parent / "data"
+#: a small registry extract (one bad row per kind) and its column mapping
+REGISTRY = (DATA / "registry.csv").read_text(encoding="utf-8")
+MAPPING = (DATA / "registry-mapping.yaml").read_text(encoding="utf-8")
 
 
 def test_csv_with_mapping_reports_every_bad_row_and_keeps_going(tmp_path: Path) -> None:

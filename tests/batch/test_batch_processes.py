@@ -200,25 +200,12 @@ def test_concordance_is_the_same_with_two_processes(tmp_path: Path) -> None:
     assert two.frame["tumour_primary_site"].null_count() == 0
 
 
-REGISTRY = """patient_no,topo,morph,ki67,size_mm,m
-P1,C25.1,8240/3,2.5,22,0
-P2,C20.9,8246/3,70,15,1
-P3,C17.9,8240/3,1,10,0
-P4,C25.1,8240/3,250,10,0
-P5,C18.1,8240/3,1,7,7
-P6,C16.2,8249/3,,30,0
-P7,C25.1,8240/3,12,18,1
-P8,C18.7,8240/3,3,9,0
-"""
-MAPPING = """
-id_column: patient_no
-fields:
-  tumour.primary_site: {column: topo, codes: icdo3_topography}
-  pathology: {column: morph, codes: icdo3_morphology}
-  pathology.ki67_percent: {column: ki67}
-  tumour.size_cm: {column: size_mm, unit: mm}
-  metastases.status: {column: m, values: {"0": none, "1": present}}
-"""
+DATA = Path(__file__).parent / "data"
+#: the registry extract of test_batch_cli.py with two more rows, and its mapping
+REGISTRY = (DATA / "registry.csv").read_text(encoding="utf-8") + (
+    "P7,C25.1,8240/3,12,18,1\nP8,C18.7,8240/3,3,9,0\n"
+)
+MAPPING = (DATA / "registry-mapping.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("backend", ["columnar", "per-case"])
