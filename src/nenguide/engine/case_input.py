@@ -35,6 +35,7 @@ _SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
 _PROGRESSED_FACTS = tuple((t, f"progressed_on_{t.value}") for t in Therapy)
 _MIN = dt.date.min
 
+
 def _latest_dated(items: list[Any]) -> Any:
     """The most recent item by date (undated items count as older)."""
     return sorted(items, key=lambda i: (i.date is not None, i.date or 0))[-1]
@@ -227,7 +228,6 @@ def extra_input(case: Case, carriers: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-
 def carrier_input(ctx: Context, case: Case) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The carrier facts and the genes carried: the patient's germline results, each decided by
     the package's carrier table (:func:`.case_items.germline_input`)."""
@@ -238,6 +238,7 @@ def done_input(ctx: Context, case: Case) -> dict[str, str]:
     """What was already done (investigations, lab tests that count): the case's lists, decided
     by the package's tables (:func:`.case_items.done_tokens`)."""
     return done_tokens(ctx, case.clinical.investigations, case.clinical.labs)
+
 
 def _catalogue(ctx: Context) -> AnalyteCatalogue:
     cat = getattr(ctx.kb, "analytes", None)

@@ -27,7 +27,7 @@ from nenguide.engine.trace_entries import (
     first_hit,
     table_entry,
 )
-from nenguide.model.assessment import IssueKind
+from nenguide.model.assessment import Classification, IssueKind
 from nenguide.model.frozen import FrozenDict, FrozenList, freeze
 
 MEMO_LIMIT = 20_000
@@ -75,6 +75,38 @@ FIELD_PARAMS = frozenset({"needs", "needed", "missing", "fields"})
 
 def fields_of(facts: Iterable[str]) -> list[str]:
     return sorted({FIELD_OF_FACT.get(f, f) for f in facts})
+
+
+#: the case fields of the grade's two indices (the Ki-67 first, then the mitoses)
+GRADE_FIELDS = ("pathology.ki67_percent", "pathology.mitoses_per_2mm2")
+#: the case fields that decide the category (a grade left open by an open category)
+CATEGORY_FIELDS = ("pathology.differentiation", "pathology.morphology")
+_GRADES = ("G1", "G2", "G3")
+
+
+def grade_fields(ctx: Context, step: str, cls: Classification | None) -> tuple[str, ...]:
+    """The case fields an open grade waits on, for every step that names them: an index whose
+    own grade is open only when some value of it could change the grade (the classification's
+    combine table, traced under ``step``): a Ki-67 of 12 % with a mitotic range of 15-30 asks
+    for the mitoses, not for the Ki-67 already given; a Ki-67 of 35 % (G3 whatever the
+    mitoses) asks for neither, and the category's fields are named (the grade waits on the
+    differentiation). Both indices when neither gave a grade, or without the
+    classification."""
+    if cls is None or cls.grade is not None:  # no classification, or no open grade to name
+        return GRADE_FIELDS
+    ki67, mitoses = cls.grade_by_ki67, cls.grade_by_mitoses
+    if ki67 is None and mitoses is None:
+        return GRADE_FIELDS
+    if ki67 is not None and mitoses is not None:
+        return CATEGORY_FIELDS
+    table = ctx.table_id("classification", "grade_combine")
+    grades = {
+        ctx.first(step, table, {"grade_ki67": ki67 or g, "grade_mitoses": mitoses or g}).value
+        for g in _GRADES
+    } - {None, "GX"}
+    if len(grades) > 1:  # the open index can change the grade
+        return GRADE_FIELDS[1:] if ki67 is not None else GRADE_FIELDS[:1]
+    return CATEGORY_FIELDS
 
 
 _SCALARS = (str, int, float, bool, type(None))

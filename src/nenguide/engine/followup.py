@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nenguide.engine.context import Context, fields_of
+from nenguide.engine.context import Context, fields_of, grade_fields
 from nenguide.engine.logic import one_of
 from nenguide.engine.table_eval import outcomes
 from nenguide.engine.tables import TableResult
@@ -41,7 +41,6 @@ STEP = "follow_up"
 #: Facts of this step -> the case fields they come from (beyond context.FIELD_OF_FACT).
 FIELDS: dict[str, list[str]] = {
     "category": ["pathology.differentiation", "pathology.morphology"],
-    "grade": ["pathology.ki67_percent", "pathology.mitoses_per_2mm2"],
     "resection_margin": ["clinical.resection.performed", "clinical.resection.margin"],
     "met_status": ["metastases.status"],
     "node_status": ["regional_nodes"],
@@ -188,17 +187,15 @@ def _open(ctx: Context, cls: Classification) -> tuple[Any, Any]:
     return category, one_of(grades_left) if grades_left else None
 
 
-def _fields(names: Iterable[str], cls: Classification | None = None) -> list[str]:
-    """The case fields behind the open inputs ``names``. An open grade names only the index
-    whose own grade is still open (a Ki-67 of 6 % with a mitotic range of 10-30 asks for the
-    mitoses, not for the Ki-67); both when neither is, or without the classification."""
+def _fields(ctx: Context, names: Iterable[str], cls: Classification | None = None) -> list[str]:
+    """The case fields behind the open inputs ``names``; an open grade's are those of
+    :func:`~nenguide.engine.context.grade_fields` (a Ki-67 of 6 % with a mitotic range of
+    10-30 asks for the mitoses, not for the Ki-67)."""
     out: set[str] = set()
     for n in names:
-        fields = FIELDS.get(n) or fields_of([n])
-        if n == "grade" and cls is not None:  # FIELDS["grade"]: the Ki-67, then the mitoses
-            by_index = (cls.grade_by_ki67, cls.grade_by_mitoses)
-            fields = [f for f, g in zip(fields, by_index, strict=True) if g is None] or fields
-        out.update(fields)
+        out.update(
+            grade_fields(ctx, STEP, cls) if n == "grade" else FIELDS.get(n) or fields_of([n])
+        )
     return sorted(out)
 
 
@@ -275,11 +272,13 @@ def follow_up(
     lifelong = None if not ex.decided else ex.value is not True
     ex_rule = ex.row.id if ex.decided and ex.row else None
     if not fam.decided:
-        missing = _fields(["category"]) if ex.decided else _fields({"category", *ex.missing})
+        missing = (
+            _fields(ctx, ["category"]) if ex.decided else _fields(ctx, {"category", *ex.missing})
+        )
         return _insufficient(ctx, missing, ex_rule, lifelong, ex.row.sources if ex.row else ())
     ff["family"] = fam.value
     if not ex.decided:
-        return _insufficient(ctx, _fields(ex.missing, cls), None)
+        return _insufficient(ctx, _fields(ctx, ex.missing, cls), None)
     assert ex.row is not None
     if ex.value is True:
         return _follow_up(
@@ -317,7 +316,8 @@ def follow_up(
         open_inputs = set(res.missing)
         if "risk" in open_inputs:  # (also when the risk's candidates leave a row open)
             open_inputs = (open_inputs - {"risk"}) | risk_missing
-        return _insufficient(ctx, _fields(open_inputs, cls), ex.row.id, lifelong, ex.row.sources)
+        fields = _fields(ctx, open_inputs, cls)
+        return _insufficient(ctx, fields, ex.row.id, lifelong, ex.row.sources)
     assert res.row is not None
     name = str(res.value)
     params = schedule_parameters(ctx)

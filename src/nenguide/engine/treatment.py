@@ -72,7 +72,7 @@ def treatment(
     eff = effective_site(kb, site)
     tx = texts_for(kb, ctx.lang)
     f = derive_facts(facts, liver, eff)
-    w = Offers(ctx, f, tx.cat, tx, conditional_inputs=conditional_inputs(kb))
+    w = Offers(ctx, f, tx.cat, tx, conditional_inputs=conditional_inputs(kb), cls=cls)
     if any(i["kind"] is IssueKind.conflict for i in ctx.issues):
         w.add_mdt(MDT_DATA_CONFLICT)
 
@@ -89,7 +89,7 @@ def treatment(
         ctx.issue(
             "TX_SETTING_NEEDS_DATA",
             STEP,
-            fields_for(sorted(setting.missing) or ["met_status"]),
+            fields_for(sorted(setting.missing) or ["met_status"], w.grade()),
             rule_id=ctx.table_id(STEP, "setting"),
         )
         return _open_setting(ctx, f, setting, eff, w)
@@ -148,8 +148,9 @@ def _open_setting(
         fv["setting"] = res.value
         sub = Context(ctx.kb, ctx.lang)
         sw = Offers(
-            sub, fv, w.cat, w.tx, conditional_inputs=w.conditional_inputs, mdt=list(w.mdt)
-        )
+            sub, fv, w.cat, w.tx, conditional_inputs=w.conditional_inputs, mdt=list(w.mdt),
+            cls=w.cls,
+        )  # fmt: skip
         runs.append((value, _options(sw, fv, eff)))
         trace.add(sub.trace)
         issues.add(sub.issues)
@@ -225,9 +226,9 @@ def _gastric_type(w: Offers, f: dict[str, Any]) -> bool:
         w.ctx.issue(
             "TX_GASTRIC_TYPE_NEEDS_DATA",
             STEP,
-            fields_for(missing),
+            fields_for(missing, w.grade()),
             rule_id=w.ctx.table_id("facts", "gastric_cause"),
-            needs=tuple(fields_for(missing)),
+            needs=tuple(fields_for(missing, w.grade())),
         )
         return False
     return True

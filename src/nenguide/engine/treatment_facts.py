@@ -3,7 +3,7 @@ them comes from (:data:`TX_FIELDS`, for the issues that name what is missing).""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nenguide.engine import ranges
@@ -61,12 +61,14 @@ TX_FIELDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def fields_for(facts: Iterable[str]) -> list[str]:
-    """The case fields ``facts`` come from, each once, in order."""
+def fields_for(facts: Iterable[str], grade: Sequence[str] | None = None) -> list[str]:
+    """The case fields ``facts`` come from, each once, in order; ``grade``: the fields the
+    grade waits on for this case (:func:`~nenguide.engine.context.grade_fields`; default:
+    both indices)."""
     get = TX_FIELDS.get
     out: list[str] = []
     for f in facts:
-        out += get(f, (f,))
+        out += grade if f == "grade" and grade is not None else get(f, (f,))
     return list(dict.fromkeys(out)) if len(out) > 1 else out
 
 

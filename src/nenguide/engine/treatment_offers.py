@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from nenguide.engine.context import Context, jsonable
+from nenguide.engine.context import Context, grade_fields, jsonable
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
 from nenguide.engine.treatment_data import OptionSpec
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.engine.treatment_texts import STEP, TreatmentTexts, requirements
-from nenguide.model.assessment import TreatmentOption, TreatmentRequirement
+from nenguide.model.assessment import Classification, TreatmentOption, TreatmentRequirement
 from nenguide.model.frozen import FrozenDict
 from nenguide.model.site import SiteParameters
 
@@ -44,6 +44,16 @@ class Offers:
     conditional: dict[str, tuple[Row, list[str]]] = field(default_factory=dict)
     conditional_inputs: frozenset[str] = frozenset()
     mdt: list[str] = field(default_factory=list)
+    #: the classification, for the case fields an open grade waits on (:meth:`grade`)
+    cls: Classification | None = None
+    _grade: tuple[str, ...] | None = None
+
+    def grade(self) -> tuple[str, ...]:
+        """The case fields an open grade waits on for this case (context.grade_fields; worked
+        out, and traced, only when an issue names the grade)."""
+        if self._grade is None:
+            self._grade = grade_fields(self.ctx, STEP, self.cls)
+        return self._grade
 
     def because(self, row: Row) -> list[str]:
         return self.tx.because_of(self.ctx, row.conditions, self.facts)
@@ -112,10 +122,10 @@ class Offers:
         self.ctx.issue(
             "TX_NEEDS_DATA",
             STEP,
-            fields_for(sorted(res.missing)),
+            fields_for(sorted(res.missing), self.grade()),
             rule_id=table_id,
             options=tuple(self.name(p) for p in possible if p),
-            needs=tuple(fields_for(sorted(res.missing))),
+            needs=tuple(fields_for(sorted(res.missing), self.grade())),
         )
 
 
@@ -169,7 +179,7 @@ def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[s
     the first one's rule (``options``: option code, rule id, the facts it waits on)."""
     groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for option, rule, unknown in options:
-        groups.setdefault(tuple(fields_for(unknown)), []).append((option, rule))
+        groups.setdefault(tuple(fields_for(unknown, w.grade())), []).append((option, rule))
     names = w.tx.names
     for flds, items in groups.items():
         w.ctx.issue(
@@ -225,9 +235,7 @@ def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
     return out + conditional
 
 
-def _availability(
-    ctx: Context, spec: OptionSpec, site: SiteParameters, caveats: list[str]
-) -> bool:
+def _availability(ctx: Context, spec: OptionSpec, site: SiteParameters, caveats: list[str]) -> bool:
     """Whether the items ``spec`` requires are available at ``site`` (caveats added when not,
     when not confirmed, or when not reimbursed)."""
     available = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nenguide.engine.context import Context, fields_of
+from nenguide.engine.context import Context, fields_of, grade_fields
 from nenguide.engine.tables import Row
 from nenguide.model.assessment import (
     Classification,
@@ -29,7 +29,6 @@ STEP = "workup"
 #: Facts of this step that are not in context.FIELD_OF_FACT -> the case fields they come from.
 FIELDS: dict[str, list[str]] = {
     "category": ["pathology.differentiation", "pathology.morphology"],
-    "grade": ["pathology.ki67_percent", "pathology.mitoses_per_2mm2"],
     "met_status": ["metastases.status"],
     "liver_mets": ["metastases.liver"],
     "carcinoid_syndrome": ["clinical.symptoms", "clinical.labs"],
@@ -80,10 +79,12 @@ def _is_done(row: Row, done: Mapping[str, str]) -> list[str] | None:
     return None
 
 
-def _fields(names: list[str]) -> list[str]:
+def _fields(names: list[str], grade: tuple[str, ...]) -> list[str]:
+    """The case fields behind the open inputs ``names``; ``grade``: those of an open grade
+    (:func:`~nenguide.engine.context.grade_fields`)."""
     out: set[str] = set()
     for n in names:
-        out.update(FIELDS.get(n) or fields_of([n]))
+        out.update(grade if n == "grade" else FIELDS.get(n) or fields_of([n]))
     return sorted(out)
 
 
@@ -146,15 +147,19 @@ def workup(
         if code in items or code in satisfied or _is_done(row, done) is not None:
             continue
         undecided.setdefault(code, set()).update(unknown)
+    grade: tuple[str, ...] = ()  # the fields of an open grade, worked out once when named
     for code in sorted(undecided):
         missing = sorted(undecided[code])
+        if not grade and "grade" in missing:
+            grade = grade_fields(ctx, STEP, cls)
+        fields = _fields(missing, grade)
         ctx.issue(
             "WORKUP_NEEDS_DATA",
             STEP,
-            _fields(missing),
+            fields,
             item=ctx.text(f"workup.{code}"),
             item_code=code,
-            missing=", ".join(_fields(missing)),
+            missing=", ".join(fields),
         )
     # built frozen (the merging above changes an item until here)
     return FrozenList([_frozen(it) for it in items.values()])
