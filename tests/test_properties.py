@@ -205,6 +205,7 @@ def test_grade_boundaries(kb: Knowledge, k: float | None, m: float | None, grade
 
 # --- stage never falls when T, N or M rise --------------------------------------------------
 
+
 @SETTINGS
 @given(
     table=st.sampled_from(sorted(ORDERS)),

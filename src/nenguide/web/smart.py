@@ -321,9 +321,11 @@ def install(app: FastAPI) -> None:
         # English: the detailed message; other languages: the code's text when there is one
         reason = exc.message
         if tx.lang != "en":
-            reason = tx.t(f"smart.err.{exc.code}") if f"smart.err.{exc.code}" in ui_texts()[
-                tx.lang
-            ] else tx.t("smart.err.other", message=exc.message)
+            reason = (
+                tx.t(f"smart.err.{exc.code}")
+                if f"smart.err.{exc.code}" in ui_texts()[tx.lang]
+                else tx.t("smart.err.other", message=exc.message)
+            )
         out = render.page(
             request,
             "error.html",
