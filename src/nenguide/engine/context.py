@@ -84,14 +84,30 @@ CATEGORY_FIELDS = ("pathology.differentiation", "pathology.morphology")
 _GRADES = ("G1", "G2", "G3")
 
 
+def grades_left(
+    ctx: Context, step: str, by_ki67: str | None, by_mitoses: str | None
+) -> frozenset[str]:
+    """The grades the classification's combine table gives for the indices' own grades, an
+    index not known taking every grade (each look-up traced under ``step``); ``GX`` and no
+    answer left out."""
+    table = ctx.table_id("classification", "grade_combine")
+    return frozenset(
+        {
+            ctx.first(step, table, {"grade_ki67": k, "grade_mitoses": m}).value
+            for k in ((by_ki67,) if by_ki67 else _GRADES)
+            for m in ((by_mitoses,) if by_mitoses else _GRADES)
+        }
+        - {None, "GX"}
+    )
+
+
 def grade_fields(ctx: Context, step: str, cls: Classification | None) -> tuple[str, ...]:
     """The case fields an open grade waits on, for every step that names them: an index whose
-    own grade is open only when some value of it could change the grade (the classification's
-    combine table, traced under ``step``): a Ki-67 of 12 % with a mitotic range of 15-30 asks
-    for the mitoses, not for the Ki-67 already given; a Ki-67 of 35 % (G3 whatever the
-    mitoses) asks for neither, and the category's fields are named (the grade waits on the
-    differentiation). Both indices when neither gave a grade, or without the
-    classification."""
+    own grade is open only when some value of it could change the grade (:func:`grades_left`):
+    a Ki-67 of 12 % with a mitotic range of 15-30 asks for the mitoses, not for the Ki-67
+    already given; a Ki-67 of 35 % (G3 whatever the mitoses) asks for neither, and the
+    category's fields are named (the grade waits on the differentiation). Both indices when
+    neither gave a grade, or without the classification."""
     if cls is None or cls.grade is not None:  # no classification, or no open grade to name
         return GRADE_FIELDS
     ki67, mitoses = cls.grade_by_ki67, cls.grade_by_mitoses
@@ -99,12 +115,7 @@ def grade_fields(ctx: Context, step: str, cls: Classification | None) -> tuple[s
         return GRADE_FIELDS
     if ki67 is not None and mitoses is not None:
         return CATEGORY_FIELDS
-    table = ctx.table_id("classification", "grade_combine")
-    grades = {
-        ctx.first(step, table, {"grade_ki67": ki67 or g, "grade_mitoses": mitoses or g}).value
-        for g in _GRADES
-    } - {None, "GX"}
-    if len(grades) > 1:  # the open index can change the grade
+    if len(grades_left(ctx, step, ki67, mitoses)) > 1:  # the open index can change the grade
         return GRADE_FIELDS[1:] if ki67 is not None else GRADE_FIELDS[:1]
     return CATEGORY_FIELDS
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nenguide.engine.context import Context, fields_of, grade_fields
+from nenguide.engine.context import Context, fields_of, grade_fields, grades_left
 from nenguide.engine.logic import one_of
 from nenguide.engine.table_eval import outcomes
 from nenguide.engine.tables import TableResult
@@ -149,6 +149,17 @@ def followup_facts(
     }
 
 
+def _schedule_over_risks(
+    ctx: Context, schedule_id: str, ff: dict[str, Any], risk: TableResult
+) -> TableResult | None:
+    """The schedule table once per risk group the undecided ``risk`` can still give (each
+    traced): its result when every group gives the same row (the schedule is settled
+    whatever the risk), else ``None``."""
+    each = [ctx.first(STEP, schedule_id, {**ff, "risk": r}) for r in _risk_candidates(ctx, risk)]
+    rows = {e.row.id if e.decided and e.row is not None else None for e in each}
+    return each[0] if each and len(rows) == 1 and None not in rows else None
+
+
 def _risk_candidates(ctx: Context, risk: TableResult) -> tuple[Any, ...]:
     """The risk groups an undecided risk table can still give, over every value its unknown
     inputs can take (:func:`outcomes`), so that a schedule that is the same for all of them is
@@ -176,15 +187,8 @@ def _open(ctx: Context, cls: Classification) -> tuple[Any, Any]:
     category = one_of(cls.possible_categories) if cls.possible_categories else None
     if cls.grade is not None or (cls.grade_by_ki67 is None and cls.grade_by_mitoses is None):
         return category, None
-    grades = ("G1", "G2", "G3")
-    table = ctx.table_id("classification", "grade_combine")
-    outs = {
-        ctx.first(STEP, table, {"grade_ki67": k, "grade_mitoses": m}).value
-        for k in ((cls.grade_by_ki67,) if cls.grade_by_ki67 else grades)
-        for m in ((cls.grade_by_mitoses,) if cls.grade_by_mitoses else grades)
-    }
-    grades_left = outs - {None, "GX"}
-    return category, one_of(grades_left) if grades_left else None
+    left = grades_left(ctx, STEP, cls.grade_by_ki67, cls.grade_by_mitoses)
+    return category, one_of(left) if left else None
 
 
 def _fields(ctx: Context, names: Iterable[str], cls: Classification | None = None) -> list[str]:
@@ -290,8 +294,8 @@ def follow_up(
             sources=ex.row.sources,
         )
 
+    risk: TableResult | None = None
     risk_missing: set[str] = set()
-    risks: tuple[Any, ...] = ()
     ff["risk"] = None
     if ff["family"] == "net":
         risk = ctx.first(STEP, ctx.table_id(STEP, "risk"), ff)
@@ -299,22 +303,15 @@ def follow_up(
             ff["risk"] = risk.value
         else:
             risk_missing = set(risk.missing)
-            risks = _risk_candidates(ctx, risk)
 
     schedule_id = ctx.table_id(STEP, "schedule")
     res = ctx.first(STEP, schedule_id, ff)
-    if not res.decided and risks and set(res.missing) <= {"risk"}:
-        # only the risk group is open and its candidates are known: the schedule table once
-        # per candidate (each traced); the same row for every one settles the schedule
-        each = [ctx.first(STEP, schedule_id, {**ff, "risk": r}) for r in risks]
-        if (
-            all(e.decided and e.row is not None for e in each)
-            and len({e.row.id for e in each if e.row}) == 1
-        ):
-            res = each[0]
+    if not res.decided and risk is not None and not risk.decided and set(res.missing) <= {"risk"}:
+        # only the risk group is open: the schedule once per group it can still be
+        res = _schedule_over_risks(ctx, schedule_id, ff, risk) or res
     if not res.decided:
         open_inputs = set(res.missing)
-        if "risk" in open_inputs:  # (also when the risk's candidates leave a row open)
+        if "risk" in open_inputs:
             open_inputs = (open_inputs - {"risk"}) | risk_missing
         fields = _fields(ctx, open_inputs, cls)
         return _insufficient(ctx, fields, ex.row.id, lifelong, ex.row.sources)

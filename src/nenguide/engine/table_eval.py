@@ -154,10 +154,9 @@ def outcomes(
     """Every output a first table gives when each input in ``unknown`` takes each value it
     can (its candidates when it is a ``OneOf``; else its declared domain: an enum's values, a
     bool's true and false), the other inputs as ``read``: the exact candidate set of an
-    undecided result. ``None`` when it cannot be
-    known that way: an unknown input that is a number (no finite domain), more than
-    :data:`OUTCOMES_LIMIT` combinations, or a combination that leaves the table undecided or
-    no row applying (then "no answer" is a candidate too)."""
+    undecided result. ``None`` when it cannot be known that way: an unknown input that is a
+    number (no finite domain), more than :data:`OUTCOMES_LIMIT` combinations, or a combination
+    that leaves the table undecided or no row applying (then "no answer" is a candidate too)."""
     names = tuple(unknown)
     domains: list[tuple[Any, ...]] = []
     for name in names:

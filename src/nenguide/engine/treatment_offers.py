@@ -46,7 +46,7 @@ class Offers:
     mdt: list[str] = field(default_factory=list)
     #: the classification, for the case fields an open grade waits on (:meth:`grade`)
     cls: Classification | None = None
-    _grade: tuple[str, ...] | None = None
+    _grade: tuple[str, ...] | None = field(default=None, init=False, repr=False)
 
     def grade(self) -> tuple[str, ...]:
         """The case fields an open grade waits on for this case (context.grade_fields; worked
