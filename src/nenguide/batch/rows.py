@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from nenguide.batch.backend import Backend, Failure, Row
-from nenguide.batch.io import BadLine, Chunk
+from nenguide.batch.io import BadLine, Chunk, decode_line
 from nenguide.batch.mapping import Mapper, RowError
 from nenguide.errors import CaseInputError, parse_case
 from nenguide.model.case import Case
@@ -93,13 +93,15 @@ def assess_rows(
     process)."""
     out = RowsResult()
     valid: list[tuple[int, str | None, Case, dict[str, Any]]] = []
-    for row, record in chunk:
+    jsonl = fmt == "jsonl"
+    for row, item in chunk:
         rid: str | None = None
+        record = decode_line(item) if jsonl else item
         if isinstance(record, BadLine):
             out.rejected.append(Reject(row, None, "parse", "(line)", None, record.message))
             continue
         try:
-            mapped = mapper.map_record(record) if fmt == "jsonl" else mapper.map_row(record)
+            mapped = mapper.map_record(record) if jsonl else mapper.map_row(record)
         except RowError as exc:
             rid = _id_of(record, mapper)
             out.rejected.append(Reject(row, rid, "mapping", exc.field, exc.column, exc.message))

@@ -1,0 +1,69 @@
+"""The batch writer's frame and the JSON Lines reader (nenguide.batch.io)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nenguide.batch.io import BadLine, decode_line, frame_of, output_schema, read_chunks
+
+SCHEMA: dict[str, Any] = {
+    "row": pl.Int64,
+    "when": pl.Date,
+    "flag": pl.Boolean,
+    "codes": pl.List(pl.String),
+    "available": pl.List(pl.Boolean),
+}
+
+_text = st.text(min_size=0, max_size=6)
+_row = st.fixed_dictionaries(
+    {
+        "row": st.integers(min_value=1, max_value=10**9),
+        "when": st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)),
+        "flag": st.none() | st.booleans(),
+        "codes": st.none() | st.lists(_text, max_size=5),
+        "available": st.none() | st.lists(st.booleans(), max_size=4),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=30))
+def test_frame_of_is_what_polars_builds_from_the_rows(rows: list[dict[str, Any]]) -> None:
+    want = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    got = frame_of(rows, SCHEMA)
+    assert got.schema == want.schema
+    assert got.equals(want)  # null cells, empty lists and values in place
+
+
+def test_frame_of_has_the_output_schema() -> None:
+    schema = output_schema("registry_id")
+    row = {k: None for k in schema} | {"row": 1, "issue_codes": ["A", "B"], "treatment_codes": []}
+    got = frame_of([row, {**row, "row": 2, "issue_codes": None}], schema)
+    assert got.schema == pl.Schema(schema)
+    assert got["issue_codes"].to_list() == [["A", "B"], None]
+    assert got["treatment_codes"].to_list() == [[], []]
+
+
+def test_jsonl_lines_are_decoded_by_the_worker_and_a_bad_line_is_named(tmp_path: Any) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"a": 1}\n\n{not json\n[1, 2]\n', encoding="utf-8")
+    (chunk,) = list(read_chunks(str(path), "jsonl", 10))
+    assert [row for row, _ in chunk] == [1, 2, 3]  # blank lines are not rows
+    assert decode_line(chunk[0][1]) == {"a": 1}
+    bad = decode_line(chunk[1][1])
+    assert isinstance(bad, BadLine) and bad.message.startswith("not valid JSON")
+    assert decode_line(chunk[2][1]) == [1, 2]  # valid JSON, not an object: the mapping rejects it
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_chunks_keep_row_numbers(tmp_path: Any, size: int) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(f'{{"i": {i}}}\n' for i in range(3)), encoding="utf-8")
+    rows = [row for chunk in read_chunks(str(path), "jsonl", size) for row, _ in chunk]
+    assert rows == [1, 2, 3]
