@@ -67,3 +67,34 @@ def test_chunks_keep_row_numbers(tmp_path: Any, size: int) -> None:
     path.write_text("".join(f'{{"i": {i}}}\n' for i in range(3)), encoding="utf-8")
     rows = [row for chunk in read_chunks(str(path), "jsonl", size) for row, _ in chunk]
     assert rows == [1, 2, 3]
+
+
+def test_gc_is_paused_for_a_batch_and_its_cycles_freed_at_the_end() -> None:
+    import gc
+    import weakref
+
+    from nenguide.batch.backend import gc_paused
+
+    class Node:
+        other: Any = None
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested: still paused when the inner one ends
+            pass
+        assert not gc.isenabled()
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a reference cycle, unreachable once the names go
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None  # not collected while paused
+    assert gc.isenabled()
+    assert gone() is None  # collected when the batch ends
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector the caller paused stays paused
+    finally:
+        gc.enable()

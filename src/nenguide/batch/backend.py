@@ -20,8 +20,10 @@ rejected-rows file.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
@@ -73,17 +75,42 @@ class Settings:
     lang: str = "en"
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a batch of cases is assessed, and the objects
+    made meanwhile collected once at the end.
+
+    Assessing a case allocates many containers that outlive it in the engine's memo (until it
+    is full and cleared); with the collector running, these net allocations set off a young
+    collection every few hundred of them, each traversing what the memo holds, about a fifth
+    of a batch's time (benchmarks.md). Paused, nothing is traversed during the batch; the
+    collection at the end examines every object made during it (all still in the youngest
+    generation), so memory held by a reference cycle is freed by the end of the batch, as
+    before. Nested use keeps the collector paused until the outermost ends; a collector
+    paused by the caller stays paused."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
+
+
 def _assess_many(cases: Sequence[Case], st: Settings) -> list[Row | Failure]:
     from nenguide.engine.assess import assess
     from nenguide.knowledge import load
 
     kb = load(st.guideline)
     out: list[Row | Failure] = []
-    for case in cases:
-        try:
-            out.append(flatten(assess(case, kb, as_of=st.as_of, lang=st.lang)))
-        except Exception as exc:  # a bad case must not stop the batch; reported, not dropped
-            out.append(Failure(f"{type(exc).__name__}: {exc}"))
+    with gc_paused():
+        for case in cases:
+            try:
+                out.append(flatten(assess(case, kb, as_of=st.as_of, lang=st.lang)))
+            except Exception as exc:  # a bad case must not stop the batch; reported, not dropped
+                out.append(Failure(f"{type(exc).__name__}: {exc}"))
     return out
 
 

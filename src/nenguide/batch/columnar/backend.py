@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 import polars as pl
 
 from nenguide._version import __version__
-from nenguide.batch.backend import Failure, Row, Worker
+from nenguide.batch.backend import Failure, Row, Worker, gc_paused
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.columnar.exprs import fits
 from nenguide.batch.columnar.facts import core_fact_frame
@@ -218,7 +218,8 @@ class ColumnarBackend:
         worker processes read, validate and assess their own rows, see :meth:`worker`)."""
         if not cases:
             return []
-        return self._assess(cases)
+        with gc_paused():
+            return self._assess(cases)
 
     def worker(self) -> Worker:
         if self._kb_given:
