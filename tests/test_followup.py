@@ -3,11 +3,12 @@ dates (month ends, leap years), missing data named."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nenguide import assess
@@ -105,6 +106,59 @@ def _issue_fields(ctx: Context) -> list[str]:
 )
 def test_add_months(start: str, months: int, expected: str) -> None:
     assert add_months(dt.date.fromisoformat(start), months) == dt.date.fromisoformat(expected)
+
+
+_dates = st.dates(dt.date(1890, 1, 1), dt.date(2110, 12, 31))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_dates, st.integers(min_value=0, max_value=600))
+@example(dt.date(2099, 12, 31), 2)  # February 2100: not a leap year (divisible by 100)
+@example(dt.date(2000, 1, 30), 1)  # February 2000: a leap year (divisible by 400)
+def test_add_months_is_the_calendar_month_clamped(d: dt.date, months: int) -> None:
+    y, m0 = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m0 + 1
+    last = calendar.monthrange(year, month)[1]
+    assert add_months(d, months) == dt.date(year, month, min(d.day, last))
+
+
+def _visits_by_definition(
+    sched: Schedule, anchor: dt.date, as_of: dt.date, horizon: int
+) -> list[tuple[int, dt.date, Phase]]:
+    """Every visit date worked out from the anchor, those from as_of to the horizon kept."""
+    end = add_months(as_of, horizon)
+    out, month = [], 0
+    for ph in sched.phases:
+        while ph.to_month is None or month + ph.every_months <= ph.to_month:
+            month += ph.every_months
+            due = add_months(anchor, month)
+            if due > end:
+                return out
+            if due >= as_of:
+                out.append((month, due, ph))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _dates,
+    st.integers(min_value=-30, max_value=400),
+    st.integers(min_value=1, max_value=120),
+    st.lists(st.tuples(st.integers(1, 24), st.integers(1, 60)), min_size=1, max_size=3),
+)
+def test_plan_visits_skips_the_past_without_changing_a_visit(
+    anchor: dt.date, days_later: int, horizon: int, phases: list[tuple[int, int]]
+) -> None:
+    month, built = 0, []
+    for every, span in phases[:-1]:
+        month += span
+        built.append(Phase(to_month=month, every_months=every, range="x", status="confirmed"))
+    built.append(Phase(every_months=phases[-1][0], range="x", status="confirmed"))
+    sched = Schedule(phases=built, exams=["clinical_review"])
+    as_of = anchor + dt.timedelta(days=days_later * 9)  # up to ten years on (or a little before)
+    assert plan_visits(sched, anchor, as_of, horizon) == _visits_by_definition(
+        sched, anchor, as_of, horizon
+    )
 
 
 def test_month_end_clamping_does_not_drift() -> None:

@@ -80,11 +80,17 @@ class ScheduleParameters(BaseModel):
     schedules: dict[str, Schedule]
 
 
+#: the days of each month of a common year
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(d: dt.date, months: int) -> dt.date:
     """``d`` plus ``months`` calendar months, clamped to the last day of the target month."""
     y, m0 = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m0 + 1
-    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+    year, day = d.year + y, d.day
+    if day > 28:  # the month's last day may come first (29 February in a leap year)
+        day = min(day, 29 if m0 == 1 and calendar.isleap(year) else _MONTH_DAYS[m0])
+    return dt.date(year, m0 + 1, day)
 
 
 def schedule_parameters(ctx: Context) -> ScheduleParameters:
@@ -109,6 +115,9 @@ def plan_visits(
     """(months after anchor, due date, phase) of every visit due from ``as_of`` up to
     ``horizon_months`` after it."""
     end = add_months(as_of, horizon_months)
+    # a visit fewer months after the anchor than this falls in a month before as_of's: it is
+    # past (and before the end), so its date is not needed
+    past = (as_of.year - anchor.year) * 12 + as_of.month - anchor.month
     out: list[tuple[int, dt.date, Phase]] = []
     month = 0
     for ph in sched.phases:
@@ -116,6 +125,9 @@ def plan_visits(
             nxt = month + ph.every_months
             if ph.to_month is not None and nxt > ph.to_month:
                 break
+            if nxt < past:
+                month = nxt
+                continue
             due = add_months(anchor, nxt)
             if due > end:
                 return out
