@@ -24,6 +24,8 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from functools import partial
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 import polars as pl
@@ -127,6 +129,9 @@ _LIVER = ("type",)
 def _from_row(model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[str, Any]) -> _M:
     """The step's model from its flat core columns."""
     return model(status=Status(r[f"{prefix}_status"]), **{k: r[f"{prefix}_{k}"] for k in fields})
+
+
+_RULE_IDS = itemgetter("rule_ids")
 
 
 class ColumnarBackend:
@@ -281,10 +286,9 @@ class ColumnarBackend:
         cls, stg, liver, syndromes, work, options, mdt, follow, hered = steps(
             ctx, case, facts, self.as_of, None, core
         )
-        status = self.kb.rule_status
         # unconfirmed content the engine traced, or the columnar core read (core_unconfirmed)
-        if (core is not None and r["core_unconfirmed"]) or any(
-            status.get(rid, "confirmed") != "confirmed" for t in ctx.trace for rid in t["rule_ids"]
+        if (core is not None and r["core_unconfirmed"]) or not self.kb.unconfirmed_rules.isdisjoint(
+            chain.from_iterable(map(_RULE_IDS, ctx.trace))
         ):
             ctx.issues.append(
                 {"code": "CONTENT_UNCONFIRMED", "kind": self.kb.issue_kinds["CONTENT_UNCONFIRMED"]}
