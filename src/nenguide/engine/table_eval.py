@@ -391,6 +391,32 @@ def collect_parts(table: Table, got: int | tuple[int, int, int]) -> tuple[Any, .
     return parts
 
 
+def generic_parts(
+    table: Table, applies: tuple[Row, ...], maybe: tuple[tuple[Row, tuple[str, ...]], ...]
+) -> tuple[Any, ...]:
+    """:func:`collect_parts` for a result the generic evaluator gave (a ``OneOf`` input: which
+    inputs leave a row UNKNOWN then differs from row to row, so there is no mask of unknown
+    inputs). Kept in ``table.cparts`` by the rule ids of the rows and the inputs each waits
+    on: like the parts of a compiled answer, a pure function of the table's rows."""
+    key = (tuple([r.id for r in applies]), tuple([(r.id, u) for r, u in maybe]))
+    hit = table.cparts.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    ids, conds, expls, outs, srcs = row_parts(applies)
+    pending = None
+    if maybe:
+        pending = (
+            FrozenList([r.trace_text for r, _ in maybe]),
+            FrozenList([r.when_text for r, _ in maybe]),
+            FrozenDict(pending=FrozenDict({r.id: FrozenList(u) for r, u in maybe})),
+        )
+    parts = (applies, maybe, ids, conds, expls, outs, srcs, pending)
+    if len(table.cparts) >= PARTS_LIMIT:
+        table.cparts.clear()
+    table.cparts[key] = parts
+    return parts
+
+
 def _collect_generic(table: Table, vals: tuple[Any, ...]) -> CollectResult:
     applies: list[Row] = []
     maybe: list[tuple[Row, tuple[str, ...]]] = []

@@ -13,7 +13,14 @@ from itertools import chain, compress
 from operator import attrgetter, not_
 from typing import Any
 
-from nenguide.engine.table_eval import EMPTY, NO_PARTS, collect_parts, first_parts, row_parts
+from nenguide.engine.table_eval import (
+    EMPTY,
+    NO_PARTS,
+    collect_parts,
+    first_parts,
+    generic_parts,
+    row_parts,
+)
 from nenguide.engine.tables import (
     _NONE,
     _PLAIN,
@@ -159,15 +166,19 @@ def collect_hit(
         got = fn(vals) if fn is not None else table.collect_fn()(vals)
     except TypeError:
         got = None
-    if got is None:
+    if got is None:  # a OneOf input: the generic evaluator's rows, their parts kept as well
         res = collect_from(table, vals, got)
-        return (res, *collect_entries(step, res))
-    applies, maybe, ids, conds, expls, outs, srcs, pending = (
-        NO_PARTS if got == 0 else table.cparts.get(got) or collect_parts(table, got)
-    )
-    # strict=False: vals was read by table.names (the same length)
-    read = FrozenDict(zip(table.names, vals, strict=False))
-    res = _tuple(CollectResult, (table, applies, maybe, read))
+        applies, maybe, ids, conds, expls, outs, srcs, pending = generic_parts(
+            table, res.applies, res.maybe
+        )
+        read = res.read
+    else:
+        applies, maybe, ids, conds, expls, outs, srcs, pending = (
+            NO_PARTS if got == 0 else table.cparts.get(got) or collect_parts(table, got)
+        )
+        # strict=False: vals was read by table.names (the same length)
+        read = FrozenDict(zip(table.names, vals, strict=False))
+        res = _tuple(CollectResult, (table, applies, maybe, read))
     inputs = read if _PLAIN.issuperset(map(type, vals)) else shown(read)
     return (
         res,
