@@ -20,7 +20,7 @@ from nenguide.model.frozen import FrozenDict
 from nenguide.model.site import SiteParameters
 
 
-@dataclass
+@dataclass(slots=True)
 class _Offer:
     code: str
     rule_id: str
@@ -99,9 +99,11 @@ class Offers:
         if not res.maybe:
             return
         maybe, conditional, inputs = self.maybe, self.conditional, self.conditional_inputs
+        rows = self.tx.rows
         for row, unknown in res.maybe:
             settled = bool(unknown) and inputs.issuperset(unknown)
-            for code in self.tx.row(row).codes:
+            made = rows.get(row.id)
+            for code in made.codes if made is not None else self.tx.row(row).codes:
                 if code not in maybe:
                     maybe[code] = (row.id, list(unknown))
                 if settled and code not in conditional:
@@ -177,9 +179,15 @@ def insufficient(w: Offers) -> None:
 def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[str]]]) -> None:
     """One ``code`` issue per set of case fields the options wait on, naming those options and
     the first one's rule (``options``: option code, rule id, the facts it waits on)."""
+    grade = w.grade()  # worked out (and traced) before the first issue, as always
     groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    made: dict[tuple[str, ...], list[tuple[str, str]]] = {}  # the facts waited on -> group
     for option, rule, unknown in options:
-        groups.setdefault(tuple(fields_for(unknown, w.grade())), []).append((option, rule))
+        key = tuple(unknown)
+        group = made.get(key)
+        if group is None:
+            group = made[key] = groups.setdefault(tuple(fields_for(unknown, grade)), [])
+        group.append((option, rule))
     names = w.tx.names
     for flds, items in groups.items():
         w.ctx.issue(
@@ -195,17 +203,19 @@ def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[s
 def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
     """The options offered and the conditional ones, as :class:`TreatmentOption` entries:
     recommended first, then conditional (each group in rule order)."""
-    ctx, tx = w.ctx, w.tx
+    ctx, tx, offers, facts = w.ctx, w.tx, w.offers, w.facts
     for code, (row, unknown) in w.conditional.items():
-        o = w.offers[code] = _Offer(code, row.id, conditional=_requires(w, row, unknown))
+        requires = _requires(w, row, unknown)
         known = [c for c in row.conditions if c.fact not in unknown]
-        o.because = tx.because_of(ctx, known, w.facts)
-        o.sources = list(row.sources)
+        offers[code] = _Offer(
+            code, row.id, tx.because_of(ctx, known, facts), list(row.sources), [], requires
+        )
     _caveats(w)
     out: list[TreatmentOption] = []  # recommended first, then conditional (in rule order)
     conditional: list[TreatmentOption] = []
-    for code, offer in w.offers.items():
-        ot = tx.options[code]
+    texts = tx.options
+    for code, offer in offers.items():
+        ot = texts[code]
         spec = ot.spec
         caveats = list(offer.caveats)
         if ot.caveats is not None:
@@ -216,7 +226,8 @@ def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
         if spec.requires:
             available = _availability(ctx, spec, site, caveats)
         sources = list(spec.sources)
-        sources += [s for s in offer.sources if s not in sources]
+        if offer.sources:
+            sources += [s for s in offer.sources if s not in sources]
         option = cast(
             TreatmentOption,
             {
@@ -226,7 +237,7 @@ def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
                 "sources": sources,
                 "rule_id": offer.rule_id,
                 "because": offer.because,
-                "caveats": list(dict.fromkeys(caveats)),
+                "caveats": list(dict.fromkeys(caveats)) if caveats else caveats,
                 "status": "conditional" if offer.conditional else "recommended",
                 "requires": list(offer.conditional),
             },

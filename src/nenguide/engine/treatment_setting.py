@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import compress
 from operator import methodcaller
-from typing import Any
+from typing import Any, cast
 
 from nenguide.engine.tables import Table
 from nenguide.model.assessment import TreatmentOption, TreatmentRequirement
@@ -48,15 +48,21 @@ class NewEntries:
             for x in compress(self.dst, map(new.__contains__, map(_STEP, self.dst))):
                 seen.setdefault(_key(x), []).append(x)
             self.steps |= new
-        ids, dst = self.ids, self.dst
+        ids, dst, seen = self.ids, self.dst, self.seen
         for x in items:
             if id(x) in ids:
                 continue
-            bucket = self.seen.setdefault(_key(x), [])
-            if x not in bucket:
+            get = x.get
+            key = (get("step"), get("table"), get("code"))  # _key(x)
+            bucket = seen.get(key)
+            if bucket is None:
+                seen[key] = [x]
+            elif x in bucket:
+                continue
+            else:
                 bucket.append(x)
-                ids.add(id(x))
-                dst.append(x)
+            ids.add(id(x))
+            dst.append(x)
 
 
 def _same(a: TreatmentOption, b: TreatmentOption) -> bool:
@@ -76,39 +82,38 @@ def merge_settings(
     candidates differ; the requirements it waits on under each value follow it.
     """
     by_value = [(v, {o["code"]: o for o in opts}) for v, opts in runs]
-    order: list[str] = []
-    for _, opts in runs:
-        order += [o["code"] for o in opts if o["code"] not in order]
+    n = len(by_value)
     out: list[TreatmentOption] = []
-    for code in order:
+    # every code once, in order of first mention (a run names each of its codes once)
+    for code in dict.fromkeys([o["code"] for _, opts in runs for o in opts]):
         seen = [(v, got[code]) for v, got in by_value if code in got]
         first = seen[0][1]
-        if len(seen) == len(by_value) and all(_same(first, o) for _, o in seen):
+        if len(seen) == n and all(o is first or _same(first, o) for _, o in seen):
             out.append(first)
             continue
-        requires: list[TreatmentRequirement] = []
-        recommended = [v for v, o in seen if o["status"] == "recommended"]
         # the values under which it is offered (recommended, where it is offered under every
         # value but recommended only under some)
-        values = [v for v, _ in seen] if len(seen) < len(by_value) else recommended
-        for v in values:
-            requires.append(requirement[v])
+        if len(seen) < n:
+            requires = [requirement[v] for v, _ in seen]
+        else:
+            requires = [requirement[v] for v, o in seen if o["status"] == "recommended"]
         for _, o in seen:
             requires += [r for r in o.get("requires") or [] if r not in requires]
         because = [b for _, o in seen for b in o["because"]]
         sources = [s for _, o in seen for s in o["sources"]]
         caveats = [c for _, o in seen for c in o["caveats"]]
-        out.append(
-            TreatmentOption(
-                **{
-                    **first,
-                    "status": "conditional",
-                    "requires": requires,
-                    "because": list(dict.fromkeys(because)),
-                    "sources": list(dict.fromkeys(sources)),
-                    "caveats": list(dict.fromkeys(caveats)),
-                }
-            )
-        )
-    out.sort(key=lambda o: o["status"] == "conditional")
+        merged: dict[str, Any] = {
+            **first,
+            "status": "conditional",
+            "requires": requires,
+            "because": list(dict.fromkeys(because)),
+            "sources": list(dict.fromkeys(sources)),
+            "caveats": list(dict.fromkeys(caveats)),
+        }
+        out.append(cast(TreatmentOption, merged))
+    out.sort(key=_conditional)
     return out
+
+
+def _conditional(o: TreatmentOption) -> bool:
+    return o["status"] == "conditional"
