@@ -31,37 +31,38 @@ def _key(entry: Any) -> Any:
 
 class NewEntries:
     """Appends to ``dst`` (trace entries or issues) each entry not already in it, by equality,
-    order kept, in one pass: an entry the memo handed out again is found by identity, any other
-    is compared only with the entries of ``dst`` that share its :func:`_key` (entries of a
-    step the new ones do not name cannot be equal and are never indexed)."""
+    order kept, in one pass: each is compared only with the entries of ``dst`` that share its
+    :func:`_key` (identity first: an entry the memo handed out again is found at once; entries
+    of a step the new ones do not name cannot be equal and are never indexed)."""
 
     def __init__(self, dst: list[Any]) -> None:
         self.dst = dst
-        self.ids = set(map(id, dst))  # every entry of dst
         self.seen: dict[Any, list[Any]] = {}  # key -> the entries of dst with that key
         self.steps: set[Any] = set()  # the steps whose entries of dst are in ``seen``
 
     def add(self, items: list[Any]) -> None:
+        dst, seen = self.dst, self.seen
         new = set(map(_STEP, items)).difference(self.steps)
         if new:
-            seen = self.seen
-            for x in compress(self.dst, map(new.__contains__, map(_STEP, self.dst))):
-                seen.setdefault(_key(x), []).append(x)
+            for x in compress(dst, map(new.__contains__, map(_STEP, dst))):
+                get = x.get
+                key = (get("step"), get("table"), get("code"))  # _key(x)
+                bucket = seen.get(key)
+                if bucket is None:
+                    seen[key] = [x]
+                else:
+                    bucket.append(x)
             self.steps |= new
-        ids, dst, seen = self.ids, self.dst, self.seen
         for x in items:
-            if id(x) in ids:
-                continue
             get = x.get
             key = (get("step"), get("table"), get("code"))  # _key(x)
             bucket = seen.get(key)
             if bucket is None:
                 seen[key] = [x]
-            elif x in bucket:
+            elif x in bucket:  # the same entry, or an equal one
                 continue
             else:
                 bucket.append(x)
-            ids.add(id(x))
             dst.append(x)
 
 
@@ -91,17 +92,23 @@ def merge_settings(
         if len(seen) == n and all(o is first or _same(first, o) for _, o in seen):
             out.append(first)
             continue
-        # the values under which it is offered (recommended, where it is offered under every
-        # value but recommended only under some)
-        if len(seen) < n:
-            requires = [requirement[v] for v, _ in seen]
-        else:
-            requires = [requirement[v] for v, o in seen if o["status"] == "recommended"]
-        for _, o in seen:
+        if len(seen) == 1:  # offered under one value only (the most common)
+            v, o = seen[0]
+            requires = [requirement[v]]
             requires += [r for r in o.get("requires") or [] if r not in requires]
-        because = [b for _, o in seen for b in o["because"]]
-        sources = [s for _, o in seen for s in o["sources"]]
-        caveats = [c for _, o in seen for c in o["caveats"]]
+            because, sources, caveats = o["because"], o["sources"], o["caveats"]
+        else:
+            # the values under which it is offered (recommended, where it is offered under
+            # every value but recommended only under some)
+            if len(seen) < n:
+                requires = [requirement[v] for v, _ in seen]
+            else:
+                requires = [requirement[v] for v, o in seen if o["status"] == "recommended"]
+            for _, o in seen:
+                requires += [r for r in o.get("requires") or [] if r not in requires]
+            because = [b for _, o in seen for b in o["because"]]
+            sources = [s for _, o in seen for s in o["sources"]]
+            caveats = [c for _, o in seen for c in o["caveats"]]
         merged: dict[str, Any] = {
             **first,
             "status": "conditional",
