@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from nenguide.engine.context import Context, grade_fields, jsonable
+from nenguide.engine.kb import Knowledge
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
-from nenguide.engine.treatment_data import OptionSpec
+from nenguide.engine.treatment_data import OptionSpec, site_defaults
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.engine.treatment_texts import STEP, TreatmentTexts, requirements
 from nenguide.model.assessment import Classification, TreatmentOption, TreatmentRequirement
-from nenguide.model.frozen import FrozenDict
+from nenguide.model.frozen import FrozenDict, FrozenList
 from nenguide.model.site import SiteParameters
+
+#: an empty list of an option (shared: it cannot change)
+_EMPTY = FrozenList()
 
 
 @dataclass(slots=True)
@@ -30,7 +34,7 @@ class _Offer:
     conditional: list[TreatmentRequirement] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Offers:
     """The options of one setting being assembled for one case."""
 
@@ -228,19 +232,20 @@ def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
         sources = list(spec.sources)
         if offer.sources:
             sources += [s for s in offer.sources if s not in sources]
+        # built frozen, as the assessment holds it (freeze() need not walk it again)
         option = cast(
             TreatmentOption,
-            {
-                **ot.head,  # code, text, category, intent, level, level_status, evidence
-                "available": available,
-                "alternative": None if available else spec.alternative,
-                "sources": sources,
-                "rule_id": offer.rule_id,
-                "because": offer.because,
-                "caveats": list(dict.fromkeys(caveats)) if caveats else caveats,
-                "status": "conditional" if offer.conditional else "recommended",
-                "requires": list(offer.conditional),
-            },
+            FrozenDict(
+                ot.head,  # code, text, category, intent, level, level_status, evidence
+                available=available,
+                alternative=None if available else spec.alternative,
+                sources=FrozenList(sources),
+                rule_id=offer.rule_id,
+                because=FrozenList(offer.because),
+                caveats=FrozenList(dict.fromkeys(caveats)) if caveats else _EMPTY,
+                status="conditional" if offer.conditional else "recommended",
+                requires=FrozenList(offer.conditional) if offer.conditional else _EMPTY,
+            ),
         )
         (conditional if offer.conditional else out).append(option)
     return out + conditional
@@ -313,15 +318,35 @@ def _caveats(w: Offers) -> None:
 
 def record_site(w: Offers, site: SiteParameters, options: list[TreatmentOption]) -> None:
     items = sorted({i for o in options for i in w.cat[o["code"]].requires})
+    result, conditions = _site_note(w.ctx.kb, site)
     w.ctx.note(
         STEP,
-        {
-            "site_parameters": site.name,
-            "prrt_krenning_min": site.prrt_krenning_min,
-            "nfpnet_boundary_cm": site.nfpnet_boundary_cm,
-            "nfpnet_boundary_inclusive": site.nfpnet_boundary_inclusive,
-            "nfpnet_small_default": site.nfpnet_small_default,
-        },
+        result,
         {f"available.{i}": jsonable(site.availability(i)) for i in items},
-        [f"site parameters: {site.name}"],
+        conditions,
     )
+
+
+def _site_note(kb: Knowledge, site: SiteParameters) -> tuple[FrozenDict, FrozenList]:
+    """The site's part of the step's note (its parameters, and the condition naming it),
+    frozen as the trace shows them: made once for the package's default site (package data),
+    per case for a site of the case's own."""
+    key = ("treatment_site_note", kb.manifest.content_hash)
+    hit = kb.package_cache.get(key)
+    if hit is not None and hit[0] is site:
+        return hit[1], hit[2]
+    made = (
+        FrozenDict(
+            {
+                "site_parameters": site.name,
+                "prrt_krenning_min": site.prrt_krenning_min,
+                "nfpnet_boundary_cm": site.nfpnet_boundary_cm,
+                "nfpnet_boundary_inclusive": site.nfpnet_boundary_inclusive,
+                "nfpnet_small_default": site.nfpnet_small_default,
+            }
+        ),
+        FrozenList([f"site parameters: {site.name}"]),
+    )
+    if site is site_defaults(kb):
+        kb.package_cache[key] = (site, *made)
+    return made

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from nenguide.engine.tables import Table
 from nenguide.model.assessment import TreatmentOption, TreatmentRequirement
+from nenguide.model.frozen import FrozenDict, FrozenList
 
 
 def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
@@ -109,14 +110,14 @@ def merge_settings(
             because = [b for _, o in seen for b in o["because"]]
             sources = [s for _, o in seen for s in o["sources"]]
             caveats = [c for _, o in seen for c in o["caveats"]]
-        merged: dict[str, Any] = {
-            **first,
-            "status": "conditional",
-            "requires": requires,
-            "because": list(dict.fromkeys(because)),
-            "sources": list(dict.fromkeys(sources)),
-            "caveats": list(dict.fromkeys(caveats)),
-        }
+        merged = FrozenDict(  # built frozen, as the assessment holds it
+            first,
+            status="conditional",
+            requires=FrozenList(requires),
+            because=FrozenList(dict.fromkeys(because)),
+            sources=FrozenList(dict.fromkeys(sources)),
+            caveats=FrozenList(dict.fromkeys(caveats)),
+        )
         out.append(cast(TreatmentOption, merged))
     out.sort(key=_conditional)
     return out
