@@ -140,7 +140,8 @@ def _open_setting(
     runs: list[tuple[str, list[TreatmentOption]]] = []
     trace, issues = NewEntries(ctx.trace), NewEntries(ctx.issues)
     for value in setting_candidates(table, name, f.get(name)):
-        fv = dict(f, **{name: value})
+        fv = dict(f)
+        fv[name] = value
         res = evaluate_first(table, fv)
         if res.decided and res.value == "unknown":
             continue  # the value that leaves the setting open (e.g. 'unknown' itself)
