@@ -6,7 +6,7 @@ issue), options already failed or received, the caveats, availability at the sit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -43,7 +43,7 @@ class Offers:
     cat: Mapping[str, OptionSpec]
     tx: TreatmentTexts
     offers: dict[str, _Offer] = field(default_factory=dict)
-    maybe: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # code -> rule, facts
+    maybe: dict[str, tuple[str, Sequence[str]]] = field(default_factory=dict)  # code -> rule, facts
     # code -> the first rule that would offer it once only conditional inputs are known
     conditional: dict[str, tuple[Row, list[str]]] = field(default_factory=dict)
     conditional_inputs: frozenset[str] = frozenset()
@@ -105,13 +105,15 @@ class Offers:
         maybe, conditional, inputs = self.maybe, self.conditional, self.conditional_inputs
         rows = self.tx.rows
         for row, unknown in res.maybe:
-            settled = bool(unknown) and inputs.issuperset(unknown)
             made = rows.get(row.id)
-            for code in made.codes if made is not None else self.tx.row(row).codes:
+            codes = made.codes if made is not None else self.tx.row(row).codes
+            # the facts it waits on, sorted once per row (shared by its codes: never changed)
+            waits = sorted(unknown) if unknown and inputs.issuperset(unknown) else None
+            for code in codes:
                 if code not in maybe:
-                    maybe[code] = (row.id, list(unknown))
-                if settled and code not in conditional:
-                    conditional[code] = (row, sorted(unknown))
+                    maybe[code] = (row.id, unknown)  # the result's own tuple (immutable)
+                if waits is not None and code not in conditional:
+                    conditional[code] = (row, waits)
 
     def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
         """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
@@ -162,25 +164,29 @@ def insufficient(w: Offers) -> None:
     """Options a rule would offer if the missing inputs allowed: conditional (with an issue
     naming the inputs they wait on) when only conditional inputs are missing, else withheld,
     with an issue."""
-    failed: frozenset[str] = w.facts["progressed_therapies"]
     offers, conditional, cat = w.offers, w.conditional, w.cat
-    for code in list(conditional):
-        therapy = cat[code].therapy
-        if code in offers or (therapy is not None and therapy in failed):
-            del conditional[code]
     if conditional:
-        waiting = [(code, row.id, unknown) for code, (row, unknown) in conditional.items()]
-        _issue_per_fields(w, "TX_OPTION_CONDITIONAL", waiting)
-    withheld = [
-        (code, rule, unknown)
-        for code, (rule, unknown) in w.maybe.items()
-        if code not in offers and code not in conditional
-    ]
-    if withheld:
-        _issue_per_fields(w, "TX_NEEDS_DATA", withheld)
+        failed: frozenset[str] = w.facts["progressed_therapies"]
+        for code in list(conditional):
+            therapy = cat[code].therapy
+            if code in offers or (therapy is not None and therapy in failed):
+                del conditional[code]
+        if conditional:
+            waiting = [(code, row.id, unknown) for code, (row, unknown) in conditional.items()]
+            _issue_per_fields(w, "TX_OPTION_CONDITIONAL", waiting)
+    if w.maybe:
+        withheld = [
+            (code, rule, unknown)
+            for code, (rule, unknown) in w.maybe.items()
+            if code not in offers and code not in conditional
+        ]
+        if withheld:
+            _issue_per_fields(w, "TX_NEEDS_DATA", withheld)
 
 
-def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[str]]]) -> None:
+def _issue_per_fields(
+    w: Offers, code: str, options: Sequence[tuple[str, str, Sequence[str]]]
+) -> None:
     """One ``code`` issue per set of case fields the options wait on, naming those options and
     the first one's rule (``options``: option code, rule id, the facts it waits on)."""
     grade = w.grade()  # worked out (and traced) before the first issue, as always
