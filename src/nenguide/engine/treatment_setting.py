@@ -8,7 +8,7 @@ candidate values under which it is offered - never recommended."""
 from __future__ import annotations
 
 from itertools import compress
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 from typing import Any, cast
 
 from nenguide.engine.tables import Table
@@ -23,6 +23,15 @@ def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
 
 
 _STEP = methodcaller("get", "step")
+_STEP_OF = itemgetter("step")
+
+
+def _steps(entries: list[Any]) -> list[Any]:
+    """The step of each entry (by the faster item look-up while every entry names one)."""
+    try:
+        return list(map(_STEP_OF, entries))
+    except KeyError:
+        return list(map(_STEP, entries))
 
 
 def _key(entry: Any) -> Any:
@@ -43,9 +52,9 @@ class NewEntries:
 
     def add(self, items: list[Any]) -> None:
         dst, seen = self.dst, self.seen
-        new = set(map(_STEP, items)).difference(self.steps)
+        new = set(_steps(items)).difference(self.steps)
         if new:
-            for x in compress(dst, map(new.__contains__, map(_STEP, dst))):
+            for x in compress(dst, map(new.__contains__, _steps(dst))):
                 get = x.get
                 key = (get("step"), get("table"), get("code"))  # _key(x)
                 bucket = seen.get(key)
