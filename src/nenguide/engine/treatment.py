@@ -20,7 +20,7 @@ language), ``treatment_data`` (the option catalogue and site defaults).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from nenguide.engine.context import Context
 from nenguide.engine.tables import evaluate_first
@@ -46,6 +46,7 @@ from nenguide.model.assessment import (
     TreatmentRequirement,
 )
 from nenguide.model.case import Case
+from nenguide.model.frozen import FrozenDict, FrozenList, frozen_dict
 from nenguide.model.site import SiteParameters
 
 __all__ = ["STEP", "TX_FIELDS", "derive_facts", "fields_for", "treatment"]
@@ -139,7 +140,8 @@ def _open_setting(
     runs: list[tuple[str, list[TreatmentOption]]] = []
     trace, issues = NewEntries(ctx.trace), NewEntries(ctx.issues)
     for value in setting_candidates(table, name, f.get(name)):
-        fv = dict(f, **{name: value})
+        fv = dict(f)
+        fv[name] = value
         res = evaluate_first(table, fv)
         if res.decided and res.value == "unknown":
             continue  # the value that leaves the setting open (e.g. 'unknown' itself)
@@ -157,10 +159,13 @@ def _open_setting(
         for reason in sw.mdt:
             w.add_mdt(reason)
     requirement = {
-        value: TreatmentRequirement(
-            field=path,
-            fact=name,
-            condition=ctx.text(f"treatment.setting_condition.{name}.{value}"),
+        value: cast(
+            TreatmentRequirement,
+            FrozenDict(
+                field=path,
+                fact=name,
+                condition=ctx.text(f"treatment.setting_condition.{name}.{value}"),
+            ),
         )
         for value, _ in runs
         for path in fields_for([name])[:1]
@@ -235,4 +240,4 @@ def _gastric_type(w: Offers, f: dict[str, Any]) -> bool:
 
 
 def _mdt(w: Offers) -> MdtDiscussion:
-    return MdtDiscussion(required=bool(w.mdt), reasons=list(w.mdt))
+    return frozen_dict(MdtDiscussion(required=bool(w.mdt), reasons=FrozenList(w.mdt)))

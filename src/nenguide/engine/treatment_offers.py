@@ -6,21 +6,25 @@ issue), options already failed or received, the caveats, availability at the sit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from nenguide.engine.context import Context, grade_fields, jsonable
+from nenguide.engine.kb import Knowledge
 from nenguide.engine.tables import CollectResult, Row, evaluate_collect
-from nenguide.engine.treatment_data import OptionSpec
+from nenguide.engine.treatment_data import OptionSpec, site_defaults
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.engine.treatment_texts import STEP, TreatmentTexts, requirements
 from nenguide.model.assessment import Classification, TreatmentOption, TreatmentRequirement
-from nenguide.model.frozen import FrozenDict
+from nenguide.model.frozen import FrozenDict, FrozenList
 from nenguide.model.site import SiteParameters
 
+#: an empty list of an option (shared: it cannot change)
+_EMPTY = FrozenList()
 
-@dataclass
+
+@dataclass(slots=True)
 class _Offer:
     code: str
     rule_id: str
@@ -30,7 +34,7 @@ class _Offer:
     conditional: list[TreatmentRequirement] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Offers:
     """The options of one setting being assembled for one case."""
 
@@ -39,7 +43,7 @@ class Offers:
     cat: Mapping[str, OptionSpec]
     tx: TreatmentTexts
     offers: dict[str, _Offer] = field(default_factory=dict)
-    maybe: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # code -> rule, facts
+    maybe: dict[str, tuple[str, Sequence[str]]] = field(default_factory=dict)  # code -> rule, facts
     # code -> the first rule that would offer it once only conditional inputs are known
     conditional: dict[str, tuple[Row, list[str]]] = field(default_factory=dict)
     conditional_inputs: frozenset[str] = frozenset()
@@ -99,13 +103,17 @@ class Offers:
         if not res.maybe:
             return
         maybe, conditional, inputs = self.maybe, self.conditional, self.conditional_inputs
+        rows = self.tx.rows
         for row, unknown in res.maybe:
-            settled = bool(unknown) and inputs.issuperset(unknown)
-            for code in self.tx.row(row).codes:
+            made = rows.get(row.id)
+            codes = made.codes if made is not None else self.tx.row(row).codes
+            # the facts it waits on, sorted once per row (shared by its codes: never changed)
+            waits = sorted(unknown) if unknown and inputs.issuperset(unknown) else None
+            for code in codes:
                 if code not in maybe:
-                    maybe[code] = (row.id, list(unknown))
-                if settled and code not in conditional:
-                    conditional[code] = (row, sorted(unknown))
+                    maybe[code] = (row.id, unknown)  # the result's own tuple (immutable)
+                if waits is not None and code not in conditional:
+                    conditional[code] = (row, waits)
 
     def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
         """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
@@ -156,30 +164,40 @@ def insufficient(w: Offers) -> None:
     """Options a rule would offer if the missing inputs allowed: conditional (with an issue
     naming the inputs they wait on) when only conditional inputs are missing, else withheld,
     with an issue."""
-    failed: frozenset[str] = w.facts["progressed_therapies"]
     offers, conditional, cat = w.offers, w.conditional, w.cat
-    for code in list(conditional):
-        therapy = cat[code].therapy
-        if code in offers or (therapy is not None and therapy in failed):
-            del conditional[code]
     if conditional:
-        waiting = [(code, row.id, unknown) for code, (row, unknown) in conditional.items()]
-        _issue_per_fields(w, "TX_OPTION_CONDITIONAL", waiting)
-    withheld = [
-        (code, rule, unknown)
-        for code, (rule, unknown) in w.maybe.items()
-        if code not in offers and code not in conditional
-    ]
-    if withheld:
-        _issue_per_fields(w, "TX_NEEDS_DATA", withheld)
+        failed: frozenset[str] = w.facts["progressed_therapies"]
+        for code in list(conditional):
+            therapy = cat[code].therapy
+            if code in offers or (therapy is not None and therapy in failed):
+                del conditional[code]
+        if conditional:
+            waiting = [(code, row.id, unknown) for code, (row, unknown) in conditional.items()]
+            _issue_per_fields(w, "TX_OPTION_CONDITIONAL", waiting)
+    if w.maybe:
+        withheld = [
+            (code, rule, unknown)
+            for code, (rule, unknown) in w.maybe.items()
+            if code not in offers and code not in conditional
+        ]
+        if withheld:
+            _issue_per_fields(w, "TX_NEEDS_DATA", withheld)
 
 
-def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[str]]]) -> None:
+def _issue_per_fields(
+    w: Offers, code: str, options: Sequence[tuple[str, str, Sequence[str]]]
+) -> None:
     """One ``code`` issue per set of case fields the options wait on, naming those options and
     the first one's rule (``options``: option code, rule id, the facts it waits on)."""
+    grade = w.grade()  # worked out (and traced) before the first issue, as always
     groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    made: dict[tuple[str, ...], list[tuple[str, str]]] = {}  # the facts waited on -> group
     for option, rule, unknown in options:
-        groups.setdefault(tuple(fields_for(unknown, w.grade())), []).append((option, rule))
+        key = tuple(unknown)
+        group = made.get(key)
+        if group is None:
+            group = made[key] = groups.setdefault(tuple(fields_for(unknown, grade)), [])
+        group.append((option, rule))
     names = w.tx.names
     for flds, items in groups.items():
         w.ctx.issue(
@@ -195,17 +213,19 @@ def _issue_per_fields(w: Offers, code: str, options: list[tuple[str, str, list[s
 def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
     """The options offered and the conditional ones, as :class:`TreatmentOption` entries:
     recommended first, then conditional (each group in rule order)."""
-    ctx, tx = w.ctx, w.tx
+    ctx, tx, offers, facts = w.ctx, w.tx, w.offers, w.facts
     for code, (row, unknown) in w.conditional.items():
-        o = w.offers[code] = _Offer(code, row.id, conditional=_requires(w, row, unknown))
+        requires = _requires(w, row, unknown)
         known = [c for c in row.conditions if c.fact not in unknown]
-        o.because = tx.because_of(ctx, known, w.facts)
-        o.sources = list(row.sources)
+        offers[code] = _Offer(
+            code, row.id, tx.because_of(ctx, known, facts), list(row.sources), [], requires
+        )
     _caveats(w)
     out: list[TreatmentOption] = []  # recommended first, then conditional (in rule order)
     conditional: list[TreatmentOption] = []
-    for code, offer in w.offers.items():
-        ot = tx.options[code]
+    texts = tx.options
+    for code, offer in offers.items():
+        ot = texts[code]
         spec = ot.spec
         caveats = list(offer.caveats)
         if ot.caveats is not None:
@@ -216,20 +236,22 @@ def build(w: Offers, site: SiteParameters) -> list[TreatmentOption]:
         if spec.requires:
             available = _availability(ctx, spec, site, caveats)
         sources = list(spec.sources)
-        sources += [s for s in offer.sources if s not in sources]
+        if offer.sources:
+            sources += [s for s in offer.sources if s not in sources]
+        # built frozen, as the assessment holds it (freeze() need not walk it again)
         option = cast(
             TreatmentOption,
-            {
-                **ot.head,  # code, text, category, intent, level, level_status, evidence
-                "available": available,
-                "alternative": None if available else spec.alternative,
-                "sources": sources,
-                "rule_id": offer.rule_id,
-                "because": offer.because,
-                "caveats": list(dict.fromkeys(caveats)),
-                "status": "conditional" if offer.conditional else "recommended",
-                "requires": list(offer.conditional),
-            },
+            FrozenDict(
+                ot.head,  # code, text, category, intent, level, level_status, evidence
+                available=available,
+                alternative=None if available else spec.alternative,
+                sources=FrozenList(sources),
+                rule_id=offer.rule_id,
+                because=FrozenList(offer.because),
+                caveats=FrozenList(dict.fromkeys(caveats)) if caveats else _EMPTY,
+                status="conditional" if offer.conditional else "recommended",
+                requires=FrozenList(offer.conditional) if offer.conditional else _EMPTY,
+            ),
         )
         (conditional if offer.conditional else out).append(option)
     return out + conditional
@@ -302,15 +324,35 @@ def _caveats(w: Offers) -> None:
 
 def record_site(w: Offers, site: SiteParameters, options: list[TreatmentOption]) -> None:
     items = sorted({i for o in options for i in w.cat[o["code"]].requires})
+    result, conditions = _site_note(w.ctx.kb, site)
     w.ctx.note(
         STEP,
-        {
-            "site_parameters": site.name,
-            "prrt_krenning_min": site.prrt_krenning_min,
-            "nfpnet_boundary_cm": site.nfpnet_boundary_cm,
-            "nfpnet_boundary_inclusive": site.nfpnet_boundary_inclusive,
-            "nfpnet_small_default": site.nfpnet_small_default,
-        },
+        result,
         {f"available.{i}": jsonable(site.availability(i)) for i in items},
-        [f"site parameters: {site.name}"],
+        conditions,
     )
+
+
+def _site_note(kb: Knowledge, site: SiteParameters) -> tuple[FrozenDict, FrozenList]:
+    """The site's part of the step's note (its parameters, and the condition naming it),
+    frozen as the trace shows them: made once for the package's default site (package data),
+    per case for a site of the case's own."""
+    key = ("treatment_site_note", kb.manifest.content_hash)
+    hit = kb.package_cache.get(key)
+    if hit is not None and hit[0] is site:
+        return hit[1], hit[2]
+    made = (
+        FrozenDict(
+            {
+                "site_parameters": site.name,
+                "prrt_krenning_min": site.prrt_krenning_min,
+                "nfpnet_boundary_cm": site.nfpnet_boundary_cm,
+                "nfpnet_boundary_inclusive": site.nfpnet_boundary_inclusive,
+                "nfpnet_small_default": site.nfpnet_small_default,
+            }
+        ),
+        FrozenList([f"site parameters: {site.name}"]),
+    )
+    if site is site_defaults(kb):
+        kb.package_cache[key] = (site, *made)
+    return made

@@ -8,11 +8,12 @@ candidate values under which it is offered - never recommended."""
 from __future__ import annotations
 
 from itertools import compress
-from operator import methodcaller
-from typing import Any
+from operator import itemgetter, methodcaller
+from typing import Any, cast
 
 from nenguide.engine.tables import Table
 from nenguide.model.assessment import TreatmentOption, TreatmentRequirement
+from nenguide.model.frozen import FrozenDict, FrozenList
 
 
 def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
@@ -22,6 +23,15 @@ def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
 
 
 _STEP = methodcaller("get", "step")
+_STEP_OF = itemgetter("step")
+
+
+def _steps(entries: list[Any]) -> list[Any]:
+    """The step of each entry (by the faster item look-up while every entry names one)."""
+    try:
+        return list(map(_STEP_OF, entries))
+    except KeyError:
+        return list(map(_STEP, entries))
 
 
 def _key(entry: Any) -> Any:
@@ -31,32 +41,39 @@ def _key(entry: Any) -> Any:
 
 class NewEntries:
     """Appends to ``dst`` (trace entries or issues) each entry not already in it, by equality,
-    order kept, in one pass: an entry the memo handed out again is found by identity, any other
-    is compared only with the entries of ``dst`` that share its :func:`_key` (entries of a
-    step the new ones do not name cannot be equal and are never indexed)."""
+    order kept, in one pass: each is compared only with the entries of ``dst`` that share its
+    :func:`_key` (identity first: an entry the memo handed out again is found at once; entries
+    of a step the new ones do not name cannot be equal and are never indexed)."""
 
     def __init__(self, dst: list[Any]) -> None:
         self.dst = dst
-        self.ids = set(map(id, dst))  # every entry of dst
         self.seen: dict[Any, list[Any]] = {}  # key -> the entries of dst with that key
         self.steps: set[Any] = set()  # the steps whose entries of dst are in ``seen``
 
     def add(self, items: list[Any]) -> None:
-        new = set(map(_STEP, items)).difference(self.steps)
+        dst, seen = self.dst, self.seen
+        new = set(_steps(items)).difference(self.steps)
         if new:
-            seen = self.seen
-            for x in compress(self.dst, map(new.__contains__, map(_STEP, self.dst))):
-                seen.setdefault(_key(x), []).append(x)
+            for x in compress(dst, map(new.__contains__, _steps(dst))):
+                get = x.get
+                key = (get("step"), get("table"), get("code"))  # _key(x)
+                bucket = seen.get(key)
+                if bucket is None:
+                    seen[key] = [x]
+                else:
+                    bucket.append(x)
             self.steps |= new
-        ids, dst = self.ids, self.dst
         for x in items:
-            if id(x) in ids:
+            get = x.get
+            key = (get("step"), get("table"), get("code"))  # _key(x)
+            bucket = seen.get(key)
+            if bucket is None:
+                seen[key] = [x]
+            elif x in bucket:  # the same entry, or an equal one
                 continue
-            bucket = self.seen.setdefault(_key(x), [])
-            if x not in bucket:
+            else:
                 bucket.append(x)
-                ids.add(id(x))
-                dst.append(x)
+            dst.append(x)
 
 
 def _same(a: TreatmentOption, b: TreatmentOption) -> bool:
@@ -76,39 +93,44 @@ def merge_settings(
     candidates differ; the requirements it waits on under each value follow it.
     """
     by_value = [(v, {o["code"]: o for o in opts}) for v, opts in runs]
-    order: list[str] = []
-    for _, opts in runs:
-        order += [o["code"] for o in opts if o["code"] not in order]
+    n = len(by_value)
     out: list[TreatmentOption] = []
-    for code in order:
+    # every code once, in order of first mention (a run names each of its codes once)
+    for code in dict.fromkeys([o["code"] for _, opts in runs for o in opts]):
         seen = [(v, got[code]) for v, got in by_value if code in got]
         first = seen[0][1]
-        if len(seen) == len(by_value) and all(_same(first, o) for _, o in seen):
+        if len(seen) == n and all(o is first or _same(first, o) for _, o in seen):
             out.append(first)
             continue
-        requires: list[TreatmentRequirement] = []
-        recommended = [v for v, o in seen if o["status"] == "recommended"]
-        # the values under which it is offered (recommended, where it is offered under every
-        # value but recommended only under some)
-        values = [v for v, _ in seen] if len(seen) < len(by_value) else recommended
-        for v in values:
-            requires.append(requirement[v])
-        for _, o in seen:
+        if len(seen) == 1:  # offered under one value only (the most common)
+            v, o = seen[0]
+            requires = [requirement[v]]
             requires += [r for r in o.get("requires") or [] if r not in requires]
-        because = [b for _, o in seen for b in o["because"]]
-        sources = [s for _, o in seen for s in o["sources"]]
-        caveats = [c for _, o in seen for c in o["caveats"]]
-        out.append(
-            TreatmentOption(
-                **{
-                    **first,
-                    "status": "conditional",
-                    "requires": requires,
-                    "because": list(dict.fromkeys(because)),
-                    "sources": list(dict.fromkeys(sources)),
-                    "caveats": list(dict.fromkeys(caveats)),
-                }
-            )
+            because, sources, caveats = o["because"], o["sources"], o["caveats"]
+        else:
+            # the values under which it is offered (recommended, where it is offered under
+            # every value but recommended only under some)
+            if len(seen) < n:
+                requires = [requirement[v] for v, _ in seen]
+            else:
+                requires = [requirement[v] for v, o in seen if o["status"] == "recommended"]
+            for _, o in seen:
+                requires += [r for r in o.get("requires") or [] if r not in requires]
+            because = [b for _, o in seen for b in o["because"]]
+            sources = [s for _, o in seen for s in o["sources"]]
+            caveats = [c for _, o in seen for c in o["caveats"]]
+        merged = FrozenDict(  # built frozen, as the assessment holds it
+            first,
+            status="conditional",
+            requires=FrozenList(requires),
+            because=FrozenList(dict.fromkeys(because)),
+            sources=FrozenList(dict.fromkeys(sources)),
+            caveats=FrozenList(dict.fromkeys(caveats)),
         )
-    out.sort(key=lambda o: o["status"] == "conditional")
+        out.append(cast(TreatmentOption, merged))
+    out.sort(key=_conditional)
     return out
+
+
+def _conditional(o: TreatmentOption) -> bool:
+    return o["status"] == "conditional"
