@@ -39,3 +39,22 @@ def test_range_cuts_follow_the_tables() -> None:
     copy = with_tables(kb, without)
     assert ranges.cuts(copy, fact) == ()
     assert ranges.cuts(kb, fact) == before
+
+
+def test_hereditary_input_fields_follow_the_tables() -> None:
+    from nenguide.engine.hereditary import fields_of_input
+
+    kb = load_knowledge()
+    unknown: dict[str, object] = {}  # every input unknown
+    before = fields_of_input(unknown, kb, "nf1_stigmata")
+    assert "clinical.history.neurofibromas" in before
+    tid = next(
+        t for t in kb.pathway.tables("facts", "case") if kb.tables[t].output == "nf1_stigmata"
+    )
+    table = kb.tables[tid]
+    inputs = {k: v for k, v in table.spec.inputs.items() if k != "hx_neurofibromas"}
+    edited = dataclasses.replace(table, spec=table.spec.model_copy(update={"inputs": inputs}))
+    copy = with_tables(kb, {**kb.tables, tid: edited})
+    assert copy.package_cache is kb.package_cache
+    assert "clinical.history.neurofibromas" not in fields_of_input(unknown, copy, "nf1_stigmata")
+    assert fields_of_input(unknown, kb, "nf1_stigmata") == before

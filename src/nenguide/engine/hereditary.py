@@ -30,7 +30,7 @@ from nenguide.model.assessment import (
 )
 from nenguide.model.case import Case
 from nenguide.model.clinical import History
-from nenguide.model.frozen import FrozenList, frozen_dict
+from nenguide.model.frozen import FrozenDict, FrozenList, frozen_dict
 
 STEP = "hereditary"
 
@@ -78,24 +78,60 @@ def derive_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     return {n: get(src) for n, src in _SOURCES}
 
 
-def fields_of_input(
-    facts: Mapping[str, Any], kb: Knowledge, name: str, fact_tables: Mapping[str, Table]
-) -> list[str]:
+def fields_of_input(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[str]:
     """The case fields behind input ``name`` of the hereditary tables, asked for when it is
-    unknown (only then: it may evaluate the MEN1 counting table). ``fact_tables``: what
-    :func:`_fact_tables` gives."""
-    if name not in _TABLE_INPUTS:
+    unknown (only then: it may evaluate the MEN1 counting table)."""
+    how = _input_fields(kb).get(name)
+    if how is None:
         return []
-    src = _RENAMED.get(name, name)
-    if src.startswith("hx_"):
-        return [f"clinical.history.{src[3:]}"]
-    if name in _FIELDS:
-        return list(_FIELDS[name])
-    if name == "men1_major_count":
+    kind, arg = how
+    if kind == "fields":
+        return list(arg)
+    if kind == "count":
         # MEN1 major manifestations: the case fields of the rows of the counting table that
         # need a missing input
-        return _count_missing(facts, kb, "men1_major")
-    return _unknown_inputs(facts, fact_tables.get(name))  # a fact of a fact table
+        return _count_missing(facts, kb, arg)
+    # a fact of a fact table: the case fields behind its unknown inputs
+    return [fld for inp, fld in arg if facts.get(inp) is None]
+
+
+def _input_fields(kb: Knowledge) -> Mapping[str, tuple[str, Any]]:
+    """Per input of the hereditary tables, where its case fields come from: ``("fields",
+    fields)``; ``("count", role)``, the rows of a counting table that wait on an input; or
+    ``("table", ((input, field), ...))``, the inputs of the first fact table of list ``case``
+    that sets it. Worked out once per package (kept with the tables and pathway it was read
+    from: an edited copy, a mutant, shares ``package_cache``)."""
+    key = ("hereditary_input_fields",)
+    hit = kb.package_cache.get(key)
+    if hit is not None and hit[0] is kb.tables and hit[1] is kb.pathway:
+        return hit[2]  # type: ignore[no-any-return]
+    fact_tables: dict[str, Table] = {}
+    for table_id in kb.pathway.tables("facts", "case"):
+        table = kb.tables[table_id]
+        fact_tables.setdefault(table.output, table)
+    out: dict[str, tuple[str, Any]] = {}
+    for name in _TABLE_INPUTS:
+        src = _RENAMED.get(name, name)
+        if src.startswith("hx_"):
+            out[name] = ("fields", (f"clinical.history.{src[3:]}",))
+        elif name in _FIELDS:
+            out[name] = ("fields", _FIELDS[name])
+        elif name == "men1_major_count":
+            out[name] = ("count", "men1_major")
+        else:
+            found_table = fact_tables.get(name)
+            out[name] = (
+                "table",
+                ()
+                if found_table is None
+                else tuple(
+                    (i, f"clinical.history.{i[3:]}" if i.startswith("hx_") else _FAMILY)
+                    for i in found_table.spec.inputs
+                ),
+            )
+    found = FrozenDict(out)
+    kb.package_cache[key] = (kb.tables, kb.pathway, found)
+    return found
 
 
 def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[str]:
@@ -117,26 +153,6 @@ def _fields_of_input(name: str) -> list[str]:
     if name.startswith("hx_"):
         return [f"clinical.history.{name[3:]}"]
     return list(_FIELDS.get(name, ()))
-
-
-def _unknown_inputs(facts: Mapping[str, Any], table: Table | None) -> list[str]:
-    """The unknown case fields behind the fact a fact table sets (its unknown inputs)."""
-    if table is None:
-        return []
-    return [
-        f"clinical.history.{i[3:]}" if i.startswith("hx_") else _FAMILY
-        for i in table.spec.inputs
-        if facts.get(i) is None
-    ]
-
-
-def _fact_tables(kb: Knowledge) -> dict[str, Table]:
-    """Fact -> the first fact table of list ``case`` that sets it."""
-    out: dict[str, Table] = {}
-    for table_id in kb.pathway.tables("facts", "case"):
-        table = kb.tables[table_id]
-        out.setdefault(table.output, table)
-    return out
 
 
 def _fmt(v: Any) -> str:
@@ -209,10 +225,7 @@ def hereditary(
             )
 
     unknown = {fact for _, unk in res.maybe for fact in unk}
-    tables = _fact_tables(ctx.kb) if unknown else {}
-    missing = sorted(
-        {fld for fact in unknown for fld in fields_of_input(facts, ctx.kb, fact, tables)}
-    )
+    missing = sorted({fld for fact in unknown for fld in fields_of_input(facts, ctx.kb, fact)})
     possible = [r.id for r, _ in res.maybe]
     # What the undecided rules could point to, in words: their syndromes, and a plain label for
     # the rules that name none (a family variant, a carrier, a red flag). The rule ids stay in
