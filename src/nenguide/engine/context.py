@@ -151,6 +151,10 @@ class Context:
     # plain dicts while collecting: validated once, in bulk, when the Assessment is built
     issues: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
+    # False: :meth:`note` records nothing. For a caller that reads the steps' outputs and
+    # issues but never the trace (the columnar batch backend, whose rows hold no trace): a
+    # note only traces how a step combined table outputs, and no step reads one back
+    notes: bool = True
     # the language's texts and choice-code texts (built at load, looked up here once)
     texts: Mapping[str, str] = field(init=False, repr=False, compare=False)
     codes: Mapping[str, str] = field(init=False, repr=False, compare=False)
@@ -334,6 +338,8 @@ class Context:
     ) -> None:
         """Trace a step that combined table outputs without a table of its own (memoised
         like a table: the entry is a pure function of its arguments)."""
+        if not self.notes:
+            return
         memo = self.kb.memo
         # the inputs' names and values as two tuples (not a pair per input: a note can read
         # over a hundred facts); equal keys still mean equal inputs, in the same order

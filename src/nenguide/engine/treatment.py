@@ -148,7 +148,7 @@ def _open_setting(
         if not res.decided or res.value is None:
             return [], _mdt(w)  # a candidate whose setting still needs other data
         fv["setting"] = res.value
-        sub = Context(ctx.kb, ctx.lang)
+        sub = Context(ctx.kb, ctx.lang, notes=ctx.notes)
         sw = Offers(
             sub, fv, w.cat, w.tx, conditional_inputs=w.conditional_inputs, mdt=list(w.mdt),
             cls=w.cls,

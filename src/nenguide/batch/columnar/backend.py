@@ -169,8 +169,9 @@ class ColumnarBackend:
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
 
     def _context(self) -> Context:
-        # as in assess(): the expiry notice is the first issue
-        ctx = Context(self.kb, self.lang)
+        # as in assess(): the expiry notice is the first issue. The rows hold no trace, so the
+        # steps' notes (trace entries only) are not made
+        ctx = Context(self.kb, self.lang, notes=False)
         expiry_notice(ctx, self.as_of)
         return ctx
 
