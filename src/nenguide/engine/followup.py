@@ -388,15 +388,16 @@ def follow_up(
         anchor=anchor.isoformat(),
         years=params.horizon_months // 12,
     )
-    ctx.note(
-        STEP,
-        [v["due"].isoformat() for v in visits],
-        {"schedule": name, "anchor": anchor.isoformat(), "as_of": as_of.isoformat()},
-        [
-            f"{m} months after {anchor.isoformat()}: {ph.range}-monthly ({ph.status})"
-            for m, _, ph in planned
-        ],
-    )
+    if ctx.notes:  # (its texts are not made for a context that keeps no notes)
+        ctx.note(
+            STEP,
+            [v["due"].isoformat() for v in visits],
+            {"schedule": name, "anchor": anchor.isoformat(), "as_of": as_of.isoformat()},
+            [
+                f"{m} months after {anchor.isoformat()}: {ph.range}-monthly ({ph.status})"
+                for m, _, ph in planned
+            ],
+        )
     return _follow_up(
         status=Status.RECOMMENDED,
         lifelong=True,
