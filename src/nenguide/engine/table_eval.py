@@ -375,20 +375,7 @@ def collect_parts(table: Table, got: int | tuple[int, int, int]) -> tuple[Any, .
     maybe = tuple(
         [(r, tuple([f for i, f in r.reads if n >> i & 1])) for r in [rows[j] for j in _bits(m)]]
     )
-    ids, conds, expls, outs, srcs = row_parts(applies)
-    pending = None
-    if maybe:
-        pending = (
-            FrozenList([r.trace_text for r, _ in maybe]),
-            FrozenList([r.when_text for r, _ in maybe]),
-            # what jsonable() gives for {"pending": {rule: [inputs]}}
-            FrozenDict(pending=FrozenDict({r.id: FrozenList(u) for r, u in maybe})),
-        )
-    parts = (applies, maybe, ids, conds, expls, outs, srcs, pending)
-    if len(table.cparts) >= PARTS_LIMIT:
-        table.cparts.clear()
-    table.cparts[got] = parts
-    return parts
+    return _keep_parts(table, got, applies, maybe)
 
 
 def generic_parts(
@@ -402,12 +389,23 @@ def generic_parts(
     hit = table.cparts.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
+    return _keep_parts(table, key, applies, maybe)
+
+
+def _keep_parts(
+    table: Table,
+    key: Any,
+    applies: tuple[Row, ...],
+    maybe: tuple[tuple[Row, tuple[str, ...]], ...],
+) -> tuple[Any, ...]:
+    """The parts of a collect table's answer (see :func:`collect_parts`), kept under ``key``."""
     ids, conds, expls, outs, srcs = row_parts(applies)
     pending = None
     if maybe:
         pending = (
             FrozenList([r.trace_text for r, _ in maybe]),
             FrozenList([r.when_text for r, _ in maybe]),
+            # what jsonable() gives for {"pending": {rule: [inputs]}}
             FrozenDict(pending=FrozenDict({r.id: FrozenList(u) for r, u in maybe})),
         )
     parts = (applies, maybe, ids, conds, expls, outs, srcs, pending)

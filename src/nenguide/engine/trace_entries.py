@@ -19,7 +19,6 @@ from nenguide.engine.table_eval import (
     collect_parts,
     first_parts,
     generic_parts,
-    row_parts,
 )
 from nenguide.engine.tables import (
     _NONE,
@@ -189,22 +188,12 @@ def collect_hit(
 def collect_entries(step: str, res: CollectResult) -> tuple[FrozenDict, FrozenDict | None]:
     """The rows that applied (none: an empty entry, so every table consulted is traced),
     and the rows that could apply but need a missing input (``decided`` false; the inputs
-    each needs under ``result.pending``), ``None`` when there are none. Built frozen."""
+    each needs under ``result.pending``), ``None`` when there are none. Built frozen, from the
+    parts the table keeps for these rows (:func:`generic_parts`)."""
     read = res.read
     if not _PLAIN.issuperset(map(type, read.values())):
         read = shown(read)
-    ids, conds, expls, outs, srcs = row_parts(res.applies)
-    maybe = res.maybe
-    pending = (
-        (
-            FrozenList([r.trace_text for r, _ in maybe]),
-            FrozenList([r.when_text for r, _ in maybe]),
-            # what jsonable() gives for {"pending": {rule: [inputs]}}
-            FrozenDict(pending=FrozenDict({r.id: FrozenList(m) for r, m in maybe})),
-        )
-        if maybe
-        else None
-    )
+    _, _, ids, conds, expls, outs, srcs, pending = generic_parts(res.table, res.applies, res.maybe)
     return _collect_pair(step, res.table.spec.id, read, ids, conds, expls, outs, srcs, pending)
 
 
