@@ -135,3 +135,16 @@ def test_load_rejects_a_row_without_source(package_copy: Path) -> None:
     _edit_table(package_copy, "liver.yaml", nosource)
     with pytest.raises(KnowledgeError, match="sources"):
         _reload(package_copy)
+
+
+def test_a_malformed_file_is_named_with_its_line_quoted(package_copy: Path) -> None:
+    """The package is read with libyaml when PyYAML has it; a malformed file's message is the
+    pure-Python parser's, which quotes the line and marks the place."""
+    path = package_copy / "parameters.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "broken: [1, 2\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        _reload(package_copy)
+    message = str(err.value)
+    assert message.startswith("csco-2021/parameters.yaml: not valid YAML:")
+    assert 'in "<unicode string>", line' in message
+    assert "^" in message  # the place in the quoted line

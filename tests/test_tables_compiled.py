@@ -88,3 +88,30 @@ def test_a_table_is_compiled_when_first_evaluated(kb: Knowledge) -> None:
     # a copy with other rows compiles its own code
     copy = dataclasses.replace(table, rows=table.rows[:1])
     assert copy.code == [None, None] and copy.parts == {} and copy.parts is not table.parts
+
+
+def test_generic_answers_keep_their_parts_by_row_not_by_rule_id() -> None:
+    """The generic evaluator's answers (a OneOf input) keep their trace parts per table; two
+    rows that share an id (the package's loader forbids it, a hand-built table need not) are
+    still told apart (found by review, session 7)."""
+    from nenguide.engine.table_spec import TableSpec
+
+    spec = TableSpec.model_validate(
+        {
+            "id": "T-1", "title": "t", "step": "s", "hit_policy": "collect", "output": "out",
+            "inputs": {"x": {"type": "enum", "values": ["a", "b", "c"]}},
+            "rows": [
+                {"id": "R-1", "when": {"x": "a"}, "when_text": "x is a", "then": {"out": "A"},
+                 "sources": ["S"]},
+                {"id": "R-1", "when": {"x": "b"}, "when_text": "x is b", "then": {"out": "B"},
+                 "sources": ["S"]},
+            ],
+        }
+    )  # fmt: skip
+    table = compile_table(spec)
+    first = collect_hit("s", table, (one_of(["a", "c"]),))
+    second = collect_hit("s", table, (one_of(["b", "c"]),))
+    assert [r.then["out"] for r, _ in second[0].maybe] == ["B"]
+    assert first[2] is not None and second[2] is not None
+    assert first[2]["explanations"] == ["x is a"]
+    assert second[2]["explanations"] == ["x is b"]

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.io import BadLine, decode_line, frame_of, output_schema, read_chunks
+from nenguide.batch.io import (
+    BadLine,
+    columns_frame,
+    decode_line,
+    frame_of,
+    output_schema,
+    read_chunks,
+)
 
 SCHEMA: dict[str, Any] = {
     "row": pl.Int64,
@@ -39,6 +46,47 @@ def test_frame_of_is_what_polars_builds_from_the_rows(rows: list[dict[str, Any]]
     got = frame_of(rows, SCHEMA)
     assert got.schema == want.schema
     assert got.equals(want)  # null cells, empty lists and values in place
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=30))
+def test_rows_of_the_columns_types_are_built_column_by_column(rows: list[dict[str, Any]]) -> None:
+    assert columns_frame(rows, SCHEMA).equals(pl.DataFrame(rows, schema=SCHEMA, orient="row"))
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("when", "2020-01-01"),  # a text in a date column: Polars' constructor rejects it
+        ("flag", 1),
+        ("row", 1.5),
+        ("row", True),
+        ("codes", "abc"),  # a text is not a list (it would be split into letters)
+        ("codes", ("a", "b")),
+        ("codes", [1, 2]),
+        ("available", [1, 0]),
+    ],
+)
+def test_a_value_of_another_type_is_left_to_polars(column: str, value: Any) -> None:
+    row = {k: None for k in SCHEMA} | {"row": 1, column: value}
+    with pytest.raises(TypeError):
+        columns_frame([row], SCHEMA)
+    try:
+        want: pl.DataFrame | None = pl.DataFrame([row], schema=SCHEMA, orient="row")
+    except Exception:  # Polars rejects it: so does frame_of
+        want = None
+    if want is None:
+        with pytest.raises(pl.exceptions.PolarsError):
+            frame_of([row], SCHEMA)
+    else:
+        assert frame_of([row], SCHEMA).equals(want)
+
+
+def test_a_missing_key_is_a_null_cell_as_before() -> None:
+    with pytest.raises(KeyError):
+        columns_frame([{"row": 1}], SCHEMA)
+    got = frame_of([{"row": 1}], SCHEMA)
+    assert got.equals(pl.DataFrame([{"row": 1}], schema=SCHEMA, orient="row"))
 
 
 def test_frame_of_has_the_output_schema() -> None:
@@ -98,3 +146,15 @@ def test_gc_is_paused_for_a_batch_and_its_cycles_freed_at_the_end() -> None:
         assert not gc.isenabled()  # a collector the caller paused stays paused
     finally:
         gc.enable()
+
+
+def test_the_backends_rows_take_the_column_path() -> None:
+    from nenguide.batch.backend import PerCaseBackend
+    from nenguide.batch.synth import generate
+    from nenguide.errors import parse_case
+
+    cases = [parse_case(s.case) for s in generate(40, seed=3)]
+    rows = PerCaseBackend("csco-2021", dt.date(2026, 11, 23)).assess(cases)
+    schema = output_schema("registry_id")
+    table = [{"row": i, "registry_id": f"R{i}", **r} for i, r in enumerate(rows, 1)]
+    assert columns_frame(table, schema).equals(pl.DataFrame(table, schema=schema, orient="row"))

@@ -9,6 +9,7 @@ value, or a :class:`BadLine` for a line that is not JSON).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import sys
@@ -153,35 +154,70 @@ def id_output_name(id_column: str | None) -> str | None:
 
 
 def frame_of(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
-    """``rows`` (dicts with the keys of ``schema``) as a data frame of that schema.
+    """``rows`` (dicts with the keys of ``schema``) as a data frame of that schema: what
+    ``pl.DataFrame(rows, schema=schema, orient="row")`` gives.
 
-    What ``pl.DataFrame(rows, schema=schema, orient="row")`` gives, built column by column; a
-    list column from its values flattened into one array and each row's offset into it (Polars
-    builds a list column from Python lists cell by cell, about 4 µs a cell: with the batch's 15
-    list columns most of the time of writing a chunk)."""
+    Rows as :func:`~nenguide.batch.flatten.flatten_parts` makes them (every key, each value of
+    its column's type) are built column by column, a list column from its values flattened into
+    one array and each row's offset into it: Polars builds a list column from Python lists cell
+    by cell, about 4 µs a cell, most of the time of writing a chunk with the batch's 15 list
+    columns. Any other row (a missing key, a value of another type) is left to Polars' own
+    constructor, which coerces or rejects it as before."""
+    try:
+        return columns_frame(rows, schema)
+    except (KeyError, TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def columns_frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
+    """:func:`frame_of` column by column, for rows with every key and each value of its
+    column's type; ``KeyError`` or ``TypeError`` for any other row."""
     columns: list[pl.Series] = []
     for name, dtype in schema.items():
         values = [r[name] for r in rows]
         if isinstance(dtype, pl.List):
             columns.append(_list_column(name, values, dtype))
         else:
-            columns.append(pl.Series(name, values, dtype=dtype))
+            _of_type(name, values, dtype)
+            columns.append(pl.Series(name, values, dtype=dtype, strict=True))
     return pl.DataFrame(columns)
 
 
+#: the Python types of each output column's values (``None`` as well: a null cell)
+_PY_TYPES: dict[Any, frozenset[type]] = {
+    pl.String: frozenset({str, type(None)}),
+    pl.Boolean: frozenset({bool, type(None)}),
+    pl.Int64: frozenset({int, type(None)}),
+    pl.Date: frozenset({dt.date, type(None)}),
+}
+
+
+def _of_type(name: str, values: list[Any], dtype: Any) -> None:
+    """``TypeError`` unless every value is of the column's Python type (or ``None``)."""
+    allowed = _PY_TYPES.get(dtype)
+    if allowed is None or not allowed.issuperset(map(type, values)):
+        raise TypeError(f"{name}: a value not of the column's type")
+
+
 def _list_column(name: str, cells: list[Any], dtype: pl.List) -> pl.Series:
-    """A list column from its cells (lists, or ``None`` for a null cell)."""
+    """A list column from its cells (lists, or ``None`` for a null cell); ``TypeError`` for
+    any other cell or an item not of the column's inner type."""
     import pyarrow as pa
 
     offsets = [0]
     flat: list[Any] = []
     nulls: list[bool] = []
     for cell in cells:
-        nulls.append(cell is None)
-        if cell is not None:
+        if cell is None:
+            nulls.append(True)
+        elif isinstance(cell, list):
+            nulls.append(False)
             flat.extend(cell)
+        else:
+            raise TypeError(f"{name}: a list cell that is not a list")
         offsets.append(len(flat))
-    inner = pl.Series(name, flat, dtype=dtype.inner).to_arrow()
+    _of_type(name, flat, dtype.inner)
+    inner = pl.Series(name, flat, dtype=dtype.inner, strict=True).to_arrow()
     mask = pa.array(nulls, pa.bool_()) if any(nulls) else None
     arr = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), inner, mask=mask)
     out = pl.Series(name, arr)

@@ -383,9 +383,10 @@ def generic_parts(
 ) -> tuple[Any, ...]:
     """:func:`collect_parts` for a result the generic evaluator gave (a ``OneOf`` input: which
     inputs leave a row UNKNOWN then differs from row to row, so there is no mask of unknown
-    inputs). Kept in ``table.cparts`` by the rule ids of the rows and the inputs each waits
-    on: like the parts of a compiled answer, a pure function of the table's rows."""
-    key = (tuple([r.id for r in applies]), tuple([(r.id, u) for r, u in maybe]))
+    inputs). Kept in ``table.cparts`` by the rows (the table's own objects, by identity: two
+    rows are never confused, whatever their ids) and the inputs each waits on: like the parts
+    of a compiled answer, a pure function of the table's rows."""
+    key = (tuple(map(id, applies)), tuple([(id(r), u) for r, u in maybe]))
     hit = table.cparts.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]

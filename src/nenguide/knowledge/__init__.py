@@ -62,11 +62,20 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _read_yaml(path: Traversable, label: str) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise KnowledgeError(f"{label}: not valid YAML: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise KnowledgeError(f"{label}: missing") from exc
+    try:
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError as fast:
+        # the pure-Python parser's message quotes the line and marks the place (libyaml's
+        # does not): the one a package's author is shown
+        message = str(fast)
+        try:
+            yaml.safe_load(text)
+        except yaml.YAMLError as pure:
+            message = str(pure)
+        raise KnowledgeError(f"{label}: not valid YAML: {message}") from fast
 
 
 def content_files(folder: Traversable) -> list[tuple[str, bytes]]:
