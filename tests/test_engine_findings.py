@@ -248,11 +248,12 @@ def test_a_missing_text_is_an_error_not_the_key(kb: Knowledge) -> None:
 
 
 def test_no_step_reads_case_clinical() -> None:
-    """Only the fact layer's input modules reshape ``case.clinical``; the steps read facts."""
+    """Only the fact layer reads ``case.clinical`` (once, in ``case_facts``; ``case_input``
+    reshapes the section it is handed); the steps read facts."""
     import ast
 
     engine = Path(__file__).resolve().parent.parent / "src" / "nenguide" / "engine"
-    allowed = {"case_input.py"}
+    allowed = {"fact_layer.py"}
     found = []
     for path in sorted(engine.glob("*.py")):
         if path.name in allowed:

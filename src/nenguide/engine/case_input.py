@@ -1,6 +1,7 @@
 """The clinical part of the case reshaped into plain facts (renaming, counting, taking the
-latest result, unit conversion): bookkeeping only, no clinical threshold. Called once per case by
-the fact layer; no step reads ``case.clinical`` itself.
+latest result, unit conversion): bookkeeping only, no clinical threshold. The fact layer
+(:func:`nenguide.engine.fact_layer.case_facts`, the one place that reads the case's clinical
+section) hands that section to these functions once per case; no step reads it itself.
 
 Unknown stays ``None``: a finding that is not recorded is never ``False``.
 """
@@ -15,6 +16,7 @@ from nenguide.engine.lab_names import value_fact
 from nenguide.engine.ranges import Interval, cuts, representatives
 from nenguide.model.case import Case
 from nenguide.model.clinical import (
+    Clinical,
     History,
     InvestigationKind,
     LabResult,
@@ -44,10 +46,9 @@ def _latest_dated(items: list[Any]) -> Any:
 _HX_FACTS = tuple((h, f"hx_{h.value}") for h in History)
 
 
-def clinical_input(case: Case) -> dict[str, Any]:
+def clinical_input(case: Case, cl: Clinical) -> dict[str, Any]:
     """Symptoms (``sym_*``), history (``hx_*``), patient, resection, SSTR imaging, gastrin,
-    prior therapies and family history as facts."""
-    cl = case.clinical
+    prior therapies and family history as facts (``cl``: the case's clinical section)."""
     f: dict[str, Any] = {f"sym_{k.value}": v for k, v in cl.symptoms.items()}
     for h, name in _HX_FACTS:  # every history item is a fact; not recorded = unknown
         f[name] = cl.history.get(h)
@@ -115,8 +116,8 @@ def clinical_input(case: Case) -> dict[str, Any]:
     else:
         f["gastrin_latest_on_ppi"] = f["gastrin_latest_xuln"] = None
 
-    _prior_therapies(case, f)
-    _family(case, f)
+    _prior_therapies(cl, f)
+    _family(cl, f)
     return f
 
 
@@ -129,10 +130,10 @@ def _progressed(pts: tuple[PriorTherapy, ...], therapy: Therapy) -> bool | None:
     return None if any(p.progressed is None for p in courses) else False
 
 
-def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
+def _prior_therapies(cl: Clinical, f: dict[str, Any]) -> None:
     """Progression per therapy (``progressed_on_<therapy>``; which therapies count as systemic
     is a fact table: ``progressed_on_systemic``), and after platinum-etoposide, how long."""
-    pts = case.clinical.prior_therapies
+    pts = cl.prior_therapies
     if pts is None:  # not recorded: every progression unknown
         for _t, name in _PROGRESSED_FACTS:
             f[name] = None
@@ -159,10 +160,10 @@ def _prior_therapies(case: Case, f: dict[str, Any]) -> None:
     f["received_therapies"] = frozenset(p.therapy.value for p in pts)
 
 
-def _family(case: Case, f: dict[str, Any]) -> None:
+def _family(cl: Clinical, f: dict[str, Any]) -> None:
     """First-degree relatives: variants and findings as facts (which findings count towards
     MEN1, and how many make it, are fact tables; see :func:`first_degree_relatives`)."""
-    fh = case.clinical.family_history
+    fh = cl.family_history
     if fh is None:  # not recorded ([] states that there is none)
         for name in (
             "relative_variant",
@@ -183,11 +184,11 @@ def _family(case: Case, f: dict[str, Any]) -> None:
     )
 
 
-def first_degree_relatives(case: Case) -> tuple[dict[str, Any], ...] | None:
+def first_degree_relatives(cl: Clinical) -> tuple[dict[str, Any], ...] | None:
     """Each first-degree relative's findings as the inputs of the counting table of role
     ``relative_men1_major`` (``None``: the family history is not recorded; a finding not
     listed is absent, a NEN status not recorded is unknown)."""
-    fh = case.clinical.family_history
+    fh = cl.family_history
     if fh is None:
         return None
     return tuple(
@@ -201,26 +202,24 @@ def first_degree_relatives(case: Case) -> tuple[dict[str, Any], ...] | None:
     )
 
 
-def relative_genes(case: Case) -> list[str]:
+def relative_genes(cl: Clinical) -> list[str]:
     out: list[str] = []
-    for m in case.clinical.family_history or ():
+    for m in cl.family_history or ():
         gene = (m.pathogenic_variant_gene or "").strip().upper()
         if m.relation is Relation.first_degree and gene and gene not in out:
             out.append(gene)
     return out
 
 
-def extra_input(case: Case, carriers: tuple[str, ...]) -> dict[str, Any]:
+def extra_input(case: Case, cl: Clinical, carriers: tuple[str, ...]) -> dict[str, Any]:
     """What the steps need from the case beyond the traced facts: the patient's variants
     (``carriers``, from :func:`germline_input`) and the relatives', genes already tested, the
-    resection date and the tumour count (reshaped, no clinical threshold). With the facts above
-    and the item lists handed to :mod:`.case_items` below, the only code that reads
-    ``case.clinical``."""
-    resection = case.clinical.resection
+    resection date and the tumour count (reshaped, no clinical threshold)."""
+    resection = cl.resection
     return {
         "carriers": carriers,
-        "relative_genes": tuple(relative_genes(case)),
-        "tested": FrozenDict({g.gene.value: g.result for g in case.clinical.germline}),
+        "relative_genes": tuple(relative_genes(cl)),
+        "tested": FrozenDict({g.gene.value: g.result for g in cl.germline}),
         "resection_date": (
             resection.date if resection is not None and resection.performed else None
         ),
@@ -228,16 +227,16 @@ def extra_input(case: Case, carriers: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def carrier_input(ctx: Context, case: Case) -> tuple[dict[str, Any], tuple[str, ...]]:
+def carrier_input(ctx: Context, cl: Clinical) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The carrier facts and the genes carried: the patient's germline results, each decided by
     the package's carrier table (:func:`.case_items.germline_input`)."""
-    return germline_input(ctx, case.clinical.germline)
+    return germline_input(ctx, cl.germline)
 
 
-def done_input(ctx: Context, case: Case) -> dict[str, str]:
+def done_input(ctx: Context, cl: Clinical) -> dict[str, str]:
     """What was already done (investigations, lab tests that count): the case's lists, decided
     by the package's tables (:func:`.case_items.done_tokens`)."""
-    return done_tokens(ctx, case.clinical.investigations, case.clinical.labs)
+    return done_tokens(ctx, cl.investigations, cl.labs)
 
 
 def _catalogue(ctx: Context) -> AnalyteCatalogue:
@@ -257,7 +256,7 @@ def _latest(labs: tuple[LabResult, ...]) -> dict[str, tuple[int, LabResult]]:
     return out
 
 
-def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]:
+def lab_input(ctx: Context, cl: Clinical) -> tuple[dict[str, Any], dict[str, int]]:
     """Facts from ``clinical.labs`` (canonical values, ULN multiples, sampling context) and the
     index of the result each analyte's facts came from. A result that cannot be converted is a
     CONFLICT naming its field; every conversion is noted in the trace."""
@@ -265,7 +264,7 @@ def lab_input(ctx: Context, case: Case) -> tuple[dict[str, Any], dict[str, int]]
 
     f: dict[str, Any] = {}
     index: dict[str, int] = {}
-    labs = case.clinical.labs
+    labs = cl.labs
     if not labs:  # nothing to convert (a package without an analyte catalogue may run)
         return f, index
     cat = _catalogue(ctx)

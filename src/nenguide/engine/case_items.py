@@ -2,7 +2,7 @@
 results make a carrier (role ``germline_carrier``), which lab results count as a work-up test
 done (role ``lab_done``). Python reshapes each item into the table's inputs and combines the
 answers (a Kleene OR, the first date); which item counts is the table's. Given the case's
-lists by :mod:`.case_input` (the one module that reads ``case.clinical``), once per case.
+lists by :mod:`.case_input` (from the clinical section the fact layer reads), once per case.
 """
 
 from __future__ import annotations

@@ -81,27 +81,28 @@ def _new(values: dict[str, Any], lab_index: Mapping[str, int], done: Mapping[str
 def case_facts(ctx: Context, case: Case) -> Facts:
     """Phase 1: the facts of the case itself (see the module docstring)."""
     values = derive(case)
-    values.update(clinical_input(case))
-    germline, carriers = carrier_input(ctx, case)  # the carrier table, once per result
+    cl = case.clinical  # the clinical section: read here only, reshaped by .case_input
+    values.update(clinical_input(case, cl))
+    germline, carriers = carrier_input(ctx, cl)  # the carrier table, once per result
     values.update(germline)
     values.update(reported_input(ctx, case))
-    labs, index = lab_input(ctx, case)
+    labs, index = lab_input(ctx, cl)
     values.update(labs)
-    extra = extra_input(case, carriers)
+    extra = extra_input(case, cl, carriers)
     # every reshaped fact is traced with its value (the fact tables trace themselves)
     ctx.note(STEP, None, values, ["reshaped from the case (no clinical threshold)"])
     # which source wins where the case reports a finding several ways (node status: count,
     # station or the stated status), before the contradiction checks
     _first_tables(ctx, values, "precedence")
     _consistency(ctx, values)
-    relatives = first_degree_relatives(case)
+    relatives = first_degree_relatives(cl)
     table_id = _role(ctx, "relative_men1_major")
     if table_id is not None:
         values[ctx.kb.tables[table_id].output] = (
             None if relatives is None else _count_max(ctx, table_id, relatives)
         )
     _first_tables(ctx, values, "case")
-    return _new(values, index, done_input(ctx, case), extra)
+    return _new(values, index, done_input(ctx, cl), extra)
 
 
 def with_precedence(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
