@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nenguide.engine.context import Context, fields_of, grade_fields, grades_left
+from nenguide.engine.context import CATEGORY_FIELDS, Context, fields_of, grade_fields, grades_left
 from nenguide.engine.logic import one_of
 from nenguide.engine.table_eval import outcomes
 from nenguide.engine.tables import TableResult
@@ -40,7 +40,7 @@ STEP = "follow_up"
 
 #: Facts of this step -> the case fields they come from (beyond context.FIELD_OF_FACT).
 FIELDS: dict[str, list[str]] = {
-    "category": ["pathology.differentiation", "pathology.morphology"],
+    "category": list(CATEGORY_FIELDS),
     "resection_margin": ["clinical.resection.performed", "clinical.resection.margin"],
     "met_status": ["metastases.status"],
     "node_status": ["regional_nodes"],
@@ -388,16 +388,15 @@ def follow_up(
         anchor=anchor.isoformat(),
         years=params.horizon_months // 12,
     )
-    if ctx.notes:  # (its texts are not made for a context that keeps no notes)
-        ctx.note(
-            STEP,
-            [v["due"].isoformat() for v in visits],
-            {"schedule": name, "anchor": anchor.isoformat(), "as_of": as_of.isoformat()},
-            [
-                f"{m} months after {anchor.isoformat()}: {ph.range}-monthly ({ph.status})"
-                for m, _, ph in planned
-            ],
-        )
+    ctx.note(
+        STEP,
+        [v["due"].isoformat() for v in visits],
+        {"schedule": name, "anchor": anchor.isoformat(), "as_of": as_of.isoformat()},
+        [
+            f"{m} months after {anchor.isoformat()}: {ph.range}-monthly ({ph.status})"
+            for m, _, ph in planned
+        ],
+    )
     return _follow_up(
         status=Status.RECOMMENDED,
         lifelong=True,

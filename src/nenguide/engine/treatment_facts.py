@@ -115,8 +115,6 @@ def derive_facts(
     bound = site.nfpnet_boundary_cm
     if size is None or bound is None:
         f["nfpnet_small"] = None
-    elif type(size) is float or type(size) is int:  # one number: as ranges.holds compares it
-        f["nfpnet_small"] = size <= bound if site.nfpnet_boundary_inclusive else size < bound
     else:
         # a size reported as a range decides only when the whole range is on one side
         op = "le" if site.nfpnet_boundary_inclusive else "lt"

@@ -8,7 +8,7 @@ candidate values under which it is offered - never recommended."""
 from __future__ import annotations
 
 from itertools import compress
-from operator import itemgetter, methodcaller
+from operator import methodcaller
 from typing import Any, cast
 
 from nenguide.engine.tables import Table
@@ -23,15 +23,6 @@ def setting_candidates(table: Table, name: str, current: Any) -> list[Any]:
 
 
 _STEP = methodcaller("get", "step")
-_STEP_OF = itemgetter("step")
-
-
-def _steps(entries: list[Any]) -> list[Any]:
-    """The step of each entry (by the faster item look-up while every entry names one)."""
-    try:
-        return list(map(_STEP_OF, entries))
-    except KeyError:
-        return list(map(_STEP, entries))
 
 
 def _key(entry: Any) -> Any:
@@ -52,11 +43,10 @@ class NewEntries:
 
     def add(self, items: list[Any]) -> None:
         dst, seen = self.dst, self.seen
-        new = set(_steps(items)).difference(self.steps)
+        new = set(map(_STEP, items)).difference(self.steps)
         if new:
-            for x in compress(dst, map(new.__contains__, _steps(dst))):
-                get = x.get
-                key = (get("step"), get("table"), get("code"))  # _key(x)
+            for x in compress(dst, map(new.__contains__, map(_STEP, dst))):
+                key = _key(x)
                 bucket = seen.get(key)
                 if bucket is None:
                     seen[key] = [x]
@@ -64,8 +54,7 @@ class NewEntries:
                     bucket.append(x)
             self.steps |= new
         for x in items:
-            get = x.get
-            key = (get("step"), get("table"), get("code"))  # _key(x)
+            key = _key(x)
             bucket = seen.get(key)
             if bucket is None:
                 seen[key] = [x]
@@ -102,23 +91,17 @@ def merge_settings(
         if len(seen) == n and all(o is first or _same(first, o) for _, o in seen):
             out.append(first)
             continue
-        if len(seen) == 1:  # offered under one value only (the most common)
-            v, o = seen[0]
-            requires = [requirement[v]]
-            requires += [r for r in o.get("requires") or [] if r not in requires]
-            because, sources, caveats = o["because"], o["sources"], o["caveats"]
+        # the values under which it is offered (recommended, where it is offered under every
+        # value but recommended only under some)
+        if len(seen) < n:
+            requires = [requirement[v] for v, _ in seen]
         else:
-            # the values under which it is offered (recommended, where it is offered under
-            # every value but recommended only under some)
-            if len(seen) < n:
-                requires = [requirement[v] for v, _ in seen]
-            else:
-                requires = [requirement[v] for v, o in seen if o["status"] == "recommended"]
-            for _, o in seen:
-                requires += [r for r in o.get("requires") or [] if r not in requires]
-            because = [b for _, o in seen for b in o["because"]]
-            sources = [s for _, o in seen for s in o["sources"]]
-            caveats = [c for _, o in seen for c in o["caveats"]]
+            requires = [requirement[v] for v, o in seen if o["status"] == "recommended"]
+        for _, o in seen:
+            requires += [r for r in o.get("requires") or [] if r not in requires]
+        because = [b for _, o in seen for b in o["because"]]
+        sources = [s for _, o in seen for s in o["sources"]]
+        caveats = [c for _, o in seen for c in o["caveats"]]
         merged = FrozenDict(  # built frozen, as the assessment holds it
             first,
             status="conditional",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nenguide.engine.context import Context, fields_of, grade_fields
+from nenguide.engine.context import CATEGORY_FIELDS, Context, fields_of, grade_fields
 from nenguide.engine.tables import Row
 from nenguide.model.assessment import (
     Classification,
@@ -28,7 +28,7 @@ STEP = "workup"
 
 #: Facts of this step that are not in context.FIELD_OF_FACT -> the case fields they come from.
 FIELDS: dict[str, list[str]] = {
-    "category": ["pathology.differentiation", "pathology.morphology"],
+    "category": list(CATEGORY_FIELDS),
     "met_status": ["metastases.status"],
     "liver_mets": ["metastases.liver"],
     "carcinoid_syndrome": ["clinical.symptoms", "clinical.labs"],
