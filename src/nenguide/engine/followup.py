@@ -357,20 +357,29 @@ def follow_up(
     planned = plan_visits(sched, anchor, as_of, params.horizon_months)
 
     extra = ctx.collect(STEP, ctx.table_id(STEP, "extra_exams"), ff)
+    # an extra exam every ``every`` months: at the first visit on or after each multiple of
+    # ``every`` that a visit falls short of or on (the visits' months ascend)
+    months = [m for m, _, _ in planned]
     extra_at: dict[int, list[str]] = {}
     for row in extra.applies:
         every = int(row.then.get("every_months") or 12)
-        marks = sorted({((m + every - 1) // every) for m, _, _ in planned})
-        for k in marks:
-            first = next((m for m, _, _ in planned if m >= k * every), None)
-            if first is not None:
-                extra_at.setdefault(first, []).append(str(row.then["exam"]))
+        j = 0
+        for k in sorted({(m + every - 1) // every for m in months}):
+            while j < len(months) and months[j] < k * every:
+                j += 1
+            if j < len(months):
+                extra_at.setdefault(months[j], []).append(str(row.then["exam"]))
 
     visits: list[FollowUpVisit] = []
+    base: dict[int, FrozenList] = {}  # a phase's exams, shared by its visits (immutable)
     for m, due, ph in planned:
-        exams = list(ph.exams or sched.exams)
-        exams += [e for e in extra_at.get(m, []) if e not in exams]
-        visits.append(frozen_dict(FollowUpVisit(due=due, exams=FrozenList(exams))))
+        exams = base.get(id(ph))
+        if exams is None:
+            exams = base[id(ph)] = FrozenList(ph.exams or sched.exams)
+        added = extra_at.get(m)
+        if added:
+            exams = FrozenList([*exams, *[e for e in added if e not in exams]])
+        visits.append(frozen_dict(FollowUpVisit(due=due, exams=exams)))
 
     unconfirmed = sorted({ph.range for _, _, ph in planned if ph.status == "unconfirmed"})
     if unconfirmed:
@@ -388,15 +397,14 @@ def follow_up(
         anchor=anchor.isoformat(),
         years=params.horizon_months // 12,
     )
-    ctx.note(
-        STEP,
-        [v["due"].isoformat() for v in visits],
-        {"schedule": name, "anchor": anchor.isoformat(), "as_of": as_of.isoformat()},
-        [
-            f"{m} months after {anchor.isoformat()}: {ph.range}-monthly ({ph.status})"
-            for m, _, ph in planned
-        ],
-    )
+    if ctx.notes:  # the note's texts (a line per visit) are not made for a context without notes
+        since = anchor.isoformat()
+        ctx.note(
+            STEP,
+            [v["due"].isoformat() for v in visits],
+            {"schedule": name, "anchor": since, "as_of": as_of.isoformat()},
+            [f"{m} months after {since}: {ph.range}-monthly ({ph.status})" for m, _, ph in planned],
+        )
     return _follow_up(
         status=Status.RECOMMENDED,
         lifelong=True,
