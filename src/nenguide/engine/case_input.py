@@ -20,8 +20,8 @@ from nenguide.model.clinical import (
     History,
     InvestigationKind,
     LabResult,
-    PriorTherapy,
     Relation,
+    Symptom,
     Therapy,
 )
 from nenguide.model.frozen import FrozenDict
@@ -44,21 +44,24 @@ def _latest_dated(items: list[Any]) -> Any:
 
 
 _HX_FACTS = tuple((h, f"hx_{h.value}") for h in History)
+_HX_ITEMS, _HX_NAMES = tuple(h for h, _ in _HX_FACTS), tuple(n for _, n in _HX_FACTS)
+#: a symptom's fact name (``sym_<symptom>``), by the symptom
+_SYM_FACT = {s: f"sym_{s.value}" for s in Symptom}
 
 
 def clinical_input(case: Case, cl: Clinical) -> dict[str, Any]:
     """Symptoms (``sym_*``), history (``hx_*``), patient, resection, SSTR imaging, gastrin,
     prior therapies and family history as facts (``cl``: the case's clinical section)."""
-    f: dict[str, Any] = {f"sym_{k.value}": v for k, v in cl.symptoms.items()}
-    for h, name in _HX_FACTS:  # every history item is a fact; not recorded = unknown
-        f[name] = cl.history.get(h)
+    f: dict[str, Any] = {_SYM_FACT[k]: v for k, v in cl.symptoms.items()}
+    # every history item is a fact; not recorded = unknown
+    f.update(zip(_HX_NAMES, map(cl.history.get, _HX_ITEMS), strict=True))
     f["symptoms_recorded"] = bool(cl.symptoms)
     f["zes_recorded"] = cl.history.get(History.zollinger_ellison_syndrome) is True
     # symptom combinations (carcinoid symptoms, the somatostatinoma triad) are fact tables
     f["renal_failure"] = cl.history.get(History.renal_failure)
     f["egfr_ml_min"] = cl.egfr_ml_min
     f["egfr"] = cl.egfr_ml_min
-    f["echo_done"] = any(i.kind.value == "echocardiography" for i in cl.investigations)
+    f["echo_done"] = any(i.kind is InvestigationKind.echocardiography for i in cl.investigations)
     f["ecog"] = case.patient.ecog
     f["age_years"] = case.patient.age_years
     f["number_of_tumours"] = case.tumour.number_of_tumours
@@ -121,13 +124,13 @@ def clinical_input(case: Case, cl: Clinical) -> dict[str, Any]:
     return f
 
 
-def _progressed(pts: tuple[PriorTherapy, ...], therapy: Therapy) -> bool | None:
-    """Progression on ``therapy``: true when it progressed on one course of it, false when it
-    did on none (or it was not given), unknown when a course's outcome is not recorded."""
-    courses = [p for p in pts if p.therapy is therapy]
-    if any(p.progressed for p in courses):
+def _progressed(outcomes: list[bool | None]) -> bool | None:
+    """Progression on a therapy from its courses' outcomes: true when it progressed on one
+    course of it, false when it did on none (or it was not given), unknown when a course's
+    outcome is not recorded."""
+    if True in outcomes:
         return True
-    return None if any(p.progressed is None for p in courses) else False
+    return None if None in outcomes else False
 
 
 def _prior_therapies(cl: Clinical, f: dict[str, Any]) -> None:
@@ -142,8 +145,11 @@ def _prior_therapies(cl: Clinical, f: dict[str, Any]) -> None:
         f["progressed_therapies"] = frozenset()
         f["received_therapies"] = frozenset()
         return
+    courses: dict[Therapy, list[bool | None]] = {}  # each therapy's courses' outcomes
+    for p in pts:
+        courses.setdefault(p.therapy, []).append(p.progressed)
     for t, name in _PROGRESSED_FACTS:
-        f[name] = _progressed(pts, t)
+        f[name] = _progressed(courses.get(t, []))
     f["progressed_on_platinum"] = f["progressed_on_platinum_etoposide"]
     if f["progressed_on_platinum"]:
         months = [

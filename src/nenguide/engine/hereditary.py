@@ -81,7 +81,19 @@ def derive_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
 def fields_of_input(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[str]:
     """The case fields behind input ``name`` of the hereditary tables, asked for when it is
     unknown (only then: it may evaluate the MEN1 counting table)."""
-    how = _input_fields(kb).get(name)
+    return _fields_by_plan(_input_fields(kb), facts, kb, name)
+
+
+def missing_fields(facts: Mapping[str, Any], kb: Knowledge, names: Iterable[str]) -> list[str]:
+    """The case fields behind the unknown inputs ``names``, each once, sorted."""
+    plan = _input_fields(kb)
+    return sorted({fld for name in names for fld in _fields_by_plan(plan, facts, kb, name)})
+
+
+def _fields_by_plan(
+    plan: Mapping[str, tuple[str, Any]], facts: Mapping[str, Any], kb: Knowledge, name: str
+) -> list[str]:
+    how = plan.get(name)
     if how is None:
         return []
     kind, arg = how
@@ -225,7 +237,7 @@ def hereditary(
             )
 
     unknown = {fact for _, unk in res.maybe for fact in unk}
-    missing = sorted({fld for fact in unknown for fld in fields_of_input(facts, ctx.kb, fact)})
+    missing = missing_fields(facts, ctx.kb, unknown)
     possible = [r.id for r, _ in res.maybe]
     # What the undecided rules could point to, in words: their syndromes, and a plain label for
     # the rules that name none (a family variant, a carrier, a red flag). The rule ids stay in
