@@ -130,9 +130,9 @@ def _pathway(
         ctx, case, facts, as_of, site
     )
     return _Parts(
-        _frozen_model(cls),
-        _frozen_model(stg),
-        _frozen_model(liver),
+        frozen_model(cls),
+        frozen_model(stg),
+        frozen_model(liver),
         freeze(syndromes),
         freeze(work),
         freeze(options),
@@ -236,7 +236,7 @@ def _pathway_key(
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _frozen_model(m: _M) -> _M:
+def frozen_model(m: _M) -> _M:
     """``m`` (a frozen model) with its list and dict fields made immutable too."""
     d = m.__dict__
     for name, v in d.items():
@@ -246,7 +246,7 @@ def _frozen_model(m: _M) -> _M:
         if isinstance(v, list | dict):
             d[name] = freeze(v)
         elif isinstance(v, BaseModel):
-            _frozen_model(v)
+            frozen_model(v)
     return m
 
 

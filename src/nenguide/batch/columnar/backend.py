@@ -37,10 +37,10 @@ from nenguide.batch.columnar.exprs import fits
 from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
 from nenguide.engine import ranges
-from nenguide.engine.assess import expiry_notice, steps
+from nenguide.engine.assess import expiry_notice, frozen_model, steps
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.classify import classify
-from nenguide.engine.context import Context
+from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.fact_layer import Facts, case_facts, with_precedence
 from nenguide.engine.facts import derive
 from nenguide.engine.kb import Knowledge
@@ -131,6 +131,34 @@ def _from_row(model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[
     return model(status=Status(r[f"{prefix}_status"]), **{k: r[f"{prefix}_{k}"] for k in fields})
 
 
+class _Models:
+    """The core steps' models of a row, each made once per distinct set of its columns and
+    then shared (frozen throughout: :func:`frozen_model`), as the engine's memo shares its
+    step outputs; a cohort has few distinct classifications, stages and liver types."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[Any, ...], Any] = {}
+        self._columns = {
+            prefix: tuple(f"{prefix}_{k}" for k in ("status", *fields))
+            for prefix, fields in (
+                ("classification", _CLASSIFICATION),
+                ("stage", _STAGE),
+                ("liver_metastasis", _LIVER),
+            )
+        }
+
+    def get(
+        self, model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[str, Any]
+    ) -> _M:
+        key = (prefix, *map(r.__getitem__, self._columns[prefix]))
+        hit = self._made.get(key)
+        if hit is None:
+            if len(self._made) > MEMO_LIMIT:
+                self._made.clear()
+            hit = self._made[key] = frozen_model(_from_row(model, prefix, fields, r))
+        return hit
+
+
 _RULE_IDS = itemgetter("rule_ids")
 
 
@@ -167,6 +195,7 @@ class ColumnarBackend:
         self.fallback_count = 0  # cases whose core steps the engine evaluated (for the docs)
         self.guideline = guideline
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
+        self._models = _Models()
 
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue. The rows hold no trace, so the
@@ -275,10 +304,11 @@ class ColumnarBackend:
         if r["core_fallback"]:
             self.fallback_count += 1  # the engine's own core steps (steps(core=None))
         else:
+            models = self._models
             core = (
-                _from_row(Classification, "classification", _CLASSIFICATION, r),
-                _from_row(Stage, "stage", _STAGE, r),
-                _from_row(LiverMetastasis, "liver_metastasis", _LIVER, r),
+                models.get(Classification, "classification", _CLASSIFICATION, r),
+                models.get(Stage, "stage", _STAGE, r),
+                models.get(LiverMetastasis, "liver_metastasis", _LIVER, r),
             )
             kinds = self.kb.issue_kinds
             # the core's issues, in the engine's order (later steps read their kinds)

@@ -1,0 +1,40 @@
+"""The columnar backend makes the core steps' models once per distinct set of core columns and
+shares them between the rows of a cohort: the shared models are frozen throughout (a list or
+dict field as well as the model), and a row gets the model its own columns describe."""
+
+from __future__ import annotations
+
+import pytest
+
+from nenguide.batch.columnar.backend import _CLASSIFICATION, _STAGE, _from_row, _Models
+from nenguide.model.assessment import Classification, Stage
+from nenguide.model.frozen import FrozenDict, FrozenList
+
+
+def _row(grade: str, t: str) -> dict[str, object]:
+    r: dict[str, object] = {f"classification_{k}": None for k in _CLASSIFICATION}
+    r.update(
+        classification_status="DETERMINED",
+        classification_category="NET",
+        classification_grade=grade,
+        classification_grade_discordant=False,
+    )
+    r.update({f"stage_{k}": None for k in _STAGE})
+    r.update(stage_status="DETERMINED", stage_t=t)
+    return r
+
+
+def test_equal_columns_share_one_frozen_model_and_others_get_their_own() -> None:
+    models = _Models()
+    a = models.get(Classification, "classification", _CLASSIFICATION, _row("G1", "T1"))
+    b = models.get(Classification, "classification", _CLASSIFICATION, _row("G1", "T2"))
+    c = models.get(Classification, "classification", _CLASSIFICATION, _row("G2", "T1"))
+    assert a is b  # the classification's own columns are equal
+    assert c is not a and c.grade == "G2" and a.grade == "G1"
+    assert a == _from_row(Classification, "classification", _CLASSIFICATION, _row("G1", "T1"))
+    assert type(a.possible) is FrozenDict and type(a.possible_categories) is FrozenList
+    with pytest.raises(TypeError):
+        a.possible_categories.append("NEC")
+    s1 = models.get(Stage, "stage", _STAGE, _row("G1", "T1"))
+    s2 = models.get(Stage, "stage", _STAGE, _row("G2", "T2"))
+    assert (s1.t, s2.t) == ("T1", "T2")
