@@ -662,3 +662,19 @@ def test_unknown_input_never_yields_not_recommended(data: dict[str, Any]) -> Non
         # the missing data matter: some completion recommends testing
         assert h["status"] == "INSUFFICIENT_DATA"
         assert run(_complete(data, positive=True))[0]["testing_recommended"] is True
+
+
+def test_a_syndrome_diagnosed_clinically_is_named_by_its_history_item() -> None:
+    """The feature tables read whether VHL, NF1 or TSC was diagnosed clinically (``dx_*``, from
+    the history); asked for, that input names its history item, not the family history."""
+    from nenguide.engine.hereditary import fields_of_input
+
+    kb = load_knowledge()
+    for feature, item in (
+        ("vhl_feature", "vhl_disease"),
+        ("nf1_stigmata", "neurofibromatosis_type_1"),
+        ("tsc_feature", "tuberous_sclerosis_complex"),
+    ):
+        named = fields_of_input({}, kb, feature)  # every input unknown
+        assert f"clinical.history.{item}" in named
+        assert "clinical.family_history" not in named

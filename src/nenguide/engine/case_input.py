@@ -12,6 +12,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from nenguide.engine.case_items import any_of, done_tokens, germline_input
+from nenguide.engine.context import DX_FACTS
 from nenguide.engine.lab_names import value_fact
 from nenguide.engine.ranges import Interval, cuts, representatives
 from nenguide.model.case import Case
@@ -68,12 +69,7 @@ def clinical_input(case: Case, cl: Clinical) -> dict[str, Any]:
     f["carcinoid_heart_disease"] = cl.history.get(History.carcinoid_heart_disease)
     # a hereditary syndrome diagnosed clinically: one more route to the feature facts (the
     # tables); not recorded adds no route (false), so the feature rows decide as before
-    for name, h in (
-        ("dx_vhl", History.vhl_disease),
-        ("dx_nf1", History.neurofibromatosis_type_1),
-        ("dx_tsc", History.tuberous_sclerosis_complex),
-        ("dx_men1", History.men1_syndrome),
-    ):
+    for name, h in DX_FACTS.items():
         f[name] = cl.history.get(h) is True
 
     # resection of the primary: whether it is still in place is never assumed

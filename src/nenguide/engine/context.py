@@ -28,6 +28,7 @@ from nenguide.engine.trace_entries import (
     table_entry,
 )
 from nenguide.model.assessment import Classification, IssueKind
+from nenguide.model.clinical import History
 from nenguide.model.frozen import FrozenDict, FrozenList, freeze
 
 MEMO_LIMIT = 20_000
@@ -71,6 +72,16 @@ FIELD_OF_FACT: dict[str, str] = {
 
 #: issue text parameters that name case fields or facts (shown by their labels)
 FIELD_PARAMS = frozenset({"needs", "needed", "missing", "fields"})
+
+
+#: a hereditary syndrome diagnosed clinically: its fact (``dx_*``, read by the feature tables)
+#: and the history item it is read from
+DX_FACTS: dict[str, History] = {
+    "dx_vhl": History.vhl_disease,
+    "dx_nf1": History.neurofibromatosis_type_1,
+    "dx_tsc": History.tuberous_sclerosis_complex,
+    "dx_men1": History.men1_syndrome,
+}
 
 
 def fields_of(facts: Iterable[str]) -> list[str]:

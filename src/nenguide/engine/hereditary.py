@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nenguide.engine.context import Context
+from nenguide.engine.context import DX_FACTS, Context
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.tables import Row, Table, evaluate_collect
@@ -136,14 +136,22 @@ def _input_fields(kb: Knowledge) -> Mapping[str, tuple[str, Any]]:
                 "table",
                 ()
                 if found_table is None
-                else tuple(
-                    (i, f"clinical.history.{i[3:]}" if i.startswith("hx_") else _FAMILY)
-                    for i in found_table.spec.inputs
-                ),
+                else tuple((i, _history_field(i)) for i in found_table.spec.inputs),
             )
     found = FrozenDict(out)
     kb.package_cache[key] = (kb.tables, kb.pathway, found)
     return found
+
+
+def _history_field(fact: str) -> str:
+    """The case field behind an input of a fact table (a history item: ``hx_<item>``, or a
+    syndrome diagnosed clinically, :data:`~nenguide.engine.context.DX_FACTS`; else the
+    family history)."""
+    if fact.startswith("hx_"):
+        return f"clinical.history.{fact[3:]}"
+    if fact in DX_FACTS:
+        return f"clinical.history.{DX_FACTS[fact].value}"
+    return _FAMILY
 
 
 def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[str]:
