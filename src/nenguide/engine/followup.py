@@ -357,8 +357,9 @@ def follow_up(
     planned = plan_visits(sched, anchor, as_of, params.horizon_months)
 
     extra = ctx.collect(STEP, ctx.table_id(STEP, "extra_exams"), ff)
-    # an extra exam every ``every`` months: at the first visit on or after each multiple of
-    # ``every`` that a visit falls short of or on (the visits' months ascend)
+    # an extra exam every ``every`` months: for each visit, the first multiple of ``every`` on
+    # or after its month; the exam goes to the first visit on or after that multiple (one pass:
+    # the visits' months ascend)
     months = [m for m, _, _ in planned]
     extra_at: dict[int, list[str]] = {}
     for row in extra.applies:
