@@ -148,6 +148,76 @@ def test_gc_is_paused_for_a_batch_and_its_cycles_freed_at_the_end() -> None:
         gc.enable()
 
 
+def test_gc_is_paused_for_a_run_of_chunks_and_each_chunks_cycles_freed_after_it() -> None:
+    import gc
+    import weakref
+
+    from nenguide.batch.backend import gc_paused_run
+
+    class Node:
+        other: Any = None
+
+    def cycle() -> Any:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # unreachable once returned as a weak reference only
+        return weakref.ref(a)
+
+    assert gc.isenabled()
+    with gc_paused_run() as collect:
+        assert not gc.isenabled()
+        first = cycle()
+        assert first() is not None  # not collected while the chunk is worked on
+        collect()  # the chunk is done
+        assert first() is None
+        assert not gc.isenabled()  # still paused for the next chunk
+        last = cycle()
+    assert gc.isenabled()
+    assert last() is None  # the last chunk's, when the run ends
+    gc.disable()
+    try:
+        with gc_paused_run() as collect:
+            kept = cycle()
+            collect()
+            assert kept() is not None  # a collector the caller paused is left alone
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_rows_are_read_validated_and_assessed_with_the_collector_paused(tmp_path: Any) -> None:
+    import gc
+
+    from nenguide.batch.io import RejectWriter
+    from nenguide.batch.mapping import Mapper
+    from nenguide.batch.rows import assess_rows
+    from nenguide.batch.runner import Counts, assessed_chunks
+
+    seen: list[bool] = []
+
+    class Recording:
+        """A backend that records whether the collector runs while it assesses."""
+
+        name = "recording"
+        processes = 1
+
+        def assess(self, cases: Any) -> list[Any]:
+            seen.append(gc.isenabled())
+            return [{"case": c.case_id} for c in cases]
+
+    line = '{"case_id": "A", "tumour": {"primary_site": "rectum"}}'
+    res = assess_rows([(1, line)], "jsonl", Mapper(), Recording().assess)
+    assert [a.flat for a in res.assessed] == [{"case": "A"}] and seen == [False]
+    assert gc.isenabled()
+    path = tmp_path / "in.jsonl"
+    path.write_text(f"{line}\n{line}\n", encoding="utf-8")
+    rejects = RejectWriter(str(tmp_path / "rej.csv"))
+    backend: Any = Recording()
+    chunks = assessed_chunks(str(path), "jsonl", Mapper(), backend, rejects, Counts(), 1)
+    while_written = [gc.isenabled() for _ in chunks]  # the caller writes each chunk here
+    rejects.close()
+    assert while_written == [False, False] and gc.isenabled()
+
+
 def test_the_backends_rows_take_the_column_path() -> None:
     from nenguide.batch.backend import PerCaseBackend
     from nenguide.batch.synth import generate

@@ -99,6 +99,27 @@ def gc_paused() -> Iterator[None]:
         gc.collect(0)
 
 
+@contextmanager
+def gc_paused_run() -> Iterator[Callable[[], object]]:
+    """The cyclic garbage collector paused for a whole run of chunks (the batch's main
+    process: results received from the workers, rows written), with a function that collects
+    the youngest generation, to be called between chunks: the objects of one chunk are then
+    examined once, when the chunk is done, instead of by the collections their allocation
+    would set off (each examining the older objects as well: measured as more CPU than the
+    main process's own work, benchmarks.md). Memory held by a reference cycle is freed by the
+    end of the chunk that made it. A collector paused by the caller stays paused, and is not
+    collected here."""
+    if not gc.isenabled():
+        yield lambda: None
+        return
+    gc.disable()
+    try:
+        yield partial(gc.collect, 0)
+    finally:
+        gc.enable()
+        gc.collect(0)
+
+
 def _assess_many(cases: Sequence[Case], st: Settings) -> list[Row | Failure]:
     from nenguide.engine.assess import assess
     from nenguide.knowledge import load

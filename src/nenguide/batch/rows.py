@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from nenguide.batch.backend import Backend, Failure, Row
+from nenguide.batch.backend import Backend, Failure, Row, gc_paused
 from nenguide.batch.io import BadLine, Chunk, decode_line
 from nenguide.batch.mapping import Mapper, RowError
 from nenguide.errors import CaseInputError, parse_case
@@ -90,7 +90,18 @@ def assess_rows(
     assess: Callable[[Sequence[Case]], list[Row | Failure]],
 ) -> RowsResult:
     """Map, validate and assess the rows of ``chunk`` with ``assess`` (a backend's, in this
-    process)."""
+    process), with the cyclic garbage collector paused throughout (:func:`gc_paused`: reading
+    and validating the rows allocate as many containers as assessing them)."""
+    with gc_paused():
+        return _assess_rows(chunk, fmt, mapper, assess)
+
+
+def _assess_rows(
+    chunk: Chunk,
+    fmt: str,
+    mapper: Mapper,
+    assess: Callable[[Sequence[Case]], list[Row | Failure]],
+) -> RowsResult:
     out = RowsResult()
     valid: list[tuple[int, str | None, Case, dict[str, Any]]] = []
     jsonl = fmt == "jsonl"

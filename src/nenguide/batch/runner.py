@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nenguide.batch.backend import Backend
+from nenguide.batch.backend import Backend, gc_paused_run
 from nenguide.batch.io import Chunk, RejectWriter, read_chunks
 from nenguide.batch.mapping import Mapper
 from nenguide.batch.rows import (
@@ -88,14 +88,16 @@ def assessed_chunks(
     else:
         results = ((len(c), assess_rows(c, fmt, mapper, backend.assess)) for c in chunks)
     try:
-        for n, res in results:
-            counts.read += n
-            # in the order of one process: the rows as read and validated, then the chunk assessed
-            for rej in (*res.rejected, *res.failed):
-                rejects.add(*rej)
-            counts.assessed += len(res.assessed)
-            counts.rejected_rows = rejects.rows
-            yield res.assessed
+        with gc_paused_run() as collect:
+            for n, res in results:
+                counts.read += n
+                # as one process would: the rows as read and validated, then the chunk assessed
+                for rej in (*res.rejected, *res.failed):
+                    rejects.add(*rej)
+                counts.assessed += len(res.assessed)
+                counts.rejected_rows = rejects.rows
+                yield res.assessed
+                collect()  # the chunk is written: what it made and left is examined once
     finally:
         results.close()
 
