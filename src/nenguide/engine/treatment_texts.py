@@ -11,6 +11,7 @@ load and, for a value no rule names (a number, an unknown), during an assessment
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,7 +19,7 @@ from typing import Any, cast
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge, MissingTextError
 from nenguide.engine.logic import Condition
-from nenguide.engine.tables import Row
+from nenguide.engine.tables import InputDomain, Row
 from nenguide.engine.treatment_data import OptionSpec, catalogue, option_codes
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.model.assessment import TreatmentRequirement
@@ -112,6 +113,9 @@ class TreatmentTexts:
     rows: Mapping[str, RowText]  # by rule id, the rules of the treatment tables
     because: Mapping[tuple[str, Any], str]  # (fact, a text value the rules name) -> its text
     because_bool: Mapping[tuple[str, Any], str]  # (fact, True or False) -> its text
+    # (fact, each whole number of its integer domain, e.g. the ECOG score) -> its text (apart
+    # from because_bool: True and 1 are equal keys)
+    because_int: Mapping[tuple[str, Any], str]
     caveats: Mapping[str, str]  # caveat code -> its text
 
     def because_of(
@@ -121,11 +125,13 @@ class TreatmentTexts:
         out: list[str] = []
         for c in conditions:
             v = facts.get(c.fact)
-            t = type(v)
+            t: type[Any] = type(v)
             if t is str:
                 hit = self.because.get((c.fact, v))
             elif t is bool:
                 hit = self.because_bool.get((c.fact, v))
+            elif t is int:
+                hit = self.because_int.get((c.fact, v))
             else:
                 hit = None
             out.append(hit if hit is not None else because_text(ctx, c.fact, v))
@@ -189,6 +195,7 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
     seen: set[str] = set()
     because: dict[tuple[str, Any], str] = {}
     because_bool: dict[tuple[str, Any], str] = {}
+    because_int: dict[tuple[str, Any], str] = {}
     caveats: dict[str, str] = {}
     for table in kb.tables.values():
         if table.spec.step != STEP:
@@ -214,6 +221,9 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
                 for b in (True, False):
                     if (text := _try(because_text, ctx, c.fact, b)) is not None:
                         because_bool[(c.fact, b)] = text
+                for n in _whole_numbers(domain):
+                    if (text := _try(because_text, ctx, c.fact, n)) is not None:
+                        because_int[(c.fact, n)] = text
     return TreatmentTexts(
         lang,
         kb.tables,
@@ -224,5 +234,22 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
         rows,
         because,
         because_bool,
+        because_int,
         caveats,
     )
+
+
+#: an integer domain of at most this many values has its texts made at load (a wider one,
+#: e.g. a count without a maximum, per case)
+_WHOLE_NUMBERS_AT_LOAD = 101
+
+
+def _whole_numbers(domain: InputDomain | None) -> range:
+    """The values of an integer number domain with both bounds (e.g. the ECOG score, 0-4),
+    when it has at most :data:`_WHOLE_NUMBERS_AT_LOAD` values; else none."""
+    if domain is None or domain.type != "number" or not domain.integer:
+        return range(0)
+    if domain.min is None or domain.max is None:
+        return range(0)
+    values = range(math.ceil(domain.min), math.floor(domain.max) + 1)
+    return values if len(values) <= _WHOLE_NUMBERS_AT_LOAD else range(0)
