@@ -1,6 +1,7 @@
 """The treatment step's texts that depend only on the knowledge package and the language: each
 option's name and catalogue caveats, each rule's option codes and its conditions in words (the
-``requires`` of a conditional option), and "label: value" for the values the rules name.
+``requires`` of a conditional option), "label: value" for the values the rules name, and the
+options and categories the caveat rules may concern.
 
 They are built once per package and language (:func:`texts_for`, held by the loaded package
 like the option catalogue), not per case: an assessment only looks them up. A text the package
@@ -117,6 +118,9 @@ class TreatmentTexts:
     # from because_bool: True and 1 are equal keys)
     because_int: Mapping[tuple[str, Any], str]
     caveats: Mapping[str, str]  # caveat code -> its text
+    # the options some rule's applies_to names, by code or by category: no caveat rule can
+    # concern any other option
+    concerned: frozenset[str]
 
     def because_of(
         self, ctx: Context, conditions: Iterable[Condition], facts: Mapping[str, Any]
@@ -236,7 +240,22 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
         because_bool,
         because_int,
         caveats,
+        _concerned(kb, options),
     )
+
+
+def _concerned(kb: Knowledge, options: Mapping[str, OptionText]) -> frozenset[str]:
+    """The options a caveat rule may concern: those named, by code or by category, in the
+    applies_to of a rule of any table (a superset of the caveat table's rules)."""
+    named = {
+        a
+        for t in kb.tables.values()
+        for r in t.rows
+        if isinstance(targets := r.then.get("applies_to"), list)
+        for a in targets
+        if isinstance(a, str)
+    }
+    return frozenset(code for code, o in options.items() if code in named or o.category in named)
 
 
 #: an integer domain of at most this many values has its texts made at load (a wider one,
