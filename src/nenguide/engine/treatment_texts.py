@@ -1,13 +1,14 @@
 """The treatment step's texts that depend only on the knowledge package and the language: each
 option's name and catalogue caveats, each rule's option codes and its conditions in words (the
-``requires`` of a conditional option), "label: value" for the values the rules name, and the
-options and categories the caveat rules may concern.
+``requires`` of a conditional option), "label: value" for the values the rules name and for the
+whole numbers of a bounded integer input (the ECOG score), and the options a caveat rule may
+concern.
 
 They are built once per package and language (:func:`texts_for`, held by the loaded package
 like the option catalogue), not per case: an assessment only looks them up. A text the package
 lacks is left out and asked for again when a case needs it, so that it fails
 (``MissingTextError``) exactly where and when it did before. The same functions make a text at
-load and, for a value no rule names (a number, an unknown), during an assessment.
+load and, for any other value (a measurement, an unknown), during an assessment.
 """
 
 from __future__ import annotations
