@@ -91,7 +91,8 @@ def derive_facts(
 ) -> dict[str, Any]:
     """The treatment tables' view of the facts, plus the facts that compare the case with the
     site parameters (data, not clinical thresholds in code)."""
-    f: dict[str, Any] = dict(zip(_SHARED, map(facts.get, _SHARED), strict=True))
+    get = facts.get
+    f: dict[str, Any] = {name: get(name) for name in _SHARED}
     f["liver_type"] = liver.type
     ns = facts.get("node_status")
     f["nodes"] = ns if ns in ("positive", "negative") else None

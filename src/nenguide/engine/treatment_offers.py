@@ -300,7 +300,9 @@ def _caveats(w: Offers) -> None:
     """Caveat rules that concern an offered option (traced when they do)."""
     ctx, tx = w.ctx, w.tx
     table = ctx.kb.tables[ctx.table_id(STEP, "caveats")]
-    if not w.offers:  # no option a caveat could concern: traced with the inputs it reads
+    if tx.concerned.isdisjoint(w.offers):
+        # no offered option a caveat rule could concern (none, or none TreatmentTexts.concerned
+        # names): traced with the inputs it reads, as when no rule applies
         read = FrozenDict(zip(table.names, map(w.facts.get, table.names), strict=True))
         ctx.record_collect(STEP, CollectResult(table, (), (), read))
         return

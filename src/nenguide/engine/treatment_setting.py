@@ -81,27 +81,39 @@ def merge_settings(
     An option offered under a value is conditional on that value's requirement where the
     candidates differ; the requirements it waits on under each value follow it.
     """
-    by_value = [(v, {o["code"]: o for o in opts}) for v, opts in runs]
-    n = len(by_value)
+    n = len(runs)
+    # every code once, in order of first mention, with the values it is offered under and its
+    # option under each (a run names each of its codes once)
+    offered: dict[str, list[tuple[Any, TreatmentOption]]] = {}
+    for v, opts in runs:
+        for o in opts:
+            seen = offered.get(o["code"])
+            if seen is None:
+                offered[o["code"]] = [(v, o)]
+            else:
+                seen.append((v, o))
     out: list[TreatmentOption] = []
-    # every code once, in order of first mention (a run names each of its codes once)
-    for code in dict.fromkeys([o["code"] for _, opts in runs for o in opts]):
-        seen = [(v, got[code]) for v, got in by_value if code in got]
+    for seen in offered.values():
         first = seen[0][1]
         if len(seen) == n and all(o is first or _same(first, o) for _, o in seen):
             out.append(first)
             continue
         # the values under which it is offered (recommended, where it is offered under every
-        # value but recommended only under some)
-        if len(seen) < n:
-            requires = [requirement[v] for v, _ in seen]
-        else:
-            requires = [requirement[v] for v, o in seen if o["status"] == "recommended"]
+        # value but recommended only under some), then what it waits on under each
+        requires: list[TreatmentRequirement] = []
+        for v, o in seen:
+            if len(seen) < n or o["status"] == "recommended":
+                requires.append(requirement[v])
+        because: list[str] = []
+        sources: list[str] = []
+        caveats: list[str] = []
         for _, o in seen:
-            requires += [r for r in o.get("requires") or [] if r not in requires]
-        because = [b for _, o in seen for b in o["because"]]
-        sources = [s for _, o in seen for s in o["sources"]]
-        caveats = [c for _, o in seen for c in o["caveats"]]
+            waits = o.get("requires")
+            if waits:
+                requires += [r for r in waits if r not in requires]
+            because += o["because"]
+            sources += o["sources"]
+            caveats += o["caveats"]
         merged = FrozenDict(  # built frozen, as the assessment holds it
             first,
             status="conditional",

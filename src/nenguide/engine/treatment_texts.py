@@ -1,16 +1,19 @@
 """The treatment step's texts that depend only on the knowledge package and the language: each
 option's name and catalogue caveats, each rule's option codes and its conditions in words (the
-``requires`` of a conditional option), and "label: value" for the values the rules name.
+``requires`` of a conditional option), "label: value" for the values the rules name and for the
+whole numbers of a bounded integer input (the ECOG score), and the options a caveat rule may
+concern.
 
 They are built once per package and language (:func:`texts_for`, held by the loaded package
 like the option catalogue), not per case: an assessment only looks them up. A text the package
 lacks is left out and asked for again when a case needs it, so that it fails
 (``MissingTextError``) exactly where and when it did before. The same functions make a text at
-load and, for a value no rule names (a number, an unknown), during an assessment.
+load and, for any other value (a measurement, an unknown), during an assessment.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,7 +21,7 @@ from typing import Any, cast
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge, MissingTextError
 from nenguide.engine.logic import Condition
-from nenguide.engine.tables import Row
+from nenguide.engine.tables import InputDomain, Row
 from nenguide.engine.treatment_data import OptionSpec, catalogue, option_codes
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.model.assessment import TreatmentRequirement
@@ -112,7 +115,13 @@ class TreatmentTexts:
     rows: Mapping[str, RowText]  # by rule id, the rules of the treatment tables
     because: Mapping[tuple[str, Any], str]  # (fact, a text value the rules name) -> its text
     because_bool: Mapping[tuple[str, Any], str]  # (fact, True or False) -> its text
+    # (fact, each whole number of its integer domain, e.g. the ECOG score) -> its text (apart
+    # from because_bool: True and 1 are equal keys)
+    because_int: Mapping[tuple[str, Any], str]
     caveats: Mapping[str, str]  # caveat code -> its text
+    # the options some rule's applies_to names, by code or by category: no caveat rule can
+    # concern any other option
+    concerned: frozenset[str]
 
     def because_of(
         self, ctx: Context, conditions: Iterable[Condition], facts: Mapping[str, Any]
@@ -121,11 +130,13 @@ class TreatmentTexts:
         out: list[str] = []
         for c in conditions:
             v = facts.get(c.fact)
-            t = type(v)
+            t: type[Any] = type(v)
             if t is str:
                 hit = self.because.get((c.fact, v))
             elif t is bool:
                 hit = self.because_bool.get((c.fact, v))
+            elif t is int:
+                hit = self.because_int.get((c.fact, v))
             else:
                 hit = None
             out.append(hit if hit is not None else because_text(ctx, c.fact, v))
@@ -189,6 +200,7 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
     seen: set[str] = set()
     because: dict[tuple[str, Any], str] = {}
     because_bool: dict[tuple[str, Any], str] = {}
+    because_int: dict[tuple[str, Any], str] = {}
     caveats: dict[str, str] = {}
     for table in kb.tables.values():
         if table.spec.step != STEP:
@@ -214,6 +226,9 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
                 for b in (True, False):
                     if (text := _try(because_text, ctx, c.fact, b)) is not None:
                         because_bool[(c.fact, b)] = text
+                for n in _whole_numbers(domain):
+                    if (text := _try(because_text, ctx, c.fact, n)) is not None:
+                        because_int[(c.fact, n)] = text
     return TreatmentTexts(
         lang,
         kb.tables,
@@ -224,5 +239,37 @@ def _build(kb: Knowledge, lang: str, cat: Mapping[str, OptionSpec]) -> Treatment
         rows,
         because,
         because_bool,
+        because_int,
         caveats,
+        _concerned(kb, options),
     )
+
+
+def _concerned(kb: Knowledge, options: Mapping[str, OptionText]) -> frozenset[str]:
+    """The options a caveat rule may concern: those named, by code or by category, in the
+    applies_to of a rule of any table (a superset of the caveat table's rules)."""
+    named = {
+        a
+        for t in kb.tables.values()
+        for r in t.rows
+        if isinstance(targets := r.then.get("applies_to"), list)
+        for a in targets
+        if isinstance(a, str)
+    }
+    return frozenset(code for code, o in options.items() if code in named or o.category in named)
+
+
+#: an integer domain of at most this many values has its texts made at load (a wider one,
+#: e.g. a count without a maximum, per case)
+_WHOLE_NUMBERS_AT_LOAD = 101
+
+
+def _whole_numbers(domain: InputDomain | None) -> range:
+    """The values of an integer number domain with both bounds (e.g. the ECOG score, 0-4),
+    when it has at most :data:`_WHOLE_NUMBERS_AT_LOAD` values; else none."""
+    if domain is None or domain.type != "number" or not domain.integer:
+        return range(0)
+    if domain.min is None or domain.max is None:
+        return range(0)
+    values = range(math.ceil(domain.min), math.floor(domain.max) + 1)
+    return values if len(values) <= _WHOLE_NUMBERS_AT_LOAD else range(0)
