@@ -184,6 +184,31 @@ def test_gc_is_paused_for_a_run_of_chunks_and_each_chunks_cycles_freed_after_it(
         gc.enable()
 
 
+def test_a_run_collects_older_generations_every_so_many_chunks() -> None:
+    """A cycle among objects that outlived a chunk (promoted past the youngest generation) is
+    freed by a deeper collection after GC_EVERY chunks, not left until the run ends."""
+    import gc
+    import weakref
+
+    from nenguide.batch.backend import GC_EVERY, gc_paused_run
+
+    class Node:
+        other: Any = None
+
+    with gc_paused_run() as collect:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        collect()  # chunk 1: still referenced, so it survives into an older generation
+        del a, b
+        for _ in range(GC_EVERY - 2):
+            collect()  # youngest generation only: the cycle is older
+        assert gone() is not None
+        collect()  # chunk GC_EVERY: one generation deeper
+        assert gone() is None
+    assert gc.isenabled()
+
+
 def test_rows_are_read_validated_and_assessed_with_the_collector_paused(tmp_path: Any) -> None:
     import gc
 

@@ -102,22 +102,38 @@ def gc_paused() -> Iterator[None]:
 @contextmanager
 def gc_paused_run() -> Iterator[Callable[[], object]]:
     """The cyclic garbage collector paused for a whole run of chunks (the batch's main
-    process: results received from the workers, rows written), with a function that collects
-    the youngest generation, to be called between chunks: the objects of one chunk are then
-    examined once, when the chunk is done, instead of by the collections their allocation
-    would set off (each examining the older objects as well: measured as more CPU than the
-    main process's own work, benchmarks.md). Memory held by a reference cycle is freed by the
-    end of the chunk that made it. A collector paused by the caller stays paused, and is not
+    process: results received from the workers, rows written), with a function to call
+    between chunks that collects as the collector itself would, counted in chunks instead of
+    allocations: the youngest generation after every chunk, the middle one after every
+    :data:`GC_EVERY` chunks, all of them after every ``GC_EVERY ** 2``. The objects of one
+    chunk are then examined once, when it is done, instead of by the collections their
+    allocation would set off (each examining older objects as well: measured as more CPU
+    than the main process's own work, benchmarks.md). Memory held by a reference cycle is
+    freed by the end of the chunk that made it, or, among objects that outlived a chunk, by a
+    later deeper collection. A collector paused by the caller stays paused, and is not
     collected here."""
     if not gc.isenabled():
         yield lambda: None
         return
+    done = 0
+
+    def collect() -> int:
+        nonlocal done
+        done += 1
+        generation = 2 if done % GC_EVERY**2 == 0 else 1 if done % GC_EVERY == 0 else 0
+        return gc.collect(generation)
+
     gc.disable()
     try:
-        yield partial(gc.collect, 0)
+        yield collect
     finally:
         gc.enable()
         gc.collect(0)
+
+
+#: every how many chunks :func:`gc_paused_run` collects one generation deeper (the collector's
+#: own default ratio between its generations)
+GC_EVERY = 10
 
 
 def _assess_many(cases: Sequence[Case], st: Settings) -> list[Row | Failure]:
