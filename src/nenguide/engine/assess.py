@@ -224,7 +224,10 @@ def _pathway_key(
             case.staging_basis,
             tuple(case.pathology.components),
             case.tumour.number_of_tumours,
-            tuple(facts.items()),
+            # the facts' names and values as two tuples (not a pair per fact: over a hundred);
+            # equal keys still mean the same facts with the same values, in the same order
+            tuple(facts),
+            tuple(facts.values()),
             _hashable(facts.extra),
             _hashable(facts.done),
             _hashable(facts.lab_index),
