@@ -44,6 +44,17 @@ def test_a_then_value_of_the_wrong_type_fails_the_lint(kb: Knowledge) -> None:
     assert any(f"{row.id}: 'then.t_table' must be table" in e for e in errors), errors
 
 
+def test_an_interval_below_one_month_fails_the_lint(kb: Knowledge) -> None:
+    # the follow-up places an extra exam at multiples of its interval: 0 or a negative number
+    # of months has no meaning (and no placement); a count is a whole number of at least 1
+    tid = kb.pathway.table("follow_up", "extra_exams")
+    spec = kb.tables[tid].spec
+    for every in (0, -6, True):
+        row = spec.rows[0].model_copy(update={"then": {**spec.rows[0].then, "every_months": every}})
+        errors = lint(_with_table(kb, tid, rows=[row, *spec.rows[1:]])).errors
+        assert any(f"'then.every_months' must be count, got {every!r}" in e for e in errors), every
+
+
 def test_an_input_without_description_fails_the_lint(kb: Knowledge) -> None:
     tid = kb.pathway.table("workup", "items")
     spec = kb.tables[tid].spec

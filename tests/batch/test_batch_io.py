@@ -209,6 +209,25 @@ def test_a_run_collects_older_generations_every_so_many_chunks() -> None:
     assert gc.isenabled()
 
 
+def test_a_worker_process_starts_with_the_collector_on() -> None:
+    """A forked worker inherits its parent's collector, which the main process pauses for the
+    whole run (gc_paused_run, around the pool's start): the worker turns it on again, so that
+    each chunk's own pause collects at its end."""
+    import gc
+
+    from nenguide.batch import rows
+    from nenguide.batch.mapping import Mapper
+
+    saved = rows._WORKER
+    gc.disable()
+    try:
+        rows.init_worker(lambda: "backend", "jsonl", Mapper())  # type: ignore[arg-type,return-value]
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        rows._WORKER = saved
+
+
 def test_rows_are_read_validated_and_assessed_with_the_collector_paused(tmp_path: Any) -> None:
     import gc
 

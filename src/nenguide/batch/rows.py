@@ -11,6 +11,7 @@ rejected row the lines of the rejected-rows file.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -160,8 +161,12 @@ _WORKER: tuple[Backend, str, Mapper] | None = None
 
 
 def init_worker(make: Callable[[], Backend], fmt: str, mapper: Mapper) -> None:
-    """Once per worker process: the backend (in-process, ``processes=1``) and the mapping."""
+    """Once per worker process: the backend (in-process, ``processes=1``) and the mapping. The
+    worker runs with the collector on, whatever its parent's (a forked worker inherits the main
+    process's, paused for the run: :func:`~nenguide.batch.backend.gc_paused_run`); each chunk
+    pauses it itself (:func:`assess_rows`)."""
     global _WORKER
+    gc.enable()
     _WORKER = (make(), fmt, mapper)
 
 

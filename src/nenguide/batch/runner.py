@@ -79,7 +79,9 @@ def assessed_chunks(
 ) -> Generator[list[Assessed], None, None]:
     """Chunks of assessed rows in input order; rejected rows go to ``rejects``.
 
-    Run it to the end or close it (``contextlib.closing``): closing stops the worker processes.
+    Run it to the end or close it (``contextlib.closing``): closing stops the worker processes
+    and turns the garbage collector back on (it is paused from the first chunk to the end, the
+    caller's work on each chunk included: :func:`~nenguide.batch.backend.gc_paused_run`).
     """
     chunks = read_chunks(path, fmt, chunk_size)
     results: Generator[tuple[int, RowsResult], None, None]

@@ -2,7 +2,8 @@
 what the engine does with it, and an example. ``knowledge lint`` checks every row against this
 schema; docs/knowledge-authoring.md documents every key (a test keeps the two in step).
 
-Types: ``str``, ``bool``, ``int``, ``text`` (a code whose text must exist in i18n), ``table``
+Types: ``str``, ``bool``, ``int``, ``count`` (a whole number of at least 1, e.g. an interval in
+months), ``text`` (a code whose text must exist in i18n), ``table``
 (a table id of the package), ``option`` (an option code of ``options.yaml``), ``list[...]`` of
 those, ``map`` (a mapping), ``value`` (any scalar, or null). A table's ``output`` key is always
 allowed; its type is the table's (for fact tables: the declared fact's domain).
@@ -182,7 +183,7 @@ THEN_KEYS: dict[str, dict[str, Key]] = {
             "schedule: gastric_type1",
         ),
         "exam": Key("str", "extra exam added to visits", "exam: echocardiography"),
-        "every_months": Key("int", "interval of the extra exam, months", "every_months: 12"),
+        "every_months": Key("count", "interval of the extra exam, months", "every_months: 12"),
     },
     "hereditary": {
         "trigger": Key(
@@ -216,6 +217,8 @@ def _type_ok(t: str, v: Any, tables: set[str], options: set[str] | None) -> bool
         return isinstance(v, bool)
     if t == "int":
         return isinstance(v, int) and not isinstance(v, bool)
+    if t == "count":
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
     if t == "table":
         return isinstance(v, str) and v in tables
     if t == "option":
