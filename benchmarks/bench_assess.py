@@ -27,7 +27,7 @@ from typing import Any
 
 from nenguide import __version__, assess, load_knowledge
 from nenguide.engine.classify import classify
-from nenguide.engine.context import Context
+from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.facts import derive
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
@@ -134,7 +134,8 @@ def cold_warm(
     assessed once before timing: table results, trace entries, issues and the steps' output per
     set of facts are all memoised) and, with ``others``, warm for unseen cases (the memo filled
     by ``others``, other generated cases: what a running service sees for a new patient), in
-    one run."""
+    one run. The warm measure stops the benchmark if the memo fills up (and is emptied) while
+    its cases are memoised or timed: some of them would then be timed cold."""
     cold: list[float] = []
     for c in cases:
         kb.memo.clear()
@@ -151,13 +152,16 @@ def cold_warm(
             assess(c, kb, as_of=as_of)
             unseen.append((time.perf_counter_ns() - t0) / 1000)
     kb.memo.clear()  # from empty: what the unseen pass left must not overflow it mid-fill
+    size = 0
     for c in cases:  # fill the memo
         assess(c, kb, as_of=as_of)
+        size = _unless_cleared(kb, size, len(cases))
     warm: list[float] = []
     for c in cases:
         t0 = time.perf_counter_ns()
         assess(c, kb, as_of=as_of)
         warm.append((time.perf_counter_ns() - t0) / 1000)
+        size = _unless_cleared(kb, size, len(cases))
     cold.sort()
     warm.sort()
     unseen.sort()
@@ -170,7 +174,21 @@ def cold_warm(
     if unseen:
         out["assess_warm_unseen_median_us"] = round(statistics.median(unseen), 1)
         out["assess_warm_unseen_p99_us"] = round(pct(unseen, 0.99), 1)
+    out["assess_warm_memo_entries"] = size
     return out
+
+
+def _unless_cleared(kb: Any, before: int, n: int) -> int:
+    """The memo's size now; stops the benchmark if the memo was emptied since (it was full):
+    the cases of the warm measure would then not all be memoised, and it would time some of
+    them cold."""
+    now = len(kb.memo)
+    if now < before:
+        raise SystemExit(
+            f"the memo filled up ({MEMO_LIMIT} entries) while {n} cases were memoised for the "
+            "warm measure: use fewer --engine-cases"
+        )
+    return now
 
 
 def grade_vs_dmn(kb: Any, n: int, seed: int = 7) -> dict[str, Any]:
