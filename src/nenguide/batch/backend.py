@@ -87,16 +87,9 @@ def gc_paused() -> Iterator[None]:
     collection at the end examines every object made during it (all still in the youngest
     generation), so memory held by a reference cycle is freed by the end of the batch, as
     before. Nested use keeps the collector paused until the outermost ends; a collector
-    paused by the caller stays paused."""
-    if not gc.isenabled():
+    paused by the caller stays paused. (A run of one batch: :func:`gc_paused_run`.)"""
+    with gc_paused_run():
         yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect(0)
 
 
 @contextmanager

@@ -44,8 +44,9 @@ def _latest_dated(items: list[Any]) -> Any:
     return sorted(items, key=lambda i: (i.date is not None, i.date or 0))[-1]
 
 
-_HX_FACTS = tuple((h, f"hx_{h.value}") for h in History)
-_HX_ITEMS, _HX_NAMES = tuple(h for h, _ in _HX_FACTS), tuple(n for _, n in _HX_FACTS)
+#: every history item, and its fact (``hx_<item>``), in the same order
+_HX_ITEMS = tuple(History)
+_HX_NAMES = tuple(f"hx_{h.value}" for h in _HX_ITEMS)
 #: a symptom's fact name (``sym_<symptom>``), by the symptom
 _SYM_FACT = {s: f"sym_{s.value}" for s in Symptom}
 

@@ -124,8 +124,9 @@ def _input_fields(kb: Knowledge) -> Mapping[str, tuple[str, Any]]:
     out: dict[str, tuple[str, Any]] = {}
     for name in _TABLE_INPUTS:
         src = _RENAMED.get(name, name)
-        if src.startswith("hx_"):
-            out[name] = ("fields", (f"clinical.history.{src[3:]}",))
+        item = _history_item(src)
+        if item is not None:
+            out[name] = ("fields", (item,))
         elif name in _FIELDS:
             out[name] = ("fields", _FIELDS[name])
         elif name == "men1_major_count":
@@ -136,22 +137,21 @@ def _input_fields(kb: Knowledge) -> Mapping[str, tuple[str, Any]]:
                 "table",
                 ()
                 if found_table is None
-                else tuple((i, _history_field(i)) for i in found_table.spec.inputs),
+                else tuple((i, _history_item(i) or _FAMILY) for i in found_table.spec.inputs),
             )
     found = FrozenDict(out)
     kb.package_cache[key] = (kb.tables, kb.pathway, found)
     return found
 
 
-def _history_field(fact: str) -> str:
-    """The case field behind an input of a fact table (a history item: ``hx_<item>``, or a
-    syndrome diagnosed clinically, :data:`~nenguide.engine.context.DX_FACTS`; else the
-    family history)."""
+def _history_item(fact: str) -> str | None:
+    """The history item behind a fact (``hx_<item>``, or a syndrome diagnosed clinically:
+    :data:`~nenguide.engine.context.DX_FACTS`) as a case field; ``None`` for any other fact."""
     if fact.startswith("hx_"):
         return f"clinical.history.{fact[3:]}"
     if fact in DX_FACTS:
         return f"clinical.history.{DX_FACTS[fact].value}"
-    return _FAMILY
+    return None
 
 
 def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[str]:
@@ -170,9 +170,8 @@ def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[s
 
 
 def _fields_of_input(name: str) -> list[str]:
-    if name.startswith("hx_"):
-        return [f"clinical.history.{name[3:]}"]
-    return list(_FIELDS.get(name, ()))
+    item = _history_item(name)
+    return [item] if item is not None else list(_FIELDS.get(name, ()))
 
 
 def _fmt(v: Any) -> str:

@@ -103,10 +103,8 @@ class Offers:
         if not res.maybe:
             return
         maybe, conditional, inputs = self.maybe, self.conditional, self.conditional_inputs
-        rows = self.tx.rows
         for row, unknown in res.maybe:
-            made = rows.get(row.id)
-            codes = made.codes if made is not None else self.tx.row(row).codes
+            codes = self.tx.row(row).codes
             # the facts it waits on, sorted once per row (shared by its codes: never changed)
             waits = sorted(unknown) if unknown and inputs.issuperset(unknown) else None
             for code in codes:
