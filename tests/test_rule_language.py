@@ -55,6 +55,16 @@ def test_an_interval_below_one_month_fails_the_lint(kb: Knowledge) -> None:
         assert any(f"'then.every_months' must be count, got {every!r}" in e for e in errors), every
 
 
+def test_an_extra_exam_without_its_interval_fails_the_lint(kb: Knowledge) -> None:
+    # the interval is the table's, never a default in the engine
+    tid = kb.pathway.table("follow_up", "extra_exams")
+    spec = kb.tables[tid].spec
+    then = {k: v for k, v in spec.rows[0].then.items() if k != "every_months"}
+    row = spec.rows[0].model_copy(update={"then": then})
+    errors = lint(_with_table(kb, tid, rows=[row, *spec.rows[1:]])).errors
+    assert any(f"{row.id}: 'then.exam' needs 'then.every_months'" in e for e in errors), errors
+
+
 def test_an_input_without_description_fails_the_lint(kb: Knowledge) -> None:
     tid = kb.pathway.table("workup", "items")
     spec = kb.tables[tid].spec

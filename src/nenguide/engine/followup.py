@@ -363,7 +363,7 @@ def follow_up(
     months = [m for m, _, _ in planned]
     extra_at: dict[int, list[str]] = {}
     for row in extra.applies:
-        every = int(row.then.get("every_months") or 12)
+        every = int(row.then["every_months"])  # required with the exam (rule language)
         j = 0
         for k in sorted({(m + every - 1) // every for m in months}):
             while j < len(months) and months[j] < k * every:

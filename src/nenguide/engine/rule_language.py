@@ -21,6 +21,8 @@ class Key:
     doc: str
     example: str
     required: bool = False
+    # keys a row that sets this one must set too (an extra exam needs its interval)
+    needs: tuple[str, ...] = ()
 
 
 _CODE = Key(
@@ -182,7 +184,9 @@ THEN_KEYS: dict[str, dict[str, Key]] = {
             "schedule id (parameters.schedules; text followup.schedule.<ID>)",
             "schedule: gastric_type1",
         ),
-        "exam": Key("str", "extra exam added to visits", "exam: echocardiography"),
+        "exam": Key(
+            "str", "extra exam added to visits", "exam: echocardiography", needs=("every_months",)
+        ),
         "every_months": Key("count", "interval of the extra exam, months", "every_months: 12"),
     },
     "hereditary": {
@@ -251,6 +255,9 @@ def check_then(
             )
         elif not _type_ok(spec.type, v, tables, options):
             errors.append(f"{row_id}: 'then.{k}' must be {spec.type}, got {v!r}")
+        if spec is not None:
+            missing = [n for n in spec.needs if n not in then]
+            errors += [f"{row_id}: 'then.{k}' needs 'then.{n}'" for n in missing]
     for k, spec in schema.items():
         if spec.required and k not in then:
             errors.append(f"{row_id}: 'then' lacks the required key '{k}'")
