@@ -444,3 +444,32 @@ def test_an_open_grade_asks_only_for_the_index_that_leaves_it_open(kb: Knowledge
     a = assess(case, kb, as_of=dt.date(2026, 11, 23))
     needs = [i for i in a.issues if i["code"] == "FOLLOWUP_NEEDS_DATA"]
     assert [i["fields"] for i in needs] == [["pathology.mitoses_per_2mm2"]]
+
+
+@pytest.mark.parametrize(
+    ("ki67", "lifelong"),
+    [(1.0, None), (5.0, True)],  # Ki-67 G1: the mitoses could make it G2; Ki-67 G2: G2 or more
+)
+def test_a_grade_from_the_ki67_alone_does_not_exempt_from_lifelong_follow_up(
+    kb: Knowledge, ki67: float, lifelong: bool | None
+) -> None:
+    """WHO 2019: the grade is the higher of the Ki-67 and the mitotic grade. The exemption
+    (appendiceal or rectal NET G1 < 1 cm after R0, the seed) holds for G1 only, so a G1 read
+    from the Ki-67 with no mitotic count leaves it open (the count is asked for), and a G2
+    read from the Ki-67 settles lifelong follow-up whatever the count (docs/clinical-gaps.md,
+    "Grade from a single index"; found by tests/test_settled_properties.py)."""
+    case = parse_case(
+        {
+            "tumour": {"primary_site": "rectum", "size_cm": 0.6, "extent": "mucosa"},
+            "regional_nodes": {"status": "negative"},
+            "metastases": {"status": "none"},
+            "pathology": {"differentiation": "well", "ki67_percent": ki67},
+            "clinical": {"resection": {"performed": True, "margin": "R0", "endoscopic": True}},
+        }
+    )
+    a = assess(case, kb, as_of=AS_OF)
+    assert "GRADE_SINGLE_INDEX" in {i["code"] for i in a.issues}
+    assert a.follow_up is not None and a.follow_up["lifelong"] is lifelong
+    if lifelong is None:
+        needs = [i for i in a.issues if i["code"] == "FOLLOWUP_NEEDS_DATA"]
+        assert needs and needs[0]["fields"] == ["pathology.mitoses_per_2mm2"]

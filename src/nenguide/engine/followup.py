@@ -21,7 +21,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nenguide.engine.context import CATEGORY_FIELDS, Context, fields_of, grade_fields, grades_left
+from nenguide.engine.context import (
+    CATEGORY_FIELDS,
+    GRADE_FIELDS,
+    Context,
+    fields_of,
+    grade_fields,
+    grades_left,
+)
 from nenguide.engine.logic import one_of
 from nenguide.engine.table_eval import outcomes
 from nenguide.engine.tables import TableResult
@@ -197,10 +204,20 @@ def _open(ctx: Context, cls: Classification) -> tuple[Any, Any]:
     index not reported), so that a fact that already excludes the exemption (Ki-67 G2: not G1
     whatever the other index and the differentiation) settles lifelong follow-up."""
     category = one_of(cls.possible_categories) if cls.possible_categories else None
-    if cls.grade is not None or (cls.grade_by_ki67 is None and cls.grade_by_mitoses is None):
+    settled = cls.grade is not None and not single_index(cls)
+    if settled or (cls.grade_by_ki67 is None and cls.grade_by_mitoses is None):
         return category, None
     left = grades_left(ctx, STEP, cls.grade_by_ki67, cls.grade_by_mitoses)
     return category, one_of(left) if left else None
+
+
+def single_index(cls: Classification) -> bool:
+    """A grade read from one index while the other is not reported (``GRADE_SINGLE_INDEX``):
+    the grade is the higher of the two (WHO 2019), so the other could still raise it. The
+    exemption from lifelong follow-up, which holds for G1 only, is then not settled by it
+    (docs/clinical-gaps.md, "Grade from a single index"); :func:`_open` gives the grades
+    left for it."""
+    return cls.grade is not None and (cls.grade_by_ki67 is None) != (cls.grade_by_mitoses is None)
 
 
 def _fields(ctx: Context, names: Iterable[str], cls: Classification | None = None) -> list[str]:
@@ -209,10 +226,16 @@ def _fields(ctx: Context, names: Iterable[str], cls: Classification | None = Non
     10-30 asks for the mitoses, not for the Ki-67)."""
     out: set[str] = set()
     for n in names:
-        out.update(
-            grade_fields(ctx, STEP, cls) if n == "grade" else FIELDS.get(n) or fields_of([n])
-        )
+        out.update(_grade_fields(ctx, cls) if n == "grade" else FIELDS.get(n) or fields_of([n]))
     return sorted(out)
+
+
+def _grade_fields(ctx: Context, cls: Classification | None) -> tuple[str, ...]:
+    """An open grade's case fields: the index not reported for a grade read from the other
+    (:func:`single_index`), else :func:`~nenguide.engine.context.grade_fields`'s."""
+    if cls is not None and single_index(cls):
+        return GRADE_FIELDS[1:] if cls.grade_by_ki67 is not None else GRADE_FIELDS[:1]
+    return grade_fields(ctx, STEP, cls)
 
 
 def _insufficient(
@@ -278,13 +301,19 @@ def follow_up(
     as_of: dt.date,
     syndromes: list[FunctionalSyndrome] | None = None,
 ) -> FollowUp | None:
-    ff = followup_facts(facts, *_open(ctx, cls))
+    category, open_grade = _open(ctx, cls)
+    ff = followup_facts(facts, category, open_grade)
 
     fam = ctx.first(STEP, ctx.table_id(STEP, "family"), ff)
     # the exemption from lifelong follow-up is read first: it is settled (excluded) by any
     # known fact outside it (another site, size >= 1 cm, G2+, N+, M1, NEC...), even when the
-    # tumour family or the schedule is still open
-    ex = ctx.first(STEP, ctx.table_id(STEP, "exemption"), ff)
+    # tumour family or the schedule is still open. Ending follow-up is never decided on a
+    # grade read from one index: the exemption reads the grades the other still allows (the
+    # schedule, like the treatment options, is chosen on the grade reported)
+    single = open_grade is not None and single_index(cls)
+    ex = ctx.first(
+        STEP, ctx.table_id(STEP, "exemption"), {**ff, "grade": open_grade} if single else ff
+    )
     lifelong = None if not ex.decided else ex.value is not True
     ex_rule = ex.row.id if ex.decided and ex.row else None
     if not fam.decided:
