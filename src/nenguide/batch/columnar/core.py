@@ -19,7 +19,14 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
 from nenguide.batch.columnar.exprs import B, S, lit, one
-from nenguide.batch.columnar.plan import Recorder, numbers, once_per_group, replay
+from nenguide.batch.columnar.plan import (
+    OPTIMIZATIONS,
+    Recorder,
+    compact,
+    numbers,
+    once_per_group,
+    replay,
+)
 from nenguide.batch.columnar.plan import consistency as apply_consistency
 from nenguide.batch.columnar.stage import stage
 from nenguide.engine.classify import CATEGORIES
@@ -371,13 +378,17 @@ class CoreProgram:
         its answers are gathered back in input order (``once_per_case``: on the raw facts, one
         evaluation per case, the reference the tests compare with).
 
-        The plan (a few hundred column steps) is built once, recorded, and replayed: building it
-        costs more than evaluating it on a small chunk."""
+        The plan (a few hundred column steps) is built once, recorded, compacted (steps that
+        do not depend on each other merged, :func:`.plan.compact`: Polars pays a fixed cost per
+        step on every chunk) and replayed: building it costs more than evaluating it on a small
+        chunk."""
         plan = self._plans.get((consistency, precedence))
         if plan is None:
-            plan = self._plans[consistency, precedence] = self._record(consistency, precedence)
+            plan = self._plans[consistency, precedence] = compact(
+                self._record(consistency, precedence)
+            )
         if once_per_case:  # the raw facts, one evaluation per case (the tests' reference)
-            return replay(plan, facts.lazy()).collect(engine=ENGINE)
+            return replay(plan, facts.lazy()).collect(engine=ENGINE, optimizations=OPTIMIZATIONS)
         keys = [k for k in {**self.precedence_inputs, **self.inputs} if k in facts.columns]
         return once_per_group(plan, facts, [*keys, "_fallback"], self.cuts, ENGINE)
 
