@@ -74,12 +74,18 @@ def patch(t: Timers) -> None:
         ("workup", "work-up"),
         ("treatment", "treatment"),
         ("follow_up", "follow-up"),
-        ("hereditary", "hereditary"),
         ("classify", "core by the engine (fallback)"),
         ("stage", "core by the engine (fallback)"),
         ("liver_type", "core by the engine (fallback)"),
     ):
         setattr(assess_mod, name, t.wrap(phase, getattr(assess_mod, name)))
+    from nenguide.batch.columnar.hereditary import HereditaryProgram
+
+    # hereditary screening: what it reads of each case, then the chunk at once (the engine's
+    # step inside it, once per distinct outcome, is timed on its own)
+    HereditaryProgram.read = t.wrap("hereditary: read per case", HereditaryProgram.read)
+    HereditaryProgram.run = t.wrap("hereditary: the chunk (Polars)", HereditaryProgram.run)
+    HereditaryProgram.engine = t.wrap("hereditary: the engine's step", HereditaryProgram.engine)
     cb.flatten_parts = t.wrap("flat row", cb.flatten_parts)
     cb.expiry_notice = t.wrap("context and expiry notice", cb.expiry_notice)
 

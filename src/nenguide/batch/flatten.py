@@ -153,10 +153,28 @@ def flatten_parts(
         "follow_up_lifelong": fu["lifelong"] if fu else None,
         "follow_up_rule_id": fu["rule_id"] if fu else None,
         "follow_up_visits": len(fu["visits"]) if fu else None,
+        **hereditary_columns(he),
+        **issue_columns(issues),
+    }
+
+
+def hereditary_columns(he: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The flat row's columns of the hereditary step's output (it reads :data:`HEREDITARY`)."""
+    return {
         "hereditary_status": _status(he["status"]) if he else None,
         "hereditary_testing_recommended": he["testing_recommended"] if he else None,
         "hereditary_syndromes": list(he["syndromes"]) if he else [],
         "hereditary_genes": list(he["genes"]) if he else [],
+    }
+
+
+#: the fields of the hereditary step's output the flat row shows
+HEREDITARY = ("status", "testing_recommended", "syndromes", "genes")
+
+
+def issue_columns(issues: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The flat row's columns of the issues."""
+    return {
         "issue_codes": [i["code"] for i in issues],
         "issue_kinds": [_status(i["kind"]) for i in issues],
     }

@@ -171,10 +171,27 @@ def steps(
 ) -> tuple[Any, ...]:
     """The engine's steps after the fact layer, in their order (written here only):
     classification, stage, liver type, functional syndromes, the phase-2 facts, work-up,
-    treatment (with the MDT flag), follow-up, hereditary screening. ``core``: the first three,
-    computed elsewhere (the columnar backend), their issues already in ``ctx``. Returns
-    (classification, stage, liver, syndromes, work-up, treatment, mdt, follow-up, hereditary).
+    treatment (with the MDT flag), follow-up (:func:`steps_before_hereditary`), then
+    hereditary screening. ``core``: the first three, computed elsewhere (the columnar backend),
+    their issues already in ``ctx``. Returns (classification, stage, liver, syndromes, work-up,
+    treatment, mdt, follow-up, hereditary).
     """
+    *parts, facts = steps_before_hereditary(ctx, case, facts, as_of, site, core)
+    return (*parts, hereditary(ctx, case, facts, parts[0], parts[3]))
+
+
+def steps_before_hereditary(
+    ctx: Context,
+    case: Case,
+    facts: Facts,
+    as_of: dt.date,
+    site: SiteParameters | None,
+    core: tuple[Classification, Stage, LiverMetastasis] | None = None,
+) -> tuple[Any, ...]:
+    """The steps of :func:`steps` before hereditary screening, the last step (the columnar
+    backend screens a whole chunk at once). Returns (classification, stage, liver,
+    syndromes, work-up, treatment, mdt, follow-up, the facts with phase 2: what hereditary
+    screening reads)."""
     if core is None:
         cls = classify(ctx, facts, case)
         stg = stage(ctx, facts, case, cls)
@@ -187,8 +204,7 @@ def steps(
     work = workup(ctx, case, facts, cls, stg, liver, syndromes)
     options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
     follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
-    hered = hereditary(ctx, case, facts, cls, syndromes)
-    return cls, stg, liver, syndromes, work, options, mdt, follow, hered
+    return cls, stg, liver, syndromes, work, options, mdt, follow, facts
 
 
 def _unconfirmed(kb: Knowledge, trace: list[Any]) -> frozenset[str]:

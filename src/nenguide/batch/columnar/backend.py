@@ -10,10 +10,15 @@ Per chunk:
    classification and grade, TNM stage, ENETS liver type, from the knowledge tables compiled
    to Polars expressions. Cases the program cannot decide (``core_fallback``) are classified,
    staged and typed by the engine's own ``classify``, ``stage`` and ``liver_type``.
-3. **The rest of the pathway, per case, by the engine's own step functions** (functional
-   syndromes, the phase-2 facts, work-up, treatment, follow-up, hereditary screening), through
-   :func:`nenguide.engine.assess.steps` (the engine's step order, written once), given the core
-   results.
+3. **The rest of the pathway up to follow-up, per case, by the engine's own step functions**
+   (functional syndromes, the phase-2 facts, work-up, treatment, follow-up), through
+   :func:`nenguide.engine.assess.steps_before_hereditary` (the engine's step order, written
+   once), given the core results.
+   Each case's flat row is made then, without the last step.
+4. **Hereditary screening over the chunk** (:class:`~nenguide.batch.columnar.hereditary.
+   HereditaryProgram`): the trigger table compiled to Polars, the engine's step run once per
+   distinct outcome of it (a case it cannot read: by the engine); its columns and issues are
+   added to each row.
 
 ``pathway="core"`` stops after step 2 (the core columns only; the benchmark of the core steps).
 """
@@ -33,11 +38,17 @@ import polars as pl
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row, Worker, gc_paused
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
-from nenguide.batch.columnar.exprs import fits
+from nenguide.batch.columnar.exprs import typed_column
 from nenguide.batch.columnar.facts import core_fact_frame
-from nenguide.batch.flatten import ASSESSMENT_COLUMNS, flatten_parts
+from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
+from nenguide.batch.flatten import (
+    ASSESSMENT_COLUMNS,
+    flatten_parts,
+    hereditary_columns,
+    issue_columns,
+)
 from nenguide.engine import ranges
-from nenguide.engine.assess import expiry_notice, frozen_model, steps
+from nenguide.engine.assess import expiry_notice, frozen_model, steps_before_hereditary
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.classify import classify
 from nenguide.engine.context import MEMO_LIMIT, Context
@@ -99,20 +110,7 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         if name in derived:
             cols[name] = pl.Series(name, derived[name], dtype=dtype)
             continue
-        vals = [f.get(name) for f in facts]
-        try:  # fast path: every value fits the column
-            cols[name] = pl.Series(name, vals, dtype=dtype, strict=True)
-            if dtype == pl.Float64() and not cols[name].is_finite().fill_null(True).all():
-                raise TypeError("not finite")
-            if dtype != pl.Float64() or not any(type(v) is bool for v in vals):
-                continue
-        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-            pass
-        for i, v in enumerate(vals):
-            if v is not None and not fits(v, dtype):
-                fallback[i] = True
-                vals[i] = None
-        cols[name] = pl.Series(name, vals, dtype=dtype)
+        cols[name] = typed_column(name, [f.get(name) for f in facts], dtype, fallback)
     cols["_fallback"] = pl.Series("_fallback", fallback, dtype=pl.Boolean())
     return pl.DataFrame(list(cols.values()))
 
@@ -196,6 +194,7 @@ class ColumnarBackend:
         self.guideline = guideline
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
         self._models = _Models()
+        self.hereditary = HereditaryProgram(self.kb, lang)
 
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue. The rows hold no trace, so the
@@ -289,20 +288,46 @@ class ColumnarBackend:
         frame = fact_frame(self.prog, [facts[i] or {} for i in ok], [cases[i] for i in ok])
         core = self.prog.run(frame)
         out: list[Row | Failure] = [errors.get(i, Failure("")) for i in range(len(cases))]
+        # 3. the steps after the core up to follow-up, per case; the flat row without the
+        # hereditary step (each row finished while its parts are at hand)
+        done: list[tuple[int, Row, Item, bool]] = []
         for i, r in zip(ok, core.iter_rows(named=True), strict=True):
             cx, f = ctxs[i], facts[i]
             assert cx is not None and f is not None
+            ctxs[i] = facts[i] = None  # each case's parts go as soon as its row is made
             try:
-                out[i] = self._rest(cx, f, cases[i], r)
+                done.append((i, *self._rest(cx, f, cases[i], r)))
             except Exception as exc:  # reported as a rejected row, never dropped
                 out[i] = Failure(f"{type(exc).__name__}: {exc}")
+        # 4. hereditary screening over the chunk, its columns and issues added to each row
+        answers = self.hereditary.run([item for _, _, item, _ in done])
+        unconfirmed_issue = {
+            "code": "CONTENT_UNCONFIRMED",
+            "kind": self.kb.issue_kinds["CONTENT_UNCONFIRMED"],
+        }
+        for (i, row, _, unconfirmed), answer in zip(done, answers, strict=True):
+            if isinstance(answer, Exception):
+                out[i] = Failure(f"{type(answer).__name__}: {answer}")
+                continue
+            row.update(hereditary_columns(answer.hereditary))
+            issues = [*answer.issues]
+            if unconfirmed or answer.unconfirmed:
+                issues.append(unconfirmed_issue)
+            for k, v in issue_columns(issues).items():
+                row[k] += v
+            out[i] = row
         return out
 
-    def _rest(self, ctx: Context, facts: Facts, case: Case, r: Mapping[str, Any]) -> Row:
-        """3. The pathway after the core steps, by the engine's step functions."""
+    def _rest(
+        self, ctx: Context, facts: Facts, case: Case, r: Mapping[str, Any]
+    ) -> tuple[Row, Item, bool]:
+        """3. The pathway after the core steps up to follow-up, by the engine's step
+        functions (:func:`~nenguide.engine.assess.steps_before_hereditary`): the flat row
+        without the hereditary step, what that step reads, and whether unconfirmed content
+        was read so far."""
         core: tuple[Classification, Stage, LiverMetastasis] | None = None
         if r["core_fallback"]:
-            self.fallback_count += 1  # the engine's own core steps (steps(core=None))
+            self.fallback_count += 1  # the engine's own core steps (core=None)
         else:
             models = self._models
             core = (
@@ -314,18 +339,17 @@ class ColumnarBackend:
             # the core's issues, in the engine's order (later steps read their kinds)
             ctx.issues.extend({"code": c, "kind": kinds[c]} for c in r["core_issues"])
         # the engine's step order (engine.assess.steps), after the core
-        cls, stg, liver, syndromes, work, options, mdt, follow, hered = steps(
+        cls, stg, liver, syndromes, work, options, mdt, follow, facts = steps_before_hereditary(
             ctx, case, facts, self.as_of, None, core
         )
         # unconfirmed content the engine traced, or the columnar core read (core_unconfirmed)
-        if (core is not None and r["core_unconfirmed"]) or not self.kb.unconfirmed_rules.isdisjoint(
+        unconfirmed = (
+            core is not None and r["core_unconfirmed"]
+        ) or not self.kb.unconfirmed_rules.isdisjoint(
             chain.from_iterable(map(_RULE_IDS, ctx.trace))
-        ):
-            ctx.issues.append(
-                {"code": "CONTENT_UNCONFIRMED", "kind": self.kb.issue_kinds["CONTENT_UNCONFIRMED"]}
-            )
+        )
         man = self.kb.manifest
-        return flatten_parts(
+        row = flatten_parts(
             guideline_id=man.id,
             guideline_version=man.version,
             engine_version=__version__,
@@ -339,9 +363,10 @@ class ColumnarBackend:
             treatment=options,
             mdt=mdt,
             follow_up=follow,
-            hereditary=hered,
+            hereditary=None,  # added at the chunk's end (step 4)
             issues=ctx.issues,
         )
+        return row, self.hereditary.read(facts, case, cls, syndromes), bool(unconfirmed)
 
     def close(self) -> None:
         """Nothing to release (the runner owns the worker processes)."""

@@ -31,3 +31,32 @@ def fits(v: Any, dtype: pl.DataType) -> bool:
     if dtype == pl.Int32():
         return t is int
     return t is str
+
+
+def typed_column(name: str, vals: list[Any], dtype: pl.DataType, fallback: list[bool]) -> pl.Series:
+    """Column ``name`` of ``vals`` as ``dtype``; a value that does not fit it (:func:`fits`)
+    is left out (null) and its row marked in ``fallback`` (the engine decides that row)."""
+    if _PLAIN_TYPES.get(dtype, frozenset()).issuperset(map(type, vals)):
+        # fast path: every value is of the column's type (numbers still checked for finite)
+        try:
+            col = pl.Series(name, vals, dtype=dtype, strict=True)
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+            pass  # out of the type's range: the values one by one
+        else:
+            if dtype != pl.Float64() or col.is_finite().fill_null(True).all():
+                return col
+    vals = list(vals)
+    for i, v in enumerate(vals):
+        if v is not None and not fits(v, dtype):
+            fallback[i] = True
+            vals[i] = None
+    return pl.Series(name, vals, dtype=dtype)
+
+
+#: the Python types a column of each type holds as they are
+_PLAIN_TYPES: dict[pl.DataType, frozenset[type]] = {
+    pl.Float64(): frozenset({float, int, type(None)}),
+    pl.Boolean(): frozenset({bool, type(None)}),
+    pl.String(): frozenset({str, type(None)}),
+    pl.Int32(): frozenset({int, type(None)}),
+}
