@@ -71,7 +71,6 @@ def patch(t: Timers) -> None:
     for name, phase in (
         ("functional_syndromes", "syndromes"),
         ("pathway_facts", "phase-2 facts"),
-        ("workup", "work-up"),
         ("treatment", "treatment"),
         ("follow_up", "follow-up"),
         ("classify", "core by the engine (fallback)"),
@@ -80,6 +79,10 @@ def patch(t: Timers) -> None:
     ):
         setattr(assess_mod, name, t.wrap(phase, getattr(assess_mod, name)))
     from nenguide.batch.columnar.hereditary import HereditaryProgram
+    from nenguide.batch.columnar.workup import WorkupProgram
+
+    # work-up: the batch's step (the engine's, once per distinct outcome of its table)
+    WorkupProgram.step = t.wrap("work-up", WorkupProgram.step)
 
     # hereditary screening: what it reads of each case, then the chunk at once (the engine's
     # step inside it, once per distinct outcome, is timed on its own)

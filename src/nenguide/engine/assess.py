@@ -4,6 +4,7 @@ language are passed in; nothing here reads a file, the clock, a database or the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from itertools import chain
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar, cast
@@ -187,11 +188,14 @@ def steps_before_hereditary(
     as_of: dt.date,
     site: SiteParameters | None,
     core: tuple[Classification, Stage, LiverMetastasis] | None = None,
+    workup_step: Callable[..., Any] | None = None,
 ) -> tuple[Any, ...]:
     """The steps of :func:`steps` before hereditary screening, the last step (the columnar
     backend screens a whole chunk at once). Returns (classification, stage, liver,
     syndromes, work-up, treatment, mdt, follow-up, the facts with phase 2: what hereditary
-    screening reads)."""
+    screening reads). ``workup_step``: the work-up step in place of :func:`workup` (the
+    columnar backend's, which gives the engine's answer once per distinct outcome of its
+    table, :mod:`nenguide.batch.columnar.workup`)."""
     if core is None:
         cls = classify(ctx, facts, case)
         stg = stage(ctx, facts, case, cls)
@@ -201,7 +205,7 @@ def steps_before_hereditary(
     syndromes = functional_syndromes(ctx, case, facts, cls)
     # phase 2: the facts that need the classification and the syndromes
     facts = pathway_facts(ctx, facts, cls, syndromes)
-    work = workup(ctx, case, facts, cls, stg, liver, syndromes)
+    work = (workup_step or workup)(ctx, case, facts, cls, stg, liver, syndromes)
     options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
     follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
     return cls, stg, liver, syndromes, work, options, mdt, follow, facts

@@ -13,7 +13,8 @@ Per chunk:
 3. **The rest of the pathway up to follow-up, per case, by the engine's own step functions**
    (functional syndromes, the phase-2 facts, work-up, treatment, follow-up), through
    :func:`nenguide.engine.assess.steps_before_hereditary` (the engine's step order, written
-   once), given the core results.
+   once), given the core results; the work-up step answers a case as it answered an earlier
+   one with the same outcome of its table (:mod:`.workup`).
    Each case's flat row is made then, without the last step.
 4. **Hereditary screening over the chunk** (:class:`~nenguide.batch.columnar.hereditary.
    HereditaryProgram`): the trigger table compiled to Polars, the engine's step run once per
@@ -41,6 +42,7 @@ from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.columnar.exprs import typed_column
 from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
+from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.flatten import (
     ASSESSMENT_COLUMNS,
     flatten_parts,
@@ -195,6 +197,7 @@ class ColumnarBackend:
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
         self._models = _Models()
         self.hereditary = HereditaryProgram(self.kb, lang)
+        self.workup = WorkupProgram(self.kb, lang)
 
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue. The rows hold no trace, so the
@@ -340,13 +343,16 @@ class ColumnarBackend:
             ctx.issues.extend({"code": c, "kind": kinds[c]} for c in r["core_issues"])
         # the engine's step order (engine.assess.steps), after the core
         cls, stg, liver, syndromes, work, options, mdt, follow, facts = steps_before_hereditary(
-            ctx, case, facts, self.as_of, None, core
+            ctx, case, facts, self.as_of, None, core, workup_step=self.workup.step
         )
-        # unconfirmed content the engine traced, or the columnar core read (core_unconfirmed)
+        # unconfirmed content the engine traced, the columnar core read (core_unconfirmed) or
+        # the work-up answer given from an earlier case traced
         unconfirmed = (
-            core is not None and r["core_unconfirmed"]
-        ) or not self.kb.unconfirmed_rules.isdisjoint(
-            chain.from_iterable(map(_RULE_IDS, ctx.trace))
+            (core is not None and r["core_unconfirmed"])
+            or self.workup.unconfirmed
+            or not self.kb.unconfirmed_rules.isdisjoint(
+                chain.from_iterable(map(_RULE_IDS, ctx.trace))
+            )
         )
         man = self.kb.manifest
         row = flatten_parts(
