@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,7 +41,7 @@ from nenguide.model.assessment import (
     Status,
 )
 from nenguide.model.case import Case
-from nenguide.model.frozen import FrozenList, frozen_dict
+from nenguide.model.frozen import FrozenDict, FrozenList, frozen_dict
 
 STEP = "follow_up"
 
@@ -409,7 +409,8 @@ def follow_up(
         added = extra_at.get(m)
         if added:
             exams = FrozenList([*exams, *[e for e in added if e not in exams]])
-        visits.append(frozen_dict(FollowUpVisit(due=due, exams=exams)))
+        # built frozen in one go (the TypedDict's own call would make a dict to copy)
+        visits.append(cast(FollowUpVisit, FrozenDict(due=due, exams=exams)))
 
     unconfirmed = sorted({ph.range for _, _, ph in planned if ph.status == "unconfirmed"})
     if unconfirmed:
