@@ -146,8 +146,8 @@ BackendOpt = Annotated[
     str,
     typer.Option(
         "--backend",
-        help="columnar (core steps over whole chunks; default) or per-case (the reference "
-        "engine case by case); both give identical rows.",
+        help="columnar (core steps and hereditary screening over whole chunks; default) or "
+        "per-case (the reference engine case by case); both give identical rows.",
     ),
 ]
 ChunkSize = Annotated[
