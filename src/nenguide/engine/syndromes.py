@@ -14,6 +14,7 @@ the list shows syndromes the case gives a reason to think about, not every syndr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from operator import is_
 from typing import Any
 
@@ -28,6 +29,8 @@ from nenguide.model.frozen import FrozenList, frozen_dict
 STEP = "functional_syndromes"
 
 _I, _W = IssueKind.insufficient_data, IssueKind.warning
+#: ``v is True`` (a symptom or history item recorded as present; not a truthy value)
+_is_true = partial(is_, True)
 __all__ = ["functional_syndromes", "unit_slug", "value_fact"]
 
 
@@ -52,9 +55,9 @@ def functional_syndromes(
     out: list[FunctionalSyndrome] = []
     for table_id, name, params, symptoms, analytes, history in _syndrome_tables(ctx.kb):
         triggered = (
-            any(f.get(s) is True for s in symptoms)
-            or any(a in index for a in analytes)  # an analyte with a usable result
-            or any(f.get(h) is True for h in history)
+            any(map(_is_true, map(f.get, symptoms)))
+            or not index.keys().isdisjoint(analytes)  # an analyte with a usable result
+            or any(map(_is_true, map(f.get, history)))
         )
         if not triggered:
             continue
