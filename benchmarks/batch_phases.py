@@ -72,17 +72,19 @@ def patch(t: Timers) -> None:
         ("functional_syndromes", "syndromes"),
         ("pathway_facts", "phase-2 facts"),
         ("treatment", "treatment"),
-        ("follow_up", "follow-up"),
         ("classify", "core by the engine (fallback)"),
         ("stage", "core by the engine (fallback)"),
         ("liver_type", "core by the engine (fallback)"),
     ):
         setattr(assess_mod, name, t.wrap(phase, getattr(assess_mod, name)))
+    from nenguide.batch.columnar.followup import FollowUpProgram
     from nenguide.batch.columnar.hereditary import HereditaryProgram
     from nenguide.batch.columnar.workup import WorkupProgram
 
-    # work-up: the batch's step (the engine's, once per distinct outcome of its table)
+    # work-up and follow-up: the batch's steps (the engine's, once per distinct outcome of the
+    # work-up table and per distinct view of the follow-up decision; visits dated per case)
     WorkupProgram.step = t.wrap("work-up", WorkupProgram.step)
+    FollowUpProgram.step = t.wrap("follow-up", FollowUpProgram.step)
 
     # hereditary screening: what it reads of each case, then the chunk at once (the engine's
     # step inside it, once per distinct outcome, is timed on its own)

@@ -189,13 +189,16 @@ def steps_before_hereditary(
     site: SiteParameters | None,
     core: tuple[Classification, Stage, LiverMetastasis] | None = None,
     workup_step: Callable[..., Any] | None = None,
+    followup_step: Callable[..., Any] | None = None,
 ) -> tuple[Any, ...]:
     """The steps of :func:`steps` before hereditary screening, the last step (the columnar
     backend screens a whole chunk at once). Returns (classification, stage, liver,
     syndromes, work-up, treatment, mdt, follow-up, the facts with phase 2: what hereditary
-    screening reads). ``workup_step``: the work-up step in place of :func:`workup` (the
-    columnar backend's, which gives the engine's answer once per distinct outcome of its
-    table, :mod:`nenguide.batch.columnar.workup`)."""
+    screening reads). ``workup_step`` and ``followup_step``: the work-up and follow-up steps in
+    place of :func:`workup` and :func:`follow_up` (the columnar backend's, which give the
+    engine's answer once per distinct outcome of the work-up table and per distinct view of
+    the case the follow-up decision reads: :mod:`nenguide.batch.columnar.workup`,
+    :mod:`nenguide.batch.columnar.followup`)."""
     if core is None:
         cls = classify(ctx, facts, case)
         stg = stage(ctx, facts, case, cls)
@@ -207,7 +210,7 @@ def steps_before_hereditary(
     facts = pathway_facts(ctx, facts, cls, syndromes)
     work = (workup_step or workup)(ctx, case, facts, cls, stg, liver, syndromes)
     options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
-    follow = follow_up(ctx, case, facts, cls, stg, as_of, syndromes)
+    follow = (followup_step or follow_up)(ctx, case, facts, cls, stg, as_of, syndromes)
     return cls, stg, liver, syndromes, work, options, mdt, follow, facts
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +31,7 @@ from nenguide.engine.context import (
 )
 from nenguide.engine.logic import one_of
 from nenguide.engine.table_eval import outcomes
-from nenguide.engine.tables import TableResult
+from nenguide.engine.tables import Row, TableResult
 from nenguide.model.assessment import (
     Classification,
     FollowUp,
@@ -292,6 +292,35 @@ def _rid(res: TableResult) -> str | None:
     return res.row.id if res.row else None
 
 
+class Planned(NamedTuple):
+    """A schedule chosen by :func:`follow_up_decision`, its visits not yet dated: what
+    :func:`dated_schedule` reads (the schedule's name, its row, the sources, the extra exams
+    that apply; nothing of the case's dates)."""
+
+    name: str
+    row: Row
+    sources: tuple[str, ...]
+    extra_exams: tuple[Row, ...]
+
+
+class DecisionInputs(NamedTuple):
+    """What :func:`follow_up_decision` reads of the case: the follow-up tables' view of the
+    facts (with the candidates of an open classification) and whether the grade was read from
+    one index (:func:`single_index`), and the classification (for the fields an open grade
+    names)."""
+
+    ff: dict[str, Any]
+    open_grade: Any
+    single: bool
+
+
+def decision_inputs(ctx: Context, facts: Mapping[str, Any], cls: Classification) -> DecisionInputs:
+    """What the follow-up decision reads of the case (see :class:`DecisionInputs`)."""
+    category, open_grade = _open(ctx, cls)
+    ff = followup_facts(facts, category, open_grade)
+    return DecisionInputs(ff, open_grade, open_grade is not None and single_index(cls))
+
+
 def follow_up(
     ctx: Context,
     case: Case,
@@ -301,8 +330,22 @@ def follow_up(
     as_of: dt.date,
     syndromes: list[FunctionalSyndrome] | None = None,
 ) -> FollowUp | None:
-    category, open_grade = _open(ctx, cls)
-    ff = followup_facts(facts, category, open_grade)
+    """The follow-up step: the decision (:func:`follow_up_decision`), then, when a schedule
+    was chosen, its visits dated from the resection or ``as_of`` (:func:`dated_schedule`)."""
+    got = follow_up_decision(ctx, cls, decision_inputs(ctx, facts, cls))
+    if isinstance(got, Planned):
+        return dated_schedule(ctx, facts, got, as_of)
+    return got
+
+
+def follow_up_decision(
+    ctx: Context, cls: Classification, inputs: DecisionInputs
+) -> FollowUp | Planned:
+    """The follow-up answer from the step's tables, or the schedule chosen (:class:`Planned`)
+    when it is to be dated. Reads the case only through ``inputs`` (and ``cls`` for the fields
+    an open grade names in an issue)."""
+    ff = dict(inputs.ff)  # the family and the risk group are added below
+    open_grade, single = inputs.open_grade, inputs.single
 
     fam = ctx.first(STEP, ctx.table_id(STEP, "family"), ff)
     # the exemption from lifelong follow-up is read first: it is settled (excluded) by any
@@ -310,7 +353,6 @@ def follow_up(
     # tumour family or the schedule is still open. Ending follow-up is never decided on a
     # grade read from one index: the exemption reads the grades the other still allows (the
     # schedule, like the treatment options, is chosen on the grade reported)
-    single = open_grade is not None and single_index(cls)
     ex = ctx.first(
         STEP, ctx.table_id(STEP, "exemption"), {**ff, "grade": open_grade} if single else ff
     )
@@ -358,8 +400,7 @@ def follow_up(
         return _insufficient(ctx, fields, ex.row.id, lifelong, ex.row.sources)
     assert res.row is not None
     name = str(res.value)
-    params = schedule_parameters(ctx)
-    sched = params.schedules[name]
+    sched = schedule_parameters(ctx).schedules[name]
     sources = list(res.row.sources)
     sources += [s for s in ex.row.sources if s not in sources]
 
@@ -378,31 +419,41 @@ def follow_up(
             rule_id=res.row.id,
             sources=sources,
         )
+    extra = ctx.collect(STEP, ctx.table_id(STEP, "extra_exams"), ff)
+    return Planned(name, res.row, tuple(sources), extra.applies)
 
+
+def dated_schedule(
+    ctx: Context, facts: Mapping[str, Any], planned: Planned, as_of: dt.date
+) -> FollowUp:
+    """The schedule chosen, its visits due from ``as_of`` over the horizon, counted from the
+    resection date when there is one (else from ``as_of``), with the extra exams added."""
+    params = schedule_parameters(ctx)
+    name, row = planned.name, planned.row
+    sched = params.schedules[name]
     bk: Mapping[str, Any] = getattr(facts, "extra", {})
     resected_on: dt.date | None = bk.get("resection_date")
     from_resection = resected_on is not None
     anchor = resected_on or as_of
-    planned = plan_visits(sched, anchor, as_of, params.horizon_months)
+    planned_visits = plan_visits(sched, anchor, as_of, params.horizon_months)
 
-    extra = ctx.collect(STEP, ctx.table_id(STEP, "extra_exams"), ff)
     # an extra exam every ``every`` months: for each visit, the first multiple of ``every`` on
     # or after its month; the exam goes to the first visit on or after that multiple (one pass:
     # the visits' months ascend)
-    months = [m for m, _, _ in planned]
+    months = [m for m, _, _ in planned_visits]
     extra_at: dict[int, list[str]] = {}
-    for row in extra.applies:
-        every = int(row.then["every_months"])  # required with the exam (rule language)
+    for extra_row in planned.extra_exams:
+        every = int(extra_row.then["every_months"])  # required with the exam (rule language)
         j = 0
         for k in sorted({(m + every - 1) // every for m in months}):
             while j < len(months) and months[j] < k * every:
                 j += 1
             if j < len(months):
-                extra_at.setdefault(months[j], []).append(str(row.then["exam"]))
+                extra_at.setdefault(months[j], []).append(str(extra_row.then["exam"]))
 
     visits: list[FollowUpVisit] = []
     base: dict[int, FrozenList] = {}  # a phase's exams, shared by its visits (immutable)
-    for m, due, ph in planned:
+    for m, due, ph in planned_visits:
         exams = base.get(id(ph))
         if exams is None:
             exams = base[id(ph)] = FrozenList(ph.exams or sched.exams)
@@ -412,13 +463,13 @@ def follow_up(
         # built frozen in one go (the TypedDict's own call would make a dict to copy)
         visits.append(cast(FollowUpVisit, FrozenDict(due=due, exams=exams)))
 
-    unconfirmed = sorted({ph.range for _, _, ph in planned if ph.status == "unconfirmed"})
+    unconfirmed = sorted({ph.range for _, _, ph in planned_visits if ph.status == "unconfirmed"})
     if unconfirmed:
         ctx.issue(
             "FOLLOWUP_INTERVAL_UNCONFIRMED",
             STEP,
             [],
-            rule_id=res.row.id,
+            rule_id=row.id,
             intervals=", ".join(unconfirmed),
         )
     window = ctx.text(
@@ -434,13 +485,16 @@ def follow_up(
             STEP,
             [v["due"].isoformat() for v in visits],
             {"schedule": name, "anchor": since, "as_of": as_of.isoformat()},
-            [f"{m} months after {since}: {ph.range}-monthly ({ph.status})" for m, _, ph in planned],
+            [
+                f"{m} months after {since}: {ph.range}-monthly ({ph.status})"
+                for m, _, ph in planned_visits
+            ],
         )
     return _follow_up(
         status=Status.RECOMMENDED,
         lifelong=True,
         visits=visits,
         schedule=f"{ctx.text(f'followup.schedule.{name}')} {window}",
-        rule_id=res.row.id,
-        sources=sources,
+        rule_id=row.id,
+        sources=planned.sources,
     )

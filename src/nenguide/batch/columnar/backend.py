@@ -14,7 +14,8 @@ Per chunk:
    (functional syndromes, the phase-2 facts, work-up, treatment, follow-up), through
    :func:`nenguide.engine.assess.steps_before_hereditary` (the engine's step order, written
    once), given the core results; the work-up step answers a case as it answered an earlier
-   one with the same outcome of its table (:mod:`.workup`).
+   one with the same outcome of its table (:mod:`.workup`), the follow-up decision as for an
+   earlier case with the same view of it (:mod:`.followup`; the visits dated per case).
    Each case's flat row is made then, without the last step.
 4. **Hereditary screening over the chunk** (:class:`~nenguide.batch.columnar.hereditary.
    HereditaryProgram`): the trigger table compiled to Polars, the engine's step run once per
@@ -41,6 +42,7 @@ from nenguide.batch.backend import Failure, Row, Worker, gc_paused
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.columnar.exprs import typed_column
 from nenguide.batch.columnar.facts import core_fact_frame
+from nenguide.batch.columnar.followup import FollowUpProgram
 from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
 from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.flatten import (
@@ -198,6 +200,7 @@ class ColumnarBackend:
         self._models = _Models()
         self.hereditary = HereditaryProgram(self.kb, lang)
         self.workup = WorkupProgram(self.kb, lang)
+        self.follow_up = FollowUpProgram(self.kb, lang)
 
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue. The rows hold no trace, so the
@@ -343,13 +346,21 @@ class ColumnarBackend:
             ctx.issues.extend({"code": c, "kind": kinds[c]} for c in r["core_issues"])
         # the engine's step order (engine.assess.steps), after the core
         cls, stg, liver, syndromes, work, options, mdt, follow, facts = steps_before_hereditary(
-            ctx, case, facts, self.as_of, None, core, workup_step=self.workup.step
+            ctx,
+            case,
+            facts,
+            self.as_of,
+            None,
+            core,
+            workup_step=self.workup.step,
+            followup_step=self.follow_up.step,
         )
         # unconfirmed content the engine traced, the columnar core read (core_unconfirmed) or
-        # the work-up answer given from an earlier case traced
+        # the work-up or follow-up answer given from an earlier case traced
         unconfirmed = (
             (core is not None and r["core_unconfirmed"])
             or self.workup.unconfirmed
+            or self.follow_up.unconfirmed
             or not self.kb.unconfirmed_rules.isdisjoint(
                 chain.from_iterable(map(_RULE_IDS, ctx.trace))
             )
