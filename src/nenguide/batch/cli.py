@@ -208,7 +208,7 @@ def batch(
     guideline: Guideline = DEFAULT_GUIDELINE,
     processes: Processes = 1,
     backend_name: BackendOpt = "columnar",
-    chunk_size: ChunkSize = 5000,
+    chunk_size: ChunkSize = 10_000,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with status 3 when any row was rejected.")
     ] = False,
@@ -311,7 +311,7 @@ def concordance(
     guideline: Guideline = DEFAULT_GUIDELINE,
     processes: Processes = 1,
     backend_name: BackendOpt = "columnar",
-    chunk_size: ChunkSize = 5000,
+    chunk_size: ChunkSize = 10_000,
     cds_feedback: Annotated[
         list[Path] | None,
         typer.Option(

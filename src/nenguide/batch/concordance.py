@@ -249,7 +249,7 @@ def audit(
     backend: Backend,
     indicators: list[Indicator],
     rejected_path: str,
-    chunk_size: int = 5000,
+    chunk_size: int = 10_000,
 ) -> AuditResult:
     cols = audit_columns()
     schema = {k: _PL[v] for k, v in cols.items()}

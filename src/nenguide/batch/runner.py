@@ -75,7 +75,7 @@ def assessed_chunks(
     backend: Backend,
     rejects: RejectWriter,
     counts: Counts,
-    chunk_size: int = 5000,
+    chunk_size: int = 10_000,
 ) -> Generator[list[Assessed], None, None]:
     """Chunks of assessed rows in input order; rejected rows go to ``rejects``.
 
