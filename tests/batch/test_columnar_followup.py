@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from nenguide.batch.columnar.followup import FollowUpProgram
 from nenguide.batch.synth import generate
@@ -35,19 +34,6 @@ from nenguide.model.case import Case
 AS_OF = dt.date(2026, 11, 23)
 VIGNETTES = Path(__file__).parent.parent / "vignettes"
 _RULE_IDS = itemgetter("rule_ids")
-
-
-def _vignettes() -> list[tuple[Case, dt.date]]:
-    out = []
-    for path in sorted(VIGNETTES.glob("*.yaml")):
-        v = yaml.safe_load(path.read_text(encoding="utf-8"))
-        a = v.get("as_of", AS_OF)
-        try:
-            case = parse_case(v["case"])
-        except CaseInputError:
-            continue
-        out.append((case, a if isinstance(a, dt.date) else dt.date.fromisoformat(str(a))))
-    return out
 
 
 def _resected(n: int, seed: int) -> list[tuple[Case, dt.date]]:
@@ -107,10 +93,10 @@ def prog(kb: Knowledge) -> FollowUpProgram:
 
 @pytest.mark.parametrize("source", ["vignettes", "cohort", "resected"])
 def test_every_case_gets_the_engines_answer_on_that_case(
-    prog: FollowUpProgram, source: str
+    prog: FollowUpProgram, source: str, vignette_cases: list[tuple[Case, dt.date]]
 ) -> None:
     cases = {
-        "vignettes": _vignettes,
+        "vignettes": lambda: vignette_cases,
         "cohort": lambda: [(parse_case(s.case), AS_OF) for s in generate(2000, seed=41)],
         "resected": lambda: _resected(1500, seed=42),
     }[source]()

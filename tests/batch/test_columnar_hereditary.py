@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 import pytest
-import yaml
 
 from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
 from nenguide.batch.synth import generate
@@ -43,19 +42,6 @@ def _items(prog: HereditaryProgram, cases: list[tuple[Case, dt.date]]) -> list[I
         ctx = Context(prog.kb, "en", notes=False)
         parts = steps_before_hereditary(ctx, case, case_facts(ctx, case), as_of, None)
         out.append(prog.read(parts[-1], case, parts[0], parts[3]))
-    return out
-
-
-def _vignettes() -> list[tuple[Case, dt.date]]:
-    out = []
-    for path in sorted(VIGNETTES.glob("*.yaml")):
-        v = yaml.safe_load(path.read_text(encoding="utf-8"))
-        a = v.get("as_of", AS_OF)
-        try:
-            case = parse_case(v["case"])
-        except CaseInputError:
-            continue
-        out.append((case, a if isinstance(a, dt.date) else dt.date.fromisoformat(str(a))))
     return out
 
 
@@ -103,10 +89,10 @@ def prog(kb: Knowledge) -> HereditaryProgram:
 
 @pytest.mark.parametrize("source", ["vignettes", "histories", "cohort"])
 def test_every_case_gets_the_engines_answer_on_that_case(
-    prog: HereditaryProgram, source: str
+    prog: HereditaryProgram, source: str, vignette_cases: list[tuple[Case, dt.date]]
 ) -> None:
     cases = {
-        "vignettes": _vignettes,
+        "vignettes": lambda: vignette_cases,
         "histories": lambda: _with_histories(3000, seed=21),
         "cohort": lambda: [(parse_case(s.case), AS_OF) for s in generate(3000, seed=22)],
     }[source]()
@@ -162,14 +148,34 @@ def test_the_masks_are_the_engines_rows(prog: HereditaryProgram) -> None:
     assert seen_waiting > 50
 
 
-def test_a_value_no_column_holds_goes_to_the_engine(prog: HereditaryProgram) -> None:
-    (item,) = _items(prog, _vignettes()[:1])
+def test_a_value_no_column_holds_goes_to_the_engine(
+    prog: HereditaryProgram, vignette_cases: list[tuple[Case, dt.date]]
+) -> None:
+    (item,) = _items(prog, vignette_cases[:1])
     j = prog.table.names.index("well_differentiated")  # a yes/no column holds no range
     ranged = item._replace(values=(*item.values[:j], one_of([True, False]), *item.values[j + 1 :]))
     prog._seen.clear()
     (got,) = prog.run([ranged])
     assert got == prog.engine(ranged)
     assert not prog._seen  # answered by the engine on the case, not shared
+
+
+def _known_inputs(prog: HereditaryProgram, tumours: int) -> tuple[Item, dict[str, Any]]:
+    """A well-differentiated pancreatic NET with a recorded Zollinger-Ellison syndrome (the
+    gastrinoma trigger applies), and its trigger inputs with every unknown one set to a known
+    value (no missing input but those a test leaves open)."""
+    d = {
+        "patient": {"age_years": 50},
+        "tumour": {"primary_site": "pancreas", "size_cm": 2, "number_of_tumours": tumours},
+        "pathology": {"differentiation": "well", "ki67_percent": 5},
+        "clinical": {"history": {"zollinger_ellison_syndrome": True}, "family_history": []},
+    }
+    (item,) = _items(prog, [(parse_case(d), AS_OF)])
+    known = {
+        n: v if v is not None else (False if t == pl.Boolean() else 0.0)
+        for (n, t), v in zip(prog.dtypes, item.values, strict=True)
+    }
+    return item, known
 
 
 def test_whether_the_missing_fields_are_known_keeps_answers_apart(
@@ -180,19 +186,8 @@ def test_whether_the_missing_fields_are_known_keeps_answers_apart(
     with the same masks and genes, one missing only such an input, must not share an answer.
     (This package always names a field, so the inputs are set by hand: the program's key is
     what is tested.)"""
-    d = {
-        "patient": {"age_years": 50},
-        "tumour": {"primary_site": "pancreas", "size_cm": 2, "number_of_tumours": 2},
-        "pathology": {"differentiation": "well", "ki67_percent": 5},
-        "clinical": {"history": {"zollinger_ellison_syndrome": True}, "family_history": []},
-    }
-    (item,) = _items(prog, [(parse_case(d), AS_OF)])
+    item, known = _known_inputs(prog, tumours=2)
     names = prog.table.names
-
-    known = {  # every input known (no other missing input to name fields)
-        n: v if v is not None else (False if d == pl.Boolean() else 0.0)
-        for (n, d), v in zip(prog.dtypes, item.values, strict=True)
-    }
 
     def with_(**values: Any) -> Item:
         return item._replace(values=tuple({**known, **values}[n] for n in names))
@@ -211,17 +206,7 @@ def test_a_range_that_leaves_a_row_waiting_is_a_missing_input(prog: HereditaryPr
     """A number given as a range (the MEN1 count while history is missing) leaves a row
     waiting as a missing value does: the engine names the fields behind it, so the
     further-triggers issue is raised (the program's key says so)."""
-    d = {
-        "patient": {"age_years": 50},
-        "tumour": {"primary_site": "pancreas", "size_cm": 2, "number_of_tumours": 1},
-        "pathology": {"differentiation": "well", "ki67_percent": 5},
-        "clinical": {"history": {"zollinger_ellison_syndrome": True}, "family_history": []},
-    }
-    (item,) = _items(prog, [(parse_case(d), AS_OF)])
-    known = {  # every other input known: the range is the only open one
-        n: v if v is not None else (False if t == pl.Boolean() else 0.0)
-        for (n, t), v in zip(prog.dtypes, item.values, strict=True)
-    }
+    item, known = _known_inputs(prog, tumours=1)  # every other input known: the range is open
     known["men1_major_count"] = one_of([1, 2])  # CLINICAL_MEN1 (>= 2) waits on it
     ranged = item._replace(values=tuple(known[n] for n in prog.table.names))
     prog._seen.clear()

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.synth import generate
@@ -37,19 +36,6 @@ from nenguide.model.clinical import InvestigationKind
 AS_OF = dt.date(2026, 11, 23)
 VIGNETTES = Path(__file__).parent.parent / "vignettes"
 _RULE_IDS = itemgetter("rule_ids")
-
-
-def _vignettes() -> list[tuple[Case, dt.date]]:
-    out = []
-    for path in sorted(VIGNETTES.glob("*.yaml")):
-        v = yaml.safe_load(path.read_text(encoding="utf-8"))
-        a = v.get("as_of", AS_OF)
-        try:
-            case = parse_case(v["case"])
-        except CaseInputError:
-            continue
-        out.append((case, a if isinstance(a, dt.date) else dt.date.fromisoformat(str(a))))
-    return out
 
 
 def _with_investigations(n: int, seed: int) -> list[tuple[Case, dt.date]]:
@@ -103,9 +89,11 @@ def prog(kb: Knowledge) -> WorkupProgram:
 
 
 @pytest.mark.parametrize("source", ["vignettes", "cohort", "investigations"])
-def test_every_case_gets_the_engines_answer_on_that_case(prog: WorkupProgram, source: str) -> None:
+def test_every_case_gets_the_engines_answer_on_that_case(
+    prog: WorkupProgram, source: str, vignette_cases: list[tuple[Case, dt.date]]
+) -> None:
     cases = {
-        "vignettes": _vignettes,
+        "vignettes": lambda: vignette_cases,
         "cohort": lambda: [(parse_case(s.case), AS_OF) for s in generate(2000, seed=31)],
         "investigations": lambda: _with_investigations(2000, seed=32),
     }[source]()
