@@ -288,10 +288,6 @@ def _follow_up(
     )
 
 
-def _rid(res: TableResult) -> str | None:
-    return res.row.id if res.row else None
-
-
 class Planned(NamedTuple):
     """A schedule chosen by :func:`follow_up_decision`, its visits not yet dated: what
     :func:`dated_schedule` reads (the schedule's name, its row, the sources, the extra exams
@@ -304,10 +300,10 @@ class Planned(NamedTuple):
 
 
 class DecisionInputs(NamedTuple):
-    """What :func:`follow_up_decision` reads of the case: the follow-up tables' view of the
-    facts (with the candidates of an open classification) and whether the grade was read from
-    one index (:func:`single_index`), and the classification (for the fields an open grade
-    names)."""
+    """What :func:`follow_up_decision` reads of the case besides the classification (which it
+    reads only for the fields an open grade names): the follow-up tables' view of the facts
+    (with the candidates of an open classification), the grades a grade read from one index
+    leaves open, and whether the grade was read from one index (:func:`single_index`)."""
 
     ff: dict[str, Any]
     open_grade: Any

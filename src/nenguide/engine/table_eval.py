@@ -336,12 +336,20 @@ def evaluate_collect(table: Table, facts: Mapping[str, Any]) -> CollectResult:
 def collect_of(table: Table, vals: tuple[Any, ...]) -> CollectResult:
     """:func:`evaluate_collect` on the table's input values in order (``table.names``): by the
     table's compiled function, or by :func:`_live_rows` for a ``OneOf`` or unhashable input."""
+    return collect_from(table, vals, compiled_collect(table, vals))
+
+
+def compiled_collect(table: Table, vals: tuple[Any, ...]) -> Any:
+    """What a collect table's compiled function answers for its input values ``vals``: the
+    mask of the rows that apply, or (that mask, the mask of the rows that wait on a missing
+    input, the mask of the missing inputs), see :func:`collect_parts`; ``None`` when it cannot
+    read them (a ``OneOf`` or an unhashable value: :func:`collect_from` then evaluates the
+    rows one by one)."""
     fn = table.code[1]
     try:
-        got = fn(vals) if fn is not None else table.collect_fn()(vals)
+        return fn(vals) if fn is not None else table.collect_fn()(vals)
     except TypeError:  # an unhashable input value
-        return _collect_generic(table, vals)
-    return collect_from(table, vals, got)
+        return None
 
 
 def collect_from(table: Table, vals: tuple[Any, ...], got: Any) -> CollectResult:

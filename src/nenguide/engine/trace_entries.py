@@ -17,6 +17,7 @@ from nenguide.engine.table_eval import (
     EMPTY,
     NO_PARTS,
     collect_parts,
+    compiled_collect,
     first_parts,
     generic_parts,
 )
@@ -160,11 +161,7 @@ def collect_hit(
     """A collect table's result for the (hashable) input values ``vals`` and its trace
     entries (:func:`collect_entries`), built in one go from the parts the rows keep
     (:func:`collect_parts`)."""
-    fn = table.code[1]
-    try:
-        got = fn(vals) if fn is not None else table.collect_fn()(vals)
-    except TypeError:
-        got = None
+    got = compiled_collect(table, vals)
     if got is None:  # a OneOf input: the generic evaluator's rows, their parts kept as well
         res = collect_from(table, vals, got)
         applies, maybe, ids, conds, expls, outs, srcs, pending = generic_parts(

@@ -23,7 +23,7 @@ from nenguide.batch.columnar.plan import (
     OPTIMIZATIONS,
     Recorder,
     compact,
-    numbers,
+    cut_offs,
     once_per_group,
     replay,
 )
@@ -150,16 +150,11 @@ class CoreProgram:
                     continue  # outputs of earlier tables, set by the program
                 self.inputs.setdefault(name, dtype_of(tab, name))
         #: the cut-offs each numeric input is compared with, by any compiled table
+        found = cut_offs([*self._all_tables(), *self.precedence])
         self.cuts: dict[str, list[float]] = {
-            k: [] for k, v in {**self.precedence_inputs, **self.inputs}.items()
+            k: found.get(k, []) for k, v in {**self.precedence_inputs, **self.inputs}.items()
             if v == pl.Float64()
         }  # fmt: skip
-        for tab in [*self._all_tables(), *self.precedence]:
-            for row in tab.rows:
-                for c in row.conditions:
-                    if c.fact in self.cuts:
-                        self.cuts[c.fact] += [float(v) for v in numbers(c.spec)]
-        self.cuts = {k: sorted(set(v)) for k, v in self.cuts.items()}
 
     def _all_tables(self) -> list[Table]:
         out = list(self.t.values()) + list(self.consistency)

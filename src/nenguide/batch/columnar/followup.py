@@ -20,14 +20,15 @@ it with the engine.
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_left
 from collections.abc import Mapping
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from nenguide.batch.columnar.plan import numbers
+import polars as pl
+
+from nenguide.batch.columnar.exprs import fits
+from nenguide.batch.columnar.plan import band_of, cut_offs
 from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.followup import (
     STEP,
@@ -56,14 +57,7 @@ class FollowUpProgram:
         self.kb = kb
         self.lang = lang
         ctx = Context(kb, lang)
-        cuts: dict[str, set[float]] = {}
-        for role in _ROLES:
-            for row in kb.tables[ctx.table_id(STEP, role)].rows:
-                for c in row.conditions:
-                    found = numbers(c.spec)
-                    if found:
-                        cuts.setdefault(c.fact, set()).update(map(float, found))
-        self.cuts = {fact: sorted(v) for fact, v in cuts.items()}
+        self.cuts = cut_offs(kb.tables[ctx.table_id(STEP, role)] for role in _ROLES)
         self.unconfirmed = False
         self._seen: dict[tuple[Any, ...], tuple[FollowUp | Planned, tuple[Any, ...], bool]] = {}
 
@@ -116,17 +110,10 @@ class FollowUpProgram:
         if cuts is None or v is None:
             return v
         if type(v) is OneOf:
-            if all(_number(x) for x in v.values):
-                return ("bands", frozenset(_band(cuts, x) for x in v.values))
+            if all(fits(x, _NUMBER) for x in v.values):
+                return ("bands", frozenset(band_of(cuts, x) for x in v.values))
             return v
-        return ("band", _band(cuts, v)) if _number(v) else v
+        return ("band", band_of(cuts, v)) if fits(v, _NUMBER) else v
 
 
-def _number(v: Any) -> bool:
-    return type(v) in (int, float) and math.isfinite(v)
-
-
-def _band(cuts: list[float], v: float) -> int:
-    """The band of ``v`` among ``cuts``: 2i+1 on cut i, 2i just below it."""
-    i = bisect_left(cuts, v)
-    return 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
+_NUMBER = pl.Float64()

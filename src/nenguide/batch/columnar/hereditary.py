@@ -26,8 +26,6 @@ differential test compare it with the engine.
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from functools import reduce
 from itertools import chain
@@ -37,14 +35,15 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, mask_truth
-from nenguide.batch.columnar.exprs import typed_column
-from nenguide.batch.columnar.plan import numbers
+from nenguide.batch.columnar.exprs import fits, typed_column
+from nenguide.batch.columnar.plan import band_of, band_values, cut_offs
 from nenguide.batch.flatten import HEREDITARY
 from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.fact_layer import Facts
 from nenguide.engine.hereditary import STEP, derive_facts, hereditary, missing_fields
 from nenguide.engine.kb import Knowledge
-from nenguide.engine.logic import OneOf, Tri
+from nenguide.engine.logic import OneOf
+from nenguide.engine.table_eval import collect_of
 from nenguide.model.assessment import Classification, FunctionalSyndrome
 from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenDict
@@ -53,7 +52,7 @@ from nenguide.model.frozen import FrozenDict
 _MASK_ROWS = 63
 
 _RULE_IDS = itemgetter("rule_ids")
-UNKNOWN = Tri.UNKNOWN
+_NUMBER = pl.Float64()
 
 
 class Outcome(NamedTuple):
@@ -88,12 +87,9 @@ class HereditaryProgram:
         # (every comparison of the table is the same across a band): a range of candidates
         # (the MEN1 count while history is missing) is then the mask of its bands, read as
         # the engine reads a OneOf (:func:`.compile.mask_truth`)
-        self.bands = {
-            name: sorted({float(x) for r in table.rows for c in r.conditions if c.fact == name
-                          for x in numbers(c.spec)})
-            for name, dtype in self.dtypes if dtype == pl.Float64()
-        }  # fmt: skip
-        reps = {name: _representatives(cuts) for name, cuts in self.bands.items()}
+        cuts = cut_offs([table])
+        self.bands = {name: cuts.get(name, []) for name, t in self.dtypes if t == pl.Float64()}
+        reps = {name: band_values(c) for name, c in self.bands.items()}
         self.usable = len(table.rows) <= _MASK_ROWS and all(
             len(r) <= _MASK_ROWS for r in reps.values()
         )
@@ -108,8 +104,6 @@ class HereditaryProgram:
             reduce(or_, [pl.when(t.is_null()).then(b).otherwise(zero)
                          for t, b in zip(truths, bits, strict=True)], zero).alias("waiting"),
         ]  # fmt: skip
-        # the conditions of each row (input index, condition): which wait, per case
-        self.checks = [[(i, c) for i, _, _, c in row.checks] for row in table.rows]
         self._seen: dict[tuple[Any, ...], Outcome] = {}
 
     def read(
@@ -150,14 +144,9 @@ class HereditaryProgram:
     def _answer(self, it: Item, applies: int, waiting: int) -> Outcome:
         further: bool | None = None
         if applies and waiting:  # the fields behind the inputs the waiting rows need
-            names, values = self.table.names, it.values
-            unknown = {  # as the engine's evaluator lists them (_live_rows)
-                names[i]
-                for j in _bits(waiting)
-                for i, c in self.checks[j]
-                if values[i] is None
-                or (type(values[i]) is OneOf and c.evaluate(values[i]) is UNKNOWN)
-            }
+            # (the engine's evaluator names them, as the step itself reads them)
+            res = collect_of(self.table, it.values)
+            unknown = {name for _, names in res.maybe for name in names}
             further = bool(missing_fields(it.facts, self.kb, unknown))
         key = (applies, waiting, further, it.genes)
         hit = self._seen.get(key)
@@ -207,30 +196,9 @@ class HereditaryProgram:
                 out.append(None)
                 continue
             vals = v.values if type(v) is OneOf else (v,)
-            if all(type(x) in (int, float) and math.isfinite(x) for x in vals):
-                out.append(reduce(or_, (1 << _band(cuts, x) for x in vals)))
+            if all(fits(x, _NUMBER) for x in vals):
+                out.append(reduce(or_, (1 << band_of(cuts, x) for x in vals)))
             else:
                 fallback[k] = True
                 out.append(None)
         return pl.Series(name, out, dtype=pl.Int64())
-
-
-def _band(cuts: list[float], v: float) -> int:
-    """The band of ``v`` among ``cuts``: 2i+1 on cut i, 2i just below it (2 len(cuts) above
-    the last)."""
-    i = bisect_left(cuts, v)
-    return 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
-
-
-def _representatives(cuts: list[float]) -> list[float]:
-    """A value of each band among ``cuts`` (:func:`_band`), in band order."""
-    if not cuts:
-        return [0.0]
-    out: list[float] = [cuts[0] - 1.0]
-    for lo, hi in zip(cuts, [*cuts[1:], None], strict=True):
-        out += [lo, lo + 1.0 if hi is None else lo + (hi - lo) / 2]
-    return out
-
-
-def _bits(mask: int) -> list[int]:
-    return [j for j in range(mask.bit_length()) if mask >> j & 1]

@@ -6,6 +6,8 @@ on every chunk (:meth:`nenguide.batch.columnar.core.CoreProgram.run`), compacted
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable
 from typing import Any, cast
 
 import polars as pl
@@ -117,6 +119,41 @@ def once_per_group(
         .sort("_i")
     )
     return uniq[where["_g"]]
+
+
+def cut_offs(tables: Iterable[Table]) -> dict[str, list[float]]:
+    """Per fact, every number the conditions of ``tables`` compare it with (:func:`numbers`),
+    sorted, each once: the bounds of its bands (:func:`band_of`). Facts compared with no
+    number are left out."""
+    found: dict[str, set[float]] = {}
+    for table in tables:
+        for row in table.rows:
+            for c in row.conditions:
+                nums = numbers(c.spec)
+                if nums:
+                    found.setdefault(c.fact, set()).update(map(float, nums))
+    return {fact: sorted(v) for fact, v in found.items()}
+
+
+def band_of(cuts: list[float], v: float) -> int:
+    """The band of the number ``v`` among ``cuts`` (sorted): ``2i + 1`` on cut ``i``, ``2i``
+    between cut ``i - 1`` and cut ``i`` (below the first: 0; above the last: ``2 len(cuts)``).
+    Every comparison with a cut gives the same answer for all numbers of a band; the same
+    bands as :func:`bands`, whose representatives are :func:`band_values`."""
+    i = bisect_left(cuts, v)
+    return 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
+
+
+def band_values(cuts: list[float]) -> list[float]:
+    """A number of each band among ``cuts`` (:func:`band_of`), in band order: the value
+    itself on a cut, the midpoint between two, one below the lowest and one above the
+    highest (as :func:`bands` replaces a column's numbers)."""
+    if not cuts:
+        return [0.0]
+    out: list[float] = [cuts[0] - 1.0]
+    for lo, hi in zip(cuts, [*cuts[1:], None], strict=True):
+        out += [lo, lo + 1.0 if hi is None else lo + (hi - lo) / 2]
+    return out
 
 
 def bands(name: str, cuts: list[float] | None) -> pl.Expr:

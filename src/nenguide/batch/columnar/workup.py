@@ -6,8 +6,8 @@ items that wait on a missing input. What the flat row shows of it (the item code
 and the codes of its issues) and whether it traced unconfirmed content depend on the case only
 through
 
-* the table's outcome: the rows that apply and the rows that wait on a missing input (the
-  table's compiled function, :attr:`nenguide.engine.tables.Table.code`, on the case's inputs),
+* the table's outcome: the rows that apply and the rows that wait on a missing input (its
+  compiled function on the case's inputs, :func:`~nenguide.engine.table_eval.compiled_collect`),
 * which of the investigations those rows name (``done_if_any`` / ``done_if_all``) were done
   already.
 
@@ -29,6 +29,7 @@ from typing import Any
 
 from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.kb import Knowledge
+from nenguide.engine.table_eval import compiled_collect
 from nenguide.engine.workup import STEP, workup, workup_facts
 from nenguide.model.assessment import (
     Classification,
@@ -74,11 +75,7 @@ class WorkupProgram:
     ) -> list[WorkupItem]:
         table = self.table
         vals = tuple(map(workup_facts(facts).get, table.names))
-        fn = table.code[1]
-        try:
-            got = fn(vals) if fn is not None else table.collect_fn()(vals)
-        except TypeError:  # an unhashable input value
-            got = None
+        got = compiled_collect(table, vals)
         self.unconfirmed = False
         if got is None:  # an input the compiled function cannot read: the engine's step here
             self.by_engine += 1
