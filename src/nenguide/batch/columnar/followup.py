@@ -12,9 +12,11 @@ tables read a number only through its comparisons with their own cut-offs, so ea
 replaced by its band between them (a range of candidates by the set of its bands).
 
 So the decision runs once per distinct view, on the first case that has it (a context of its
-own), and later cases with the same view get its answer, issues and unconfirmed content;
-the dating runs on every case, by the engine's own function. Nothing of the step's logic is
-written twice. tests/batch/test_columnar_followup.py and the batch's differential test compare
+own), and later cases with the same view get its answer, issues and unconfirmed content.
+The dating is the engine's own function too, run once per decision and anchor (the
+resection date, or none: the visits are then counted from the assessment date, the same for
+every case of the batch); its issues are replayed for each case. Nothing of the step's logic
+is written twice. tests/batch/test_columnar_followup.py and the batch's differential test compare
 it with the engine.
 """
 
@@ -60,6 +62,7 @@ class FollowUpProgram:
         self.cuts = cut_offs(kb.tables[ctx.table_id(STEP, role)] for role in _ROLES)
         self.unconfirmed = False
         self._seen: dict[tuple[Any, ...], tuple[FollowUp | Planned, tuple[Any, ...], bool]] = {}
+        self._dated: dict[tuple[Any, ...], tuple[FollowUp, tuple[Any, ...]]] = {}
 
     def step(
         self,
@@ -100,8 +103,36 @@ class FollowUpProgram:
         decided, issues, self.unconfirmed = hit
         ctx.issues.extend(issues)
         if isinstance(decided, Planned):
-            return dated_schedule(ctx, facts, decided, as_of)
+            return self._dated_schedule(ctx, facts, decided, as_of, key)
         return decided
+
+    def _dated_schedule(
+        self,
+        ctx: Context,
+        facts: Mapping[str, Any],
+        planned: Planned,
+        as_of: Any,
+        key: tuple[Any, ...] | None,
+    ) -> FollowUp:
+        """The engine's :func:`dated_schedule` of ``planned`` (the decision of view ``key``),
+        once per decision and anchor: what it reads besides the decision is the resection
+        date and the assessment date (and the context's package and language, the same for
+        the whole batch; the batch's contexts make no notes)."""
+        if key is None or ctx.notes:
+            return dated_schedule(ctx, facts, planned, as_of)
+        bk: Mapping[str, Any] = getattr(facts, "extra", {})
+        dkey = (key, bk.get("resection_date"), as_of)
+        hit = self._dated.get(dkey)
+        if hit is None:
+            n = len(ctx.issues)
+            dated = dated_schedule(ctx, facts, planned, as_of)
+            hit = (dated, tuple(ctx.issues[n:]))
+            if len(self._dated) > MEMO_LIMIT:
+                self._dated.clear()
+            self._dated[dkey] = hit
+            return dated
+        ctx.issues.extend(hit[1])
+        return hit[0]
 
     def _band(self, fact: str, v: Any) -> Any:
         """``v`` as the decision's tables see it: a number as its band between their cut-offs
