@@ -77,11 +77,13 @@ class FollowUpProgram:
         inputs = decision_inputs(ctx, facts, cls)
         # the indices' own grades: the fields an open grade names are worked out from them
         # (their look-ups traced, so they count for unconfirmed content)
+        cuts, band = self.cuts, self._band
         key: tuple[Any, ...] | None = (
             inputs.single,
             cls.grade_by_ki67,
             cls.grade_by_mitoses,
-            *[self._band(k, v) for k, v in inputs.ff.items()],
+            # a fact the tables compare with no number is read as it is (no call for it)
+            *[band(k, v) if k in cuts else v for k, v in inputs.ff.items()],
         )
         try:
             hit = self._seen.get(key) if key is not None else None
