@@ -3,9 +3,9 @@ table result into trace entries. One :class:`Context` per ``assess()`` call; not
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from nenguide.engine.kb import CODE_PARAM, Knowledge
 from nenguide.engine.logic import OneOf
@@ -30,6 +30,8 @@ from nenguide.engine.trace_entries import (
 from nenguide.model.assessment import Classification, IssueKind
 from nenguide.model.clinical import History
 from nenguide.model.frozen import FrozenDict, FrozenList, freeze
+
+_T = TypeVar("_T")
 
 MEMO_LIMIT = 20_000
 
@@ -337,6 +339,22 @@ class Context:
         if hit[2] is not None:
             self.trace.append(hit[2])
         return hit[0]
+
+    def shared(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        """What ``make()`` gives, memoised under ``key`` like a table result: for a step's own
+        pure function of table results and package data (``key`` holds everything it reads,
+        and what it gives is immutable); without the memo when ``key`` is unhashable."""
+        memo = self.kb.memo
+        try:
+            hit = memo.get(key)
+        except TypeError:
+            return make()
+        if hit is None:
+            hit = make()
+            if len(memo) > MEMO_LIMIT:
+                memo.clear()
+            memo[key] = hit
+        return hit
 
     def record(self, step: str, res: TableResult) -> None:
         self.trace.append(table_entry(step, res))

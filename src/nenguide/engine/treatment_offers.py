@@ -12,7 +12,8 @@ from typing import Any, cast
 
 from nenguide.engine.context import Context, grade_fields, jsonable
 from nenguide.engine.kb import Knowledge
-from nenguide.engine.tables import CollectResult, Row, evaluate_collect
+from nenguide.engine.tables import CollectResult, Row, collect_of
+from nenguide.engine.trace_entries import collect_entries
 from nenguide.engine.treatment_data import OptionSpec, site_defaults
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.engine.treatment_texts import STEP, TreatmentTexts, requirements
@@ -295,31 +296,52 @@ def _requires(w: Offers, row: Row, unknown: list[str]) -> list[TreatmentRequirem
 
 
 def _caveats(w: Offers) -> None:
-    """Caveat rules that concern an offered option (traced when they do)."""
+    """Caveat rules that concern an offered option (traced when they do). What they add is a
+    pure function of the table's input values, the options offered and the package's texts:
+    worked out once per such set (:meth:`Context.shared`) and added to each case's options."""
     ctx, tx = w.ctx, w.tx
-    table = ctx.kb.tables[ctx.table_id(STEP, "caveats")]
-    if tx.concerned.isdisjoint(w.offers):
-        # no offered option a caveat rule could concern (none, or none TreatmentTexts.concerned
-        # names): traced with the inputs it reads, as when no rule applies
-        read = FrozenDict(zip(table.names, map(w.facts.get, table.names), strict=True))
-        ctx.record_collect(STEP, CollectResult(table, (), (), read))
-        return
-    res = evaluate_collect(table, w.facts)
+    table_id = ctx.table_id(STEP, "caveats")
+    table = ctx.kb.tables[table_id]
+    vals = tuple(map(w.facts.get, table.names))
+    offered = tuple(w.offers)
+    # no offered option a caveat rule could concern: one answer for every such case
+    concerned = not tx.concerned.isdisjoint(offered)
+    key = ("tx_caveats", ctx.lang, table_id, vals, offered if concerned else None)
+    entry, added = ctx.shared(key, lambda: _caveats_of(ctx, tx, table, vals, offered, concerned))
+    ctx.trace.append(entry)
+    offers = w.offers
+    for code, text in added:
+        caveats = offers[code].caveats
+        if text not in caveats:
+            caveats.append(text)
+
+
+def _caveats_of(
+    ctx: Context, tx: TreatmentTexts, table: Any, vals: tuple[Any, ...],
+    offered: tuple[str, ...], concerned: bool,
+) -> tuple[FrozenDict, tuple[tuple[str, str], ...]]:  # fmt: skip
+    """The caveats table's trace entry and the (option, caveat text) pairs it adds, in order,
+    for input values ``vals`` and the options ``offered``."""
+    if not concerned:
+        # traced with the inputs it reads, as when no rule applies
+        read = FrozenDict(zip(table.names, vals, strict=True))
+        return collect_entries(STEP, CollectResult(table, (), (), read))[0], ()
+    res = collect_of(table, vals)
     relevant: list[Row] = []
+    added: list[tuple[str, str]] = []
     if res.applies:
-        offered = [(code, tx.options[code].category) for code in w.offers]
+        with_category = [(code, tx.options[code].category) for code in offered]
         for row in res.applies:
             applies_to = set(row.then["applies_to"])
-            targets = [c for c, cat in offered if c in applies_to or cat in applies_to]
+            targets = [c for c, cat in with_category if c in applies_to or cat in applies_to]
             if not targets:
                 continue
             relevant.append(row)
             text = tx.caveat(ctx, row.then["caveat"])
-            for code in targets:
-                if text not in w.offers[code].caveats:
-                    w.offers[code].caveats.append(text)
+            added += [(code, text) for code in targets]
     # traced always (every table consulted), with the rows that concern an offered option
-    ctx.record_collect(STEP, CollectResult(table, tuple(relevant), (), res.read))
+    entry = collect_entries(STEP, CollectResult(table, tuple(relevant), (), res.read))[0]
+    return entry, tuple(added)
 
 
 def record_site(w: Offers, site: SiteParameters, options: list[TreatmentOption]) -> None:
