@@ -71,7 +71,6 @@ def patch(t: Timers) -> None:
     for name, phase in (
         ("functional_syndromes", "syndromes"),
         ("pathway_facts", "phase-2 facts"),
-        ("treatment", "treatment"),
         ("classify", "core by the engine (fallback)"),
         ("stage", "core by the engine (fallback)"),
         ("liver_type", "core by the engine (fallback)"),
@@ -79,11 +78,14 @@ def patch(t: Timers) -> None:
         setattr(assess_mod, name, t.wrap(phase, getattr(assess_mod, name)))
     from nenguide.batch.columnar.followup import FollowUpProgram
     from nenguide.batch.columnar.hereditary import HereditaryProgram
+    from nenguide.batch.columnar.treatment import TreatmentProgram
     from nenguide.batch.columnar.workup import WorkupProgram
 
-    # work-up and follow-up: the batch's steps (the engine's, once per distinct outcome of the
-    # work-up table and per distinct view of the follow-up decision; visits dated per case)
+    # work-up, treatment and follow-up: the batch's steps (the engine's, once per distinct
+    # outcome of the work-up table, per distinct set of answers of the treatment tables and
+    # per distinct view of the follow-up decision and its anchor)
     WorkupProgram.step = t.wrap("work-up", WorkupProgram.step)
+    TreatmentProgram.step = t.wrap("treatment", TreatmentProgram.step)
     FollowUpProgram.step = t.wrap("follow-up", FollowUpProgram.step)
 
     # hereditary screening: what it reads of each case, then the chunk at once (the engine's

@@ -190,15 +190,18 @@ def steps_before_hereditary(
     core: tuple[Classification, Stage, LiverMetastasis] | None = None,
     workup_step: Callable[..., Any] | None = None,
     followup_step: Callable[..., Any] | None = None,
+    treatment_step: Callable[..., Any] | None = None,
 ) -> tuple[Any, ...]:
     """The steps of :func:`steps` before hereditary screening, the last step (the columnar
     backend screens a whole chunk at once). Returns (classification, stage, liver,
     syndromes, work-up, treatment, mdt, follow-up, the facts with phase 2: what hereditary
-    screening reads). ``workup_step`` and ``followup_step``: the work-up and follow-up steps in
-    place of :func:`workup` and :func:`follow_up` (the columnar backend's, which give the
-    engine's answer once per distinct outcome of the work-up table and per distinct view of
-    the case the follow-up decision reads: :mod:`nenguide.batch.columnar.workup`,
-    :mod:`nenguide.batch.columnar.followup`)."""
+    screening reads). ``workup_step``, ``treatment_step`` and ``followup_step``: the work-up,
+    treatment and follow-up steps in place of :func:`workup`, :func:`treatment` and
+    :func:`follow_up` (the columnar backend's, which give the engine's answer once per distinct
+    outcome of the work-up table, per distinct set of answers of the treatment tables and per
+    distinct view of the case the follow-up decision reads: :mod:`nenguide.batch.columnar.
+    workup`, :mod:`nenguide.batch.columnar.treatment`, :mod:`nenguide.batch.columnar.
+    followup`)."""
     if core is None:
         cls = classify(ctx, facts, case)
         stg = stage(ctx, facts, case, cls)
@@ -209,7 +212,7 @@ def steps_before_hereditary(
     # phase 2: the facts that need the classification and the syndromes
     facts = pathway_facts(ctx, facts, cls, syndromes)
     work = (workup_step or workup)(ctx, case, facts, cls, stg, liver, syndromes)
-    options, mdt = treatment(ctx, case, facts, cls, stg, liver, syndromes, site)
+    options, mdt = (treatment_step or treatment)(ctx, case, facts, cls, stg, liver, syndromes, site)
     follow = (followup_step or follow_up)(ctx, case, facts, cls, stg, as_of, syndromes)
     return cls, stg, liver, syndromes, work, options, mdt, follow, facts
 

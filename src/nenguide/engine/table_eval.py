@@ -189,12 +189,20 @@ def outcomes(
 def first_of(table: Table, vals: tuple[Any, ...]) -> TableResult:
     """:func:`evaluate_first` on the table's input values in order (``table.names``): by the
     table's compiled function, or by :func:`_live_rows` for a ``OneOf`` or unhashable input."""
+    return first_from(table, vals, compiled_first(table, vals))
+
+
+def compiled_first(table: Table, vals: tuple[Any, ...]) -> Any:
+    """What a first table's compiled function answers for its input values ``vals``: the
+    index of the row that decides (``-1``: no row can apply), or the key of the undecided
+    answer's parts (see :func:`first_parts`); ``None`` when it cannot read them (a ``OneOf``
+    or an unhashable value, or a value whose tests raise: :func:`first_from` then evaluates
+    the rows one by one)."""
     fn = table.code[0]
     try:
-        got = fn(vals) if fn is not None else table.first_fn()(vals)
-    except TypeError:  # an unhashable input value
-        return _first_generic(table, vals)
-    return first_from(table, vals, got)
+        return fn(vals) if fn is not None else table.first_fn()(vals)
+    except TypeError:
+        return None
 
 
 def first_from(table: Table, vals: tuple[Any, ...], got: Any) -> TableResult:

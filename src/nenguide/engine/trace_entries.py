@@ -18,6 +18,7 @@ from nenguide.engine.table_eval import (
     NO_PARTS,
     collect_parts,
     compiled_collect,
+    compiled_first,
     first_parts,
     generic_parts,
 )
@@ -87,12 +88,8 @@ _ID, _TRACE_TEXT, _WHEN_TEXT, _OUT, _SOURCES = map(
 def first_hit(step: str, table: Table, vals: tuple[Any, ...]) -> tuple[TableResult, FrozenDict]:
     """A first table's result for the (hashable) input values ``vals`` and its trace entry,
     built in one go from the parts the rows keep (:func:`first_parts`)."""
-    fn = table.code[0]
-    try:
-        got = fn(vals) if fn is not None else table.first_fn()(vals)
-    except TypeError:  # a value whose tests raise: the generic evaluator (first_from) answers
-        got = None
-    if got is None or got == -1:
+    got = compiled_first(table, vals)
+    if got is None or got == -1:  # None: the generic evaluator (first_from) answers
         res = first_from(table, vals, got)
         return res, table_entry(step, res)
     # strict=False: vals was read by table.names (the same length)

@@ -49,9 +49,34 @@ from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenDict, FrozenList, frozen_dict
 from nenguide.model.site import SiteParameters
 
-__all__ = ["STEP", "TX_FIELDS", "derive_facts", "fields_for", "treatment"]
+__all__ = [
+    "DIRECT_READS",
+    "STEP",
+    "TEXT_READS",
+    "TX_FIELDS",
+    "derive_facts",
+    "fields_for",
+    "treatment",
+]
 
 NET_FAMILY = frozenset({"NET", "typical_carcinoid", "atypical_carcinoid"})
+
+#: The facts of the step's view (:func:`derive_facts`) that its own Python reads, besides
+#: its tables' inputs (a table's answer depends on those only) and :data:`TEXT_READS`: with
+#: the answers of its tables, the classification's grades and whether a conflict was reported
+#: before it, these decide everything the step gives but its texts (the options' codes,
+#: order, status and availability, the MDT flag, the issues' codes, fields and rules, the
+#: trace's rules). The batch shares the step's answer between cases on them
+#: (:mod:`nenguide.batch.columnar.treatment`); tests/batch/test_columnar_treatment.py checks
+#: that the step's modules read no other fact by name.
+DIRECT_READS = (
+    "category", "primary_site", "resected", "sstr_positive", "gastric_cause",
+    "gastric_cause_rule", "gastric_type", "gastric_cause_missing", "nfpnet_policy",
+    "progressed_therapies",
+)  # fmt: skip
+#: The facts the step's Python reads only for a text: an issue's message (the gastrin) or a
+#: caveat (a therapy received before).
+TEXT_READS = ("gastrin", "received_therapies")
 
 #: MDT reasons raised by this module itself (rows name the others in ``then.mdt``).
 MDT_DATA_CONFLICT = "DATA_CONFLICT"
@@ -102,7 +127,7 @@ def treatment(
 def _options(w: Offers, f: dict[str, Any], eff: SiteParameters) -> list[TreatmentOption]:
     """The options of one treatment setting (``f["setting"]``)."""
     ctx, category = w.ctx, f["category"]
-    if f["setting"] == "localised" and category in NET_FAMILY:
+    if local_route(f):
         _local(w, f)
     for t in ctx.kb.pathway.tables(STEP, "collect"):
         w.collect(t)
@@ -122,6 +147,12 @@ def _options(w: Offers, f: dict[str, Any], eff: SiteParameters) -> list[Treatmen
     options = build(w, eff)
     record_site(w, eff, options)
     return options
+
+
+def local_route(f: Mapping[str, Any]) -> bool:
+    """Whether the options of the step's view ``f`` (its setting decided) include the table of
+    the primary site (local treatment of a localised NET)."""
+    return f["setting"] == "localised" and f["category"] in NET_FAMILY
 
 
 def _open_setting(

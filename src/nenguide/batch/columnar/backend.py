@@ -44,6 +44,7 @@ from nenguide.batch.columnar.exprs import typed_column
 from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.columnar.followup import FollowUpProgram
 from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
+from nenguide.batch.columnar.treatment import TreatmentProgram
 from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.flatten import (
     ASSESSMENT_COLUMNS,
@@ -200,6 +201,7 @@ class ColumnarBackend:
         self._models = _Models()
         self.hereditary = HereditaryProgram(self.kb, lang)
         self.workup = WorkupProgram(self.kb, lang)
+        self.treatment = TreatmentProgram(self.kb, lang)
         self.follow_up = FollowUpProgram(self.kb, lang)
 
     def _context(self) -> Context:
@@ -354,12 +356,14 @@ class ColumnarBackend:
             core,
             workup_step=self.workup.step,
             followup_step=self.follow_up.step,
+            treatment_step=self.treatment.step,
         )
         # unconfirmed content the engine traced, the columnar core read (core_unconfirmed) or
-        # the work-up or follow-up answer given from an earlier case traced
+        # the work-up, treatment or follow-up answer given from an earlier case traced
         unconfirmed = (
             (core is not None and r["core_unconfirmed"])
             or self.workup.unconfirmed
+            or self.treatment.unconfirmed
             or self.follow_up.unconfirmed
             or not self.kb.unconfirmed_rules.isdisjoint(
                 chain.from_iterable(map(_RULE_IDS, ctx.trace))
