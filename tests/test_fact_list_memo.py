@@ -1,0 +1,115 @@
+"""The fact layer's ``case`` list memoised as a whole (engine.fact_layer._first_tables_as_one):
+one look-up gives the facts its ten tables set and their trace entries. These tests check that
+a case given the list's answer from the memo (filled by other cases) gets the same facts and
+the same trace as with an empty memo, that answers are shared, and that the key holds every
+value the list's tables read but the facts an earlier table of the list sets."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from nenguide.batch.synth import generate
+from nenguide.engine.context import Context
+from nenguide.engine.fact_layer import (
+    _first_tables,
+    _first_tables_as_one,
+    _list_inputs,
+    case_facts,
+)
+from nenguide.engine.kb import Knowledge
+from nenguide.errors import CaseInputError, parse_case
+from nenguide.model.case import Case
+
+
+def _cases(n: int, seed: int) -> list[Case]:
+    """Generated cases, some given random symptoms and history items (the list's inputs)."""
+    rng = random.Random(seed)
+    out = []
+    for s in generate(n, seed=seed):
+        d: dict[str, Any] = dict(s.case)
+        clin = dict(d.get("clinical") or {})
+        if rng.random() < 0.5:
+            clin["symptoms"] = {
+                k: rng.random() < 0.4
+                for k in rng.sample(
+                    ["flushing", "secretory_diarrhoea", "bronchospasm", "new_diabetes",
+                     "cholelithiasis", "steatorrhoea", "hypoglycaemia_symptoms"], rng.randint(0, 4)
+                )
+            }  # fmt: skip
+        if rng.random() < 0.5:
+            clin["history"] = {
+                k: rng.random() < 0.4
+                for k in rng.sample(
+                    ["autoimmune_atrophic_gastritis", "zollinger_ellison_syndrome",
+                     "cafe_au_lait_macules", "neurofibromas", "facial_angiofibromas",
+                     "cns_haemangioblastoma", "pheochromocytoma_paraganglioma"],
+                    rng.randint(0, 4),
+                )
+            }  # fmt: skip
+        d["clinical"] = clin
+        try:
+            out.append(parse_case(d))
+        except CaseInputError:
+            continue
+    return out
+
+
+def _facts_and_trace(kb: Knowledge, case: Case) -> tuple[dict[str, Any], list[Any]]:
+    ctx = Context(kb, "en")
+    facts = case_facts(ctx, case)
+    return dict(facts), list(ctx.trace)
+
+
+def test_a_list_from_the_memo_sets_the_same_facts_and_trace(kb: Knowledge) -> None:
+    cases = _cases(600, seed=71)
+    assert len(cases) > 400
+    cold = []
+    for case in cases:
+        kb.memo.clear()
+        cold.append(_facts_and_trace(kb, case))
+    kb.memo.clear()
+    for case in reversed(cases):  # the memo filled by the other cases first
+        _facts_and_trace(kb, case)
+    lists = [k for k in kb.memo if k[0] == "fact_list"]
+    # answers shared between cases (even with random symptoms and history items)
+    assert 0 < len(lists) < len(cases) * 0.8
+    warm = [_facts_and_trace(kb, case) for case in cases]
+    assert warm == cold
+
+
+def test_the_key_holds_every_value_the_list_reads(kb: Knowledge) -> None:
+    ctx = Context(kb, "en")
+    ids, names = _list_inputs(ctx, "case")
+    assert len(ids) > 1
+    set_before: set[str] = set()
+    for table_id in ids:
+        table = kb.tables[table_id]
+        assert set(table.names) - set_before <= set(names), table_id
+        set_before.add(table.output)
+    assert len(set(names)) == len(names)
+
+
+def test_each_value_the_list_reads_gets_its_own_answer(kb: Knowledge) -> None:
+    """Variants of generated cases' facts that differ in one value the list reads (each value
+    the generated cases show for it, and true, false and unknown), evaluated one after the
+    other on one memo: each gets what the list's tables give table by table."""
+    _, names = _list_inputs(Context(kb, "en"), "case")
+    bases = []
+    for case in _cases(200, seed=72):
+        facts = dict(case_facts(Context(kb, "en"), case))
+        bases.append(facts)
+    seen = {n: {b.get(n) for b in bases} | {True, False, None} for n in names}
+    kb.memo.clear()
+    checked = 0
+    for base in bases[:25]:
+        for name in names:
+            for v in sorted(seen[name], key=repr):
+                variant = {**base, name: v}
+                got_ctx, want_ctx = Context(kb, "en"), Context(kb, "en")
+                got, want = dict(variant), dict(variant)
+                _first_tables_as_one(got_ctx, got, "case")
+                _first_tables(want_ctx, want, "case")
+                assert (got, got_ctx.trace) == (want, want_ctx.trace), (name, v)
+                checked += 1
+    assert checked > 1000
