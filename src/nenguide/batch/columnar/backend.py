@@ -14,8 +14,10 @@ Per chunk:
    (functional syndromes, the phase-2 facts, work-up, treatment, follow-up), through
    :func:`nenguide.engine.assess.steps_before_hereditary` (the engine's step order, written
    once), given the core results; the work-up step answers a case as it answered an earlier
-   one with the same outcome of its table (:mod:`.workup`), the follow-up decision as for an
-   earlier case with the same view of it (:mod:`.followup`; the visits dated per case).
+   one with the same outcome of its table (:mod:`.workup`), the treatment step as it answered
+   an earlier one with the same answers of its tables (:mod:`.treatment`), the follow-up
+   decision as for an earlier case with the same view of it (:mod:`.followup`; the visits
+   dated once per decision and anchor).
    Each case's flat row is made then, without the last step.
 4. **Hereditary screening over the chunk** (:class:`~nenguide.batch.columnar.hereditary.
    HereditaryProgram`): the trigger table compiled to Polars, the engine's step run once per
