@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from stepcheck import step_diffs
 
 from nenguide.batch.columnar.followup import FollowUpProgram
 from nenguide.batch.synth import generate
-from nenguide.engine.assess import steps_before_hereditary
-from nenguide.engine.context import Context
-from nenguide.engine.fact_layer import case_facts
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import one_of
 from nenguide.errors import CaseInputError, parse_case
@@ -61,34 +58,18 @@ def _resected(n: int, seed: int) -> list[tuple[Case, dt.date]]:
     return out
 
 
-def _row(fu: Any, issues: list[Any], unconfirmed: bool) -> tuple[Any, ...]:
-    # the whole answer: each visit's date and exams, the schedule's text with its window
-    flat = None if fu is None else (
+def _answer(parts: Any) -> Any:
+    """The whole follow-up answer: each visit's date and exams, the schedule's text with its
+    window, the sources."""
+    fu = parts[7]
+    return None if fu is None else (
         fu["status"], fu["lifelong"], fu["rule_id"], fu["schedule"],
         [(v["due"], list(v["exams"])) for v in fu["visits"]], list(fu["sources"]),
     )  # fmt: skip
-    return flat, [(i["code"], i["kind"]) for i in issues], unconfirmed
 
 
 def _compare(prog: FollowUpProgram, cases: list[tuple[Case, dt.date]]) -> list[str]:
-    kb = prog.kb
-    diffs = []
-    for case, as_of in cases:
-        ctx = Context(kb, "en", notes=False)
-        got = steps_before_hereditary(
-            ctx, case, case_facts(ctx, case), as_of, None, followup_step=prog.step
-        )
-        traced = chain.from_iterable(map(_RULE_IDS, ctx.trace))
-        got_row = _row(
-            got[7], ctx.issues, prog.unconfirmed or not kb.unconfirmed_rules.isdisjoint(traced)
-        )
-        ref = Context(kb, "en", notes=False)
-        want = steps_before_hereditary(ref, case, case_facts(ref, case), as_of, None)
-        traced = chain.from_iterable(map(_RULE_IDS, ref.trace))
-        want_row = _row(want[7], ref.issues, not kb.unconfirmed_rules.isdisjoint(traced))
-        if got_row != want_row:
-            diffs.append(f"{case.case_id} ({as_of}): {got_row} != {want_row}")
-    return diffs
+    return step_diffs(prog.kb, prog, "followup_step", _answer, cases)
 
 
 @pytest.fixture()

@@ -19,19 +19,17 @@ import ast
 import datetime as dt
 import random
 from dataclasses import replace
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from stepcheck import step_diffs
 
 import nenguide.engine as engine_pkg
 from nenguide.batch.columnar.treatment import TreatmentProgram
 from nenguide.batch.synth import generate
-from nenguide.engine.assess import steps_before_hereditary
 from nenguide.engine.context import Context
-from nenguide.engine.fact_layer import case_facts
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.treatment import DIRECT_READS, TEXT_READS
 from nenguide.errors import CaseInputError, parse_case
@@ -115,33 +113,17 @@ def _varied(n: int, seed: int) -> list[tuple[Case, dt.date]]:
     return out
 
 
-def _row(got: tuple[Any, ...], ctx: Context, unconfirmed: bool) -> tuple[Any, ...]:
-    options, mdt = got[5], got[6]
+def _options(parts: Any) -> Any:
+    """What the flat row shows of the treatment step: each option's columns, the MDT flag."""
+    options, mdt = parts[5], parts[6]
     return (
         [tuple(o[k] for k in _OPTION) for o in options],
         None if mdt is None else (mdt["required"], list(mdt["reasons"])),
-        [(i["code"], i["kind"]) for i in ctx.issues],
-        unconfirmed,
     )
 
 
 def _compare(prog: TreatmentProgram, cases: list[tuple[Case, dt.date]]) -> list[str]:
-    kb = prog.kb
-    diffs = []
-    for case, as_of in cases:
-        ctx = Context(kb, "en", notes=False)
-        got = steps_before_hereditary(
-            ctx, case, case_facts(ctx, case), as_of, None, treatment_step=prog.step
-        )
-        traced = chain.from_iterable(map(_RULE_IDS, ctx.trace))
-        got_row = _row(got, ctx, prog.unconfirmed or not kb.unconfirmed_rules.isdisjoint(traced))
-        ref = Context(kb, "en", notes=False)
-        want = steps_before_hereditary(ref, case, case_facts(ref, case), as_of, None)
-        traced = chain.from_iterable(map(_RULE_IDS, ref.trace))
-        want_row = _row(want, ref, not kb.unconfirmed_rules.isdisjoint(traced))
-        if got_row != want_row:
-            diffs.append(f"{case.case_id} ({as_of}): {got_row} != {want_row}")
-    return diffs
+    return step_diffs(prog.kb, prog, "treatment_step", _options, cases)
 
 
 @pytest.fixture()

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from stepcheck import step_diffs
 
 from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.synth import generate
@@ -59,28 +59,8 @@ def _with_investigations(n: int, seed: int) -> list[tuple[Case, dt.date]]:
 
 def _compare(prog: WorkupProgram, cases: list[tuple[Case, dt.date]]) -> list[str]:
     """Each case through the program and through the engine's step: the differences."""
-    kb = prog.kb
-    diffs = []
-    for case, as_of in cases:
-        ctx = Context(kb, "en", notes=False)
-        before = steps_before_hereditary(
-            ctx, case, case_facts(ctx, case), as_of, None, workup_step=prog.step
-        )
-        unconfirmed = prog.unconfirmed or not kb.unconfirmed_rules.isdisjoint(
-            chain.from_iterable(map(_RULE_IDS, ctx.trace))
-        )
-        ref = Context(kb, "en", notes=False)
-        want = steps_before_hereditary(ref, case, case_facts(ref, case), as_of, None)
-        got_row = ([w["code"] for w in before[4]], [(i["code"], i["kind"]) for i in ctx.issues])
-        want_row = ([w["code"] for w in want[4]], [(i["code"], i["kind"]) for i in ref.issues])
-        want_unconfirmed = not kb.unconfirmed_rules.isdisjoint(
-            chain.from_iterable(map(_RULE_IDS, ref.trace))
-        )
-        if got_row != want_row or unconfirmed != want_unconfirmed:
-            diffs.append(
-                f"{case.case_id}: {got_row} {unconfirmed} != {want_row} {want_unconfirmed}"
-            )
-    return diffs
+    return step_diffs(prog.kb, prog, "workup_step", lambda parts: [w["code"] for w in parts[4]],
+                      cases)  # fmt: skip
 
 
 @pytest.fixture()
