@@ -148,7 +148,8 @@ def _first_tables_as_one(ctx: Context, values: dict[str, Any], role: str) -> Non
             out.append((res.table.output, v))
         return tuple(out), tuple(ctx.trace[n:])
 
-    set_, entries = ctx.shared(("fact_list", role, *map(values.get, names)), run)
+    # the list's tables in the key too: a copy of the package may bind other tables to it
+    set_, entries = ctx.shared(("fact_list", role, ids, *map(values.get, names)), run)
     if len(ctx.trace) == n:  # from the memo: the facts it sets and its tables' trace entries
         values.update(set_)
         ctx.trace.extend(entries)
