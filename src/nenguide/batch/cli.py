@@ -256,6 +256,7 @@ def batch(
                     r.update(a.flat)
                     rows.append(r)
                 writer.write(rows)
+                del rows, chunk  # written: freed before the next chunk's collection
                 rate = counts.read / max(time.perf_counter() - start, 1e-9)
                 bar.update(task, completed=counts.read, rate=f"{rate:,.0f}")
     finally:

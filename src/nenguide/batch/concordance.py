@@ -271,6 +271,7 @@ def audit(
                 rows.append({"row": a.row, "id": a.id, **a.flat, **care, **a.case_columns})
             if rows:
                 frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
+            del rows, chunk  # kept as a frame: freed before the next chunk's collection
     finally:
         chunks.close()  # stops the worker processes, on an error too
         rejects.close()

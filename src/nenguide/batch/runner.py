@@ -99,7 +99,10 @@ def assessed_chunks(
                 counts.assessed += len(res.assessed)
                 counts.rejected_rows = rejects.rows
                 yield res.assessed
-                collect()  # the chunk is written: what it made and left is examined once
+                # the chunk is written; its rows, dropped by the caller too, are freed before
+                # the collector examines what is left of it
+                del res
+                collect()
     finally:
         results.close()
 
