@@ -240,3 +240,17 @@ def test_unconfirmed_caveats_and_grade_look_ups_count(kb: Knowledge, role: str) 
     assert prog._caveats_unconfirmed if role == "caveats" else prog._grades
     diffs = _compare(prog, _varied(2500, seed=54))
     assert not diffs, diffs[:3]
+
+
+def test_an_answer_shared_between_cases_cannot_be_changed(prog: TreatmentProgram) -> None:
+    """The options a later case gets are the first case's: a caller that changed them would
+    change every later answer, so they are immutable (the list and each option)."""
+    cases = [(parse_case(s.case), AS_OF) for s in generate(300, seed=55)]
+    assert not _compare(prog, cases)
+    shared = [options for options, *_ in prog._seen.values() if options]
+    assert shared
+    for options in shared:
+        with pytest.raises(TypeError):
+            options.append(options[0])  # type: ignore[attr-defined]
+        with pytest.raises(TypeError):
+            options[0]["code"] = "X"

@@ -43,7 +43,6 @@ from typing import Any
 from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.table_eval import compiled_collect, compiled_first
-from nenguide.engine.tables import Table
 from nenguide.engine.treatment import DIRECT_READS, STEP, derive_facts, local_route, treatment
 from nenguide.engine.treatment_data import effective_site
 from nenguide.model.assessment import (
@@ -56,7 +55,7 @@ from nenguide.model.assessment import (
     TreatmentOption,
 )
 from nenguide.model.case import Case
-from nenguide.model.frozen import FrozenDict
+from nenguide.model.frozen import FrozenDict, FrozenList
 from nenguide.model.site import SiteParameters
 
 _RULE_IDS = itemgetter("rule_ids")
@@ -77,7 +76,7 @@ class TreatmentProgram:
             *(kb.tables[t] for t in kb.pathway.tables(STEP, "collect")),
             kb.tables[ctx.table_id(STEP, "caveats")],
         )
-        self._site_tables: dict[Any, Table | None] = {}
+        self.site = effective_site(kb, None)  # the package's own site parameters
         # the caveats table's rows of unconfirmed content (a mask, as its compiled function
         # answers), and whether the grade-combining table has any
         unconfirmed = kb.unconfirmed_rules
@@ -117,6 +116,7 @@ class TreatmentProgram:
                 self.by_engine += 1
                 return options, mdt
             traced = chain.from_iterable(map(_RULE_IDS, ctx.trace[n_trace:]))
+            options = FrozenList(options)  # shared with later cases: immutable (items already)
             if len(self._seen) > MEMO_LIMIT:
                 self._seen.clear()
             self._seen[key] = (
@@ -135,7 +135,7 @@ class TreatmentProgram:
     ) -> tuple[Any, ...] | None:
         """What the step's answer (as the flat row shows it) depends on (see the module);
         ``None`` when the setting is left open or a compiled function cannot read an input."""
-        f = derive_facts(facts, liver, effective_site(self.kb, None))
+        f = derive_facts(facts, liver, self.site)
         table = self.setting
         got = compiled_first(table, tuple(map(f.get, table.names)))
         if type(got) is not int or got < 0 or table.values[got] == "unknown":
@@ -150,9 +150,10 @@ class TreatmentProgram:
         # the caveats (the last table): their rows of unconfirmed content that apply
         caveats = answers[-1]
         answers[-1] = (caveats if type(caveats) is int else caveats[0]) & self._caveats_unconfirmed
-        table_ = self._site_table(f["primary_site"]) if local_route(f) else None
-        if table_ is not None:
-            answer = compiled_first(table_, tuple(map(f.get, table_.names)))
+        site_table = self.kb.pathway.site_table(STEP, f["primary_site"]) if local_route(f) else None
+        if site_table is not None:
+            table = self.kb.tables[site_table]
+            answer = compiled_first(table, tuple(map(f.get, table.names)))
             if answer is None:
                 return None
             answers.append(answer)
@@ -162,12 +163,3 @@ class TreatmentProgram:
             (cls.grade, cls.grade_by_ki67, cls.grade_by_mitoses) if self._grades else None,
             any(i["kind"] is IssueKind.conflict for i in ctx.issues),
         )
-
-    def _site_table(self, site: Any) -> Table | None:
-        """The treatment table of primary site ``site`` (``None``: the package has none)."""
-        try:
-            return self._site_tables[site]
-        except KeyError:
-            table_id = self.kb.pathway.site_table(STEP, site)
-            found = self._site_tables[site] = None if table_id is None else self.kb.tables[table_id]
-            return found
