@@ -165,11 +165,11 @@ def bands(name: str, cuts: list[float] | None) -> pl.Expr:
         return col
     if not cuts:  # read only for being known or not
         return pl.when(col.is_not_null()).then(pl.lit(0.0)).alias(name)
-    e: Any = pl.when(col < cuts[0]).then(pl.lit(cuts[0] - 1.0))
-    for lo, hi in zip(cuts, [*cuts[1:], None], strict=True):
-        e = e.when(col == lo).then(pl.lit(lo))
-        rep = lo + 1.0 if hi is None else lo + (hi - lo) / 2
-        e = e.when(col < hi if hi is not None else col > lo).then(pl.lit(rep))
+    reps = band_values(cuts)  # band 2i+1 is cut i itself, band 2i+2 the numbers above it
+    e: Any = pl.when(col < cuts[0]).then(pl.lit(reps[0]))
+    for i, (lo, hi) in enumerate(zip(cuts, [*cuts[1:], None], strict=True)):
+        e = e.when(col == lo).then(pl.lit(reps[2 * i + 1]))
+        e = e.when(col < hi if hi is not None else col > lo).then(pl.lit(reps[2 * i + 2]))
     return cast(pl.Expr, e.otherwise(col).alias(name))
 
 
