@@ -108,17 +108,9 @@ def gc_paused_run() -> Iterator[Callable[[], object]]:
     if not gc.isenabled():
         yield lambda: None
         return
-    done = 0
-
-    def collect() -> int:
-        nonlocal done
-        done += 1
-        generation = 2 if done % GC_EVERY**2 == 0 else 1 if done % GC_EVERY == 0 else 0
-        return gc.collect(generation)
-
     gc.disable()
     try:
-        yield collect
+        yield ChunkCollector()
     finally:
         gc.enable()
         gc.collect(0)
@@ -127,6 +119,22 @@ def gc_paused_run() -> Iterator[Callable[[], object]]:
 #: every how many chunks :func:`gc_paused_run` collects one generation deeper (the collector's
 #: own default ratio between its generations)
 GC_EVERY = 10
+
+
+class ChunkCollector:
+    """Called after each chunk while the cyclic collector is paused: collects as the collector
+    itself would, counted in chunks instead of allocations (the youngest generation every
+    time, the middle one every :data:`GC_EVERY` calls, all of them every ``GC_EVERY ** 2``).
+    Returns what :func:`gc.collect` returns."""
+
+    def __init__(self) -> None:
+        self.done = 0
+
+    def __call__(self) -> int:
+        self.done += 1
+        every = GC_EVERY
+        generation = 2 if self.done % every**2 == 0 else 1 if self.done % every == 0 else 0
+        return gc.collect(generation)
 
 
 def _assess_many(cases: Sequence[Case], st: Settings) -> list[Row | Failure]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from nenguide.batch.backend import Backend, Failure, Row, gc_paused
+from nenguide.batch.backend import Backend, ChunkCollector, Failure, Row, gc_paused
 from nenguide.batch.io import BadLine, Chunk, decode_line
 from nenguide.batch.mapping import Mapper, RowError
 from nenguide.errors import CaseInputError, parse_case
@@ -157,20 +157,33 @@ def _id_of(record: Any, mapper: Mapper) -> str | None:
 
 # ------------------------------------------------------------------ in a worker process
 
-_WORKER: tuple[Backend, str, Mapper] | None = None
+_WORKER: tuple[Backend, str, Mapper, ChunkCollector] | None = None
 
 
 def init_worker(make: Callable[[], Backend], fmt: str, mapper: Mapper) -> None:
-    """Once per worker process: the backend (in-process, ``processes=1``) and the mapping. The
-    worker runs with the collector on, whatever its parent's (a forked worker inherits the main
-    process's, paused for the run: :func:`~nenguide.batch.backend.gc_paused_run`); each chunk
-    pauses it itself (:func:`assess_rows`)."""
+    """Once per worker process: the backend (in-process, ``processes=1``) and the mapping.
+
+    The cyclic collector is paused for the worker's life, as in the main process for a run
+    (:func:`~nenguide.batch.backend.gc_paused_run`), and run after each part by a
+    :class:`~nenguide.batch.backend.ChunkCollector` (:func:`assess_rows_in_worker`). With it
+    on between parts, pickling a part's result set off collections that examined the part's
+    rows and, now and then, all the worker holds: 4 s of the workers' CPU per 100 000 rows
+    (docs/benchmarks.md, session 12). What the backend loaded (the knowledge, its compiled
+    tables) is frozen (:func:`gc.freeze`), so no later collection examines it."""
     global _WORKER
-    gc.enable()
-    _WORKER = (make(), fmt, mapper)
+    gc.disable()
+    backend = make()
+    gc.collect()
+    gc.freeze()
+    _WORKER = (backend, fmt, mapper, ChunkCollector())
 
 
 def assess_rows_in_worker(chunk: Chunk) -> RowsResult:
+    """One part of a chunk, in a worker process (:func:`init_worker`): its rows, with the
+    collector paused until the part's objects have been collected; the pool pickles the result
+    while it is still paused."""
     assert _WORKER is not None, "worker not initialised"
-    backend, fmt, mapper = _WORKER
-    return assess_rows(chunk, fmt, mapper, backend.assess)
+    backend, fmt, mapper, collect = _WORKER
+    res = _assess_rows(chunk, fmt, mapper, backend.assess)
+    collect()
+    return res
