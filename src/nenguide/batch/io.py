@@ -200,28 +200,30 @@ def _of_type(name: str, values: list[Any], dtype: Any) -> None:
 
 
 def _list_column(name: str, cells: list[Any], dtype: pl.List) -> pl.Series:
-    """A list column from its cells (lists, or ``None`` for a null cell); ``TypeError`` for
-    any other cell or an item not of the column's inner type."""
+    """A list column from its cells (lists, or ``None`` for a null cell), converted by Arrow
+    in one call (about 0.07 µs a cell, against 1.8 for a Python pass over the cells, measured
+    in session 12); ``TypeError`` for any other cell (a text would be split into letters) or
+    an item not of the column's inner type (Arrow accepts no other)."""
     import pyarrow as pa
 
-    offsets = [0]
-    flat: list[Any] = []
-    nulls: list[bool] = []
-    for cell in cells:
-        if cell is None:
-            nulls.append(True)
-        elif isinstance(cell, list):
-            nulls.append(False)
-            flat.extend(cell)
-        else:
-            raise TypeError(f"{name}: a list cell that is not a list")
-        offsets.append(len(flat))
-    _of_type(name, flat, dtype.inner)
-    inner = pl.Series(name, flat, dtype=dtype.inner, strict=True).to_arrow()
-    mask = pa.array(nulls, pa.bool_()) if any(nulls) else None
-    arr = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), inner, mask=mask)
+    inner = _ARROW_INNER.get(dtype.inner)
+    if inner is None or not _LIST_CELL.issuperset(map(type, cells)):
+        raise TypeError(f"{name}: a list cell that is not a list")
+    try:
+        arr = pa.array(cells, type=pa.large_list(getattr(pa, inner)()))
+    except pa.ArrowException as exc:
+        raise TypeError(f"{name}: an item not of the column's type ({exc})") from None
     out = pl.Series(name, arr)
     return out if out.dtype == dtype else out.cast(dtype)
+
+
+#: the Python types of a list column's cells (``None``: a null cell)
+_LIST_CELL = frozenset({list, type(None)})
+
+
+#: the Arrow type of a list column's items (a ``pyarrow`` function's name), per inner Polars
+#: type of the output schema
+_ARROW_INNER: dict[Any, str] = {pl.String: "large_string", pl.Boolean: "bool_"}
 
 
 def decode_line(line: str) -> Any:
