@@ -7,7 +7,7 @@ its own process:
 
 * ``per-case``: ``nenguide batch --backend per-case`` (the reference engine, one process);
 * ``columnar``: ``nenguide batch --backend columnar`` (the columnar backend over each chunk
-  of 10 000 cases), in one process and with ``--processes 2`` (worker processes that read,
+  of 20 000 cases), in one process and with ``--processes 2`` (worker processes that read,
   validate and assess their own rows);
 * ``spark local[2]``: ``nenguide.batch.spark.assess`` (columnar backend in ``mapInArrow``) in a
   local Spark session, written to Parquet (session start-up reported separately).

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from nenguide.batch import CHUNK_ROWS
 from nenguide.knowledge import DEFAULT_GUIDELINE
 
 EXIT_INPUT = 2
@@ -208,7 +209,7 @@ def batch(
     guideline: Guideline = DEFAULT_GUIDELINE,
     processes: Processes = 1,
     backend_name: BackendOpt = "columnar",
-    chunk_size: ChunkSize = 10_000,
+    chunk_size: ChunkSize = CHUNK_ROWS,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with status 3 when any row was rejected.")
     ] = False,
@@ -312,7 +313,7 @@ def concordance(
     guideline: Guideline = DEFAULT_GUIDELINE,
     processes: Processes = 1,
     backend_name: BackendOpt = "columnar",
-    chunk_size: ChunkSize = 10_000,
+    chunk_size: ChunkSize = CHUNK_ROWS,
     cds_feedback: Annotated[
         list[Path] | None,
         typer.Option(

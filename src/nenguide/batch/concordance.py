@@ -22,6 +22,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nenguide.batch import CHUNK_ROWS
 from nenguide.batch.backend import Backend
 from nenguide.batch.io import RejectWriter
 from nenguide.batch.mapping import Mapper
@@ -249,7 +250,7 @@ def audit(
     backend: Backend,
     indicators: list[Indicator],
     rejected_path: str,
-    chunk_size: int = 10_000,
+    chunk_size: int = CHUNK_ROWS,
 ) -> AuditResult:
     cols = audit_columns()
     schema = {k: _PL[v] for k, v in cols.items()}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nenguide.batch import CHUNK_ROWS
 from nenguide.batch.backend import Backend, gc_paused_run
 from nenguide.batch.io import Chunk, RejectWriter, read_chunks
 from nenguide.batch.mapping import Mapper
@@ -75,7 +76,7 @@ def assessed_chunks(
     backend: Backend,
     rejects: RejectWriter,
     counts: Counts,
-    chunk_size: int = 10_000,
+    chunk_size: int = CHUNK_ROWS,
 ) -> Generator[list[Assessed], None, None]:
     """Chunks of assessed rows in input order; rejected rows go to ``rejects``.
 
