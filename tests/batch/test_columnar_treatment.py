@@ -145,8 +145,62 @@ def test_every_case_gets_the_engines_answer_on_that_case(
     assert not diffs, diffs[:3]
     if source == "cohort":  # answers shared between cases (more so in larger cohorts)
         assert len(prog._seen) + prog.by_engine < len(cases) * 0.6
-    # both ways exercised: answers given from an earlier case, and the engine's own step
-    assert prog._seen and prog.by_engine
+    # answers given from an earlier case, for settings decided and left open alike
+    assert any(key[0] == "open" for key in prog._seen)
+    assert any(key[0] != "open" for key in prog._seen)
+
+
+def test_cases_whose_setting_is_left_open_get_the_engines_answer(
+    prog: TreatmentProgram,
+) -> None:
+    """With the metastasis status unknown (or not recorded) the step assembles the options of
+    each setting the status could lead to, each conditional on it where they differ: generated
+    and varied cases made so, with every other input as generated, get the engine's answer on
+    that very case, and answers are shared between them (between the generated ones: a key
+    holds, per candidate setting, the answers of every table, and the varied cases vary the
+    inputs of most of them)."""
+    generated = [parse_case(s.case) for s in generate(1500, seed=57)]
+    base = generated + [c for c, _ in _varied(600, seed=57)]
+    changes: list[dict[str, Any]] = [{"metastases": {"status": "unknown"}}, {"metastases": None}]
+    cases = []
+    for case in base:
+        d = case.model_dump(mode="json", exclude_none=True)
+        for change in changes:
+            v = {**d, **change}
+            if v.get("metastases") is None:
+                v.pop("metastases", None)
+            try:
+                cases.append((parse_case(v), AS_OF))
+            except CaseInputError:
+                continue
+    assert len(cases) > 3000
+    n_generated = 2 * len(generated)  # the generated cases' variants come first
+    diffs = _compare(prog, cases[:n_generated])
+    assert not diffs, diffs[:3]
+    open_keys = [key for key in prog._seen if key[0] == "open"]
+    assert len(open_keys) > 50
+    assert len(prog._seen) < n_generated / 3  # shared (770 keys for 3 000 cases)
+    diffs = _compare(prog, cases[n_generated:])
+    assert not diffs, diffs[:3]
+
+
+def test_a_range_of_candidates_goes_to_the_engines_own_step(prog: TreatmentProgram) -> None:
+    """A Ki-67 reported as a range across a grade's cut-off leaves the grade open (its
+    candidates): the compiled functions cannot read that, so the engine's step itself treats
+    those cases (and each gets its answer)."""
+    base = [
+        s.case
+        for s in generate(1500, seed=58)
+        if (s.case.get("pathology") or {}).get("ki67_percent") is not None
+    ][:200]
+    cases = []
+    for d in base:
+        pathology = {k: v for k, v in d["pathology"].items() if k != "ki67_percent"}
+        pathology["ki67_range"] = {"ge": 2, "le": 30}  # G1, G2 or G3
+        cases.append((parse_case({**d, "pathology": pathology}), AS_OF))
+    diffs = _compare(prog, cases)
+    assert not diffs, diffs[:3]
+    assert prog.by_engine > 20
 
 
 def _names_read(tree: ast.AST) -> set[str]:

@@ -27,10 +27,12 @@ flat row holds no text.
 So the engine's step runs on the first case with a given key (in that case's own context, so
 it gets its own answer) and every later case with the same key gets its options, MDT flag,
 issue codes and unconfirmed flag without running it: nothing of the step's logic is written
-twice. A case whose setting is left open (options assembled per candidate setting), or whose
-inputs a compiled function cannot read (a range of candidates), is treated by the engine
-itself. tests/batch/test_columnar_treatment.py and the batch's differential test compare it
-with the engine.
+twice. A case whose setting is left open is keyed the same way by what the step reads to
+assemble its options per candidate value of the open input (the setting table's result, and per
+candidate the setting it decides and the answers of the tables under it). A case whose inputs
+a compiled function cannot read (a range of candidates) is treated by the engine itself.
+tests/batch/test_columnar_treatment.py and the batch's differential test compare it with the
+engine.
 """
 
 from __future__ import annotations
@@ -42,9 +44,17 @@ from typing import Any
 
 from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.kb import Knowledge
-from nenguide.engine.table_eval import compiled_collect, compiled_first
-from nenguide.engine.treatment import DIRECT_READS, STEP, derive_facts, local_route, treatment
+from nenguide.engine.table_eval import compiled_collect, compiled_first, first_of
+from nenguide.engine.treatment import (
+    DIRECT_READS,
+    STEP,
+    derive_facts,
+    local_route,
+    open_setting_input,
+    treatment,
+)
 from nenguide.engine.treatment_data import effective_site
+from nenguide.engine.treatment_setting import setting_candidates
 from nenguide.model.assessment import (
     Classification,
     FunctionalSyndrome,
@@ -134,14 +144,36 @@ class TreatmentProgram:
         self, ctx: Context, facts: Mapping[str, Any], cls: Classification, liver: LiverMetastasis
     ) -> tuple[Any, ...] | None:
         """What the step's answer (as the flat row shows it) depends on (see the module);
-        ``None`` when the setting is left open or a compiled function cannot read an input."""
+        ``None`` when a compiled function cannot read an input."""
         f = derive_facts(facts, liver, self.site)
         table = self.setting
         got = compiled_first(table, tuple(map(f.get, table.names)))
-        if type(got) is not int or got < 0 or table.values[got] == "unknown":
-            return None  # no setting decided: the engine's own step (an open setting)
-        f["setting"] = table.values[got]
-        answers: list[Any] = [got]
+        if got is None:  # an input the compiled function cannot read: the engine's step
+            return None
+        if type(got) is int and got >= 0 and table.values[got] != "unknown":
+            f["setting"] = table.values[got]
+            answers = self._answers(f)
+            if answers is None:
+                return None
+            head: tuple[Any, ...] = (got, *answers)
+        else:
+            open_ = self._open(f)
+            if open_ is None:
+                return None
+            head = open_
+        return (
+            *head,
+            *map(f.get, DIRECT_READS),
+            (cls.grade, cls.grade_by_ki67, cls.grade_by_mitoses) if self._grades else None,
+            any(i["kind"] is IssueKind.conflict for i in ctx.issues),
+        )
+
+    def _answers(self, f: Mapping[str, Any]) -> list[Any] | None:
+        """The answers of the step's tables on its view ``f`` with a setting decided: the
+        collect tables, the caveats' rows of unconfirmed content that apply, and the table of
+        the primary site where the step consults it; ``None`` when a compiled function cannot
+        read an input."""
+        answers: list[Any] = []
         for table in self.tables:
             answer = compiled_collect(table, tuple(map(f.get, table.names)))
             if answer is None:
@@ -157,9 +189,35 @@ class TreatmentProgram:
             if answer is None:
                 return None
             answers.append(answer)
-        return (
-            *answers,
-            *map(f.get, DIRECT_READS),
-            (cls.grade, cls.grade_by_ki67, cls.grade_by_mitoses) if self._grades else None,
-            any(i["kind"] is IssueKind.conflict for i in ctx.issues),
-        )
+        return answers
+
+    def _open(self, f: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The key's head for a setting the step leaves open (no setting decided, or
+        ``unknown``): what :func:`~nenguide.engine.treatment.treatment` reads to withhold the
+        options or to assemble them per candidate value of the package's open-setting input
+        (the setting table's result: decided, value and the inputs it waits on; the input's
+        value), and for each candidate the setting table's compiled answer with that value
+        and, where it decides a setting, the answers of the step's tables under it
+        (:meth:`_answers`). ``None`` when a compiled function cannot read an input."""
+        table = self.setting
+        res = first_of(table, tuple(map(f.get, table.names)))
+        if res.decided and res.value != "unknown":  # not open after all: the engine's step
+            return None
+        name = open_setting_input(self.kb)
+        if name is None:
+            return ("open", res.decided, res.value, res.missing, None, ())
+        runs: list[Any] = []
+        for value in setting_candidates(table, name, f.get(name)):
+            fv = {**f, name: value}
+            got = compiled_first(table, tuple(map(fv.get, table.names)))
+            if got is None or got == -1:  # not read by the compiled function, or no row
+                return None
+            if type(got) is int:
+                fv["setting"] = table.values[got]
+                answers = self._answers(fv)
+                if answers is None:
+                    return None
+                runs.append((got, *answers))
+            else:  # undecided with this value: the step withholds the options
+                runs.append(got)
+        return ("open", res.decided, res.value, res.missing, f.get(name), tuple(runs))
