@@ -53,7 +53,10 @@ def functional_syndromes(
             rules_by_syndrome.setdefault(s, []).append(row.id)
 
     out: list[FunctionalSyndrome] = []
-    for table_id, name, params, symptoms, analytes, history in _syndrome_tables(ctx.kb):
+    tables, flags, analytes_any = _syndrome_tables(ctx.kb)
+    if not any(map(_is_true, map(f.get, flags))) and index.keys().isdisjoint(analytes_any):
+        return FrozenList(out)  # no syndrome's trigger present (most cases): none evaluated
+    for table_id, name, params, symptoms, analytes, history in tables:
         triggered = (
             any(map(_is_true, map(f.get, symptoms)))
             or not index.keys().isdisjoint(analytes)  # an analyte with a usable result
@@ -90,10 +93,14 @@ def _frozen(item: FunctionalSyndrome) -> FunctionalSyndrome:
 _Triggers = tuple[str, str, dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
-def _syndrome_tables(kb: Knowledge) -> tuple[_Triggers, ...]:
+def _syndrome_tables(
+    kb: Knowledge,
+) -> tuple[tuple[_Triggers, ...], tuple[str, ...], frozenset[str]]:
     """Per syndrome table, in order: its id, the syndrome, the table's parameters and the facts
-    that trigger it (symptoms, analytes, history items) - read from the package once, and again
-    when a table is not the one read (a mutant shares the package's ``package_cache``)."""
+    that trigger it (symptoms, analytes, history items); and every table's trigger symptoms
+    and history items, and analytes, together (a case with none of them present triggers no
+    table) - read from the package once, and again when a table is not the one read (a
+    mutant shares the package's ``package_cache``)."""
     tables = tuple(map(kb.tables.__getitem__, kb.pathway.tables(STEP, "syndromes")))
     hit = kb.package_cache.get(_TRIGGERS_KEY)
     if hit is not None and len(hit[0]) == len(tables) and all(map(is_, hit[0], tables)):
@@ -110,8 +117,11 @@ def _syndrome_tables(kb: Knowledge) -> tuple[_Triggers, ...]:
             tuple(trig.get("analytes") or ()),
             tuple(f"hx_{h}" for h in trig.get("history") or ()),
         ))  # fmt: skip
-    kb.package_cache[_TRIGGERS_KEY] = (tables, tuple(found))
-    return tuple(found)
+    flags = tuple(dict.fromkeys(f for t in found for f in (*t[3], *t[5])))
+    analytes = frozenset(a for t in found for a in t[4])
+    out = (tuple(found), flags, analytes)
+    kb.package_cache[_TRIGGERS_KEY] = (tables, out)
+    return out
 
 
 _TRIGGERS_KEY = ("syndrome_triggers",)
