@@ -36,6 +36,11 @@ _ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKN
 _SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
 #: one fact per therapy: progression on it (the fact table of progressed_on_systemic reads them)
 _PROGRESSED_FACTS = tuple((t, f"progressed_on_{t.value}") for t in Therapy)
+_PROGRESSED_NAME = dict(_PROGRESSED_FACTS)
+#: every progression fact unknown (prior therapies not recorded), and every one false (none
+#: of the therapies given), in the same order
+_PROGRESSED_UNKNOWN = dict.fromkeys(_PROGRESSED_NAME.values())
+_PROGRESSED_NONE = dict.fromkeys(_PROGRESSED_NAME.values(), False)
 _MIN = dt.date.min
 
 
@@ -135,8 +140,7 @@ def _prior_therapies(cl: Clinical, f: dict[str, Any]) -> None:
     is a fact table: ``progressed_on_systemic``), and after platinum-etoposide, how long."""
     pts = cl.prior_therapies
     if pts is None:  # not recorded: every progression unknown
-        for _t, name in _PROGRESSED_FACTS:
-            f[name] = None
+        f.update(_PROGRESSED_UNKNOWN)
         f["progressed_on_platinum"] = None
         f["platinum_months_to_progression"] = None
         f["progressed_therapies"] = frozenset()
@@ -145,8 +149,9 @@ def _prior_therapies(cl: Clinical, f: dict[str, Any]) -> None:
     courses: dict[Therapy, list[bool | None]] = {}  # each therapy's courses' outcomes
     for p in pts:
         courses.setdefault(p.therapy, []).append(p.progressed)
-    for t, name in _PROGRESSED_FACTS:
-        f[name] = _progressed(courses.get(t, []))
+    f.update(_PROGRESSED_NONE)  # a therapy not given: no progression on it (_progressed([]))
+    for t, outcomes in courses.items():
+        f[_PROGRESSED_NAME[t]] = _progressed(outcomes)
     f["progressed_on_platinum"] = f["progressed_on_platinum_etoposide"]
     if f["progressed_on_platinum"]:
         months = [
