@@ -28,9 +28,10 @@ import pytest
 from nenguide.batch.backend import Backend, Failure, PerCaseBackend, Row, Worker, make_backend
 from nenguide.batch.columnar import ColumnarBackend
 from nenguide.batch.concordance import audit, load_indicators
-from nenguide.batch.io import RejectWriter
+from nenguide.batch.io import RejectWriter, frame_of, output_schema
 from nenguide.batch.mapping import Mapper
-from nenguide.batch.runner import Counts, assessed_chunks
+from nenguide.batch.rows import Output
+from nenguide.batch.runner import Counts, assessed_chunks, output_frames
 from nenguide.batch.synth import generate
 from nenguide.model.case import Case
 
@@ -100,6 +101,46 @@ def _run(path: Path, backend: Backend, rejected: Path) -> Run:
         backend.close()
         rejects.close()
     return out, counts, workers
+
+
+def _frames(path: Path, backend: Backend, rejected: Path, output: Output) -> pl.DataFrame:
+    """The output table's rows as :func:`output_frames` gives them, one frame a chunk."""
+    rejects = RejectWriter(str(rejected))
+    counts = Counts()
+    try:
+        frames = list(
+            output_frames(str(path), "jsonl", Mapper(), backend, rejects, counts, output, CHUNK)
+        )
+    finally:
+        backend.close()
+        rejects.close()
+    assert len(frames) == -(-counts.read // CHUNK)  # one a chunk
+    assert sum(f.height for f in frames) == counts.assessed
+    return pl.concat(frames)
+
+
+@pytest.mark.parametrize("name", sorted(BACKENDS))
+def test_the_output_rows_made_by_the_workers_are_the_rows_of_one_process(
+    tmp_path: Path, name: str
+) -> None:
+    """``nenguide batch`` has each worker hand its part back as the output table's rows (one
+    frame a part, as Arrow data); the frames, in input order, hold the rows one process makes
+    of the assessed rows (the row number, the input's id, the flat assessment), and the
+    rejected-rows file is the same."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(_lines()) + "\n")
+    output = Output(output_schema("registry_id"), "registry_id")
+    one, _, _ = _run(src, BACKENDS[name]("csco-2021", AS_OF), tmp_path / "one.csv")
+    want = frame_of(
+        [{"row": r, "registry_id": i, **flat} for r, i, flat, _, _ in one], output.schema
+    )
+    for processes in (1, 2):
+        backend = BACKENDS[name]("csco-2021", AS_OF, processes=processes)
+        got = _frames(src, backend, tmp_path / f"{processes}.csv", output)
+        assert got.schema == want.schema
+        assert got.equals(want)
+        rejects = (tmp_path / f"{processes}.csv").read_text()
+        assert rejects == (tmp_path / "one.csv").read_text()
 
 
 @pytest.mark.parametrize("name", sorted(BACKENDS))

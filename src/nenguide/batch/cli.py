@@ -223,11 +223,12 @@ def batch(
     """
     from nenguide.batch.io import RejectWriter, TableWriter, id_output_name, output_schema
     from nenguide.batch.io import output_format as out_fmt_of
+    from nenguide.batch.rows import Output
     from nenguide.batch.runner import (
         Counts,
-        assessed_chunks,
         count_rows,
         default_rejected_path,
+        output_frames,
         progress,
     )
 
@@ -239,25 +240,19 @@ def batch(
     rejected_path = str(rejected) if rejected else default_rejected_path(str(out))
     id_col = id_output_name(mapper.id_column)
     backend = _backend(backend_name, guideline, _as_of(as_of), processes)
-    writer = TableWriter(str(out), ofmt, output_schema(id_col))
+    output = Output(output_schema(id_col), id_col)
+    writer = TableWriter(str(out), ofmt, output.schema)
     rejects = RejectWriter(rejected_path)
     counts = Counts()
     total = count_rows(in_, fmt)
     start = time.perf_counter()
-    chunks = assessed_chunks(in_, fmt, mapper, backend, rejects, counts, chunk_size)
+    chunks = output_frames(in_, fmt, mapper, backend, rejects, counts, output, chunk_size)
     try:
         with progress(total, "Assessing") as bar:
             task = bar.tasks[0].id
-            for chunk in chunks:
-                rows = []
-                for a in chunk:
-                    r: dict[str, Any] = {"row": a.row}
-                    if id_col:
-                        r[id_col] = a.id
-                    r.update(a.flat)
-                    rows.append(r)
-                writer.write(rows)
-                del rows, chunk  # written: freed before the next chunk's collection
+            for frame in chunks:
+                writer.write_frame(frame)
+                del frame  # written: freed before the next chunk's collection
                 rate = counts.read / max(time.perf_counter() - start, 1e-9)
                 bar.update(task, completed=counts.read, rate=f"{rate:,.0f}")
     finally:

@@ -248,7 +248,11 @@ class TableWriter:
         self.rows = 0
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        df = frame_of(rows, self.schema) if rows else None
+        self.write_frame(frame_of(rows, self.schema) if rows else None)
+
+    def write_frame(self, frame: pl.DataFrame | None) -> None:
+        """Write the rows of ``frame`` (of this writer's schema; ``None`` or empty: none)."""
+        df = frame if frame is not None and frame.height else None
         if self.fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -263,14 +267,12 @@ class TableWriter:
                 header = True
             else:
                 header = False
-            frame = df if df is not None else pl.DataFrame(schema=self.schema)
+            out = df if df is not None else pl.DataFrame(schema=self.schema)
             lists = [c for c, t in self.schema.items() if isinstance(t, pl.List)]
-            frame = frame.with_columns(
-                pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists
-            )
+            out = out.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists)
             if df is not None or header:
-                frame.write_csv(self._csv, include_header=header)
-        self.rows += len(rows)
+                out.write_csv(self._csv, include_header=header)
+        self.rows += 0 if df is None else df.height
 
     def close(self) -> None:
         if self.fmt == "parquet" and self._pq is None:

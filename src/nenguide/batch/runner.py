@@ -8,9 +8,10 @@ the engine raised on each become lines of the rejected-rows file, with the input
 With one process the per-row work (:func:`nenguide.batch.rows.assess_rows`) runs here. With
 ``backend.processes`` > 1 this process only reads the input, splits each chunk into one part per
 worker process and hands the parts out in order; the workers map, validate and assess their part
-and send back small results (the flat rows, the rejects); this process writes them in input
-order. Two chunks are in flight, so the workers have the next chunk while this process collects
-and writes the last one.
+and send back the rows (for ``nenguide batch``, as the output table's rows: one frame a part,
+:func:`output_frames`) and the rejects; this process writes them in input order. Two chunks
+are in flight, so the workers have the next chunk while this process collects and writes the
+last one.
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from nenguide.batch import CHUNK_ROWS
 from nenguide.batch.backend import Backend, gc_paused_run
-from nenguide.batch.io import Chunk, RejectWriter, read_chunks
+from nenguide.batch.io import Chunk, RejectWriter, frame_of, read_chunks
 from nenguide.batch.mapping import Mapper
 from nenguide.batch.rows import (
     Assessed,
+    Output,
     RowsResult,
+    as_output,
     assess_rows,
     assess_rows_in_worker,
     init_worker,
@@ -42,6 +47,7 @@ __all__ = [
     "assessed_chunks",
     "count_rows",
     "default_rejected_path",
+    "output_frames",
     "progress",
 ]
 
@@ -84,12 +90,54 @@ def assessed_chunks(
     and turns the garbage collector back on (it is paused from the first chunk to the end, the
     caller's work on each chunk included: :func:`~nenguide.batch.backend.gc_paused_run`).
     """
+    results = _results(path, fmt, mapper, backend, rejects, counts, chunk_size, None)
+    try:
+        for res in results:
+            yield res.assessed
+    finally:
+        results.close()
+
+
+def output_frames(
+    path: str,
+    fmt: str,
+    mapper: Mapper,
+    backend: Backend,
+    rejects: RejectWriter,
+    counts: Counts,
+    output: Output,
+    chunk_size: int = CHUNK_ROWS,
+) -> Generator[pl.DataFrame, None, None]:
+    """:func:`assessed_chunks`, each chunk's assessed rows as the rows of the output table
+    ``output`` (one frame a chunk, in input order): made by the worker processes themselves,
+    with ``processes`` > 1 (:func:`~nenguide.batch.rows.as_output`)."""
+    results = _results(path, fmt, mapper, backend, rejects, counts, chunk_size, output)
+    try:
+        for res in results:
+            frame = res.frame
+            del res  # the caller's frame is the chunk's only part left
+            yield frame if frame is not None else frame_of([], output.schema)
+    finally:
+        results.close()
+
+
+def _results(
+    path: str,
+    fmt: str,
+    mapper: Mapper,
+    backend: Backend,
+    rejects: RejectWriter,
+    counts: Counts,
+    chunk_size: int,
+    output: Output | None,
+) -> Generator[RowsResult, None, None]:
+    """Each chunk's result, its rejects written and counted first."""
     chunks = read_chunks(path, fmt, chunk_size)
     results: Generator[tuple[int, RowsResult], None, None]
     if backend.processes > 1:
-        results = _in_workers(chunks, fmt, mapper, backend)
+        results = _in_workers(chunks, fmt, mapper, backend, output)
     else:
-        results = ((len(c), assess_rows(c, fmt, mapper, backend.assess)) for c in chunks)
+        results = ((len(c), _here(c, fmt, mapper, backend, output)) for c in chunks)
     try:
         with gc_paused_run() as collect:
             for n, res in results:
@@ -97,9 +145,9 @@ def assessed_chunks(
                 # as one process would: the rows as read and validated, then the chunk assessed
                 for rej in (*res.rejected, *res.failed):
                     rejects.add(*rej)
-                counts.assessed += len(res.assessed)
+                counts.assessed += res.n_assessed
                 counts.rejected_rows = rejects.rows
-                yield res.assessed
+                yield res
                 # the chunk is written; its rows, dropped by the caller too, are freed before
                 # the collector examines what is left of it
                 del res
@@ -108,12 +156,20 @@ def assessed_chunks(
         results.close()
 
 
+def _here(
+    chunk: Chunk, fmt: str, mapper: Mapper, backend: Backend, output: Output | None
+) -> RowsResult:
+    """A chunk worked on in this process."""
+    res = assess_rows(chunk, fmt, mapper, backend.assess)
+    return res if output is None else as_output(res, output)
+
+
 #: a chunk handed out: its number of rows, and its parts' futures (or its result, worked here)
 _InFlight = tuple[int, list[Future[RowsResult]] | RowsResult]
 
 
 def _in_workers(
-    chunks: Iterable[Chunk], fmt: str, mapper: Mapper, backend: Backend
+    chunks: Iterable[Chunk], fmt: str, mapper: Mapper, backend: Backend, output: Output | None
 ) -> Generator[tuple[int, RowsResult], None, None]:
     """``(rows read, result)`` per chunk, in input order, the rows worked on by
     ``backend.processes`` worker processes. They are started at the first chunk large enough to
@@ -124,7 +180,7 @@ def _in_workers(
     try:
         for chunk in chunks:
             if pool is None and len(chunk) < 2 * n:
-                pending.append((len(chunk), assess_rows(chunk, fmt, mapper, backend.assess)))
+                pending.append((len(chunk), _here(chunk, fmt, mapper, backend, output)))
             else:
                 if pool is None:
                     worker = backend.worker()
@@ -132,7 +188,7 @@ def _in_workers(
                         n,
                         mp_context=multiprocessing.get_context(worker.start_method),
                         initializer=init_worker,
-                        initargs=(worker.make, fmt, mapper),
+                        initargs=(worker.make, fmt, mapper, output),
                     )
                 size = -(-len(chunk) // n)
                 parts = [chunk[i : i + size] for i in range(0, len(chunk), size)]
