@@ -66,10 +66,8 @@ def assess_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The function Spark runs in each task: Arrow batches of JSON cases in, flat rows out.
     Usable (and tested) without Spark."""
-    import pyarrow as pa
 
-    from nenguide.batch.backend import Failure, make_backend
-    from nenguide.errors import CaseInputError, parse_case
+    from nenguide.batch.backend import gc_paused_run, make_backend
     from nenguide.knowledge import load
 
     kb = load(guideline)  # cached: once per worker process
@@ -83,34 +81,58 @@ def assess_batches(
     id_name = _id_name(id_column)
     schema = output_arrow_schema(id_name)
     blank = dict.fromkeys(ASSESSMENT_COLUMNS)
-    for batch in batches:
-        texts = batch.column(case_column).to_pylist()
-        ids = batch.column(id_column).to_pylist() if id_column else [None] * len(texts)
-        rows: list[dict[str, Any]] = [{} for _ in texts]
-        todo = []
-        for i, text in enumerate(texts):
-            try:
-                if text is None:
-                    raise CaseInputError("the case is empty", [])
-                data = json.loads(text) if isinstance(text, str) else text
-                if isinstance(data, dict) and isinstance(data.get("case"), dict):
-                    data = data["case"]
-                todo.append((i, parse_case(data)))
-            except json.JSONDecodeError as exc:
-                rows[i] = {**blank, "error": f"not valid JSON: {exc.msg}"}
-            except CaseInputError as exc:
-                detail = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
-                rows[i] = {**blank, "error": exc.summary + (f" ({detail})" if detail else "")}
-        results = engine.assess([c for _, c in todo])
-        for (i, _), res in zip(todo, results, strict=True):
-            if isinstance(res, Failure):
-                rows[i] = {**blank, "error": res.error}
-            else:
-                rows[i] = {**res, "error": None}
-        if id_name:
-            for i, rid in enumerate(ids):
-                rows[i][id_name] = None if rid is None else str(rid)
-        yield pa.RecordBatch.from_pylist(rows, schema=schema)
+    # the collector paused for the whole task and run after each batch, as in a worker process
+    # of `nenguide batch` (nenguide.batch.rows.init_worker): on between batches, validating the
+    # cases and building the Arrow batch set off collections of what the task's memo holds
+    with gc_paused_run() as collect:
+        for batch in batches:
+            yield _assessed_batch(batch, engine, case_column, id_column, id_name, schema, blank)
+            collect()
+
+
+def _assessed_batch(
+    batch: pa.RecordBatch,
+    engine: Any,
+    case_column: str,
+    id_column: str | None,
+    id_name: str | None,
+    schema: pa.Schema,
+    blank: dict[str, Any],
+) -> pa.RecordBatch:
+    """One Arrow batch of cases assessed: its flat rows, with ``error`` where a case is
+    rejected."""
+    import pyarrow as pa
+
+    from nenguide.batch.backend import Failure
+    from nenguide.errors import CaseInputError, parse_case
+
+    texts = batch.column(case_column).to_pylist()
+    ids = batch.column(id_column).to_pylist() if id_column else [None] * len(texts)
+    rows: list[dict[str, Any]] = [{} for _ in texts]
+    todo = []
+    for i, text in enumerate(texts):
+        try:
+            if text is None:
+                raise CaseInputError("the case is empty", [])
+            data = json.loads(text) if isinstance(text, str) else text
+            if isinstance(data, dict) and isinstance(data.get("case"), dict):
+                data = data["case"]
+            todo.append((i, parse_case(data)))
+        except json.JSONDecodeError as exc:
+            rows[i] = {**blank, "error": f"not valid JSON: {exc.msg}"}
+        except CaseInputError as exc:
+            detail = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
+            rows[i] = {**blank, "error": exc.summary + (f" ({detail})" if detail else "")}
+    results = engine.assess([c for _, c in todo])
+    for (i, _), res in zip(todo, results, strict=True):
+        if isinstance(res, Failure):
+            rows[i] = {**blank, "error": res.error}
+        else:
+            rows[i] = {**res, "error": None}
+    if id_name:
+        for i, rid in enumerate(ids):
+            rows[i][id_name] = None if rid is None else str(rid)
+    return pa.RecordBatch.from_pylist(rows, schema=schema)
 
 
 def _id_name(id_column: str | None) -> str | None:
