@@ -4,9 +4,10 @@
 process (``--processes N``, :mod:`nenguide.batch.runner`): a worker is handed the raw records,
 not validated cases, because validation is a third of the per-row work, and pickling a
 validated :class:`~nenguide.model.case.Case` both ways costs more than the columnar core steps.
-What comes back is small and cheap to pickle: per assessed row its number, id, delivered care,
-flat row and the few case values the concordance audit reads (:data:`CASE_COLUMNS`); per
-rejected row the lines of the rejected-rows file.
+What comes back is small and cheap to pickle: for ``nenguide batch`` the assessed rows as rows
+of the output table, one frame (:func:`as_output`); for the concordance audit, per assessed row
+its number, id, delivered care, flat row and the few case values the audit reads
+(:data:`CASE_COLUMNS`); per rejected row the lines of the rejected-rows file.
 """
 
 from __future__ import annotations
