@@ -247,9 +247,6 @@ class TableWriter:
         self._csv: IO[bytes] | None = None
         self.rows = 0
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        self.write_frame(frame_of(rows, self.schema) if rows else None)
-
     def write_frame(self, frame: pl.DataFrame | None) -> None:
         """Write the rows of ``frame`` (of this writer's schema; ``None`` or empty: none)."""
         df = frame if frame is not None and frame.height else None
@@ -275,10 +272,8 @@ class TableWriter:
         self.rows += 0 if df is None else df.height
 
     def close(self) -> None:
-        if self.fmt == "parquet" and self._pq is None:
-            self.write([])
-        if self.fmt == "csv" and self._csv is None:
-            self.write([])
+        if self._pq is None and self._csv is None:  # nothing written: the header alone
+            self.write_frame(None)
         if self._pq is not None:
             self._pq.close()
         if self._csv is not None:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
 
+    from nenguide.batch.backend import Backend
+
 
 def _arrow_type(kind: str) -> Any:
     import pyarrow as pa
@@ -92,7 +94,7 @@ def assess_batches(
 
 def _assessed_batch(
     batch: pa.RecordBatch,
-    engine: Any,
+    engine: Backend,
     case_column: str,
     id_column: str | None,
     id_name: str | None,
