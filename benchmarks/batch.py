@@ -45,6 +45,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(__file__))
+from machine import reference_ms
+
 SPARK_SCRIPT = """
 import datetime as dt, os, sys, time
 os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -338,6 +341,8 @@ def main() -> None:
             f"| {r['cases_per_s'] * 60:,} | {r['ratio_vs_per_case']} "
             f"| {r.get('cpu_us_per_case', '-')} | {mem} | {r['load']} |"
         )
+    ref = reference_ms()
+    lines.append(f"\nMachine reference workload (benchmarks/machine.py): {ref} ms")
     table = "\n".join(lines)
     (args.out / "batch.md").write_text(table + "\n")
     print(table)

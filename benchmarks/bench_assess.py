@@ -25,6 +25,8 @@ import time
 import tracemalloc
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(__file__))
+from machine import reference_ms
 from nenguide import __version__, assess, load_knowledge
 from nenguide.engine.classify import classify
 from nenguide.engine.context import MEMO_LIMIT, Context
@@ -306,6 +308,7 @@ def main() -> int:
         "throughput_cases_per_s": round(args.cases / wall),
         "peak_rss_mb": round(rss_mb, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "machine_reference_ms (benchmarks/machine.py)": reference_ms(),
         "peak_traced_kib_per_assessment_loop": round(peak / 1024, 1),
         **engine,
     }

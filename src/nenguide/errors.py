@@ -187,6 +187,12 @@ def parse_case(data: Any) -> Case:
         raise CaseInputError(
             f"{len(errs)} invalid field(s) in the case", errs, "fields", {"n": len(errs)}
         ) from None
+    return labs_checked(case)
+
+
+def labs_checked(case: Case) -> Case:
+    """``case`` (validated by the model) once its lab results are checked against the analyte
+    catalogue of the knowledge package; :class:`CaseInputError` naming each bad result."""
     if case.clinical.labs:
         # units and analytes are checked against the analyte catalogue of the knowledge package
         from nenguide.knowledge import load

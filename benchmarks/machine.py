@@ -1,0 +1,49 @@
+"""A reference workload: how fast this machine runs plain Python, to compare runs made on
+different machines.
+
+The machine a session gets is drawn from a shared pool, and two draws can differ by more
+than the change being measured (session 13's ran the same code 2.3 times slower than session
+12's). Each benchmark reports this figure with its own, so a table can be read against the
+machine it was made on: divide a time by the reference to compare it with another machine's.
+
+The workload is the interpreter's own work, of the kind the engine does: dict look-ups, small
+tuples as keys, calls of small functions, string formatting. No I/O, no library code.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def _step(d: dict[str, int], keys: tuple[str, ...], i: int) -> tuple[int, ...]:
+    return tuple(d.get(k, i) for k in keys)
+
+
+def _work() -> int:
+    d = {f"fact_{i}": i for i in range(64)}
+    keys = tuple(f"fact_{i}" for i in range(0, 96, 3))
+    memo: dict[tuple[int, ...], str] = {}
+    n = 0
+    for i in range(20_000):
+        key = _step(d, keys, i % 50)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = f"{key[0]}:{len(key)}"
+        n += len(hit)
+    return n
+
+
+def reference_ms(repeat: int = 7) -> float:
+    """Median wall time of the reference workload, in ms (lower: a faster machine)."""
+    _work()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        _work()
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 1)
+
+
+if __name__ == "__main__":
+    print(f"reference workload: {reference_ms()} ms")
