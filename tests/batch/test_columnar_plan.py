@@ -21,10 +21,18 @@ from nenguide.batch.columnar import ColumnarBackend
 from nenguide.batch.columnar.backend import fact_frame
 from nenguide.batch.columnar.core import ENGINE
 from nenguide.batch.columnar.facts import core_fact_frame
-from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, compact, replay
+from nenguide.batch.columnar.plan import (
+    OPTIMIZATIONS,
+    Plan,
+    band_masks,
+    band_of,
+    compact,
+    replay,
+)
 from nenguide.batch.synth import generate
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import case_facts
+from nenguide.engine.logic import OneOf
 from nenguide.model.case import Case
 
 INPUTS = ("a", "b", "c")
@@ -135,3 +143,22 @@ def test_the_core_program_compacted_gives_the_same_columns() -> None:
         assert got.equals(
             replay(plan, frame.lazy()).collect(engine=ENGINE, optimizations=OPTIMIZATIONS)
         )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6), max_size=8, unique=True).map(sorted),
+    st.lists(st.one_of(st.none(), st.integers(-(10**6), 10**6), st.floats(-2e6, 2e6)), max_size=40),
+    st.data(),
+)
+def test_band_masks_are_the_bands_of_band_of(
+    cuts: list[float], vals: list[Any], data: st.DataObject
+) -> None:
+    """The column at once (:func:`band_masks`) holds what :func:`band_of` gives value by value,
+    a cut itself included; a value that is no finite number leaves it to the caller."""
+    vals += data.draw(st.lists(st.sampled_from(cuts), max_size=4)) if cuts else []
+    got = band_masks("x", vals, cuts)
+    assert got is not None
+    assert got.to_list() == [None if v is None else 1 << band_of(cuts, v) for v in vals]
+    for odd in (float("nan"), float("inf"), True, "3", OneOf((1, 2))):
+        assert band_masks("x", [*vals, odd], cuts) is None

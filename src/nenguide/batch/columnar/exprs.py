@@ -24,11 +24,13 @@ def fits(v: Any, dtype: pl.DataType) -> bool:
     """Whether a fact's value can stand in a column of ``dtype`` (a set or range of
     candidates, a non-finite number or a value of another type cannot: the engine decides)."""
     t = type(v)
-    if dtype == pl.Float64():
+    # a column's type by its class (no DataType built and compared per call)
+    kind = dtype if type(dtype) is type(pl.Float64) else type(dtype)
+    if kind is pl.Float64:
         return (t is float or t is int) and math.isfinite(v)
-    if dtype == pl.Boolean():
+    if kind is pl.Boolean:
         return t is bool
-    if dtype == pl.Int32():
+    if kind is pl.Int32:
         return t is int
     return t is str
 

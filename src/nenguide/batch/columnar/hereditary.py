@@ -36,7 +36,7 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, mask_truth
 from nenguide.batch.columnar.exprs import fits, typed_column
-from nenguide.batch.columnar.plan import band_of, band_values, cut_offs
+from nenguide.batch.columnar.plan import band_masks, band_of, band_values, cut_offs
 from nenguide.batch.flatten import HEREDITARY
 from nenguide.engine.context import MEMO_LIMIT, Context
 from nenguide.engine.fact_layer import Facts
@@ -189,6 +189,9 @@ class HereditaryProgram:
         """Numeric input ``name`` (``j``-th) as the mask of the bands its value or candidate
         values fall in (null: unknown); a value that is no finite number goes to the engine."""
         cuts = self.bands[name]
+        whole = band_masks(name, [r[j] for r in rows], cuts)
+        if whole is not None:  # plain numbers: the column at once
+            return whole
         out: list[int | None] = []
         for k, row in enumerate(rows):
             v = row[j]

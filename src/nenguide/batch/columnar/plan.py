@@ -144,6 +144,31 @@ def band_of(cuts: list[float], v: float) -> int:
     return 2 * i + 1 if i < len(cuts) and cuts[i] == v else 2 * i
 
 
+def band_masks(name: str, vals: list[Any], cuts: list[float]) -> pl.Series | None:
+    """Per value of ``vals``, ``1 << band_of(cuts, v)`` (null: unknown), as a column, for a
+    column of plain numbers; ``None`` when a value is no finite number (a range of candidates,
+    another type): the caller bands the values one by one."""
+    if not _NUMBERS.issuperset(map(type, vals)):
+        return None
+    try:
+        col = pl.Series(name, vals, dtype=pl.Float64(), strict=True)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        return None
+    if not col.is_finite().fill_null(True).all():
+        return None
+    # band_of: 2i below cut i (i: the cuts below the value), 2i + 1 on it
+    below = pl.Series(cuts, dtype=pl.Float64()).search_sorted(col, side="left")
+    v = pl.col(name)
+    band = pl.col("_below").cast(pl.Int64()) * 2 + v.is_in(cuts).cast(pl.Int64())
+    out = pl.DataFrame([col, below.alias("_below")]).select(
+        pl.when(v.is_null()).then(None).otherwise(pl.lit(2, pl.Int64()).pow(band)).alias(name)
+    )
+    return out.to_series()
+
+
+_NUMBERS = frozenset({int, float, type(None)})
+
+
 def band_values(cuts: list[float]) -> list[float]:
     """A number of each band among ``cuts`` (:func:`band_of`), in band order: the value
     itself on a cut, the midpoint between two, one below the lowest and one above the
