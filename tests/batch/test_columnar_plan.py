@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from nenguide.batch.columnar import ColumnarBackend
 from nenguide.batch.columnar.backend import fact_frame
 from nenguide.batch.columnar.core import ENGINE
+from nenguide.batch.columnar.exprs import fits
 from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.columnar.plan import (
     OPTIMIZATIONS,
@@ -162,3 +163,17 @@ def test_band_masks_are_the_bands_of_band_of(
     assert got.to_list() == [None if v is None else 1 << band_of(cuts, v) for v in vals]
     for odd in (float("nan"), float("inf"), True, "3", OneOf((1, 2))):
         assert band_masks("x", [*vals, odd], cuts) is None
+
+
+def test_fits_reads_a_column_type_given_as_class_or_instance() -> None:
+    """What a column of each type can hold (the engine decides any other value)."""
+    values = (1, 1.5, float("nan"), float("inf"), True, "x", OneOf((1, 2)))
+    expected = {
+        pl.Float64: (True, True, False, False, False, False, False),
+        pl.Boolean: (False, False, False, False, True, False, False),
+        pl.Int32: (True, False, False, False, False, False, False),
+        pl.String: (False, False, False, False, False, True, False),
+    }
+    for dtype, want in expected.items():
+        for given_as in (dtype, dtype()):
+            assert tuple(fits(v, given_as) for v in values) == want, given_as

@@ -25,7 +25,7 @@ def fits(v: Any, dtype: pl.DataType) -> bool:
     candidates, a non-finite number or a value of another type cannot: the engine decides)."""
     t = type(v)
     # a column's type by its class (no DataType built and compared per call)
-    kind = dtype if type(dtype) is type(pl.Float64) else type(dtype)
+    kind: Any = dtype if isinstance(dtype, type) else type(dtype)
     if kind is pl.Float64:
         return (t is float or t is int) and math.isfinite(v)
     if kind is pl.Boolean:
