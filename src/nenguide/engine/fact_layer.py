@@ -290,18 +290,29 @@ def _syndrome_flags(ctx: Context, f: dict[str, Any], status: Mapping[str, str]) 
         f.update(dict.fromkeys(TX_SYNDROMES), other_syndrome=None)
         return
 
-    answers: dict[str, Any] = {}  # the table depends on the status only: once per status
+    n = len(ctx.trace)
 
-    def active(st: str) -> Any:
-        if st not in answers:
-            res = ctx.first(STEP, table_id, {"syndrome_status": st})
-            answers[st] = res.value if res.decided else None
-        return answers[st]
+    def run() -> tuple[tuple[tuple[str, Any], ...], tuple[Any, ...]]:
+        answers: dict[str, Any] = {}  # the table depends on the status only: once per status
 
-    for name in TX_SYNDROMES:
-        f[name] = active(status.get(name, _NOT_EVALUATED))
-    others = [st for n, st in status.items() if n not in TX_SYNDROMES]
-    f["other_syndrome"] = any(active(st) is True for st in others)
+        def active(st: str) -> Any:
+            if st not in answers:
+                res = ctx.first(STEP, table_id, {"syndrome_status": st})
+                answers[st] = res.value if res.decided else None
+            return answers[st]
+
+        flags = [(name, active(status.get(name, _NOT_EVALUATED))) for name in TX_SYNDROMES]
+        others = [st for name, st in status.items() if name not in TX_SYNDROMES]
+        flags.append(("other_syndrome", any(active(st) is True for st in others)))
+        return tuple(flags), tuple(ctx.trace[n:])
+
+    # memoised as a whole (Context.shared), as well as look-up by look-up: the flags and the
+    # look-ups' trace entries are a pure function of the statuses, in their order (a case
+    # has a handful of distinct statuses, and few cases differ in them)
+    flags, entries = ctx.shared(("syndrome_flags", table_id, *status.items()), run)
+    f.update(flags)
+    if len(ctx.trace) == n:  # from the memo: the look-ups' trace entries
+        ctx.trace.extend(entries)
 
 
 _ZES = "clinical.history.zollinger_ellison_syndrome"
