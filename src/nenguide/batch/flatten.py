@@ -9,10 +9,12 @@ this module needs neither Polars nor Arrow; the writers turn them into their own
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from nenguide.engine.context import MEMO_LIMIT
 from nenguide.model.assessment import Assessment, Classification, LiverMetastasis, Stage
+from nenguide.model.frozen import FrozenList
 
 #: Output columns of an assessment, in order, with their type.
 ASSESSMENT_COLUMNS: dict[str, str] = {
@@ -103,20 +105,63 @@ def flatten_parts(
     follow_up: Mapping[str, Any] | None,
     hereditary: Mapping[str, Any] | None,
     issues: Sequence[Mapping[str, Any]],
+    shared: SharedParts | None = None,
 ) -> dict[str, Any]:
     """The flat row from the parts of an assessment (what :func:`flatten` reads; the columnar
-    backend builds rows from the parts without an :class:`Assessment`)."""
-    c = classification
-    s = stage
-    fu = follow_up
-    he = hereditary
-    tx = treatment
+    backend builds rows from the parts without an :class:`Assessment`). ``shared``: the parts
+    shared between cases (classification, stage, liver type, work-up, treatment, MDT flag) read
+    through it, each once per part object (:class:`SharedParts`)."""
+    of = shared.of if shared is not None else _made
     return {
         "guideline_id": guideline_id,
         "guideline_version": guideline_version,
         "engine_version": engine_version,
         "as_of": as_of,
         "case_id": case_id,
+        **of(classification_columns, classification),
+        **of(stage_columns, stage),
+        **of(liver_columns, liver),
+        **syndrome_columns(syndromes),
+        **of(workup_columns, workup),
+        **of(treatment_columns, treatment),
+        **of(mdt_columns, mdt),
+        **follow_up_columns(follow_up),
+        **hereditary_columns(hereditary),
+        **issue_columns(issues),
+    }
+
+
+def _made(make: Callable[[Any], dict[str, Any]], part: Any) -> dict[str, Any]:
+    return make(part)
+
+
+class SharedParts:
+    """The flat row's columns of each part object, made once (:func:`flatten_parts`).
+
+    The columnar backend's step outputs are shared between the cases with the same answer
+    (the core steps' models per distinct set of core columns, work-up per outcome of its
+    table, treatment and the MDT flag per set of answers of its tables) and frozen, so a chunk
+    has a few hundred distinct ones: their columns are made once and the rows that show them
+    share them. A shared list column is a :class:`FrozenList`, which no row can change. Kept
+    with the part itself (a part's ``id`` is not reused while it is kept), at most
+    :data:`~nenguide.engine.context.MEMO_LIMIT` parts."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def of(self, make: Callable[[Any], dict[str, Any]], part: Any) -> dict[str, Any]:
+        hit = self._made.get(id(part))
+        if hit is not None and hit[0] is part:
+            return hit[1]
+        cols = {k: FrozenList(v) if type(v) is list else v for k, v in make(part).items()}
+        if len(self._made) > MEMO_LIMIT:
+            self._made.clear()
+        self._made[id(part)] = (part, cols)
+        return cols
+
+
+def classification_columns(c: Classification) -> dict[str, Any]:
+    return {
         "classification_status": c.status.value,
         "classification_category": c.category,
         "classification_grade": c.grade,
@@ -126,6 +171,11 @@ def flatten_parts(
         "classification_grade_by_mitoses": c.grade_by_mitoses,
         "classification_grade_discordant": c.grade_discordant,
         "classification_functional": c.functional,
+    }
+
+
+def stage_columns(s: Stage) -> dict[str, Any]:
+    return {
         "stage_status": s.status.value,
         "stage_system": s.system,
         "stage_prefix": s.prefix,
@@ -135,11 +185,29 @@ def flatten_parts(
         "stage_group": s.group,
         "stage_t_suffix": s.t_suffix,
         "stage_reason": s.reason,
+    }
+
+
+def liver_columns(liver: LiverMetastasis) -> dict[str, Any]:
+    return {
         "liver_metastasis_type": liver.type,
         "liver_metastasis_status": liver.status.value,
+    }
+
+
+def syndrome_columns(syndromes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
         "functional_syndromes": [f["syndrome"] for f in syndromes],
         "functional_syndromes_status": [f["status"] for f in syndromes],
-        "workup_codes": [w["code"] for w in workup],
+    }
+
+
+def workup_columns(workup: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"workup_codes": [w["code"] for w in workup]}
+
+
+def treatment_columns(tx: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
         "treatment_codes": [t["code"] for t in tx],
         "treatment_categories": [t["category"] for t in tx],
         "treatment_available": [t["available"] for t in tx],
@@ -147,14 +215,22 @@ def flatten_parts(
         "treatment_rule_ids": [t["rule_id"] for t in tx],
         # recommended / conditional (issue 8); null where the engine does not give it
         "treatment_status": [_opt_status(t.get("status")) for t in tx],
+    }
+
+
+def mdt_columns(mdt: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
         "mdt_discussion_required": mdt["required"] if mdt else None,
         "mdt_discussion_reasons": list(mdt["reasons"]) if mdt else [],
+    }
+
+
+def follow_up_columns(fu: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
         "follow_up_status": _status(fu["status"]) if fu else None,
         "follow_up_lifelong": fu["lifelong"] if fu else None,
         "follow_up_rule_id": fu["rule_id"] if fu else None,
         "follow_up_visits": len(fu["visits"]) if fu else None,
-        **hereditary_columns(he),
-        **issue_columns(issues),
     }
 
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 import polars as pl
 
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS
+from nenguide.model.frozen import FrozenList
 
 FORMATS = ("csv", "parquet", "jsonl")
 
@@ -217,8 +218,9 @@ def _list_column(name: str, cells: list[Any], dtype: pl.List) -> pl.Series:
     return out if out.dtype == dtype else out.cast(dtype)
 
 
-#: the Python types of a list column's cells (``None``: a null cell)
-_LIST_CELL = frozenset({list, type(None)})
+#: the Python types of a list column's cells (``None``: a null cell; a :class:`FrozenList`: a
+#: list of columns shared between rows, :class:`~nenguide.batch.flatten.SharedParts`)
+_LIST_CELL = frozenset({list, FrozenList, type(None)})
 
 
 #: the Arrow type of a list column's items (a ``pyarrow`` function's name), per inner Polars

@@ -50,6 +50,7 @@ from nenguide.batch.columnar.treatment import TreatmentProgram
 from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.flatten import (
     ASSESSMENT_COLUMNS,
+    SharedParts,
     flatten_parts,
     hereditary_columns,
     issue_columns,
@@ -201,6 +202,7 @@ class ColumnarBackend:
         self.guideline = guideline
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
         self._models = _Models()
+        self._parts = SharedParts()  # the flat row's columns of each shared part, made once
         self.hereditary = HereditaryProgram(self.kb, lang)
         self.workup = WorkupProgram(self.kb, lang)
         self.treatment = TreatmentProgram(self.kb, lang)
@@ -388,6 +390,7 @@ class ColumnarBackend:
             follow_up=follow,
             hereditary=None,  # added at the chunk's end (step 4)
             issues=ctx.issues,
+            shared=self._parts,
         )
         return row, self.hereditary.read(facts, case, cls, syndromes), bool(unconfirmed)
 
