@@ -100,7 +100,7 @@ def patch(t: Timers) -> None:
     HereditaryProgram.run = t.wrap("hereditary: the chunk (Polars)", HereditaryProgram.run)
     HereditaryProgram.engine = t.wrap("hereditary: the engine's step", HereditaryProgram.engine)
     cb.flatten_parts = t.wrap("flat row", cb.flatten_parts)
-    cb.expiry_notice = t.wrap("context and expiry notice", cb.expiry_notice)
+    cb.ColumnarBackend._context = t.wrap("context and expiry notice", cb.ColumnarBackend._context)
 
 
 def main() -> int:

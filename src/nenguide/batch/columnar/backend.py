@@ -203,16 +203,20 @@ class ColumnarBackend:
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
         self._models = _Models()
         self._parts = SharedParts()  # the flat row's columns of each shared part, made once
+        first = Context(self.kb, lang, notes=False)
+        expiry_notice(first, as_of)  # depends on the package and the date only
+        self._first_issues = tuple(first.issues)
         self.hereditary = HereditaryProgram(self.kb, lang)
         self.workup = WorkupProgram(self.kb, lang)
         self.treatment = TreatmentProgram(self.kb, lang)
         self.follow_up = FollowUpProgram(self.kb, lang)
 
     def _context(self) -> Context:
-        # as in assess(): the expiry notice is the first issue. The rows hold no trace, so the
-        # steps' notes (trace entries only) are not made
+        # as in assess(): the expiry notice is the first issue (the same, frozen, for every
+        # case of the batch: made once). The rows hold no trace, so the steps' notes (trace
+        # entries only) are not made
         ctx = Context(self.kb, self.lang, notes=False)
-        expiry_notice(ctx, self.as_of)
+        ctx.issues.extend(self._first_issues)
         return ctx
 
     def core_frame(self, cases: Sequence[Case]) -> pl.DataFrame:
