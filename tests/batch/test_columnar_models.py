@@ -38,3 +38,26 @@ def test_equal_columns_share_one_frozen_model_and_others_get_their_own() -> None
     s1 = models.get(Stage, "stage", _STAGE, _row("G1", "T1"))
     s2 = models.get(Stage, "stage", _STAGE, _row("G2", "T2"))
     assert (s1.t, s2.t) == ("T1", "T2")
+
+
+def test_a_row_gets_the_three_models_its_columns_describe() -> None:
+    """One look-up a row (:meth:`_Models.of_row`), each model still made once per distinct
+    set of its own columns."""
+    models = _Models()
+
+    def vals(grade: str, t: str, liver: str | None) -> tuple[object, ...]:
+        r = {
+            **_row(grade, t),
+            "liver_metastasis_status": "DETERMINED",
+            "liver_metastasis_type": liver,
+        }
+        return tuple(r[c] for c in models.columns)
+
+    a = models.of_row(vals("G1", "T1", None))
+    assert models.of_row(vals("G1", "T1", None)) is a
+    b = models.of_row(vals("G1", "T2", "I"))
+    assert b[0] is a[0]  # the classification's own columns are equal: one model
+    assert (b[1].t, b[2].type, a[1].t, a[2].type) == ("T2", "I", "T1", None)
+    c = models.of_row(vals("G2", "T1", None))
+    assert c[0].grade == "G2" and c[1] is a[1] and c[2] is a[2]
+    assert a[0] == _from_row(Classification, "classification", _CLASSIFICATION, _row("G1", "T1"))

@@ -144,6 +144,7 @@ class _Models:
 
     def __init__(self) -> None:
         self._made: dict[tuple[Any, ...], Any] = {}
+        self._rows: dict[tuple[Any, ...], tuple[Classification, Stage, LiverMetastasis]] = {}
         self._columns = {
             prefix: tuple(f"{prefix}_{k}" for k in ("status", *fields))
             for prefix, fields in (
@@ -152,6 +153,28 @@ class _Models:
                 ("liver_metastasis", _LIVER),
             )
         }
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The core columns the three models are made from, in the order :meth:`of_row`
+        reads them."""
+        return tuple(chain.from_iterable(self._columns.values()))
+
+    def of_row(self, vals: tuple[Any, ...]) -> tuple[Classification, Stage, LiverMetastasis]:
+        """The three models of a row whose :attr:`columns` hold ``vals``: one look-up a row
+        (each model still made once per distinct set of its own columns, :meth:`get`)."""
+        hit = self._rows.get(vals)
+        if hit is None:
+            r = dict(zip(self.columns, vals, strict=True))
+            hit = (
+                self.get(Classification, "classification", _CLASSIFICATION, r),
+                self.get(Stage, "stage", _STAGE, r),
+                self.get(LiverMetastasis, "liver_metastasis", _LIVER, r),
+            )
+            if len(self._rows) > MEMO_LIMIT:
+                self._rows.clear()
+            self._rows[vals] = hit
+        return hit
 
     def get(
         self, model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[str, Any]
@@ -307,12 +330,23 @@ class ColumnarBackend:
         # 3. the steps after the core up to follow-up, per case; the flat row without the
         # hereditary step (each row finished while its parts are at hand)
         done: list[tuple[int, Row, Item, bool]] = []
-        for i, r in zip(ok, core.iter_rows(named=True), strict=True):
+        # the core frame's rows as tuples, read by position
+        pos = {name: j for j, name in enumerate(core.columns)}
+        models_of = itemgetter(*(pos[c] for c in self._models.columns))
+        i_fb, i_issues, i_unconfirmed = (
+            pos["core_fallback"],
+            pos["core_issues"],
+            pos["core_unconfirmed"],
+        )
+        for i, r in zip(ok, core.iter_rows(), strict=True):
             cx, f = ctxs[i], facts[i]
             assert cx is not None and f is not None
             ctxs[i] = facts[i] = None  # each case's parts go as soon as its row is made
+            # the core steps' models (none where the engine evaluates the core steps itself)
+            parts = None if r[i_fb] else self._models.of_row(models_of(r))
             try:
-                done.append((i, *self._rest(cx, f, cases[i], r)))
+                rest = self._rest(cx, f, cases[i], parts, r[i_issues], r[i_unconfirmed])
+                done.append((i, *rest))
             except Exception as exc:  # reported as a rejected row, never dropped
                 out[i] = Failure(f"{type(exc).__name__}: {exc}")
         # 4. hereditary screening over the chunk, its columns and issues added to each row
@@ -335,25 +369,26 @@ class ColumnarBackend:
         return out
 
     def _rest(
-        self, ctx: Context, facts: Facts, case: Case, r: Mapping[str, Any]
+        self,
+        ctx: Context,
+        facts: Facts,
+        case: Case,
+        core: tuple[Classification, Stage, LiverMetastasis] | None,
+        core_issues: Sequence[str],
+        core_unconfirmed: bool,
     ) -> tuple[Row, Item, bool]:
         """3. The pathway after the core steps up to follow-up, by the engine's step
         functions (:func:`~nenguide.engine.assess.steps_before_hereditary`): the flat row
         without the hereditary step, what that step reads, and whether unconfirmed content
-        was read so far."""
-        core: tuple[Classification, Stage, LiverMetastasis] | None = None
-        if r["core_fallback"]:
+        was read so far. ``core``: the core steps' models from the compiled program, with
+        its issue codes and whether it read unconfirmed content; ``None``: the engine's own
+        core steps."""
+        if core is None:
             self.fallback_count += 1  # the engine's own core steps (core=None)
         else:
-            models = self._models
-            core = (
-                models.get(Classification, "classification", _CLASSIFICATION, r),
-                models.get(Stage, "stage", _STAGE, r),
-                models.get(LiverMetastasis, "liver_metastasis", _LIVER, r),
-            )
             kinds = self.kb.issue_kinds
             # the core's issues, in the engine's order (later steps read their kinds)
-            ctx.issues.extend({"code": c, "kind": kinds[c]} for c in r["core_issues"])
+            ctx.issues.extend({"code": c, "kind": kinds[c]} for c in core_issues)
         # the engine's step order (engine.assess.steps), after the core
         cls, stg, liver, syndromes, work, options, mdt, follow, facts = steps_before_hereditary(
             ctx,
@@ -369,7 +404,7 @@ class ColumnarBackend:
         # unconfirmed content the engine traced, the columnar core read (core_unconfirmed) or
         # the work-up, treatment or follow-up answer given from an earlier case traced
         unconfirmed = (
-            (core is not None and r["core_unconfirmed"])
+            (core is not None and core_unconfirmed)
             or self.workup.unconfirmed
             or self.treatment.unconfirmed
             or self.follow_up.unconfirmed
