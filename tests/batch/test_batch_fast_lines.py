@@ -117,6 +117,14 @@ def test_the_id_is_taken_as_written() -> None:
         got = plain_case_line(line)
         assert got is not None
         assert got[1] == json.loads(line)["case_id"]  # spaces kept, as the general path does
+    # the key twice (the last one counts, spaces and all), or escaped: read from the line
+    line = json.dumps({**base, "case_id": "R 7"})[:-1] + ', "case_id": " R 7 "}'
+    agree(line)
+    assert plain_case_line(line) == (Case.model_validate(json.loads(line)), " R 7 ")
+    line = json.dumps({**base, "case_id": "R 7"}).replace('"case_id"', '"\\u0063ase_id"')
+    assert json.loads(line)["case_id"] == "R 7"
+    agree(line)
+    assert plain_case_line(line) == (Case.model_validate(json.loads(line)), "R 7")
     without = dict(base)
     without.pop("case_id", None)
     assert plain_case_line(json.dumps(without)) == (Case.model_validate(without), None)
