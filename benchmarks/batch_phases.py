@@ -73,7 +73,9 @@ def patch(t: Timers) -> None:
     cb.case_facts = t.wrap("fact layer", cb.case_facts)
     cb.fact_frame = t.wrap("fact frame", cb.fact_frame)
     CoreProgram.run = t.wrap("core steps (compiled, Polars)", CoreProgram.run)
-    cb._Models.of_row = t.wrap("core models", cb._Models.of_row)
+    from nenguide.batch.columnar.models import Models
+
+    Models.of_row = t.wrap("core models", Models.of_row)
     for name, phase in (
         ("functional_syndromes", "syndromes"),
         ("pathway_facts", "phase-2 facts"),

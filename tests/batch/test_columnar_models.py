@@ -6,44 +6,44 @@ from __future__ import annotations
 
 import pytest
 
-from nenguide.batch.columnar.backend import _CLASSIFICATION, _STAGE, _from_row, _Models
+from nenguide.batch.columnar.models import CLASSIFICATION, STAGE, Models, from_row
 from nenguide.model.assessment import Classification, Stage
 from nenguide.model.frozen import FrozenDict, FrozenList
 
 
 def _row(grade: str, t: str) -> dict[str, object]:
-    r: dict[str, object] = {f"classification_{k}": None for k in _CLASSIFICATION}
+    r: dict[str, object] = {f"classification_{k}": None for k in CLASSIFICATION}
     r.update(
         classification_status="DETERMINED",
         classification_category="NET",
         classification_grade=grade,
         classification_grade_discordant=False,
     )
-    r.update({f"stage_{k}": None for k in _STAGE})
+    r.update({f"stage_{k}": None for k in STAGE})
     r.update(stage_status="DETERMINED", stage_t=t)
     return r
 
 
 def test_equal_columns_share_one_frozen_model_and_others_get_their_own() -> None:
-    models = _Models()
-    a = models.get(Classification, "classification", _CLASSIFICATION, _row("G1", "T1"))
-    b = models.get(Classification, "classification", _CLASSIFICATION, _row("G1", "T2"))
-    c = models.get(Classification, "classification", _CLASSIFICATION, _row("G2", "T1"))
+    models = Models()
+    a = models.get(Classification, "classification", CLASSIFICATION, _row("G1", "T1"))
+    b = models.get(Classification, "classification", CLASSIFICATION, _row("G1", "T2"))
+    c = models.get(Classification, "classification", CLASSIFICATION, _row("G2", "T1"))
     assert a is b  # the classification's own columns are equal
     assert c is not a and c.grade == "G2" and a.grade == "G1"
-    assert a == _from_row(Classification, "classification", _CLASSIFICATION, _row("G1", "T1"))
+    assert a == from_row(Classification, "classification", CLASSIFICATION, _row("G1", "T1"))
     assert type(a.possible) is FrozenDict and type(a.possible_categories) is FrozenList
     with pytest.raises(TypeError):
         a.possible_categories.append("NEC")
-    s1 = models.get(Stage, "stage", _STAGE, _row("G1", "T1"))
-    s2 = models.get(Stage, "stage", _STAGE, _row("G2", "T2"))
+    s1 = models.get(Stage, "stage", STAGE, _row("G1", "T1"))
+    s2 = models.get(Stage, "stage", STAGE, _row("G2", "T2"))
     assert (s1.t, s2.t) == ("T1", "T2")
 
 
 def test_a_row_gets_the_three_models_its_columns_describe() -> None:
-    """One look-up a row (:meth:`_Models.of_row`), each model still made once per distinct
+    """One look-up a row (:meth:`Models.of_row`), each model still made once per distinct
     set of its own columns."""
-    models = _Models()
+    models = Models()
 
     def vals(grade: str, t: str, liver: str | None) -> tuple[object, ...]:
         r = {
@@ -60,4 +60,4 @@ def test_a_row_gets_the_three_models_its_columns_describe() -> None:
     assert (b[1].t, b[2].type, a[1].t, a[2].type) == ("T2", "I", "T1", None)
     c = models.of_row(vals("G2", "T1", None))
     assert c[0].grade == "G2" and c[1] is a[1] and c[2] is a[2]
-    assert a[0] == _from_row(Classification, "classification", _CLASSIFICATION, _row("G1", "T1"))
+    assert a[0] == from_row(Classification, "classification", CLASSIFICATION, _row("G1", "T1"))

@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import polars as pl
 
@@ -46,6 +46,7 @@ from nenguide.batch.columnar.exprs import typed_column
 from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.columnar.followup import FollowUpProgram
 from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
+from nenguide.batch.columnar.models import Models
 from nenguide.batch.columnar.treatment import TreatmentProgram
 from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.flatten import (
@@ -56,16 +57,16 @@ from nenguide.batch.flatten import (
     issue_columns,
 )
 from nenguide.engine import ranges
-from nenguide.engine.assess import expiry_notice, frozen_model, steps_before_hereditary
+from nenguide.engine.assess import expiry_notice, steps_before_hereditary
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.classify import classify
-from nenguide.engine.context import MEMO_LIMIT, Context
+from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import Facts, case_facts, with_precedence
 from nenguide.engine.facts import derive
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
-from nenguide.model.assessment import Classification, LiverMetastasis, Stage, Status
+from nenguide.model.assessment import Classification, LiverMetastasis, Stage
 from nenguide.model.case import Case
 
 Pathway = Literal["full", "core"]
@@ -123,71 +124,6 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
     return pl.DataFrame(list(cols.values()))
 
 
-_M = TypeVar("_M", Classification, Stage, LiverMetastasis)
-
-#: the core columns each step's model is rebuilt from: ``<prefix>_<field>`` (and its status)
-_CLASSIFICATION = ("category", "grade", "nec_subtype", "system", "grade_by_ki67",
-                   "grade_by_mitoses", "grade_discordant")  # fmt: skip
-_STAGE = ("system", "prefix", "t", "n", "m", "group", "t_suffix", "reason")
-_LIVER = ("type",)
-
-
-def _from_row(model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[str, Any]) -> _M:
-    """The step's model from its flat core columns."""
-    return model(status=Status(r[f"{prefix}_status"]), **{k: r[f"{prefix}_{k}"] for k in fields})
-
-
-class _Models:
-    """The core steps' models of a row, each made once per distinct set of its columns and
-    then shared (frozen throughout: :func:`frozen_model`), as the engine's memo shares its
-    step outputs; a cohort has few distinct classifications, stages and liver types."""
-
-    def __init__(self) -> None:
-        self._made: dict[tuple[Any, ...], Any] = {}
-        self._rows: dict[tuple[Any, ...], tuple[Classification, Stage, LiverMetastasis]] = {}
-        self._columns = {
-            prefix: tuple(f"{prefix}_{k}" for k in ("status", *fields))
-            for prefix, fields in (
-                ("classification", _CLASSIFICATION),
-                ("stage", _STAGE),
-                ("liver_metastasis", _LIVER),
-            )
-        }
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The core columns the three models are made from, in the order :meth:`of_row`
-        reads them."""
-        return tuple(chain.from_iterable(self._columns.values()))
-
-    def of_row(self, vals: tuple[Any, ...]) -> tuple[Classification, Stage, LiverMetastasis]:
-        """The three models of a row whose :attr:`columns` hold ``vals``: one look-up a row
-        (each model still made once per distinct set of its own columns, :meth:`get`)."""
-        hit = self._rows.get(vals)
-        if hit is None:
-            r = dict(zip(self.columns, vals, strict=True))
-            hit = (
-                self.get(Classification, "classification", _CLASSIFICATION, r),
-                self.get(Stage, "stage", _STAGE, r),
-                self.get(LiverMetastasis, "liver_metastasis", _LIVER, r),
-            )
-            if len(self._rows) > MEMO_LIMIT:
-                self._rows.clear()
-            self._rows[vals] = hit
-        return hit
-
-    def get(
-        self, model: type[_M], prefix: str, fields: tuple[str, ...], r: Mapping[str, Any]
-    ) -> _M:
-        key = (prefix, *map(r.__getitem__, self._columns[prefix]))
-        hit = self._made.get(key)
-        if hit is None:
-            if len(self._made) > MEMO_LIMIT:
-                self._made.clear()
-            hit = self._made[key] = frozen_model(_from_row(model, prefix, fields, r))
-        return hit
-
-
 _RULE_IDS = itemgetter("rule_ids")
 
 
@@ -224,7 +160,7 @@ class ColumnarBackend:
         self.fallback_count = 0  # cases whose core steps the engine evaluated (for the docs)
         self.guideline = guideline
         self.processes = processes if processes is not None else (os.cpu_count() or 1)
-        self._models = _Models()
+        self._models = Models()
         self._parts = SharedParts()  # the flat row's columns of each shared part, made once
         first = Context(self.kb, lang, notes=False)
         expiry_notice(first, as_of)  # depends on the package and the date only
