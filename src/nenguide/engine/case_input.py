@@ -35,8 +35,7 @@ LAB_STEP = "functional_syndromes"
 _ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKNOWN"}
 _SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
 #: one fact per therapy: progression on it (the fact table of progressed_on_systemic reads them)
-_PROGRESSED_FACTS = tuple((t, f"progressed_on_{t.value}") for t in Therapy)
-_PROGRESSED_NAME = dict(_PROGRESSED_FACTS)
+_PROGRESSED_NAME = {t: f"progressed_on_{t.value}" for t in Therapy}
 #: every progression fact unknown (prior therapies not recorded), and every one false (none
 #: of the therapies given), in the same order
 _PROGRESSED_UNKNOWN = dict.fromkeys(_PROGRESSED_NAME.values())

@@ -35,18 +35,27 @@ def fits(v: Any, dtype: pl.DataType) -> bool:
     return t is str
 
 
+def plain_column(name: str, vals: list[Any], dtype: pl.DataType) -> pl.Series | None:
+    """Column ``name`` of ``vals`` as ``dtype`` when every value fits it (:func:`fits`), built
+    at once; ``None`` when one does not (of another type, out of the type's range, a
+    non-finite number): the caller reads the values one by one."""
+    if not _PLAIN_TYPES.get(dtype, frozenset()).issuperset(map(type, vals)):
+        return None
+    try:
+        col = pl.Series(name, vals, dtype=dtype, strict=True)
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        return None
+    if dtype != pl.Float64() or col.is_finite().fill_null(True).all():
+        return col
+    return None
+
+
 def typed_column(name: str, vals: list[Any], dtype: pl.DataType, fallback: list[bool]) -> pl.Series:
     """Column ``name`` of ``vals`` as ``dtype``; a value that does not fit it (:func:`fits`)
     is left out (null) and its row marked in ``fallback`` (the engine decides that row)."""
-    if _PLAIN_TYPES.get(dtype, frozenset()).issuperset(map(type, vals)):
-        # fast path: every value is of the column's type (numbers still checked for finite)
-        try:
-            col = pl.Series(name, vals, dtype=dtype, strict=True)
-        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-            pass  # out of the type's range: the values one by one
-        else:
-            if dtype != pl.Float64() or col.is_finite().fill_null(True).all():
-                return col
+    col = plain_column(name, vals, dtype)
+    if col is not None:
+        return col
     vals = list(vals)
     for i, v in enumerate(vals):
         if v is not None and not fits(v, dtype):

@@ -47,12 +47,8 @@ class Models:
                 ("liver_metastasis", LIVER),
             )
         }
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The core columns the three models are made from, in the order :meth:`of_row`
-        reads them."""
-        return tuple(chain.from_iterable(self._columns.values()))
+        #: the core columns the three models are made from, in the order :meth:`of_row` reads
+        self.columns = tuple(chain.from_iterable(self._columns.values()))
 
     def of_row(self, vals: tuple[Any, ...]) -> tuple[Classification, Stage, LiverMetastasis]:
         """The three models of a row whose :attr:`columns` hold ``vals``: one look-up a row

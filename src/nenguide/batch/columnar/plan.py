@@ -13,6 +13,7 @@ from typing import Any, cast
 import polars as pl
 
 from nenguide.batch.columnar.compile import row_truth
+from nenguide.batch.columnar.exprs import plain_column
 from nenguide.engine.tables import Table
 
 Plan = list[tuple[str, tuple[Any, ...], dict[str, Any]]]
@@ -148,13 +149,8 @@ def band_masks(name: str, vals: list[Any], cuts: list[float]) -> pl.Series | Non
     """Per value of ``vals``, ``1 << band_of(cuts, v)`` (null: unknown), as a column, for a
     column of plain numbers; ``None`` when a value is no finite number (a range of candidates,
     another type): the caller bands the values one by one."""
-    if not _NUMBERS.issuperset(map(type, vals)):
-        return None
-    try:
-        col = pl.Series(name, vals, dtype=pl.Float64(), strict=True)
-    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        return None
-    if not col.is_finite().fill_null(True).all():
+    col = plain_column(name, vals, pl.Float64())
+    if col is None:
         return None
     # band_of: 2i below cut i (i: the cuts below the value), 2i + 1 on it
     below = pl.Series(cuts, dtype=pl.Float64()).search_sorted(col, side="left")
@@ -164,9 +160,6 @@ def band_masks(name: str, vals: list[Any], cuts: list[float]) -> pl.Series | Non
         pl.when(v.is_null()).then(None).otherwise(pl.lit(2, pl.Int64()).pow(band)).alias(name)
     )
     return out.to_series()
-
-
-_NUMBERS = frozenset({int, float, type(None)})
 
 
 def band_values(cuts: list[float]) -> list[float]:
