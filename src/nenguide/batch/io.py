@@ -13,8 +13,9 @@ import datetime as dt
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -173,15 +174,32 @@ def frame_of(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame
 def columns_frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
     """:func:`frame_of` column by column, for rows with every key and each value of its
     column's type; ``KeyError`` or ``TypeError`` for any other row."""
-    columns: list[pl.Series] = []
-    for name, dtype in schema.items():
-        values = [r[name] for r in rows]
+    return frame_from_columns(transposed(rows, list(schema)), schema)
+
+
+def transposed(rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[Sequence[Any]]:
+    """The values of each of ``names`` in ``rows``, a sequence per name; ``KeyError`` for a
+    row without one of them. Read row by row, all of a row's values at once (a pass over the
+    rows per column touched every row once per column: 4.8 against 1.8 µs a row for the
+    batch's output, measured in session 14)."""
+    if not rows:
+        return [() for _ in names]
+    if len(names) == 1:  # itemgetter of one name gives the value, not a tuple
+        return [[r[names[0]] for r in rows]]
+    return list(zip(*map(itemgetter(*names), rows), strict=True))
+
+
+def frame_from_columns(columns: Sequence[Sequence[Any]], schema: dict[str, Any]) -> pl.DataFrame:
+    """A data frame of ``schema`` from the values of each of its columns, in its order, each
+    value of its column's type (else ``TypeError``)."""
+    out: list[pl.Series] = []
+    for (name, dtype), values in zip(schema.items(), columns, strict=True):
         if isinstance(dtype, pl.List):
-            columns.append(_list_column(name, values, dtype))
+            out.append(_list_column(name, values, dtype))
         else:
             _of_type(name, values, dtype)
-            columns.append(pl.Series(name, values, dtype=dtype, strict=True))
-    return pl.DataFrame(columns)
+            out.append(pl.Series(name, values, dtype=dtype, strict=True))
+    return pl.DataFrame(out)
 
 
 #: the Python types of each output column's values (``None`` as well: a null cell)
@@ -193,14 +211,14 @@ _PY_TYPES: dict[Any, frozenset[type]] = {
 }
 
 
-def _of_type(name: str, values: list[Any], dtype: Any) -> None:
+def _of_type(name: str, values: Sequence[Any], dtype: Any) -> None:
     """``TypeError`` unless every value is of the column's Python type (or ``None``)."""
     allowed = _PY_TYPES.get(dtype)
     if allowed is None or not allowed.issuperset(map(type, values)):
         raise TypeError(f"{name}: a value not of the column's type")
 
 
-def _list_column(name: str, cells: list[Any], dtype: pl.List) -> pl.Series:
+def _list_column(name: str, cells: Sequence[Any], dtype: pl.List) -> pl.Series:
     """A list column from its cells (lists, or ``None`` for a null cell), converted by Arrow
     in one call (about 0.07 µs a cell, against 1.8 for a Python pass over the cells, measured
     in session 12); ``TypeError`` for any other cell (a text would be split into letters) or
