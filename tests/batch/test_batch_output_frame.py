@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nenguide.batch.io import frame_of, transposed
-from nenguide.batch.rows import Assessed, Output, output_frame, output_rows
+from nenguide.batch.rows import (
+    Assessed,
+    Output,
+    output_columns_frame,
+    output_frame,
+    output_rows,
+)
 
 FLAT: dict[str, Any] = {
     "when": pl.Date,
@@ -60,9 +66,9 @@ def test_the_output_frame_is_the_frame_of_the_output_rows(
     out = _output(id_column)
     assessed = _assessed(flats, ids)
     want = frame_of(output_rows(assessed, id_column), out.schema)
-    got = output_frame(assessed, out)
-    assert got.schema == want.schema
-    assert got.equals(want)
+    for got in (output_columns_frame(assessed, out), output_frame(assessed, out)):
+        assert got.schema == want.schema
+        assert got.equals(want)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +87,8 @@ def test_a_row_the_columns_do_not_take_is_left_to_polars_as_before(change: dict[
         want: pl.DataFrame | None = frame_of(output_rows(assessed, "id"), out.schema)
     except pl.exceptions.PolarsError:
         want = None
+    with pytest.raises(TypeError):  # not by the columns
+        output_columns_frame(assessed, out)
     if want is None:
         with pytest.raises(pl.exceptions.PolarsError):
             output_frame(assessed, out)
@@ -95,6 +103,8 @@ def test_a_flat_row_without_a_column_is_left_to_polars_as_before() -> None:
     want = frame_of(output_rows(assessed, None), out.schema)
     assert want["flag"].to_list() == [True, None]
     assert output_frame(assessed, out).equals(want)
+    with pytest.raises(KeyError):  # not by the columns
+        output_columns_frame(assessed, out)
 
 
 def test_transposed_reads_each_name_of_each_row() -> None:

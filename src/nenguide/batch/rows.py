@@ -139,20 +139,27 @@ def as_output(res: RowsResult, out: Output) -> RowsResult:
 
 
 def output_frame(assessed: Sequence[Assessed], out: Output) -> pl.DataFrame:
-    """The output table's frame of ``assessed``: :func:`frame_of` of :func:`output_rows`,
-    built from the columns of the rows' parts (the row numbers, the ids, the flat rows'
-    columns) without making each output row as a dict first; rows :func:`frame_of` leaves to
-    Polars' own constructor (a missing key, a value of another type) go that way."""
-    names = list(out.schema)
-    head = 2 if out.id_column else 1  # "row", then the id column (when there is one)
+    """The output table's frame of ``assessed``: :func:`frame_of` of :func:`output_rows`.
+    Built by :func:`output_columns_frame` where it can; rows it does not take (a missing key,
+    a value of another type) go to :func:`frame_of`, which leaves them to Polars' own
+    constructor as before."""
     try:
-        columns: list[Sequence[Any]] = [[a.row for a in assessed]]
-        if out.id_column:
-            columns.append([a.id for a in assessed])
-        columns += transposed([a.flat for a in assessed], names[head:])
-        return frame_from_columns(columns, out.schema)
+        return output_columns_frame(assessed, out)
     except (KeyError, TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
         return frame_of(output_rows(assessed, out.id_column), out.schema)
+
+
+def output_columns_frame(assessed: Sequence[Assessed], out: Output) -> pl.DataFrame:
+    """:func:`output_frame` from the columns of the rows' parts (the row numbers, the ids,
+    the flat rows' columns), without making each output row as a dict first; ``KeyError`` or
+    ``TypeError`` for a flat row without one of the columns or with a value of another type."""
+    names = list(out.schema)
+    head = 2 if out.id_column else 1  # "row", then the id column (when there is one)
+    columns: list[Sequence[Any]] = [[a.row for a in assessed]]
+    if out.id_column:
+        columns.append([a.id for a in assessed])
+    columns += transposed([a.flat for a in assessed], names[head:])
+    return frame_from_columns(columns, out.schema)
 
 
 class _WrittenId(TypedDict):
