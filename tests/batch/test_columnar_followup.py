@@ -3,7 +3,7 @@ the engine's own step, case by case.
 
 The program runs the engine's follow-up decision once per distinct view of the case (numbers
 as their band between the step's tables' cut-offs) and dates the visits with the engine's own
-function once per decision and anchor. These tests check that each case gets what the
+function once per schedule chosen and anchor. These tests check that each case gets what the
 engine's step gives on that case (status, lifelong, rule, schedule text, every visit's date
 and exams, sources, issue codes and kinds, unconfirmed content), on the golden vignettes
 (each at its own date) and on generated cases, some given resection dates near month ends;
@@ -93,6 +93,9 @@ def test_every_case_gets_the_engines_answer_on_that_case(
         assert len(prog._seen) < len(cases) * 0.7
     if source == "cohort":  # cases without a resection date (or on one date) share a dating
         assert len(prog._dated) < len(cases) * 0.6
+        # and so do views that differ but choose the same schedule (dated by the schedule,
+        # not by the view: 690 datings for 1 168 views here; by the view it was 1 097)
+        assert len(prog._dated) < len(prog._seen) * 0.75
 
 
 def test_numbers_are_read_through_the_tables_cut_offs(prog: FollowUpProgram) -> None:

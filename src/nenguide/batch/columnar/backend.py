@@ -17,7 +17,7 @@ Per chunk:
    one with the same outcome of its table (:mod:`.workup`), the treatment step as it answered
    an earlier one with the same answers of its tables (:mod:`.treatment`), the follow-up
    decision as for an earlier case with the same view of it (:mod:`.followup`; the visits
-   dated once per decision and anchor).
+   dated once per schedule chosen and anchor).
    Each case's flat row is made then, without the last step.
 4. **Hereditary screening over the chunk** (:class:`~nenguide.batch.columnar.hereditary.
    HereditaryProgram`): the trigger table compiled to Polars, the engine's step run once per

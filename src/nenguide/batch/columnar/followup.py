@@ -13,7 +13,7 @@ replaced by its band between them (a range of candidates by the set of its bands
 
 So the decision runs once per distinct view, on the first case that has it (a context of its
 own), and later cases with the same view get its answer, issues and unconfirmed content.
-The dating is the engine's own function too, run once per decision and anchor (the
+The dating is the engine's own function too, run once per schedule chosen and anchor (the
 resection date, or none: the visits are then counted from the assessment date, the same for
 every case of the batch); its issues are replayed for each case. Nothing of the step's logic
 is written twice. tests/batch/test_columnar_followup.py and the batch's differential test compare
@@ -117,13 +117,23 @@ class FollowUpProgram:
         key: tuple[Any, ...] | None,
     ) -> FollowUp:
         """The engine's :func:`dated_schedule` of ``planned`` (the decision of view ``key``),
-        once per decision and anchor: what it reads besides the decision is the resection
-        date and the assessment date (and the context's package and language, the same for
-        the whole batch; the batch's contexts make no notes)."""
+        once per schedule chosen and anchor: what it reads is the decision's :class:`Planned`
+        (the schedule's name, its row, the sources and the extra exams' rows; rows known by
+        their ids, unique in a package), the resection date and the assessment date (and the
+        context's package and language, the same for the whole batch; the batch's contexts
+        make no notes). Views that differ but choose the same schedule share it: 5 580
+        datings instead of 8 566 for 20 000 generated cases (session 14)."""
         if key is None or ctx.notes:
             return dated_schedule(ctx, facts, planned, as_of)
         bk: Mapping[str, Any] = getattr(facts, "extra", {})
-        dkey = (key, bk.get("resection_date"), as_of)
+        dkey = (
+            planned.name,
+            planned.row.id,
+            planned.sources,
+            tuple([row.id for row in planned.extra_exams]),
+            bk.get("resection_date"),
+            as_of,
+        )
         hit = self._dated.get(dkey)
         if hit is None:
             n = len(ctx.issues)
