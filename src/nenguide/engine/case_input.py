@@ -9,6 +9,7 @@ Unknown stays ``None``: a finding that is not recorded is never ``False``.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from nenguide.engine.case_items import any_of, done_tokens, germline_input
@@ -58,6 +59,27 @@ _SYM_FACT = {s: f"sym_{s.value}" for s in Symptom}
 def clinical_input(case: Case, cl: Clinical) -> dict[str, Any]:
     """Symptoms (``sym_*``), history (``hx_*``), patient, resection, SSTR imaging, gastrin,
     prior therapies and family history as facts (``cl``: the case's clinical section)."""
+    ecog, age, tumours = case.patient.ecog, case.patient.age_years, case.tumour.number_of_tumours
+    if not cl.model_fields_set:
+        # a section not given (or given empty): every field at its default, so every fact is
+        # what an empty section gives (worked out once, :func:`_empty_section`), but the
+        # patient's and the tumour's, which are read from outside the section
+        f = dict(_empty_section())
+        f["ecog"], f["age_years"], f["number_of_tumours"] = ecog, age, tumours
+        return f
+    return _section(cl, ecog, age, tumours)
+
+
+@cache
+def _empty_section() -> dict[str, Any]:
+    """:func:`clinical_input`'s facts for an empty clinical section (the patient's and the
+    tumour's unknown), in its order; copied, never handed out."""
+    return _section(Clinical(), None, None, None)
+
+
+def _section(cl: Clinical, ecog: Any, age: Any, tumours: Any) -> dict[str, Any]:
+    """:func:`clinical_input` of section ``cl``, with the patient's ECOG and age and the
+    tumour count."""
     f: dict[str, Any] = {_SYM_FACT[k]: v for k, v in cl.symptoms.items()}
     # every history item is a fact; not recorded = unknown
     f.update(zip(_HX_NAMES, map(cl.history.get, _HX_ITEMS), strict=True))
@@ -68,9 +90,9 @@ def clinical_input(case: Case, cl: Clinical) -> dict[str, Any]:
     f["egfr_ml_min"] = cl.egfr_ml_min
     f["egfr"] = cl.egfr_ml_min
     f["echo_done"] = any(i.kind is InvestigationKind.echocardiography for i in cl.investigations)
-    f["ecog"] = case.patient.ecog
-    f["age_years"] = case.patient.age_years
-    f["number_of_tumours"] = case.tumour.number_of_tumours
+    f["ecog"] = ecog
+    f["age_years"] = age
+    f["number_of_tumours"] = tumours
     f["carcinoid_heart_disease"] = cl.history.get(History.carcinoid_heart_disease)
     # a hereditary syndrome diagnosed clinically: one more route to the feature facts (the
     # tables); not recorded adds no route (false), so the feature rows decide as before

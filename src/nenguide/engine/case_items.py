@@ -52,6 +52,8 @@ def germline_input(
     patient carries a variant in, in the order recorded. Which results make a carrier is the
     table of role ``germline_carrier``, evaluated once per result (``clinical.germline``)
     (inputs ``germline_gene``, ``germline_result``); without it a result decides nothing."""
+    if not results:  # none recorded: no result makes a carrier (any_of of none is false)
+        return {"carrier": False, "carrier_men1": False, "carrier_vhl": False}, ()
     table_id = _fact_table(ctx, "germline_carrier")
     verdicts: list[tuple[str, bool | None]] = []
     for g in results:
