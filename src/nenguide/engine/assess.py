@@ -151,14 +151,24 @@ def expiry_notice(ctx: Context, as_of: dt.date) -> bool:
     man = ctx.kb.manifest
     expired = as_of > man.valid_until
     if expired:
-        ctx.issue(
-            "GUIDELINE_PAST_VALID_UNTIL",
-            "guideline",
-            [],
-            guideline=ctx.text(f"guideline_title.{man.id}"),
-            valid_until=man.valid_until.isoformat(),
-            as_of=as_of.isoformat(),
-        )
+        n = len(ctx.issues)
+
+        def make() -> Any:
+            ctx.issue(
+                "GUIDELINE_PAST_VALID_UNTIL",
+                "guideline",
+                [],
+                guideline=ctx.text(f"guideline_title.{man.id}"),
+                valid_until=man.valid_until.isoformat(),
+                as_of=as_of.isoformat(),
+            )
+            return ctx.issues[-1]
+
+        # memoised as a whole by the language and the date (the issue's own memo key needs
+        # its details worked out first: the title's text, the dates as text)
+        issue = ctx.shared(("expiry_notice", ctx.lang, as_of), make)
+        if len(ctx.issues) == n:  # from the memo
+            ctx.issues.append(issue)
     return expired
 
 
