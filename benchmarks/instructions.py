@@ -28,6 +28,7 @@ import argparse
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,8 @@ def main() -> int:
         _engine_pass(args.engine_pass, args.cases)
         return 0
 
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
     small, large = sorted(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         source = args.input
