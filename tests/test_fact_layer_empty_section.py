@@ -1,8 +1,9 @@
-"""The fact layer on a case without a clinical section (issue 7, speed): the facts of an
-empty section are worked out once (``case_input._empty_section``) and the patient's and the
-tumour's own read per case; a case without germline results makes no carrier without
-evaluating anything. These must give what the general path gives, key order included (the
-fact layer's trace shows the facts in their order)."""
+"""The fact layer on a case with an empty clinical section (issue 7, speed): a section equal to
+an empty one (not given, or every field given at its default) reads as the facts of an empty
+section, worked out once (``case_input._empty_section``), with the patient's and the tumour's
+own read per case; a case without germline results makes no carrier without evaluating
+anything. These must give what the general path (``case_input._section``) gives, key order
+included (the fact layer's trace shows the facts in their order)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nenguide import assess
-from nenguide.engine.case_input import clinical_input
+from nenguide.engine.case_input import _section, clinical_input
 from nenguide.engine.case_items import any_of
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import case_facts
@@ -43,19 +44,23 @@ _tumours = st.none() | st.integers(min_value=1, max_value=5)
 
 
 @settings(max_examples=40, deadline=None)
-@given(_ecog, _age, _tumours)
-def test_an_absent_section_gives_the_facts_of_an_empty_one_given(
-    ecog: int | None, age: int | None, tumours: int | None
+@given(_ecog, _age, _tumours, st.sampled_from([None, {}, {"symptoms": {}, "labs": []}]))
+def test_an_empty_section_gives_what_the_general_path_gives(
+    ecog: int | None, age: int | None, tumours: int | None, section: dict[str, Any] | None
 ) -> None:
-    absent = parse_case(_case(ecog, age, tumours))
-    # a field given (at its default) takes the general path
-    given_ = parse_case(_case(ecog, age, tumours, clinical={"symptoms": {}}))
-    assert not absent.clinical.model_fields_set
-    assert given_.clinical.model_fields_set
-    got = clinical_input(absent, absent.clinical)
-    want = clinical_input(given_, given_.clinical)
+    more = {} if section is None else {"clinical": section}
+    case = parse_case(_case(ecog, age, tumours, **more))
+    got = clinical_input(case, case.clinical)
+    want = _section(case.clinical, ecog, age, tumours)
     assert list(got.items()) == list(want.items())  # values and order
     assert (got["ecog"], got["age_years"], got["number_of_tumours"]) == (ecog, age, tumours)
+
+
+def test_a_section_with_a_field_not_at_its_default_takes_the_general_path() -> None:
+    case = parse_case(_case(1, 50, None, clinical={"symptoms": {"flushing": True}}))
+    got = clinical_input(case, case.clinical)
+    assert got["sym_flushing"] is True
+    assert list(got.items()) == list(_section(case.clinical, 1, 50, None).items())
 
 
 def test_the_empty_sections_facts_are_copied_not_shared() -> None:

@@ -60,24 +60,29 @@ def clinical_input(case: Case, cl: Clinical) -> dict[str, Any]:
     """Symptoms (``sym_*``), history (``hx_*``), patient, resection, SSTR imaging, gastrin,
     prior therapies and family history as facts (``cl``: the case's clinical section)."""
     ecog, age, tumours = case.patient.ecog, case.patient.age_years, case.tumour.number_of_tumours
-    if not cl.model_fields_set:
-        # a section not given (or given empty): every field at its default, so every fact is
-        # what an empty section gives (worked out once, :func:`_empty_section`), but the
-        # patient's and the tumour's, which are read from outside the section
+    if cl == _EMPTY:
+        # a section not given, or given with every field at its default (0.8 µs to compare,
+        # 7.8 to reshape): every fact is what an empty section gives (worked out once,
+        # :func:`_empty_section`), but the patient's and the tumour's, read from outside it
         f = dict(_empty_section())
         f["ecog"], f["age_years"], f["number_of_tumours"] = ecog, age, tumours
         return f
     return _section(cl, ecog, age, tumours)
 
 
+_EMPTY = Clinical()
+
+
 @cache
 def _empty_section() -> dict[str, Any]:
     """:func:`clinical_input`'s facts for an empty clinical section (the patient's and the
     tumour's unknown), in its order; copied, never handed out."""
-    return _section(Clinical(), None, None, None)
+    return _section(_EMPTY, None, None, None)
 
 
-def _section(cl: Clinical, ecog: Any, age: Any, tumours: Any) -> dict[str, Any]:
+def _section(
+    cl: Clinical, ecog: int | None, age: int | None, tumours: int | None
+) -> dict[str, Any]:
     """:func:`clinical_input` of section ``cl``, with the patient's ECOG and age and the
     tumour count."""
     f: dict[str, Any] = {_SYM_FACT[k]: v for k, v in cl.symptoms.items()}
