@@ -2,17 +2,21 @@
 
 The machines here change speed from second to second (session 14: the reference workload
 between 39 and 72 ms within 25 s), so a change of a few per cent cannot be seen in seconds.
-``valgrind --tool=callgrind`` counts the instructions a process executes: the same count for
-the same code and input, whatever else the machine is doing (hash randomisation is fixed with
-``PYTHONHASHSEED=0``). Not a replacement for the timed benchmarks (instructions are not time:
-memory stalls do not show), but a steady measure of a change.
+``valgrind --tool=callgrind`` counts the instructions a process executes, whatever else the
+machine is doing (hash randomisation is fixed with ``PYTHONHASHSEED=0``). The count is nearly,
+not exactly, the same from run to run: the same code's whole process differed by ~0.2 % between
+two runs in session 14 (start-up, and caches keyed by object identity, follow the memory's
+layout), so each measure below is a difference taken over enough work to keep that small. Not
+a replacement for the timed benchmarks (instructions are not time: memory stalls do not show),
+but a steady measure of a change.
 
 For each source tree given (``--src``, e.g. a worktree of the session's start and ``src``;
 default: the installed package), in one run, two processes at a time:
 
 * **engine**: ``--cases`` of ``bench_assess.py``'s generated cases assessed twice (the memo
-  filled), then once more warm, or once more each with an empty memo (cold); the instructions
-  of that last pass, per case, are the difference with the same script without it;
+  filled), then ``--warm-passes`` more times warm, or once more each with an empty memo
+  (cold); the instructions of those passes, per case and pass, are the difference with the
+  same script without them;
 * **batch**: ``nenguide batch --processes 1`` on the first ``--rows`` lines (two sizes) of a
   JSON Lines file of generated cases (``--input``; default: ``nenguide synth`` of the larger
   size, seed 2); a row's instructions are the difference between the two sizes over the rows
@@ -40,8 +44,8 @@ AS_OF = "2026-11-23"
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
-def _engine_pass(mode: str, n: int) -> None:
-    """Run inside callgrind: the setup, then the pass ``mode`` (none, warm or cold)."""
+def _engine_pass(mode: str, n: int, warm_passes: int) -> None:
+    """Run inside callgrind: the setup, then the passes ``mode`` (none, warm or cold)."""
     sys.path.insert(0, str(HERE))
     from bench_assess import generate
     from nenguide import assess, load_knowledge
@@ -53,10 +57,14 @@ def _engine_pass(mode: str, n: int) -> None:
     for _ in range(2):
         for c in cases:
             assess(c, kb, as_of=as_of)
-    for c in cases if mode != "none" else ():
-        if mode == "cold":
+    if mode == "warm":
+        for _ in range(warm_passes):
+            for c in cases:
+                assess(c, kb, as_of=as_of)
+    elif mode == "cold":
+        for c in cases:
             kb.memo.clear()
-        assess(c, kb, as_of=as_of)
+            assess(c, kb, as_of=as_of)
 
 
 def _count(src: str | None, argv: list[str]) -> int:
@@ -76,12 +84,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", nargs="+", default=[""], help="source trees (default: installed)")
     ap.add_argument("--cases", type=int, default=300, help="engine: cases per pass")
+    ap.add_argument("--warm-passes", type=int, default=5, help="engine: warm passes")
     ap.add_argument("--rows", type=int, nargs=2, default=[2000, 10000], help="batch: two sizes")
     ap.add_argument("--input", help="batch: JSON Lines of generated cases (default: synth)")
     ap.add_argument("--engine-pass", choices=["none", "warm", "cold"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.engine_pass:  # the child run under callgrind
-        _engine_pass(args.engine_pass, args.cases)
+        _engine_pass(args.engine_pass, args.cases, args.warm_passes)
         return 0
 
     if shutil.which("valgrind") is None:
@@ -107,7 +116,8 @@ def main() -> int:
         jobs = {}
         for src in args.src:
             for mode in ("none", "warm", "cold"):
-                jobs[(src, mode)] = [me, "--engine-pass", mode, "--cases", str(args.cases)]
+                jobs[(src, mode)] = [me, "--engine-pass", mode, "--cases", str(args.cases),
+                                     "--warm-passes", str(args.warm_passes)]  # fmt: skip
             for size in (small, large):
                 out = f"{tmp}/out-{len(jobs)}.parquet"
                 jobs[(src, size)] = ["-m", "nenguide", "batch", inputs[size], out,
@@ -118,7 +128,7 @@ def main() -> int:
     print("| source | warm, a case | cold, a case | batch, a row |\n|---|---:|---:|---:|")
     for src in args.src:
         none = counts[(src, "none")]
-        warm = (counts[(src, "warm")] - none) / args.cases
+        warm = (counts[(src, "warm")] - none) / args.cases / args.warm_passes
         cold = (counts[(src, "cold")] - none) / args.cases
         row = (counts[(src, large)] - counts[(src, small)]) / (large - small)
         print(f"| {src or 'installed'} | {warm:,.0f} | {cold:,.0f} | {row:,.0f} |")
