@@ -114,3 +114,7 @@ def test_transposed_reads_each_name_of_each_row() -> None:
     assert [list(c) for c in transposed([], ["a", "b"])] == [[], []]
     with pytest.raises(KeyError):
         transposed([{"a": 1}], ["a", "b"])
+    # absent: a row without a name reads None there (the fact frame's facts)
+    got = transposed([{"a": 1}, {"b": 2}], ["a", "b"], absent=True)
+    assert [list(c) for c in got] == [[1, None], [None, 2]]
+    assert [list(c) for c in transposed([], ["a"], absent=True)] == [[]]

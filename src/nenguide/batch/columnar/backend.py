@@ -56,6 +56,7 @@ from nenguide.batch.flatten import (
     hereditary_columns,
     issue_columns,
 )
+from nenguide.batch.io import transposed
 from nenguide.engine import ranges
 from nenguide.engine.assess import expiry_notice, steps_before_hereditary
 from nenguide.engine.case_reported import reported_input
@@ -118,7 +119,7 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
     # the facts read as they are: each case's values read at once, then split into columns
     # (a pass over the cases per column touched every case's facts once per column)
     read = [name for name in prog.inputs if name not in derived]
-    values = dict(zip(read, _columns(facts, read), strict=True))
+    values = dict(zip(read, transposed(facts, read, absent=True), strict=True))
     for name, dtype in prog.inputs.items():
         if name in derived:
             cols[name] = pl.Series(name, derived[name], dtype=dtype)
@@ -126,14 +127,6 @@ def fact_frame(prog: CoreProgram, facts: Sequence[Mapping[str, Any]],
         cols[name] = typed_column(name, values[name], dtype, fallback)
     cols["_fallback"] = pl.Series("_fallback", fallback, dtype=pl.Boolean())
     return pl.DataFrame(list(cols.values()))
-
-
-def _columns(facts: Sequence[Mapping[str, Any]], names: list[str]) -> list[list[Any]]:
-    """The values of each of ``names`` in ``facts`` (``None`` where a mapping has none), a
-    list per name."""
-    if not facts:
-        return [[] for _ in names]
-    return [list(col) for col in zip(*[tuple(map(f.get, names)) for f in facts], strict=True)]
 
 
 _RULE_IDS = itemgetter("rule_ids")

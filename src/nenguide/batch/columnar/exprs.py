@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -35,7 +36,7 @@ def fits(v: Any, dtype: pl.DataType) -> bool:
     return t is str
 
 
-def plain_column(name: str, vals: list[Any], dtype: pl.DataType) -> pl.Series | None:
+def plain_column(name: str, vals: Sequence[Any], dtype: pl.DataType) -> pl.Series | None:
     """Column ``name`` of ``vals`` as ``dtype`` when every value fits it (:func:`fits`), built
     at once; ``None`` when one does not (of another type, out of the type's range, a
     non-finite number): the caller reads the values one by one."""
@@ -50,7 +51,9 @@ def plain_column(name: str, vals: list[Any], dtype: pl.DataType) -> pl.Series | 
     return None
 
 
-def typed_column(name: str, vals: list[Any], dtype: pl.DataType, fallback: list[bool]) -> pl.Series:
+def typed_column(
+    name: str, vals: Sequence[Any], dtype: pl.DataType, fallback: list[bool]
+) -> pl.Series:
     """Column ``name`` of ``vals`` as ``dtype``; a value that does not fit it (:func:`fits`)
     is left out (null) and its row marked in ``fallback`` (the engine decides that row)."""
     col = plain_column(name, vals, dtype)
