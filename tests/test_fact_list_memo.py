@@ -2,7 +2,9 @@
 one look-up gives the facts its ten tables set and their trace entries. These tests check that
 a case given the list's answer from the memo (filled by other cases) gets the same facts and
 the same trace as with an empty memo, that answers are shared, and that the key holds every
-value the list's tables read but the facts an earlier table of the list sets."""
+value the list's tables read but the facts an earlier table of the list sets. The ``pathway``
+list (phase 2) is memoised by runs of tables that read no number
+(engine.fact_layer._first_tables_by_run): the same checks for its runs."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import (
     _first_tables,
     _first_tables_as_one,
+    _first_tables_by_run,
     _list_inputs,
+    _list_runs,
     case_facts,
 )
 from nenguide.engine.kb import Knowledge
@@ -118,3 +122,65 @@ def test_each_value_the_list_reads_gets_its_own_answer(kb: Knowledge) -> None:
                 assert (got, got_ctx.trace) == (want, want_ctx.trace), (name, v)
                 checked += 1
     assert checked > 1000
+
+
+def test_the_pathway_list_runs_cover_it_in_order(kb: Knowledge) -> None:
+    """Each table of list ``pathway`` once, in the list's order; a table that reads a number
+    alone; each run of more than one table reads no number, and its key holds every value
+    its tables read but the facts an earlier table of the run sets."""
+    ctx = Context(kb, "en")
+    ids, _ = _list_inputs(ctx, "pathway")
+    runs = _list_runs(ctx, "pathway")
+    assert tuple(t for run, _ in runs for t in run) == ids
+    assert any(names is not None for _, names in runs)  # something is memoised as a whole
+    for run, names in runs:
+        reads_number = [
+            any(i.type == "number" for i in kb.tables[t].spec.inputs.values()) for t in run
+        ]
+        if names is None:
+            assert len(run) == 1
+            continue
+        assert len(run) > 1 and not any(reads_number)
+        set_before: set[str] = set()
+        for table_id in run:
+            table = kb.tables[table_id]
+            assert set(table.names) - set_before <= set(names), table_id
+            set_before.add(table.output)
+    # the number the package's list reads (the tumour size) is looked up table by table
+    assert any(names is None and "size_cm" in kb.tables[run[0]].names for run, names in runs)
+
+
+def test_the_pathway_list_by_runs_sets_what_table_by_table_sets(kb: Knowledge) -> None:
+    """Variants of the inputs of list ``pathway`` (every value generated cases show for each
+    input, unknown, and true and false for a yes/no fact), one after the other on one memo:
+    each gets the facts and trace entries, in order, that the list's tables give one by one."""
+    kb = replace(kb, memo={})  # a memo of its own: the variants are no real cases
+    ctx0 = Context(kb, "en")
+    _, names = _list_inputs(ctx0, "pathway")
+    bases = [dict(case_facts(Context(kb, "en"), case)) for case in _cases(200, seed=73)]
+    values: dict[str, set[Any]] = {n: {None} for n in names}
+    domain = {
+        n: i for t in _list_inputs(ctx0, "pathway")[0] for n, i in kb.tables[t].spec.inputs.items()
+    }
+    for n in names:
+        spec = domain[n]
+        if spec.type == "bool":
+            values[n] |= {True, False}
+        elif spec.type == "enum":
+            values[n] |= set(spec.values or ())
+        else:
+            values[n] |= {0.5, 0.9, 1.0, 1.5, 2.0, 3.0}
+    checked = 0
+    for base in bases[:20]:
+        for name in names:
+            for v in sorted(values[name], key=repr):
+                variant = {**base, name: v}
+                got_ctx, want_ctx = Context(kb, "en"), Context(kb, "en")
+                got, want = dict(variant), dict(variant)
+                _first_tables_by_run(got_ctx, got, "pathway")
+                _first_tables(want_ctx, want, "pathway")
+                assert (got, got_ctx.trace) == (want, want_ctx.trace), (name, v)
+                checked += 1
+    assert checked > 500
+    # runs were answered from the memo (the variants share most of their values)
+    assert sum(1 for k in kb.memo if k[0] == "fact_list") < checked

@@ -27,8 +27,8 @@ of a knowledge table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from nenguide.engine.case_input import (
     carrier_input,
@@ -48,6 +48,7 @@ from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenDict
 
 STEP = "facts"
+_T = TypeVar("_T")
 
 
 class Facts(FrozenDict):
@@ -133,10 +134,30 @@ def _first_tables_as_one(ctx: Context, values: dict[str, Any], role: str) -> Non
     by table: the facts the list sets and its tables' trace entries are a pure function of
     the values the list reads (:func:`_list_inputs`). For list ``case``, whose inputs are
     mostly items recorded or not (symptoms, history, relatives): 156 distinct sets of its 40
-    inputs in 20 000 generated cases, so one look-up replaces ten. (List ``pathway`` reads the
-    numbers of the case: nearly every case has a set of its own, and the memo would only
-    fill up.)"""
+    inputs in 20 000 generated cases, so one look-up replaces ten."""
     ids, names = _list_inputs(ctx, role)
+    _as_one(ctx, values, ids, names)
+
+
+def _first_tables_by_run(ctx: Context, values: dict[str, Any], role: str) -> None:
+    """:func:`_first_tables` for a list some of whose tables read a number of the case (list
+    ``pathway``: the tumour size), which nearly every case has a value of its own of: each
+    run of tables that read no number is memoised as a whole (:func:`_as_one`), and each
+    table that reads one is looked up alone (:func:`_list_runs`). The facts set and the trace
+    entries, in their order, are those of :func:`_first_tables`."""
+    for ids, names in _list_runs(ctx, role):
+        if names is None:  # one table, looked up alone
+            res = ctx.first(STEP, ids[0], values)
+            values[res.table.output] = res.value if res.decided else None
+        else:
+            _as_one(ctx, values, ids, names)
+
+
+def _as_one(
+    ctx: Context, values: dict[str, Any], ids: tuple[str, ...], names: tuple[str, ...]
+) -> None:
+    """Tables ``ids`` of the fact layer, in order, each setting its output fact, memoised as a
+    whole by ``names``: every value they read but the facts an earlier one of them sets."""
     n = len(ctx.trace)
 
     def run() -> tuple[tuple[tuple[str, Any], ...], tuple[Any, ...]]:
@@ -148,8 +169,8 @@ def _first_tables_as_one(ctx: Context, values: dict[str, Any], role: str) -> Non
             out.append((res.table.output, v))
         return tuple(out), tuple(ctx.trace[n:])
 
-    # the list's tables in the key too: a copy of the package may bind other tables to it
-    set_, entries = ctx.shared(("fact_list", role, ids, *map(values.get, names)), run)
+    # the tables in the key too: a copy of the package may bind other tables to the list
+    set_, entries = ctx.shared(("fact_list", ids, *map(values.get, names)), run)
     if len(ctx.trace) == n:  # from the memo: the facts it sets and its tables' trace entries
         values.update(set_)
         ctx.trace.extend(entries)
@@ -160,21 +181,67 @@ def _list_inputs(ctx: Context, role: str) -> tuple[tuple[str, ...], tuple[str, .
     tables but the facts an earlier table of the list sets (package data, worked out once
     per package; kept with the tables and pathway it was read from, as an edited copy of the
     package shares ``package_cache``)."""
+    return _package_data(ctx, ("fact_list_inputs", role), lambda: _inputs(ctx, role))
+
+
+def _list_runs(
+    ctx: Context, role: str
+) -> tuple[tuple[tuple[str, ...], tuple[str, ...] | None], ...]:
+    """The tables of fact list ``role`` in order, as runs: a table that reads a number (an
+    input of type ``number``) alone, with ``None`` for its names; each stretch of tables
+    between them that read none, with the values it reads (as :func:`_list_inputs`); a
+    stretch of one table is looked up alone too. Package data, worked out once per package."""
+
+    def runs() -> tuple[tuple[tuple[str, ...], tuple[str, ...] | None], ...]:
+        out: list[tuple[tuple[str, ...], tuple[str, ...] | None]] = []
+        stretch: list[str] = []
+
+        def close() -> None:
+            if len(stretch) > 1:
+                out.append((tuple(stretch), _names(ctx, stretch)))
+            elif stretch:
+                out.append(((stretch[0],), None))
+            stretch.clear()
+
+        for table_id in _inputs(ctx, role)[0]:
+            inputs = ctx.kb.tables[table_id].spec.inputs.values()
+            if all(i.type != "number" for i in inputs):
+                stretch.append(table_id)
+            else:
+                close()
+                out.append(((table_id,), None))
+        close()
+        return tuple(out)
+
+    return _package_data(ctx, ("fact_list_runs", role), runs)
+
+
+def _package_data(ctx: Context, key: tuple[str, str], make: Callable[[], _T]) -> _T:
+    """``make()``, worked out once per package and kept with the tables and pathway it was
+    read from (an edited copy of the package shares ``package_cache``)."""
     kb = ctx.kb
-    key = ("fact_list_inputs", role)
     hit = kb.package_cache.get(key)
     if hit is not None and hit[0] is kb.tables and hit[1] is kb.pathway:
         return hit[2]  # type: ignore[no-any-return]
-    ids = tuple(kb.pathway.tables(STEP, role))
+    found = make()
+    kb.package_cache[key] = (kb.tables, kb.pathway, found)
+    return found
+
+
+def _inputs(ctx: Context, role: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    ids = tuple(ctx.kb.pathway.tables(STEP, role))
+    return ids, _names(ctx, ids)
+
+
+def _names(ctx: Context, ids: Sequence[str]) -> tuple[str, ...]:
+    """Every input of tables ``ids`` but the facts an earlier one of them sets, each once."""
     set_before: set[str] = set()
     names: list[str] = []
     for table_id in ids:
-        table = kb.tables[table_id]
+        table = ctx.kb.tables[table_id]
         names += [n for n in table.names if n not in set_before and n not in names]
         set_before.add(table.output)
-    found = (ids, tuple(names))
-    kb.package_cache[key] = (kb.tables, kb.pathway, found)
-    return found
+    return tuple(names)
 
 
 def _count(ctx: Context, table_id: str, values: Mapping[str, Any]) -> tuple[int, int]:
@@ -263,7 +330,7 @@ def pathway_facts(
     ctx.note(STEP, None, f, ["reshaped from the classification and the functional syndromes"])
     # one working dict for the whole phase (the facts of phase 1 are never changed)
     values = {**facts, **f}
-    _first_tables(ctx, values, "pathway")
+    _first_tables_by_run(ctx, values, "pathway")
     table_id = _role(ctx, "men1_major")
     if table_id is not None:  # the MEN1 major manifestations that apply are counted
         known, unknown = _count(ctx, table_id, values)
