@@ -218,3 +218,32 @@ def test_gastrin_status_does_not_depend_on_the_unit(pmol: float, unit: str) -> N
                       {"analyte": "gastric_ph", "value": 1.0, "unit": "[pH]"}]})  # fmt: skip
     if abs(pg_ml - 200) > 1e-6 and abs(pg_ml - 1000) > 1e-6:
         assert syndromes(a)["gastrinoma"]["status"] == syndromes(b)["gastrinoma"]["status"]
+
+
+def test_an_edited_package_reads_its_own_triggers() -> None:
+    """The syndrome tables' triggers are read once per package and kept with the tables they
+    were read from: a copy of the package with one table's triggers edited (sharing the
+    package's ``package_cache``, as a mutant does) reads its own, and the package its own
+    again; a flushing case triggers the carcinoid syndrome in one and not in the other."""
+    from dataclasses import replace
+
+    from nenguide.engine.syndromes import _syndrome_tables
+    from nenguide.engine.tables import compile_table
+
+    kb = load_knowledge()
+    before = _syndrome_tables(kb)
+    (tid,) = [t[0] for t in before[0] if t[1] == "carcinoid_syndrome"]
+    table = kb.tables[tid]
+    params = {**table.spec.parameters, "triggers": {"history": ["carcinoid_heart_disease"]}}
+    edited_table = compile_table(table.spec.model_copy(update={"parameters": params}))
+    edited = replace(kb, tables={**kb.tables, tid: edited_table}, memo={})
+    assert edited.package_cache is kb.package_cache
+    got = {t[0]: t for t in _syndrome_tables(edited)[0]}[tid]
+    assert (got[3], got[4], got[5]) == ((), (), ("hx_carcinoid_heart_disease",))
+    assert _syndrome_tables(kb) == before
+    case = parse_case({**BASE, "clinical": {"symptoms": {"flushing": True}}})
+    names = [
+        [s["syndrome"] for s in nenguide.assess(case, k, as_of=AS_OF).functional_syndromes]
+        for k in (kb, edited)
+    ]
+    assert "carcinoid_syndrome" in names[0] and "carcinoid_syndrome" not in names[1]
