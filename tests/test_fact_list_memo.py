@@ -9,6 +9,7 @@ list (phase 2) is memoised by runs of tables that read no number
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -110,18 +111,32 @@ def test_each_value_the_list_reads_gets_its_own_answer(kb: Knowledge) -> None:
         if values <= {True, False, None}:
             values |= {True, False}
         seen[n] = values
+    checked = _variants_agree(kb, bases[:25], seen, "case", _first_tables_as_one)
+    assert checked > 1000
+
+
+def _variants_agree(
+    kb: Knowledge,
+    bases: list[dict[str, Any]],
+    values: dict[str, set[Any]],
+    role: str,
+    memoised: Callable[[Context, dict[str, Any], str], None],
+) -> int:
+    """Each of ``bases`` with one input of list ``role`` set to each of its ``values``, one
+    after the other on one memo: ``memoised`` sets the facts and trace entries, in order, that
+    the list's tables give one by one. Returns how many variants were checked."""
     checked = 0
-    for base in bases[:25]:
-        for name in names:
-            for v in sorted(seen[name], key=repr):
+    for base in bases:
+        for name, vs in values.items():
+            for v in sorted(vs, key=repr):
                 variant = {**base, name: v}
                 got_ctx, want_ctx = Context(kb, "en"), Context(kb, "en")
                 got, want = dict(variant), dict(variant)
-                _first_tables_as_one(got_ctx, got, "case")
-                _first_tables(want_ctx, want, "case")
+                memoised(got_ctx, got, role)
+                _first_tables(want_ctx, want, role)
                 assert (got, got_ctx.trace) == (want, want_ctx.trace), (name, v)
                 checked += 1
-    assert checked > 1000
+    return checked
 
 
 def test_the_pathway_list_runs_cover_it_in_order(kb: Knowledge) -> None:
@@ -170,17 +185,7 @@ def test_the_pathway_list_by_runs_sets_what_table_by_table_sets(kb: Knowledge) -
             values[n] |= set(spec.values or ())
         else:
             values[n] |= {0.5, 0.9, 1.0, 1.5, 2.0, 3.0}
-    checked = 0
-    for base in bases[:20]:
-        for name in names:
-            for v in sorted(values[name], key=repr):
-                variant = {**base, name: v}
-                got_ctx, want_ctx = Context(kb, "en"), Context(kb, "en")
-                got, want = dict(variant), dict(variant)
-                _first_tables_by_run(got_ctx, got, "pathway")
-                _first_tables(want_ctx, want, "pathway")
-                assert (got, got_ctx.trace) == (want, want_ctx.trace), (name, v)
-                checked += 1
+    checked = _variants_agree(kb, bases[:20], values, "pathway", _first_tables_by_run)
     assert checked > 500
     # runs were answered from the memo (the variants share most of their values)
     assert sum(1 for k in kb.memo if k[0] == "fact_list") < checked
