@@ -45,6 +45,14 @@ def _fact_table(ctx: Context, role: str) -> str | None:
     return binding.tables.get(role) if binding is not None else None
 
 
+#: the carrier facts, each with the gene whose results it reads (``None``: any gene)
+_CARRIER_FACTS: dict[str, str | None] = {
+    "carrier": None,
+    "carrier_men1": "MEN1",
+    "carrier_vhl": "VHL",
+}
+
+
 def germline_input(
     ctx: Context, results: Sequence[GermlineResult]
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -53,7 +61,7 @@ def germline_input(
     table of role ``germline_carrier``, evaluated once per result (``clinical.germline``)
     (inputs ``germline_gene``, ``germline_result``); without it a result decides nothing."""
     if not results:  # none recorded: no result makes a carrier (any_of of none is false)
-        return {"carrier": False, "carrier_men1": False, "carrier_vhl": False}, ()
+        return dict.fromkeys(_CARRIER_FACTS, False), ()
     table_id = _fact_table(ctx, "germline_carrier")
     verdicts: list[tuple[str, bool | None]] = []
     for g in results:
@@ -65,9 +73,8 @@ def germline_input(
             verdict = res.value if res.decided and isinstance(res.value, bool) else None
         verdicts.append((g.gene.value, verdict))
     f = {
-        "carrier": any_of(v for _, v in verdicts),
-        "carrier_men1": any_of(v for gene, v in verdicts if gene == "MEN1"),
-        "carrier_vhl": any_of(v for gene, v in verdicts if gene == "VHL"),
+        name: any_of(v for g, v in verdicts if gene is None or g == gene)
+        for name, gene in _CARRIER_FACTS.items()
     }
     return f, tuple(dict.fromkeys(gene for gene, v in verdicts if v is True))
 

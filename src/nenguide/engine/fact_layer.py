@@ -27,8 +27,9 @@ of a knowledge table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from itertools import groupby
+from typing import Any
 
 from nenguide.engine.case_input import (
     carrier_input,
@@ -48,7 +49,6 @@ from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenDict
 
 STEP = "facts"
-_T = TypeVar("_T")
 
 
 class Facts(FrozenDict):
@@ -178,54 +178,35 @@ def _as_one(
 
 def _list_inputs(ctx: Context, role: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The tables of fact list ``role`` and the values the list reads: every input of its
-    tables but the facts an earlier table of the list sets (package data, worked out once
-    per package; kept with the tables and pathway it was read from, as an edited copy of the
-    package shares ``package_cache``)."""
-    return _package_data(ctx, ("fact_list_inputs", role), lambda: _inputs(ctx, role))
+    tables but the facts an earlier table of the list sets (package data:
+    :meth:`Knowledge.derived`)."""
+    return ctx.kb.derived(("fact_list_inputs", role), lambda: _inputs(ctx, role))
 
 
 def _list_runs(
     ctx: Context, role: str
 ) -> tuple[tuple[tuple[str, ...], tuple[str, ...] | None], ...]:
-    """The tables of fact list ``role`` in order, as runs: a table that reads a number (an
-    input of type ``number``) alone, with ``None`` for its names; each stretch of tables
-    between them that read none, with the values it reads (as :func:`_list_inputs`); a
-    stretch of one table is looked up alone too. Package data, worked out once per package."""
+    """The tables of fact list ``role`` in order, as runs: each stretch of two or more tables
+    that read no number (no input of type ``number``), with the values it reads (as
+    :func:`_list_inputs`); every other table alone, with ``None`` for its names (package
+    data: :meth:`Knowledge.derived`)."""
 
     def runs() -> tuple[tuple[tuple[str, ...], tuple[str, ...] | None], ...]:
+        tables = ctx.kb.tables
+
+        def reads_number(table_id: str) -> bool:
+            return any(i.type == "number" for i in tables[table_id].spec.inputs.values())
+
         out: list[tuple[tuple[str, ...], tuple[str, ...] | None]] = []
-        stretch: list[str] = []
-
-        def close() -> None:
-            if len(stretch) > 1:
-                out.append((tuple(stretch), _names(ctx, stretch)))
-            elif stretch:
-                out.append(((stretch[0],), None))
-            stretch.clear()
-
-        for table_id in _inputs(ctx, role)[0]:
-            inputs = ctx.kb.tables[table_id].spec.inputs.values()
-            if all(i.type != "number" for i in inputs):
-                stretch.append(table_id)
+        for number, group in groupby(_inputs(ctx, role)[0], key=reads_number):
+            ids = tuple(group)
+            if number or len(ids) == 1:
+                out += [((t,), None) for t in ids]
             else:
-                close()
-                out.append(((table_id,), None))
-        close()
+                out.append((ids, _names(ctx, ids)))
         return tuple(out)
 
-    return _package_data(ctx, ("fact_list_runs", role), runs)
-
-
-def _package_data(ctx: Context, key: tuple[str, str], make: Callable[[], _T]) -> _T:
-    """``make()``, worked out once per package and kept with the tables and pathway it was
-    read from (an edited copy of the package shares ``package_cache``)."""
-    kb = ctx.kb
-    hit = kb.package_cache.get(key)
-    if hit is not None and hit[0] is kb.tables and hit[1] is kb.pathway:
-        return hit[2]  # type: ignore[no-any-return]
-    found = make()
-    kb.package_cache[key] = (kb.tables, kb.pathway, found)
-    return found
+    return ctx.kb.derived(("fact_list_runs", role), runs)
 
 
 def _inputs(ctx: Context, role: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -111,12 +111,11 @@ def _input_fields(kb: Knowledge) -> Mapping[str, tuple[str, Any]]:
     """Per input of the hereditary tables, where its case fields come from: ``("fields",
     fields)``; ``("count", role)``, the rows of a counting table that wait on an input; or
     ``("table", ((input, field), ...))``, the inputs of the first fact table of list ``case``
-    that sets it. Worked out once per package (kept with the tables and pathway it was read
-    from: an edited copy, a mutant, shares ``package_cache``)."""
-    key = ("hereditary_input_fields",)
-    hit = kb.package_cache.get(key)
-    if hit is not None and hit[0] is kb.tables and hit[1] is kb.pathway:
-        return hit[2]  # type: ignore[no-any-return]
+    that sets it. Package data, worked out once (:meth:`Knowledge.derived`)."""
+    return kb.derived(("hereditary_input_fields",), lambda: _read_input_fields(kb))
+
+
+def _read_input_fields(kb: Knowledge) -> Mapping[str, tuple[str, Any]]:
     fact_tables: dict[str, Table] = {}
     for table_id in kb.pathway.tables("facts", "case"):
         table = kb.tables[table_id]
@@ -139,9 +138,7 @@ def _input_fields(kb: Knowledge) -> Mapping[str, tuple[str, Any]]:
                 if found_table is None
                 else tuple((i, _history_item(i) or _FAMILY) for i in found_table.spec.inputs),
             )
-    found = FrozenDict(out)
-    kb.package_cache[key] = (kb.tables, kb.pathway, found)
-    return found
+    return FrozenDict(out)
 
 
 def _history_item(fact: str) -> str | None:

@@ -7,15 +7,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nenguide.engine.tables import Table
 from nenguide.model.assessment import IssueKind
+
+_T = TypeVar("_T")
 
 
 class _Strict(BaseModel):
@@ -329,6 +331,18 @@ class Knowledge:
                 self.roles[(step, role)] = table_id
         unconfirmed = frozenset(r for r, s in self.rule_status.items() if s != "confirmed")
         object.__setattr__(self, "unconfirmed_rules", unconfirmed)
+
+    def derived(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        """``make()``: data derived from the package's tables and pathway, worked out once and
+        kept in ``package_cache`` with the tables and pathway it was read from (an edited copy
+        of the package, a mutant, has tables of its own but shares ``package_cache``: it gets
+        its own)."""
+        hit = self.package_cache.get(key)
+        if hit is not None and hit[0] is self.tables and hit[1] is self.pathway:
+            return hit[2]  # type: ignore[no-any-return]
+        found = make()
+        self.package_cache[key] = (self.tables, self.pathway, found)
+        return found
 
     def table(self, table_id: str) -> Table:
         try:

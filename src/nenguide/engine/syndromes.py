@@ -99,12 +99,11 @@ def _syndrome_tables(
     """Per syndrome table, in order: its id, the syndrome, the table's parameters and the facts
     that trigger it (symptoms, analytes, history items); and every table's trigger symptoms
     and history items, and analytes, together (a case with none of them present triggers no
-    table) - read from the package once, and kept with the tables and pathway it was read
-    from (an edited copy of the package, a mutant, has tables of its own but shares
-    ``package_cache``)."""
-    hit = kb.package_cache.get(_TRIGGERS_KEY)
-    if hit is not None and hit[0] is kb.tables and hit[1] is kb.pathway:
-        return hit[2]  # type: ignore[no-any-return]
+    table) - package data, read once (:meth:`Knowledge.derived`)."""
+    return kb.derived(_TRIGGERS_KEY, partial(_read_triggers, kb))
+
+
+def _read_triggers(kb: Knowledge) -> tuple[tuple[_Triggers, ...], tuple[str, ...], frozenset[str]]:
     tables = tuple(map(kb.tables.__getitem__, kb.pathway.tables(STEP, "syndromes")))
     found: list[_Triggers] = []
     for table in tables:
@@ -120,9 +119,7 @@ def _syndrome_tables(
         ))  # fmt: skip
     flags = tuple(dict.fromkeys(f for t in found for f in (*t[3], *t[5])))
     analytes = frozenset(a for t in found for a in t[4])
-    out = (tuple(found), flags, analytes)
-    kb.package_cache[_TRIGGERS_KEY] = (kb.tables, kb.pathway, out)
-    return out
+    return tuple(found), flags, analytes
 
 
 _TRIGGERS_KEY = ("syndrome_triggers",)
