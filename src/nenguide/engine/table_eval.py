@@ -210,8 +210,9 @@ def first_from(table: Table, vals: tuple[Any, ...], got: Any) -> TableResult:
     input values ``vals``."""
     if got is None:  # a OneOf input
         return _first_generic(table, vals)
-    # strict=False: vals was read by table.names (the same length)
-    read = FrozenDict(zip(table.names, vals, strict=False))
+    # no strict=: vals was read by table.names (the same length), and the keyword costs
+    # a sixth of this line (0.17 of 0.56 µs, measured in session 16)
+    read = FrozenDict(zip(table.names, vals))  # noqa: B905
     if type(got) is int:
         if got < 0:
             return _tuple(TableResult, (table, None, (), False, _NONE, read))
@@ -310,8 +311,9 @@ def _first_generic(table: Table, vals: tuple[Any, ...]) -> TableResult:
             candidates = []
         candidates.append(row)
         missing.update(unknown)
-    # strict=False: vals was read by table.names (the same length)
-    read = FrozenDict(zip(table.names, vals, strict=False))
+    # no strict=: vals was read by table.names (the same length), and the keyword costs
+    # a sixth of this line (0.17 of 0.56 µs, measured in session 16)
+    read = FrozenDict(zip(table.names, vals))  # noqa: B905
     if candidates is None:
         if decisive is None:
             return _tuple(TableResult, (table, None, (), False, _NONE, read))
@@ -366,7 +368,7 @@ def collect_from(table: Table, vals: tuple[Any, ...], got: Any) -> CollectResult
     if got is None:  # a OneOf input
         return _collect_generic(table, vals)
     parts = NO_PARTS if got == 0 else table.cparts.get(got) or collect_parts(table, got)
-    read = FrozenDict(zip(table.names, vals, strict=False))
+    read = FrozenDict(zip(table.names, vals))  # noqa: B905
     return _tuple(CollectResult, (table, parts[0], parts[1], read))
 
 
@@ -440,7 +442,7 @@ def _collect_generic(table: Table, vals: tuple[Any, ...]) -> CollectResult:
             applies.append(row)
         else:
             maybe.append((row, tuple(unknown)))
-    read = FrozenDict(zip(table.names, vals, strict=False))
+    read = FrozenDict(zip(table.names, vals))  # noqa: B905
     return _tuple(CollectResult, (table, tuple(applies), tuple(maybe), read))
 
 
