@@ -84,6 +84,22 @@ def test_warm_answers_equal_cold_answers(kb: Knowledge, lang: str) -> None:
     assert any(k[0] == "pathway" for k in kb.memo), "the pathway memo was never filled"
 
 
+def test_an_issue_keeps_its_own_calls_order_of_details(kb: Knowledge) -> None:
+    """An issue's details are in the order its call gives them, whatever the memo holds: the
+    memo key keeps that order (session 16; a sorted key handed the second call the first
+    call's issue, its details in the first call's order)."""
+    from nenguide.engine.context import Context
+
+    kb.memo.clear()
+    first, second = Context(kb, "en"), Context(kb, "en")
+    first.issue("TX_NEEDS_DATA", "treatment", ["tumour.size_cm"], options=("A",), needs=("x",))
+    second.issue("TX_NEEDS_DATA", "treatment", ["tumour.size_cm"], needs=("x",), options=("A",))
+    a, b = first.issues[0], second.issues[0]
+    assert list(a["details"]) == ["options", "needs"]
+    assert list(b["details"]) == ["needs", "options"]
+    assert a["message"] == b["message"] and dict(a["details"]) == dict(b["details"])
+
+
 def test_a_case_differing_only_outside_the_facts_shares_the_steps(kb: Knowledge) -> None:
     """Another case id: same steps' answer (from the memo), its own case id."""
     data = next(iter(generate(1, seed=3))).case
