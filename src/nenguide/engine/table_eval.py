@@ -210,8 +210,7 @@ def first_from(table: Table, vals: tuple[Any, ...], got: Any) -> TableResult:
     input values ``vals``."""
     if got is None:  # a OneOf input
         return _first_generic(table, vals)
-    # no strict=: vals was read by table.names (the same length), and the keyword costs
-    # a sixth of this line (0.17 of 0.56 µs, measured in session 16)
+    # vals was read by table.names (the same length); zip's strict= costs 0.17 µs
     read = FrozenDict(zip(table.names, vals))  # noqa: B905
     if type(got) is int:
         if got < 0:
@@ -311,8 +310,7 @@ def _first_generic(table: Table, vals: tuple[Any, ...]) -> TableResult:
             candidates = []
         candidates.append(row)
         missing.update(unknown)
-    # no strict=: vals was read by table.names (the same length), and the keyword costs
-    # a sixth of this line (0.17 of 0.56 µs, measured in session 16)
+    # vals was read by table.names (the same length); zip's strict= costs 0.17 µs
     read = FrozenDict(zip(table.names, vals))  # noqa: B905
     if candidates is None:
         if decisive is None:
