@@ -145,15 +145,6 @@ _LIST, _FLIST, _DICT, _FDICT = object(), object(), object(), object()
 _TAGS: dict[type, object] = {list: _LIST, FrozenList: _FLIST, dict: _DICT, FrozenDict: _FDICT}
 
 
-def _shown_detail(v: Any) -> Any:
-    """An issue detail that is not plain, as the issue shows it (what ``freeze(jsonable(v))``
-    gives): a tuple of texts - most of them: the options, fields or rules it names - sorted
-    into a frozen list here, without the two calls."""
-    if type(v) is tuple and _STR.issuperset(map(type, v)):
-        return FrozenList(sorted(v))
-    return freeze(jsonable(v))
-
-
 def _hashable(v: Any) -> Any:
     """``v`` as part of a memo key: lists and dicts (unhashable) as tuples tagged with their
     type, so that values shown differently (a list keeps its order, a tuple is sorted) never
@@ -267,7 +258,7 @@ class Context:
                 shown = FrozenDict(details)  # a new dict (the call's keywords), all plain
             else:
                 shown = FrozenDict(
-                    {k: v if type(v) in plain else _shown_detail(v) for k, v in details.items()}
+                    {k: v if type(v) in plain else freeze(jsonable(v)) for k, v in details.items()}
                 )
         else:
             message = self.text(text_key)

@@ -198,7 +198,7 @@ def _list_runs(
             return any(i.type == "number" for i in tables[table_id].spec.inputs.values())
 
         out: list[tuple[tuple[str, ...], tuple[str, ...] | None]] = []
-        for number, group in groupby(_inputs(ctx, role)[0], key=reads_number):
+        for number, group in groupby(ctx.kb.pathway.tables(STEP, role), key=reads_number):
             ids = tuple(group)
             if number or len(ids) == 1:
                 out += [((t,), None) for t in ids]
