@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
-from machine import reference_ms
+from machine import interpreter, reference_ms
 
 SPARK_SCRIPT = """
 import datetime as dt, os, sys, time
@@ -343,6 +343,7 @@ def main() -> None:
         )
     ref = reference_ms()
     lines.append(f"\nMachine reference workload (benchmarks/machine.py): {ref} ms")
+    lines.append(f"\nInterpreter: {interpreter()}")
     table = "\n".join(lines)
     (args.out / "batch.md").write_text(table + "\n")
     print(table)

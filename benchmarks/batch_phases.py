@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
-from machine import reference_ms
+from machine import interpreter, reference_ms
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -159,9 +159,11 @@ def main() -> int:
     print(f"| other (glue between the phases) | {other / n * 1e6:.1f} | {other / wall:.0%} |")
     print(f"| **all** (wall; CPU {cpu / n * 1e6:.0f}) | **{wall / n * 1e6:.1f}** | |")
     out["machine_reference_ms"] = reference_ms()
+    out["interpreter"] = interpreter()
     print(
         f"\n{n} cases, chunks of {args.chunk}, load average {out['load_average_1min']:.2f}, "
-        f"machine reference workload {out['machine_reference_ms']} ms (benchmarks/machine.py)"
+        f"machine reference workload {out['machine_reference_ms']} ms (benchmarks/machine.py), "
+        f"interpreter {out['interpreter']}"
     )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

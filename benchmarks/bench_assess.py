@@ -26,7 +26,7 @@ import tracemalloc
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
-from machine import reference_ms
+from machine import interpreter, reference_ms
 from nenguide import __version__, assess, load_knowledge
 from nenguide.engine.classify import classify
 from nenguide.engine.context import MEMO_LIMIT, Context
@@ -296,7 +296,7 @@ def main() -> int:
     result = {
         "cases": args.cases,
         "engine_version": __version__,
-        "python": sys.version.split()[0],
+        "python": interpreter(),
         "machine": platform.machine(),
         "core_median_us (classify+stage+liver)": round(statistics.median(core_us), 1),
         "core_p99_us": round(pct(core_us, 0.99), 1),

@@ -12,7 +12,9 @@ tuples as keys, calls of small functions, string formatting. No I/O, no library 
 
 from __future__ import annotations
 
+import platform
 import statistics
+import sys
 import time
 
 
@@ -32,6 +34,26 @@ def _work() -> int:
             hit = memo[key] = f"{key[0]}:{len(key)}"
         n += len(hit)
     return n
+
+
+def interpreter() -> str:
+    """Which Python runs the benchmark, and how it was built where that shows: the same machine
+    runs the engine about 1.1-1.2 times faster on Debian's ``/usr/bin/python3.11`` (built with
+    profile-guided optimisation and link-time optimisation, the interpreter linked into the
+    executable) than on the machine's pyenv build (``--enable-shared``, no profile-guided
+    optimisation: every call into the interpreter goes through ``libpython``'s shared
+    library; docs/benchmarks.md, session 17). The reference workload runs on the same
+    interpreter, so it moves with it too: compare references made on the same build."""
+    shared = "unknown"
+    try:
+        with open("/proc/self/maps") as maps:  # Linux: is libpython a shared library here?
+            shared = "yes" if any("libpython" in line for line in maps) else "no"
+    except OSError:
+        pass
+    return (
+        f"{platform.python_implementation()} {platform.python_version()} ({sys.executable}; "
+        f"libpython shared: {shared}; built {platform.python_build()[1]})"
+    )
 
 
 def reference_runs(repeat: int = 41) -> list[float]:
@@ -54,6 +76,7 @@ def reference_ms(repeat: int = 41) -> float:
 
 
 if __name__ == "__main__":
+    print(f"interpreter: {interpreter()}")
     runs = sorted(reference_runs())
     tenth = len(runs) // 10
     print(
