@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
-from apitest import Server
+from apitest import Server, free_port
 
 from nenguide.api import Settings, create_app
 from nenguide.api.app import api_routes, route_roles
@@ -632,7 +633,9 @@ def test_error_envelope_shapes(server: Server) -> None:
 def test_internal_error_envelope_hides_the_message(
     tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from fastapi.testclient import TestClient
+    import threading
+
+    import uvicorn
 
     app = create_app(
         Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('e') / 'x.db'}", migrate=True)
@@ -643,8 +646,23 @@ def test_internal_error_envelope_hides_the_message(
         # built at run time: the traceback quotes source lines, which must not be the secret
         raise RuntimeError(" ".join(["patient", "Ma", "Xiaoling"]))
 
-    with TestClient(app, raise_server_exceptions=False) as c:
-        r = c.get("/boom")
+    # served by uvicorn in a thread of this process (a real HTTP server; the route above is
+    # added to this app object, and caplog sees the server's log records)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(300):
+            if server.started:
+                break
+            time.sleep(0.05)
+        assert server.started, "the in-process server did not start within 15 s"
+        r = httpx.get(f"http://127.0.0.1:{server.config.port}/boom", timeout=30)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
     assert r.status_code == 500
     body = r.json()["error"]
     assert (

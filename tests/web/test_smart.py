@@ -217,15 +217,13 @@ def test_a_refused_launch_reads_in_the_users_language(client: httpx.Client, ehr:
     """The SMART error page is translated like every other page (issue 9's rule): Chinese for a
     browser that chose Chinese, the detailed English message otherwise."""
     other = ehr.base_url + "/other-fhir"
-    zh = client.get(
-        "/smart/launch", params={"iss": other, "launch": "x"}, cookies={"nenguide_lang": "zh-CN"}
-    )
+    client.cookies.set("nenguide_lang", "zh-CN")  # the browser's choice (the client's jar)
+    zh = client.get("/smart/launch", params={"iss": other, "launch": "x"})
     assert zh.status_code == 400
     assert "SMART启动失败（unknown_issuer）" in zh.text
     assert "不在允许启动nenguide的列表中" in zh.text
     assert "is not allowed to launch" not in zh.text
-    en = client.get(
-        "/smart/launch", params={"iss": other, "launch": "x"}, cookies={"nenguide_lang": "en"}
-    )
+    client.cookies.set("nenguide_lang", "en")
+    en = client.get("/smart/launch", params={"iss": other, "launch": "x"})
     assert "SMART launch failed (unknown_issuer)" in en.text
     assert "is not allowed to launch nenguide" in en.text
