@@ -33,7 +33,7 @@ def child(cases: int) -> dict[str, float | str]:
     sys.path.insert(0, HERE)
     import datetime as dt
 
-    from bench_assess import generate
+    from bench_assess import cold_warm, generate
     from machine import interpreter, reference_ms
     from nenguide import assess, load_knowledge
     from nenguide.model.case import Case
@@ -43,25 +43,11 @@ def child(cases: int) -> dict[str, float | str]:
     batch = [Case.model_validate(d) for d in generate(cases)]
     for c in batch[:200]:  # warm-up of the interpreter's own caches
         assess(c, kb, as_of=as_of)
-    clock = time.thread_time_ns
-    cold = []
-    for c in batch:
-        kb.memo.clear()
-        t0 = clock()
-        assess(c, kb, as_of=as_of)
-        cold.append((clock() - t0) / 1000)
-    kb.memo.clear()
-    for c in batch:
-        assess(c, kb, as_of=as_of)
-    warm = []
-    for c in batch:
-        t0 = clock()
-        assess(c, kb, as_of=as_of)
-        warm.append((clock() - t0) / 1000)
+    timed = cold_warm(kb, batch, as_of, clock=time.thread_time_ns)
     return {
         "interpreter": interpreter(),
-        "cold_median_us": statistics.median(cold),
-        "warm_median_us": statistics.median(warm),
+        "cold_median_us": timed["assess_cold_median_us"],
+        "warm_median_us": timed["assess_warm_median_us"],
         "reference_ms": reference_ms(repeat=21),
     }
 
@@ -76,16 +62,24 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.cases)))
         return 0
-    if len(args.pythons) < 2:
-        ap.error("give two or more interpreters")
+    if len(set(args.pythons)) < 2 or len(set(args.pythons)) < len(args.pythons):
+        ap.error("give two or more different interpreters")
     runs: dict[str, list[dict[str, float | str]]] = {p: [] for p in args.pythons}
     load = [os.getloadavg()[0]]
     for r in range(args.rounds):
         order = args.pythons if r % 2 == 0 else args.pythons[::-1]  # who goes first alternates
         for p in order:
             cmd = [p, os.path.abspath(__file__), "--child", "--cases", str(args.cases)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            runs[p].append(json.loads(out.strip().splitlines()[-1]))
+            done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+                print(
+                    f"{p} could not run the benchmark: {last}\n"
+                    "Is nenguide installed for it? (make PYTHON=... VENV=...)",
+                    file=sys.stderr,
+                )
+                return 1
+            runs[p].append(json.loads(done.stdout.strip().splitlines()[-1]))
         load.append(os.getloadavg()[0])
     first = args.pythons[0]
     measures = ("cold_median_us", "warm_median_us", "reference_ms")
