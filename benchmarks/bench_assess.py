@@ -36,6 +36,12 @@ from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
 from nenguide.model.case import Case
 
+#: cases of the cold/warm measures by default: their memo entries (about 12 a case in session
+#: 18, 8.5 in session 3) must fit the memo's limit (``MEMO_LIMIT``), or the warm pass would time
+#: some of them cold (:func:`_unless_cleared` stops the run then);
+#: tests/test_benchmark_defaults.py checks that they fit
+ENGINE_CASES = 1_000
+
 SITES = [
     "stomach",
     "duodenum",
@@ -244,8 +250,10 @@ def grade_vs_dmn(kb: Any, n: int, seed: int = 7) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cases", type=int, default=100_000)
-    ap.add_argument("--engine-cases", type=int, default=2_000,
-                    help="cases for the cold/warm and grade-table measures")  # fmt: skip
+    ap.add_argument("--engine-cases", type=int, default=ENGINE_CASES,
+                    help="cases for the cold/warm measures")  # fmt: skip
+    ap.add_argument("--grade-values", type=int, default=2_000,
+                    help="Ki-67 values for the grade table against pyDMNrules")  # fmt: skip
     ap.add_argument("--json", help="also write the results as JSON to this file")
     args = ap.parse_args()
 
@@ -293,7 +301,7 @@ def main() -> int:
 
     n = min(args.engine_cases, len(cases) // 2)
     engine = cold_warm(kb, cases[:n], as_of, cases[n : 2 * n])
-    engine.update(grade_vs_dmn(kb, args.engine_cases))
+    engine.update(grade_vs_dmn(kb, args.grade_values))
 
     assess_us.sort()
     validate_us.sort()
