@@ -1,0 +1,228 @@
+"""Cases as Arrow columns (``nenguide.batch.columnar.case_arrow``, the first step of the columnar
+fact layer, ADR 0004): for every line the model accepts in strict mode and that is
+``arrow_ready``, the columns Arrow's reader makes with the model's schema hold the model's own
+values, field by field (``model_dump``), or the row is flagged as padded. Checked on every
+golden vignette, on generated cases, and on generated cases varied where a reader and a model
+could part: padded texts, integers for decimals, repeated and reordered set items, lists left
+out or given empty, decimals of every size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nenguide.batch.columnar.case_arrow import (
+    CaseSchema,
+    arrow_ready,
+    case_schema,
+    padded_rows,
+    read_lines,
+    strict_case,
+)
+from nenguide.batch.synth import generate
+from nenguide.model.case import Case
+
+VIGNETTES = Path(__file__).parent.parent / "vignettes"
+
+
+def _line(raw: dict[str, Any]) -> str:
+    return json.dumps(raw, default=lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+
+
+def _norm(arrow: Any, model: Any, path: str, s: CaseSchema) -> tuple[Any, Any]:
+    """The column value and the model's value at ``path``, each as the schema says they
+    compare (a set as a sorted list, a mapping without its absent keys, a list or mapping the
+    line left out as empty where the model makes it so)."""
+    if arrow is None and path in s.empty_when_absent:
+        arrow = {} if isinstance(model, dict) else []
+    if arrow is None and path in s.sub_models:
+        arrow = {}  # left out: the sub-model's defaults
+    if arrow is None and path in dict(s.defaults):
+        arrow = dict(s.defaults)[path]
+    if path in s.mappings and isinstance(arrow, dict):
+        arrow = {k: v for k, v in arrow.items() if v is not None}
+    if path in s.sets and arrow is not None:
+        return sorted(set(arrow)), sorted(model)
+    if isinstance(arrow, dict) and isinstance(model, dict) and path not in s.mappings:
+        a, m = {}, {}
+        for k in model.keys() | arrow.keys():
+            sub = f"{path}.{k}".lstrip(".")
+            if sub in s.per_case or sub in s.unread:
+                continue
+            a[k], m[k] = _norm(arrow.get(k), model.get(k), sub, s)
+        return a, m
+    if isinstance(arrow, list) and isinstance(model, list) and len(arrow) == len(model):
+        pairs = [_norm(x, y, f"{path}[]", s) for x, y in zip(arrow, model, strict=True)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+    # a leaf: its type too (60 == 60.0 in Python, but an integer column is not a decimal one)
+    return (type(arrow).__name__, arrow), (type(model).__name__, model)
+
+
+def _check(lines: list[str]) -> dict[str, int]:
+    """Reads ``lines`` and compares each strict, arrow-ready one with the model; counts."""
+    s = case_schema()
+    ready: list[tuple[str, Case]] = []
+    counts = {"lines": len(lines), "not_strict": 0, "per_case": 0, "padded": 0, "compared": 0}
+    for line in lines:
+        case = strict_case(line)
+        if case is not None:  # the look at the line agrees with the look at the case
+            assert arrow_ready(case, s, line) == arrow_ready(case, s), line
+        if case is None:
+            counts["not_strict"] += 1
+        elif not arrow_ready(case, s, line):
+            counts["per_case"] += 1
+        else:
+            ready.append((line, case))
+    if not ready:
+        return counts
+    table = read_lines([x[0] for x in ready], s)
+    assert table.num_rows == len(ready)
+    padded = padded_rows(table, s).to_list()
+    for (line, case), row, pad in zip(ready, table.to_pylist(), padded, strict=True):
+        got, want = _norm(row, case.model_dump(mode="json"), "", s)
+        if pad:
+            counts["padded"] += 1
+            continue
+        assert got == want, line
+        counts["compared"] += 1
+    return counts
+
+
+def _vignette_lines() -> list[str]:
+    out = []
+    for path in sorted(VIGNETTES.glob("*.yaml")):
+        v = yaml.safe_load(path.read_text(encoding="utf-8"))
+        out.append(_line(v["case"]))
+    return out
+
+
+def test_schema_leaves_out_what_a_column_cannot_hold() -> None:
+    s = case_schema()
+    # texts or bounds: two JSON shapes; IHC markers: free-text keys
+    assert set(s.per_case) == {
+        "tumour.size.range",
+        "tumour.number_of_tumours_range",
+        "metastases.liver.lesion_count_range",
+        "pathology.ki67_range",
+        "pathology.mitoses.range",
+    }
+    assert s.unread == ("pathology.ihc",)
+    assert "tumour.lung_descriptors" in s.sets
+    assert {"clinical.symptoms", "clinical.history"} <= set(s.mappings)
+    # a list the model defaults to None is not made empty: [] and a missing list differ there
+    assert "clinical.family_history" not in s.empty_when_absent
+    assert "clinical.labs" in s.empty_when_absent
+    assert "case_id" in s.texts and "tumour.primary_site" not in s.texts  # an enum is not stripped
+
+
+ENGINE = Path(__file__).resolve().parents[2] / "src" / "nenguide" / "engine"
+
+
+def test_fields_left_unread_are_not_read_by_the_engine() -> None:
+    """The columns leave out the fields in ``UNREAD``: no engine module may name them (a
+    step that starts reading the IHC markers must take them out of ``UNREAD`` first)."""
+    for path in case_schema().unread:
+        name = path.rsplit(".", 1)[-1]
+        readers = [m.name for m in ENGINE.glob("*.py") if name in m.read_text(encoding="utf-8")]
+        assert not readers, (path, readers)
+
+
+def test_every_vignette_reads_as_the_model_holds_it() -> None:
+    counts = _check(_vignette_lines())
+    # most vignettes are strict JSON already; the rest keep the per-case path
+    assert counts["compared"] >= counts["lines"] // 2, counts
+
+
+def test_generated_cases_read_as_the_model_holds_them() -> None:
+    lines = [_line(g.case) for g in generate(3000, seed=11)]
+    counts = _check(lines)
+    assert counts["not_strict"] == 0, counts  # the generator writes the model's own types
+    assert counts["compared"] >= 0.8 * counts["lines"], counts  # ranges keep the per-case path
+
+
+def test_a_padded_text_is_flagged() -> None:
+    raw = next(iter(generate(1, seed=3))).case
+    lines = [_line({**raw, "case_id": cid}) for cid in ("c-1", " c-1", "c-1\t", "c 1")]
+    table = read_lines(lines)
+    assert padded_rows(table).to_list() == [False, True, True, False]
+
+
+def test_a_case_with_a_range_keeps_the_per_case_path() -> None:
+    raw = next(iter(generate(1, seed=3))).case
+    raw = {**raw, "pathology": {**raw.get("pathology", {}), "ki67_range": "10-20"}}
+    raw["pathology"].pop("ki67_percent", None)
+    case = strict_case(_line(raw))
+    assert case is not None and case.pathology.ki67_range is not None
+    assert not arrow_ready(case)
+
+
+def test_lax_only_lines_are_not_strict() -> None:
+    raw = next(iter(generate(1, seed=3))).case
+    for age in ("60", 60.0):
+        varied = {**raw, "patient": {**raw.get("patient", {}), "age_years": age}}
+        assert Case.model_validate_json(_line(varied)) is not None  # valid (lax)
+        assert strict_case(_line(varied)) is None  # but coerced: the per-case path
+
+
+def test_a_line_that_does_not_fit_the_schema_raises() -> None:
+    s = case_schema()
+    with pytest.raises(pa.ArrowInvalid):
+        read_lines(['{"patient": {"age_years": 1e30}}'], s)
+
+
+_BASE = [g.case for g in generate(40, seed=5)]
+_SPACES = st.sampled_from(["", " ", "\t", "\u00a0", "\u3000", "\x1c", "\n "])
+_FLOATS = st.floats(min_value=1e-6, max_value=60, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _varied(draw: st.DrawFn) -> str:
+    raw = json.loads(json.dumps(draw(st.sampled_from(_BASE))))
+    if draw(st.booleans()):
+        raw["case_id"] = draw(_SPACES) + "c" + draw(st.text("ab- ", max_size=4)) + draw(_SPACES)
+    t = raw.setdefault("tumour", {})
+    if "size_cm" in t and draw(st.booleans()):
+        t["size_cm"] = draw(st.one_of(_FLOATS, st.integers(1, 60)))
+    if t.get("primary_site") == "lung" and draw(st.booleans()):
+        pool = ["visceral_pleura", "main_bronchus", "chest_wall", "heart"]
+        t["lung_descriptors"] = draw(st.lists(st.sampled_from(pool), max_size=6))
+    p = raw.setdefault("pathology", {})
+    if "ki67_percent" in p and draw(st.booleans()):
+        p["ki67_percent"] = draw(st.one_of(st.integers(0, 100), st.floats(0, 100, allow_nan=False)))
+    c = raw.setdefault("clinical", {})
+    choice = draw(st.sampled_from(["keep", "empty", "drop"]))
+    for key in ("family_history", "labs", "symptoms"):
+        if choice == "drop":
+            c.pop(key, None)
+        elif choice == "empty":
+            c[key] = {} if key == "symptoms" else []
+    for lab in c.get("labs", []):
+        if draw(st.booleans()):
+            lab["unit"] = draw(_SPACES) + lab.get("unit", "ng/L") + draw(_SPACES)
+    ranged = p.get("differentiation") and draw(st.booleans())
+    if ranged:  # a range: the per-case path, whether its key is written plainly or escaped
+        p.pop("ki67_percent", None)
+        p["ki67_range"] = draw(st.sampled_from(["10-20", "<3", ">=20"]))
+    line = _line(raw)
+    if ranged and draw(st.booleans()):
+        line = line.replace('"ki67_range"', '"ki67_r\\u0061nge"')
+    if draw(st.booleans()):  # a line that names a per-case field without setting it
+        line = line.replace('"tumour": {', '"tumour": {"number_of_tumours_range": null, ', 1)
+    return line
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(_varied(), min_size=1, max_size=8))
+def test_varied_lines_read_as_the_model_holds_them_or_are_flagged(lines: list[str]) -> None:
+    counts = _check(lines)
+    assert counts["compared"] + counts["padded"] + counts["per_case"] + counts["not_strict"] == len(
+        lines
+    )
