@@ -8,14 +8,12 @@ out or given empty, decimals of every size."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-import yaml
+from case_lines import case_line, varied_line, vignette_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,12 +27,6 @@ from nenguide.batch.columnar.case_arrow import (
 )
 from nenguide.batch.synth import generate
 from nenguide.model.case import Case
-
-VIGNETTES = Path(__file__).parent.parent / "vignettes"
-
-
-def _line(raw: dict[str, Any]) -> str:
-    return json.dumps(raw, default=lambda v: v.isoformat() if isinstance(v, dt.date) else v)
 
 
 def _norm(arrow: Any, model: Any, path: str, s: CaseSchema) -> tuple[Any, Any]:
@@ -96,14 +88,6 @@ def _check(lines: list[str]) -> dict[str, int]:
     return counts
 
 
-def _vignette_lines() -> list[str]:
-    out = []
-    for path in sorted(VIGNETTES.glob("*.yaml")):
-        v = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out.append(_line(v["case"]))
-    return out
-
-
 def test_schema_leaves_out_what_a_column_cannot_hold() -> None:
     s = case_schema()
     # texts or bounds: two JSON shapes; IHC markers: free-text keys
@@ -136,13 +120,13 @@ def test_fields_left_unread_are_not_read_by_the_engine() -> None:
 
 
 def test_every_vignette_reads_as_the_model_holds_it() -> None:
-    counts = _check(_vignette_lines())
+    counts = _check(vignette_lines())
     # most vignettes are strict JSON already; the rest keep the per-case path
     assert counts["compared"] >= counts["lines"] // 2, counts
 
 
 def test_generated_cases_read_as_the_model_holds_them() -> None:
-    lines = [_line(g.case) for g in generate(3000, seed=11)]
+    lines = [case_line(g.case) for g in generate(3000, seed=11)]
     counts = _check(lines)
     assert counts["not_strict"] == 0, counts  # the generator writes the model's own types
     assert counts["compared"] >= 0.8 * counts["lines"], counts  # ranges keep the per-case path
@@ -150,7 +134,7 @@ def test_generated_cases_read_as_the_model_holds_them() -> None:
 
 def test_a_padded_text_is_flagged() -> None:
     raw = next(iter(generate(1, seed=3))).case
-    lines = [_line({**raw, "case_id": cid}) for cid in ("c-1", " c-1", "c-1\t", "c 1")]
+    lines = [case_line({**raw, "case_id": cid}) for cid in ("c-1", " c-1", "c-1\t", "c 1")]
     table = read_lines(lines)
     assert padded_rows(table).to_list() == [False, True, True, False]
 
@@ -159,7 +143,7 @@ def test_a_case_with_a_range_keeps_the_per_case_path() -> None:
     raw = next(iter(generate(1, seed=3))).case
     raw = {**raw, "pathology": {**raw.get("pathology", {}), "ki67_range": "10-20"}}
     raw["pathology"].pop("ki67_percent", None)
-    case = strict_case(_line(raw))
+    case = strict_case(case_line(raw))
     assert case is not None and case.pathology.ki67_range is not None
     assert not arrow_ready(case)
 
@@ -168,8 +152,8 @@ def test_lax_only_lines_are_not_strict() -> None:
     raw = next(iter(generate(1, seed=3))).case
     for age in ("60", 60.0):
         varied = {**raw, "patient": {**raw.get("patient", {}), "age_years": age}}
-        assert Case.model_validate_json(_line(varied)) is not None  # valid (lax)
-        assert strict_case(_line(varied)) is None  # but coerced: the per-case path
+        assert Case.model_validate_json(case_line(varied)) is not None  # valid (lax)
+        assert strict_case(case_line(varied)) is None  # but coerced: the per-case path
 
 
 def test_a_line_that_does_not_fit_the_schema_raises() -> None:
@@ -178,49 +162,8 @@ def test_a_line_that_does_not_fit_the_schema_raises() -> None:
         read_lines(['{"patient": {"age_years": 1e30}}'], s)
 
 
-_BASE = [g.case for g in generate(40, seed=5)]
-_SPACES = st.sampled_from(["", " ", "\t", "\u00a0", "\u3000", "\x1c", "\n "])
-_FLOATS = st.floats(min_value=1e-6, max_value=60, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def _varied(draw: st.DrawFn) -> str:
-    raw = json.loads(json.dumps(draw(st.sampled_from(_BASE))))
-    if draw(st.booleans()):
-        raw["case_id"] = draw(_SPACES) + "c" + draw(st.text("ab- ", max_size=4)) + draw(_SPACES)
-    t = raw.setdefault("tumour", {})
-    if "size_cm" in t and draw(st.booleans()):
-        t["size_cm"] = draw(st.one_of(_FLOATS, st.integers(1, 60)))
-    if t.get("primary_site") == "lung" and draw(st.booleans()):
-        pool = ["visceral_pleura", "main_bronchus", "chest_wall", "heart"]
-        t["lung_descriptors"] = draw(st.lists(st.sampled_from(pool), max_size=6))
-    p = raw.setdefault("pathology", {})
-    if "ki67_percent" in p and draw(st.booleans()):
-        p["ki67_percent"] = draw(st.one_of(st.integers(0, 100), st.floats(0, 100, allow_nan=False)))
-    c = raw.setdefault("clinical", {})
-    choice = draw(st.sampled_from(["keep", "empty", "drop"]))
-    for key in ("family_history", "labs", "symptoms"):
-        if choice == "drop":
-            c.pop(key, None)
-        elif choice == "empty":
-            c[key] = {} if key == "symptoms" else []
-    for lab in c.get("labs", []):
-        if draw(st.booleans()):
-            lab["unit"] = draw(_SPACES) + lab.get("unit", "ng/L") + draw(_SPACES)
-    ranged = p.get("differentiation") and draw(st.booleans())
-    if ranged:  # a range: the per-case path, whether its key is written plainly or escaped
-        p.pop("ki67_percent", None)
-        p["ki67_range"] = draw(st.sampled_from(["10-20", "<3", ">=20"]))
-    line = _line(raw)
-    if ranged and draw(st.booleans()):
-        line = line.replace('"ki67_range"', '"ki67_r\\u0061nge"')
-    if draw(st.booleans()):  # a line that names a per-case field without setting it
-        line = line.replace('"tumour": {', '"tumour": {"number_of_tumours_range": null, ', 1)
-    return line
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=st.lists(_varied(), min_size=1, max_size=8))
+@given(lines=st.lists(varied_line(), min_size=1, max_size=8))
 def test_varied_lines_read_as_the_model_holds_them_or_are_flagged(lines: list[str]) -> None:
     counts = _check(lines)
     assert counts["compared"] + counts["padded"] + counts["per_case"] + counts["not_strict"] == len(

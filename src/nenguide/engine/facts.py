@@ -26,7 +26,11 @@ SITE_GROUP: dict[PrimarySite, str] = {
     PrimarySite.unknown_primary: "unknown_primary",
 }
 
-_THORACIC_REGIONAL = {MetastasisSite.contralateral_lung, MetastasisSite.pleura_pericardium}
+#: the metastasis sites that count as regional spread of a thoracic primary (lung M1a), not
+#: as distant organs
+THORACIC_REGIONAL = frozenset(
+    {MetastasisSite.contralateral_lung, MetastasisSite.pleura_pericardium}
+)
 
 
 def derive(case: Case) -> dict[str, Any]:
@@ -122,8 +126,8 @@ def _metastases(case: Case, f: dict[str, Any]) -> None:
         # extrahepatic sites not given, they are unknown (M1 with the substage open)
         unknown_extra = m.extrahepatic is None and m.liver is not None
         f["extrahepatic_mets"] = None if unknown_extra else bool(extra)
-        f["lung_m1a"] = None if unknown_extra else any(e.site in _THORACIC_REGIONAL for e in extra)
-        organs = {e.site.value for e in extra if e.site not in _THORACIC_REGIONAL}
+        f["lung_m1a"] = None if unknown_extra else any(e.site in THORACIC_REGIONAL for e in extra)
+        organs = {e.site.value for e in extra if e.site not in THORACIC_REGIONAL}
         if m.liver is not None:
             organs.add("liver")
         # sites not given: more organs may be involved (a count of organs is a lower bound)
@@ -146,7 +150,7 @@ def _counted(m: Metastases) -> tuple[int, bool]:
     given as a range), and whether that is every lesion (every count given, the extrahepatic
     sites listed)."""
     extra = m.extrahepatic or ()
-    counts = [e.lesion_count for e in extra if e.site not in _THORACIC_REGIONAL]
+    counts = [e.lesion_count for e in extra if e.site not in THORACIC_REGIONAL]
     at_least = 0  # lesions known to exist where only a bound is reported ("multiple")
     if m.liver is not None:
         counts.append(m.liver.lesion_count)

@@ -29,13 +29,17 @@ from nenguide.batch.columnar.exprs import fits
 from nenguide.engine import ranges
 from nenguide.engine.case_reported import reported_input
 from nenguide.engine.context import Context
-from nenguide.engine.facts import SITE_GROUP, derive, extrathoracic_lesions_at_least
-from nenguide.model.case import Case, Extent, MetastasisSite, MetastasisStatus
+from nenguide.engine.facts import (
+    SITE_GROUP,
+    THORACIC_REGIONAL,
+    derive,
+    extrathoracic_lesions_at_least,
+)
+from nenguide.model.case import Case, Extent, MetastasisStatus
 
 if TYPE_CHECKING:
     from nenguide.batch.columnar.core import CoreProgram
 
-_REGIONAL = {MetastasisSite.contralateral_lung, MetastasisSite.pleura_pericardium}
 _NONE, _PRESENT = MetastasisStatus.none, MetastasisStatus.present
 _SITE_GROUP = {k.value: v for k, v in SITE_GROUP.items()}
 
@@ -178,8 +182,8 @@ def _metastases(c: Case) -> tuple[Any, ...]:
     # only an explicit [] means no extrahepatic disease (the liver listed, the rest not given:
     # unknown, M1 with the substage open)
     unknown_extra = m.extrahepatic is None and lv is not None
-    organs = {e.site._value_ for e in extra if e.site not in _REGIONAL}
-    counts = [e.lesion_count for e in extra if e.site not in _REGIONAL]
+    organs = {e.site._value_ for e in extra if e.site not in THORACIC_REGIONAL}
+    counts = [e.lesion_count for e in extra if e.site not in THORACIC_REGIONAL]
     at_least = 0
     if lv is not None:
         organs.add("liver")
@@ -191,7 +195,7 @@ def _metastases(c: Case) -> tuple[Any, ...]:
     lesions = None if unknown_extra else sum(n for n in counts if n is not None) + at_least
     return (
         m.status._value_, lv is not None, None if unknown_extra else bool(extra),
-        None if unknown_extra else any(e.site in _REGIONAL for e in extra),
+        None if unknown_extra else any(e.site in THORACIC_REGIONAL for e in extra),
         None if unknown_extra else len(organs), lesions, *liver, listed,
     )  # fmt: skip
 
