@@ -140,3 +140,92 @@ def varied_sections(draw: st.DrawFn) -> str:
             for _ in range(n)
         ]
     return case_line(raw)
+
+
+_DATE = st.one_of(st.none(), st.sampled_from(["2024-01-05", "2024-03-01", "2025-07-30"]))
+_FLAG = st.one_of(st.none(), st.booleans())
+_THERAPIES = st.sampled_from(["platinum_etoposide"] * 3 + ["ssa", "everolimus", "prrt"])
+_HISTORY = st.sampled_from(
+    ["zollinger_ellison_syndrome", "renal_failure", "carcinoid_heart_disease", "vhl_disease",
+     "men1_syndrome", "primary_hyperparathyroidism", "pituitary_adenoma"]
+)  # fmt: skip
+
+
+def _gastrin(draw: st.DrawFn) -> dict[str, Any]:
+    """A gastrin result: a value (possibly censored), a multiple of the ULN, or a reading."""
+    lab: dict[str, Any] = {
+        "analyte": "gastrin",
+        "date": draw(_DATE),
+        "reference_high": draw(st.one_of(st.none(), st.sampled_from([100.0, 115.0]))),
+        "context": {"on_ppi": draw(_FLAG)},
+    }
+    form = draw(st.sampled_from(["value", "censored", "times_uln", "interpretation"]))
+    if form in ("value", "censored"):
+        lab["value"], lab["unit"] = draw(st.floats(1, 5000, allow_nan=False)), "pg/mL"
+        if form == "censored":
+            lab["comparator"] = draw(st.sampled_from(["<", ">="]))
+    elif form == "times_uln":
+        lab["times_uln"] = draw(st.floats(0.1, 50, allow_nan=False))
+    else:
+        lab["interpretation"] = draw(st.sampled_from(["elevated", "normal", "low"]))
+    return lab
+
+
+@st.composite
+def varied_clinical(draw: st.DrawFn) -> str:
+    """A generated case's line with its clinical section redrawn: symptoms and history, the
+    resection, SSTR studies and gastrin results (dated, undated, on the same day), prior
+    therapies and relatives (``engine.case_input.clinical_input``)."""
+    raw = json.loads(json.dumps(draw(st.sampled_from(_BASE))))
+    c: dict[str, Any] = {}
+    if draw(st.booleans()):
+        c["symptoms"] = draw(
+            st.dictionaries(st.sampled_from(["flushing", "secretory_diarrhoea", "weight_loss"]),
+                            st.booleans(), max_size=3)
+        )  # fmt: skip
+    if draw(st.booleans()):
+        c["history"] = draw(st.dictionaries(_HISTORY, st.booleans(), max_size=4))
+    if draw(st.booleans()):
+        res: dict[str, Any] = {"performed": draw(st.booleans())}
+        if draw(st.booleans()):
+            res["margin"] = draw(st.sampled_from(["R0", "R1", "R2"]))
+        c["resection"] = res
+    if draw(st.booleans()):
+        c["primary_resectability"] = draw(st.sampled_from(["resectable", "unresectable"]))
+    c["investigations"] = [
+        {
+            "kind": draw(st.sampled_from(["sstr_pet", "sstr_spect", "ct", "echocardiography"])),
+            "date": draw(_DATE),
+            "positive": draw(_FLAG),
+            "krenning_score": draw(st.one_of(st.none(), st.integers(0, 4))),
+        }
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    c["labs"] = [_gastrin(draw) for _ in range(draw(st.integers(0, 2)))]
+    if draw(st.booleans()):
+        c["prior_therapies"] = [
+            {
+                "therapy": draw(_THERAPIES),
+                "progressed": draw(_FLAG),
+                "months_to_progression": draw(st.one_of(st.none(), st.floats(0, 60))),
+            }
+            for _ in range(draw(st.integers(0, 4)))
+        ]
+    if draw(st.booleans()):
+        c["family_history"] = [
+            {
+                "relation": draw(st.sampled_from(["first_degree", "second_degree"])),
+                "findings": draw(st.lists(_HISTORY, max_size=2)),
+                "has_nen": draw(_FLAG),
+                "pathogenic_variant_gene": draw(st.one_of(st.none(), st.sampled_from(
+                    ["MEN1", "men1", "VHL", "Men1x"]))),
+            }
+            for _ in range(draw(st.integers(0, 3)))
+        ]  # fmt: skip
+    for key, value in list(c.items()):
+        if value == [] and draw(st.booleans()):
+            del c[key]  # a list left out, or given empty
+    raw["clinical"] = c
+    if draw(st.booleans()):
+        raw["patient"] = {"ecog": draw(st.integers(0, 4)), "age_years": draw(st.integers(18, 90))}
+    return case_line(raw)
