@@ -229,3 +229,57 @@ def varied_clinical(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         raw["patient"] = {"ecog": draw(st.integers(0, 4)), "age_years": draw(st.integers(18, 90))}
     return case_line(raw)
+
+
+_ANALYTES = st.sampled_from(
+    [("gastrin", ["pg/mL", "ng/L", "pmol/L"]), ("chromogranin_a", ["ug/L", "ng/mL", "ng/L"]),
+     ("hiaa_5_urine_24h", ["mg/(24.h)", "umol/(24.h)"]), ("glucose", ["mg/dL", "mmol/L"]),
+     ("insulin", ["uU/mL", "pmol/L"]), ("sulfonylurea_screen", ["1"]),
+     ("gastric_ph", ["[pH]", "1"]), ("calcium", ["mmol/L", "mg/dL"])]
+)  # fmt: skip
+
+
+def _lab(draw: st.DrawFn) -> dict[str, Any]:
+    """A lab result of a catalogue analyte in one of its units: a value (now and then
+    censored, now and then outside the plausible range), a multiple of the ULN or a
+    reading; with a date, reference limits and a sampling context or not."""
+    code, units = draw(_ANALYTES)
+    lab: dict[str, Any] = {"analyte": code, "date": draw(_DATE)}
+    form = draw(st.sampled_from(["value"] * 4 + ["censored", "times_uln", "interpretation"]))
+    if form in ("value", "censored"):
+        lab["unit"] = draw(st.sampled_from(units))
+        if code == "sulfonylurea_screen":
+            lab["value"] = draw(st.sampled_from([0, 1]))
+        elif code == "gastric_ph":
+            lab["value"] = draw(st.floats(0, 14))
+        else:
+            lab["value"] = draw(st.one_of(st.floats(0, 1e7), st.sampled_from([0.01, 3.0, 1e6])))
+        if form == "censored":
+            lab["comparator"] = draw(st.sampled_from(["<", ">", ">="]))
+    elif form == "times_uln":
+        lab["times_uln"] = draw(st.floats(0.1, 50))
+    else:
+        lab["interpretation"] = draw(st.sampled_from(["elevated", "normal", "low"]))
+    if draw(st.booleans()):
+        lab["reference_high"] = draw(st.sampled_from([100.0, 40.0, 7.5]))
+    if draw(st.booleans()):
+        lab["reference_low"] = draw(st.sampled_from([0.0, 1.0, 3.5]))
+    if draw(st.booleans()):
+        lab["context"] = {
+            "on_ppi": draw(_FLAG),
+            "fasting": draw(_FLAG),
+            "interfering_drugs": draw(
+                st.lists(st.sampled_from(["paracetamol", "ppi"]), max_size=2)
+            ),
+        }
+    return lab
+
+
+@st.composite
+def varied_labs(draw: st.DrawFn) -> str:
+    """A generated case's line with its lab results redrawn (``engine.case_input.lab_input``):
+    several results per analyte, on the same day, undated, in every unit of the analyte."""
+    raw = json.loads(json.dumps(draw(st.sampled_from(_BASE))))
+    c = raw.setdefault("clinical", {})
+    c["labs"] = [_lab(draw) for _ in range(draw(st.integers(0, 6)))]
+    return case_line(raw)
