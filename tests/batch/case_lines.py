@@ -9,10 +9,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
 from hypothesis import strategies as st
 
+from nenguide.batch.columnar.case_arrow import (
+    arrow_ready,
+    case_schema,
+    padded_rows,
+    read_lines,
+    strict_case,
+)
 from nenguide.batch.synth import generate
+from nenguide.model.case import Case
 
 VIGNETTES = Path(__file__).parent.parent / "vignettes"
 
@@ -283,3 +292,31 @@ def varied_labs(draw: st.DrawFn) -> str:
     c = raw.setdefault("clinical", {})
     c["labs"] = [_lab(draw) for _ in range(draw(st.integers(0, 6)))]
     return case_line(raw)
+
+
+def same(engine: Any, column: Any) -> bool:
+    """A fact's value from the engine and from the columns: equal, a set as a set, a flag
+    never taken for a number (True == 1 in Python)."""
+    if isinstance(engine, frozenset):
+        return column is not None and engine == frozenset(column)
+    if isinstance(engine, bool) or isinstance(column, bool):
+        return type(engine) is type(column) and engine == column
+    return engine == column
+
+
+def read_ready(lines: list[str]) -> tuple[list[Case], pl.DataFrame, list[bool]]:
+    """The cases of the ``lines`` the columns read (strict, ``arrow_ready``), their columns as
+    Arrow's reader makes them from the lines as written, and which rows are padded."""
+    s = case_schema()
+    ready, read = [], []
+    for line in lines:
+        case = strict_case(line)
+        if case is not None and arrow_ready(case, s, line):
+            ready.append(case)
+            read.append(line)
+    if not ready:
+        return [], pl.DataFrame(), []
+    table = read_lines(read, s)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return ready, frame, padded_rows(table, s).to_list()

@@ -5,20 +5,10 @@ cases and on generated cases whose clinical section is redrawn."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import polars as pl
-from case_lines import case_line, varied_clinical, vignette_lines
+from case_lines import case_line, read_ready, same, varied_clinical, vignette_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.columnar.case_arrow import (
-    arrow_ready,
-    case_schema,
-    padded_rows,
-    read_lines,
-    strict_case,
-)
 from nenguide.batch.columnar.case_clinical import clinical_columns
 from nenguide.batch.synth import generate
 from nenguide.engine.case_input import clinical_input
@@ -27,40 +17,20 @@ from nenguide.model.clinical import Symptom
 _SYMPTOMS = {f"sym_{s.value}" for s in Symptom}
 
 
-def _same(engine: Any, column: Any) -> bool:
-    """A fact's value from the engine and from the columns: equal, a set as a set, a flag
-    never taken for a number (True == 1 in Python)."""
-    if isinstance(engine, frozenset):
-        return column is not None and engine == frozenset(column)
-    if isinstance(engine, bool) or isinstance(column, bool):
-        return type(engine) is type(column) and engine == column
-    return engine == column
-
-
 def _check(lines: list[str]) -> int:
     """Compares the columns with the engine on each line the columns read; how many."""
-    s = case_schema()
-    ready, read = [], []
-    for line in lines:
-        case = strict_case(line)
-        if case is not None and arrow_ready(case, s, line):
-            ready.append(case)
-            read.append(line)
+    ready, frame, padded = read_ready(lines)
     if not ready:
         return 0
-    table = read_lines(read, s)
-    keep = [not p for p in padded_rows(table, s).to_list()]  # a padded row: the per-case path
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
     got = clinical_columns(frame)
     n = 0
-    for case, row, ok in zip(ready, got.to_dicts(), keep, strict=True):
-        if not ok:
+    for case, row, pad in zip(ready, got.to_dicts(), padded, strict=True):
+        if pad:  # a padded text: the per-case path
             continue
         want = clinical_input(case, case.clinical)
         # every fact the engine makes is a column; a symptom not recorded is a null column
         assert set(want) <= set(row) and set(row) - set(want) <= _SYMPTOMS
-        diffs = {k: (want.get(k), row[k]) for k in row if not _same(want.get(k), row[k])}
+        diffs = {k: (want.get(k), row[k]) for k in row if not same(want.get(k), row[k])}
         assert not diffs, (case.model_dump_json(), diffs)
         n += 1
     return n

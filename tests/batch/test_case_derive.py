@@ -5,54 +5,27 @@ cases whose nodes, metastases and tumour components are redrawn."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import polars as pl
-from case_lines import case_line, varied_sections, vignette_lines
+from case_lines import case_line, read_ready, same, varied_sections, vignette_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.columnar.case_arrow import (
-    arrow_ready,
-    case_schema,
-    read_lines,
-    strict_case,
-)
 from nenguide.batch.columnar.case_derive import DERIVED, derived
 from nenguide.batch.synth import generate
 from nenguide.engine.facts import derive
 
 
-def _same(engine: Any, column: Any) -> bool:
-    """A fact's value from the engine and from the columns: equal, a set as a set, a flag
-    never taken for a number (True == 1 in Python)."""
-    if isinstance(engine, frozenset):
-        return column is not None and engine == frozenset(column)
-    if isinstance(engine, bool) or isinstance(column, bool):
-        return type(engine) is type(column) and engine == column
-    return engine == column
-
-
 def _check(lines: list[str]) -> int:
-    """Compares the columns with the engine on each line the columns read; how many."""
-    s = case_schema()
-    ready, read = [], []
-    for line in lines:
-        case = strict_case(line)
-        if case is not None and arrow_ready(case, s, line):
-            ready.append(case)
-            read.append(line)
+    """Compares the columns with the engine on each line the columns read; how many (none
+    of the facts here is a text, so padded rows are compared too)."""
+    ready, frame, _ = read_ready(lines)
     if not ready:
         return 0
-    table = read_lines(read, s)  # the lines as written (none of the facts here is a text)
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
     got = derived(frame)
     assert got.columns == list(DERIVED)
     for case, row in zip(ready, got.to_dicts(), strict=True):
         want = derive(case)
         assert list(want) == list(DERIVED)  # the same facts, in the same order
-        diffs = {k: (want[k], row[k]) for k in DERIVED if not _same(want[k], row[k])}
+        diffs = {k: (want[k], row[k]) for k in DERIVED if not same(want[k], row[k])}
         assert not diffs, (case.model_dump_json(), diffs)
     return len(ready)
 

@@ -6,21 +6,11 @@ results are redrawn; a case the columns cannot hold is flagged for the per-case 
 
 from __future__ import annotations
 
-from typing import Any
-
-import polars as pl
 import pytest
-from case_lines import case_line, varied_labs, vignette_lines
+from case_lines import case_line, read_ready, same, varied_labs, vignette_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.columnar.case_arrow import (
-    arrow_ready,
-    case_schema,
-    padded_rows,
-    read_lines,
-    strict_case,
-)
 from nenguide.batch.columnar.case_labs import fact_names, lab_columns
 from nenguide.batch.synth import generate
 from nenguide.engine.case_input import lab_input
@@ -28,28 +18,12 @@ from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
 
 
-def _same(engine: Any, column: Any) -> bool:
-    if isinstance(engine, bool) or isinstance(column, bool):
-        return type(engine) is type(column) and engine == column
-    return engine == column
-
-
 def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
     """Compares the columns with the engine on each line the columns read and do not flag;
     (compared, flagged)."""
-    s = case_schema()
-    ready, read = [], []
-    for line in lines:
-        case = strict_case(line)
-        if case is not None and arrow_ready(case, s, line):
-            ready.append(case)
-            read.append(line)
+    ready, frame, padded = read_ready(lines)
     if not ready:
         return 0, 0
-    table = read_lines(read, s)
-    padded = padded_rows(table, s).to_list()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
     cols = lab_columns(frame, kb.analytes)
     names = [f for per in fact_names(kb.analytes).values() for f in per.values()]
     assert cols.facts.columns == names
@@ -76,7 +50,7 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
         if pad:
             continue
         assert set(want) <= set(facts), case.model_dump_json()
-        diffs = {k: (want.get(k), v) for k, v in facts.items() if not _same(want.get(k), v)}
+        diffs = {k: (want.get(k), v) for k, v in facts.items() if not same(want.get(k), v)}
         assert not diffs, (case.model_dump_json(), diffs)
         assert {k: v for k, v in index.items() if v is not None} == want_index
         assert issues == [i["code"] for i in ctx.issues], case.model_dump_json()
