@@ -320,3 +320,33 @@ def read_ready(lines: list[str]) -> tuple[list[Case], pl.DataFrame, list[bool]]:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return ready, frame, padded_rows(table, s).to_list()
+
+
+_GENES = st.sampled_from(["MEN1", "RET", "VHL", "NF1", "TSC2", "SDHB"])
+_RESULTS = st.sampled_from(["pathogenic", "likely_pathogenic", "vus", "negative"])
+
+
+@st.composite
+def varied_germline(draw: st.DrawFn) -> str:
+    """A generated case's line with its germline results, relatives' genes and resection
+    redrawn (``engine.case_input.carrier_input`` and ``extra_input``)."""
+    raw = json.loads(json.dumps(draw(st.sampled_from(_BASE))))
+    c = raw.setdefault("clinical", {})
+    c["germline"] = [
+        {"gene": draw(_GENES), "result": draw(_RESULTS)} for _ in range(draw(st.integers(0, 4)))
+    ]
+    if draw(st.booleans()):
+        c["family_history"] = [
+            {
+                "relation": draw(st.sampled_from(["first_degree", "second_degree"])),
+                "pathogenic_variant_gene": draw(
+                    st.one_of(st.none(), st.sampled_from(["MEN1", "men1", "Vhl", "RET", "ç"]))
+                ),
+            }
+            for _ in range(draw(st.integers(0, 3)))
+        ]
+    if draw(st.booleans()):
+        c["resection"] = {"performed": draw(st.booleans()), "date": draw(_DATE)}
+    if not c["germline"] and draw(st.booleans()):
+        del c["germline"]
+    return case_line(raw)

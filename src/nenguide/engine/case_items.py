@@ -46,7 +46,7 @@ def _fact_table(ctx: Context, role: str) -> str | None:
 
 
 #: the carrier facts, each with the gene whose results it reads (``None``: any gene)
-_CARRIER_FACTS: dict[str, str | None] = {
+CARRIER_FACTS: dict[str, str | None] = {
     "carrier": None,
     "carrier_men1": "MEN1",
     "carrier_vhl": "VHL",
@@ -61,7 +61,7 @@ def germline_input(
     table of role ``germline_carrier``, evaluated once per result (``clinical.germline``)
     (inputs ``germline_gene``, ``germline_result``); without it a result decides nothing."""
     if not results:  # none recorded: no result makes a carrier (any_of of none is false)
-        return dict.fromkeys(_CARRIER_FACTS, False), ()
+        return dict.fromkeys(CARRIER_FACTS, False), ()
     table_id = _fact_table(ctx, "germline_carrier")
     verdicts: list[tuple[str, bool | None]] = []
     for g in results:
@@ -74,7 +74,7 @@ def germline_input(
         verdicts.append((g.gene.value, verdict))
     f = {
         name: any_of(v for g, v in verdicts if gene is None or g == gene)
-        for name, gene in _CARRIER_FACTS.items()
+        for name, gene in CARRIER_FACTS.items()
     }
     return f, tuple(dict.fromkeys(gene for gene, v in verdicts if v is True))
 
