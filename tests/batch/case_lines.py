@@ -350,3 +350,37 @@ def varied_germline(draw: st.DrawFn) -> str:
     if not c["germline"] and draw(st.booleans()):
         del c["germline"]
     return case_line(raw)
+
+
+@st.composite
+def varied_reported(draw: st.DrawFn) -> str:
+    """A generated case's line with reported forms drawn in: a size with its unit, a mitotic
+    count per fields, a reported pT as pathologists write it, a venous thrombus, an extent
+    "within the wall", a tumour count, metastases with a count not given
+    (``engine.case_reported.reported_input``)."""
+    raw = json.loads(json.dumps(draw(st.sampled_from(_BASE))))
+    t = raw.setdefault("tumour", {})
+    form = draw(st.sampled_from(["none", "size", "pt", "thrombus", "within_wall", "count"]))
+    if form == "size":
+        t.pop("size_cm", None)
+        t["size"] = {"value": draw(st.floats(0.1, 50)), "unit": draw(st.sampled_from(["mm", "cm"]))}
+    elif form == "pt":
+        t["reported_pt"] = draw(
+            st.sampled_from(["pT1", "T2", "ypT3", "pt4", " pT2", "cT1", "pT1a", "T1B"])
+        )
+    elif form == "thrombus":
+        t["venous_tumour_thrombus"] = draw(st.booleans())
+    elif form == "within_wall":
+        t["extent"] = "within_wall"
+    elif form == "count":
+        t["number_of_tumours"] = draw(st.integers(1, 5))
+    if draw(st.booleans()):
+        p = raw.setdefault("pathology", {})
+        p.pop("mitoses_per_2mm2", None)
+        p["mitoses"] = {"count": draw(st.floats(0, 40)), "hpf": draw(st.sampled_from([10, 50]))}
+    if draw(st.booleans()):
+        raw["metastases"] = {
+            "status": "present",
+            "extrahepatic": [{"site": "bone", "lesion_count": draw(_COUNT)}],
+        }
+    return case_line(raw)

@@ -93,6 +93,29 @@ def _nodes() -> list[pl.Expr]:
     ]
 
 
+def _complete() -> pl.Expr:
+    """Whether every extrathoracic lesion is counted (``engine.facts._counted``): the
+    extrahepatic sites listed where the liver is, and every count given."""
+    liver = _f("metastases", "liver")
+    given = _f("metastases", "extrahepatic")
+    distant = given.list.eval(
+        pl.element().filter(~pl.element().struct.field("site").is_in(_REGIONAL))
+    )
+    counts = distant.list.eval(pl.element().struct.field("lesion_count"))
+    return (
+        ~(given.is_null() & liver.is_not_null())
+        & counts.list.eval(pl.element().is_not_null()).list.all().fill_null(True)
+        & (liver.struct.field("lesion_count").is_not_null() | liver.is_null())
+    )
+
+
+def extrathoracic_open() -> pl.Expr:
+    """Whether metastases are present with a lesion count not given: the engine then makes
+    the extrathoracic lesions a range of candidates (``engine.facts.
+    extrathoracic_lesions_at_least``), which a column cannot hold."""
+    return ((_f("metastases", "status") == _PRESENT) & ~_complete()).fill_null(False)
+
+
 def _metastases() -> list[pl.Expr]:
     status = _f("metastases", "status")
     liver = _f("metastases", "liver")
@@ -112,11 +135,7 @@ def _metastases() -> list[pl.Expr]:
     counts = distant.list.eval(pl.element().struct.field("lesion_count"))
     liver_count = liver.struct.field("lesion_count")
     counted = counts.list.sum().fill_null(0) + liver_count.fill_null(0)
-    complete = (
-        ~unknown_extra
-        & counts.list.eval(pl.element().is_not_null()).list.all().fill_null(True)
-        & (liver_count.is_not_null() | ~has_liver)
-    )
+    complete = _complete()
 
     def by_status(if_none: pl.Expr, if_present: pl.Expr) -> pl.Expr:
         return pl.when(none).then(if_none).when(present).then(if_present)
