@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 FACT_STEP = "facts"
 #: the inputs of the table of role ``lab_done``, per result
-_LAB_DONE_INPUTS = ("lab_analyte", "lab_on_ppi", "lab_on_h2_blocker", "lab_fasting")
+LAB_DONE_INPUTS = ("lab_analyte", "lab_on_ppi", "lab_on_h2_blocker", "lab_fasting")
 
 #: Lab analytes (analyte catalogue codes) that count as a "lab:<token>" investigation done (the
 #: analyte is the test; results that count only under a sampling condition: table lab_done).
@@ -107,7 +107,7 @@ def done_tokens(
         c = lab.context
         key = (lab.analyte, c.on_ppi, c.on_h2_blocker, c.fasting)
         if key not in tokens_of:
-            inputs = dict(zip(_LAB_DONE_INPUTS, key, strict=True))
+            inputs = dict(zip(LAB_DONE_INPUTS, key, strict=True))
             res = ctx.collect(FACT_STEP, table.id, inputs)
             tokens_of[key] = tuple(str(r.then[table.output]) for r in res.applies)
         for token in tokens_of[key]:
