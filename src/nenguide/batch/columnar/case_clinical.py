@@ -150,18 +150,39 @@ def _sstr_gastrin() -> list[pl.Expr]:
     ]
 
 
+#: the therapies with a course that progressed, and with a course whose outcome is not
+#: recorded (temporary columns, made once per chunk)
+_PROGRESSED, _UNKNOWN = "_progressed_therapies", "_unknown_outcome_therapies"
+
+
+def _therapy_lists() -> list[pl.Expr]:
+    pts = _c("prior_therapies")  # null: not recorded
+    therapy, progressed = (
+        pl.element().struct.field("therapy"),
+        pl.element().struct.field("progressed"),
+    )
+    return [
+        pts.list.eval(therapy.filter(progressed == True)).alias(_PROGRESSED),  # noqa: E712
+        pts.list.eval(therapy.filter(progressed.is_null())).alias(_UNKNOWN),
+    ]
+
+
 def _prior_therapies() -> list[pl.Expr]:
     pts = _c("prior_therapies")  # null: not recorded (every progression unknown)
-    out = []
-    for t in Therapy:
-        of_t = pts.list.eval(
-            pl.element()
-            .filter(pl.element().struct.field("therapy") == t.value)
-            .struct.field("progressed")
-        )
-        # a course that progressed: true; else one not recorded: unknown; else (or none
-        # given): false
-        out.append(pl.when(pts.is_not_null()).then(_any3(of_t)).alias(f"progressed_on_{t.value}"))
+    progressed, unknown = pl.col(_PROGRESSED), pl.col(_UNKNOWN)
+    # per therapy: a course that progressed, true; else one whose outcome is not recorded,
+    # unknown; else (or none given), false
+    out = [
+        pl.when(pts.is_null())
+        .then(None)
+        .when(progressed.list.contains(t.value))
+        .then(True)
+        .when(unknown.list.contains(t.value))
+        .then(None)
+        .otherwise(False)
+        .alias(f"progressed_on_{t.value}")
+        for t in Therapy
+    ]
     pe = pts.list.eval(
         pl.element().filter(
             (pl.element().struct.field("therapy") == _PLATINUM)
@@ -170,7 +191,6 @@ def _prior_therapies() -> list[pl.Expr]:
     )
     months = pe.list.eval(pl.element().struct.field("months_to_progression"))
     progressed_pe = pl.col(f"progressed_on_{_PLATINUM}")
-    names = pl.element().struct.field("therapy")
     return [
         *out,
         progressed_pe.alias("progressed_on_platinum"),
@@ -181,14 +201,10 @@ def _prior_therapies() -> list[pl.Expr]:
             .otherwise(months.list.max())
         )
         .alias("platinum_months_to_progression"),
-        pts.list.eval(
-            pl.element()
-            .filter(pl.element().struct.field("progressed") == True)  # noqa: E712
-            .struct.field("therapy")
-        )
+        progressed.fill_null([]).alias("progressed_therapies"),
+        pts.list.eval(pl.element().struct.field("therapy"))
         .fill_null([])
-        .alias("progressed_therapies"),
-        pts.list.eval(names).fill_null([]).alias("received_therapies"),
+        .alias("received_therapies"),
     ]
 
 
@@ -227,13 +243,21 @@ def clinical_columns(cases: pl.DataFrame) -> pl.DataFrame:
     """``clinical_input``'s facts, a column each, for the case columns ``cases`` (one row per
     case, in order). A symptom the case does not record is null here (the engine leaves its
     fact out, which a table reads as unknown)."""
-    latest = cases.select(pl.col("clinical"), pl.col("patient"), pl.col("tumour"), *_latest_items())
+    latest = cases.select(
+        pl.col("clinical"), pl.col("patient"), pl.col("tumour"), *_latest_items(), *_therapy_lists()
+    )
     first = latest.select(
-        *_symptoms_history(), *_resection(), *_sstr_gastrin(), pl.col("clinical"), *_family()
+        *_symptoms_history(),
+        *_resection(),
+        *_sstr_gastrin(),
+        pl.col("clinical"),
+        pl.col(_PROGRESSED),
+        pl.col(_UNKNOWN),
+        *_family(),
     )
     therapies = _prior_therapies()
     return (
         first.with_columns(therapies[: len(Therapy)])
         .with_columns(therapies[len(Therapy) :])
-        .drop("clinical")
+        .drop("clinical", _PROGRESSED, _UNKNOWN)
     )
