@@ -384,3 +384,8 @@ def varied_reported(draw: st.DrawFn) -> str:
             "extrahepatic": [{"site": "bone", "lesion_count": draw(_COUNT)}],
         }
     return case_line(raw)
+
+
+def unconfirmed_read(kb: Any, trace: list[Any]) -> list[str]:
+    """The unconfirmed rules an engine trace read, sorted (what the assessment flags)."""
+    return sorted(kb.unconfirmed_rules & {r for entry in trace for r in entry["rule_ids"]})

@@ -5,7 +5,14 @@ every vignette, generated cases and redrawn investigations and lab results."""
 
 from __future__ import annotations
 
-from case_lines import case_line, read_ready, varied_clinical, varied_labs, vignette_lines
+from case_lines import (
+    case_line,
+    read_ready,
+    unconfirmed_read,
+    varied_clinical,
+    varied_labs,
+    vignette_lines,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,8 +38,7 @@ def _check(kb: Knowledge, lines: list[str]) -> int:
         want = done_tokens(ctx, case.clinical.investigations, case.clinical.labs)
         got = [(d["token"], d["date"]) for d in done]
         assert got == list(want.items()), case.model_dump_json()
-        read = {r for entry in ctx.trace for r in entry["rule_ids"]}
-        assert unconfirmed == sorted(kb.unconfirmed_rules & read)
+        assert unconfirmed == unconfirmed_read(kb, ctx.trace)
         n += 1
     return n
 

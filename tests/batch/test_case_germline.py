@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from case_lines import case_line, read_ready, same, varied_germline, vignette_lines
+from case_lines import (
+    case_line,
+    read_ready,
+    same,
+    unconfirmed_read,
+    varied_germline,
+    vignette_lines,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,9 +72,7 @@ def _check(kb: Knowledge, lines: list[str]) -> int:
             ),
         }
         assert got == want_plain, case.model_dump_json()
-        assert unconfirmed == sorted(
-            kb.unconfirmed_rules & {r for e in ctx.trace for r in e["rule_ids"]}
-        )
+        assert unconfirmed == unconfirmed_read(kb, ctx.trace)
         n += 1
     return n
 

@@ -331,3 +331,19 @@ def _padded(path: str) -> pl.Expr:
     if in_list:
         return expr.list.eval(pl.element().str.contains(_EDGE)).list.any()
     return expr.str.contains(_EDGE)
+
+
+def list_items(cases: pl.DataFrame, items: pl.Expr) -> pl.DataFrame:
+    """The items of a list column of the case columns, a row each: ``_row`` (the case's row),
+    ``_pos`` (the item's position in its list) and the item's fields (a null or empty list
+    gives no row)."""
+    return (
+        cases.select(
+            pl.int_range(cases.height, dtype=pl.Int64).alias("_row"),
+            items.alias("_item"),
+            items.list.eval(pl.int_range(pl.len(), dtype=pl.Int64)).alias("_pos"),
+        )
+        .explode(["_item", "_pos"])
+        .drop_nulls("_item")
+        .unnest("_item")
+    )

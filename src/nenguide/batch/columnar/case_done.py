@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from nenguide.batch.columnar.case_arrow import list_items
 from nenguide.engine.case_items import FACT_STEP, LAB_DONE_INPUTS, LAB_TOKENS
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
@@ -59,17 +60,7 @@ def done_columns(cases: pl.DataFrame, kb: Knowledge) -> DoneColumns:
     rows = pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)})
 
     def items(field: str) -> pl.DataFrame:
-        lists = clinical.struct.field(field)
-        return (
-            cases.select(
-                pl.int_range(n, dtype=pl.Int64).alias("_row"),
-                lists.alias("_i"),
-                lists.list.eval(pl.int_range(pl.len(), dtype=pl.Int64)).alias("_pos"),
-            )
-            .explode(["_i", "_pos"])
-            .drop_nulls("_i")
-            .unnest("_i")
-        )
+        return list_items(cases, clinical.struct.field(field))
 
     # the order of first mention: (part, position in its list, order within the item)
     invs = items("investigations").select(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from nenguide.batch.columnar.case_arrow import list_items
 from nenguide.engine.case_items import CARRIER_FACTS, FACT_STEP
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
@@ -81,13 +82,7 @@ def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
     """The germline columns of the case columns ``cases`` (see :class:`GermlineColumns`)."""
     n = cases.height
     rows = pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)})
-    germline = pl.col("clinical").struct.field("germline")
-    items = (
-        cases.select(pl.int_range(n, dtype=pl.Int64).alias("_row"), germline.alias("_g"))
-        .explode("_g")
-        .drop_nulls("_g")
-        .unnest("_g")
-    )
+    items = list_items(cases, pl.col("clinical").struct.field("germline"))
     pairs = items.select("gene", "result").unique(maintain_order=True)
     items = items.join(_verdicts(kb, pairs), on=["gene", "result"], how="left")
     verdict = pl.col("verdict")

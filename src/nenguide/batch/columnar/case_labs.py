@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from nenguide.batch.columnar.case_arrow import list_items
 from nenguide.engine.case_input import LAB_STEP
 from nenguide.engine.lab_names import value_fact
 from nenguide.units import AnalyteCatalogue, LabInputError
@@ -104,16 +105,8 @@ def _analytes(cat: AnalyteCatalogue) -> pl.DataFrame:
 def lab_columns(cases: pl.DataFrame, cat: AnalyteCatalogue) -> LabColumns:
     """The lab facts of the case columns ``cases`` (see :class:`LabColumns`)."""
     n = cases.height
-    labs = pl.col("clinical").struct.field("labs")
     items = (
-        cases.select(
-            pl.int_range(n, dtype=pl.Int64).alias("_row"),
-            labs.alias("_lab"),
-            labs.list.eval(pl.int_range(pl.len(), dtype=pl.Int64)).alias("_pos"),
-        )
-        .explode(["_lab", "_pos"])
-        .drop_nulls("_lab")
-        .unnest("_lab")
+        list_items(cases, pl.col("clinical").struct.field("labs"))
         .join(_analytes(cat), on="analyte", how="left")
         # the unit a result is checked in (engine.units.lab_quantity)
         .with_columns(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from nenguide.batch.columnar.case_arrow import list_items
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import STEP
 from nenguide.engine.kb import Knowledge
@@ -82,10 +83,7 @@ def relative_columns(cases: pl.DataFrame, kb: Knowledge) -> RelativeColumns:
     fh = pl.col("clinical").struct.field("family_history")  # null: not recorded
     findings = pl.col("findings").fill_null(pl.lit([], pl.List(pl.String)))
     members = (
-        cases.select(pl.int_range(n, dtype=pl.Int64).alias("_row"), fh.alias("_m"))
-        .explode("_m")
-        .drop_nulls("_m")
-        .unnest("_m")
+        list_items(cases, fh)
         .filter(pl.col("relation") == _FIRST)
         .select(
             "_row",
