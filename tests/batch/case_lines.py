@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from nenguide.batch.columnar.case_arrow import (
     arrow_ready,
     case_schema,
-    padded_rows,
+    flagged_rows,
     read_lines,
     strict_case,
 )
@@ -151,7 +151,10 @@ def varied_sections(draw: st.DrawFn) -> str:
     return case_line(raw)
 
 
-_DATE = st.one_of(st.none(), st.sampled_from(["2024-01-05", "2024-03-01", "2025-07-30"]))
+# a Unix time as text is a date to strict mode too: such a row is flagged (flagged_rows)
+_DATE = st.one_of(
+    st.none(), st.sampled_from(["2024-01-05", "2024-03-01", "2025-07-30", "1704412800"])
+)
 _FLAG = st.one_of(st.none(), st.booleans())
 _THERAPIES = st.sampled_from(["platinum_etoposide"] * 3 + ["ssa", "everolimus", "prrt"])
 _HISTORY = st.sampled_from(
@@ -319,7 +322,7 @@ def read_ready(lines: list[str]) -> tuple[list[Case], pl.DataFrame, list[bool]]:
     table = read_lines(read, s)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return ready, frame, padded_rows(table, s).to_list()
+    return ready, frame, flagged_rows(table, s).to_list()
 
 
 _GENES = st.sampled_from(["MEN1", "RET", "VHL", "NF1", "TSC2", "SDHB"])

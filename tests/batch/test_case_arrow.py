@@ -21,7 +21,7 @@ from nenguide.batch.columnar.case_arrow import (
     CaseSchema,
     arrow_ready,
     case_schema,
-    padded_rows,
+    flagged_rows,
     read_lines,
     strict_case,
 )
@@ -77,7 +77,7 @@ def _check(lines: list[str]) -> dict[str, int]:
         return counts
     table = read_lines([x[0] for x in ready], s)
     assert table.num_rows == len(ready)
-    padded = padded_rows(table, s).to_list()
+    padded = flagged_rows(table, s).to_list()
     for (line, case), row, pad in zip(ready, table.to_pylist(), padded, strict=True):
         got, want = _norm(row, case.model_dump(mode="json"), "", s)
         if pad:
@@ -136,7 +136,27 @@ def test_a_padded_text_is_flagged() -> None:
     raw = next(iter(generate(1, seed=3))).case
     lines = [case_line({**raw, "case_id": cid}) for cid in ("c-1", " c-1", "c-1\t", "c 1")]
     table = read_lines(lines)
-    assert padded_rows(table).to_list() == [False, True, True, False]
+    assert flagged_rows(table).to_list() == [False, True, True, False]
+
+
+def test_a_date_as_unix_time_and_a_gene_beyond_ascii_are_flagged() -> None:
+    """Strict mode takes a Unix time as text for a date ("1704412800" is 2024-01-05), which
+    the columns would hold as written; a relative's gene beyond ASCII is upper-cased by the
+    reshaping. Both rows keep the per-case path."""
+    raw = next(iter(generate(1, seed=3))).case
+    ct = {"kind": "ct", "date": "2024-01-05"}
+    relative = {"relation": "first_degree", "pathogenic_variant_gene": "MEN1"}
+    lines = [
+        case_line({**raw, "clinical": {"investigations": [ct]}}),
+        case_line({**raw, "clinical": {"investigations": [{**ct, "date": "1704412800"}]}}),
+        case_line({**raw, "clinical": {"resection": {"performed": True, "date": "-86400"}}}),
+        case_line({**raw, "clinical": {"family_history": [relative]}}),
+        case_line(
+            {**raw, "clinical": {"family_history": [{**relative, "pathogenic_variant_gene": "ç"}]}}
+        ),
+    ]
+    assert all(strict_case(line) is not None for line in lines)
+    assert flagged_rows(read_lines(lines)).to_list() == [False, True, True, False, True]
 
 
 def test_a_case_with_a_range_keeps_the_per_case_path() -> None:

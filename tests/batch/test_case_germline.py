@@ -29,7 +29,7 @@ from nenguide.engine.kb import Knowledge
 
 def _check(kb: Knowledge, lines: list[str]) -> int:
     """Compares the columns with the engine on each line the columns read; how many."""
-    ready, frame, padded = read_ready(lines)
+    ready, frame, flagged = read_ready(lines)
     if not ready:
         return 0
     cols = germline_columns(frame, kb)
@@ -39,14 +39,14 @@ def _check(kb: Knowledge, lines: list[str]) -> int:
         cols.facts.to_dicts(),
         cols.extra.to_dicts(),
         cols.unconfirmed.to_list(),
-        cols.per_case.to_list(),
-        padded,
+        flagged,
         strict=True,
     )
-    for case, facts, extra, unconfirmed, per_case, pad in rows:
+    for case, facts, extra, unconfirmed, flag in rows:
         gene_texts = [m.pathogenic_variant_gene or "" for m in case.clinical.family_history or ()]
-        assert per_case == any(not g.isascii() for g in gene_texts)
-        if pad or per_case:
+        if any(not g.isascii() for g in gene_texts):
+            assert flag  # upper-cased by the reshaping: the per-case path
+        if flag:
             continue
         ctx = Context(kb, "en", notes=False)
         want, carriers = carrier_input(ctx, case.clinical)

@@ -11,9 +11,11 @@ see what the case model made of it. This module gives the reader a schema made f
   type the model keeps: ``"60"`` or ``60.0`` for an integer, ``"true"`` for a flag, which lax
   validation coerces, are refused there. (An integer for a float field is allowed; the reader
   makes it a float as the model does.)
-* the model changes two things even then. It strips the spaces around a text, so a row with
-  a padded text is named by :func:`padded_rows`. And it keeps a set without repeats and without
-  order, so a set field (:attr:`CaseSchema.sets`) is a list in the columns, to be read as a set.
+* the model changes a few values even then, and :func:`flagged_rows` names the rows that
+  hold one: a text with white space at either end, which the model strips; a date written as
+  a Unix time, which strict mode also takes; a gene the reshaping upper-cases, written with a
+  letter beyond ASCII. It also keeps a set without repeats and without order, so a set field
+  (:attr:`CaseSchema.sets`) is a list in the columns, to be read as a set.
 * a line may leave out what the model fills in: a list or mapping it makes empty
   (:attr:`CaseSchema.empty_when_absent`), a section it makes from its defaults
   (:attr:`CaseSchema.sub_models`), a default value (:attr:`CaseSchema.defaults`); the columns
@@ -25,8 +27,9 @@ see what the case model made of it. This module gives the reader a schema made f
   it keeps the per-case path. The IHC markers are free text too, but the engine never reads
   them (:data:`UNREAD`): they are left out, and a case with them stays ready.
 
-The columns are then the model's values, field by field: tests/batch/test_case_arrow.py holds
-them to ``model_dump`` on every vignette and on generated and varied cases.
+For the rows not flagged, the columns are then the model's values, field by field:
+tests/batch/test_case_arrow.py holds them to ``model_dump`` on every vignette and on generated
+and varied cases.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import enum
 import io
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -54,7 +57,9 @@ _SCALARS: dict[Any, pa.DataType] = {
     int: pa.int64(),
     float: pa.float64(),
     bool: pa.bool_(),
-    dt.date: pa.string(),  # JSON has no date: the text, which the model parsed strictly
+    # JSON has no date: the text. Strict mode takes YYYY-MM-DD, but a Unix time as text too
+    # ("1704412800"): such a row is flagged (:func:`flagged_rows`)
+    dt.date: pa.string(),
 }
 _SET_ORIGINS = (frozenset, set)
 _LIST_ORIGINS = (list, tuple)
@@ -71,6 +76,8 @@ class CaseSchema:
     sets: tuple[str, ...]
     #: dotted paths of the text fields the model strips (not enums or literals)
     texts: tuple[str, ...]
+    #: dotted paths of the date fields (a text in the columns)
+    dates: tuple[str, ...]
     #: dotted paths of the list and mapping fields the model makes empty when a line leaves
     #: them out: null in the columns, empty in the model (where the default is ``None``, a
     #: missing list and an empty one differ: ``family_history`` ``[]`` states none)
@@ -159,6 +166,8 @@ def _arrow(tp: Any, path: str, strips: bool, out: dict[str, list[Any]]) -> pa.Da
         return None
     if tp is str and strips:
         out["texts"].append(path)
+    if tp is dt.date:
+        out["dates"].append(path)
     return scalar
 
 
@@ -207,7 +216,17 @@ def case_schema(model: type[BaseModel] = Case, unread: tuple[str, ...] = UNREAD)
     """The reader's schema for ``model`` (made once per model), without the ``unread``
     fields."""
     out: dict[str, list[Any]] = {
-        k: [] for k in ("per_case", "sets", "texts", "empty", "mappings", "sub_models", "defaults")
+        k: []
+        for k in (
+            "per_case",
+            "sets",
+            "texts",
+            "dates",
+            "empty",
+            "mappings",
+            "sub_models",
+            "defaults",
+        )
     }
     out["unread"] = list(unread)
     struct = _struct(model, "", out)
@@ -216,6 +235,7 @@ def case_schema(model: type[BaseModel] = Case, unread: tuple[str, ...] = UNREAD)
         tuple(out["per_case"]),
         tuple(out["sets"]),
         tuple(out["texts"]),
+        tuple(out["dates"]),
         tuple(out["empty"]),
         tuple(out["mappings"]),
         tuple(out["sub_models"]),
@@ -298,22 +318,38 @@ def read_lines(lines: Sequence[str], schema: CaseSchema | None = None) -> pa.Tab
 #: white space at either end of a text: Unicode's White_Space (Rust's ``\s``, what the model's
 #: stripping uses) and the four separators U+001C-U+001F that Python's ``str.isspace`` adds
 _EDGE = r"^[\s\x1c-\x1f]|[\s\x1c-\x1f]$"
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+#: texts the reshaping upper-cases (a relative's gene, compared with a gene's symbol)
+UPPER_CASED = ("clinical.family_history[].pathogenic_variant_gene",)
 
 
-def padded_rows(table: pa.Table, schema: CaseSchema | None = None) -> pl.Series:
-    """Per row of ``table``: whether one of its texts starts or ends with white space, which
-    the model would have stripped (such a row keeps the per-case path)."""
+def flagged_rows(table: pa.Table, schema: CaseSchema | None = None) -> pl.Series:
+    """Per row of ``table``: whether the columns hold one of its values otherwise than the
+    model and the engine's reshaping do (such a row keeps the per-case path):
+
+    * a text that starts or ends with white space, which the model strips;
+    * a date not written YYYY-MM-DD (strict mode also takes a Unix time as text), which the
+      model reads as a date;
+    * an upper-cased text (:data:`UPPER_CASED`) with a letter beyond ASCII: Python's and
+      Polars' upper case may follow different Unicode versions.
+    """
     s = schema or case_schema()
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    flags = [_padded(path) for path in s.texts]
+    flags = [_any_text(path, lambda t: t.str.contains(_EDGE)) for path in s.texts]
+    flags += [_any_text(path, lambda t: ~t.str.contains(_ISO_DATE)) for path in s.dates]
+    flags += [
+        _any_text(path, lambda t: t.str.contains(r"[^\x00-\x7f]"))
+        for path in UPPER_CASED
+        if path in s.texts
+    ]
     if not flags:
-        return pl.Series("padded", [False] * frame.height)
-    return frame.select(pl.any_horizontal(flags).fill_null(False).alias("padded")).to_series()
+        return pl.Series("flagged", [False] * frame.height)
+    return frame.select(pl.any_horizontal(flags).fill_null(False).alias("flagged")).to_series()
 
 
-def _padded(path: str) -> pl.Expr:
-    """Whether the text at ``path`` (through structs and lists) is padded, per row."""
+def _any_text(path: str, test: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """Whether ``test`` holds for a text at ``path`` (through structs and lists), per row."""
     expr: pl.Expr | None = None
     in_list = False
     for part in path.split("."):
@@ -329,8 +365,8 @@ def _padded(path: str) -> pl.Expr:
         in_list = in_list or many
     assert expr is not None
     if in_list:
-        return expr.list.eval(pl.element().str.contains(_EDGE)).list.any()
-    return expr.str.contains(_EDGE)
+        return expr.list.eval(test(pl.element()).fill_null(False)).list.any()
+    return test(expr).fill_null(False)
 
 
 def list_items(cases: pl.DataFrame, items: pl.Expr) -> pl.DataFrame:

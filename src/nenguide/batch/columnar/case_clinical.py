@@ -10,8 +10,9 @@ history items, symptoms, therapies and diagnosis facts are the model's and the e
 reference; tests/batch/test_case_clinical.py holds these columns equal to it, fact by fact.
 
 It reads the rows :func:`.case_arrow.arrow_ready` lets through and
-:func:`.case_arrow.padded_rows` does not flag: their texts have no white space at either end,
-so no text is stripped here.
+:func:`.case_arrow.flagged_rows` does not flag: their texts have no white space at either end,
+so no text is stripped here, their dates are written YYYY-MM-DD, so they sort as texts, and
+a relative's gene is ASCII, so Polars' upper case is Python's.
 """
 
 from __future__ import annotations

@@ -133,6 +133,7 @@ def done_columns(cases: pl.DataFrame, kb: Knowledge) -> DoneColumns:
             ),
             on="_row",
             how="left",
+            maintain_order="left",
         ).with_columns(pl.col("unconfirmed").fill_null(pl.lit([], pl.List(pl.String))))
     mentions = (
         pl.concat([p.cast({"_part": pl.Int64, "_sub": pl.Int64}) for p in parts])
@@ -142,7 +143,7 @@ def done_columns(cases: pl.DataFrame, kb: Knowledge) -> DoneColumns:
         .agg(pl.struct("token", "date").alias("done"))
     )
     done = (
-        rows.join(mentions, on="_row", how="left")
+        rows.join(mentions, on="_row", how="left", maintain_order="left")
         .select(pl.col("done").fill_null(pl.lit([], pl.List(_ITEM))))
         .to_series()
     )

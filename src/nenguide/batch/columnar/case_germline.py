@@ -34,14 +34,13 @@ class GermlineColumns:
     """``facts``: the carrier facts, a column each; ``extra``: what ``extra_input`` gives
     (``carriers``, ``relative_genes``, ``tested`` as a list of gene and result, later results
     of a gene after earlier ones, ``resection_date``, ``number_of_tumours``);
-    ``unconfirmed``: per case, the unconfirmed rules its verdicts read; ``per_case``: per
-    case, whether a relative's gene is written with a letter beyond ASCII (Python's and Polars'
-    upper case may then follow different Unicode versions: the per-case path)."""
+    ``unconfirmed``: per case, the unconfirmed rules its verdicts read. (A relative's gene
+    with a letter beyond ASCII, which the reshaping upper-cases, is a row
+    :func:`.case_arrow.flagged_rows` sends to the per-case path.)"""
 
     facts: pl.DataFrame
     extra: pl.DataFrame
     unconfirmed: pl.Series
-    per_case: pl.Series
 
 
 def _verdicts(kb: Knowledge, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -84,9 +83,11 @@ def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
     rows = pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)})
     items = list_items(cases, pl.col("clinical").struct.field("germline"))
     pairs = items.select("gene", "result").unique(maintain_order=True)
-    items = items.join(_verdicts(kb, pairs), on=["gene", "result"], how="left")
+    items = items.join(
+        _verdicts(kb, pairs), on=["gene", "result"], how="left", maintain_order="left"
+    )
     verdict = pl.col("verdict")
-    per_case = items.group_by("_row", maintain_order=True).agg(
+    by_case = items.group_by("_row", maintain_order=True).agg(
         *[
             _any3(verdict if gene is None else verdict.filter(pl.col("gene") == gene)).alias(name)
             for name, gene in CARRIER_FACTS.items()
@@ -99,7 +100,7 @@ def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
         .alias("unconfirmed"),
         pl.struct("gene", "result").alias("tested"),
     )
-    joined = rows.join(per_case, on="_row", how="left")
+    joined = rows.join(by_case, on="_row", how="left", maintain_order="left")
     empty = pl.lit([], pl.List(pl.String))
     # no result recorded: no result makes a carrier (the Kleene OR of none is false)
     facts = joined.select(pl.col(name).fill_null(False) for name in CARRIER_FACTS)
@@ -127,16 +128,8 @@ def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
         ],
         how="horizontal",
     )
-    raw = pl.element().struct.field("pathogenic_variant_gene")
-    beyond_ascii = cases.select(
-        fh.list.eval(raw.str.contains(r"[^\x00-\x7f]").fill_null(False))
-        .list.any()
-        .fill_null(False)
-        .alias("per_case")
-    ).to_series()
     return GermlineColumns(
         facts,
         extra,
         joined.get_column("unconfirmed").fill_null(empty).alias("unconfirmed"),
-        beyond_ascii,
     )

@@ -107,7 +107,7 @@ def lab_columns(cases: pl.DataFrame, cat: AnalyteCatalogue) -> LabColumns:
     n = cases.height
     items = (
         list_items(cases, pl.col("clinical").struct.field("labs"))
-        .join(_analytes(cat), on="analyte", how="left")
+        .join(_analytes(cat), on="analyte", how="left", maintain_order="left")
         # the unit a result is checked in (engine.units.lab_quantity)
         .with_columns(
             pl.coalesce("unit", "canonical_unit", pl.lit("1")).alias("_unit"),
@@ -115,7 +115,9 @@ def lab_columns(cases: pl.DataFrame, cat: AnalyteCatalogue) -> LabColumns:
         )
     )
     pairs = items.select("analyte", "_unit").unique(maintain_order=True)
-    items = items.join(_factors(cat, pairs), on=["analyte", "_unit"], how="left")
+    items = items.join(
+        _factors(cat, pairs), on=["analyte", "_unit"], how="left", maintain_order="left"
+    )
     value = pl.col("value")
     checked = pl.when(value.is_not_null()).then(value)
     refused = (
@@ -189,7 +191,7 @@ def lab_columns(cases: pl.DataFrame, cat: AnalyteCatalogue) -> LabColumns:
     )
     codes = (
         pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)})
-        .join(issues, on="_row", how="left")
+        .join(issues, on="_row", how="left", maintain_order="left")
         .select(pl.col("codes").fill_null(pl.lit([], pl.List(pl.String))))
         .to_series()
     )
@@ -204,7 +206,7 @@ def _wide(long: pl.DataFrame, names: dict[str, dict[str, str]], n: int) -> pl.Da
     out = pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)})
     if long.height:
         pivot = long.pivot(on="analyte", index="_row", values=values, aggregate_function=None)
-        out = out.join(pivot, on="_row", how="left")
+        out = out.join(pivot, on="_row", how="left", maintain_order="left")
     columns: list[pl.Expr] = []
     present = set(out.columns)
     for code, per in names.items():

@@ -94,16 +94,19 @@ def relative_columns(cases: pl.DataFrame, kb: Knowledge) -> RelativeColumns:
     )
     distinct = members.select("phpt", "pituitary", "has_nen").unique(maintain_order=True)
     members = members.join(
-        _counts(kb, table_id, distinct), on=["phpt", "pituitary", "has_nen"], how="left",
+        _counts(kb, table_id, distinct),
+        on=["phpt", "pituitary", "has_nen"],
+        how="left",
+        maintain_order="left",
         nulls_equal=True,
-    )  # fmt: skip
+    )
     per_row = members.group_by("_row", maintain_order=True).agg(
         pl.col("_known").max().alias("_lo"),
         (pl.col("_known") + pl.col("_waiting")).max().alias("_hi"),
         pl.col("_unconfirmed").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
     )
     joined = pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)}).join(
-        per_row, on="_row", how="left"
+        per_row, on="_row", how="left", maintain_order="left"
     )
     recorded = cases.select(fh.is_not_null().alias("_recorded")).to_series()
     joined = joined.with_columns(recorded)
