@@ -307,9 +307,9 @@ def same(engine: Any, column: Any) -> bool:
     return engine == column
 
 
-def read_ready(lines: list[str]) -> tuple[list[Case], pl.DataFrame, list[bool]]:
-    """The cases of the ``lines`` the columns read (strict, ``arrow_ready``), their columns as
-    Arrow's reader makes them from the lines as written, and which rows are padded."""
+def ready_lines(lines: list[str]) -> tuple[list[Case], list[str]]:
+    """The cases of the ``lines`` the columns read (strict, ``arrow_ready``), and those lines
+    as written."""
     s = case_schema()
     ready, read = [], []
     for line in lines:
@@ -317,12 +317,19 @@ def read_ready(lines: list[str]) -> tuple[list[Case], pl.DataFrame, list[bool]]:
         if case is not None and arrow_ready(case, s, line):
             ready.append(case)
             read.append(line)
+    return ready, read
+
+
+def read_ready(lines: list[str]) -> tuple[list[Case], pl.DataFrame, list[bool]]:
+    """The cases of the ``lines`` the columns read (:func:`ready_lines`), their columns as
+    Arrow's reader makes them from the lines as written, and which rows are flagged."""
+    ready, read = ready_lines(lines)
     if not ready:
         return [], pl.DataFrame(), []
-    table = read_lines(read, s)
+    table = read_lines(read)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return ready, frame, flagged_rows(table, s).to_list()
+    return ready, frame, flagged_rows(table).to_list()
 
 
 _GENES = st.sampled_from(["MEN1", "RET", "VHL", "NF1", "TSC2", "SDHB"])

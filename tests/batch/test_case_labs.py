@@ -38,6 +38,8 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
         strict=True,
     )
     for case, facts, index, issues, per_case, pad in rows:
+        if pad:  # a row flagged when read (a date as a Unix time...): the per-case path
+            continue
         ctx = Context(kb, "en")
         want, want_index = lab_input(ctx, case.clinical)
         ranged = any(k.endswith("_interval") for k in want)
@@ -47,8 +49,6 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
             flagged += 1
             continue
         assert not per_case, case.model_dump_json()
-        if pad:
-            continue
         assert set(want) <= set(facts), case.model_dump_json()
         diffs = {k: (want.get(k), v) for k, v in facts.items() if not same(want.get(k), v)}
         assert not diffs, (case.model_dump_json(), diffs)

@@ -135,12 +135,14 @@ def done_columns(cases: pl.DataFrame, kb: Knowledge) -> DoneColumns:
             how="left",
             maintain_order="left",
         ).with_columns(pl.col("unconfirmed").fill_null(pl.lit([], pl.List(pl.String))))
+    # each token's first mention, found by value (the order key), not by row order
+    order = ["_part", "_pos", "_sub"]
     mentions = (
         pl.concat([p.cast({"_part": pl.Int64, "_sub": pl.Int64}) for p in parts])
-        .sort(["_row", "_part", "_pos", "_sub"])
-        .unique(["_row", "token"], keep="first", maintain_order=True)
+        .with_columns(pl.struct(order).rank("min").over(["_row", "token"]).alias("_rank"))
+        .filter(pl.col("_rank") == 1)
         .group_by("_row", maintain_order=True)
-        .agg(pl.struct("token", "date").alias("done"))
+        .agg(pl.struct("token", "date").sort_by(order).alias("done"))
     )
     done = (
         rows.join(mentions, on="_row", how="left", maintain_order="left")

@@ -92,13 +92,18 @@ def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
             _any3(verdict if gene is None else verdict.filter(pl.col("gene") == gene)).alias(name)
             for name, gene in CARRIER_FACTS.items()
         ],
-        pl.col("gene").filter(verdict == True).unique(maintain_order=True).alias("carriers"),  # noqa: E712
+        # in the order recorded (by position, not by the group-by's row order)
+        pl.col("gene")
+        .sort_by("_pos")
+        .filter(verdict.sort_by("_pos") == True)  # noqa: E712
+        .unique(maintain_order=True)
+        .alias("carriers"),
         pl.col("unconfirmed")
         .list.explode(keep_nulls=False, empty_as_null=False)
         .unique()
         .sort()
         .alias("unconfirmed"),
-        pl.struct("gene", "result").alias("tested"),
+        pl.struct("gene", "result").sort_by("_pos").alias("tested"),
     )
     joined = rows.join(by_case, on="_row", how="left", maintain_order="left")
     empty = pl.lit([], pl.List(pl.String))

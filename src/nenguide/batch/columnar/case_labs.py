@@ -136,12 +136,14 @@ def lab_columns(cases: pl.DataFrame, cat: AnalyteCatalogue) -> LabColumns:
     # a refused result anywhere in the list is a conflict; a range matters only where it is
     # the latest result of its analyte (the engine reads no other)
     refused_rows = items.filter(refused).get_column("_row").unique()
+    # the latest result by value, not by row order (which a group-by need not keep): the
+    # date (undated: '', before every date), then the position in the list, as one text
+    order = pl.col("_date") + pl.lit("#") + pl.col("_pos").cast(pl.String).str.zfill(9)
     latest = (
         items.filter(~pl.col("_row").is_in(refused_rows.implode()))
-        .with_columns(ranged.alias("_ranged"))
-        .sort(["_row", "analyte", "_date", "_pos"])
-        .group_by(["_row", "analyte"], maintain_order=True)
-        .agg(pl.all().last())
+        .with_columns(ranged.alias("_ranged"), order.alias("_order"))
+        .filter(pl.col("_order") == pl.col("_order").max().over(["_row", "analyte"]))
+        .sort(["_row", "analyte"])
     )
     ranged_rows = latest.filter(pl.col("_ranged")).get_column("_row").unique()
     flagged = pl.concat([refused_rows, ranged_rows]).unique()
