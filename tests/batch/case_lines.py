@@ -329,7 +329,7 @@ def read_ready(lines: list[str]) -> tuple[list[Case], pl.DataFrame, list[bool]]:
     table = read_lines(read)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return ready, frame, flagged_rows(table).to_list()
+    return ready, frame, flagged_rows(frame).to_list()
 
 
 _GENES = st.sampled_from(["MEN1", "RET", "VHL", "NF1", "TSC2", "SDHB"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pytest
 from case_lines import case_line, varied_line, vignette_lines
@@ -27,6 +28,12 @@ from nenguide.batch.columnar.case_arrow import (
 )
 from nenguide.batch.synth import generate
 from nenguide.model.case import Case
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _norm(arrow: Any, model: Any, path: str, s: CaseSchema) -> tuple[Any, Any]:
@@ -77,7 +84,7 @@ def _check(lines: list[str]) -> dict[str, int]:
         return counts
     table = read_lines([x[0] for x in ready], s)
     assert table.num_rows == len(ready)
-    padded = flagged_rows(table, s).to_list()
+    padded = flagged_rows(_frame(table), s).to_list()
     for (line, case), row, pad in zip(ready, table.to_pylist(), padded, strict=True):
         got, want = _norm(row, case.model_dump(mode="json"), "", s)
         if pad:
@@ -136,7 +143,7 @@ def test_a_padded_text_is_flagged() -> None:
     raw = next(iter(generate(1, seed=3))).case
     lines = [case_line({**raw, "case_id": cid}) for cid in ("c-1", " c-1", "c-1\t", "c 1")]
     table = read_lines(lines)
-    assert flagged_rows(table).to_list() == [False, True, True, False]
+    assert flagged_rows(_frame(table)).to_list() == [False, True, True, False]
 
 
 def test_a_date_as_unix_time_and_a_gene_beyond_ascii_are_flagged() -> None:
@@ -156,7 +163,7 @@ def test_a_date_as_unix_time_and_a_gene_beyond_ascii_are_flagged() -> None:
         ),
     ]
     assert all(strict_case(line) is not None for line in lines)
-    assert flagged_rows(read_lines(lines)).to_list() == [False, True, True, False, True]
+    assert flagged_rows(_frame(read_lines(lines))).to_list() == [False, True, True, False, True]
 
 
 def test_a_case_with_a_range_keeps_the_per_case_path() -> None:

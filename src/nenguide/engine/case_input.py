@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 LAB_STEP = "functional_syndromes"
 _ERROR_CODES = {"lab_unit": "LAB_UNIT_INVALID", "lab_analyte": "LAB_ANALYTE_UNKNOWN"}
-_SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
+#: the SSTR imaging studies (PET or SPECT); the latest of them gives the SSTR facts
+SSTR_KINDS = (InvestigationKind.sstr_pet, InvestigationKind.sstr_spect)
 #: one fact per therapy: progression on it (the fact table of progressed_on_systemic reads them)
 _PROGRESSED_NAME = {t: f"progressed_on_{t.value}" for t in Therapy}
 #: every progression fact unknown (prior therapies not recorded), and every one false (none
@@ -123,7 +124,7 @@ def _section(
     f["resectability"] = f["primary_resectability"] or "not_recorded"
 
     # the most recent SSTR study (PET or SPECT)
-    sstr = [i for i in cl.investigations if i.kind in _SSTR_KINDS]
+    sstr = [i for i in cl.investigations if i.kind in SSTR_KINDS]
     if sstr:
         s = _latest_dated(sstr)
         f["sstr_reported"] = (

@@ -41,8 +41,7 @@ def any_of(values: Iterable[bool | None]) -> bool | None:
 def _fact_table(ctx: Context, role: str) -> str | None:
     """The table bound to ``role`` of the fact layer in the package's pathway, or None (the
     package defines no such table: what it would decide stays unknown)."""
-    binding = ctx.kb.pathway.steps.get(FACT_STEP)
-    return binding.tables.get(role) if binding is not None else None
+    return ctx.kb.pathway.optional_table(FACT_STEP, role)
 
 
 #: the carrier facts, each with the gene whose results it reads (``None``: any gene)

@@ -117,8 +117,7 @@ def with_precedence(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
 def _role(ctx: Context, role: str) -> str | None:
     """The table bound to ``role`` of the fact layer, or None when the package binds none (a
     counting fact the package does not define stays unknown)."""
-    binding = ctx.kb.pathway.steps.get(STEP)
-    return binding.tables.get(role) if binding is not None else None
+    return ctx.kb.pathway.optional_table(STEP, role)
 
 
 def _first_tables(ctx: Context, values: dict[str, Any], role: str) -> None:

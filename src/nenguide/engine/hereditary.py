@@ -153,8 +153,7 @@ def _history_item(fact: str) -> str | None:
 
 def _count_missing(facts: Mapping[str, Any], kb: Knowledge, role: str) -> list[str]:
     """The case fields behind the unknown inputs of the counting table of ``role``."""
-    binding = kb.pathway.steps.get("facts")
-    table_id = binding.tables.get(role) if binding is not None else None
+    table_id = kb.pathway.optional_table("facts", role)
     if table_id is None:
         return []
     out: list[str] = []

@@ -105,6 +105,12 @@ class Pathway(_Strict):
         except KeyError:  # a configuration error, caught by the loader's check
             raise KeyError(f"pathway.yaml binds no table to {step}.{role}") from None
 
+    def optional_table(self, step: str, role: str) -> str | None:
+        """The table bound to ``role`` of ``step``, or ``None`` when the package binds none
+        (an optional role: what its table would decide stays unknown)."""
+        b = self.steps.get(step)
+        return b.tables.get(role) if b else None
+
     def tables(self, step: str, role: str) -> list[str]:
         b = self.steps.get(step)
         return list(b.lists.get(role, [])) if b else []

@@ -34,6 +34,7 @@ and varied cases.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import io
@@ -174,17 +175,17 @@ def _arrow(tp: Any, path: str, strips: bool, out: dict[str, list[Any]]) -> pa.Da
 def _struct(model: type[BaseModel], path: str, out: dict[str, list[Any]]) -> pa.StructType:
     fields = []
     for name, info in model.model_fields.items():
-        if f"{path}.{name}".lstrip(".") in out["unread"]:
+        where = f"{path}.{name}".lstrip(".")
+        if where in out["unread"]:
             continue
         if info.alias is not None and info.alias != name:
-            out["per_case"].append(f"{path}.{name}".lstrip("."))  # a line names it otherwise
+            out["per_case"].append(where)  # a line names it otherwise
             continue
-        where = f"{path}.{name}".lstrip(".")
         t = _arrow(info.annotation, where, _strips(model), out)
         if t is not None:
             fields.append(pa.field(name, t))
             if _empty_default(info):
-                out["empty"].append(where)
+                out["empty_when_absent"].append(where)
             elif isinstance(info.default_factory, type) and issubclass(
                 info.default_factory, BaseModel
             ):
@@ -215,33 +216,11 @@ UNREAD = ("pathology.ihc",)
 def case_schema(model: type[BaseModel] = Case, unread: tuple[str, ...] = UNREAD) -> CaseSchema:
     """The reader's schema for ``model`` (made once per model), without the ``unread``
     fields."""
-    out: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "per_case",
-            "sets",
-            "texts",
-            "dates",
-            "empty",
-            "mappings",
-            "sub_models",
-            "defaults",
-        )
-    }
+    fields = [f.name for f in dataclasses.fields(CaseSchema) if f.name != "schema"]
+    out: dict[str, list[Any]] = {name: [] for name in fields}
     out["unread"] = list(unread)
     struct = _struct(model, "", out)
-    return CaseSchema(
-        pa.schema(list(struct)),
-        tuple(out["per_case"]),
-        tuple(out["sets"]),
-        tuple(out["texts"]),
-        tuple(out["dates"]),
-        tuple(out["empty"]),
-        tuple(out["mappings"]),
-        tuple(out["sub_models"]),
-        tuple(out["defaults"]),
-        tuple(out["unread"]),
-    )
+    return CaseSchema(pa.schema(list(struct)), **{k: tuple(v) for k, v in out.items()})
 
 
 def strict_case(line: str | bytes) -> Case | None:
@@ -323,8 +302,9 @@ _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 UPPER_CASED = ("clinical.family_history[].pathogenic_variant_gene",)
 
 
-def flagged_rows(table: pa.Table, schema: CaseSchema | None = None) -> pl.Series:
-    """Per row of ``table``: whether the columns hold one of its values otherwise than the
+def flagged_rows(cases: pl.DataFrame, schema: CaseSchema | None = None) -> pl.Series:
+    """Per row of the case columns ``cases`` (:func:`read_lines`' table as a Polars frame):
+    whether the columns hold one of its values otherwise than the
     model and the engine's reshaping do (such a row keeps the per-case path):
 
     * a text that starts or ends with white space, which the model strips;
@@ -334,8 +314,6 @@ def flagged_rows(table: pa.Table, schema: CaseSchema | None = None) -> pl.Series
       Polars' upper case may follow different Unicode versions.
     """
     s = schema or case_schema()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
     flags = [_any_text(path, lambda t: t.str.contains(_EDGE)) for path in s.texts]
     flags += [_any_text(path, lambda t: ~t.str.contains(_ISO_DATE)) for path in s.dates]
     flags += [
@@ -344,8 +322,8 @@ def flagged_rows(table: pa.Table, schema: CaseSchema | None = None) -> pl.Series
         if path in s.texts
     ]
     if not flags:
-        return pl.Series("flagged", [False] * frame.height)
-    return frame.select(pl.any_horizontal(flags).fill_null(False).alias("flagged")).to_series()
+        return pl.Series("flagged", [False] * cases.height)
+    return cases.select(pl.any_horizontal(flags).fill_null(False).alias("flagged")).to_series()
 
 
 def _any_text(path: str, test: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:

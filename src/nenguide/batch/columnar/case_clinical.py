@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from nenguide.batch.columnar.exprs import kleene_any
+from nenguide.engine.case_input import SSTR_KINDS
 from nenguide.engine.context import DX_FACTS
 from nenguide.model.clinical import History, InvestigationKind, Relation, Symptom, Therapy
 
 _S = pl.String()
-_SSTR = pl.lit([InvestigationKind.sstr_pet.value, InvestigationKind.sstr_spect.value], pl.List(_S))
+_SSTR = pl.lit([k.value for k in SSTR_KINDS], pl.List(_S))
 _ECHO = InvestigationKind.echocardiography.value
 _FIRST = Relation.first_degree.value
 _PLATINUM = Therapy.platinum_etoposide.value
@@ -31,18 +33,6 @@ _PLATINUM = Therapy.platinum_etoposide.value
 
 def _c(name: str) -> pl.Expr:
     return pl.col("clinical").struct.field(name)
-
-
-def _any3(flags: pl.Expr) -> pl.Expr:
-    """Kleene OR over a list of flags (``case_items.any_of``): true when one is true, unknown
-    when none is and one is unknown, false otherwise (and for an empty list)."""
-    return (
-        pl.when(flags.list.eval(pl.element() == True).list.any())  # noqa: E712
-        .then(True)
-        .when(flags.list.eval(pl.element().is_null()).list.any())
-        .then(None)
-        .otherwise(False)
-    )
 
 
 def _latest(items: pl.Expr) -> pl.Expr:
@@ -230,7 +220,9 @@ def _family() -> list[pl.Expr]:
             "relative_variant"
         ),
         known(named(History.primary_hyperparathyroidism)).alias("relative_phpt"),
-        known(_any3(first.list.eval(pl.element().struct.field("has_nen")))).alias("relative_nen"),
+        known(kleene_any(first.list.eval(pl.element().struct.field("has_nen")))).alias(
+            "relative_nen"
+        ),
         known(
             first.list.eval(
                 (gene.str.strip_chars().str.to_uppercase() == "MEN1").fill_null(False)

@@ -93,15 +93,20 @@ def _nodes() -> list[pl.Expr]:
     ]
 
 
-def _complete() -> pl.Expr:
-    """Whether every extrathoracic lesion is counted (``engine.facts._counted``): the
-    extrahepatic sites listed where the liver is, and every count given."""
-    liver = _f("metastases", "liver")
-    given = _f("metastases", "extrahepatic")
-    distant = given.list.eval(
+def _distant_counts() -> pl.Expr:
+    """The lesion counts of the extrahepatic sites that are not thoracic regional spread."""
+    distant = _f("metastases", "extrahepatic").list.eval(
         pl.element().filter(~pl.element().struct.field("site").is_in(_REGIONAL))
     )
-    counts = distant.list.eval(pl.element().struct.field("lesion_count"))
+    return distant.list.eval(pl.element().struct.field("lesion_count"))
+
+
+def _complete(counts: pl.Expr) -> pl.Expr:
+    """Whether every extrathoracic lesion is counted (``engine.facts._counted``): the
+    extrahepatic sites listed where the liver is, and every count given (``counts``:
+    :func:`_distant_counts`)."""
+    liver = _f("metastases", "liver")
+    given = _f("metastases", "extrahepatic")
     return (
         ~(given.is_null() & liver.is_not_null())
         & counts.list.eval(pl.element().is_not_null()).list.all().fill_null(True)
@@ -113,7 +118,8 @@ def extrathoracic_open() -> pl.Expr:
     """Whether metastases are present with a lesion count not given: the engine then makes
     the extrathoracic lesions a range of candidates (``engine.facts.
     extrathoracic_lesions_at_least``), which a column cannot hold."""
-    return ((_f("metastases", "status") == _PRESENT) & ~_complete()).fill_null(False)
+    complete = _complete(_distant_counts())
+    return ((_f("metastases", "status") == _PRESENT) & ~complete).fill_null(False)
 
 
 def _metastases() -> list[pl.Expr]:
@@ -123,19 +129,15 @@ def _metastases() -> list[pl.Expr]:
     has_liver = liver.is_not_null()
     sites = given.list.eval(pl.element().struct.field("site"))
     regional = sites.list.eval(pl.element().is_in(_REGIONAL))
-    distant = given.list.eval(
-        pl.element().filter(~pl.element().struct.field("site").is_in(_REGIONAL))
-    )
     n_extra = given.list.len().fill_null(0)
     unknown_extra = given.is_null() & has_liver
     present, none = status == _PRESENT, status == _NONE
-    organs = distant.list.eval(pl.element().struct.field("site")).list.n_unique().fill_null(
-        0
-    ) + has_liver.cast(pl.Int64)
-    counts = distant.list.eval(pl.element().struct.field("lesion_count"))
+    distant_sites = sites.list.eval(pl.element().filter(~pl.element().is_in(_REGIONAL)))
+    organs = distant_sites.list.n_unique().fill_null(0) + has_liver.cast(pl.Int64)
+    counts = _distant_counts()
     liver_count = liver.struct.field("lesion_count")
     counted = counts.list.sum().fill_null(0) + liver_count.fill_null(0)
-    complete = _complete()
+    complete = _complete(counts)
 
     def by_status(if_none: pl.Expr, if_present: pl.Expr) -> pl.Expr:
         return pl.when(none).then(if_none).when(present).then(if_present)

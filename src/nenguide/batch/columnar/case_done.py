@@ -87,8 +87,7 @@ def done_columns(cases: pl.DataFrame, kb: Knowledge) -> DoneColumns:
             "_row", pl.lit(1).alias("_part"), "_pos", "_sub", "token", "date"
         ),
     ]
-    binding = kb.pathway.steps.get(FACT_STEP)
-    table_id = binding.tables.get("lab_done") if binding is not None else None
+    table_id = kb.pathway.optional_table(FACT_STEP, "lab_done")
     unconfirmed = rows.with_columns(pl.lit([], pl.List(pl.String)).alias("unconfirmed"))
     if table_id is not None:
         named = kb.tables[table_id].spec.inputs.get("lab_analyte")

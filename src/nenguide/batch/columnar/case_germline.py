@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from nenguide.batch.columnar.case_arrow import list_items
+from nenguide.batch.columnar.exprs import kleene_any
 from nenguide.engine.case_items import CARRIER_FACTS, FACT_STEP
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
@@ -46,8 +47,7 @@ class GermlineColumns:
 def _verdicts(kb: Knowledge, pairs: pl.DataFrame) -> pl.DataFrame:
     """The carrier table's verdict on each (gene, result) pair, by the engine, and the
     unconfirmed rules each read (``None``: the package binds no carrier table)."""
-    binding = kb.pathway.steps.get(FACT_STEP)
-    table_id = binding.tables.get("germline_carrier") if binding is not None else None
+    table_id = kb.pathway.optional_table(FACT_STEP, "germline_carrier")
     verdicts: list[bool | None] = []
     unconfirmed: list[list[str]] = []
     for gene, result in pairs.iter_rows():
@@ -66,17 +66,6 @@ def _verdicts(kb: Knowledge, pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _any3(flags: pl.Expr) -> pl.Expr:
-    """Kleene OR of a group's verdicts (``case_items.any_of``); false for none."""
-    return (
-        pl.when((flags == True).any())  # noqa: E712
-        .then(True)
-        .when(flags.is_null().any())
-        .then(None)
-        .otherwise(False)
-    )
-
-
 def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
     """The germline columns of the case columns ``cases`` (see :class:`GermlineColumns`)."""
     n = cases.height
@@ -88,8 +77,9 @@ def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
     )
     verdict = pl.col("verdict")
     by_case = items.group_by("_row", maintain_order=True).agg(
+        # each carrier fact's verdicts (every gene's, or one gene's), for a Kleene OR
         *[
-            _any3(verdict if gene is None else verdict.filter(pl.col("gene") == gene)).alias(name)
+            (verdict if gene is None else verdict.filter(pl.col("gene") == gene)).alias(name)
             for name, gene in CARRIER_FACTS.items()
         ],
         # in the order recorded (by position, not by the group-by's row order)
@@ -108,7 +98,7 @@ def germline_columns(cases: pl.DataFrame, kb: Knowledge) -> GermlineColumns:
     joined = rows.join(by_case, on="_row", how="left", maintain_order="left")
     empty = pl.lit([], pl.List(pl.String))
     # no result recorded: no result makes a carrier (the Kleene OR of none is false)
-    facts = joined.select(pl.col(name).fill_null(False) for name in CARRIER_FACTS)
+    facts = joined.select(kleene_any(pl.col(name)).alias(name) for name in CARRIER_FACTS)
     resection = pl.col("clinical").struct.field("resection")
     fh = pl.col("clinical").struct.field("family_history")
     gene = pl.element().struct.field("pathogenic_variant_gene").str.strip_chars().str.to_uppercase()

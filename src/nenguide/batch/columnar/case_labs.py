@@ -23,19 +23,16 @@ tests/batch/test_case_labs.py holds the columns, the index and the warnings to t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from nenguide.batch.columnar.case_arrow import list_items
-from nenguide.engine.case_input import LAB_STEP
 from nenguide.engine.lab_names import value_fact
 from nenguide.units import AnalyteCatalogue, LabInputError
 
-#: the warning of a value outside the analyte's plausible range, and its kind
-IMPLAUSIBLE, WARNING = "LAB_VALUE_IMPLAUSIBLE_FOR_UNIT", "warning"
-STEP = LAB_STEP
+#: the warning of a value outside the analyte's plausible range
+IMPLAUSIBLE = "LAB_VALUE_IMPLAUSIBLE_FOR_UNIT"
 #: the sampling context's flags, each a fact ``<analyte>_<flag>``
 _CONTEXT = ("on_ppi", "on_h2_blocker", "fasting", "diet_restricted", "supervised_fast")
 
@@ -84,6 +81,19 @@ def _factors(cat: AnalyteCatalogue, pairs: pl.DataFrame) -> pl.DataFrame:
     return pairs.with_columns(pl.Series("factor", factors, dtype=pl.Float64))
 
 
+def _value_refusals(cat: AnalyteCatalogue, values: pl.DataFrame) -> pl.DataFrame:
+    """Whether the catalogue refuses each (analyte, unit, value): its own check of the value
+    for the analyte's kind."""
+    refused: list[bool] = []
+    for code, unit, value in values.iter_rows():
+        try:
+            cat.convert(code, value, unit, "clinical.labs")
+            refused.append(False)
+        except LabInputError:
+            refused.append(True)
+    return values.with_columns(pl.Series("_value_refused", refused, dtype=pl.Boolean))
+
+
 def _analytes(cat: AnalyteCatalogue) -> pl.DataFrame:
     rows = [
         (code, a.kind, a.canonical_unit, a.plausible_min, a.plausible_max)
@@ -119,12 +129,21 @@ def lab_columns(cases: pl.DataFrame, cat: AnalyteCatalogue) -> LabColumns:
         _factors(cat, pairs), on=["analyte", "_unit"], how="left", maintain_order="left"
     )
     value = pl.col("value")
-    checked = pl.when(value.is_not_null()).then(value)
+    # a value the catalogue refuses for its analyte's kind (a reading that is not 0 or 1, a pH
+    # beyond its scale): asked of the catalogue once per distinct value of those kinds, so its
+    # rule is not written again here
+    valued = items.filter(value.is_not_null() & pl.col("kind").is_in(["qualitative", "ph"]))
+    values = valued.select("analyte", "_unit", "value").unique(maintain_order=True)
+    items = items.join(
+        _value_refusals(cat, values),
+        on=["analyte", "_unit", "value"],
+        how="left",
+        maintain_order="left",
+    )
     refused = (
         pl.col("kind").is_null()  # an analyte the catalogue does not know
         | pl.col("factor").is_null()
-        | ((pl.col("kind") == "qualitative") & checked.is_in([0.0, 1.0]).not_())
-        | ((pl.col("kind") == "ph") & ((checked < 0) | (checked > 14)))
+        | pl.col("_value_refused").fill_null(False)
     ).fill_null(False)
     # a range of candidates in the engine: a censored value in units (not a qualitative
     # result) or as a multiple of the ULN (a ULN given), or a reading without a value
@@ -219,8 +238,3 @@ def _wide(long: pl.DataFrame, names: dict[str, dict[str, str]], n: int) -> pl.Da
             )
     # with_columns, not select: a frame of literals only would have one row
     return out.with_columns(columns).select([c.meta.output_name() for c in columns])
-
-
-def issue_codes(columns: LabColumns) -> Sequence[list[str]]:
-    """Per case, the warnings' codes (for the flat row's issue columns)."""
-    return columns.issues.to_list()

@@ -70,8 +70,7 @@ def _counts(kb: Knowledge, table_id: str, relatives: pl.DataFrame) -> pl.DataFra
 def relative_columns(cases: pl.DataFrame, kb: Knowledge) -> RelativeColumns:
     """The relatives' count of the case columns ``cases`` (see :class:`RelativeColumns`)."""
     n = cases.height
-    binding = kb.pathway.steps.get(STEP)
-    table_id = binding.tables.get(ROLE) if binding is not None else None
+    table_id = kb.pathway.optional_table(STEP, ROLE)
     empty = pl.lit([], pl.List(pl.String))
     if table_id is None:  # the package defines no such count: no fact
         return RelativeColumns(

@@ -21,6 +21,18 @@ def one(code: pl.Expr) -> pl.Expr:
     return pl.when(code.is_null()).then(pl.lit([], pl.List(S))).otherwise(pl.concat_list(code))
 
 
+def kleene_any(flags: pl.Expr) -> pl.Expr:
+    """Kleene OR over a list of flags, as ``engine.case_items.any_of``: true when one is true,
+    unknown when none is and one is unknown, false otherwise (and for an empty or null list)."""
+    return (
+        pl.when(flags.list.eval(pl.element() == True).list.any())  # noqa: E712
+        .then(True)
+        .when(flags.list.eval(pl.element().is_null()).list.any())
+        .then(None)
+        .otherwise(False)
+    )
+
+
 def fits(v: Any, dtype: pl.DataType) -> bool:
     """Whether a fact's value can stand in a column of ``dtype`` (a set or range of
     candidates, a non-finite number or a value of another type cannot: the engine decides)."""

@@ -89,7 +89,7 @@ def phase1(table: pa.Table, kb: Knowledge) -> Phase1:
         .select(pl.concat_list(pl.all()).list.unique().list.sort().alias("unconfirmed"))
         .to_series()
     )
-    per_case = (flagged_rows(table) | reported.per_case | labs.per_case | relatives.per_case).alias(
+    per_case = (flagged_rows(frame) | reported.per_case | labs.per_case | relatives.per_case).alias(
         "per_case"
     )
     return Phase1(facts, labs.index, done.done, germline.extra, labs.issues, unconfirmed, per_case)
