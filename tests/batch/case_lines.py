@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,58 @@ def varied_sections(draw: st.DrawFn) -> str:
             for _ in range(n)
         ]
     return case_line(raw)
+
+
+_STATIONS = [
+    "hilar_or_intrapulmonary", "mediastinal_or_subcarinal", "contralateral_or_supraclavicular"
+]  # fmt: skip
+_MISSING = object()  # a field left out of the line
+
+
+def _contradiction(raw: dict[str, Any], choose: Callable[[list[Any]], Any]) -> str:
+    """``raw``'s line with nodes, metastases and size that may contradict each other or sit
+    on the consistency tables' cut-offs, each part picked by ``choose``: a stated node status
+    with counts, a nodal mass or a lung station; metastases stated absent with sites listed;
+    a size about 5 or 20 cm within the mucosa or submucosa, at any site."""
+    t = raw.setdefault("tumour", {})
+    site = t["primary_site"] = choose(["stomach", "rectum", "ileum", "pancreas", "lung"])
+    for k in ("size", "extent", "lung_descriptors"):
+        t.pop(k, None)
+    t["size_cm"] = choose([None, 0.8, 5.0, 5.01, 20.0, 23.0])
+    if site == "pancreas":
+        t["extent"] = choose([None, "confined_to_pancreas"])
+    elif site != "lung":
+        t["extent"] = choose([None, "mucosa", "submucosa", "muscularis_propria"])
+    nodes: dict[str, Any] = {"status": choose([_MISSING, "negative", "positive", "not_assessed"])}
+    if site == "ileum":
+        nodes["mesenteric_mass_cm"] = choose([_MISSING, 0.0, 0.5, 3.0])
+    if site == "lung":
+        nodes["lung_highest_station"] = choose([_MISSING, *_STATIONS])
+    examined = choose([_MISSING, 0, 1, 4])
+    if examined is not _MISSING:
+        nodes["examined"] = examined
+        nodes["positive"] = choose(list(range(examined + 1)))
+    raw["regional_nodes"] = {k: v for k, v in nodes.items() if v is not _MISSING}
+    mets = {
+        "status": choose(["none", "present", "unknown"]),
+        "liver": choose([_MISSING, {"lesion_count": 2}]),
+        "extrahepatic": choose([_MISSING, [], [{"site": "bone", "lesion_count": 1}]]),
+    }
+    raw["metastases"] = {k: v for k, v in mets.items() if v is not _MISSING}
+    return case_line(raw)
+
+
+def contradiction_lines(n: int, seed: int) -> list[str]:
+    """``n`` lines of :func:`_contradiction`, each part picked at random (``seed``)."""
+    rng = random.Random(seed)
+    return [_contradiction(json.loads(json.dumps(rng.choice(_BASE))), rng.choice) for _ in range(n)]
+
+
+@st.composite
+def varied_contradictions(draw: st.DrawFn) -> str:
+    """A line of :func:`_contradiction`, each part drawn by Hypothesis."""
+    raw = json.loads(json.dumps(draw(st.sampled_from(_BASE))))
+    return _contradiction(raw, lambda options: draw(st.sampled_from(options)))
 
 
 # a Unix time as text is a date to strict mode too: such a row is flagged (flagged_rows)

@@ -103,6 +103,7 @@ def eval_first(
     p: str,
     truths: list[pl.Expr] | None = None,
     bits: Mapping[Any, int] | None = None,
+    candidates: bool = False,
 ) -> pl.LazyFrame:
     """Evaluate a first/unique table over every case: adds ``{p}_row`` (index of the first row
     that could apply; null: none can), ``{p}_ok`` (the outcome is decided and no row the engine
@@ -114,7 +115,8 @@ def eval_first(
     With ``bits`` (output value -> bit number), an undecided outcome is represented too:
     ``{p}_mask`` has the bit of every candidate output (the engine's ``OneOf``; one bit when
     decided). ``truths``: the rows' truths when the inputs are not plain columns
-    (:func:`mask_truth`)."""
+    (:func:`mask_truth`). With ``candidates``, ``{p}_c{i}`` are kept: whether row ``i`` could
+    be the first true row (the rows the engine's trace names), for the caller to drop."""
     truths = row_truth(table) if truths is None else truths
     n = len(truths)
     lf = lf.with_columns([t.alias(f"{p}_t{i}") for i, t in enumerate(truths)])
@@ -160,7 +162,8 @@ def eval_first(
             bit = pl.lit(1 << bits[row.then.get(out)], pl.Int64())
             mask = mask | pl.when(c).then(bit).otherwise(zero)
         lf = lf.with_columns(mask.alias(f"{p}_mask"))
-    return lf.drop([f"{p}_t{i}" for i in range(n)] + [f"{p}_c{i}" for i in range(n)] + [f"{p}_key"])
+    dropped = [] if candidates else [f"{p}_c{i}" for i in range(n)]
+    return lf.drop([f"{p}_t{i}" for i in range(n)] + dropped + [f"{p}_key"])
 
 
 def then_col(table: Table, p: str, key: str, dtype: pl.DataType) -> pl.Expr:

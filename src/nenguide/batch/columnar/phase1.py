@@ -1,11 +1,10 @@
-"""The fact layer's phase 1 up to its fact tables, as columns: the parts of
-:mod:`.case_derive`, :mod:`.case_clinical`, :mod:`.case_germline`, :mod:`.case_reported`,
-:mod:`.case_labs`, :mod:`.case_relatives` and :mod:`.case_done` put together in the order
+"""The fact layer's phase 1 as columns: the reshaping of :mod:`.case_derive`,
+:mod:`.case_clinical`, :mod:`.case_germline`, :mod:`.case_reported`, :mod:`.case_labs`,
+:mod:`.case_relatives` and :mod:`.case_done` put together in the order
 :func:`nenguide.engine.fact_layer.case_facts` applies them (a later part's fact replaces an
-earlier one's of the same name), with one per-case flag for every reason a case needs the
-per-case path. The step of the columnar fact layer that comes next evaluates the fact tables
-(precedence, consistency, the ``case`` list) over these columns
-(docs/decisions/0004-speed-targets-need-a-decision.md).
+earlier one's of the same name), then the fact tables over those columns (:mod:`.case_tables`:
+precedence, consistency, the ``case`` list), with one per-case flag for every reason a case
+needs the per-case path (docs/decisions/0004-speed-targets-need-a-decision.md).
 
 tests/batch/test_phase1.py holds the columns to ``case_facts`` on every case the columns read.
 """
@@ -25,19 +24,21 @@ from nenguide.batch.columnar.case_germline import germline_columns
 from nenguide.batch.columnar.case_labs import lab_columns
 from nenguide.batch.columnar.case_relatives import relative_columns
 from nenguide.batch.columnar.case_reported import reported_columns
+from nenguide.batch.columnar.case_tables import case_tables
 from nenguide.engine.kb import Knowledge
 
 
 @dataclass(frozen=True)
 class Phase1:
-    """Phase 1 of a chunk, before the fact tables, one row per case in order:
+    """Phase 1 of a chunk, one row per case in order:
 
     ``facts`` (a column per fact; null where the engine makes none), ``lab_index`` (per
     analyte, the position of the result its facts came from), ``done`` (what was done, with
     dates), ``extra`` (what the steps read beside the facts), ``issues`` (the codes of the
-    issues phase 1 raises so far: the plausibility warnings of lab results), ``unconfirmed``
-    (the unconfirmed rules the item and counting tables read) and ``per_case`` (whether the
-    case needs the per-case path, for any reason a part gives)."""
+    issues phase 1 raises, in the engine's order: the plausibility warnings of lab results,
+    then the consistency tables'), ``unconfirmed`` (the unconfirmed rules the item, counting
+    and fact tables read) and ``per_case`` (whether the case needs the per-case path, for any
+    reason a part gives)."""
 
     facts: pl.DataFrame
     lab_index: pl.DataFrame
@@ -59,7 +60,7 @@ def _merged(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def phase1(table: pa.Table, kb: Knowledge) -> Phase1:
-    """Phase 1 (before the fact tables) of the cases of ``table``, read by
+    """Phase 1 of the cases of ``table``, read by
     :func:`.case_arrow.read_lines` from lines each :func:`.case_arrow.arrow_ready`."""
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
@@ -78,12 +79,17 @@ def phase1(table: pa.Table, kb: Knowledge) -> Phase1:
             relatives.facts,
         ]
     )
+    tables = case_tables(facts, kb)
+    issues = pl.DataFrame([labs.issues.alias("labs"), tables.issues.alias("tables")]).select(
+        pl.concat_list(pl.all()).alias("issues")
+    )
     unconfirmed = (
         pl.DataFrame(
             [
                 germline.unconfirmed.alias("germline"),
                 relatives.unconfirmed.alias("relatives"),
                 done.unconfirmed.alias("done"),
+                tables.unconfirmed.alias("tables"),
             ]
         )
         .select(pl.concat_list(pl.all()).list.unique().list.sort().alias("unconfirmed"))
@@ -92,4 +98,12 @@ def phase1(table: pa.Table, kb: Knowledge) -> Phase1:
     per_case = (flagged_rows(frame) | reported.per_case | labs.per_case | relatives.per_case).alias(
         "per_case"
     )
-    return Phase1(facts, labs.index, done.done, germline.extra, labs.issues, unconfirmed, per_case)
+    return Phase1(
+        tables.facts,
+        labs.index,
+        done.done,
+        germline.extra,
+        issues.to_series(),
+        unconfirmed,
+        per_case,
+    )
