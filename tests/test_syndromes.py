@@ -227,20 +227,20 @@ def test_an_edited_package_reads_its_own_triggers() -> None:
     again; a flushing case triggers the carcinoid syndrome in one and not in the other."""
     from dataclasses import replace
 
-    from nenguide.engine.syndromes import _syndrome_tables
+    from nenguide.engine.syndromes import syndrome_tables
     from nenguide.engine.tables import compile_table
 
     kb = load_knowledge()
-    before = _syndrome_tables(kb)
+    before = syndrome_tables(kb)
     (tid,) = [t[0] for t in before[0] if t[1] == "carcinoid_syndrome"]
     table = kb.tables[tid]
     params = {**table.spec.parameters, "triggers": {"history": ["carcinoid_heart_disease"]}}
     edited_table = compile_table(table.spec.model_copy(update={"parameters": params}))
     edited = replace(kb, tables={**kb.tables, tid: edited_table}, memo={})
     assert edited.package_cache is kb.package_cache
-    got = {t[0]: t for t in _syndrome_tables(edited)[0]}[tid]
+    got = {t[0]: t for t in syndrome_tables(edited)[0]}[tid]
     assert (got[3], got[4], got[5]) == ((), (), ("hx_carcinoid_heart_disease",))
-    assert _syndrome_tables(kb) == before
+    assert syndrome_tables(kb) == before
     case = parse_case({**BASE, "clinical": {"symptoms": {"flushing": True}}})
     names = [
         [s["syndrome"] for s in nenguide.assess(case, k, as_of=AS_OF).functional_syndromes]

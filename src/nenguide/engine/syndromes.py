@@ -53,7 +53,7 @@ def functional_syndromes(
             rules_by_syndrome.setdefault(s, []).append(row.id)
 
     out: list[FunctionalSyndrome] = []
-    tables, flags, analytes_any = _syndrome_tables(ctx.kb)
+    tables, flags, analytes_any = syndrome_tables(ctx.kb)
     if not any(map(_is_true, map(f.get, flags))) and index.keys().isdisjoint(analytes_any):
         return FrozenList(out)  # no syndrome's trigger present (most cases): none evaluated
     for table_id, name, params, symptoms, analytes, history in tables:
@@ -93,7 +93,7 @@ def _frozen(item: FunctionalSyndrome) -> FunctionalSyndrome:
 _Triggers = tuple[str, str, dict[str, Any], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
-def _syndrome_tables(
+def syndrome_tables(
     kb: Knowledge,
 ) -> tuple[tuple[_Triggers, ...], tuple[str, ...], frozenset[str]]:
     """Per syndrome table, in order: its id, the syndrome, the table's parameters and the facts

@@ -1,0 +1,201 @@
+"""The functional-syndrome step over a chunk's columns, as
+:func:`nenguide.engine.syndromes.functional_syndromes` evaluates it on one case's facts (it
+reads the facts and the lab index only): what the flat row shows of it and what the later
+steps' keys read.
+
+In the engine's order:
+
+1. the interference table (role ``interference``, ``collect``): one warning per row that
+   applies, its ``code``;
+2. each syndrome table of list ``syndromes``, in order, evaluated only where one of its
+   triggers is present (a trigger symptom or history item recorded true, or a trigger analyte
+   with a result in the lab index). A table's hit policy is ``priority``: the first row in
+   table order that applies gives the status (a row above it that waits on a missing input
+   does not hold it back), and its ``caveats`` are warnings; with no row that applies, the
+   status is ``insufficient_data`` with one SYNDROME_NEEDS_DATA item;
+3. for the carcinoid syndrome, when evaluated, the heart-disease table (role ``chd``,
+   ``collect``) on its status: one warning per row that applies, its ``caveat``.
+
+Every condition is the table's own, compiled by :mod:`.compile`. The unconfirmed rules are
+those the engine's trace names: the rows of each table consulted that apply.
+
+tests/batch/test_case_syndromes.py holds the columns to the engine's step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from nenguide.batch.columnar.compile import dtype_of, row_truth
+from nenguide.engine.kb import Knowledge
+from nenguide.engine.syndromes import STEP, syndrome_tables
+from nenguide.engine.tables import Table
+from nenguide.model.assessment import IssueKind
+
+_LIST = pl.List(pl.String())
+_EMPTY = pl.lit([], _LIST)
+_WARNING = IssueKind.warning.value
+_NEEDS_DATA = ("SYNDROME_NEEDS_DATA", IssueKind.insufficient_data.value)
+_CARCINOID = "carcinoid_syndrome"
+
+
+@dataclass(frozen=True)
+class SyndromeColumns:
+    """The step's columns, one row per case in order, each a list in the engine's order:
+    ``names`` and ``statuses`` (the syndromes evaluated), ``rules`` (per syndrome evaluated,
+    the rule that gave its status; null: none applied), ``issues`` and ``kinds`` (the codes
+    and kinds of the step's issues) and ``unconfirmed`` (the unconfirmed rules the step's
+    trace names, as often as named)."""
+
+    names: pl.Series
+    statuses: pl.Series
+    rules: pl.Series
+    issues: pl.Series
+    kinds: pl.Series
+    unconfirmed: pl.Series
+
+
+def _words(words: Sequence[str]) -> pl.Expr:
+    return pl.lit(list(words), _LIST)
+
+
+def _when(flag: pl.Expr, words: Sequence[str]) -> pl.Expr:
+    """``words`` where ``flag`` is true, else an empty list."""
+    return pl.when(flag).then(_words(words)).otherwise(_EMPTY)
+
+
+def _cat(parts: list[pl.Expr]) -> pl.Expr:
+    return pl.concat_list(parts) if parts else _EMPTY
+
+
+def _truths(table: Table, p: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Each row's truth as a column (true where it applies; unknown counts as not applying)
+    and the expressions that read them."""
+    made = [t.fill_null(False).alias(f"{p}{i}") for i, t in enumerate(row_truth(table))]
+    return made, [pl.col(f"{p}{i}") for i in range(len(made))]
+
+
+def _unconfirmed(kb: Knowledge, table: Table, applies: list[pl.Expr], on: pl.Expr) -> pl.Expr:
+    """The unconfirmed rows of ``table`` that apply, where the table is consulted (``on``)."""
+    ids = [
+        _when(on & a, [row.id])
+        for a, row in zip(applies, table.rows, strict=True)
+        if row.id in kb.unconfirmed_rules
+    ]
+    return _cat(ids)
+
+
+class _Parts:
+    """The step's expressions as they are made, each list in the engine's order."""
+
+    def __init__(self) -> None:
+        self.codes: list[pl.Expr] = []
+        self.kinds: list[pl.Expr] = []
+        self.unconfirmed: list[pl.Expr] = []
+        self.names: list[pl.Expr] = []
+        self.statuses: list[pl.Expr] = []
+        self.rules: list[pl.Expr] = []
+
+    def warnings(self, flag: pl.Expr, codes: Sequence[str]) -> None:
+        self.codes.append(_when(flag, codes))
+        self.kinds.append(_when(flag, [_WARNING] * len(codes)))
+
+
+def _frame(facts: pl.DataFrame, lab_index: pl.DataFrame, kb: Knowledge) -> pl.DataFrame:
+    """The columns the step reads: its tables' inputs and its trigger items (null where
+    phase 1 makes none), and the lab index as ``_lab_<analyte>``."""
+    tables = kb.tables
+    found, _, _ = syndrome_tables(kb)
+    read: dict[str, pl.DataType] = {}
+    for role in ("interference", "chd"):
+        table = tables[kb.pathway.table(STEP, role)]
+        read.update({n: dtype_of(table, n) for n in table.spec.inputs if n not in read})
+    for t in found:
+        table = tables[t[0]]
+        read.update({n: dtype_of(table, n) for n in table.spec.inputs if n not in read})
+        read.update({n: pl.Boolean() for n in (*t[3], *t[5]) if n not in read})
+    read.pop("carcinoid_status", None)  # the carcinoid syndrome's status, made by the step
+    given = [
+        facts[c] if c in facts.columns else pl.Series(c, [None] * facts.height, dtype=d)
+        for c, d in read.items()
+    ]
+    return pl.DataFrame(given + [lab_index[c].alias(f"_lab_{c}") for c in lab_index.columns])
+
+
+def _syndrome(
+    lf: pl.LazyFrame, kb: Knowledge, s: int, trig: Any, analytes: list[str], parts: _Parts
+) -> tuple[pl.LazyFrame, pl.Expr]:
+    """Syndrome table ``s`` of the list (``trig``: its entry of :func:`syndrome_tables`):
+    whether it is evaluated, its status, the rule that gave it and its issues; returns the
+    column of whether it is evaluated."""
+    table_id, name, _params, symptoms, trigger_analytes, history = trig
+    table = kb.tables[table_id]
+    # a trigger item recorded true (the engine's ``v is True``), or a trigger analyte's result
+    is_true = [(pl.col(f) == True).fill_null(False) for f in (*symptoms, *history)]  # noqa: E712
+    has = [pl.col(f"_lab_{a}").is_not_null() for a in trigger_analytes if a in analytes]
+    made, applies = _truths(table, f"_s{s}_")
+    evaluated = pl.any_horizontal([*is_true, *has]) if is_true or has else pl.lit(False)
+    lf = lf.with_columns(*made, evaluated.alias(f"_s{s}_on"))
+    on = pl.col(f"_s{s}_on")
+    # priority: the first row that applies, in table order
+    chosen = pl.coalesce([pl.when(a).then(pl.lit(i, pl.Int32())) for i, a in enumerate(applies)])
+    rows = dict(enumerate(table.rows))
+    status = chosen.replace_strict({i: r.then["status"] for i, r in rows.items()},
+                                   return_dtype=pl.String())  # fmt: skip
+    lf = lf.with_columns(
+        pl.when(on).then(status.fill_null("insufficient_data")).alias(f"_s{s}_status"),
+        chosen.replace_strict({i: r.id for i, r in rows.items()}, return_dtype=pl.String())
+        .alias(f"_s{s}_rule"),
+    )  # fmt: skip
+    parts.names.append(_when(on, [name]))
+    for what, out in (("status", parts.statuses), ("rule", parts.rules)):
+        out.append(pl.when(on).then(pl.concat_list(pl.col(f"_s{s}_{what}"))).otherwise(_EMPTY))
+    needs = on & chosen.is_null()
+    parts.codes.append(_when(needs, [_NEEDS_DATA[0]]))
+    parts.kinds.append(_when(needs, [_NEEDS_DATA[1]]))
+    for i, row in rows.items():
+        caveats = list(row.then.get("caveats") or [])
+        if caveats:
+            parts.warnings(on & (chosen == i), caveats)
+    parts.unconfirmed.append(_unconfirmed(kb, table, applies, on))
+    return lf, on
+
+
+def syndrome_columns(
+    facts: pl.DataFrame, lab_index: pl.DataFrame, kb: Knowledge
+) -> SyndromeColumns:
+    """The step over ``facts`` (phase 1's columns) and ``lab_index`` (per analyte, the position
+    of the result its facts came from; null: no usable result)."""
+    interference = kb.tables[kb.pathway.table(STEP, "interference")]
+    chd = kb.tables[kb.pathway.table(STEP, "chd")]
+    parts = _Parts()
+    lf = _frame(facts, lab_index, kb).lazy()
+    made, applies = _truths(interference, "_si")
+    lf = lf.with_columns(made)
+    for a, row in zip(applies, interference.rows, strict=True):
+        parts.warnings(a, [row.then["code"]])
+    parts.unconfirmed.append(_unconfirmed(kb, interference, applies, pl.lit(True)))
+    found, _, _ = syndrome_tables(kb)
+    for s, trig in enumerate(found):
+        lf, on = _syndrome(lf, kb, s, trig, lab_index.columns, parts)
+        if trig[1] == _CARCINOID:  # its heart-disease table, on its status
+            made, applies = _truths(chd, "_chd")
+            lf = lf.with_columns(pl.col(f"_s{s}_status").alias("carcinoid_status")).with_columns(
+                made
+            )
+            for a, row in zip(applies, chd.rows, strict=True):
+                parts.warnings(on & a, [row.then["caveat"]])
+            parts.unconfirmed.append(_unconfirmed(kb, chd, applies, on))
+    out = lf.select(
+        _cat(parts.names).alias("names"),
+        _cat(parts.statuses).alias("statuses"),
+        _cat(parts.rules).alias("rules"),
+        _cat(parts.codes).alias("issues"),
+        _cat(parts.kinds).alias("kinds"),
+        _cat(parts.unconfirmed).alias("unconfirmed"),
+    ).collect()
+    return SyndromeColumns(*out.get_columns())
