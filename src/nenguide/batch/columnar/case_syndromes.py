@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, row_truth
+from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.syndromes import STEP, syndrome_tables
 from nenguide.engine.tables import Table
@@ -105,9 +106,8 @@ class _Parts:
         self.kinds.append(_when(flag, [_WARNING] * len(codes)))
 
 
-def _frame(facts: pl.DataFrame, lab_index: pl.DataFrame, kb: Knowledge) -> pl.DataFrame:
-    """The columns the step reads: its tables' inputs and its trigger items (null where
-    phase 1 makes none), and the lab index as ``_lab_<analyte>``."""
+def _read(kb: Knowledge) -> dict[str, pl.DataType]:
+    """The columns the step reads of phase 1: its tables' inputs and its trigger items."""
     tables = kb.tables
     found, _, _ = syndrome_tables(kb)
     read: dict[str, pl.DataType] = {}
@@ -119,16 +119,12 @@ def _frame(facts: pl.DataFrame, lab_index: pl.DataFrame, kb: Knowledge) -> pl.Da
         read.update({n: dtype_of(table, n) for n in table.spec.inputs if n not in read})
         read.update({n: pl.Boolean() for n in (*t[3], *t[5]) if n not in read})
     read.pop("carcinoid_status", None)  # the carcinoid syndrome's status, made by the step
-    given = [
-        facts[c] if c in facts.columns else pl.Series(c, [None] * facts.height, dtype=d)
-        for c, d in read.items()
-    ]
-    return pl.DataFrame(given + [lab_index[c].alias(f"_lab_{c}") for c in lab_index.columns])
+    return read
 
 
 def _syndrome(
-    lf: pl.LazyFrame, kb: Knowledge, s: int, trig: Any, analytes: list[str], parts: _Parts
-) -> tuple[pl.LazyFrame, pl.Expr]:
+    lf: Any, kb: Knowledge, s: int, trig: Any, analytes: Sequence[str], parts: _Parts
+) -> tuple[Any, pl.Expr]:
     """Syndrome table ``s`` of the list (``trig``: its entry of :func:`syndrome_tables`):
     whether it is evaluated, its status, the rule that gave it and its issues; returns the
     column of whether it is evaluated."""
@@ -165,37 +161,80 @@ def _syndrome(
     return lf, on
 
 
-def syndrome_columns(
-    facts: pl.DataFrame, lab_index: pl.DataFrame, kb: Knowledge
-) -> SyndromeColumns:
-    """The step over ``facts`` (phase 1's columns) and ``lab_index`` (per analyte, the position
-    of the result its facts came from; null: no usable result)."""
-    interference = kb.tables[kb.pathway.table(STEP, "interference")]
-    chd = kb.tables[kb.pathway.table(STEP, "chd")]
-    parts = _Parts()
-    lf = _frame(facts, lab_index, kb).lazy()
-    made, applies = _truths(interference, "_si")
-    lf = lf.with_columns(made)
-    for a, row in zip(applies, interference.rows, strict=True):
-        parts.warnings(a, [row.then["code"]])
-    parts.unconfirmed.append(_unconfirmed(kb, interference, applies, pl.lit(True)))
-    found, _, _ = syndrome_tables(kb)
-    for s, trig in enumerate(found):
-        lf, on = _syndrome(lf, kb, s, trig, lab_index.columns, parts)
-        if trig[1] == _CARCINOID:  # its heart-disease table, on its status
-            made, applies = _truths(chd, "_chd")
-            lf = lf.with_columns(pl.col(f"_s{s}_status").alias("carcinoid_status")).with_columns(
-                made
-            )
-            for a, row in zip(applies, chd.rows, strict=True):
-                parts.warnings(on & a, [row.then["caveat"]])
-            parts.unconfirmed.append(_unconfirmed(kb, chd, applies, on))
-    out = lf.select(
+def _lists(parts: _Parts) -> list[pl.Expr]:
+    return [
         _cat(parts.names).alias("names"),
         _cat(parts.statuses).alias("statuses"),
         _cat(parts.rules).alias("rules"),
         _cat(parts.codes).alias("issues"),
         _cat(parts.kinds).alias("kinds"),
         _cat(parts.unconfirmed).alias("unconfirmed"),
-    ).collect()
+    ]
+
+
+@dataclass(frozen=True)
+class _Program:
+    """The step's expressions, made once per package and set of analytes."""
+
+    read: dict[str, pl.DataType]
+    head: Plan  # the interference warnings, on every case
+    trigger: pl.Expr  # a trigger of some syndrome present
+    body: Plan  # the syndromes, on the cases with a trigger
+
+
+def _program(kb: Knowledge, analytes: tuple[str, ...]) -> _Program:
+    interference = kb.tables[kb.pathway.table(STEP, "interference")]
+    chd = kb.tables[kb.pathway.table(STEP, "chd")]
+    head = _Parts()
+    made, applies = _truths(interference, "_si")
+    for a, row in zip(applies, interference.rows, strict=True):
+        head.warnings(a, [row.then["code"]])
+    head.unconfirmed.append(_unconfirmed(kb, interference, applies, pl.lit(True)))
+    first: Any = Recorder().with_columns(made).select("_i", *_lists(head))
+    found, flags, all_analytes = syndrome_tables(kb)
+    trigger = [(pl.col(f) == True).fill_null(False) for f in flags]  # noqa: E712
+    trigger += [pl.col(f"_lab_{a}").is_not_null() for a in sorted(all_analytes) if a in analytes]
+    body = _Parts()
+    rec: Any = Recorder()
+    for s, trig in enumerate(found):
+        rec, on = _syndrome(rec, kb, s, trig, analytes, body)
+        if trig[1] == _CARCINOID:  # its heart-disease table, on its status
+            made, applies = _truths(chd, "_chd")
+            rec = rec.with_columns(pl.col(f"_s{s}_status").alias("carcinoid_status"))
+            rec = rec.with_columns(made)
+            for a, row in zip(applies, chd.rows, strict=True):
+                body.warnings(on & a, [row.then["caveat"]])
+            body.unconfirmed.append(_unconfirmed(kb, chd, applies, on))
+    rec = rec.select("_i", *_lists(body))
+    return _Program(
+        _read(kb),
+        compact(first.ops),
+        pl.any_horizontal(trigger) if trigger else pl.lit(False),
+        compact(rec.ops),
+    )
+
+
+def syndrome_columns(
+    facts: pl.DataFrame, lab_index: pl.DataFrame, kb: Knowledge
+) -> SyndromeColumns:
+    """The step over ``facts`` (phase 1's columns) and ``lab_index`` (per analyte, the position
+    of the result its facts came from; null: no usable result)."""
+    analytes = tuple(lab_index.columns)
+    prog = kb.derived(("columnar_syndromes", analytes), lambda: _program(kb, analytes))
+    given = [
+        facts[c] if c in facts.columns else pl.Series(c, [None] * facts.height, dtype=d)
+        for c, d in prog.read.items()
+    ]
+    frame = pl.DataFrame(given + [lab_index[c].alias(f"_lab_{c}") for c in analytes])
+    frame = frame.with_row_index("_i")
+    first = replay(prog.head, frame.lazy())
+    # the syndromes only on the cases with a trigger present (most have none: the engine
+    # returns at once for them too)
+    second = replay(prog.body, frame.lazy().filter(prog.trigger))
+    names = ["names", "statuses", "rules", "issues", "kinds", "unconfirmed"]
+    out = (
+        first.join(second, on="_i", how="left", maintain_order="left", suffix="_s")
+        .select(pl.concat_list(n, pl.col(f"{n}_s").fill_null(_EMPTY)).alias(n) for n in names)
+        .collect(optimizations=OPTIMIZATIONS)
+    )
     return SyndromeColumns(*out.get_columns())
