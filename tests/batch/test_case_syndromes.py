@@ -53,10 +53,11 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
         got.issues.to_list(),
         got.kinds.to_list(),
         got.unconfirmed.to_list(),
+        got.by_syndrome.to_dicts(),
         p.per_case.to_list(),
         strict=True,
     )
-    for case, names, statuses, rules, issues, kinds, unconfirmed, per_case in rows:
+    for case, names, statuses, rules, issues, kinds, unconfirmed, by_syndrome, per_case in rows:
         if per_case:
             continue
         ctx = Context(kb, "en", notes=False)
@@ -66,6 +67,9 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
         why = case.model_dump_json()
         assert names == [s["syndrome"] for s in want], why
         assert statuses == [s["status"] for s in want], why
+        assert {k: v for k, v in by_syndrome.items() if v is not None} == {
+            s["syndrome"]: s["status"] for s in want
+        }, why
         # the rule that gave the status: the item's first rule, when one of its table's rows
         # (none applied: its rules are the interference and heart-disease rows)
         assert rules == [_chosen(kb, s) for s in want], why

@@ -302,7 +302,7 @@ def pathway_facts(
     # the inputs of the fact tables on the gastrinoma (zes, zes_cause, hered_gastrinoma,
     # confirmed_gastrinoma) and on the differentiation, never unknown
     f["zes_history"] = _state(facts.get("hx_zollinger_ellison_syndrome"))
-    f["gastrinoma_status"] = status.get("gastrinoma", _NOT_EVALUATED)
+    f["gastrinoma_status"] = status.get("gastrinoma", NOT_EVALUATED)
     f["classified"] = cls.category is not None
     f["aag"] = _state(facts.get("atrophic_gastritis"))
     _syndrome_flags(ctx, f, status)
@@ -325,7 +325,7 @@ def pathway_facts(
     return out
 
 
-_NOT_EVALUATED = "not_evaluated"
+NOT_EVALUATED = "not_evaluated"
 
 
 def _syndrome_flags(ctx: Context, f: dict[str, Any], status: Mapping[str, str]) -> None:
@@ -348,7 +348,7 @@ def _syndrome_flags(ctx: Context, f: dict[str, Any], status: Mapping[str, str]) 
                 answers[st] = res.value if res.decided else None
             return answers[st]
 
-        flags = [(name, active(status.get(name, _NOT_EVALUATED))) for name in TX_SYNDROMES]
+        flags = [(name, active(status.get(name, NOT_EVALUATED))) for name in TX_SYNDROMES]
         others = [st for name, st in status.items() if name not in TX_SYNDROMES]
         flags.append(("other_syndrome", any(active(st) is True for st in others)))
         return tuple(flags), tuple(ctx.trace[n:])
@@ -367,7 +367,7 @@ GASTRIC_CAUSE_FIELDS = {
     "aag": ("clinical.history.autoimmune_atrophic_gastritis",),
     "zes_cause": (_ZES, "functional_syndromes (gastrinoma)"),
 }
-_TYPES = frozenset({"type1", "type2", "type3"})
+GASTRIC_TYPES = frozenset({"type1", "type2", "type3"})
 
 
 def _gastric_type(ctx: Context, values: dict[str, Any]) -> None:
@@ -387,7 +387,11 @@ def _gastric_type(ctx: Context, values: dict[str, Any]) -> None:
     values["gastric_cause_rule"] = res.rows[0].id if res.decided and res.rows else None
     values["gastric_cause_missing"] = tuple(sorted(res.missing))
     if not res.decided:
-        types = [v for v in res.value.values if v in _TYPES] if isinstance(res.value, OneOf) else []
+        types = (
+            [v for v in res.value.values if v in GASTRIC_TYPES]
+            if isinstance(res.value, OneOf)
+            else []
+        )
         all_types = isinstance(res.value, OneOf) and len(types) == len(res.value.values)
         values["gastric_type"] = one_of(types) if all_types else None
         return
@@ -399,4 +403,4 @@ def _gastric_type(ctx: Context, values: dict[str, Any]) -> None:
             rule_id=res.rows[0].id,
         )
         return
-    values["gastric_type"] = res.value if res.value in _TYPES else None
+    values["gastric_type"] = res.value if res.value in GASTRIC_TYPES else None

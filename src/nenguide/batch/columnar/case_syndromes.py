@@ -50,7 +50,8 @@ class SyndromeColumns:
     ``names`` and ``statuses`` (the syndromes evaluated), ``rules`` (per syndrome evaluated,
     the rule that gave its status; null: none applied), ``issues`` and ``kinds`` (the codes
     and kinds of the step's issues) and ``unconfirmed`` (the unconfirmed rules the step's
-    trace names, as often as named)."""
+    trace names, as often as named); ``by_syndrome``: a column per syndrome of the package,
+    named as the syndrome, its status (null: not evaluated)."""
 
     names: pl.Series
     statuses: pl.Series
@@ -58,6 +59,7 @@ class SyndromeColumns:
     issues: pl.Series
     kinds: pl.Series
     unconfirmed: pl.Series
+    by_syndrome: pl.DataFrame
 
 
 def _words(words: Sequence[str]) -> pl.Expr:
@@ -205,7 +207,8 @@ def _program(kb: Knowledge, analytes: tuple[str, ...]) -> _Program:
             for a, row in zip(applies, chd.rows, strict=True):
                 body.warnings(on & a, [row.then["caveat"]])
             body.unconfirmed.append(_unconfirmed(kb, chd, applies, on))
-    rec = rec.select("_i", *_lists(body))
+    statuses = [pl.col(f"_s{s}_status").alias(f"_status_{t[1]}") for s, t in enumerate(found)]
+    rec = rec.select("_i", *_lists(body), *statuses)
     return _Program(
         _read(kb),
         compact(first.ops),
@@ -234,7 +237,19 @@ def syndrome_columns(
     names = ["names", "statuses", "rules", "issues", "kinds", "unconfirmed"]
     out = (
         first.join(second, on="_i", how="left", maintain_order="left", suffix="_s")
-        .select(pl.concat_list(n, pl.col(f"{n}_s").fill_null(_EMPTY)).alias(n) for n in names)
+        .select(
+            *[pl.concat_list(n, pl.col(f"{n}_s").fill_null(_EMPTY)).alias(n) for n in names],
+            pl.col("^_status_.*$"),
+        )
         .collect(optimizations=OPTIMIZATIONS)
     )
-    return SyndromeColumns(*out.get_columns())
+    by_syndrome = out.select(pl.col("^_status_.*$").name.map(lambda c: c[len("_status_") :]))
+    return SyndromeColumns(
+        out["names"],
+        out["statuses"],
+        out["rules"],
+        out["issues"],
+        out["kinds"],
+        out["unconfirmed"],
+        by_syndrome,
+    )

@@ -90,9 +90,10 @@ def _ids(rows: Sequence[tuple[pl.Expr, str]]) -> pl.Expr:
     )  # fmt: skip
 
 
-def _first(rec: Any, table: Table, p: str) -> tuple[Any, str]:
-    """A first/unique table: its output fact (unknown where undecided); returns the column of
-    its unconfirmed candidate rows' ids."""
+def first_fact(rec: Any, table: Table, p: str) -> tuple[Any, str]:
+    """A first/unique table of the fact layer: its output fact (unknown where undecided), as
+    :func:`nenguide.engine.fact_layer._first_tables` sets it; returns the column of its
+    unconfirmed candidate rows' ids (the rows the engine's trace names)."""
     rec = eval_first(rec, table, p, candidates=True)
     rows = enumerate(table.rows)
     unconfirmed = [(pl.col(f"{p}_c{i}"), row.id) for i, row in rows if row.status != "confirmed"]
@@ -150,7 +151,7 @@ def _program(kb: Knowledge) -> _Program:
     codes: list[str] = []
     named: list[str] = []
     for i, t in enumerate(lists["precedence"]):
-        rec, u = _first(rec, t, f"_ftp{i}")
+        rec, u = first_fact(rec, t, f"_ftp{i}")
         uids.append(u)
     for i, t in enumerate(lists["consistency"]):
         rec, c, n, u = _consistency(rec, t, f"_ftc{i}")
@@ -158,7 +159,7 @@ def _program(kb: Knowledge) -> _Program:
         named.append(n)
         uids.append(u)
     for i, t in enumerate(lists["case"]):
-        rec, u = _first(rec, t, f"_ftf{i}")
+        rec, u = first_fact(rec, t, f"_ftf{i}")
         uids.append(u)
     rec = rec.with_columns(
         (pl.concat_list(named) if named else _EMPTY).alias("conflicted"),
