@@ -174,12 +174,12 @@ def _schedule_over_risks(
     """The schedule table once per risk group the undecided ``risk`` can still give (each
     traced): its result when every group gives the same row (the schedule is settled
     whatever the risk), else ``None``."""
-    each = [ctx.first(STEP, schedule_id, {**ff, "risk": r}) for r in _risk_candidates(ctx, risk)]
+    each = [ctx.first(STEP, schedule_id, {**ff, "risk": r}) for r in risk_candidates(ctx, risk)]
     rows = {e.row.id if e.decided and e.row is not None else None for e in each}
     return each[0] if each and len(rows) == 1 and None not in rows else None
 
 
-def _risk_candidates(ctx: Context, risk: TableResult) -> tuple[Any, ...]:
+def risk_candidates(ctx: Context, risk: TableResult) -> tuple[Any, ...]:
     """The risk groups an undecided risk table can still give, over every value its unknown
     inputs can take (:func:`outcomes`), so that a schedule that is the same for all of them is
     given (an R1 margin: the higher-risk schedule, whatever the nodes); none when they cannot
