@@ -10,7 +10,6 @@ import json
 from itertools import product
 from typing import Any
 
-import polars as pl
 from case_lines import (
     case_line,
     contradiction_lines,
@@ -22,35 +21,19 @@ from case_lines import (
     varied_sections,
     vignette_lines,
 )
+from engine_phase2 import classification_frame, engine_phase2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nenguide.batch.columnar.case_arrow import read_lines
-from nenguide.batch.columnar.case_pathway import CLASSIFICATION, pathway_columns
+from nenguide.batch.columnar.case_pathway import pathway_columns
 from nenguide.batch.columnar.case_syndromes import syndrome_columns
 from nenguide.batch.columnar.phase1 import phase1
 from nenguide.batch.synth import generate
-from nenguide.engine.classify import classify
-from nenguide.engine.context import Context
-from nenguide.engine.fact_layer import case_facts, pathway_facts
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
-from nenguide.engine.syndromes import functional_syndromes
 from nenguide.engine.tables import compile_table
 from nenguide.mutation.runner import with_tables
-
-
-def _engine(kb: Knowledge, case: Any) -> tuple[Any, ...]:
-    """The engine's classification, phase 2 (with the issues and trace it added) and whether
-    its grade is a range."""
-    ctx = Context(kb, "en", notes=False)
-    facts = case_facts(ctx, case)
-    cls = classify(ctx, facts, case)
-    syndromes = functional_syndromes(ctx, case, facts, cls)
-    n_issues, n_trace = len(ctx.issues), len(ctx.trace)
-    after = pathway_facts(ctx, facts, cls, syndromes)
-    ranged = cls.grade is None and bool(cls.possible.get("grade"))
-    return cls, facts, after, ctx.issues[n_issues:], ctx.trace[n_trace:], ranged
 
 
 def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
@@ -60,12 +43,8 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
     if not ready:
         return 0, 0
     p = phase1(read_lines(read), kb)
-    engine = [_engine(kb, c) for c in ready]
-    cls = pl.DataFrame(
-        {col: [e[0].status.value if fact == "classification_status" else getattr(e[0], fact)
-               for e in engine] for fact, col in CLASSIFICATION.items()},
-        schema=dict.fromkeys(CLASSIFICATION.values(), pl.String()),
-    )  # fmt: skip
+    engine = [engine_phase2(kb, c) for c in ready]
+    cls = classification_frame(engine)
     syn = syndrome_columns(p.facts, p.lab_index, kb)
     got = pathway_columns(p.facts, cls, syn, kb)
     compared = opened = 0

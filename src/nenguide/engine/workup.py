@@ -38,33 +38,44 @@ FIELDS: dict[str, list[str]] = {
 }
 
 
+#: The work-up table's view of the facts: each input and the fact it is read from (confirmed
+#: syndromes only: a suspected syndrome gets its confirmatory tests from the syndrome step, not
+#: imaging; a recorded ZES counts as a confirmed gastrinoma - both decided once by the fact
+#: layer). A value reported as a range is shown as reported ("10–15 %"), never as one number
+#: (``*_text``); the rectal fact is the R0-resected small low-risk rectal NET (issue 8 §3).
+WORKUP_VIEW: dict[str, str] = {
+    "primary_site": "primary_site",
+    "category": "category",
+    "classification_status": "classification_status",
+    "grade": "grade",
+    "ki67_percent": "ki67_percent",
+    "mitoses_per_2mm2": "mitoses_per_2mm2",
+    "ki67_reported": "ki67_reported",
+    "mitoses_reported": "mitoses_reported",
+    "size_cm": "size_cm",
+    "ki67_percent_text": "ki67_percent_text",
+    "size_cm_text": "size_cm_text",
+    "met_status": "met_status",
+    "liver_mets": "liver_mets",
+    "carcinoid_syndrome": "confirmed_carcinoid_syndrome",
+    "insulinoma": "confirmed_insulinoma",
+    "gastrinoma": "confirmed_gastrinoma",
+    "rectal_low_risk_r0": "rectal_low_risk_r0",
+}
+#: The inputs read only while the metastatic status is known (none or present); unknown else
+WORKUP_KNOWN_MET_ONLY = ("met_status", "liver_mets")
+#: The metastatic statuses that are known
+KNOWN_MET_STATUSES = ("none", "present")
+
+
 def workup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The work-up table's view of the facts (confirmed syndromes only: a suspected syndrome
-    gets its confirmatory tests from the syndrome step, not imaging; a recorded ZES counts as
-    a confirmed gastrinoma - both decided once by the fact layer)."""
-    met = facts.get("met_status")
-    known_met = met in ("none", "present")
-    return {
-        "primary_site": facts["primary_site"],
-        "category": facts.get("category"),
-        "classification_status": facts.get("classification_status"),
-        "grade": facts.get("grade"),
-        "ki67_percent": facts.get("ki67_percent"),
-        "mitoses_per_2mm2": facts.get("mitoses_per_2mm2"),
-        "ki67_reported": facts.get("ki67_reported"),
-        "mitoses_reported": facts.get("mitoses_reported"),
-        "size_cm": facts.get("size_cm"),
-        # a value reported as a range is shown as reported ("10–15 %"), never as one number
-        "ki67_percent_text": facts.get("ki67_percent_text"),
-        "size_cm_text": facts.get("size_cm_text"),
-        "met_status": met if known_met else None,
-        "liver_mets": facts.get("liver_mets") if known_met else None,
-        "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
-        "insulinoma": facts.get("confirmed_insulinoma"),
-        "gastrinoma": facts.get("confirmed_gastrinoma"),
-        # R0-resected small low-risk rectal NET (fact table; issue 8 §3)
-        "rectal_low_risk_r0": facts.get("rectal_low_risk_r0"),
-    }
+    """The work-up table's view of the facts (:data:`WORKUP_VIEW`)."""
+    view = {name: facts.get(fact) for name, fact in WORKUP_VIEW.items()}
+    view["primary_site"] = facts["primary_site"]
+    if facts.get("met_status") not in KNOWN_MET_STATUSES:
+        for name in WORKUP_KNOWN_MET_ONLY:
+            view[name] = None
+    return view
 
 
 def _is_done(row: Row, done: Mapping[str, str]) -> list[str] | None:

@@ -1,0 +1,46 @@
+"""The engine's own phase 2, case by case, for the tests of the columns that come after it
+(``case_pathway``, ``case_workup``): the facts before and after ``pathway_facts``, with the
+classification and syndromes the engine gave, and the classification as the core program's
+columns hold it."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import polars as pl
+
+from nenguide.batch.columnar.case_pathway import CLASSIFICATION
+from nenguide.engine.classify import classify
+from nenguide.engine.context import Context
+from nenguide.engine.fact_layer import case_facts, pathway_facts
+from nenguide.engine.kb import Knowledge
+from nenguide.engine.syndromes import functional_syndromes
+
+
+class Phase2(NamedTuple):
+    cls: Any
+    before: Any  # the facts of phase 1
+    after: Any  # the facts with phase 2
+    issues: list[Any]  # the issues phase 2 raised
+    trace: list[Any]  # what phase 2 traced
+    ranged: bool  # the grade is a range of candidates (the core program leaves it to the engine)
+
+
+def engine_phase2(kb: Knowledge, case: Any) -> Phase2:
+    ctx = Context(kb, "en", notes=False)
+    facts = case_facts(ctx, case)
+    cls = classify(ctx, facts, case)
+    syndromes = functional_syndromes(ctx, case, facts, cls)
+    n_issues, n_trace = len(ctx.issues), len(ctx.trace)
+    after = pathway_facts(ctx, facts, cls, syndromes)
+    ranged = cls.grade is None and bool(cls.possible.get("grade"))
+    return Phase2(cls, facts, after, ctx.issues[n_issues:], ctx.trace[n_trace:], ranged)
+
+
+def classification_frame(engine: list[Phase2]) -> pl.DataFrame:
+    """The engine's classifications as the core program's columns."""
+    return pl.DataFrame(
+        {col: [e.cls.status.value if fact == "classification_status" else getattr(e.cls, fact)
+               for e in engine] for fact, col in CLASSIFICATION.items()},
+        schema=dict.fromkeys(CLASSIFICATION.values(), pl.String()),
+    )  # fmt: skip
