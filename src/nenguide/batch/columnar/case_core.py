@@ -1,0 +1,86 @@
+"""The core program's fact frame made from phase 1's columns: what
+:func:`nenguide.batch.columnar.backend.fact_frame` makes from the engine's facts of each case,
+one row per case, a column per fact the core tables read (typed by the tables' domains) and the
+case attributes the steps' glue reads:
+
+* ``lung_descriptor_rank``: the highest rank among the lung descriptors (none: -1; unknown
+  when not recorded), a descriptor the table does not rank sending the case to the engine;
+* ``has_components`` (MiNEN components recorded), ``staging_basis``, ``multiple_tumours``
+  (the fact layer's reading: multiple primaries), ``has_conflicted`` (a contradiction made
+  facts unknown);
+* ``_fallback``: the engine decides the case's core steps - a value that does not fit its
+  column, a reported pT or a venous tumour thrombus (the engine's glue reads them), a T input
+  reported as a range.
+
+tests/batch/test_case_core.py holds it to ``fact_frame`` on the engine's facts.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nenguide.batch.columnar.core import CoreProgram
+from nenguide.engine import ranges
+
+_DERIVED = ("lung_descriptor_rank", "has_components", "staging_basis", "multiple_tumours",
+            "has_conflicted")  # fmt: skip
+
+
+def core_frame(facts: pl.DataFrame, cases: pl.DataFrame, prog: CoreProgram) -> pl.DataFrame:
+    """The fact frame of the cases whose phase-1 columns are ``facts`` and whose lines
+    :func:`.case_arrow.read_lines` read into ``cases`` (as a Polars frame)."""
+    ranks = prog.descriptor_rank
+    exprs: list[pl.Expr] = []
+    misfit: list[pl.Expr] = []
+    for name, dtype in prog.inputs.items():
+        if name in _DERIVED:
+            continue
+        if name not in facts.columns:
+            exprs.append(pl.lit(None, dtype).alias(name))
+            continue
+        col = pl.col(name)
+        cast = col.cast(dtype, strict=False)
+        if facts.schema[name] != dtype:  # a value the cast does not keep: the engine's
+            misfit.append(col.is_not_null() & cast.is_null())
+        exprs.append(cast.alias(name))
+    descriptors = pl.col("lung_descriptors")
+    rank_of = pl.element().replace_strict(ranks, default=None, return_dtype=pl.Int32())
+    ranked = descriptors.list.eval(rank_of)
+    unranked = descriptors.is_not_null() & ranked.list.eval(pl.element().is_null()).list.any()
+    rank = (
+        pl.when(descriptors.is_null() | unranked)
+        .then(None)
+        .when(descriptors.list.len() == 0)
+        .then(pl.lit(-1, pl.Int32()))
+        .otherwise(ranked.list.max())
+    )
+    reported = [
+        pl.col(c).is_not_null() for c in ("reported_t", "venous_tumour_thrombus")
+        if c in facts.columns
+    ]  # fmt: skip
+    ranged = [
+        pl.col(f"{fact}_interval").is_not_null() for fact in ranges.T_INPUTS.values()
+        if f"{fact}_interval" in facts.columns
+    ]  # fmt: skip
+    fallback = [*misfit, *reported, *ranged, unranked]
+    multiple = (pl.col("multiple_primaries") == True).fill_null(False)  # noqa: E712
+    return (
+        pl.concat(
+            [facts, cases.select(
+                pl.col("pathology").struct.field("components").list.len().fill_null(0)
+                .alias("_components"),
+                pl.col("staging_basis").alias("_staging_basis"),
+            )],
+            how="horizontal",
+        )
+        .select(
+            *exprs,
+            rank.cast(pl.Int32()).alias("lung_descriptor_rank"),
+            (pl.col("_components") > 0).alias("has_components"),
+            pl.col("_staging_basis").alias("staging_basis"),
+            multiple.alias("multiple_tumours"),
+            (pl.col("conflicted").list.len() > 0).alias("has_conflicted"),
+            pl.any_horizontal([f.fill_null(False) for f in fallback]).alias("_fallback"),
+        )
+        .select(*prog.inputs, "_fallback")
+    )  # fmt: skip
