@@ -69,13 +69,14 @@ _TABLE_INPUTS = (
     "carrier", "hx_cns_haemangioblastoma", "hx_retinal_haemangioblastoma",
     "hx_clear_cell_renal_cell_carcinoma",
 )  # fmt: skip
-_SOURCES = tuple((n, _RENAMED.get(n, n)) for n in _TABLE_INPUTS)
+#: each input of the hereditary tables and the fact it is read from (the columns read them too)
+SOURCES = tuple((n, _RENAMED.get(n, n)) for n in _TABLE_INPUTS)
 
 
 def derive_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     """The hereditary tables' view of the facts (all derived once by the fact layer)."""
     get = facts.get
-    return {n: get(src) for n, src in _SOURCES}
+    return {n: get(src) for n, src in SOURCES}
 
 
 def fields_of_input(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[str]:

@@ -1,0 +1,67 @@
+"""The hereditary trigger table's masks as columns (``nenguide.batch.columnar.case_hereditary``):
+on every case the columns read, the rows that apply, the rows that wait and the engine's cases
+equal to what the batch's hereditary program works out from the engine's facts with phase 2."""
+
+from __future__ import annotations
+
+from case_lines import (
+    case_line,
+    contradiction_lines,
+    ready_lines,
+    varied_clinical,
+    varied_germline,
+    vignette_lines,
+)
+from engine_phase2 import classification_frame, engine_phase2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nenguide.batch.columnar.case_arrow import read_lines
+from nenguide.batch.columnar.case_hereditary import trigger_masks
+from nenguide.batch.columnar.case_pathway import pathway_columns
+from nenguide.batch.columnar.case_syndromes import syndrome_columns
+from nenguide.batch.columnar.hereditary import HereditaryProgram
+from nenguide.batch.columnar.phase1 import phase1
+from nenguide.batch.synth import generate
+from nenguide.engine.hereditary import derive_facts
+from nenguide.engine.kb import Knowledge
+
+
+def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
+    """(compared, of which with rows that apply) of the lines the columns read."""
+    ready, read = ready_lines(lines)
+    if not ready:
+        return 0, 0
+    p = phase1(read_lines(read), kb)
+    engine = [engine_phase2(kb, c) for c in ready]
+    syn = syndrome_columns(p.facts, p.lab_index, kb)
+    phase2 = pathway_columns(p.facts, classification_frame(engine), syn, kb)
+    prog = HereditaryProgram(kb, "en")
+    got = trigger_masks(p.facts.with_columns(phase2.facts), phase2.masks, prog)
+    keep = [i for i, e in enumerate(engine) if not p.per_case[i] and not e.ranged]
+    values = [tuple(map(derive_facts(engine[i].after).get, prog.table.names)) for i in keep]
+    want, fallback = prog.masks_of(values)
+    rows = got[keep].rows()
+    for i, (a, w, fb), masks, efb in zip(keep, rows, want, fallback, strict=True):
+        why = ready[i].model_dump_json()
+        assert fb == efb, why
+        if not fb:
+            assert (a, w) == masks, (why, (a, w), masks)
+    return len(keep), sum(1 for a, _, _ in rows if a)
+
+
+def test_every_vignette_as_the_program(kb: Knowledge) -> None:
+    compared, triggered = _check(kb, vignette_lines())
+    assert compared >= 300 and triggered >= 30, (compared, triggered)
+
+
+def test_generated_cases_as_the_program(kb: Knowledge) -> None:
+    lines = [case_line(g.case) for g in generate(3000, seed=59)] + contradiction_lines(500, 17)
+    compared, triggered = _check(kb, lines)
+    assert compared >= 3000 and triggered >= 100, (compared, triggered)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.one_of(varied_clinical(), varied_germline()), min_size=1, max_size=8))
+def test_varied_cases_as_the_program(kb: Knowledge, lines: list[str]) -> None:
+    _check(kb, lines)
