@@ -198,6 +198,37 @@ def contradiction_lines(n: int, seed: int) -> list[str]:
     return [_contradiction(json.loads(json.dumps(rng.choice(_BASE))), rng.choice) for _ in range(n)]
 
 
+def special_lab_lines() -> list[str]:
+    """Lines whose lab results reach what a column could read otherwise than the engine: a
+    reference limit so small that the multiple of it is infinite (a bound holds for a finite
+    number only) or merely huge, for a gastric primary; and two "other" syndromes (a PTHrPoma
+    suspected on its symptom, a GHRHoma or calcitoninoma open on its marker), the first active
+    (the engine looks up no status after the first active one)."""
+    out = []
+    for i, high in enumerate([1e-306, 1e-300, 1e-3, 100.0]):
+        raw = json.loads(json.dumps(_BASE[i]))
+        c = raw.setdefault("clinical", {})
+        c["symptoms"], c["history"] = {}, {}
+        c["labs"] = [
+            {"analyte": "gastrin", "value": 500.0, "unit": "pg/mL", "reference_high": high,
+             "context": {"on_ppi": False}},
+            {"analyte": "gastric_ph", "value": 1.5, "unit": "[pH]"},
+        ]  # fmt: skip
+        raw["tumour"] = {"primary_site": "stomach", "size_cm": 1.2}
+        out.append(case_line(raw))
+    classified = json.dumps(next(iter(generate(1, seed=13))).case, default=str)
+    for marker in ("ghrh", "calcitonin"):  # on a case the core classifies
+        raw = json.loads(classified)
+        c = raw.setdefault("clinical", {})
+        c["symptoms"], c["labs"] = (
+            {"hypercalcaemia_symptoms": True},
+            [{"analyte": marker, "times_uln": 3.0}],
+        )
+        c.pop("history", None)
+        out.append(case_line(raw))
+    return out
+
+
 @st.composite
 def varied_contradictions(draw: st.DrawFn) -> str:
     """A line of :func:`_contradiction`, each part drawn by Hypothesis."""

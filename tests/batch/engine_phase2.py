@@ -23,7 +23,9 @@ class Phase2(NamedTuple):
     after: Any  # the facts with phase 2
     issues: list[Any]  # the issues phase 2 raised
     trace: list[Any]  # what phase 2 traced
-    ranged: bool  # the grade is a range of candidates (the core program leaves it to the engine)
+    #: the classification is left open (a range of grades, candidate categories): the core
+    #: program leaves such a case to the engine
+    open: bool
 
 
 def engine_phase2(kb: Knowledge, case: Any) -> Phase2:
@@ -34,7 +36,8 @@ def engine_phase2(kb: Knowledge, case: Any) -> Phase2:
     n_issues, n_trace = len(ctx.issues), len(ctx.trace)
     after = pathway_facts(ctx, facts, cls, syndromes)
     ranged = cls.grade is None and bool(cls.possible.get("grade"))
-    return Phase2(cls, facts, after, ctx.issues[n_issues:], ctx.trace[n_trace:], ranged)
+    left_open = ranged or bool(cls.possible_categories)
+    return Phase2(cls, facts, after, ctx.issues[n_issues:], ctx.trace[n_trace:], left_open)
 
 
 def classification_frame(engine: list[Phase2]) -> pl.DataFrame:

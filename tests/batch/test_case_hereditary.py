@@ -38,7 +38,7 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
     phase2 = pathway_columns(p.facts, classification_frame(engine), syn, kb)
     prog = HereditaryProgram(kb, "en")
     got = trigger_masks(p.facts.with_columns(phase2.facts), phase2.masks, prog)
-    keep = [i for i, e in enumerate(engine) if not p.per_case[i] and not e.ranged]
+    keep = [i for i, e in enumerate(engine) if not p.per_case[i] and not e.open]
     values = [tuple(map(derive_facts(engine[i].after).get, prog.table.names)) for i in keep]
     want, fallback = prog.masks_of(values)
     rows = got[keep].rows()

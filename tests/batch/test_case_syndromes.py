@@ -10,6 +10,7 @@ from typing import Any
 from case_lines import (
     case_line,
     ready_lines,
+    special_lab_lines,
     unconfirmed_read,
     varied_clinical,
     varied_labs,
@@ -114,5 +115,12 @@ def test_every_rule_unconfirmed(kb: Knowledge) -> None:
             rows[0] = rows[0].model_copy(update={"when": when})
         tables[t] = compile_table(spec.model_copy(update={"rows": rows}))
     edited = with_tables(kb, tables)
-    compared, evaluated = _check(edited, vignette_lines())
+    compared, evaluated = _check(edited, vignette_lines() + special_lab_lines())
     assert compared >= 250 and evaluated >= 40, (compared, evaluated)
+
+
+def test_special_lab_results_as_the_engine(kb: Knowledge) -> None:
+    """A gastrin infinitely many times its upper limit matches no bound (a finite number
+    only), so the gastrinoma is not confirmed on it, as in the engine."""
+    compared, evaluated = _check(kb, special_lab_lines())
+    assert compared == len(special_lab_lines()) and evaluated == compared, (compared, evaluated)

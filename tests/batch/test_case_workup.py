@@ -62,7 +62,7 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
     for case, e, row, per_case in zip(
         ready, engine, key.frame.to_dicts(), p.per_case.to_list(), strict=True
     ):
-        if per_case or e.ranged:
+        if per_case or e.open:
             continue
         applies, waits, done = _program_key(kb, e.after)
         blocks = range(0, len(kb.tables[kb.pathway.table(STEP, "items")].rows), BLOCK)

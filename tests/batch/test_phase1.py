@@ -15,6 +15,7 @@ from case_lines import (
     contradiction_lines,
     ready_lines,
     same,
+    special_lab_lines,
     unconfirmed_read,
     varied_clinical,
     varied_contradictions,
@@ -126,6 +127,12 @@ def _edited(kb: Knowledge) -> Knowledge:
     steps = {**kb.pathway.steps, "facts": facts.model_copy(update={"lists": lists})}
     pathway = kb.pathway.model_copy(update={"steps": steps})
     return with_tables(replace(kb, pathway=pathway), tables)
+
+
+def test_special_lab_results_as_case_facts(kb: Knowledge) -> None:
+    """An infinite multiple of the upper limit matches no bound, as in the engine."""
+    compared, _, _ = _check(kb, special_lab_lines())
+    assert compared == len(special_lab_lines())
 
 
 def test_unconfirmed_rows_and_a_table_after_the_checks(kb: Knowledge) -> None:

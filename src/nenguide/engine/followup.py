@@ -30,6 +30,7 @@ from nenguide.engine.context import (
     grades_left,
 )
 from nenguide.engine.logic import one_of
+from nenguide.engine.pathway import KNOWN_MET_STATUSES
 from nenguide.engine.table_eval import outcomes
 from nenguide.engine.tables import Row, TableResult
 from nenguide.model.assessment import (
@@ -144,28 +145,39 @@ def plan_visits(
     return out
 
 
+#: The follow-up tables' view of the facts: each input and the fact it is read from (gastric
+#: type and functional status are the fact layer's single definitions, the same every step
+#: sees; the carcinoid syndrome counts when confirmed)
+FOLLOWUP_VIEW: dict[str, str] = {
+    "primary_site": "primary_site",
+    "category": "category",
+    "grade": "grade",
+    "ki67_percent": "ki67_percent",
+    "size_cm": "size_cm",
+    "resection_margin": "resection_margin",
+    "node_status": "node_status",
+    "met_status": "met_status",
+    "primary_resectability": "primary_resectability",
+    "gastric_type": "gastric_type",
+    "functional": "functional",
+    "carcinoid_syndrome": "confirmed_carcinoid_syndrome",
+    "carcinoid_heart_disease": "carcinoid_heart_disease",
+}
+
+
 def followup_facts(
     facts: Mapping[str, Any], open_category: Any = None, open_grade: Any = None
 ) -> dict[str, Any]:
-    """The follow-up tables' view of the facts (gastric type and functional status are the
-    fact layer's single definitions, the same every step sees). ``open_category`` and
-    ``open_grade``: the candidates while the classification is open (see ``_open``)."""
-    met = facts.get("met_status")
-    return {
-        "primary_site": facts["primary_site"],
-        "category": facts.get("category") or open_category,
-        "grade": facts.get("grade") or open_grade,
-        "ki67_percent": facts.get("ki67_percent"),
-        "size_cm": facts.get("size_cm"),
-        "resection_margin": facts.get("resection_margin"),
-        "node_status": facts.get("node_status"),
-        "met_status": met if met in ("none", "present") else None,
-        "primary_resectability": facts.get("primary_resectability"),
-        "gastric_type": facts.get("gastric_type"),
-        "functional": facts.get("functional"),
-        "carcinoid_syndrome": facts.get("confirmed_carcinoid_syndrome"),
-        "carcinoid_heart_disease": facts.get("carcinoid_heart_disease"),
-    }
+    """The follow-up tables' view of the facts (:data:`FOLLOWUP_VIEW`; the metastatic status
+    only when known). ``open_category`` and ``open_grade``: the candidates while the
+    classification is open (see ``_open``)."""
+    view = {name: facts.get(fact) for name, fact in FOLLOWUP_VIEW.items()}
+    view["primary_site"] = facts["primary_site"]
+    view["category"] = view["category"] or open_category
+    view["grade"] = view["grade"] or open_grade
+    if view["met_status"] not in KNOWN_MET_STATUSES:
+        view["met_status"] = None
+    return view
 
 
 def _schedule_over_risks(

@@ -28,6 +28,10 @@ REQUIRED_ROLES: dict[str, tuple[str, ...]] = {
     "hereditary": ("triggers", "surveillance"),
 }
 
+#: the metastatic statuses that are known (the work-up and follow-up views read the metastatic
+#: inputs only then: ``unknown`` is read as not recorded)
+KNOWN_MET_STATUSES = ("none", "present")
+
 #: functional syndromes with a fact of their own in the treatment tables (confirmed or
 #: suspected = true, open = unknown); the others count as ``other_syndrome``
 TX_SYNDROMES = (

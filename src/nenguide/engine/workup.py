@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nenguide.engine.context import CATEGORY_FIELDS, Context, fields_of, grade_fields
+from nenguide.engine.pathway import KNOWN_MET_STATUSES
 from nenguide.engine.tables import Row
 from nenguide.model.assessment import (
     Classification,
@@ -64,8 +65,6 @@ WORKUP_VIEW: dict[str, str] = {
 }
 #: The inputs read only while the metastatic status is known (none or present); unknown else
 WORKUP_KNOWN_MET_ONLY = ("met_status", "liver_mets")
-#: The metastatic statuses that are known
-KNOWN_MET_STATUSES = ("none", "present")
 
 
 def workup_facts(facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,8 @@ def core_frame(facts: pl.DataFrame, cases: pl.DataFrame, prog: CoreProgram) -> p
         cast = col.cast(dtype, strict=False)
         if facts.schema[name] != dtype:  # a value the cast does not keep: the engine's
             misfit.append(col.is_not_null() & cast.is_null())
+        if dtype == pl.Float64():  # no infinity or NaN either (the engine decides: ``fits``)
+            misfit.append(cast.is_not_null() & ~cast.is_finite())
         exprs.append(cast.alias(name))
     descriptors = pl.col("lung_descriptors")
     rank_of = pl.element().replace_strict(ranks, default=None, return_dtype=pl.Int32())

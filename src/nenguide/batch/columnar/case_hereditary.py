@@ -50,7 +50,10 @@ def trigger_masks(
         col = pl.col(fact) if fact in facts.columns else pl.lit(None, dtype)
         if name in prog.bands:
             cuts = prog.bands[name]
-            value = _band_mask(col.cast(pl.Float64(), strict=False), cuts)
+            number = col.cast(pl.Float64(), strict=False)
+            # a value that is no finite number: the engine reads the case (``fits``)
+            misfit.append(col.is_not_null() & ~number.is_finite().fill_null(False))
+            value = _band_mask(number, cuts)
             bits = masks.get(fact)
             if bits is not None and f"{fact}_mask" in facts.columns:
                 # a count left open: the bands of its candidates

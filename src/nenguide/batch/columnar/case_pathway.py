@@ -143,8 +143,15 @@ def _syndrome_flags(kb: Knowledge, rec: Any, names: tuple[str, ...]) -> tuple[An
         (pl.any_horizontal(other) if other else pl.lit(False)).alias("other_syndrome"),
     )
     looked_up = [traced(status(n)) for n in TX_SYNDROMES]
-    looked_up += [pl.when(pl.col(f"_st_{n}").is_not_null()).then(traced(status(n)))
-                  .otherwise(_EMPTY) for n in others]  # fmt: skip
+    # the engine's any() over the other syndromes stops at the first active one: the
+    # statuses after it are not looked up
+    for j, n in enumerate(others):
+        before = pl.any_horizontal(other[:j]) if j else pl.lit(False)
+        looked_up.append(
+            pl.when(pl.col(f"_st_{n}").is_not_null() & ~before)
+            .then(traced(status(n)))
+            .otherwise(_EMPTY)
+        )
     return rec, pl.concat_list(looked_up)
 
 
@@ -220,13 +227,18 @@ def _gastric(kb: Knowledge, rec: Any) -> tuple[Any, pl.Expr, pl.Expr, dict[Any, 
                for f, cs in sorted(reads.items())]  # fmt: skip
     rule = named.replace_strict({i: r.id for i, r in enumerate(table.rows)},
                                 return_dtype=pl.String())  # fmt: skip
+    # undecided between rows that give one value (they differ in another part of their
+    # answer): the engine keeps that value as the cause, and no type
+    one = (mask & (mask - 1)) == 0
     rec = rec.with_columns(
-        pl.when(decided).then(value).alias("gastric_cause"),
+        pl.when(decided | (open_ & one)).then(value).alias("gastric_cause"),
         pl.when(decided | open_).then(mask).alias("gastric_cause_mask"),
         pl.when(decided).then(rule).alias("gastric_cause_rule"),
         (pl.concat_list(missing) if missing else _EMPTY).alias("gastric_cause_missing"),
         pl.when(decided & value.is_in(sorted(GASTRIC_TYPES))).then(value).alias("gastric_type"),
-        pl.when((decided | open_) & ((mask & ~types) == 0)).then(mask).alias("gastric_type_mask"),
+        pl.when((decided | (open_ & ~one)) & ((mask & ~types) == 0))
+        .then(mask)
+        .alias("gastric_type_mask"),
     )
     conflict = decided & (value == "conflict").fill_null(False)
     unconfirmed = _ids([(stomach & c, row.id) for c, row in zip(cands, table.rows, strict=True)

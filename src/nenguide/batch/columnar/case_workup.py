@@ -23,12 +23,8 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, row_truth
 from nenguide.engine.kb import Knowledge
-from nenguide.engine.workup import (
-    KNOWN_MET_STATUSES,
-    STEP,
-    WORKUP_KNOWN_MET_ONLY,
-    WORKUP_VIEW,
-)
+from nenguide.engine.pathway import KNOWN_MET_STATUSES
+from nenguide.engine.workup import STEP, WORKUP_KNOWN_MET_ONLY, WORKUP_VIEW
 
 #: rows per mask column (an Int64 holds 63 bits)
 BLOCK = 62

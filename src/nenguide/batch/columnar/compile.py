@@ -53,10 +53,11 @@ def condition_expr(c: Condition, dtype: pl.DataType) -> pl.Expr:
         if dtype != pl.Float64():
             body: pl.Expr = pl.lit(False)
         else:
-            parts = [getattr(col, _NUMERIC[op])(float(spec[op])) for op in spec]
-            body = parts[0]
-            for p in parts[1:]:
-                body = body & p
+            # a bound holds for a finite number only (the engine's ``v - v == 0``): an
+            # infinity or NaN matches none
+            body = col.cast(pl.Float64()).is_finite()
+            for op in spec:
+                body = body & getattr(col, _NUMERIC[op])(float(spec[op]))
     elif isinstance(spec, dict) and set(spec) == {"eq"}:
         body = _eq(col, spec["eq"], dtype)
     elif isinstance(spec, dict) and set(spec) in ({"in"}, {"not_in"}):
@@ -207,17 +208,24 @@ def mask_truth(table: Table, masks: Mapping[str, tuple[str, Mapping[Any, int]]])
     for row in table.rows:
         e: pl.Expr = pl.lit(True)
         for c in row.conditions:
-            if c.fact not in masks:
-                e = e & condition_expr(c, dtype_of(table, c.fact))
-                continue
-            name, bits = masks[c.fact]
-            sat = sum(1 << b for v, b in bits.items() if c.predicate(v))
-            m = pl.col(name)
-            e = e & (
-                pl.when(m.is_null()).then(pl.lit(None, pl.Boolean()))
-                .when((m & pl.lit(~sat, pl.Int64())) == 0).then(pl.lit(True))
-                .when((m & pl.lit(sat, pl.Int64())) == 0).then(pl.lit(False))
-                .otherwise(pl.lit(None, pl.Boolean()))
-            )  # fmt: skip
+            e = e & condition_truth(table, c, masks)
         out.append(e)
     return out
+
+
+def condition_truth(
+    table: Table, c: Condition, masks: Mapping[str, tuple[str, Mapping[Any, int]]]
+) -> pl.Expr:
+    """One condition's Kleene truth, its input a bit mask of candidates where ``masks`` names
+    it (see :func:`mask_truth`), else a plain column (:func:`condition_expr`)."""
+    if c.fact not in masks:
+        return condition_expr(c, dtype_of(table, c.fact))
+    name, bits = masks[c.fact]
+    sat = sum(1 << b for v, b in bits.items() if c.predicate(v))
+    m = pl.col(name)
+    return (
+        pl.when(m.is_null()).then(pl.lit(None, pl.Boolean()))
+        .when((m & pl.lit(~sat, pl.Int64())) == 0).then(pl.lit(True))
+        .when((m & pl.lit(sat, pl.Int64())) == 0).then(pl.lit(False))
+        .otherwise(pl.lit(None, pl.Boolean()))
+    )  # fmt: skip
