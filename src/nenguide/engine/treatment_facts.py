@@ -73,7 +73,7 @@ def fields_for(facts: Iterable[str], grade: Sequence[str] | None = None) -> list
 
 
 #: facts of the fact layer the treatment tables read under the same name
-_SHARED = (
+SHARED = (
     "category", "grade", "primary_site", "size_cm", "extent", "ki67_percent", "met_status",
     "ecog", "egfr", "renal_failure", "resectability", "resected", "margin", "appendix_margin",
     "sstr_positive", "functional", "zes", "other_syndrome", "aag", "zes_cause", "gastrin",
@@ -86,13 +86,22 @@ _SHARED = (
 )  # fmt: skip
 
 
+#: the facts :func:`derive_facts` reads, beyond :data:`SHARED`, for the facts it derives
+#: itself (the node status read, the metastases, PRRT uptake); with ``sstr_positive`` and
+#: ``size_cm`` (and ``size_cm_interval`` for a size reported as a range) of :data:`SHARED`
+DERIVED_READS = (
+    "node_status", "liver_mets", "extrahepatic_mets", "sstr_krenning_score",
+    "sstr_all_lesions_positive", "sstr_positive", "size_cm", "size_cm_interval",
+)  # fmt: skip
+
+
 def derive_facts(
     facts: Mapping[str, Any], liver: LiverMetastasis, site: SiteParameters
 ) -> dict[str, Any]:
     """The treatment tables' view of the facts, plus the facts that compare the case with the
     site parameters (data, not clinical thresholds in code)."""
     get = facts.get
-    f: dict[str, Any] = {name: get(name) for name in _SHARED}
+    f: dict[str, Any] = {name: get(name) for name in SHARED}
     f["liver_type"] = liver.type
     ns = facts.get("node_status")
     f["nodes"] = ns if ns in ("positive", "negative") else None

@@ -1,0 +1,206 @@
+"""The treatment step's key over a chunk's columns: what the step's answer, as the flat row
+shows it, depends on (:meth:`.treatment.TreatmentProgram._key`, which works it out case by
+case from the engine's facts):
+
+* the step's view of the facts (:func:`nenguide.engine.treatment_facts.derive_facts`): the
+  facts of :data:`~nenguide.engine.treatment_facts.SHARED` as they are, the liver type, and
+  the facts the view derives itself (the node status read, liver-only disease, PRRT uptake
+  against the site's Krenning minimum, the small non-functional pNET against the site's
+  boundary), which the engine's own ``derive_facts`` gives once per distinct set of what
+  they read (:data:`~nenguide.engine.treatment_facts.DERIVED_READS`);
+* the setting table's answer on the view (its candidate rows and the row that decides);
+  with the setting decided, the answers of the collect tables (the rows that apply, the rows
+  that wait and the inputs they wait on), the caveats' rows of unconfirmed content that apply,
+  and the table of the primary site where the step consults it (the engine's
+  :func:`~nenguide.engine.treatment.local_route`, once per distinct setting and category);
+* the facts the step's Python reads itself (:data:`~nenguide.engine.treatment.DIRECT_READS`),
+  the classification's grades where the grade-combining table holds unconfirmed content, and
+  whether a conflict was reported before the step (``conflict_before``, given).
+
+A case goes to the engine (``fallback``) when its setting is left open (the step then works
+per candidate value of the open input: 5 % of generated cases), or when a fact the view
+reads is a range of candidates (a gastric cause left open).
+
+tests/batch/test_case_treatment.py holds it to the engine: cases with one key get one answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from nenguide.batch.columnar.compile import dtype_of, eval_first, row_truth, then_col
+from nenguide.engine.context import Context
+from nenguide.engine.kb import Knowledge
+from nenguide.engine.treatment import DIRECT_READS, STEP, local_route
+from nenguide.engine.treatment_data import effective_site
+from nenguide.engine.treatment_facts import DERIVED_READS, SHARED, derive_facts
+from nenguide.model.assessment import LiverMetastasis, Status
+
+_I64 = pl.Int64()
+_ZERO = pl.lit(0, _I64)
+#: the core program's columns the key reads
+LIVER_TYPE = "liver_metastasis_type"
+GRADES = ("classification_grade", "classification_grade_by_ki67", "classification_grade_by_mitoses")
+
+
+@dataclass(frozen=True)
+class TreatmentKey:
+    """The key, one row per case in order (``frame``), and the cases the columns leave to the
+    engine (``fallback``)."""
+
+    frame: pl.DataFrame
+    fallback: pl.Series
+
+
+def _mask(flags: list[pl.Expr]) -> pl.Expr:
+    out: pl.Expr = _ZERO
+    for j, f in enumerate(flags):
+        out = out | pl.when(f.fill_null(False)).then(pl.lit(1 << j, _I64)).otherwise(_ZERO)
+    return out
+
+
+def _first(lf: Any, table: Any, p: str) -> Any:
+    """A first table: ``{p}_dec``, ``{p}_row``, ``{p}_cands`` (its candidate rows, a bit
+    each) and ``{p}_k`` (the row that applies, if any)."""
+    truths = row_truth(table)
+    lf = eval_first(lf, table, p, truths=truths, candidates=True)
+    cands = [pl.col(f"{p}_c{i}") for i in range(len(table.rows))]
+    applies = [c & t.fill_null(False) for c, t in zip(cands, truths, strict=True)]
+    return lf.with_columns(
+        _mask(cands).alias(f"{p}_cands"),
+        pl.coalesce([pl.when(a).then(pl.lit(i, pl.Int32())) for i, a in enumerate(applies)])
+        .alias(f"{p}_k"),
+    )  # fmt: skip
+
+
+def _collect(table: Any, p: str) -> list[pl.Expr]:
+    """A collect table's answer: the rows that apply, the rows that wait and the inputs those
+    wait on (each a mask)."""
+    truths = row_truth(table)
+    waits = [t.is_null() for t in truths]
+    reads = {
+        name: [waits[i] for i, row in enumerate(table.rows)
+               if any(c.fact == name for c in row.conditions)]
+        for name in table.names
+    }  # fmt: skip
+    missing = [
+        (pl.any_horizontal(w) & pl.col(name).is_null()) if w else pl.lit(False)
+        for name, w in reads.items()
+    ]
+    return [
+        _mask([t for t in truths]).alias(f"{p}_applies"),
+        _mask(waits).alias(f"{p}_waits"),
+        _mask(missing).alias(f"{p}_missing"),
+    ]
+
+
+def _derived(facts: pl.DataFrame, kb: Knowledge, dtypes: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The facts the step's view derives itself (named ``_d_<fact>``), by the engine's
+    ``derive_facts`` once per distinct set of what they read, one row per case."""
+    reads = [c for c in DERIVED_READS if c in facts.columns]
+    site = effective_site(kb, None)
+    # derive_facts copies the liver type only (the key reads it from the core's column)
+    nothing = LiverMetastasis(status=Status.NOT_APPLICABLE)
+    distinct = facts.select(reads).unique(maintain_order=True)
+    made = [derive_facts(row, nothing, site) for row in distinct.iter_rows(named=True)]
+    names = [k for k in made[0] if k not in SHARED and k != "liver_type"] if made else []
+    answers = distinct.with_columns(
+        [pl.Series(f"_d_{n}", [m[n] for m in made], dtype=dtypes.get(n), strict=False)
+         for n in names]
+    )  # fmt: skip
+    return (
+        facts.select(reads)
+        .join(answers, on=reads, how="left", nulls_equal=True, maintain_order="left")
+        .select([f"_d_{n}" for n in names])
+    )
+
+
+def treatment_key(facts: pl.DataFrame, conflict_before: pl.Series, kb: Knowledge) -> TreatmentKey:
+    """The key over ``facts`` (phase 1 and phase 2's columns with the core program's
+    classification grades and liver type, :data:`GRADES`, :data:`LIVER_TYPE`) and
+    ``conflict_before`` (a conflict reported before the step)."""
+    ctx = Context(kb, "en", notes=False)
+    setting = kb.tables[ctx.table_id(STEP, "setting")]
+    collects = [kb.tables[t] for t in kb.pathway.tables(STEP, "collect")]
+    caveats = kb.tables[ctx.table_id(STEP, "caveats")]
+    sites = {s: kb.tables[t] for s, t in kb.pathway.steps[STEP].sites.items()}
+    dtypes: dict[str, pl.DataType] = {}
+    for t in (setting, *collects, caveats, *sites.values()):
+        dtypes.update({n: dtype_of(t, n) for n in t.spec.inputs if n not in dtypes})
+    derived = _derived(facts, kb, dtypes)
+    made = [c[len("_d_") :] for c in derived.columns]
+    view = [
+        pl.col(n) if n in facts.columns else pl.lit(None, dtypes.get(n)).alias(n)
+        for n in SHARED if n not in made
+    ]  # fmt: skip
+    masks = [f"{m}_mask" for m in ("gastric_cause", "gastric_type") if f"{m}_mask" in facts]
+    lf = pl.concat([facts, derived], how="horizontal").lazy().select(
+        *view, *[pl.col(f"_d_{n}").alias(n) for n in made],
+        pl.col(LIVER_TYPE).alias("liver_type"), *[pl.col(g) for g in GRADES],
+        *[pl.col(m) for m in masks], conflict_before.alias("_conflict"),
+    )  # fmt: skip
+    lf = _first(lf, setting, "set")
+    value = then_col(setting, "set", setting.output, pl.String())
+    decided = pl.col("set_dec") & pl.col("set_row").is_not_null() & (value != "unknown")
+    decided = decided.fill_null(False)
+    lf = lf.with_columns(pl.when(decided).then(value).alias("setting"), decided.alias("_set"))
+    # the table of the primary site, where the step consults it: the engine's local_route,
+    # once per setting and category
+    categories = [c for c in facts["category"].unique().to_list() if c is not None]
+    local: pl.Expr = pl.lit(False)
+    for s_value in sorted({str(r.then[setting.output]) for r in setting.rows}):
+        for c in categories:
+            if local_route({"setting": s_value, "category": c}):
+                here = (pl.col("setting") == s_value) & (pl.col("category") == c)
+                local = local | here.fill_null(False)
+    lf = lf.with_columns(local.alias("_local"))
+    parts: list[pl.Expr] = []
+    for j, t in enumerate(collects):
+        lf = lf.with_columns(_collect(t, f"col{j}"))
+        parts += [pl.when(pl.col("_set")).then(pl.col(f"col{j}_{x}")).alias(f"col{j}_{x}")
+                  for x in ("applies", "waits", "missing")]  # fmt: skip
+    # the caveats: only their rows of unconfirmed content that apply count
+    cav_mask: pl.Expr = _ZERO
+    for j, (truth, row) in enumerate(zip(row_truth(caveats), caveats.rows, strict=True)):
+        if row.id in kb.unconfirmed_rules:
+            bit = pl.lit(1 << j, _I64)
+            cav_mask = cav_mask | pl.when(truth.fill_null(False)).then(bit).otherwise(_ZERO)
+    parts.append(pl.when(pl.col("_set")).then(cav_mask).alias("caveats_unconfirmed"))
+    for site, table in sorted(sites.items()):
+        p = f"site_{site}"
+        lf = _first(lf, table, p)
+        here = pl.col("_local") & (pl.col("primary_site") == site).fill_null(False)
+        parts += [pl.when(here).then(pl.col(f"{p}_cands")).alias(f"{p}_cands"),
+                  pl.when(here).then(pl.col(f"{p}_k")).alias(f"{p}_k")]  # fmt: skip
+    key = [
+        pl.col("set_cands"), pl.col("set_k"), *parts,
+        *[_plain(r, facts.schema.get(r)).alias(f"direct_{r}") for r in DIRECT_READS],
+        *([pl.col(g) for g in GRADES] if _grades_unconfirmed(kb) else []),
+        pl.col("_conflict").alias("conflict_before"),
+    ]  # fmt: skip
+    # a fact of the view left open between candidates: the engine's step
+    ranged = [pl.col(m).is_not_null() & pl.col(m.removesuffix("_mask")).is_null()
+              for m in masks]  # fmt: skip
+    fallback = ~pl.col("_set") | (pl.any_horizontal(ranged) if ranged else pl.lit(False))
+    out = lf.select(*key, fallback.alias("fallback")).collect()
+    return TreatmentKey(out.drop("fallback"), out["fallback"])
+
+
+def _plain(name: str, dtype: Any) -> pl.Expr:
+    """Column ``name`` as a key part: a list (a set of therapies, the inputs a cause waits on)
+    as its items sorted and joined, so that equal sets are equal keys."""
+    col = pl.col(name)
+    if isinstance(dtype, pl.List):
+        return col.list.sort().list.join("\u001f")
+    return col
+
+
+def _grades_unconfirmed(kb: Knowledge) -> bool:
+    """Whether the grade-combining table holds unconfirmed content (then the grades decide
+    which fields an issue names, through look-ups of that table)."""
+    ctx = Context(kb, "en", notes=False)
+    combine = kb.tables[ctx.table_id("classification", "grade_combine")]
+    return any(row.id in kb.unconfirmed_rules for row in combine.rows)
