@@ -9,25 +9,19 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-import polars as pl
 from case_lines import (
     case_line,
     contradiction_lines,
-    ready_lines,
     varied_clinical,
     varied_sections,
     vignette_lines,
 )
-from engine_phase2 import classification_frame, engine_phase2
+from engine_phase2 import phase2_columns
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.columnar.case_arrow import read_lines
-from nenguide.batch.columnar.case_followup import GRADE_BY, followup_key
-from nenguide.batch.columnar.case_pathway import pathway_columns
-from nenguide.batch.columnar.case_syndromes import syndrome_columns
+from nenguide.batch.columnar.case_followup import followup_key
 from nenguide.batch.columnar.followup import FollowUpProgram
-from nenguide.batch.columnar.phase1 import phase1
 from nenguide.batch.synth import generate
 from nenguide.engine.context import Context
 from nenguide.engine.followup import Planned, decision_inputs, follow_up_decision
@@ -53,19 +47,11 @@ def _decision(kb: Knowledge, e: Any) -> tuple[Any, ...]:
 
 def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int, int]:
     """(cases compared, their distinct keys here, their distinct keys in the program)."""
-    ready, read = ready_lines(lines)
-    if not ready:
+    cols = phase2_columns(kb, lines)
+    if cols is None:
         return 0, 0, 0
-    p = phase1(read_lines(read), kb)
-    engine = [engine_phase2(kb, c) for c in ready]
-    cls = classification_frame(engine).with_columns(
-        pl.Series(GRADE_BY[0], [e.cls.grade_by_ki67 for e in engine], dtype=pl.String()),
-        pl.Series(GRADE_BY[1], [e.cls.grade_by_mitoses for e in engine], dtype=pl.String()),
-    )
-    syn = syndrome_columns(p.facts, p.lab_index, kb)
-    phase2 = pathway_columns(p.facts, cls, syn, kb)
-    key = followup_key(pl.concat([p.facts.with_columns(phase2.facts), cls.select(GRADE_BY)],
-                                 how="horizontal"), kb)  # fmt: skip
+    ready, p, engine = cols.ready, cols.phase1, cols.engine
+    key = followup_key(cols.facts, kb)
     prog = FollowUpProgram(kb, "en")
     seen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     theirs = set()

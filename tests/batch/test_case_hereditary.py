@@ -7,21 +7,16 @@ from __future__ import annotations
 from case_lines import (
     case_line,
     contradiction_lines,
-    ready_lines,
     varied_clinical,
     varied_germline,
     vignette_lines,
 )
-from engine_phase2 import classification_frame, engine_phase2
+from engine_phase2 import phase2_columns
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.columnar.case_arrow import read_lines
 from nenguide.batch.columnar.case_hereditary import trigger_masks
-from nenguide.batch.columnar.case_pathway import pathway_columns
-from nenguide.batch.columnar.case_syndromes import syndrome_columns
 from nenguide.batch.columnar.hereditary import HereditaryProgram
-from nenguide.batch.columnar.phase1 import phase1
 from nenguide.batch.synth import generate
 from nenguide.engine.hereditary import derive_facts
 from nenguide.engine.kb import Knowledge
@@ -29,15 +24,12 @@ from nenguide.engine.kb import Knowledge
 
 def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
     """(compared, of which with rows that apply) of the lines the columns read."""
-    ready, read = ready_lines(lines)
-    if not ready:
+    cols = phase2_columns(kb, lines)
+    if cols is None:
         return 0, 0
-    p = phase1(read_lines(read), kb)
-    engine = [engine_phase2(kb, c) for c in ready]
-    syn = syndrome_columns(p.facts, p.lab_index, kb)
-    phase2 = pathway_columns(p.facts, classification_frame(engine), syn, kb)
+    ready, p, engine, phase2 = cols.ready, cols.phase1, cols.engine, cols.phase2
     prog = HereditaryProgram(kb, "en")
-    got = trigger_masks(p.facts.with_columns(phase2.facts), phase2.masks, prog)
+    got = trigger_masks(cols.facts, phase2.masks, prog)
     keep = [i for i, e in enumerate(engine) if not p.per_case[i] and not e.open]
     values = [tuple(map(derive_facts(engine[i].after).get, prog.table.names)) for i in keep]
     want, fallback = prog.masks_of(values)

@@ -10,20 +10,15 @@ from typing import Any
 from case_lines import (
     case_line,
     contradiction_lines,
-    ready_lines,
     varied_clinical,
     varied_sections,
     vignette_lines,
 )
-from engine_phase2 import classification_frame, engine_phase2
+from engine_phase2 import phase2_columns
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.columnar.case_arrow import read_lines
-from nenguide.batch.columnar.case_pathway import pathway_columns
-from nenguide.batch.columnar.case_syndromes import syndrome_columns
 from nenguide.batch.columnar.case_workup import BLOCK, workup_key
-from nenguide.batch.columnar.phase1 import phase1
 from nenguide.batch.synth import generate
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.table_eval import compiled_collect
@@ -49,14 +44,10 @@ def _program_key(kb: Knowledge, facts: Any) -> tuple[int, int, dict[str, bool]]:
 
 def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int]:
     """(compared, of which with an investigation read) of the lines the columns read."""
-    ready, read = ready_lines(lines)
-    if not ready:
+    cols = phase2_columns(kb, lines)
+    if cols is None:
         return 0, 0
-    p = phase1(read_lines(read), kb)
-    engine = [engine_phase2(kb, c) for c in ready]
-    syn = syndrome_columns(p.facts, p.lab_index, kb)
-    phase2 = pathway_columns(p.facts, classification_frame(engine), syn, kb)
-    facts = p.facts.with_columns(phase2.facts)
+    ready, p, engine, facts = cols.ready, cols.phase1, cols.engine, cols.facts
     key = workup_key(facts, p.done, kb)
     compared = read_done = 0
     for case, e, row, per_case in zip(

@@ -34,10 +34,11 @@ import polars as pl
 from nenguide.batch.columnar.compile import (
     condition_truth,
     dtype_of,
-    eval_first,
+    first_answer,
     row_truth,
     then_col,
 )
+from nenguide.batch.columnar.exprs import bit_mask
 from nenguide.batch.columnar.plan import bands, cut_offs
 from nenguide.engine.context import Context, grades_left
 from nenguide.engine.followup import FOLLOWUP_VIEW, STEP
@@ -47,7 +48,6 @@ from nenguide.engine.tables import Table
 
 _ROLES = ("family", "exemption", "risk", "schedule", "extra_exams")
 _I64 = pl.Int64()
-_ZERO = pl.lit(0, _I64)
 #: the core program's columns of the indices' own grades
 GRADE_BY = ("classification_grade_by_ki67", "classification_grade_by_mitoses")
 
@@ -92,23 +92,9 @@ def _program(kb: Knowledge) -> _Program:
 
 
 def _first(lf: Any, table: Table, p: str, grade: str | None, bits: dict[str, int]) -> Any:
-    """A first table over ``lf`` (its grade the mask column ``grade``): ``{p}_dec``,
-    ``{p}_row``, ``{p}_cands`` (the rows that decide or wait, a bit each), ``{p}_k`` (the row
-    that decides: the first that applies, if any; the engine's result names it first) and
-    ``{p}_c{i}`` (row ``i`` is a candidate)."""
-    masks = {"grade": (grade, bits)} if grade is not None else {}
-    truths = [pl.lit(True)] * len(table.rows)
-    for i, row in enumerate(table.rows):
-        for c in row.conditions:
-            truths[i] = truths[i] & condition_truth(table, c, masks)
-    lf = eval_first(lf, table, p, truths=truths, candidates=True)
-    cands = [pl.col(f"{p}_c{i}") for i in range(len(table.rows))]
-    applies = [c & t.fill_null(False) for c, t in zip(cands, truths, strict=True)]
-    return lf.with_columns(
-        _mask(cands).alias(f"{p}_cands"),
-        pl.coalesce([pl.when(a).then(pl.lit(i, pl.Int32())) for i, a in enumerate(applies)])
-        .alias(f"{p}_k"),
-    )  # fmt: skip
+    """A first table over ``lf``, its grade the mask column ``grade``
+    (:func:`.compile.first_answer`)."""
+    return first_answer(lf, table, p, {"grade": (grade, bits)} if grade is not None else None)
 
 
 def _waits_on_other(table: Table, p: str, other: str, masks: dict[str, Any]) -> pl.Expr:
@@ -121,13 +107,6 @@ def _waits_on_other(table: Table, p: str, other: str, masks: dict[str, Any]) -> 
         if c.fact != other
     ]
     return pl.any_horizontal(flags).fill_null(False) if flags else pl.lit(False)
-
-
-def _mask(flags: list[pl.Expr]) -> pl.Expr:
-    out: pl.Expr = _ZERO
-    for j, f in enumerate(flags):
-        out = out | pl.when(f.fill_null(False)).then(pl.lit(1 << j, _I64)).otherwise(_ZERO)
-    return out
 
 
 def followup_key(facts: pl.DataFrame, kb: Knowledge) -> FollowUpKey:
@@ -184,7 +163,7 @@ def followup_key(facts: pl.DataFrame, kb: Knowledge) -> FollowUpKey:
     other = _waits_on_other(sched_t, "sched", risk_t.output, {"grade": ("_ffg", bits)})
     over = pl.col("_net") & ~pl.col("risk_dec") & ~pl.col("sched_dec") & ~other
     extra = row_truth(extra_t)
-    lf = lf.with_columns(over.alias("_over"), _mask(extra).alias("_extra"))
+    lf = lf.with_columns(over.alias("_over"), bit_mask(extra).alias("_extra"))
     going, on_net, over = pl.col("_going"), pl.col("_net"), pl.col("_over")
     inputs = sorted({*risk_t.names, *sched_t.names} - {risk_t.output, "grade"})
     key = [

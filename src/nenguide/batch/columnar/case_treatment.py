@@ -31,7 +31,8 @@ from typing import Any
 
 import polars as pl
 
-from nenguide.batch.columnar.compile import dtype_of, eval_first, row_truth, then_col
+from nenguide.batch.columnar.compile import dtype_of, first_answer, row_truth, then_col
+from nenguide.batch.columnar.exprs import bit_mask
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.treatment import DIRECT_READS, STEP, local_route
@@ -39,8 +40,6 @@ from nenguide.engine.treatment_data import effective_site
 from nenguide.engine.treatment_facts import DERIVED_READS, SHARED, derive_facts
 from nenguide.model.assessment import LiverMetastasis, Status
 
-_I64 = pl.Int64()
-_ZERO = pl.lit(0, _I64)
 #: the core program's columns the key reads
 LIVER_TYPE = "liver_metastasis_type"
 GRADES = ("classification_grade", "classification_grade_by_ki67", "classification_grade_by_mitoses")
@@ -53,27 +52,6 @@ class TreatmentKey:
 
     frame: pl.DataFrame
     fallback: pl.Series
-
-
-def _mask(flags: list[pl.Expr]) -> pl.Expr:
-    out: pl.Expr = _ZERO
-    for j, f in enumerate(flags):
-        out = out | pl.when(f.fill_null(False)).then(pl.lit(1 << j, _I64)).otherwise(_ZERO)
-    return out
-
-
-def _first(lf: Any, table: Any, p: str) -> Any:
-    """A first table: ``{p}_dec``, ``{p}_row``, ``{p}_cands`` (its candidate rows, a bit
-    each) and ``{p}_k`` (the row that applies, if any)."""
-    truths = row_truth(table)
-    lf = eval_first(lf, table, p, truths=truths, candidates=True)
-    cands = [pl.col(f"{p}_c{i}") for i in range(len(table.rows))]
-    applies = [c & t.fill_null(False) for c, t in zip(cands, truths, strict=True)]
-    return lf.with_columns(
-        _mask(cands).alias(f"{p}_cands"),
-        pl.coalesce([pl.when(a).then(pl.lit(i, pl.Int32())) for i, a in enumerate(applies)])
-        .alias(f"{p}_k"),
-    )  # fmt: skip
 
 
 def _collect(table: Any, p: str) -> list[pl.Expr]:
@@ -91,9 +69,9 @@ def _collect(table: Any, p: str) -> list[pl.Expr]:
         for name, w in reads.items()
     ]
     return [
-        _mask([t for t in truths]).alias(f"{p}_applies"),
-        _mask(waits).alias(f"{p}_waits"),
-        _mask(missing).alias(f"{p}_missing"),
+        bit_mask([t for t in truths]).alias(f"{p}_applies"),
+        bit_mask(waits).alias(f"{p}_waits"),
+        bit_mask(missing).alias(f"{p}_missing"),
     ]
 
 
@@ -142,7 +120,7 @@ def treatment_key(facts: pl.DataFrame, conflict_before: pl.Series, kb: Knowledge
         pl.col(LIVER_TYPE).alias("liver_type"), *[pl.col(g) for g in GRADES],
         *[pl.col(m) for m in masks], conflict_before.alias("_conflict"),
     )  # fmt: skip
-    lf = _first(lf, setting, "set")
+    lf = first_answer(lf, setting, "set")
     value = then_col(setting, "set", setting.output, pl.String())
     decided = pl.col("set_dec") & pl.col("set_row").is_not_null() & (value != "unknown")
     decided = decided.fill_null(False)
@@ -163,15 +141,14 @@ def treatment_key(facts: pl.DataFrame, conflict_before: pl.Series, kb: Knowledge
         parts += [pl.when(pl.col("_set")).then(pl.col(f"col{j}_{x}")).alias(f"col{j}_{x}")
                   for x in ("applies", "waits", "missing")]  # fmt: skip
     # the caveats: only their rows of unconfirmed content that apply count
-    cav_mask: pl.Expr = _ZERO
-    for j, (truth, row) in enumerate(zip(row_truth(caveats), caveats.rows, strict=True)):
-        if row.id in kb.unconfirmed_rules:
-            bit = pl.lit(1 << j, _I64)
-            cav_mask = cav_mask | pl.when(truth.fill_null(False)).then(bit).otherwise(_ZERO)
+    cav_mask = bit_mask(
+        [truth if row.id in kb.unconfirmed_rules else pl.lit(False)
+         for truth, row in zip(row_truth(caveats), caveats.rows, strict=True)]
+    )  # fmt: skip
     parts.append(pl.when(pl.col("_set")).then(cav_mask).alias("caveats_unconfirmed"))
     for site, table in sorted(sites.items()):
         p = f"site_{site}"
-        lf = _first(lf, table, p)
+        lf = first_answer(lf, table, p)
         here = pl.col("_local") & (pl.col("primary_site") == site).fill_null(False)
         parts += [pl.when(here).then(pl.col(f"{p}_cands")).alias(f"{p}_cands"),
                   pl.when(here).then(pl.col(f"{p}_k")).alias(f"{p}_k")]  # fmt: skip

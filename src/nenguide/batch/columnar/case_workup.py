@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, row_truth
+from nenguide.batch.columnar.exprs import bit_mask
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.pathway import KNOWN_MET_STATUSES
 from nenguide.engine.workup import STEP, WORKUP_KNOWN_MET_ONLY, WORKUP_VIEW
@@ -63,8 +64,8 @@ def workup_key(facts: pl.DataFrame, done: pl.Series, kb: Knowledge) -> WorkupKey
     masks = []
     for b in range(0, len(ts), BLOCK):
         block = list(enumerate(ts[b : b + BLOCK]))
-        masks.append(_mask([(j, t.fill_null(False)) for j, t in block]).alias(f"applies_{b}"))
-        masks.append(_mask([(j, t.is_null()) for j, t in block]).alias(f"waits_{b}"))
+        masks.append(bit_mask([t.fill_null(False) for _, t in block]).alias(f"applies_{b}"))
+        masks.append(bit_mask([t.is_null() for _, t in block]).alias(f"waits_{b}"))
     named: dict[str, list[pl.Expr]] = {}
     for i, row in enumerate(table.rows):
         for d in [str(d) for k in ("done_if_any", "done_if_all") for d in row.then.get(k) or ()]:
@@ -78,12 +79,3 @@ def workup_key(facts: pl.DataFrame, done: pl.Series, kb: Knowledge) -> WorkupKey
     ]
     frame = lf.select(*masks, *flags).collect()
     return WorkupKey(frame, tuple(sorted(named)))
-
-
-def _mask(bits: list[tuple[int, pl.Expr]]) -> pl.Expr:
-    """The bit mask of the flags that are true (bit ``j`` for flag ``j``)."""
-    zero = pl.lit(0, pl.Int64())
-    out: pl.Expr = zero
-    for j, flag in bits:
-        out = out | pl.when(flag).then(pl.lit(1 << j, pl.Int64())).otherwise(zero)
-    return out

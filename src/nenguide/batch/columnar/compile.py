@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from nenguide.batch.columnar.exprs import bit_mask
 from nenguide.engine.logic import Condition
 from nenguide.engine.tables import Table
 
@@ -228,4 +229,22 @@ def condition_truth(
         .when((m & pl.lit(~sat, pl.Int64())) == 0).then(pl.lit(True))
         .when((m & pl.lit(sat, pl.Int64())) == 0).then(pl.lit(False))
         .otherwise(pl.lit(None, pl.Boolean()))
+    )  # fmt: skip
+
+
+def first_answer(
+    lf: Any, table: Table, p: str, masks: Mapping[str, tuple[str, Mapping[Any, int]]] | None = None
+) -> Any:
+    """A first table as the engine's result names its rows: :func:`eval_first`'s columns with
+    ``{p}_c{i}`` kept, ``{p}_cands`` (the candidate rows: the first that applies and the rows
+    before it that wait, a bit each) and ``{p}_k`` (the row that applies, if any: the result
+    names it first). ``masks``: inputs that are masks of candidates (:func:`mask_truth`)."""
+    truths = mask_truth(table, masks or {})
+    lf = eval_first(lf, table, p, truths=truths, candidates=True)
+    cands = [pl.col(f"{p}_c{i}") for i in range(len(table.rows))]
+    applies = [c & t.fill_null(False) for c, t in zip(cands, truths, strict=True)]
+    return lf.with_columns(
+        bit_mask(cands).alias(f"{p}_cands"),
+        pl.coalesce([pl.when(a).then(pl.lit(i, pl.Int32())) for i, a in enumerate(applies)])
+        .alias(f"{p}_k"),
     )  # fmt: skip

@@ -21,6 +21,16 @@ def one(code: pl.Expr) -> pl.Expr:
     return pl.when(code.is_null()).then(pl.lit([], pl.List(S))).otherwise(pl.concat_list(code))
 
 
+def bit_mask(flags: Sequence[pl.Expr]) -> pl.Expr:
+    """The bit mask of the flags that are true (bit ``j`` for flag ``j``; unknown counts as
+    false), as an Int64."""
+    zero = pl.lit(0, pl.Int64())
+    out: pl.Expr = zero
+    for j, flag in enumerate(flags):
+        out = out | pl.when(flag.fill_null(False)).then(pl.lit(1 << j, pl.Int64())).otherwise(zero)
+    return out
+
+
 def kleene_any(flags: pl.Expr) -> pl.Expr:
     """Kleene OR over a list of flags, as ``engine.case_items.any_of``: true when one is true,
     unknown when none is and one is unknown, false otherwise (and for an empty or null list)."""
