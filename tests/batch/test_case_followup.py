@@ -107,3 +107,28 @@ def test_the_row_that_decides_is_part_of_the_key(kb: Knowledge) -> None:
     lines = [case_line(g.case) for g in generate(1500, seed=67)] + vignette_lines()
     compared, ours, theirs = _check(with_tables(kb, tables), lines)
     assert compared >= 1500, (compared, ours, theirs)
+
+
+def test_a_gastric_type_left_open_goes_to_the_engine(kb: Knowledge) -> None:
+    """A copy of the package whose ZES cause is never settled as absent: a gastric NET's type
+    is then left open between types (a range of candidates the schedule's rows read), which
+    no column holds, so the case goes to the engine instead of sharing a key with the same
+    case whose gastrin settles it (found by review, session 19)."""
+    t = kb.tables["CSCO2021.FACT.ZES_CAUSE"]
+    rows = [r for r in t.spec.rows if r.id != "CSCO2021.FACT.ZES_CAUSE.NOT_ESTABLISHED"]
+    edited = with_tables(kb, {**kb.tables, t.spec.id: compile_table(
+        t.spec.model_copy(update={"rows": rows}))})  # fmt: skip
+    lines = []
+    for gastrin in (True, False):
+        raw: dict[str, Any] = {
+            "tumour": {"primary_site": "stomach", "size_cm": 0.5, "extent": "mucosa"},
+            "pathology": {"differentiation": "well", "ki67_percent": 1, "mitoses_per_2mm2": 1},
+            "regional_nodes": {"status": "negative"}, "metastases": {"status": "none"},
+            "clinical": {"resection": {"performed": True, "margin": "R0"}},
+        }  # fmt: skip
+        if gastrin:
+            lab = {"analyte": "gastrin", "value": 50.0, "unit": "pg/mL", "reference_high": 100.0}
+            raw["clinical"]["labs"] = [{**lab, "context": {"on_ppi": False}}]
+        lines.append(case_line(raw))
+    compared, _, _ = _check(edited, lines)
+    assert compared == 1, compared  # the case with the type left open: the engine's

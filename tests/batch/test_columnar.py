@@ -77,6 +77,35 @@ def test_every_vignette_gives_the_same_row() -> None:
     assert total >= 200
 
 
+def test_a_minen_diagnosed_without_components_gives_the_same_row() -> None:
+    """A MiNEN diagnosed without its components recorded takes the engine's MiNEN path: the
+    columnar core once classified it as a NET (found by review, session 19). The same case
+    without the diagnosis, and with it on the thoracic path, as well."""
+    raw = {
+        "tumour": {"primary_site": "ileum", "size_cm": 2.0},
+        "pathology": {"differentiation": "well", "ki67_percent": 5.0, "minen_diagnosed": True},
+        "metastases": {"status": "none"},
+        "clinical": {"resection": {"performed": True, "margin": "R0"}},
+    }
+    cases = []
+    for site, diagnosed in (("ileum", True), ("ileum", None), ("pancreas", True),
+                            ("lung", True)):  # fmt: skip
+        case = {**raw, "tumour": {"primary_site": site, "size_cm": 2.0}}
+        case["pathology"] = {**raw["pathology"], "minen_diagnosed": diagnosed}
+        if site == "lung":
+            case["pathology"] = {"differentiation": "well", "mitoses_per_2mm2": 1.0,
+                                 "necrosis": "absent", "minen_diagnosed": True}  # fmt: skip
+        cases.append(parse_case(case))
+    ref = PerCaseBackend("csco-2021", AS_OF).assess(cases)
+    got = ColumnarBackend("csco-2021", AS_OF).assess(cases)
+    assert _diff(ref, got, cases) == []
+    assert isinstance(ref[0], dict) and ref[0]["classification_category"] == "MiNEN"
+    core = ColumnarBackend("csco-2021", AS_OF, pathway="core").assess(cases)
+    for r, g in zip(ref, core, strict=True):
+        assert isinstance(r, dict) and isinstance(g, dict)
+        assert {k: r[k] for k in CORE_OUTPUT} == {k: g[k] for k in CORE_OUTPUT}
+
+
 def test_synthetic_cohort_gives_the_same_row() -> None:
     """Stratified: half the cohort from each population of the generator's mix (seer, china)."""
     per_case = PerCaseBackend("csco-2021", AS_OF)

@@ -18,8 +18,9 @@ by case from the engine's facts), in the decision's order
   inputs themselves (each number as its band between the tables' cut-offs), from which the
   engine chooses over every risk group still possible.
 
-Every condition is the table's own, compiled by :mod:`.compile`. A case whose grade is none
-of the grades the tables know goes to the engine (``fallback``). tests/batch/
+Every condition is the table's own, compiled by :mod:`.compile`. A case goes to the engine
+(``fallback``) whose grade is none of the grades the tables know, whose open grades no mask
+holds, or whose gastric type is left open between candidates (phase 2's mask). tests/batch/
 test_case_followup.py holds the key to the program's own: cases with one key here have one
 key there.
 """
@@ -85,9 +86,11 @@ def _program(kb: Knowledge) -> _Program:
         for m in [None, *index_grades]:
             left = grades_left(ctx, STEP, k, m) if (k, m) != (None, None) else frozenset()
             known = [g for g in left if g in bits]
+            # -1: a grade the follow-up tables do not know (no mask holds it: the engine's)
             open_masks[k, m] = (
-                sum(1 << bits[g] for g in known) if left and len(known) == len(left) else None
-            )
+                None if not left
+                else sum(1 << bits[g] for g in known) if len(known) == len(left) else -1
+            )  # fmt: skip
     return _Program(tables, bits, open_masks, cut_offs(tables.values()))
 
 
@@ -119,7 +122,8 @@ def followup_key(facts: pl.DataFrame, kb: Knowledge) -> FollowUpKey:
         (pl.col(fact) if fact in facts.columns else pl.lit(None, dtypes.get(name))).alias(name)
         for name, fact in FOLLOWUP_VIEW.items()
     ]
-    lf = facts.lazy().select(*cols, *[pl.col(c) for c in GRADE_BY])
+    masks = [pl.col("gastric_type_mask")] if "gastric_type_mask" in facts.columns else []
+    lf = facts.lazy().select(*cols, *[pl.col(c) for c in GRADE_BY], *masks)
     lf = lf.with_columns(
         pl.when(pl.col("met_status").is_in(list(KNOWN_MET_STATUSES))).then(pl.col("met_status"))
     )
@@ -127,16 +131,22 @@ def followup_key(facts: pl.DataFrame, kb: Knowledge) -> FollowUpKey:
     grade = pl.col("grade")
     single_index = grade.is_not_null() & (ki.is_null() != mi.is_null())
     settled = grade.is_not_null() & ~single_index
-    left: pl.Expr = pl.lit(None, _I64)
+    left: pl.Expr = pl.lit(-1, _I64)  # a pair of index grades the combine table does not know
     for (k, m), mask in prog.open_masks.items():
         same = ki.eq_missing(pl.lit(k, pl.String())) & mi.eq_missing(pl.lit(m, pl.String()))
         left = pl.when(same).then(pl.lit(mask, _I64)).otherwise(left)
-    open_grade = pl.when(settled | (ki.is_null() & mi.is_null())).then(None).otherwise(left)
+    needed = ~(settled | (ki.is_null() & mi.is_null()))
+    open_grade = pl.when(needed).then(left)
     own = grade.replace_strict(bits, default=None, return_dtype=_I64)
+    # the engine's cases: a grade the tables do not know, grades left open that no mask holds,
+    # a gastric type left open between candidates (the engine reads them as a range)
+    unheld = [grade.is_not_null() & own.is_null(), needed & (left == -1).fill_null(False)]
+    if "gastric_type_mask" in facts.columns:
+        unheld.append(pl.col("gastric_type_mask").is_not_null() & pl.col("gastric_type").is_null())
     lf = lf.with_columns(
-        open_grade.alias("_open"),
+        pl.when(open_grade != -1).then(open_grade).alias("_open"),
         pl.lit(2, _I64).pow(own).alias("_own"),
-        (grade.is_not_null() & own.is_null()).alias("fallback"),
+        pl.any_horizontal(unheld).fill_null(False).alias("fallback"),
     ).with_columns(
         (pl.col("_open").is_not_null() & single_index).alias("single"),
         pl.coalesce(pl.col("_own"), pl.col("_open")).alias("_ffg"),

@@ -17,7 +17,8 @@ case from the engine's facts):
   the classification's grades where the grade-combining table holds unconfirmed content, and
   whether a conflict was reported before the step (``conflict_before``, given).
 
-A case goes to the engine (``fallback``) when its setting is left open (the step then works
+The key is for the package's own site parameters (the batch's; a run with other site
+parameters has no key). A case goes to the engine (``fallback``) when its setting is left open (the step then works
 per candidate value of the open input: 5 % of generated cases), or when a fact the view
 reads is a range of candidates (a gastric cause left open).
 

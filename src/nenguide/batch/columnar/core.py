@@ -39,6 +39,8 @@ from nenguide.model.assessment import Status
 #: ``lung_descriptor_rank``: the highest T rank its lung descriptors set (-1: none recorded)
 CASE_COLUMNS = {
     "has_components": B,
+    # a MiNEN diagnosed without components: the engine's MiNEN path too (engine/classify.py)
+    "minen_diagnosed": B,
     "staging_basis": S,
     "multiple_tumours": B,
     "lung_descriptor_rank": pl.Int32(),
@@ -259,6 +261,7 @@ class CoreProgram:
             pl.col("_fam_ok")
             & pl.col("_cons_ok")
             & ~pl.col("has_components")
+            & ~pl.col("minen_diagnosed").fill_null(False)
             & (
                 conflict
                 | (net & pl.col("_ki_ok") & pl.col("_mi_ok") & pl.col("_comb").is_not_null())
