@@ -18,9 +18,9 @@ case from the engine's facts):
   whether a conflict was reported before the step (``conflict_before``, given).
 
 The key is for the package's own site parameters (the batch's; a run with other site
-parameters has no key). A case goes to the engine (``fallback``) when its setting is left open (the step then works
-per candidate value of the open input: 5 % of generated cases), or when a fact the view
-reads is a range of candidates (a gastric cause left open).
+parameters has no key). A case goes to the engine (``fallback``) when its setting is left
+open (the step then works per candidate value of the open input: 5 % of generated cases), or
+when a fact the view reads is a range of candidates (a gastric cause left open).
 
 tests/batch/test_case_treatment.py holds it to the engine: cases with one key get one answer.
 """
