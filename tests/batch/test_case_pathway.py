@@ -10,6 +10,7 @@ import json
 from itertools import product
 from typing import Any
 
+import pytest
 from case_lines import (
     case_line,
     contradiction_lines,
@@ -192,3 +193,17 @@ def test_a_cause_left_open_on_one_value(kb: Knowledge) -> None:
         t.spec.model_copy(update={"rows": rows}))})  # fmt: skip
     compared, _ = _check(edited, _history_lines())
     assert compared >= 250, compared
+
+
+def test_the_masks_handed_out_cannot_be_changed(kb: Knowledge) -> None:
+    """The bits of the facts left open are the package's program's, kept for every chunk: a
+    caller that changed them would change the next chunk's answers."""
+    ready, read = ready_lines(vignette_lines()[:5])
+    p = phase1(read_lines(read), kb)
+    cls = classification_frame([engine_phase2(kb, c) for c in ready])
+    got = pathway_columns(p.facts, cls, syndrome_columns(p.facts, p.lab_index, kb), kb)
+    fact = next(iter(got.masks))
+    with pytest.raises(TypeError):
+        got.masks[fact] = {}  # type: ignore[index]
+    with pytest.raises(TypeError):
+        got.masks[fact][next(iter(got.masks[fact]))] = 99  # type: ignore[index]

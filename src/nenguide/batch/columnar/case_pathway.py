@@ -29,15 +29,18 @@ tests/batch/test_case_pathway.py holds the columns to ``pathway_facts``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
 
 from nenguide.batch.columnar.case_syndromes import SyndromeColumns
 from nenguide.batch.columnar.case_tables import first_fact, output_dtype
-from nenguide.batch.columnar.compile import dtype_of, eval_first, row_truth, then_col
+from nenguide.batch.columnar.compile import dtype_of, first_answer, row_truth, then_col
+from nenguide.batch.columnar.exprs import NO_WORDS, WORDS, words_when, words_where
 from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import GASTRIC_TYPES, NOT_EVALUATED, STEP
@@ -46,8 +49,6 @@ from nenguide.engine.pathway import TX_SYNDROMES
 from nenguide.engine.syndromes import syndrome_tables
 from nenguide.engine.tables import Table
 
-_LIST = pl.List(pl.String())
-_EMPTY = pl.lit([], _LIST)
 _GASTRIC_CONFLICT = "TX_GASTRIC_CAUSE_CONFLICT"
 #: the classification's columns phase 2 reads (the core program's names)
 CLASSIFICATION = {
@@ -70,7 +71,7 @@ class PathwayColumns:
     issues: pl.Series
     kinds: pl.Series
     unconfirmed: pl.Series
-    masks: dict[str, dict[Any, int]]
+    masks: Mapping[str, Mapping[Any, int]]
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class _Program:
     syndromes: tuple[str, ...]  # every syndrome of the package, in order
     plan: Plan
     outputs: tuple[str, ...]  # the facts phase 2 sets
-    masks: dict[str, dict[Any, int]]
+    masks: Mapping[str, Mapping[Any, int]]
 
 
 def _state(col: pl.Expr) -> pl.Expr:
@@ -91,12 +92,6 @@ def _state(col: pl.Expr) -> pl.Expr:
         .then(pl.lit("absent"))
         .otherwise(pl.lit("not_recorded"))
     )
-
-
-def _ids(pairs: list[tuple[pl.Expr, str]]) -> pl.Expr:
-    if not pairs:
-        return _EMPTY
-    return pl.concat_list([pl.when(f).then(pl.lit([i], _LIST)).otherwise(_EMPTY) for f, i in pairs])
 
 
 def _active_answers(kb: Knowledge, table_id: str, statuses: list[str]) -> dict[str, Any]:
@@ -117,7 +112,7 @@ def _syndrome_flags(kb: Knowledge, rec: Any, names: tuple[str, ...]) -> tuple[An
     table_id = kb.pathway.optional_table(STEP, "syndrome_active")
     if table_id is None:  # without the table the flags stay unknown
         nulls = [pl.lit(None, pl.Boolean()).alias(n) for n in (*TX_SYNDROMES, "other_syndrome")]
-        return rec.with_columns(nulls), _EMPTY
+        return rec.with_columns(nulls), NO_WORDS
     statuses = {"insufficient_data", NOT_EVALUATED}
     for t in kb.pathway.tables("functional_syndromes", "syndromes"):
         statuses.update(str(r.then["status"]) for r in kb.tables[t].rows)
@@ -133,7 +128,7 @@ def _syndrome_flags(kb: Knowledge, rec: Any, names: tuple[str, ...]) -> tuple[An
         return st.replace_strict(value, return_dtype=pl.Boolean())
 
     def traced(st: pl.Expr) -> pl.Expr:
-        return st.replace_strict(rules, return_dtype=_LIST)
+        return st.replace_strict(rules, return_dtype=WORDS)
 
     others = [n for n in names if n not in TX_SYNDROMES]
     other = [(pl.col(f"_st_{n}").is_not_null() & active(status(n))).fill_null(False)
@@ -150,7 +145,7 @@ def _syndrome_flags(kb: Knowledge, rec: Any, names: tuple[str, ...]) -> tuple[An
         looked_up.append(
             pl.when(pl.col(f"_st_{n}").is_not_null() & ~before)
             .then(traced(status(n)))
-            .otherwise(_EMPTY)
+            .otherwise(NO_WORDS)
         )
     return rec, pl.concat_list(looked_up)
 
@@ -161,7 +156,7 @@ def _men1(kb: Knowledge, rec: Any) -> tuple[Any, list[str], pl.Expr, dict[str, d
     names of those two columns and the unconfirmed rules that apply."""
     table_id = kb.pathway.optional_table(STEP, "men1_major")
     if table_id is None:
-        return rec, [], _EMPTY, {}
+        return rec, [], NO_WORDS, {}
     table = kb.tables[table_id]
     truths = row_truth(table)
     rec = rec.with_columns([t.alias(f"_m{i}") for i, t in enumerate(truths)])
@@ -188,8 +183,10 @@ def _men1(kb: Knowledge, rec: Any) -> tuple[Any, list[str], pl.Expr, dict[str, d
         ((two.pow(pl.col("_m_unknown") + 1) - 1) * two.pow(pl.col("_m_known")))
         .alias(f"{table.output}_mask"),
     )  # fmt: skip
-    unconfirmed = _ids([(t.fill_null(False), row.id) for t, row in zip(ts, table.rows, strict=True)
-                        if row.id in kb.unconfirmed_rules])  # fmt: skip
+    rows = zip(ts, table.rows, strict=True)
+    unconfirmed = words_where(
+        [(t.fill_null(False), row.id) for t, row in rows if row.id in kb.unconfirmed_rules]
+    )
     bits = {v: v for v in range(len(table.rows) + 1)}
     return rec, [table.output, f"{table.output}_mask"], unconfirmed, {table.output: bits}
 
@@ -202,17 +199,12 @@ def _gastric(kb: Knowledge, rec: Any) -> tuple[Any, pl.Expr, pl.Expr, dict[Any, 
     table: Table = kb.tables[kb.pathway.table(STEP, "gastric_cause")]
     p = "_gc"
     stomach = (pl.col("primary_site") == "stomach").fill_null(False)
-    truths = row_truth(table)
     values = sorted({str(r.then[table.output]) for r in table.rows})
     bits = {v: i for i, v in enumerate(values)}
-    rec = rec.with_columns([t.alias(f"{p}_t{i}") for i, t in enumerate(truths)])
-    rec = eval_first(rec, table, p, truths=[pl.col(f"{p}_t{i}") for i in range(len(truths))],
-                     bits=bits, candidates=True)  # fmt: skip
+    rec = first_answer(rec, table, p, bits=bits)
     cands = [pl.col(f"{p}_c{i}") for i in range(len(table.rows))]
     # the row the engine names: the one that applies if any, else the first that waits
-    applies = [c & pl.col(f"{p}_t{i}").fill_null(False) for i, c in enumerate(cands)]
-    first_true = [pl.when(a).then(pl.lit(i, pl.Int32())) for i, a in enumerate(applies)]
-    named = pl.coalesce(pl.coalesce(first_true), pl.col(f"{p}_row"))
+    named = pl.coalesce(pl.col(f"{p}_k"), pl.col(f"{p}_row"))
     value = then_col(table, p, table.output, output_dtype(table))
     decided = stomach & pl.col(f"{p}_dec")
     open_ = stomach & ~pl.col(f"{p}_dec") & pl.col(f"{p}_row").is_not_null()
@@ -223,7 +215,7 @@ def _gastric(kb: Knowledge, rec: Any) -> tuple[Any, pl.Expr, pl.Expr, dict[Any, 
     for c, row in zip(cands, table.rows, strict=True):
         for cond in row.conditions:
             reads.setdefault(cond.fact, []).append(c)
-    missing = [_when_word(open_ & pl.any_horizontal(cs) & pl.col(f).is_null(), f)
+    missing = [words_when(open_ & pl.any_horizontal(cs) & pl.col(f).is_null(), [f])
                for f, cs in sorted(reads.items())]  # fmt: skip
     rule = named.replace_strict({i: r.id for i, r in enumerate(table.rows)},
                                 return_dtype=pl.String())  # fmt: skip
@@ -234,20 +226,18 @@ def _gastric(kb: Knowledge, rec: Any) -> tuple[Any, pl.Expr, pl.Expr, dict[Any, 
         pl.when(decided | (open_ & one)).then(value).alias("gastric_cause"),
         pl.when(decided | open_).then(mask).alias("gastric_cause_mask"),
         pl.when(decided).then(rule).alias("gastric_cause_rule"),
-        (pl.concat_list(missing) if missing else _EMPTY).alias("gastric_cause_missing"),
+        (pl.concat_list(missing) if missing else NO_WORDS).alias("gastric_cause_missing"),
         pl.when(decided & value.is_in(sorted(GASTRIC_TYPES))).then(value).alias("gastric_type"),
         pl.when((decided | (open_ & ~one)) & ((mask & ~types) == 0))
         .then(mask)
         .alias("gastric_type_mask"),
     )
     conflict = decided & (value == "conflict").fill_null(False)
-    unconfirmed = _ids([(stomach & c, row.id) for c, row in zip(cands, table.rows, strict=True)
-                        if row.id in kb.unconfirmed_rules])  # fmt: skip
+    rows = zip(cands, table.rows, strict=True)
+    unconfirmed = words_where(
+        [(stomach & c, row.id) for c, row in rows if row.id in kb.unconfirmed_rules]
+    )
     return rec, conflict, unconfirmed, bits
-
-
-def _when_word(flag: pl.Expr, word: str) -> pl.Expr:
-    return pl.when(flag).then(pl.lit([word], _LIST)).otherwise(_EMPTY)
 
 
 def _program(kb: Knowledge) -> _Program:
@@ -303,9 +293,8 @@ def _program(kb: Knowledge) -> _Program:
     registered = kb.issue_kinds[_GASTRIC_CONFLICT]
     kind = str(getattr(registered, "value", registered))
     rec = rec.with_columns(
-        pl.when(conflict).then(pl.lit([_GASTRIC_CONFLICT], _LIST)).otherwise(_EMPTY)
-        .alias("_p2_issues"),
-        pl.when(conflict).then(pl.lit([kind], _LIST)).otherwise(_EMPTY).alias("_p2_kinds"),
+        words_when(conflict, [_GASTRIC_CONFLICT]).alias("_p2_issues"),
+        words_when(conflict, [kind]).alias("_p2_kinds"),
         pl.concat_list(uids).alias("_p2_unc"),
     )  # fmt: skip
     outputs = (
@@ -315,7 +304,9 @@ def _program(kb: Knowledge) -> _Program:
         "gastric_type", "gastric_type_mask",
     )  # fmt: skip
     masks |= {"gastric_cause": gastric_bits, "gastric_type": gastric_bits}
-    return _Program(read, names, compact(rec.ops), tuple(dict.fromkeys(outputs)), masks)
+    # read-only: the program is kept per package and its masks handed to every chunk's caller
+    frozen = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in masks.items()})
+    return _Program(read, names, compact(rec.ops), tuple(dict.fromkeys(outputs)), frozen)
 
 
 def _is(names: tuple[str, ...], name: str, status: str) -> pl.Expr:

@@ -31,14 +31,13 @@ from typing import Any
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, row_truth
+from nenguide.batch.columnar.exprs import NO_WORDS, concat_words, words_when
 from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.syndromes import STEP, syndrome_tables
 from nenguide.engine.tables import Table
 from nenguide.model.assessment import IssueKind
 
-_LIST = pl.List(pl.String())
-_EMPTY = pl.lit([], _LIST)
 _WARNING = IssueKind.warning.value
 _NEEDS_DATA = ("SYNDROME_NEEDS_DATA", IssueKind.insufficient_data.value)
 _CARCINOID = "carcinoid_syndrome"
@@ -62,19 +61,6 @@ class SyndromeColumns:
     by_syndrome: pl.DataFrame
 
 
-def _words(words: Sequence[str]) -> pl.Expr:
-    return pl.lit(list(words), _LIST)
-
-
-def _when(flag: pl.Expr, words: Sequence[str]) -> pl.Expr:
-    """``words`` where ``flag`` is true, else an empty list."""
-    return pl.when(flag).then(_words(words)).otherwise(_EMPTY)
-
-
-def _cat(parts: list[pl.Expr]) -> pl.Expr:
-    return pl.concat_list(parts) if parts else _EMPTY
-
-
 def _truths(table: Table, p: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Each row's truth as a column (true where it applies; unknown counts as not applying)
     and the expressions that read them."""
@@ -85,11 +71,11 @@ def _truths(table: Table, p: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
 def _unconfirmed(kb: Knowledge, table: Table, applies: list[pl.Expr], on: pl.Expr) -> pl.Expr:
     """The unconfirmed rows of ``table`` that apply, where the table is consulted (``on``)."""
     ids = [
-        _when(on & a, [row.id])
+        words_when(on & a, [row.id])
         for a, row in zip(applies, table.rows, strict=True)
         if row.id in kb.unconfirmed_rules
     ]
-    return _cat(ids)
+    return concat_words(ids)
 
 
 class _Parts:
@@ -104,8 +90,8 @@ class _Parts:
         self.rules: list[pl.Expr] = []
 
     def warnings(self, flag: pl.Expr, codes: Sequence[str]) -> None:
-        self.codes.append(_when(flag, codes))
-        self.kinds.append(_when(flag, [_WARNING] * len(codes)))
+        self.codes.append(words_when(flag, codes))
+        self.kinds.append(words_when(flag, [_WARNING] * len(codes)))
 
 
 def _read(kb: Knowledge) -> dict[str, pl.DataType]:
@@ -149,12 +135,12 @@ def _syndrome(
         chosen.replace_strict({i: r.id for i, r in rows.items()}, return_dtype=pl.String())
         .alias(f"_s{s}_rule"),
     )  # fmt: skip
-    parts.names.append(_when(on, [name]))
+    parts.names.append(words_when(on, [name]))
     for what, out in (("status", parts.statuses), ("rule", parts.rules)):
-        out.append(pl.when(on).then(pl.concat_list(pl.col(f"_s{s}_{what}"))).otherwise(_EMPTY))
+        out.append(pl.when(on).then(pl.concat_list(pl.col(f"_s{s}_{what}"))).otherwise(NO_WORDS))
     needs = on & chosen.is_null()
-    parts.codes.append(_when(needs, [_NEEDS_DATA[0]]))
-    parts.kinds.append(_when(needs, [_NEEDS_DATA[1]]))
+    parts.codes.append(words_when(needs, [_NEEDS_DATA[0]]))
+    parts.kinds.append(words_when(needs, [_NEEDS_DATA[1]]))
     for i, row in rows.items():
         caveats = list(row.then.get("caveats") or [])
         if caveats:
@@ -165,12 +151,12 @@ def _syndrome(
 
 def _lists(parts: _Parts) -> list[pl.Expr]:
     return [
-        _cat(parts.names).alias("names"),
-        _cat(parts.statuses).alias("statuses"),
-        _cat(parts.rules).alias("rules"),
-        _cat(parts.codes).alias("issues"),
-        _cat(parts.kinds).alias("kinds"),
-        _cat(parts.unconfirmed).alias("unconfirmed"),
+        concat_words(parts.names).alias("names"),
+        concat_words(parts.statuses).alias("statuses"),
+        concat_words(parts.rules).alias("rules"),
+        concat_words(parts.codes).alias("issues"),
+        concat_words(parts.kinds).alias("kinds"),
+        concat_words(parts.unconfirmed).alias("unconfirmed"),
     ]
 
 
@@ -238,7 +224,7 @@ def syndrome_columns(
     out = (
         first.join(second, on="_i", how="left", maintain_order="left", suffix="_s")
         .select(
-            *[pl.concat_list(n, pl.col(f"{n}_s").fill_null(_EMPTY)).alias(n) for n in names],
+            *[pl.concat_list(n, pl.col(f"{n}_s").fill_null(NO_WORDS)).alias(n) for n in names],
             pl.col("^_status_.*$"),
         )
         .collect(optimizations=OPTIMIZATIONS)

@@ -25,19 +25,18 @@ the tables are compiled (:class:`MixedOutputs`); this package has none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, eval_first, row_truth, then_col
+from nenguide.batch.columnar.exprs import NO_WORDS, concat_words, words_when, words_where
 from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.tables import Table
 
 STEP = "facts"
-_EMPTY = pl.lit([], pl.List(pl.String()))
 
 
 class MixedOutputs(ValueError):
@@ -80,16 +79,6 @@ def output_dtype(table: Table) -> pl.DataType:
     )
 
 
-def _ids(rows: Sequence[tuple[pl.Expr, str]]) -> pl.Expr:
-    """The ids of the rows whose flag is true, in order (an empty list when none is)."""
-    if not rows:
-        return _EMPTY
-    return pl.concat_list(
-        [pl.when(flag).then(pl.lit([rid], pl.List(pl.String()))).otherwise(_EMPTY)
-         for flag, rid in rows]
-    )  # fmt: skip
-
-
 def first_fact(rec: Any, table: Table, p: str) -> tuple[Any, str]:
     """A first/unique table of the fact layer: its output fact (unknown where undecided), as
     :func:`nenguide.engine.fact_layer._first_tables` sets it; returns the column of its
@@ -101,7 +90,7 @@ def first_fact(rec: Any, table: Table, p: str) -> tuple[Any, str]:
         pl.when(pl.col(f"{p}_dec"))
         .then(then_col(table, p, table.output, output_dtype(table)))
         .alias(table.output),
-        _ids(unconfirmed).alias(f"{p}_uids"),
+        words_where(unconfirmed).alias(f"{p}_uids"),
     )
     return rec, f"{p}_uids"
 
@@ -122,13 +111,12 @@ def _consistency(rec: Any, table: Table, p: str) -> tuple[Any, str, str, str]:
         for fact in facts:
             unknown.setdefault(fact, []).append(t)
         if facts:
-            named.append(pl.when(t).then(pl.lit(facts, pl.List(pl.String()))).otherwise(_EMPTY))
-    codes = [pl.when(t).then(pl.lit([row.then[table.output]], pl.List(pl.String())))
-             .otherwise(_EMPTY) for t, row in applies]  # fmt: skip
+            named.append(words_when(t, facts))
+    unconfirmed = [(t, row.id) for t, row in applies if row.status != "confirmed"]
     rec = rec.with_columns(
-        pl.concat_list(codes).alias(f"{p}_codes"),
-        (pl.concat_list(named) if named else _EMPTY).alias(f"{p}_named"),
-        _ids([(t, row.id) for t, row in applies if row.status != "confirmed"]).alias(f"{p}_uids"),
+        words_where([(t, row.then[table.output]) for t, row in applies]).alias(f"{p}_codes"),
+        concat_words(named).alias(f"{p}_named"),
+        words_where(unconfirmed).alias(f"{p}_uids"),
     )
     rec = rec.with_columns(
         [pl.when(pl.any_horizontal(ts)).then(None).otherwise(pl.col(f)).alias(f)
@@ -162,9 +150,9 @@ def _program(kb: Knowledge) -> _Program:
         rec, u = first_fact(rec, t, f"_ftf{i}")
         uids.append(u)
     rec = rec.with_columns(
-        (pl.concat_list(named) if named else _EMPTY).alias("conflicted"),
-        (pl.concat_list(codes) if codes else _EMPTY).alias("_ft_issues"),
-        (pl.concat_list(uids) if uids else _EMPTY).alias("_ft_unc"),
+        (pl.concat_list(named) if named else NO_WORDS).alias("conflicted"),
+        (pl.concat_list(codes) if codes else NO_WORDS).alias("_ft_issues"),
+        (pl.concat_list(uids) if uids else NO_WORDS).alias("_ft_unc"),
     )
     outputs = [t.output for ts in (lists["precedence"], lists["case"]) for t in ts]
     return _Program(compact(rec.ops), inputs, tuple(dict.fromkeys([*outputs, "conflicted"])))

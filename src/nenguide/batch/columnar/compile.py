@@ -233,14 +233,19 @@ def condition_truth(
 
 
 def first_answer(
-    lf: Any, table: Table, p: str, masks: Mapping[str, tuple[str, Mapping[Any, int]]] | None = None
+    lf: Any,
+    table: Table,
+    p: str,
+    masks: Mapping[str, tuple[str, Mapping[Any, int]]] | None = None,
+    bits: Mapping[Any, int] | None = None,
 ) -> Any:
     """A first table as the engine's result names its rows: :func:`eval_first`'s columns with
     ``{p}_c{i}`` kept, ``{p}_cands`` (the candidate rows: the first that applies and the rows
     before it that wait, a bit each) and ``{p}_k`` (the row that applies, if any: the result
-    names it first). ``masks``: inputs that are masks of candidates (:func:`mask_truth`)."""
+    names it first). ``masks``: inputs that are masks of candidates (:func:`mask_truth`);
+    ``bits``: the candidate outputs as ``{p}_mask`` too (:func:`eval_first`)."""
     truths = mask_truth(table, masks or {})
-    lf = eval_first(lf, table, p, truths=truths, candidates=True)
+    lf = eval_first(lf, table, p, truths=truths, bits=bits, candidates=True)
     cands = [pl.col(f"{p}_c{i}") for i in range(len(table.rows))]
     applies = [c & t.fill_null(False) for c, t in zip(cands, truths, strict=True)]
     return lf.with_columns(

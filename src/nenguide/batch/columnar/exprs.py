@@ -21,6 +21,26 @@ def one(code: pl.Expr) -> pl.Expr:
     return pl.when(code.is_null()).then(pl.lit([], pl.List(S))).otherwise(pl.concat_list(code))
 
 
+#: a list of words (codes, rule ids, names), and the empty one
+WORDS = pl.List(pl.String())
+NO_WORDS = pl.lit([], WORDS)
+
+
+def words_when(flag: pl.Expr, words: Sequence[str]) -> pl.Expr:
+    """``words`` where ``flag`` is true, else an empty list (unknown counts as false)."""
+    return pl.when(flag).then(pl.lit(list(words), WORDS)).otherwise(NO_WORDS)
+
+
+def concat_words(parts: Sequence[pl.Expr]) -> pl.Expr:
+    """The word lists ``parts`` one after the other (an empty list when there are none)."""
+    return pl.concat_list(list(parts)) if parts else NO_WORDS
+
+
+def words_where(pairs: Sequence[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The words of the pairs whose flag is true, in order (rule ids of rows that apply)."""
+    return concat_words([words_when(flag, [word]) for flag, word in pairs])
+
+
 def bit_mask(flags: Sequence[pl.Expr]) -> pl.Expr:
     """The bit mask of the flags that are true (bit ``j`` for flag ``j``; unknown counts as
     false), as an Int64."""
