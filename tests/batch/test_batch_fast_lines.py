@@ -120,14 +120,29 @@ def test_the_id_is_taken_as_written() -> None:
     # the key twice (the last one counts, spaces and all), or escaped: read from the line
     line = json.dumps({**base, "case_id": "R 7"})[:-1] + ', "case_id": " R 7 "}'
     agree(line)
-    assert plain_case_line(line) == (Case.model_validate(json.loads(line)), " R 7 ")
+    assert plain_case_line(line) == (Case.model_validate(json.loads(line)), " R 7 ", True)
     line = json.dumps({**base, "case_id": "R 7"}).replace('"case_id"', '"\\u0063ase_id"')
     assert json.loads(line)["case_id"] == "R 7"
     agree(line)
-    assert plain_case_line(line) == (Case.model_validate(json.loads(line)), "R 7")
+    assert plain_case_line(line) == (Case.model_validate(json.loads(line)), "R 7", True)
+
+
+def test_a_line_strict_mode_refuses_is_validated_lax_and_said_so() -> None:
+    """The columnar backend reads a line's columns only where the model took it in strict
+    mode (every value in the type it keeps): a number written as text is validated as the
+    general path validates it, lax, and marked not strict."""
+    base = _base()
+    line = json.dumps(base)
+    got = plain_case_line(line)
+    assert got is not None and got.strict
+    lax = json.dumps({**base, "patient": {**base.get("patient", {}), "age_years": "60"}})
+    agree(lax)
+    got = plain_case_line(lax)
+    assert got is not None and not got.strict
+    assert got.case.patient.age_years == 60
     without = dict(base)
     without.pop("case_id", None)
-    assert plain_case_line(json.dumps(without)) == (Case.model_validate(without), None)
+    assert plain_case_line(json.dumps(without)) == (Case.model_validate(without), None, True)
 
 
 def test_json_oddities_agree() -> None:

@@ -232,7 +232,7 @@ def test_a_worker_process_keeps_the_collector_paused_and_collects_after_each_par
         name = "cyclic"
         processes = 1
 
-        def assess(self, cases: Any) -> list[Any]:
+        def assess(self, cases: Any, lines: Any = None) -> list[Any]:
             a, b = Node(), Node()
             a.other, b.other = b, a
             made.append(weakref.ref(a))
@@ -272,7 +272,7 @@ def test_rows_are_read_validated_and_assessed_with_the_collector_paused(tmp_path
         name = "recording"
         processes = 1
 
-        def assess(self, cases: Any) -> list[Any]:
+        def assess(self, cases: Any, lines: Any = None) -> list[Any]:
             seen.append(gc.isenabled())
             return [{"case": c.case_id} for c in cases]
 

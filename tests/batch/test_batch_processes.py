@@ -46,8 +46,10 @@ def _plant(rows: list[Row | Failure], cases: Sequence[Case]) -> list[Row | Failu
 
 
 class PlantedPerCase(PerCaseBackend):
-    def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
-        return _plant(super().assess(cases), cases)
+    def assess(
+        self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
+    ) -> list[Row | Failure]:
+        return _plant(super().assess(cases, lines), cases)
 
     def worker(self) -> Worker:
         st = self.settings
@@ -55,8 +57,10 @@ class PlantedPerCase(PerCaseBackend):
 
 
 class PlantedColumnar(ColumnarBackend):
-    def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
-        return _plant(super().assess(cases), cases)
+    def assess(
+        self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
+    ) -> list[Row | Failure]:
+        return _plant(super().assess(cases, lines), cases)
 
     def worker(self) -> Worker:
         make = partial(PlantedColumnar, self.guideline, self.as_of, self.lang, self.pathway, 1)

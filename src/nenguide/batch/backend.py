@@ -49,7 +49,13 @@ class Backend(Protocol):
     #: worker processes the batch runner uses for this backend (1: none, in this process)
     processes: int
 
-    def assess(self, cases: Sequence[Case]) -> list[Row | Failure]: ...
+    def assess(
+        self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
+    ) -> list[Row | Failure]:
+        """One row per case. ``lines``: each case's JSON Lines line where the model validated
+        it in strict mode (``None`` for a case from another source); a backend may read the
+        cases from them (the columnar backend's column reader), with the same rows."""
+        ...
 
     def worker(self) -> Worker: ...
 
@@ -174,8 +180,10 @@ class PerCaseBackend:
 
         load(guideline)  # fail early, in the caller, if the package does not load
 
-    def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
-        return _assess_many(cases, self.settings)
+    def assess(
+        self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
+    ) -> list[Row | Failure]:
+        return _assess_many(cases, self.settings)  # the validated cases (lines: not read)
 
     def worker(self) -> Worker:
         st = self.settings

@@ -162,6 +162,10 @@ def output_columns_frame(assessed: Sequence[Assessed], out: Output) -> pl.DataFr
     return frame_from_columns(columns, out.schema)
 
 
+#: a backend's ``assess``: the cases, and each case's line where validated strictly
+Assess = Callable[[Sequence[Case], Sequence[str | None]], list[Row | Failure]]
+
+
 class _WrittenId(TypedDict):
     """The ``case_id`` of a JSON Lines line as written (other keys ignored, not built)."""
 
@@ -171,7 +175,15 @@ class _WrittenId(TypedDict):
 _WRITTEN_ID = TypeAdapter(_WrittenId)
 
 
-def plain_case_line(line: str) -> tuple[Case, str | None] | None:
+class PlainLine(NamedTuple):
+    """A JSON Lines line that holds a case as it is (:func:`plain_case_line`)."""
+
+    case: Case
+    id: str | None  # the case's id as written
+    strict: bool  # the model validated it in strict mode (every value in the type it keeps)
+
+
+def plain_case_line(line: str) -> PlainLine | None:
     """A JSON Lines line that holds a case as it is (no envelope, no mapping file), validated
     straight from its text, with its id as written; ``None``: the line takes the general path.
 
@@ -186,24 +198,38 @@ def plain_case_line(line: str) -> tuple[Case, str | None] | None:
     record (the model strips the spaces around it): 3 µs, and only when the case has one."""
     if '"case"' in line:  # most likely an envelope: spare the model the attempt
         return None
+    # strict first: a case validated so can be read by the columnar backend's column reader
+    # (:mod:`nenguide.batch.columnar.case_arrow`); a line strict mode refuses (``"60"`` for
+    # an integer, say) is validated as the general path validates it, lax
+    strict = True
     try:
-        case = labs_checked(Case.model_validate_json(line))
-    except (ValidationError, CaseInputError):
+        model = Case.model_validate_json(line, strict=True)
+    except ValidationError:
+        strict = False
+        try:
+            model = Case.model_validate_json(line)
+        except ValidationError:
+            return None
+    try:
+        case = labs_checked(model)
+    except CaseInputError:
         return None
     if case.case_id is None:  # a string is never validated to None: none was written
-        return case, None
-    return case, str(_WRITTEN_ID.validate_json(line)["case_id"])
+        return PlainLine(case, None, strict)
+    return PlainLine(case, str(_WRITTEN_ID.validate_json(line)["case_id"]), strict)
 
 
 def assess_rows(
     chunk: Chunk,
     fmt: str,
     mapper: Mapper,
-    assess: Callable[[Sequence[Case]], list[Row | Failure]],
+    assess: Assess,
 ) -> RowsResult:
     """Map, validate and assess the rows of ``chunk`` with ``assess`` (a backend's, in this
-    process), with the cyclic garbage collector paused throughout (:func:`gc_paused`: reading
-    and validating the rows allocate as many containers as assessing them)."""
+    process: it is given the cases and, per case, its JSON Lines line where the model
+    validated it strictly, else ``None``), with the cyclic garbage collector paused
+    throughout (:func:`gc_paused`: reading and validating the rows allocate as many
+    containers as assessing them)."""
     with gc_paused():
         return _assess_rows(chunk, fmt, mapper, assess)
 
@@ -212,15 +238,17 @@ def _assess_rows(
     chunk: Chunk,
     fmt: str,
     mapper: Mapper,
-    assess: Callable[[Sequence[Case]], list[Row | Failure]],
+    assess: Assess,
 ) -> RowsResult:
     out = RowsResult()
     valid: list[tuple[int, str | None, Case, dict[str, Any]]] = []
+    lines: list[str | None] = []  # per valid case, its line where validated strictly
     jsonl = fmt == "jsonl"
     plain = jsonl and mapper.mapping is None  # a line may be a case as it is (plain_case_line)
     for row, item in chunk:
         if plain and (fast := plain_case_line(item)) is not None:
-            valid.append((row, fast[1], fast[0], {}))
+            valid.append((row, fast.id, fast.case, {}))
+            lines.append(item if fast.strict else None)
             continue
         rid: str | None = None
         record = decode_line(item) if jsonl else item
@@ -246,7 +274,8 @@ def _assess_rows(
                 out.rejected.append(Reject(row, rid, "validation", e.path, None, reason))
             continue
         valid.append((row, rid, case, mapped.care))
-    results = assess([v[2] for v in valid]) if valid else []
+        lines.append(None)
+    results = assess([v[2] for v in valid], lines) if valid else []
     for (row, rid, case, care), res in zip(valid, results, strict=True):
         if isinstance(res, Failure):
             out.failed.append(Reject(row, rid, "assessment", "(case)", None, res.error))

@@ -85,6 +85,25 @@ def fields_of_input(facts: Mapping[str, Any], kb: Knowledge, name: str) -> list[
     return _fields_by_plan(_input_fields(kb), facts, kb, name)
 
 
+def missing_fields_reads(kb: Knowledge) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What :func:`missing_fields` reads of the facts, for the columnar batch, which must know
+    when two cases get the same answer from it: ``(known, values)``, the facts it reads only
+    as known or unknown (those behind the hereditary tables' inputs, through
+    :data:`SOURCES`, and the inputs of the fact tables it names), and those whose values it
+    reads (the inputs of the counting table it evaluates). Package data, from the same plan
+    :func:`missing_fields` follows."""
+    known = {src for _, src in SOURCES}
+    values: set[str] = set()
+    for kind, arg in _input_fields(kb).values():
+        if kind == "table":
+            known.update(inp for inp, _ in arg)
+        elif kind == "count":
+            table_id = kb.pathway.optional_table("facts", arg)
+            if table_id is not None:
+                values.update(kb.tables[table_id].spec.inputs)
+    return tuple(sorted(known)), tuple(sorted(values))
+
+
 def missing_fields(facts: Mapping[str, Any], kb: Knowledge, names: Iterable[str]) -> list[str]:
     """The case fields behind the unknown inputs ``names``, each once, sorted."""
     plan = _input_fields(kb)

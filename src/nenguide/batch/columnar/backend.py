@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from itertools import chain
 from operator import itemgetter
@@ -41,11 +41,19 @@ import polars as pl
 
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row, Worker, gc_paused
+from nenguide.batch.columnar.case_arrow import arrow_ready, case_schema
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.columnar.exprs import typed_column
 from nenguide.batch.columnar.facts import core_fact_frame
 from nenguide.batch.columnar.followup import FollowUpProgram
 from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
+from nenguide.batch.columnar.lines import (
+    Answers,
+    ChunkColumns,
+    StepAnswer,
+    follow_up_part,
+    step_answer,
+)
 from nenguide.batch.columnar.models import Models
 from nenguide.batch.columnar.treatment import TreatmentProgram
 from nenguide.batch.columnar.workup import WorkupProgram
@@ -55,6 +63,9 @@ from nenguide.batch.flatten import (
     flatten_parts,
     hereditary_columns,
     issue_columns,
+    mdt_columns,
+    treatment_columns,
+    workup_columns,
 )
 from nenguide.batch.io import transposed
 from nenguide.engine import ranges
@@ -170,10 +181,17 @@ class ColumnarBackend:
         first = Context(self.kb, lang, notes=False)
         expiry_notice(first, as_of)  # depends on the package and the date only
         self._first_issues = tuple(first.issues)
+        self.engine_version = __version__
+        self.per_case_count = 0  # cases of JSON Lines assessed case by case (for the docs)
         self.hereditary = HereditaryProgram(self.kb, lang)
         self.workup = WorkupProgram(self.kb, lang)
         self.treatment = TreatmentProgram(self.kb, lang)
         self.follow_up = FollowUpProgram(self.kb, lang)
+
+    @property
+    def first_issues(self) -> tuple[Any, ...]:
+        """The issues every case of the batch starts with (the expiry notice)."""
+        return self._first_issues
 
     def _context(self) -> Context:
         # as in assess(): the expiry notice is the first issue (the same, frozen, for every
@@ -227,13 +245,99 @@ class ColumnarBackend:
         stg = stage(ctx, facts, case, cls)
         return cls, stg, liver_type(ctx, facts, cls)
 
-    def assess(self, cases: Sequence[Case]) -> list[Row | Failure]:
+    def assess(
+        self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
+    ) -> list[Row | Failure]:
         """The rows of ``cases``, in this process (with ``processes`` > 1 the batch runner has
-        worker processes read, validate and assess their own rows, see :meth:`worker`)."""
+        worker processes read, validate and assess their own rows, see :meth:`worker`).
+
+        ``lines``: each case's JSON Lines line as read, where the model validated it in strict
+        mode (``None`` for a case from another source): those the column reader holds go
+        through the columns from end to end (:mod:`.lines`), the others case by case."""
         if not cases:
             return []
         with gc_paused():
-            return self._assess(cases)
+            if lines is None or self.pathway == "core":
+                return self._assess(cases)
+            return self._assess_lines(cases, lines)
+
+    def _assess_lines(
+        self, cases: Sequence[Case], lines: Sequence[str | None]
+    ) -> list[Row | Failure]:
+        schema = case_schema()
+        ready = [
+            i
+            for i, (case, line) in enumerate(zip(cases, lines, strict=True))
+            if line is not None and arrow_ready(case, schema, line)
+        ]
+        out: list[Row | Failure | None] = [None] * len(cases)
+        if ready:
+            got = ChunkColumns(self).rows([cases[i] for i in ready],
+                                          [lines[i] or "" for i in ready])  # fmt: skip
+            for i, r in zip(ready, got, strict=True):
+                out[i] = r
+        rest = [i for i, r in enumerate(out) if r is None]
+        self.per_case_count += len(rest)
+        if rest:
+            for i, r in zip(rest, self._assess([cases[i] for i in rest]), strict=True):
+                out[i] = r
+        return [r if r is not None else Failure("") for r in out]
+
+    def representative(self, case: Case) -> Answers | Failure:
+        """The engine's pathway on ``case`` (the first case of a key in some step, for the
+        column path, :mod:`.lines`): each later step's answer as the flat row shows it, with
+        the step's issues and whether it read unconfirmed content."""
+        try:
+            return self._representative(case)
+        except Exception as exc:  # reported as a rejected row, never dropped
+            return Failure(f"{type(exc).__name__}: {exc}")
+
+    def _representative(self, case: Case) -> Answers:
+        ctx = self._context()
+        marks: dict[str, tuple[int, int]] = {}
+        flags: dict[str, bool] = {}
+
+        def marked(name: str, step: Callable[..., Any], prog: Any) -> Callable[..., Any]:
+            def run(*args: Any) -> Any:
+                marks[name] = (len(ctx.issues), len(ctx.trace))
+                out = step(*args)
+                flags[name] = bool(prog.unconfirmed)
+                return out
+
+            return run
+
+        facts = case_facts(ctx, case)
+        cls, _, _, syndromes, work, options, mdt, follow, facts = steps_before_hereditary(
+            ctx,
+            case,
+            facts,
+            self.as_of,
+            None,
+            None,
+            workup_step=marked("workup", self.workup.step, self.workup),
+            followup_step=marked("follow_up", self.follow_up.step, self.follow_up),
+            treatment_step=marked("treatment", self.treatment.step, self.treatment),
+        )
+        ends = {"workup": marks["treatment"], "treatment": marks["follow_up"],
+                "follow_up": (len(ctx.issues), len(ctx.trace))}  # fmt: skip
+        unconfirmed = self.kb.unconfirmed_rules
+
+        def part(name: str, columns: dict[str, Any]) -> StepAnswer:
+            (i0, t0), (i1, t1) = marks[name], ends[name]
+            traced = chain.from_iterable(map(_RULE_IDS, ctx.trace[t0:t1]))
+            return step_answer(
+                columns, ctx.issues[i0:i1], flags[name] or not unconfirmed.isdisjoint(traced)
+            )
+
+        # the engine's own step (the column path keys it by the trigger masks and the genes)
+        he = self.hereditary.engine(self.hereditary.read(facts, case, cls, syndromes))
+        of = self._parts.of
+        return Answers(
+            part("workup", of(workup_columns, work)),
+            part("treatment", {**of(treatment_columns, options), **of(mdt_columns, mdt)}),
+            follow_up_part(part, follow, self.follow_up),
+            step_answer(hereditary_columns(he.hereditary), he.issues, he.unconfirmed),
+        )
 
     def worker(self) -> Worker:
         if self._kb_given:

@@ -30,6 +30,7 @@ it with the engine.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from itertools import chain
 from operator import itemgetter
@@ -40,6 +41,7 @@ import polars as pl
 from nenguide.batch.columnar.exprs import fits
 from nenguide.batch.columnar.plan import band_of, cut_offs
 from nenguide.engine.context import MEMO_LIMIT, Context
+from nenguide.engine.fact_layer import Facts
 from nenguide.engine.followup import (
     STEP,
     DecisionInputs,
@@ -85,6 +87,9 @@ class FollowUpProgram:
         self.unconfirmed = False
         self._seen: dict[tuple[Any, ...], tuple[FollowUp | Planned, tuple[Any, ...], bool]] = {}
         self._dated: dict[tuple[Any, ...], tuple[FollowUp, tuple[Any, ...]]] = {}
+        self.decided: FollowUp | Planned | None = None
+        self.decision_issues: tuple[Any, ...] = ()
+        self._dates: dict[tuple[Any, ...], tuple[FollowUp, tuple[Any, ...], bool]] = {}
 
     def step(
         self,
@@ -138,6 +143,9 @@ class FollowUpProgram:
                     self._seen.clear()
                 self._seen[key] = hit
         decided, issues, self.unconfirmed = hit
+        # the decision of this call, before its visits are dated (the column path dates them
+        # per resection date: :meth:`dated`)
+        self.decided, self.decision_issues = decided, issues
         ctx.issues.extend(issues)
         if isinstance(decided, Planned):
             return self._dated_schedule(ctx, facts, decided, as_of, key)
@@ -180,6 +188,31 @@ class FollowUpProgram:
             return dated
         ctx.issues.extend(hit[1])
         return hit[0]
+
+    def dated(
+        self, planned: Planned, resection_date: dt.date | None, as_of: dt.date
+    ) -> tuple[FollowUp, tuple[Any, ...], bool]:
+        """The engine's :func:`dated_schedule` of ``planned`` for a case resected on
+        ``resection_date`` (``None``: not resected, or no date), with the issues it raised and
+        whether it traced unconfirmed content: what the step gives such a case, its decision
+        aside (the column path, :mod:`.lines`). ``dated_schedule`` reads of the facts the
+        resection date alone (``extra``); made once per schedule chosen and date."""
+        key = (planned.name, planned.row.id, planned.sources,
+               tuple([row.id for row in planned.extra_exams]), resection_date, as_of)  # fmt: skip
+        hit = self._dates.get(key)
+        if hit is None:
+            ctx = Context(self.kb, self.lang, notes=False)
+            facts = Facts({})
+            facts.lab_index, facts.done = FrozenDict(), FrozenDict()
+            facts.extra = FrozenDict({"resection_date": resection_date})
+            out = dated_schedule(ctx, facts, planned, as_of)
+            traced = chain.from_iterable(map(_RULE_IDS, ctx.trace))
+            issues = tuple(FrozenDict(code=i["code"], kind=i["kind"]) for i in ctx.issues)
+            hit = (out, issues, not self.kb.unconfirmed_rules.isdisjoint(traced))
+            if len(self._dates) > MEMO_LIMIT:
+                self._dates.clear()
+            self._dates[key] = hit
+        return hit
 
     def _band(self, fact: str, v: Any) -> Any:
         """``v`` as the decision's tables see it: a number as its band between their cut-offs

@@ -1,0 +1,380 @@
+"""The columnar backend's path for cases read from JSON Lines: the whole pathway over a chunk's
+columns, the engine run once per distinct answer of each step
+(docs/decisions/0004-speed-targets-need-a-decision.md, step 4).
+
+For the lines the column reader holds as the model does (strict, :func:`.case_arrow.
+arrow_ready`, not flagged by phase 1):
+
+1. **The fact layer as columns**: phase 1 (:mod:`.phase1`), the core steps over it
+   (:mod:`.case_core`, the compiled core program), the functional syndromes
+   (:mod:`.case_syndromes`) and phase 2 (:mod:`.case_pathway`). These give each case's
+   classification, stage, liver type and syndromes, and the issues and unconfirmed content of
+   those steps, as the engine would.
+2. **Each later step's key as columns**: work-up (:mod:`.case_workup`), treatment
+   (:mod:`.case_treatment`, which reads whether a conflict was reported before it, the work-up's
+   issues included), follow-up (:mod:`.case_followup`, with the resection date the visits are
+   dated from) and hereditary screening (:mod:`.case_hereditary`, with the genes of the
+   variants and of the tests the step's answer names). Cases with one key get one answer from
+   the engine's step (the tests of those modules).
+3. **The engine once per distinct key**: on the first case of each key in each step, the
+   engine's own pathway runs (:meth:`ColumnarBackend.representative`); its answer for that
+   step (the flat row's columns, the codes and kinds of the step's issues, and whether the
+   step read unconfirmed content) is every case's of that key. So no step's logic is written
+   twice: the columns only decide which cases the engine answers alike.
+4. **Each row**: the core columns, the syndromes, the four steps' answers, and the issues in
+   the engine's order (the expiry notice, phase 1's, the core's, the syndromes', phase 2's,
+   then the steps'), with ``CONTENT_UNCONFIRMED`` last when any part read unconfirmed content.
+
+A case this path cannot key goes back to the caller (``None``), which assesses it by the
+per-case path: a line the reader refuses, a row phase 1 flags, a case whose core steps the
+engine decides, a key part no column holds (a setting left open for treatment, open grades
+or a gastric type left open for follow-up, a value no trigger column holds), a hereditary
+answer that depends on which fields are missing (rows that apply and rows that wait), and every
+case of a key whose representative the engine raised on. tests/batch/test_columnar.py holds
+the rows to the per-case backend's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+
+from nenguide.batch.backend import Failure, Row
+from nenguide.batch.columnar.case_arrow import read_lines
+from nenguide.batch.columnar.case_core import core_frame
+from nenguide.batch.columnar.case_followup import GRADE_BY, followup_key
+from nenguide.batch.columnar.case_hereditary import trigger_masks
+from nenguide.batch.columnar.case_pathway import CLASSIFICATION, pathway_columns
+from nenguide.batch.columnar.case_syndromes import syndrome_columns
+from nenguide.batch.columnar.case_treatment import GRADES, LIVER_TYPE, treatment_key
+from nenguide.batch.columnar.case_workup import workup_key
+from nenguide.batch.columnar.core import CORE_OUTPUT
+from nenguide.batch.columnar.phase1 import phase1
+from nenguide.batch.flatten import follow_up_columns
+from nenguide.engine.followup import Planned
+from nenguide.engine.hereditary import missing_fields_reads
+from nenguide.model.assessment import IssueKind
+from nenguide.model.case import Case
+
+if TYPE_CHECKING:
+    from nenguide.batch.columnar.backend import ColumnarBackend
+    from nenguide.batch.columnar.followup import FollowUpProgram
+
+_CONFLICT = IssueKind.conflict.value
+
+
+@dataclass(frozen=True)
+class StepAnswer:
+    """One step's answer as every case of its key shows it: the flat row's columns, the codes
+    and kinds of the step's issues (in order) and whether the step read unconfirmed content."""
+
+    columns: dict[str, Any]
+    codes: tuple[str, ...]
+    kinds: tuple[str, ...]
+    unconfirmed: bool
+    #: follow-up only: the schedule the decision chose, its visits not yet dated (each row's
+    #: are dated from its own resection date, :meth:`ChunkColumns._dated`); ``columns`` is
+    #: then empty
+    planned: Planned | None = None
+
+    @property
+    def conflict(self) -> bool:
+        return _CONFLICT in self.kinds
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The four later steps' answers of one case (:meth:`ColumnarBackend.representative`)."""
+
+    workup: StepAnswer
+    treatment: StepAnswer
+    follow_up: StepAnswer
+    hereditary: StepAnswer
+
+
+def step_answer(columns: dict[str, Any], issues: Iterable[Any], unconfirmed: bool) -> StepAnswer:
+    """A :class:`StepAnswer` from the step's flat columns, its issues and its unconfirmed flag."""
+    issues = list(issues)
+    return StepAnswer(
+        columns,
+        tuple(i["code"] for i in issues),
+        tuple(_kind(i) for i in issues),
+        unconfirmed,
+    )
+
+
+def _kind(issue: Mapping[str, Any]) -> str:
+    return str(getattr(issue["kind"], "value", issue["kind"]))
+
+
+def follow_up_part(
+    part: Callable[[str, dict[str, Any]], StepAnswer], follow: Any, prog: FollowUpProgram
+) -> StepAnswer:
+    """The follow-up step's answer of a representative (:meth:`ColumnarBackend.
+    representative`): ``part`` makes it from the step's share of the case's issues and trace;
+    where the decision chose a schedule, only the decision's own issues are kept, with the
+    schedule, for each row to be dated from its resection date."""
+    whole = part("follow_up", follow_up_columns(follow))
+    decided = prog.decided
+    if not isinstance(decided, Planned):
+        return whole
+    issues = prog.decision_issues
+    return StepAnswer(
+        {},
+        tuple(i["code"] for i in issues),
+        tuple(_kind(i) for i in issues),
+        whole.unconfirmed or prog.unconfirmed,
+        decided,
+    )
+
+
+def _groups(frame: pl.DataFrame) -> list[int]:
+    """Each row's key number: rows with equal values in every column of ``frame`` share it
+    (exact comparison, nulls equal, lists by their items)."""
+    if frame.width == 0:
+        return [0] * frame.height
+    rank = frame.select(pl.struct(pl.all()).rank("dense").alias("g")).to_series()
+    return rank.to_list()
+
+
+def _first_of(groups: Sequence[int], usable: Sequence[bool]) -> dict[int, int]:
+    """Per key number, its first row among the ``usable`` ones."""
+    first: dict[int, int] = {}
+    for i, (g, ok) in enumerate(zip(groups, usable, strict=True)):
+        if ok and g not in first:
+            first[g] = i
+    return first
+
+
+class ChunkColumns:
+    """A chunk's cases through the columns (see the module); :meth:`rows` gives each case's
+    row, a :class:`Failure`, or ``None`` for the per-case path."""
+
+    def __init__(self, backend: ColumnarBackend) -> None:
+        self.be = backend
+        self.kb = backend.kb
+        kinds = self.kb.issue_kinds
+        self._kind: Callable[[str], str] = lambda code: kinds[code].value
+        self._answers: dict[int, Answers | Failure] = {}
+
+    def rows(self, cases: Sequence[Case], lines: Sequence[str]) -> list[Row | Failure | None]:
+        n = len(cases)
+        try:
+            table = read_lines(lines)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a line the reader refuses: per case
+            return [None] * n
+        kb, be = self.kb, self.be
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        p = phase1(table, kb)
+        prog = be.prog
+        core = prog.run(core_frame(p.facts, frame, prog))
+        syn = syndrome_columns(p.facts, p.lab_index, kb)
+        read = list(dict.fromkeys([*CLASSIFICATION.values(), *GRADES, *GRADE_BY, LIVER_TYPE]))
+        cls = core.select(read)
+        ph2 = pathway_columns(p.facts, cls, syn, kb)
+        facts = p.facts.with_columns(ph2.facts)
+        facts = pl.concat(
+            [facts, cls.drop([c for c in cls.columns if c in facts.columns])], how="horizontal"
+        )
+        fk = followup_key(facts, kb)
+        hk = trigger_masks(facts, ph2.masks, be.hereditary)
+        usable = ~(p.per_case | core["core_fallback"] | fk.fallback | hk["fallback"]).fill_null(
+            True
+        )
+        ok = usable.to_list()
+
+        # the issues and unconfirmed content up to phase 2, per row
+        codes = pl.DataFrame(
+            [p.issues.alias("a"), core["core_issues"].alias("b"), syn.issues.alias("c"),
+             ph2.issues.alias("d")]
+        ).select(pl.concat_list(pl.all())).to_series().to_list()  # fmt: skip
+        first_kinds = [
+            [*map(self._kind, a), *map(self._kind, b)]
+            for a, b in zip(p.issues.to_list(), core["core_issues"].to_list(), strict=True)
+        ]
+        kinds = [
+            [*f, *c, *d]
+            for f, c, d in zip(first_kinds, syn.kinds.to_list(), ph2.kinds.to_list(), strict=True)
+        ]
+        unconfirmed = (
+            pl.DataFrame(
+                [
+                    (p.unconfirmed.list.len() > 0).alias("a"),
+                    core["core_unconfirmed"].alias("b"),
+                    (syn.unconfirmed.list.len() > 0).alias("c"),
+                    (ph2.unconfirmed.list.len() > 0).alias("d"),
+                ]
+            )
+            .select(pl.any_horizontal(pl.all()).fill_null(False))
+            .to_series()
+            .to_list()
+        )
+
+        # work-up: its key, the engine once per key
+        gw = _groups(workup_key(facts, p.done, kb).frame)
+        work = self._answers_of(cases, gw, ok, "workup")
+        # treatment reads whether a conflict was reported before it (the work-up's included)
+        before = [
+            _CONFLICT in k or (w is not None and w.conflict)
+            for k, w in zip(kinds, work, strict=True)
+        ]
+        tk = treatment_key(facts, pl.Series(before, dtype=pl.Boolean()), kb)
+        ok = [o and not f for o, f in zip(ok, tk.fallback.to_list(), strict=True)]
+        gt = _groups(tk.frame)
+        treat = self._answers_of(cases, gt, ok, "treatment")
+        # follow-up: the decision's key; its visits dated per resection date
+        gf = _groups(fk.frame)
+        decisions = self._answers_of(cases, gf, ok, "follow_up")
+        follow = self._dated(decisions, gf, p.extra["resection_date"].to_list(), ok)
+        gh = _groups(self._hereditary_key(facts, hk, p.extra, ph2.masks))
+        hered = self._answers_of(cases, gh, ok, "hereditary")
+
+        out: list[Row | Failure | None] = [None] * n
+        man = kb.manifest
+        head = {
+            "guideline_id": man.id,
+            "guideline_version": man.version,
+            "engine_version": be.engine_version,
+            "as_of": be.as_of,
+        }
+        first_codes = [i["code"] for i in be.first_issues]
+        first_kind = [str(getattr(i["kind"], "value", i["kind"])) for i in be.first_issues]
+        unc_kind = self._kind("CONTENT_UNCONFIRMED")
+        shared: dict[tuple[Any, ...], dict[str, Any]] = {}
+        core_rows = core.select(CORE_OUTPUT).iter_rows()
+        names, statuses = syn.names.to_list(), syn.statuses.to_list()
+        answers = zip(work, treat, follow, hered, strict=True)
+        for i, (vals, (w, t, f, h)) in enumerate(zip(core_rows, answers, strict=True)):
+            if not ok[i] or w is None or t is None or f is None or h is None:
+                continue
+            core_cols = shared.get(vals)
+            if core_cols is None:
+                core_cols = shared[vals] = dict(zip(CORE_OUTPUT, vals, strict=True))
+            row_codes = [*first_codes, *codes[i], *w.codes, *t.codes, *f.codes, *h.codes]
+            row_kinds = [*first_kind, *kinds[i], *w.kinds, *t.kinds, *f.kinds, *h.kinds]
+            if unconfirmed[i] or w.unconfirmed or t.unconfirmed or f.unconfirmed or h.unconfirmed:
+                row_codes.append("CONTENT_UNCONFIRMED")
+                row_kinds.append(unc_kind)
+            out[i] = {
+                **head,
+                "case_id": cases[i].case_id,
+                **core_cols,
+                "classification_functional": None,
+                "functional_syndromes": names[i],
+                "functional_syndromes_status": statuses[i],
+                **w.columns,
+                **t.columns,
+                **f.columns,
+                **h.columns,
+                "issue_codes": row_codes,
+                "issue_kinds": row_kinds,
+            }
+        failed = {i: a for i, a in self._answers.items() if isinstance(a, Failure)}
+        for i, a in failed.items():
+            out[i] = a
+        self._answers.clear()
+        return out
+
+    def _hereditary_key(
+        self,
+        facts: pl.DataFrame,
+        masks: pl.DataFrame,
+        extra: pl.DataFrame,
+        open_: Mapping[str, Mapping[Any, int]],
+    ) -> pl.DataFrame:
+        """The hereditary step's key (what :meth:`.hereditary.HereditaryProgram._answer`
+        keys its answer by): the trigger table's masks (the rows that apply, the rows that
+        wait), the genes of the variants and of the tests, and, where rows apply and others
+        wait, what decides whether the fields behind the waiting rows' inputs are known to be
+        missing (the engine's ``missing_fields``, :func:`~nenguide.engine.hereditary.
+        missing_fields_reads`): which of the facts it reads are unknown, the values of those
+        it reads as values, and the bits of the facts phase 2 leaves open."""
+        known, values = missing_fields_reads(self.kb)
+        both = (pl.col("applies") != 0) & (pl.col("waiting") != 0)
+        cols = [f for f in [*known, *values] if f in facts.columns]
+        held = [f"{f}_mask" for f in open_ if f"{f}_mask" in facts.columns]
+        further = facts.select(
+            *[pl.col(f).is_null().alias(f"_known_{f}") for f in known if f in facts.columns],
+            *[pl.col(f).alias(f"_value_{f}") for f in values if f in facts.columns],
+            *[pl.col(m) for m in held],
+        )
+        del cols
+        frame = pl.concat(
+            [
+                masks.select("applies", "waiting"),
+                extra.select(
+                    "carriers",
+                    "relative_genes",
+                    pl.col("tested").list.eval(pl.element().struct.field("gene")),
+                ),
+                further,
+            ],
+            how="horizontal",
+        )
+        return frame.select(
+            "applies", "waiting", "carriers", "relative_genes", "tested",
+            *[pl.when(both).then(pl.col(c)).alias(c) for c in further.columns],
+        )  # fmt: skip
+
+    def _dated(
+        self,
+        decisions: Sequence[StepAnswer | None],
+        groups: Sequence[int],
+        dates: Sequence[str | None],
+        ok: list[bool],
+    ) -> list[StepAnswer | None]:
+        """Each row's follow-up answer: its decision's (the key's first row's, from the
+        engine) and, where a schedule was chosen, its visits dated from the row's resection
+        date (:meth:`.followup.FollowUpProgram.dated`, the engine's own dating), each once
+        per decision and date."""
+        prog = self.be.follow_up
+        as_of = self.be.as_of
+        made: dict[tuple[int, str | None], StepAnswer] = {}
+        out: list[StepAnswer | None] = []
+        for i, (d, g, day) in enumerate(zip(decisions, groups, dates, strict=True)):
+            if d is None or not ok[i]:
+                out.append(None)
+                continue
+            planned = d.planned
+            if planned is None:
+                out.append(d)
+                continue
+            a = made.get((g, day))
+            if a is None:
+                when = None if day is None else dt.date.fromisoformat(day)
+                dated, issues, unc = prog.dated(planned, when, as_of)
+                a = made[g, day] = StepAnswer(
+                    follow_up_columns(dated),
+                    d.codes + tuple(i["code"] for i in issues),
+                    d.kinds + tuple(_kind(i) for i in issues),
+                    d.unconfirmed or unc,
+                )
+            out.append(a)
+        return out
+
+    def _answers_of(
+        self, cases: Sequence[Case], groups: Sequence[int], ok: list[bool], step: str
+    ) -> list[StepAnswer | None]:
+        """Each row's answer of ``step``: its key's first usable row's, from the engine. A row
+        whose key's first row the engine raised on is not usable (``ok`` set to False: the
+        per-case path gives it its own assessment); ``None`` for a row not usable."""
+        first = _first_of(groups, ok)
+        by_group: dict[int, StepAnswer | None] = {}
+        for g, i in first.items():
+            rep = self._answers.get(i)
+            if rep is None:
+                rep = self._answers[i] = self.be.representative(cases[i])
+            by_group[g] = None if isinstance(rep, Failure) else getattr(rep, step)
+        out: list[StepAnswer | None] = []
+        for j, g in enumerate(groups):
+            a = by_group.get(g) if ok[j] else None
+            if a is None:
+                ok[j] = False
+            out.append(a)
+        return out
