@@ -73,9 +73,12 @@ def _engine(kb: Knowledge, prog: TreatmentProgram, case: Any) -> tuple[Any, ...]
     return conflict, key, answer
 
 
-def _columns(kb: Knowledge, lines: list[str]) -> tuple[list[Any], Any, pl.DataFrame, pl.DataFrame]:
-    """The cases of the lines the columns read, their phase 1, the core program's columns
-    and the facts the key reads (phase 1 and 2 with the core's grades and liver type)."""
+def _columns(
+    kb: Knowledge, lines: list[str]
+) -> tuple[list[Any], Any, pl.DataFrame, pl.DataFrame, Any]:
+    """The cases of the lines the columns read, their phase 1, the core program's columns,
+    the facts the key reads (phase 1 and 2 with the core's grades and liver type) and phase
+    2's bits of the facts it can leave open."""
     ready, read = ready_lines(lines)
     table = read_lines(read)
     frame = pl.from_arrow(table)
@@ -86,7 +89,7 @@ def _columns(kb: Knowledge, lines: list[str]) -> tuple[list[Any], Any, pl.DataFr
     phase2 = pathway_columns(p.facts, cls, syndrome_columns(p.facts, p.lab_index, kb), kb)
     facts = pl.concat([p.facts.with_columns(phase2.facts), cls.select(*GRADES, LIVER_TYPE)],
                       how="horizontal")  # fmt: skip
-    return ready, p, core, facts
+    return ready, p, core, facts, phase2.masks
 
 
 def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int, int]:
@@ -94,11 +97,11 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int, int]:
     program) of the lines the columns read."""
     if not ready_lines(lines)[0]:
         return 0, 0, 0
-    ready, p, core, facts = _columns(kb, lines)
+    ready, p, core, facts, masks = _columns(kb, lines)
     prog = TreatmentProgram(kb, "en")
     engine = [_engine(kb, prog, c) for c in ready]
     conflicts = pl.Series([e[0] for e in engine], dtype=pl.Boolean())
-    key = treatment_key(facts, conflicts, kb)
+    key = treatment_key(facts, conflicts, kb, masks)
     seen: dict[tuple[Any, ...], Any] = {}
     theirs = set()
     keyed = 0
@@ -174,8 +177,8 @@ def test_the_key_holds_what_the_answer_depends_on(kb: Knowledge) -> None:
     """The parts the program's key has that generated cases seldom tell apart are in the key
     all the same: the setting's deciding row, the inputs each collect table's waiting rows
     wait on, the facts the step's Python reads itself, the conflict reported before."""
-    ready, _, _, facts = _columns(kb, vignette_lines()[:20])
-    key = treatment_key(facts, pl.Series([False] * len(ready)), kb)
+    ready, _, _, facts, masks = _columns(kb, vignette_lines()[:20])
+    key = treatment_key(facts, pl.Series([False] * len(ready)), kb, masks)
     n_collect = len(kb.pathway.tables("treatment", "collect"))
     want = {"set_cands", "set_k", "conflict_before", "caveats_unconfirmed"}
     want |= {f"direct_{r}" for r in DIRECT_READS}

@@ -183,6 +183,7 @@ class ColumnarBackend:
         self._first_issues = tuple(first.issues)
         self.engine_version = __version__
         self.per_case_count = 0  # cases of JSON Lines assessed case by case (for the docs)
+        self._columns: ChunkColumns | None = None  # the column path (made at its first use)
         self.hereditary = HereditaryProgram(self.kb, lang)
         self.workup = WorkupProgram(self.kb, lang)
         self.treatment = TreatmentProgram(self.kb, lang)
@@ -272,7 +273,9 @@ class ColumnarBackend:
         ]
         out: list[Row | Failure | None] = [None] * len(cases)
         if ready:
-            got = ChunkColumns(self).rows([cases[i] for i in ready],
+            if self._columns is None:
+                self._columns = ChunkColumns(self)
+            got = self._columns.rows([cases[i] for i in ready],
                                           [lines[i] or "" for i in ready])  # fmt: skip
             for i, r in zip(ready, got, strict=True):
                 out[i] = r

@@ -27,16 +27,18 @@ tests/batch/test_case_treatment.py holds it to the engine: cases with one key ge
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from nenguide.batch.columnar.compile import dtype_of, first_answer, row_truth, then_col
+from nenguide.batch.columnar.compile import dtype_of, first_answer, mask_truth, then_col
 from nenguide.batch.columnar.exprs import bit_mask
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
-from nenguide.engine.treatment import DIRECT_READS, STEP, local_route
+from nenguide.engine.tables import Table
+from nenguide.engine.treatment import DIRECT_READS, STEP, local_route, open_setting_input
 from nenguide.engine.treatment_data import effective_site
 from nenguide.engine.treatment_facts import DERIVED_READS, SHARED, derive_facts
 from nenguide.model.assessment import LiverMetastasis, Status
@@ -55,10 +57,11 @@ class TreatmentKey:
     fallback: pl.Series
 
 
-def _collect(table: Any, p: str) -> list[pl.Expr]:
+def _collect(table: Any, p: str, masks: _Masks) -> list[pl.Expr]:
     """A collect table's answer: the rows that apply, the rows that wait and the inputs those
-    wait on (each a mask)."""
-    truths = row_truth(table)
+    wait on (each a mask; an input held as a mask of candidates is named when it is left
+    open, and the key holds the mask itself: which rows it leaves waiting follows from it)."""
+    truths = mask_truth(table, masks)
     waits = [t.is_null() for t in truths]
     reads = {
         name: [waits[i] for i, row in enumerate(table.rows)
@@ -97,74 +100,174 @@ def _derived(facts: pl.DataFrame, kb: Knowledge, dtypes: dict[str, pl.DataType])
     )
 
 
-def treatment_key(facts: pl.DataFrame, conflict_before: pl.Series, kb: Knowledge) -> TreatmentKey:
-    """The key over ``facts`` (phase 1 and phase 2's columns with the core program's
-    classification grades and liver type, :data:`GRADES`, :data:`LIVER_TYPE`) and
-    ``conflict_before`` (a conflict reported before the step)."""
-    ctx = Context(kb, "en", notes=False)
-    setting = kb.tables[ctx.table_id(STEP, "setting")]
-    collects = [kb.tables[t] for t in kb.pathway.tables(STEP, "collect")]
-    caveats = kb.tables[ctx.table_id(STEP, "caveats")]
-    sites = {s: kb.tables[t] for s, t in kb.pathway.steps[STEP].sites.items()}
-    dtypes: dict[str, pl.DataType] = {}
-    for t in (setting, *collects, caveats, *sites.values()):
-        dtypes.update({n: dtype_of(t, n) for n in t.spec.inputs if n not in dtypes})
-    derived = _derived(facts, kb, dtypes)
-    made = [c[len("_d_") :] for c in derived.columns]
-    view = [
-        pl.col(n) if n in facts.columns else pl.lit(None, dtypes.get(n)).alias(n)
-        for n in SHARED if n not in made
-    ]  # fmt: skip
-    masks = [f"{m}_mask" for m in ("gastric_cause", "gastric_type") if f"{m}_mask" in facts]
-    lf = pl.concat([facts, derived], how="horizontal").lazy().select(
-        *view, *[pl.col(f"_d_{n}").alias(n) for n in made],
-        pl.col(LIVER_TYPE).alias("liver_type"), *[pl.col(g) for g in GRADES],
-        *[pl.col(m) for m in masks], conflict_before.alias("_conflict"),
-    )  # fmt: skip
-    lf = first_answer(lf, setting, "set")
+#: inputs held as bit masks of candidate values: input -> (column, value -> bit)
+_Masks = Mapping[str, tuple[str, Mapping[Any, int]]]
+#: the view's facts phase 2 may leave open between candidates (``<fact>_mask``)
+OPEN_FACTS = ("gastric_cause", "gastric_type")
+
+
+@dataclass(frozen=True)
+class _Tables:
+    setting: Table
+    collects: list[Table]
+    caveats: Table
+    sites: dict[str, Table]
+    categories: list[str]
+    masks: _Masks  # the view's inputs held as masks of candidates (``_mask_<fact>``)
+
+
+def _answers(lf: pl.LazyFrame, t: _Tables, kb: Knowledge) -> tuple[pl.LazyFrame, list[pl.Expr]]:
+    """The setting table's answer on the view ``lf`` (``set_cands``, ``set_k``; ``_set``: a
+    setting decided, ``setting``) and, with the setting decided, the answers of the step's
+    tables under it: the key's parts, as expressions over the frame returned."""
+    setting = t.setting
+    lf = first_answer(lf, setting, "set", t.masks)
     value = then_col(setting, "set", setting.output, pl.String())
     decided = pl.col("set_dec") & pl.col("set_row").is_not_null() & (value != "unknown")
     decided = decided.fill_null(False)
     lf = lf.with_columns(pl.when(decided).then(value).alias("setting"), decided.alias("_set"))
     # the table of the primary site, where the step consults it: the engine's local_route,
     # once per setting and category
-    categories = [c for c in facts["category"].unique().to_list() if c is not None]
     local: pl.Expr = pl.lit(False)
     for s_value in sorted({str(r.then[setting.output]) for r in setting.rows}):
-        for c in categories:
+        for c in t.categories:
             if local_route({"setting": s_value, "category": c}):
                 here = (pl.col("setting") == s_value) & (pl.col("category") == c)
                 local = local | here.fill_null(False)
     lf = lf.with_columns(local.alias("_local"))
-    parts: list[pl.Expr] = []
-    for j, t in enumerate(collects):
-        lf = lf.with_columns(_collect(t, f"col{j}"))
+    parts: list[pl.Expr] = [pl.col("set_cands"), pl.col("set_k")]
+    for j, table in enumerate(t.collects):
+        lf = lf.with_columns(_collect(table, f"col{j}", t.masks))
         parts += [pl.when(pl.col("_set")).then(pl.col(f"col{j}_{x}")).alias(f"col{j}_{x}")
                   for x in ("applies", "waits", "missing")]  # fmt: skip
     # the caveats: only their rows of unconfirmed content that apply count
     cav_mask = bit_mask(
         [truth if row.id in kb.unconfirmed_rules else pl.lit(False)
-         for truth, row in zip(row_truth(caveats), caveats.rows, strict=True)]
+         for truth, row in zip(mask_truth(t.caveats, t.masks), t.caveats.rows, strict=True)]
     )  # fmt: skip
     parts.append(pl.when(pl.col("_set")).then(cav_mask).alias("caveats_unconfirmed"))
-    for site, table in sorted(sites.items()):
+    for site, table in sorted(t.sites.items()):
         p = f"site_{site}"
-        lf = first_answer(lf, table, p)
+        lf = first_answer(lf, table, p, t.masks)
         here = pl.col("_local") & (pl.col("primary_site") == site).fill_null(False)
         parts += [pl.when(here).then(pl.col(f"{p}_cands")).alias(f"{p}_cands"),
                   pl.when(here).then(pl.col(f"{p}_k")).alias(f"{p}_k")]  # fmt: skip
+    return lf, parts
+
+
+def treatment_key(
+    facts: pl.DataFrame,
+    conflict_before: pl.Series,
+    kb: Knowledge,
+    masks: Mapping[str, Mapping[Any, int]],
+) -> TreatmentKey:
+    """The key over ``facts`` (phase 1 and phase 2's columns with the core program's
+    classification grades and liver type, :data:`GRADES`, :data:`LIVER_TYPE`) and
+    ``conflict_before`` (a conflict reported before the step); ``masks``: phase 2's bits of
+    the facts it can leave open (:attr:`.case_pathway.PathwayColumns.masks`)."""
+    ctx = Context(kb, "en", notes=False)
+    setting = kb.tables[ctx.table_id(STEP, "setting")]
+    held = {f: masks[f] for f in OPEN_FACTS if f in masks and f"{f}_mask" in facts.columns}
+    t = _Tables(
+        setting,
+        [kb.tables[t] for t in kb.pathway.tables(STEP, "collect")],
+        kb.tables[ctx.table_id(STEP, "caveats")],
+        {s: kb.tables[t] for s, t in kb.pathway.steps[STEP].sites.items()},
+        sorted(c for c in facts["category"].unique().to_list() if c is not None),
+        {f: (f"_mask_{f}", bits) for f, bits in held.items()},
+    )
+    dtypes: dict[str, pl.DataType] = {}
+    for table in (setting, *t.collects, t.caveats, *t.sites.values()):
+        dtypes.update({n: dtype_of(table, n) for n in table.spec.inputs if n not in dtypes})
+    derived = _derived(facts, kb, dtypes)
+    made = [c[len("_d_") :] for c in derived.columns]
+    view = [
+        pl.col(n) if n in facts.columns else pl.lit(None, dtypes.get(n)).alias(n)
+        for n in SHARED if n not in made
+    ]  # fmt: skip
+    # each open fact as a mask: a known value as its own bit, else the candidates' bits
+    # (null: unknown); a known value no bit stands for goes to the engine
+    as_mask = {
+        f: pl.when(pl.col(f).is_not_null())
+        .then(pl.col(f).replace_strict({v: 1 << b for v, b in bits.items()}, default=None,
+                                       return_dtype=pl.Int64()))
+        .otherwise(pl.col(f"{f}_mask"))
+        for f, bits in held.items()
+    }  # fmt: skip
+    base = pl.concat([facts, derived], how="horizontal").lazy().select(
+        *view, *[pl.col(f"_d_{n}").alias(n) for n in made],
+        pl.col(LIVER_TYPE).alias("liver_type"), *[pl.col(g) for g in GRADES],
+        *[m.alias(f"_mask_{f}") for f, m in as_mask.items()],
+        conflict_before.alias("_conflict"),
+    ).with_row_index("_i")  # fmt: skip
+    lf, parts = _answers(base, t, kb)
     key = [
-        pl.col("set_cands"), pl.col("set_k"), *parts,
+        *parts,
         *[_plain(r, facts.schema.get(r)).alias(f"direct_{r}") for r in DIRECT_READS],
+        # a fact left open: the step reads its candidates (the direct read is null)
+        *[pl.when(pl.col(f).is_null()).then(pl.col(f"_mask_{f}")).alias(f"open_{f}")
+          for f in held],
         *([pl.col(g) for g in GRADES] if _grades_unconfirmed(kb) else []),
         pl.col("_conflict").alias("conflict_before"),
     ]  # fmt: skip
-    # a fact of the view left open between candidates: the engine's step
-    ranged = [pl.col(m).is_not_null() & pl.col(m.removesuffix("_mask")).is_null()
-              for m in masks]  # fmt: skip
-    fallback = ~pl.col("_set") | (pl.any_horizontal(ranged) if ranged else pl.lit(False))
-    out = lf.select(*key, fallback.alias("fallback")).collect()
-    return TreatmentKey(out.drop("fallback"), out["fallback"])
+    unheld = [pl.col(f).is_not_null() & pl.col(f"_mask_{f}").is_null() for f in held]
+    fallback = pl.any_horizontal(unheld) if unheld else pl.lit(False)
+    out = lf.select("_i", "_set", *key, fallback.alias("fallback")).collect()
+    out = _open_setting(out, base, t, kb, dtypes)
+    return TreatmentKey(out.drop("fallback", "_i", "_set"), out["fallback"])
+
+
+def _open_setting(
+    out: pl.DataFrame, base: pl.LazyFrame, t: _Tables, kb: Knowledge, dtypes: dict[str, Any]
+) -> pl.DataFrame:
+    """The key of the cases whose setting is left open (no setting decided, or ``unknown``),
+    as :meth:`.treatment.TreatmentProgram._open` works it out: which of the setting table's
+    inputs are unknown (what its result says it waits on) and the value of the package's
+    open-setting input; then, for each other value of that input (the engine's
+    :func:`~nenguide.engine.treatment_setting.setting_candidates`), the setting table's answer
+    with it and, where that decides a setting, the answers of the step's tables under it.
+    A candidate value for which no row of the setting table applies or waits goes to the
+    engine (the program's own key gives none)."""
+    setting = t.setting
+    name = open_setting_input(kb)
+    is_open = ~pl.col("_set")
+    nulls = bit_mask([pl.col(n).is_null() for n in setting.names])
+    head = base.select("_i", nulls.alias("_nulls"))
+    if name is None or name not in setting.spec.inputs:
+        extra = head.collect()
+        return out.join(extra, on="_i", how="left", maintain_order="left").with_columns(
+            pl.when(is_open).then(pl.col("_nulls")).alias("_nulls")
+        )
+    opened = out.filter(is_open).select("_i")
+    sub = base.join(opened.lazy(), on="_i", how="semi")
+    frames = [sub.select("_i", pl.col(name).alias("_open_value"), nulls.alias("_nulls"))]
+    fallback: list[pl.Expr] = []
+    values = list(setting.spec.inputs[name].values or [])
+    sub = sub.with_columns(pl.col(name).alias("_own_value"))
+    for j, v in enumerate(values):
+        value = pl.lit(v, dtypes.get(name))
+        lf, parts = _answers(sub.with_columns(value.alias(name)), t, kb)
+        # the case's own value is no candidate (setting_candidates)
+        other = pl.col("_own_value").ne_missing(value)
+        frames.append(
+            lf.with_columns(other.alias("_other")).select(
+                (pl.col("_other") & (pl.col("set_cands") == 0)).alias(f"_none_{j}"),
+                *[
+                    pl.when(pl.col("_other")).then(p).alias(f"cand{j}_{p.meta.output_name()}")
+                    for p in parts
+                ],
+            )
+        )
+        fallback.append(pl.col(f"_none_{j}"))
+    cands = pl.concat([f.collect() for f in frames], how="horizontal")
+    cands = cands.with_columns(pl.any_horizontal(fallback).alias("_none")).drop(
+        [f"_none_{j}" for j in range(len(values))]
+    )
+    return (
+        out.join(cands, on="_i", how="left", maintain_order="left")
+        .with_columns((pl.col("fallback") | pl.col("_none").fill_null(False)).alias("fallback"))
+        .drop("_none")
+    )
 
 
 def _plain(name: str, dtype: Any) -> pl.Expr:

@@ -56,6 +56,7 @@ from nenguide.batch.columnar.case_workup import workup_key
 from nenguide.batch.columnar.core import CORE_OUTPUT
 from nenguide.batch.columnar.phase1 import phase1
 from nenguide.batch.flatten import follow_up_columns
+from nenguide.engine.context import MEMO_LIMIT
 from nenguide.engine.followup import Planned
 from nenguide.engine.hereditary import missing_fields_reads
 from nenguide.model.assessment import IssueKind
@@ -160,7 +161,9 @@ class ChunkColumns:
         self.kb = backend.kb
         kinds = self.kb.issue_kinds
         self._kind: Callable[[str], str] = lambda code: kinds[code].value
-        self._answers: dict[int, Answers | Failure] = {}
+        self._answers: dict[int, Answers | Failure] = {}  # this chunk's representatives
+        #: per step, the answers given so far by key (kept across chunks, bounded)
+        self._known: dict[str, dict[Any, StepAnswer]] = {}
 
     def rows(self, cases: Sequence[Case], lines: Sequence[str]) -> list[Row | Failure | None]:
         n = len(cases)
@@ -217,23 +220,20 @@ class ChunkColumns:
         )
 
         # work-up: its key, the engine once per key
-        gw = _groups(workup_key(facts, p.done, kb).frame)
-        work = self._answers_of(cases, gw, ok, "workup")
+        _, work = self._answers_of(cases, workup_key(facts, p.done, kb).frame, ok, "workup")
         # treatment reads whether a conflict was reported before it (the work-up's included)
         before = [
             _CONFLICT in k or (w is not None and w.conflict)
             for k, w in zip(kinds, work, strict=True)
         ]
-        tk = treatment_key(facts, pl.Series(before, dtype=pl.Boolean()), kb)
+        tk = treatment_key(facts, pl.Series(before, dtype=pl.Boolean()), kb, ph2.masks)
         ok = [o and not f for o, f in zip(ok, tk.fallback.to_list(), strict=True)]
-        gt = _groups(tk.frame)
-        treat = self._answers_of(cases, gt, ok, "treatment")
+        _, treat = self._answers_of(cases, tk.frame, ok, "treatment")
         # follow-up: the decision's key; its visits dated per resection date
-        gf = _groups(fk.frame)
-        decisions = self._answers_of(cases, gf, ok, "follow_up")
+        gf, decisions = self._answers_of(cases, fk.frame, ok, "follow_up")
         follow = self._dated(decisions, gf, p.extra["resection_date"].to_list(), ok)
-        gh = _groups(self._hereditary_key(facts, hk, p.extra, ph2.masks))
-        hered = self._answers_of(cases, gh, ok, "hereditary")
+        hkey = self._hereditary_key(facts, hk, p.extra, ph2.masks)
+        _, hered = self._answers_of(cases, hkey, ok, "hereditary")
 
         out: list[Row | Failure | None] = [None] * n
         man = kb.manifest
@@ -359,22 +359,43 @@ class ChunkColumns:
         return out
 
     def _answers_of(
-        self, cases: Sequence[Case], groups: Sequence[int], ok: list[bool], step: str
-    ) -> list[StepAnswer | None]:
-        """Each row's answer of ``step``: its key's first usable row's, from the engine. A row
-        whose key's first row the engine raised on is not usable (``ok`` set to False: the
-        per-case path gives it its own assessment); ``None`` for a row not usable."""
-        first = _first_of(groups, ok)
+        self, cases: Sequence[Case], key: pl.DataFrame, ok: list[bool], step: str
+    ) -> tuple[list[int], list[StepAnswer | None]]:
+        """Each row's key number (rows with equal keys share one) and answer of ``step``: the
+        answer given before to a case with that key (in this chunk or an earlier one: a key
+        means one answer whatever the chunk), else the engine's on its first usable row
+        (:meth:`ColumnarBackend.representative`). A row whose key's first row the engine
+        raised on is not usable (``ok`` set to False: the per-case path gives it its own
+        assessment); ``None`` for a row not usable."""
+        groups = _groups(key)
+        known = self._known.setdefault(step, {})
         by_group: dict[int, StepAnswer | None] = {}
-        for g, i in first.items():
-            rep = self._answers.get(i)
-            if rep is None:
-                rep = self._answers[i] = self.be.representative(cases[i])
-            by_group[g] = None if isinstance(rep, Failure) else getattr(rep, step)
+        for g, i in _first_of(groups, ok).items():
+            k = _hashable(key.row(i))
+            hit = known.get(k)
+            if hit is None:
+                rep = self._answers.get(i)
+                if rep is None:
+                    rep = self._answers[i] = self.be.representative(cases[i])
+                if not isinstance(rep, Failure):
+                    hit = getattr(rep, step)
+                    if len(known) > MEMO_LIMIT:
+                        known.clear()
+                    known[k] = hit
+            by_group[g] = hit
         out: list[StepAnswer | None] = []
         for j, g in enumerate(groups):
             a = by_group.get(g) if ok[j] else None
             if a is None:
                 ok[j] = False
             out.append(a)
-        return out
+        return groups, out
+
+
+def _hashable(value: Any) -> Any:
+    """A key row's value as a dictionary key: lists (and structs' values) as tuples."""
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _hashable(v)) for k, v in value.items())
+    return value
