@@ -239,30 +239,42 @@ def _open_setting(
             pl.when(is_open).then(pl.col("_nulls")).alias("_nulls")
         )
     opened = out.filter(is_open).select("_i")
-    sub = base.join(opened.lazy(), on="_i", how="semi")
-    frames = [sub.select("_i", pl.col(name).alias("_open_value"), nulls.alias("_nulls"))]
-    fallback: list[pl.Expr] = []
+    # the open cases once (each candidate value reads them)
+    sub = base.join(opened.lazy(), on="_i", how="semi").collect()
+    head_cols = sub.select("_i", pl.col(name).alias("_open_value"), nulls.alias("_nulls"))
     values = list(setting.spec.inputs[name].values or [])
-    sub = sub.with_columns(pl.col(name).alias("_own_value"))
-    for j, v in enumerate(values):
-        value = pl.lit(v, dtypes.get(name))
-        lf, parts = _answers(sub.with_columns(value.alias(name)), t, kb)
-        # the case's own value is no candidate (setting_candidates)
-        other = pl.col("_own_value").ne_missing(value)
-        frames.append(
-            lf.with_columns(other.alias("_other")).select(
-                (pl.col("_other") & (pl.col("set_cands") == 0)).alias(f"_none_{j}"),
-                *[
-                    pl.when(pl.col("_other")).then(p).alias(f"cand{j}_{p.meta.output_name()}")
-                    for p in parts
-                ],
+    dtype = dtypes.get(name)
+    # every candidate value at once: the open cases stacked, once per value (``_cand``), so
+    # the tables are evaluated by one query (its plan is made once)
+    stacked = pl.concat(
+        [
+            sub.with_columns(
+                pl.col(name).alias("_own_value"),
+                pl.lit(v, dtype).alias(name),
+                pl.lit(j, pl.Int32()).alias("_cand"),
             )
-        )
-        fallback.append(pl.col(f"_none_{j}"))
-    cands = pl.concat([f.collect() for f in frames], how="horizontal")
-    cands = cands.with_columns(pl.any_horizontal(fallback).alias("_none")).drop(
-        [f"_none_{j}" for j in range(len(values))]
+            for j, v in enumerate(values)
+        ]
     )
+    lf, parts = _answers(stacked.lazy(), t, kb)
+    # the case's own value is no candidate (setting_candidates)
+    other = pl.col("_own_value").ne_missing(pl.col(name))
+    names = [p.meta.output_name() for p in parts]
+    answers = lf.select(
+        "_i",
+        "_cand",
+        (other & (pl.col("set_cands") == 0)).alias("_none"),
+        *[pl.when(other).then(p).alias(n) for p, n in zip(parts, names, strict=True)],
+    ).collect()
+    cands = head_cols
+    for j in range(len(values)):
+        part = answers.filter(pl.col("_cand") == j).drop("_cand")
+        part = part.rename({c: f"cand{j}_{c}" for c in part.columns if c != "_i"})
+        cands = cands.join(part, on="_i", how="left", maintain_order="left")
+    none = [pl.col(f"cand{j}__none") for j in range(len(values))]
+    cands = cands.with_columns(
+        (pl.any_horizontal(none) if none else pl.lit(False)).alias("_none")
+    ).drop([f"cand{j}__none" for j in range(len(values))])
     return (
         out.join(cands, on="_i", how="left", maintain_order="left")
         .with_columns((pl.col("fallback") | pl.col("_none").fill_null(False)).alias("fallback"))
