@@ -152,7 +152,13 @@ BackendOpt = Annotated[
     ),
 ]
 ChunkSize = Annotated[
-    int, typer.Option("--chunk-size", help="Rows per chunk (memory stays flat).", min=1)
+    int,
+    typer.Option(
+        "--chunk-size",
+        help="Rows each process assesses at once (a chunk read holds one such part per "
+        "worker process; memory stays flat).",
+        min=1,
+    ),
 ]
 
 

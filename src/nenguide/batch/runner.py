@@ -131,8 +131,11 @@ def _results(
     chunk_size: int,
     output: Output | None,
 ) -> Generator[RowsResult, None, None]:
-    """Each chunk's result, its rejects written and counted first."""
-    chunks = read_chunks(path, fmt, chunk_size)
+    """Each chunk's result, its rejects written and counted first. ``chunk_size``: the rows
+    each process assesses at once, so with worker processes a chunk read holds one part of
+    that size for each (the columnar backend's cost per row falls as its chunk grows: fixed
+    costs per query and per distinct answer, docs/benchmarks.md)."""
+    chunks = read_chunks(path, fmt, chunk_size * max(backend.processes, 1))
     results: Generator[tuple[int, RowsResult], None, None]
     if backend.processes > 1:
         results = _in_workers(chunks, fmt, mapper, backend, output)

@@ -394,8 +394,12 @@ class ChunkColumns:
 
 def _hashable(value: Any) -> Any:
     """A key row's value as a dictionary key: lists (and structs' values) as tuples."""
-    if isinstance(value, list | tuple):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, dict):
-        return tuple((k, _hashable(v)) for k, v in value.items())
+    t = type(value)
+    if t is tuple or t is list:
+        return tuple([v if type(v) not in _NESTED else _hashable(v) for v in value])
+    if t is dict:
+        return tuple([(k, _hashable(v)) for k, v in value.items()])
     return value
+
+
+_NESTED = (list, tuple, dict)
