@@ -118,7 +118,8 @@ def _frames(path: Path, backend: Backend, rejected: Path, output: Output) -> pl.
     finally:
         backend.close()
         rejects.close()
-    assert len(frames) == -(-counts.read // CHUNK)  # one a chunk
+    # one a chunk read: a part of CHUNK rows for each process
+    assert len(frames) == -(-counts.read // (CHUNK * backend.processes))
     assert sum(f.height for f in frames) == counts.assessed
     return pl.concat(frames)
 

@@ -106,13 +106,21 @@ def _assessed_batch(
     import pyarrow as pa
 
     from nenguide.batch.backend import Failure
+    from nenguide.batch.rows import plain_case_line
     from nenguide.errors import CaseInputError, parse_case
 
     texts = batch.column(case_column).to_pylist()
     ids = batch.column(id_column).to_pylist() if id_column else [None] * len(texts)
     rows: list[dict[str, Any]] = [{} for _ in texts]
     todo = []
+    lines: list[str | None] = []  # each case's text where validated strictly (the columns')
     for i, text in enumerate(texts):
+        # a case as it is, validated straight from its text (as nenguide batch does); any
+        # other text takes the general path, which words the reject
+        if isinstance(text, str) and (fast := plain_case_line(text)) is not None:
+            todo.append((i, fast.case))
+            lines.append(text if fast.strict else None)
+            continue
         try:
             if text is None:
                 raise CaseInputError("the case is empty", [])
@@ -120,12 +128,13 @@ def _assessed_batch(
             if isinstance(data, dict) and isinstance(data.get("case"), dict):
                 data = data["case"]
             todo.append((i, parse_case(data)))
+            lines.append(None)
         except json.JSONDecodeError as exc:
             rows[i] = {**blank, "error": f"not valid JSON: {exc.msg}"}
         except CaseInputError as exc:
             detail = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
             rows[i] = {**blank, "error": exc.summary + (f" ({detail})" if detail else "")}
-    results = engine.assess([c for _, c in todo])
+    results = engine.assess([c for _, c in todo], lines)
     for (i, _), res in zip(todo, results, strict=True):
         if isinstance(res, Failure):
             rows[i] = {**blank, "error": res.error}
