@@ -136,11 +136,23 @@ def follow_up_part(
 
 def _groups(frame: pl.DataFrame) -> list[int]:
     """Each row's key number: rows with equal values in every column of ``frame`` share it
-    (exact comparison, nulls equal, lists by their items)."""
-    if frame.width == 0:
+    (exact comparison, nulls equal, lists by their items), numbered in order of first
+    appearance. A column null in every row tells no rows apart and is left out."""
+    cols = [c.name for c in frame.get_columns() if c.null_count() < frame.height]
+    if not cols:
         return [0] * frame.height
-    rank = frame.select(pl.struct(pl.all()).rank("dense").alias("g")).to_series()
-    return rank.to_list()
+    rows = (
+        frame.select(cols)
+        .with_row_index("_r")
+        .group_by(cols, maintain_order=True)
+        .agg(pl.col("_r"))["_r"]
+        .to_list()
+    )
+    out = [0] * frame.height
+    for g, members in enumerate(rows):
+        for r in members:
+            out[r] = g
+    return out
 
 
 def _first_of(groups: Sequence[int], usable: Sequence[bool]) -> dict[int, int]:
@@ -369,9 +381,11 @@ class ChunkColumns:
         assessment); ``None`` for a row not usable."""
         groups = _groups(key)
         known = self._known.setdefault(step, {})
+        # the key's columns are part of it: a chunk's columns name what its values mean
+        columns = tuple(key.columns)
         by_group: dict[int, StepAnswer | None] = {}
         for g, i in _first_of(groups, ok).items():
-            k = _hashable(key.row(i))
+            k = (columns, _hashable(key.row(i)))
             hit = known.get(k)
             if hit is None:
                 rep = self._answers.get(i)
