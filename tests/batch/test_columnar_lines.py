@@ -145,3 +145,24 @@ def test_a_key_whose_first_case_the_engine_raised_on() -> None:
     # the planted case was the first of a key in every step: cases sharing one went by
     # themselves
     assert backend.per_case_count > 1
+
+
+def test_no_row_can_change_another() -> None:
+    """The cases of a key share its answer's columns: a list shared between rows is frozen
+    (appending to one row's list must not change another row)."""
+    from nenguide.model.frozen import FrozenList
+
+    cases, strict = validated([case_line(g.case) for g in generate(400, seed=65)])
+    rows = ColumnarBackend("csco-2021", AS_OF).assess(cases, strict)
+    seen: dict[int, tuple[int, str]] = {}
+    shared = 0
+    for i, row in enumerate(rows):
+        assert isinstance(row, dict)
+        for column, value in row.items():
+            if not isinstance(value, list):
+                continue
+            first = seen.setdefault(id(value), (i, column))
+            if first[0] != i:
+                shared += 1
+                assert isinstance(value, FrozenList), (column, first)
+    assert shared > 100  # the rows do share their keys' lists

@@ -147,8 +147,10 @@ BackendOpt = Annotated[
     str,
     typer.Option(
         "--backend",
-        help="columnar (core steps and hereditary screening over whole chunks; default) or "
-        "per-case (the reference engine case by case); both give identical rows.",
+        help="columnar (JSON Lines through the fact layer as columns, each step's answer "
+        "from the engine once per distinct key; other input with the core steps over whole "
+        "chunks; default) or per-case (the reference engine case by case); both give "
+        "identical rows.",
     ),
 ]
 ChunkSize = Annotated[

@@ -1,6 +1,12 @@
 """The columnar backend: a whole chunk of cases at once.
 
-Per chunk:
+Cases given with their JSON Lines lines (validated in strict mode: ``nenguide batch`` and the
+Spark adapter give them) go through the columns from end to end (:mod:`.lines`: the fact
+layer as columns, each later step's answer from the engine once per distinct key); the cases
+that path leaves, and cases from other input, take the per-case path below. Both give the
+rows of :class:`~nenguide.batch.backend.PerCaseBackend`.
+
+The per-case path, per chunk:
 
 1. **Fact layer, per case, by the engine**: :func:`nenguide.engine.fact_layer.case_facts` (the
    reshaping of the case, lab conversion, the consistency and fact tables). The facts the core

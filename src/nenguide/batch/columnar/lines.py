@@ -61,6 +61,7 @@ from nenguide.engine.followup import Planned
 from nenguide.engine.hereditary import missing_fields_reads
 from nenguide.model.assessment import IssueKind
 from nenguide.model.case import Case
+from nenguide.model.frozen import FrozenList
 
 if TYPE_CHECKING:
     from nenguide.batch.columnar.backend import ColumnarBackend
@@ -99,10 +100,12 @@ class Answers:
 
 
 def step_answer(columns: dict[str, Any], issues: Iterable[Any], unconfirmed: bool) -> StepAnswer:
-    """A :class:`StepAnswer` from the step's flat columns, its issues and its unconfirmed flag."""
+    """A :class:`StepAnswer` from the step's flat columns, its issues and its unconfirmed flag.
+    Every row of the key shows these columns: a list among them is frozen, so no row can
+    change another's."""
     issues = list(issues)
     return StepAnswer(
-        columns,
+        {k: FrozenList(v) if type(v) is list else v for k, v in columns.items()},
         tuple(i["code"] for i in issues),
         tuple(_kind(i) for i in issues),
         unconfirmed,
