@@ -183,4 +183,10 @@ def test_the_key_holds_what_the_answer_depends_on(kb: Knowledge) -> None:
     want = {"set_cands", "set_k", "conflict_before", "caveats_unconfirmed"}
     want |= {f"direct_{r}" for r in DIRECT_READS}
     want |= {f"col{j}_{x}" for j in range(n_collect) for x in ("applies", "waits", "missing")}
+    # an open setting: the setting table's unknown inputs, the open input's value, and per
+    # other value of it the setting table's answer and its tables' answers under it; a
+    # gastric cause or type left open: its candidates (each part a guard: with this package
+    # the tables' answers already tell these cases apart)
+    want |= {"_nulls", "_open_value", "open_gastric_cause", "open_gastric_type"}
+    want |= {f"cand{j}_{x}" for j in range(3) for x in ("set_cands", "set_k", "col0_applies")}
     assert want <= set(key.frame.columns), want - set(key.frame.columns)

@@ -120,8 +120,8 @@ def test_varied_lines_give_the_same_row(lines: list[str]) -> None:
 
 
 class _Raising(ColumnarBackend):
-    """The engine raising on one case when it is the first of a key (a planted fault: the
-    column path must not give its answer to the other cases of the key)."""
+    """The column path's look-up of a key's first case raising on one case (a planted fault:
+    the column path must not give an answer to the other cases of its keys)."""
 
     planted = "PLANTED"
 
@@ -132,19 +132,68 @@ class _Raising(ColumnarBackend):
 
 
 def test_a_key_whose_first_case_the_engine_raised_on() -> None:
-    """The case itself is a rejected row; every other case of its keys is assessed by itself
-    (the per-case path), with the reference's row."""
+    """That case and every other case of its keys are assessed by themselves (the per-case
+    path), each with the reference's row: the per-case path rejects a case only where the
+    engine itself raises on it."""
     raw = [g.case for g in generate(300, seed=64)]
     lines = [case_line({**r, "case_id": "PLANTED"} if i == 0 else r) for i, r in enumerate(raw)]
     cases, strict = validated(lines)
     backend = _Raising("csco-2021", AS_OF)
     got: list[Row | Failure] = backend.assess(cases, strict)
-    assert got[0] == Failure("RuntimeError: planted")
-    ref = PerCaseBackend("csco-2021", AS_OF).assess(cases[1:])
-    assert diff(ref, got[1:], cases[1:]) == []
+    ref = PerCaseBackend("csco-2021", AS_OF).assess(cases)
+    assert diff(ref, got, cases) == []
     # the planted case was the first of a key in every step: cases sharing one went by
     # themselves
     assert backend.per_case_count > 1
+
+
+def _resected(raw: dict[str, Any], date: str) -> dict[str, Any]:
+    clinical = {**raw.get("clinical", {})}
+    clinical["resection"] = {"performed": True, "margin": "R0", "date": date}
+    return {**raw, "clinical": clinical}
+
+
+def test_a_resection_date_the_engine_cannot_date_from_rejects_that_row_only() -> None:
+    """A resection date of 9999-12-31 (a placeholder for "unknown" in some records): the
+    engine's dating of the follow-up visits raises, so the case is a rejected row, as on the
+    per-case path; the chunk's other cases, those of its key included, are assessed (found
+    by review: the column path's dating once stopped the whole batch)."""
+    raw = [g.case for g in generate(60, seed=69)]
+    lines = [case_line(r) for r in raw] + [case_line(_resected(r, "9999-12-31")) for r in raw[:3]]
+    lines += [case_line(_resected(r, "2025-02-03")) for r in raw[:3]]
+    cases, strict = validated(lines)
+    got = ColumnarBackend("csco-2021", AS_OF).assess(cases, strict)
+    ref = PerCaseBackend("csco-2021", AS_OF).assess(cases)
+    assert diff(ref, got, cases) == []
+    assert sum(isinstance(r, Failure) for r in got) >= 1
+
+
+class _Breaking(ColumnarBackend):
+    """The column code raising once, midway through a chunk's first cases (a planted fault)."""
+
+    broken = 1
+
+    def representative(self, case: Case) -> Answers | Failure:
+        if self.broken and case.case_id == "BREAK":
+            self.broken -= 1
+            raise RuntimeError("planted")
+        return super().representative(case)
+
+
+def test_an_error_of_the_column_code_leaves_no_trace_in_later_chunks() -> None:
+    """An error of the column code itself sends its chunk case by case, and the next chunks
+    are assessed as if it had not happened (nothing of the failed chunk is kept: found by
+    review, answers of a failed chunk were once given to the next chunk's rows)."""
+    raw = [g.case for g in generate(200, seed=70)]
+    first = [case_line({**r, "case_id": "BREAK"} if i == 0 else r) for i, r in enumerate(raw)]
+    second = [case_line(g.case) for g in generate(150, seed=71)]
+    backend = _Breaking("csco-2021", AS_OF)
+    reference = PerCaseBackend("csco-2021", AS_OF)
+    for lines in (first, second, second):
+        cases, strict = validated(lines)
+        assert diff(reference.assess(cases), backend.assess(cases, strict), cases) == []
+    assert backend.broken == 0
+    assert backend._columns is not None and backend._columns.errors == 1
 
 
 def test_no_row_can_change_another() -> None:
@@ -166,3 +215,78 @@ def test_no_row_can_change_another() -> None:
                 shared += 1
                 assert isinstance(value, FrozenList), (column, first)
     assert shared > 100  # the rows do share their keys' lists
+
+
+def test_the_hereditary_key_holds_what_missing_fields_reads() -> None:
+    """Where trigger rows apply and others wait, the engine's step asks ``missing_fields``
+    whether the fields behind the waiting rows' inputs are known to be missing (the
+    further-triggers issue): the key holds what that reads (which of the facts are unknown,
+    the values of the counting table's inputs, the open MEN1 count), and nothing where it is
+    not asked. With this package the trigger masks happen to decide it on every case tried
+    (a guard for other packages); ``missing_fields_reads`` is checked to name every fact
+    ``missing_fields`` reads."""
+    import sys
+    from pathlib import Path
+
+    import polars as pl
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from engine_phase2 import phase2_columns
+    from test_case_treatment import _Reads
+
+    from nenguide.batch.columnar.case_hereditary import trigger_masks
+    from nenguide.batch.columnar.lines import ChunkColumns
+    from nenguide.engine.hereditary import SOURCES, missing_fields, missing_fields_reads
+
+    backend = ColumnarBackend("csco-2021", AS_OF)
+    kb = backend.kb
+    known, values = missing_fields_reads(kb)
+    lines = [case_line(g.case) for g in generate(600, seed=66)] + contradiction_lines(200, 67)
+    cols = phase2_columns(kb, lines)
+    assert cols is not None
+    names = [n for n, _ in SOURCES]
+    for e in cols.engine:
+        rec = _Reads(dict(e.after))
+        missing_fields(rec, kb, names)
+        assert rec.read <= set(known) | set(values), rec.read - set(known) - set(values)
+    masks = trigger_masks(cols.facts, cols.phase2.masks, backend.hereditary)
+    key = ChunkColumns(backend)._hereditary_key(
+        cols.facts, masks, cols.phase1.extra, cols.phase2.masks
+    )
+    both = ((masks["applies"] != 0) & (masks["waiting"] != 0)).to_list()
+    further = [c for c in key.columns if c.startswith(("_known_", "_value_"))]
+    assert {f"_known_{f}" for f in known if f in cols.facts.columns} <= set(further)
+    assert {f"_value_{f}" for f in values if f in cols.facts.columns} <= set(further)
+    assert "men1_major_count_mask" in key.columns
+    assert any(both) and not all(both)
+    for c in [*further, "men1_major_count_mask"]:
+        held = key[c].is_not_null().to_list()
+        assert not any(h and not b for h, b in zip(held, both, strict=True)), c
+    unknown = key.filter(pl.Series(both)).select(further[0]).to_series()
+    assert unknown.null_count() == 0
+
+
+def test_a_conflict_the_work_up_reports_reaches_the_treatment_key() -> None:
+    """The treatment step flags the MDT for a conflict reported before it, the work-up's
+    issues included; the work-up of this package reports none (its only issue is a lack of
+    data), so a copy of the package that makes that issue a conflict checks that the column
+    path's treatment key reads the work-up's answer (the rows then equal the engine's)."""
+    import dataclasses
+
+    from nenguide.batch.flatten import flatten
+    from nenguide.engine.assess import assess
+    from nenguide.knowledge import load
+    from nenguide.model.assessment import IssueKind
+    from nenguide.mutation.runner import with_tables
+
+    kb = load("csco-2021")
+    copy = with_tables(kb, dict(kb.tables))
+    kinds = {**copy.issue_kinds, "WORKUP_NEEDS_DATA": IssueKind.conflict}
+    edited = dataclasses.replace(copy, issue_kinds=kinds)
+    cases, strict = validated([case_line(g.case) for g in generate(400, seed=68)])
+    ref = [flatten(assess(c, edited, as_of=AS_OF)) for c in cases]
+    got = ColumnarBackend("csco-2021", AS_OF, kb=edited).assess(cases, strict)
+    assert diff(ref, got, cases) == []
+    # the work-up's conflict alone flags the MDT in some rows
+    flagged = [r for r in ref if "DATA_CONFLICT" in r["mdt_discussion_reasons"]]
+    assert flagged, "no row shows the work-up's conflict"

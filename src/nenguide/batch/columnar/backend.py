@@ -283,13 +283,13 @@ class ColumnarBackend:
                 self._columns = ChunkColumns(self)
             got = self._columns.rows([cases[i] for i in ready],
                                           [lines[i] or "" for i in ready])  # fmt: skip
-            for i, r in zip(ready, got, strict=True):
-                out[i] = r
+            for i, row in zip(ready, got, strict=True):
+                out[i] = row
         rest = [i for i, r in enumerate(out) if r is None]
         self.per_case_count += len(rest)
         if rest:
-            for i, r in zip(rest, self._assess([cases[i] for i in rest]), strict=True):
-                out[i] = r
+            for i, res in zip(rest, self._assess([cases[i] for i in rest]), strict=True):
+                out[i] = res
         return [r if r is not None else Failure("") for r in out]
 
     def representative(self, case: Case) -> Answers | Failure:

@@ -243,6 +243,8 @@ def _open_setting(
     sub = base.join(opened.lazy(), on="_i", how="semi").collect()
     head_cols = sub.select("_i", pl.col(name).alias("_open_value"), nulls.alias("_nulls"))
     values = list(setting.spec.inputs[name].values or [])
+    if not values:  # no candidate value (the engine finds none to try either)
+        return out.join(head_cols, on="_i", how="left", maintain_order="left")
     dtype = dtypes.get(name)
     # every candidate value at once: the open cases stacked, once per value (``_cand``), so
     # the tables are evaluated by one query (its plan is made once)

@@ -176,16 +176,30 @@ class ChunkColumns:
         self.kb = backend.kb
         kinds = self.kb.issue_kinds
         self._kind: Callable[[str], str] = lambda code: kinds[code].value
-        self._answers: dict[int, Answers | Failure] = {}  # this chunk's representatives
+        self.errors = 0  # chunks the column code raised on (assessed case by case instead)
         #: per step, the answers given so far by key (kept across chunks, bounded)
         self._known: dict[str, dict[Any, StepAnswer]] = {}
 
-    def rows(self, cases: Sequence[Case], lines: Sequence[str]) -> list[Row | Failure | None]:
-        n = len(cases)
+    def rows(self, cases: Sequence[Case], lines: Sequence[str]) -> list[Row | None]:
+        """Each case's row, or ``None`` for the per-case path. An error in the column code
+        itself sends the whole chunk case by case (counted in ``errors``): a bad row never
+        stops the batch, and the per-case path gives each case its own row or rejection."""
         try:
             table = read_lines(lines)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # a line the reader refuses: per case
-            return [None] * n
+            return [None] * len(cases)
+        try:
+            return self._rows(cases, table, {})
+        except Exception:  # the column code's own error: each case by itself
+            self.errors += 1
+            return [None] * len(cases)
+
+    def _rows(
+        self, cases: Sequence[Case], table: pa.Table, reps: dict[int, Answers | Failure]
+    ) -> list[Row | None]:
+        """:meth:`rows` of the cases read into ``table``; ``reps``: this chunk's first cases'
+        engine answers, by row (filled here)."""
+        n = len(cases)
         kb, be = self.kb, self.be
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
@@ -235,7 +249,8 @@ class ChunkColumns:
         )
 
         # work-up: its key, the engine once per key
-        _, work = self._answers_of(cases, workup_key(facts, p.done, kb).frame, ok, "workup")
+        wkey = workup_key(facts, p.done, kb).frame
+        _, work = self._answers_of(cases, wkey, ok, "workup", reps)
         # treatment reads whether a conflict was reported before it (the work-up's included)
         before = [
             _CONFLICT in k or (w is not None and w.conflict)
@@ -243,14 +258,14 @@ class ChunkColumns:
         ]
         tk = treatment_key(facts, pl.Series(before, dtype=pl.Boolean()), kb, ph2.masks)
         ok = [o and not f for o, f in zip(ok, tk.fallback.to_list(), strict=True)]
-        _, treat = self._answers_of(cases, tk.frame, ok, "treatment")
+        _, treat = self._answers_of(cases, tk.frame, ok, "treatment", reps)
         # follow-up: the decision's key; its visits dated per resection date
-        gf, decisions = self._answers_of(cases, fk.frame, ok, "follow_up")
+        gf, decisions = self._answers_of(cases, fk.frame, ok, "follow_up", reps)
         follow = self._dated(decisions, gf, p.extra["resection_date"].to_list(), ok)
         hkey = self._hereditary_key(facts, hk, p.extra, ph2.masks)
-        _, hered = self._answers_of(cases, hkey, ok, "hereditary")
+        _, hered = self._answers_of(cases, hkey, ok, "hereditary", reps)
 
-        out: list[Row | Failure | None] = [None] * n
+        out: list[Row | None] = [None] * n
         man = kb.manifest
         head = {
             "guideline_id": man.id,
@@ -290,10 +305,8 @@ class ChunkColumns:
                 "issue_codes": row_codes,
                 "issue_kinds": row_kinds,
             }
-        failed = {i: a for i, a in self._answers.items() if isinstance(a, Failure)}
-        for i, a in failed.items():
-            out[i] = a
-        self._answers.clear()
+        # a first case the engine raised on, like every case of its keys, is left to the
+        # per-case path (which rejects it if the engine raises there too)
         return out
 
     def _hereditary_key(
@@ -348,9 +361,7 @@ class ChunkColumns:
         engine) and, where a schedule was chosen, its visits dated from the row's resection
         date (:meth:`.followup.FollowUpProgram.dated`, the engine's own dating), each once
         per decision and date."""
-        prog = self.be.follow_up
-        as_of = self.be.as_of
-        made: dict[tuple[int, str | None], StepAnswer] = {}
+        made: dict[tuple[int, str | None], StepAnswer | None] = {}
         out: list[StepAnswer | None] = []
         for i, (d, g, day) in enumerate(zip(decisions, groups, dates, strict=True)):
             if d is None or not ok[i]:
@@ -360,21 +371,38 @@ class ChunkColumns:
             if planned is None:
                 out.append(d)
                 continue
-            a = made.get((g, day))
-            if a is None:
-                when = None if day is None else dt.date.fromisoformat(day)
-                dated, issues, unc = prog.dated(planned, when, as_of)
-                a = made[g, day] = StepAnswer(
-                    follow_up_columns(dated),
-                    d.codes + tuple(i["code"] for i in issues),
-                    d.kinds + tuple(_kind(i) for i in issues),
-                    d.unconfirmed or unc,
-                )
+            if (g, day) not in made:
+                made[g, day] = self._dated_answer(d, planned, day)
+            a = made[g, day]
+            if a is None:  # the engine's dating raised: the case by itself
+                ok[i] = False
             out.append(a)
         return out
 
+    def _dated_answer(self, d: StepAnswer, planned: Planned, day: str | None) -> StepAnswer | None:
+        """The decision ``d`` with its schedule dated from the resection date ``day`` (ISO
+        text; ``None``: not resected, or no date), by the engine's own dating; ``None`` if
+        that raises (a date past the year 9999, for one), so that the per-case path rejects
+        the case as it does."""
+        try:
+            when = None if day is None else dt.date.fromisoformat(day)
+            dated, issues, unc = self.be.follow_up.dated(planned, when, self.be.as_of)
+        except Exception:
+            return None
+        return StepAnswer(
+            follow_up_columns(dated),
+            d.codes + tuple(x["code"] for x in issues),
+            d.kinds + tuple(_kind(x) for x in issues),
+            d.unconfirmed or unc,
+        )
+
     def _answers_of(
-        self, cases: Sequence[Case], key: pl.DataFrame, ok: list[bool], step: str
+        self,
+        cases: Sequence[Case],
+        key: pl.DataFrame,
+        ok: list[bool],
+        step: str,
+        reps: dict[int, Answers | Failure],
     ) -> tuple[list[int], list[StepAnswer | None]]:
         """Each row's key number (rows with equal keys share one) and answer of ``step``: the
         answer given before to a case with that key (in this chunk or an earlier one: a key
@@ -391,9 +419,9 @@ class ChunkColumns:
             k = (columns, _hashable(key.row(i)))
             hit = known.get(k)
             if hit is None:
-                rep = self._answers.get(i)
+                rep = reps.get(i)
                 if rep is None:
-                    rep = self._answers[i] = self.be.representative(cases[i])
+                    rep = reps[i] = self.be.representative(cases[i])
                 if not isinstance(rep, Failure):
                     hit = getattr(rep, step)
                     if len(known) > MEMO_LIMIT:
