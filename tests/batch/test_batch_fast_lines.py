@@ -230,3 +230,22 @@ def test_a_chunk_reads_as_its_envelopes_read() -> None:
     assert a.failed == b.failed
     assert a.assessed == b.assessed and len(a.assessed) == len(cases) - 1
     assert a.assessed[4].id == " padded "
+
+
+def test_line_cases_make_each_case_again_from_its_line() -> None:
+    """A backend that reads the lines is handed the cases validated strictly as their lines
+    (``LineCases``): each is made again from its line when asked for, the same case as the
+    one validated, and the cases not validated from a line are handed over as they are."""
+    from nenguide.batch.rows import LineCases
+
+    lines = [json.dumps(c) for c in _cases(30, seed=8)]
+    fast = [plain_case_line(line) for line in lines]
+    assert all(f is not None and f.strict for f in fast)
+    kept = parse_case(_base())
+    items: list[Case | str] = [*lines, kept]
+    cases = LineCases(items)
+    assert len(cases) == 31
+    for f, case in zip(fast, cases[:30], strict=True):
+        assert f is not None and case == f.case and case.model_dump() == f.case.model_dump()
+    assert cases[30] is kept and cases[-1] is kept
+    assert list(cases)[5] == cases[5]

@@ -39,6 +39,7 @@ from nenguide.batch.rows import (
     assess_rows,
     assess_rows_in_worker,
     init_worker,
+    reads_lines,
 )
 
 __all__ = [
@@ -163,7 +164,7 @@ def _here(
     chunk: Chunk, fmt: str, mapper: Mapper, backend: Backend, output: Output | None
 ) -> RowsResult:
     """A chunk worked on in this process."""
-    res = assess_rows(chunk, fmt, mapper, backend.assess)
+    res = assess_rows(chunk, fmt, mapper, backend.assess, reads_lines(backend))
     return res if output is None else as_output(res, output)
 
 

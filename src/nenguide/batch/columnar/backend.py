@@ -47,7 +47,7 @@ import polars as pl
 
 from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row, Worker, gc_paused
-from nenguide.batch.columnar.case_arrow import arrow_ready, case_schema
+from nenguide.batch.columnar.case_arrow import arrow_ready, case_schema, line_ready
 from nenguide.batch.columnar.core import CORE_OUTPUT, CoreProgram
 from nenguide.batch.columnar.exprs import typed_column
 from nenguide.batch.columnar.facts import core_fact_frame
@@ -56,6 +56,7 @@ from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
 from nenguide.batch.columnar.lines import (
     Answers,
     ChunkColumns,
+    Picked,
     StepAnswer,
     follow_up_part,
     step_answer,
@@ -178,6 +179,9 @@ class ColumnarBackend:
         self.as_of = as_of
         self.lang = lang
         self.pathway = pathway
+        #: the full pathway reads the cases' lines (the batch then hands over a case validated
+        #: strictly from its line as the line: rows.LineCases)
+        self.reads_lines = pathway == "full"
         self.prog = program(self.kb)
         self.fallback_count = 0  # cases whose core steps the engine evaluated (for the docs)
         self.guideline = guideline
@@ -272,17 +276,20 @@ class ColumnarBackend:
         self, cases: Sequence[Case], lines: Sequence[str | None]
     ) -> list[Row | Failure]:
         schema = case_schema()
+        # a case is looked at only where its line alone does not say (``cases`` may make
+        # each case again from its line when asked for: :class:`~nenguide.batch.rows.
+        # LineCases`)
         ready = [
             i
-            for i, (case, line) in enumerate(zip(cases, lines, strict=True))
-            if line is not None and arrow_ready(case, schema, line)
+            for i, line in enumerate(lines)
+            if line is not None
+            and (line_ready(line, schema) or arrow_ready(cases[i], schema, line))
         ]
         out: list[Row | Failure | None] = [None] * len(cases)
         if ready:
             if self._columns is None:
                 self._columns = ChunkColumns(self)
-            got = self._columns.rows([cases[i] for i in ready],
-                                          [lines[i] or "" for i in ready])  # fmt: skip
+            got = self._columns.rows(Picked(cases, ready), [lines[i] or "" for i in ready])
             for i, row in zip(ready, got, strict=True):
                 out[i] = row
         rest = [i for i, r in enumerate(out) if r is None]

@@ -274,11 +274,18 @@ def arrow_ready(case: Case, schema: CaseSchema | None = None, line: str | None =
     With ``line`` (the case's line), a line that names none of those fields is ready without
     looking at the case: a field the case sets is named in its line, and a line without a
     backslash names every key as written (no escaped letter can hide one)."""
-    s = schema or case_schema()
-    keys = _keys(s.per_case)
-    if line is not None and "\\" not in line and not any(k in line for k in keys):
+    if line is not None and line_ready(line, schema):
         return True
+    s = schema or case_schema()
     return not any(_set_at(case, parts) for parts in _paths(s.per_case))
+
+
+def line_ready(line: str, schema: CaseSchema | None = None) -> bool:
+    """Whether ``line`` (a case's line, validated in strict mode) is :func:`arrow_ready` by
+    itself: it has no backslash and names none of the fields a column cannot hold. ``False``
+    says only that the case must be looked at (:func:`arrow_ready`)."""
+    s = schema or case_schema()
+    return "\\" not in line and not any(k in line for k in _keys(s.per_case))
 
 
 def read_lines(lines: Sequence[str], schema: CaseSchema | None = None) -> pa.Table:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import polars as pl
 import pyarrow as pa
@@ -167,6 +167,28 @@ def _first_of(groups: Sequence[int], usable: Sequence[bool]) -> dict[int, int]:
     return first
 
 
+class Picked(Sequence[Case]):
+    """The cases of ``cases`` at positions ``at``, in that order, each taken from ``cases``
+    only when asked for (``cases`` may make it again from its line)."""
+
+    def __init__(self, cases: Sequence[Case], at: Sequence[int]) -> None:
+        self._cases, self._at = cases, at
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    @overload
+    def __getitem__(self, i: int) -> Case: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Case]: ...
+
+    def __getitem__(self, i: int | slice) -> Case | list[Case]:
+        if isinstance(i, slice):
+            return [self._cases[j] for j in self._at[i]]
+        return self._cases[self._at[i]]
+
+
 class ChunkColumns:
     """A chunk's cases through the columns (see the module); :meth:`rows` gives each case's
     row, a :class:`Failure`, or ``None`` for the per-case path."""
@@ -278,6 +300,8 @@ class ChunkColumns:
         unc_kind = self._kind("CONTENT_UNCONFIRMED")
         shared: dict[tuple[Any, ...], dict[str, Any]] = {}
         core_rows = core.select(CORE_OUTPUT).iter_rows()
+        # the model's case id (a row whose text the model would strip is flagged by phase 1)
+        case_ids = frame["case_id"].to_list()
         names, statuses = syn.names.to_list(), syn.statuses.to_list()
         answers = zip(work, treat, follow, hered, strict=True)
         for i, (vals, (w, t, f, h)) in enumerate(zip(core_rows, answers, strict=True)):
@@ -293,7 +317,7 @@ class ChunkColumns:
                 row_kinds.append(unc_kind)
             out[i] = {
                 **head,
-                "case_id": cases[i].case_id,
+                "case_id": case_ids[i],
                 **core_cols,
                 "classification_functional": None,
                 "functional_syndromes": names[i],
