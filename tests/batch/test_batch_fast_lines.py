@@ -249,3 +249,5 @@ def test_line_cases_make_each_case_again_from_its_line() -> None:
         assert f is not None and case == f.case and case.model_dump() == f.case.model_dump()
     assert cases[30] is kept and cases[-1] is kept
     assert list(cases)[5] == cases[5]
+    picked = cases.picked([30, 2])
+    assert len(picked) == 2 and picked[0] is kept and picked[1] == cases[2]

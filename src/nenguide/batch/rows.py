@@ -249,6 +249,10 @@ class LineCases(Sequence[Case]):
         item = self._items[i]
         return item if isinstance(item, Case) else _strict_case(item)
 
+    def picked(self, at: Sequence[int]) -> LineCases:
+        """The cases at positions ``at``, in that order, still made only when asked for."""
+        return LineCases([self._items[i] for i in at])
+
 
 def _strict_case(line: str) -> Case:
     return labs_checked(Case.model_validate_json(line, strict=True))

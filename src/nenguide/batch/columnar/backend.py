@@ -56,7 +56,6 @@ from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
 from nenguide.batch.columnar.lines import (
     Answers,
     ChunkColumns,
-    Picked,
     StepAnswer,
     follow_up_part,
     step_answer,
@@ -75,6 +74,7 @@ from nenguide.batch.flatten import (
     workup_columns,
 )
 from nenguide.batch.io import transposed
+from nenguide.batch.rows import LineCases
 from nenguide.engine import ranges
 from nenguide.engine.assess import expiry_notice, steps_before_hereditary
 from nenguide.engine.case_reported import reported_input
@@ -289,7 +289,10 @@ class ColumnarBackend:
         if ready:
             if self._columns is None:
                 self._columns = ChunkColumns(self)
-            got = self._columns.rows(Picked(cases, ready), [lines[i] or "" for i in ready])
+            picked = (
+                cases.picked(ready) if isinstance(cases, LineCases) else [cases[i] for i in ready]
+            )
+            got = self._columns.rows(picked, [lines[i] or "" for i in ready])
             for i, row in zip(ready, got, strict=True):
                 out[i] = row
         rest = [i for i, r in enumerate(out) if r is None]

@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -165,28 +165,6 @@ def _first_of(groups: Sequence[int], usable: Sequence[bool]) -> dict[int, int]:
         if ok and g not in first:
             first[g] = i
     return first
-
-
-class Picked(Sequence[Case]):
-    """The cases of ``cases`` at positions ``at``, in that order, each taken from ``cases``
-    only when asked for (``cases`` may make it again from its line)."""
-
-    def __init__(self, cases: Sequence[Case], at: Sequence[int]) -> None:
-        self._cases, self._at = cases, at
-
-    def __len__(self) -> int:
-        return len(self._at)
-
-    @overload
-    def __getitem__(self, i: int) -> Case: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Case]: ...
-
-    def __getitem__(self, i: int | slice) -> Case | list[Case]:
-        if isinstance(i, slice):
-            return [self._cases[j] for j in self._at[i]]
-        return self._cases[self._at[i]]
 
 
 class ChunkColumns:
