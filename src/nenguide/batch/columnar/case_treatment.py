@@ -17,10 +17,18 @@ case from the engine's facts):
   the classification's grades where the grade-combining table holds unconfirmed content, and
   whether a conflict was reported before the step (``conflict_before``, given).
 
+A setting left open (no setting decided, or ``unknown``; 18 % of generated cases) is keyed as
+:meth:`.treatment.TreatmentProgram._open` keys it: which of the setting table's inputs are
+unknown, the value of the package's open-setting input and, per other value of it, the
+setting table's answer with that value and the answers of the step's tables under the
+setting it decides (:func:`_open_setting`). The gastric cause and type, which phase 2 may
+leave open between candidates, are read as masks of candidates (as the engine reads a
+range), and the key holds the mask where the value is open.
+
 The key is for the package's own site parameters (the batch's; a run with other site
-parameters has no key). A case goes to the engine (``fallback``) when its setting is left
-open (the step then works per candidate value of the open input: 5 % of generated cases), or
-when a fact the view reads is a range of candidates (a gastric cause left open).
+parameters has no key). A case goes to the engine (``fallback``) when a candidate value of the
+open input leaves no row of the setting table that applies or waits, or when a known gastric
+cause or type has no bit.
 
 tests/batch/test_case_treatment.py holds it to the engine: cases with one key get one answer.
 """

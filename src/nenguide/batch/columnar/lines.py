@@ -12,26 +12,29 @@ arrow_ready`, not flagged by phase 1):
    those steps, as the engine would.
 2. **Each later step's key as columns**: work-up (:mod:`.case_workup`), treatment
    (:mod:`.case_treatment`, which reads whether a conflict was reported before it, the work-up's
-   issues included), follow-up (:mod:`.case_followup`, with the resection date the visits are
-   dated from) and hereditary screening (:mod:`.case_hereditary`, with the genes of the
-   variants and of the tests the step's answer names). Cases with one key get one answer from
-   the engine's step (the tests of those modules).
+   issues included), the follow-up decision (:mod:`.case_followup`) and hereditary screening
+   (:mod:`.case_hereditary`, with the genes of the variants and of the tests the step's answer
+   names, and what the engine's ``missing_fields`` reads where rows apply and others wait).
+   Cases with one key get one answer from the engine's step (the tests of those modules).
 3. **The engine once per distinct key**: on the first case of each key in each step, the
    engine's own pathway runs (:meth:`ColumnarBackend.representative`); its answer for that
    step (the flat row's columns, the codes and kinds of the step's issues, and whether the
-   step read unconfirmed content) is every case's of that key. So no step's logic is written
-   twice: the columns only decide which cases the engine answers alike.
+   step read unconfirmed content) is every case's of that key, in this chunk and later ones.
+   So no step's logic is written twice: the columns only decide which cases the engine
+   answers alike. The follow-up visits are dated per case from its own resection date, by the
+   engine's dating (:meth:`.followup.FollowUpProgram.dated`).
 4. **Each row**: the core columns, the syndromes, the four steps' answers, and the issues in
    the engine's order (the expiry notice, phase 1's, the core's, the syndromes', phase 2's,
    then the steps'), with ``CONTENT_UNCONFIRMED`` last when any part read unconfirmed content.
 
 A case this path cannot key goes back to the caller (``None``), which assesses it by the
 per-case path: a line the reader refuses, a row phase 1 flags, a case whose core steps the
-engine decides, a key part no column holds (a setting left open for treatment, open grades
-or a gastric type left open for follow-up, a value no trigger column holds), a hereditary
-answer that depends on which fields are missing (rows that apply and rows that wait), and every
-case of a key whose representative the engine raised on. tests/batch/test_columnar.py holds
-the rows to the per-case backend's.
+engine decides, a follow-up key part no column holds (grades no mask holds, a gastric type
+left open), a hereditary input no column holds, a treatment candidate value for which no
+setting row applies or waits, a case whose visits the engine's dating raises on, and every
+case of a key whose first case the engine raised on; an error of the column code itself
+sends its whole chunk. tests/batch/test_columnar_lines.py and the differential of
+tests/batch/test_columnar.py hold the rows to the per-case backend's.
 """
 
 from __future__ import annotations
