@@ -162,20 +162,26 @@ def test_a_resection_date_the_engine_cannot_date_from_rejects_that_row_only() ->
     lines = [case_line(r) for r in raw] + [case_line(_resected(r, "9999-12-31")) for r in raw[:3]]
     lines += [case_line(_resected(r, "2025-02-03")) for r in raw[:3]]
     cases, strict = validated(lines)
-    got = ColumnarBackend("csco-2021", AS_OF).assess(cases, strict)
+    backend = ColumnarBackend("csco-2021", AS_OF)
+    got = backend.assess(cases, strict)
     ref = PerCaseBackend("csco-2021", AS_OF).assess(cases)
     assert diff(ref, got, cases) == []
     assert sum(isinstance(r, Failure) for r in got) >= 1
+    # only those cases went by themselves (and the few whose core the engine decides), not
+    # the chunk
+    assert backend._columns is not None and backend._columns.errors == 0
+    assert backend.per_case_count < len(cases) // 4
 
 
 class _Breaking(ColumnarBackend):
-    """The column code raising once, midway through a chunk's first cases (a planted fault)."""
+    """The column code raising once, at its 30th look-up of a key's first case, so midway
+    through a chunk whose earlier first cases were answered (a planted fault)."""
 
-    broken = 1
+    calls = 0
 
     def representative(self, case: Case) -> Answers | Failure:
-        if self.broken and case.case_id == "BREAK":
-            self.broken -= 1
+        self.calls += 1
+        if self.calls == 30:
             raise RuntimeError("planted")
         return super().representative(case)
 
@@ -184,15 +190,14 @@ def test_an_error_of_the_column_code_leaves_no_trace_in_later_chunks() -> None:
     """An error of the column code itself sends its chunk case by case, and the next chunks
     are assessed as if it had not happened (nothing of the failed chunk is kept: found by
     review, answers of a failed chunk were once given to the next chunk's rows)."""
-    raw = [g.case for g in generate(200, seed=70)]
-    first = [case_line({**r, "case_id": "BREAK"} if i == 0 else r) for i, r in enumerate(raw)]
+    first = [case_line(g.case) for g in generate(200, seed=70)]
     second = [case_line(g.case) for g in generate(150, seed=71)]
     backend = _Breaking("csco-2021", AS_OF)
     reference = PerCaseBackend("csco-2021", AS_OF)
     for lines in (first, second, second):
         cases, strict = validated(lines)
         assert diff(reference.assess(cases), backend.assess(cases, strict), cases) == []
-    assert backend.broken == 0
+    assert backend.calls > 30
     assert backend._columns is not None and backend._columns.errors == 1
 
 
@@ -290,3 +295,35 @@ def test_a_conflict_the_work_up_reports_reaches_the_treatment_key() -> None:
     # the work-up's conflict alone flags the MDT in some rows
     flagged = [r for r in ref if "DATA_CONFLICT" in r["mdt_discussion_reasons"]]
     assert flagged, "no row shows the work-up's conflict"
+
+
+def test_the_batch_hands_the_lines_over_and_gets_the_reference_rows() -> None:
+    """Through the batch's own row pipeline (``assess_rows``): a case validated strictly from
+    its line reaches a backend that reads the lines as that line (``LineCases``), one
+    validated otherwise (a number written as text) as its case; the rows equal the per-case
+    backend's."""
+    import json
+
+    from nenguide.batch.mapping import Mapper
+    from nenguide.batch.rows import LineCases, assess_rows, reads_lines
+
+    raw = [g.case for g in generate(300, seed=72)]
+    lax = {**raw[0], "patient": {**raw[0].get("patient", {}), "age_years": "61"}}
+    chunk = list(enumerate([json.dumps(r) for r in [*raw, lax]]))
+    columnar = ColumnarBackend("csco-2021", AS_OF)
+    assert reads_lines(columnar) and not reads_lines(PerCaseBackend("csco-2021", AS_OF))
+    handed: list[Any] = []
+
+    def recording(cases: Any, lines: Any) -> list[Row | Failure]:
+        handed.append(cases)
+        return columnar.assess(cases, lines)
+
+    got = assess_rows(chunk, "jsonl", Mapper(), recording, keep_lines=True)
+    (cases,) = handed
+    assert isinstance(cases, LineCases)
+    items = cases._items
+    assert all(isinstance(i, str) for i in items[:-1]) and isinstance(items[-1], Case)
+    ref = assess_rows(chunk, "jsonl", Mapper(), PerCaseBackend("csco-2021", AS_OF).assess)
+    assert [a.flat for a in got.assessed] == [a.flat for a in ref.assessed]
+    assert [a.case_columns for a in got.assessed] == [a.case_columns for a in ref.assessed]
+    assert len(got.assessed) == 301

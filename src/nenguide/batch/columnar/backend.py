@@ -275,7 +275,11 @@ class ColumnarBackend:
     def _assess_lines(
         self, cases: Sequence[Case], lines: Sequence[str | None]
     ) -> list[Row | Failure]:
+        if len(lines) != len(cases):
+            raise ValueError(f"{len(cases)} cases but {len(lines)} lines")
         schema = case_schema()
+        # (making a case again from its line cannot fail: it is the validation that made it
+        # the first time, strict and deterministic; rows.LineCases)
         # a case is looked at only where its line alone does not say (``cases`` may make
         # each case again from its line when asked for: :class:`~nenguide.batch.rows.
         # LineCases`)
