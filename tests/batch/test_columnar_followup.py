@@ -94,7 +94,7 @@ def test_every_case_gets_the_engines_answer_on_that_case(
     if source != "vignettes":  # decisions shared between cases
         assert len(prog._seen) < len(cases) * 0.7
     if source == "cohort":  # cases without a resection date (or on one date) share a dating
-        assert len(prog._dated) < len(cases) * 0.6
+        assert len(prog._dates) < len(cases) * 0.6
         # decisions keyed by the tables' answers: 320 here, where the views (the tables'
         # inputs, numbers banded) are 1 168
         assert len(prog._seen) < len(prog._by_view) * 0.5

@@ -66,10 +66,13 @@ from nenguide.batch.columnar.workup import WorkupProgram
 from nenguide.batch.flatten import (
     ASSESSMENT_COLUMNS,
     SharedParts,
+    classification_columns,
     flatten_parts,
     hereditary_columns,
     issue_columns,
+    liver_columns,
     mdt_columns,
+    stage_columns,
     treatment_columns,
     workup_columns,
 )
@@ -191,13 +194,28 @@ class ColumnarBackend:
         first = Context(self.kb, lang, notes=False)
         expiry_notice(first, as_of)  # depends on the package and the date only
         self._first_issues = tuple(first.issues)
-        self.engine_version = __version__
         self.per_case_count = 0  # cases of JSON Lines assessed case by case (for the docs)
         self._columns: ChunkColumns | None = None  # the column path (made at its first use)
         self.hereditary = HereditaryProgram(self.kb, lang)
         self.workup = WorkupProgram(self.kb, lang)
         self.treatment = TreatmentProgram(self.kb, lang)
         self.follow_up = FollowUpProgram(self.kb, lang)
+
+    @property
+    def models(self) -> Models:
+        """The core steps' models of the rows, made once per distinct set of core columns."""
+        return self._models
+
+    def core_columns(self, vals: tuple[Any, ...]) -> dict[str, Any]:
+        """The flat row's columns of the core steps whose core columns
+        (:attr:`Models.columns`) hold ``vals``, as the per-case path makes them."""
+        cls, stg, liver = self._models.of_row(vals)
+        of = self._parts.of
+        return {
+            **of(classification_columns, cls),
+            **of(stage_columns, stg),
+            **of(liver_columns, liver),
+        }
 
     @property
     def first_issues(self) -> tuple[Any, ...]:
@@ -317,14 +335,16 @@ class ColumnarBackend:
 
     def _representative(self, case: Case) -> Answers:
         ctx = self._context()
-        marks: dict[str, tuple[int, int]] = {}
-        flags: dict[str, bool] = {}
+        # per later step: where its issues and trace entries start and end in the context,
+        # and whether the batch program gave an answer of unconfirmed content
+        spans: dict[str, tuple[slice, slice, bool]] = {}
 
         def marked(name: str, step: Callable[..., Any], prog: Any) -> Callable[..., Any]:
             def run(*args: Any) -> Any:
-                marks[name] = (len(ctx.issues), len(ctx.trace))
+                i0, t0 = len(ctx.issues), len(ctx.trace)
                 out = step(*args)
-                flags[name] = bool(prog.unconfirmed)
+                spans[name] = (slice(i0, len(ctx.issues)), slice(t0, len(ctx.trace)),
+                               bool(prog.unconfirmed))  # fmt: skip
                 return out
 
             return run
@@ -341,15 +361,19 @@ class ColumnarBackend:
             followup_step=marked("follow_up", self.follow_up.step, self.follow_up),
             treatment_step=marked("treatment", self.treatment.step, self.treatment),
         )
-        ends = {"workup": marks["treatment"], "treatment": marks["follow_up"],
-                "follow_up": (len(ctx.issues), len(ctx.trace))}  # fmt: skip
         unconfirmed = self.kb.unconfirmed_rules
 
-        def part(name: str, columns: dict[str, Any]) -> StepAnswer:
-            (i0, t0), (i1, t1) = marks[name], ends[name]
-            traced = chain.from_iterable(map(_RULE_IDS, ctx.trace[t0:t1]))
+        def part(
+            name: str, columns: dict[str, Any], issues: Sequence[Any] | None = None,
+            flag: bool | None = None,
+        ) -> StepAnswer:  # fmt: skip
+            at_issues, at_trace, program_flag = spans[name]
+            traced = chain.from_iterable(map(_RULE_IDS, ctx.trace[at_trace]))
+            read = program_flag if flag is None else flag
             return step_answer(
-                columns, ctx.issues[i0:i1], flags[name] or not unconfirmed.isdisjoint(traced)
+                columns,
+                ctx.issues[at_issues] if issues is None else issues,
+                read or not unconfirmed.isdisjoint(traced),
             )
 
         # the engine's own step (the column path keys it by the trigger masks and the genes)

@@ -73,8 +73,10 @@ _ROLES = ("family", "exemption", "risk", "schedule", "extra_exams")
 
 class FollowUpProgram:
     """The follow-up step for the batch (see the module): :meth:`step` has the engine step's
-    signature; after each call, :attr:`unconfirmed` says whether the decision it gave traced
-    unconfirmed content that the case's own trace does not show."""
+    signature; after each call, :attr:`unconfirmed` says whether the decision it gave (or the
+    dating of its visits) traced unconfirmed content that the case's own trace does not show,
+    and :attr:`decided`, :attr:`decision_issues` and :attr:`decision_unconfirmed` give the
+    decision alone, before its visits are dated."""
 
     def __init__(self, kb: Knowledge, lang: str) -> None:
         self.kb = kb
@@ -86,9 +88,9 @@ class FollowUpProgram:
         self._by_view: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self.unconfirmed = False
         self._seen: dict[tuple[Any, ...], tuple[FollowUp | Planned, tuple[Any, ...], bool]] = {}
-        self._dated: dict[tuple[Any, ...], tuple[FollowUp, tuple[Any, ...]]] = {}
         self.decided: FollowUp | Planned | None = None
         self.decision_issues: tuple[Any, ...] = ()
+        self.decision_unconfirmed = False
         self._dates: dict[tuple[Any, ...], tuple[FollowUp, tuple[Any, ...], bool]] = {}
 
     def step(
@@ -146,6 +148,7 @@ class FollowUpProgram:
         # the decision of this call, before its visits are dated (the column path dates them
         # per resection date: :meth:`dated`)
         self.decided, self.decision_issues = decided, issues
+        self.decision_unconfirmed = self.unconfirmed
         ctx.issues.extend(issues)
         if isinstance(decided, Planned):
             return self._dated_schedule(ctx, facts, decided, as_of, key)
@@ -169,25 +172,10 @@ class FollowUpProgram:
         if key is None or ctx.notes:
             return dated_schedule(ctx, facts, planned, as_of)
         bk: Mapping[str, Any] = getattr(facts, "extra", {})
-        dkey = (
-            planned.name,
-            planned.row.id,
-            planned.sources,
-            tuple([row.id for row in planned.extra_exams]),
-            bk.get("resection_date"),
-            as_of,
-        )
-        hit = self._dated.get(dkey)
-        if hit is None:
-            n = len(ctx.issues)
-            dated = dated_schedule(ctx, facts, planned, as_of)
-            hit = (dated, tuple(ctx.issues[n:]))
-            if len(self._dated) > MEMO_LIMIT:
-                self._dated.clear()
-            self._dated[dkey] = hit
-            return dated
-        ctx.issues.extend(hit[1])
-        return hit[0]
+        dated, issues, unconfirmed = self.dated(planned, bk.get("resection_date"), as_of)
+        ctx.issues.extend(issues)
+        self.unconfirmed = self.unconfirmed or unconfirmed
+        return dated
 
     def dated(
         self, planned: Planned, resection_date: dt.date | None, as_of: dt.date
@@ -195,8 +183,9 @@ class FollowUpProgram:
         """The engine's :func:`dated_schedule` of ``planned`` for a case resected on
         ``resection_date`` (``None``: not resected, or no date), with the issues it raised and
         whether it traced unconfirmed content: what the step gives such a case, its decision
-        aside (the column path, :mod:`.lines`). ``dated_schedule`` reads of the facts the
-        resection date alone (``extra``); made once per schedule chosen and date."""
+        aside (:meth:`step`, and the column path, :mod:`.lines`). ``dated_schedule`` reads of
+        the facts the resection date alone (``extra``); made once per schedule chosen and
+        date, on a context of its own."""
         key = (planned.name, planned.row.id, planned.sources,
                tuple([row.id for row in planned.extra_exams]), resection_date, as_of)  # fmt: skip
         hit = self._dates.get(key)

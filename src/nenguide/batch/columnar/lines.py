@@ -39,6 +39,7 @@ tests/batch/test_columnar.py hold the rows to the per-case backend's.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
+from nenguide._version import __version__
 from nenguide.batch.backend import Failure, Row
 from nenguide.batch.columnar.case_arrow import read_lines
 from nenguide.batch.columnar.case_core import core_frame
@@ -56,7 +58,6 @@ from nenguide.batch.columnar.case_pathway import CLASSIFICATION, pathway_columns
 from nenguide.batch.columnar.case_syndromes import syndrome_columns
 from nenguide.batch.columnar.case_treatment import GRADES, LIVER_TYPE, treatment_key
 from nenguide.batch.columnar.case_workup import workup_key
-from nenguide.batch.columnar.core import CORE_OUTPUT
 from nenguide.batch.columnar.phase1 import phase1
 from nenguide.batch.flatten import follow_up_columns
 from nenguide.engine.context import MEMO_LIMIT
@@ -106,38 +107,41 @@ def step_answer(columns: dict[str, Any], issues: Iterable[Any], unconfirmed: boo
     """A :class:`StepAnswer` from the step's flat columns, its issues and its unconfirmed flag.
     Every row of the key shows these columns: a list among them is frozen, so no row can
     change another's."""
-    issues = list(issues)
+    codes, kinds = _codes_kinds(issues)
     return StepAnswer(
         {k: FrozenList(v) if type(v) is list else v for k, v in columns.items()},
-        tuple(i["code"] for i in issues),
-        tuple(_kind(i) for i in issues),
+        codes,
+        kinds,
         unconfirmed,
     )
+
+
+def _codes_kinds(issues: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The codes and the kinds (as the flat row writes them) of ``issues``, in order."""
+    issues = list(issues)
+    return tuple(i["code"] for i in issues), tuple(_kind(i) for i in issues)
 
 
 def _kind(issue: Mapping[str, Any]) -> str:
     return str(getattr(issue["kind"], "value", issue["kind"]))
 
 
-def follow_up_part(
-    part: Callable[[str, dict[str, Any]], StepAnswer], follow: Any, prog: FollowUpProgram
-) -> StepAnswer:
+def follow_up_part(part: Part, follow: Any, prog: FollowUpProgram) -> StepAnswer:
     """The follow-up step's answer of a representative (:meth:`ColumnarBackend.
     representative`): ``part`` makes it from the step's share of the case's issues and trace;
-    where the decision chose a schedule, only the decision's own issues are kept, with the
-    schedule, for each row to be dated from its resection date."""
-    whole = part("follow_up", follow_up_columns(follow))
+    where the decision chose a schedule, only the decision's own issues and unconfirmed
+    content are kept, with the schedule, for each row to be dated from its resection date."""
     decided = prog.decided
     if not isinstance(decided, Planned):
-        return whole
-    issues = prog.decision_issues
-    return StepAnswer(
-        {},
-        tuple(i["code"] for i in issues),
-        tuple(_kind(i) for i in issues),
-        whole.unconfirmed or prog.unconfirmed,
-        decided,
-    )
+        return part("follow_up", follow_up_columns(follow), None, None)
+    answer = part("follow_up", {}, prog.decision_issues, prog.decision_unconfirmed)
+    return dataclasses.replace(answer, planned=decided)
+
+
+#: a representative's answer of one step (:meth:`ColumnarBackend.representative`): from the
+#: step's name, its flat columns and, where given, its issues and unconfirmed flag in place
+#: of those the step left in the case's context
+Part = Callable[[str, dict[str, Any], Sequence[Any] | None, bool | None], StepAnswer]
 
 
 def _groups(frame: pl.DataFrame) -> list[int]:
@@ -172,7 +176,7 @@ def _first_of(groups: Sequence[int], usable: Sequence[bool]) -> dict[int, int]:
 
 class ChunkColumns:
     """A chunk's cases through the columns (see the module); :meth:`rows` gives each case's
-    row, a :class:`Failure`, or ``None`` for the per-case path."""
+    row, or ``None`` for the per-case path."""
 
     def __init__(self, backend: ColumnarBackend) -> None:
         self.be = backend
@@ -273,14 +277,15 @@ class ChunkColumns:
         head = {
             "guideline_id": man.id,
             "guideline_version": man.version,
-            "engine_version": be.engine_version,
+            "engine_version": __version__,
             "as_of": be.as_of,
         }
-        first_codes = [i["code"] for i in be.first_issues]
-        first_kind = [str(getattr(i["kind"], "value", i["kind"])) for i in be.first_issues]
+        first_codes, first_kind = _codes_kinds(be.first_issues)
         unc_kind = self._kind("CONTENT_UNCONFIRMED")
+        # the core steps' flat columns, as the per-case path makes them (the models once per
+        # distinct set of core columns, their columns once per model)
         shared: dict[tuple[Any, ...], dict[str, Any]] = {}
-        core_rows = core.select(CORE_OUTPUT).iter_rows()
+        core_rows = core.select(be.models.columns).iter_rows()
         # the model's case id (a row whose text the model would strip is flagged by phase 1)
         case_ids = frame["case_id"].to_list()
         names, statuses = syn.names.to_list(), syn.statuses.to_list()
@@ -290,7 +295,7 @@ class ChunkColumns:
                 continue
             core_cols = shared.get(vals)
             if core_cols is None:
-                core_cols = shared[vals] = dict(zip(CORE_OUTPUT, vals, strict=True))
+                core_cols = shared[vals] = be.core_columns(vals)
             row_codes = [*first_codes, *codes[i], *w.codes, *t.codes, *f.codes, *h.codes]
             row_kinds = [*first_kind, *kinds[i], *w.kinds, *t.kinds, *f.kinds, *h.kinds]
             if unconfirmed[i] or w.unconfirmed or t.unconfirmed or f.unconfirmed or h.unconfirmed:
@@ -300,7 +305,6 @@ class ChunkColumns:
                 **head,
                 "case_id": case_ids[i],
                 **core_cols,
-                "classification_functional": None,
                 "functional_syndromes": names[i],
                 "functional_syndromes_status": statuses[i],
                 **w.columns,
@@ -330,14 +334,12 @@ class ChunkColumns:
         it reads as values, and the bits of the facts phase 2 leaves open."""
         known, values = missing_fields_reads(self.kb)
         both = (pl.col("applies") != 0) & (pl.col("waiting") != 0)
-        cols = [f for f in [*known, *values] if f in facts.columns]
         held = [f"{f}_mask" for f in open_ if f"{f}_mask" in facts.columns]
         further = facts.select(
             *[pl.col(f).is_null().alias(f"_known_{f}") for f in known if f in facts.columns],
             *[pl.col(f).alias(f"_value_{f}") for f in values if f in facts.columns],
             *[pl.col(m) for m in held],
         )
-        del cols
         frame = pl.concat(
             [
                 masks.select("applies", "waiting"),
@@ -394,12 +396,9 @@ class ChunkColumns:
             dated, issues, unc = self.be.follow_up.dated(planned, when, self.be.as_of)
         except Exception:
             return None
-        return StepAnswer(
-            follow_up_columns(dated),
-            d.codes + tuple(x["code"] for x in issues),
-            d.kinds + tuple(_kind(x) for x in issues),
-            d.unconfirmed or unc,
-        )
+        codes, kinds = _codes_kinds(issues)
+        return StepAnswer(follow_up_columns(dated), d.codes + codes, d.kinds + kinds,
+                          d.unconfirmed or unc)  # fmt: skip
 
     def _answers_of(
         self,
