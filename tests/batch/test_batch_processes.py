@@ -279,3 +279,35 @@ def test_cli_with_a_mapping_in_two_processes(tmp_path: Path, backend: str) -> No
     stages = [(r["row"], r["stage"]) for r in csv.DictReader(outs["2"][1].splitlines())]
     assert stages == [("3", "mapping"), ("4", "validation"), ("5", "mapping")]
     assert pl.read_csv(tmp_path / "res2.csv")["row"].to_list() == [1, 2, 6, 7, 8]
+
+
+def test_workers_read_their_own_lines_as_one_process_reads_them(tmp_path: Path) -> None:
+    """With a file, each worker reads its part of the lines itself (a span of the file,
+    nenguide.batch.jsonl): blank lines, CRLF and CR line ends and a line that is not UTF-8
+    (a rejected row, where reading the input as text stopped the batch) give the rows and
+    rejects of one process, for any chunk size."""
+    lines = [json.dumps(s.case).encode() for s in generate(60, seed=21)]
+    lines[7] = lines[7].replace(b'"', b'"\xff', 1)  # not UTF-8
+    ends = [b"\n", b"\r\n", b"\r", b"\n  \t\n", b"\n\n"]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\n" + b"".join(line + ends[i % len(ends)] for i, line in enumerate(lines)))
+    one, c1, _ = _run(src, make_backend("columnar", "csco-2021", AS_OF), tmp_path / "one.csv")
+    rejected = list(csv.DictReader((tmp_path / "one.csv").open()))
+    assert [(r["row"], r["stage"]) for r in rejected] == [("8", "parse")]
+    assert "not UTF-8" in rejected[0]["reason"]
+    assert c1.read == 60 and [r[0] for r in one] == [i for i in range(1, 61) if i != 8]
+    for chunk in (7, CHUNK):
+        backend = make_backend("columnar", "csco-2021", AS_OF, processes=2)
+        rejects = RejectWriter(str(tmp_path / "two.csv"))
+        counts = Counts()
+        two: list[tuple[Any, ...]] = []
+        try:
+            for part in assessed_chunks(
+                str(src), "jsonl", Mapper(), backend, rejects, counts, chunk
+            ):
+                two += [(a.row, a.id, a.flat, a.care, a.case_columns) for a in part]
+        finally:
+            backend.close()
+            rejects.close()
+        assert two == one
+        assert (tmp_path / "two.csv").read_text() == (tmp_path / "one.csv").read_text()

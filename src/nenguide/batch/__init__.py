@@ -6,9 +6,12 @@ the per-case reference engine (:func:`nenguide.assess`) on each case. A columnar
 the engine's fact layer can replace it without changing the readers, writers or the audit.
 """
 
-#: Rows per chunk by default (``nenguide batch`` and ``nenguide concordance``, ``--chunk-size``):
-#: memory stays flat as the input grows. With worker processes each gets an equal part of every
-#: chunk; the columnar core pays a fixed cost per part (~37 ms, the compiled plan), so parts of
-#: 10 000 rows (two processes) beat parts of 5 000: 200 000 cases in 28.4-28.5 s against
-#: 29.7-31.5 s, for ~100 MB more memory in the main process (docs/benchmarks.md, session 12).
-CHUNK_ROWS = 20_000
+#: Rows each process assesses at once by default (``nenguide batch`` and ``nenguide
+#: concordance``, ``--chunk-size``): memory stays flat as the input grows. The column path pays
+#: a fixed cost per part, about 0.65-0.85 s of CPU whatever its size (a few hundred Polars
+#: queries of thousands of expressions, each expression with a fixed cost), so a larger part
+#: costs less a row and holds more memory. At 10^6 generated cases with two processes, parts of
+#: 30 000 rows gave 10-11 % more cases a second than parts of 20 000, with a peak of 1.91-1.93
+#: GiB for the whole process tree against 1.78-1.80 (parts of 40 000: 2.02 GiB, over the 2 GB
+#: target; docs/benchmarks.md, session 21).
+CHUNK_ROWS = 30_000

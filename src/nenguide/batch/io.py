@@ -10,9 +10,7 @@ value, or a :class:`BadLine` for a line that is not JSON).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -29,7 +27,7 @@ FORMATS = ("csv", "parquet", "jsonl")
 
 @dataclass(frozen=True)
 class BadLine:
-    """A JSON Lines line that is not JSON: rejected with this message."""
+    """A JSON Lines line that is not JSON (or not UTF-8 text): rejected with this message."""
 
     message: str
 
@@ -70,9 +68,12 @@ def output_format(path: str, given: str | None = None) -> str:
 
 def read_chunks(path: str, fmt: str, chunk_size: int) -> Iterator[Chunk]:
     """Chunks of ``(row number, record)``: a CSV or Parquet row as a dict of its cells, a JSON
-    Lines line as its text (:func:`decode_line`)."""
+    Lines line as its text (:func:`decode_line`; a line that is not UTF-8: a :class:`BadLine`,
+    :mod:`nenguide.batch.jsonl`)."""
     if fmt == "jsonl":
-        yield from _jsonl_chunks(path, chunk_size)
+        from nenguide.batch.jsonl import jsonl_chunks
+
+        yield from jsonl_chunks(path, chunk_size)
         return
     if fmt == "csv":
         sep = "\t" if path.lower().endswith(".tsv") else ","
@@ -102,30 +103,6 @@ def _batches(lf: pl.LazyFrame, chunk_size: int) -> Iterator[pl.DataFrame]:
             return
         yield df
         offset += df.height
-
-
-def _jsonl_chunks(path: str, chunk_size: int) -> Iterator[Chunk]:
-    stream: IO[str]
-    if path == "-":
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
-    else:
-        stream = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
-    try:
-        chunk: Chunk = []
-        row = 0
-        for line in stream:
-            if not line.strip():
-                continue
-            row += 1
-            chunk.append((row, line))  # decoded by the process that works on the row
-            if len(chunk) >= chunk_size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-    finally:
-        if path != "-":
-            stream.close()
 
 
 _DTYPES: dict[str, Any] = {
@@ -250,9 +227,12 @@ _LIST_CELL = frozenset({list, FrozenList, type(None)})
 _ARROW_INNER: dict[Any, str] = {pl.String: "large_string", pl.Boolean: "bool_"}
 
 
-def decode_line(line: str) -> Any:
+def decode_line(line: str | BadLine) -> Any:
     """A JSON Lines line as read (:func:`read_chunks` hands them out undecoded, so that the
-    worker processes decode their own rows): its value, or a :class:`BadLine`."""
+    worker processes decode their own rows): its value, or a :class:`BadLine` (``line``
+    itself when it is one: not UTF-8)."""
+    if isinstance(line, BadLine):
+        return line
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:

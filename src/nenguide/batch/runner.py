@@ -6,8 +6,10 @@ the mapping does not know, a case that fails validation (every field error is li
 the engine raised on each become lines of the rejected-rows file, with the input row number.
 
 With one process the per-row work (:func:`nenguide.batch.rows.assess_rows`) runs here. With
-``backend.processes`` > 1 this process only reads the input, splits each chunk into one part per
-worker process and hands the parts out in order; the workers map, validate and assess their part
+``backend.processes`` > 1 this process only splits the input into chunks of one part per worker
+process and hands the parts out in order: for a JSON Lines file, where each part's lines are in
+the file (:class:`~nenguide.batch.jsonl.LineSpan`: the worker reads them itself), for any other
+input the part's rows as read here. The workers map, validate and assess their part
 and send back the rows (for ``nenguide batch``, as the output table's rows: one frame a part,
 :func:`output_frames`) and the rejects; this process writes them in input order. Two chunks
 are in flight, so the workers have the next chunk while this process collects and writes the
@@ -19,7 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from collections import deque
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ import polars as pl
 from nenguide.batch import CHUNK_ROWS
 from nenguide.batch.backend import Backend, gc_paused_run
 from nenguide.batch.io import Chunk, RejectWriter, frame_of, read_chunks
+from nenguide.batch.jsonl import LineSpan, jsonl_spans, span_rows, split_evenly
 from nenguide.batch.mapping import Mapper
 from nenguide.batch.rows import (
     Assessed,
@@ -136,11 +139,12 @@ def _results(
     each process assesses at once, so with worker processes a chunk read holds one part of
     that size for each (the columnar backend's cost per row falls as its chunk grows: fixed
     costs per query and per distinct answer, docs/benchmarks.md)."""
-    chunks = read_chunks(path, fmt, chunk_size * max(backend.processes, 1))
     results: Generator[tuple[int, RowsResult], None, None]
     if backend.processes > 1:
-        results = _in_workers(chunks, fmt, mapper, backend, output)
+        parts = read_parts(path, fmt, chunk_size, backend.processes)
+        results = _in_workers(parts, fmt, mapper, backend, output)
     else:
+        chunks = read_chunks(path, fmt, chunk_size)
         results = ((len(c), _here(c, fmt, mapper, backend, output)) for c in chunks)
     try:
         with gc_paused_run() as collect:
@@ -171,20 +175,44 @@ def _here(
 #: a chunk handed out: its number of rows, and its parts' futures (or its result, worked here)
 _InFlight = tuple[int, list[Future[RowsResult]] | RowsResult]
 
+#: a part of a chunk for a worker process: its rows, or the span of a file they are in
+Part = Chunk | LineSpan
+
+
+def read_parts(path: str, fmt: str, part_rows: int, parts: int) -> Iterator[Sequence[Part]]:
+    """The input's chunks, each as ``parts`` parts of ``part_rows`` rows (the last chunk's
+    fewer): a JSON Lines file as spans its worker reads itself (:func:`~nenguide.batch.jsonl.
+    jsonl_spans`), any other input as its rows read here."""
+    if fmt == "jsonl" and path != "-":
+        yield from jsonl_spans(path, part_rows, parts)
+        return
+    for chunk in read_chunks(path, fmt, part_rows * parts):
+        yield split_evenly(chunk, parts)
+
+
+def _rows_of(part: Part) -> int:
+    return part.rows if isinstance(part, LineSpan) else len(part)
+
 
 def _in_workers(
-    chunks: Iterable[Chunk], fmt: str, mapper: Mapper, backend: Backend, output: Output | None
+    chunks: Iterable[Sequence[Part]],
+    fmt: str,
+    mapper: Mapper,
+    backend: Backend,
+    output: Output | None,
 ) -> Generator[tuple[int, RowsResult], None, None]:
-    """``(rows read, result)`` per chunk, in input order, the rows worked on by
-    ``backend.processes`` worker processes. They are started at the first chunk large enough to
-    share, so a small input is worked on here, without their start-up cost."""
+    """``(rows read, result)`` per chunk (given as its parts), in input order, the rows worked
+    on by ``backend.processes`` worker processes. They are started at the first chunk large
+    enough to share, so a small input is worked on here, without their start-up cost."""
     n = backend.processes
     pool: ProcessPoolExecutor | None = None
     pending: deque[_InFlight] = deque()
     try:
-        for chunk in chunks:
-            if pool is None and len(chunk) < 2 * n:
-                pending.append((len(chunk), _here(chunk, fmt, mapper, backend, output)))
+        for parts in chunks:
+            rows = sum(map(_rows_of, parts))
+            if pool is None and rows < 2 * n:
+                chunk = [r for p in parts for r in (span_rows(p) if isinstance(p, LineSpan) else p)]
+                pending.append((rows, _here(chunk, fmt, mapper, backend, output)))
             else:
                 if pool is None:
                     worker = backend.worker()
@@ -194,9 +222,7 @@ def _in_workers(
                         initializer=init_worker,
                         initargs=(worker.make, fmt, mapper, output),
                     )
-                size = -(-len(chunk) // n)
-                parts = [chunk[i : i + size] for i in range(0, len(chunk), size)]
-                pending.append((len(chunk), [pool.submit(assess_rows_in_worker, p) for p in parts]))
+                pending.append((rows, [pool.submit(assess_rows_in_worker, p) for p in parts]))
             while len(pending) > 1:
                 yield _collect(pending.popleft())
         while pending:
