@@ -6,9 +6,9 @@ For each size (default 10^4 and 10^5; add 10^6 with ``--sizes 10000 100000 10000
 its own process:
 
 * ``per-case``: ``nenguide batch --backend per-case`` (the reference engine, one process);
-* ``columnar``: ``nenguide batch --backend columnar`` (the columnar backend over each chunk
-  of 20 000 cases), in one process and with ``--processes 2`` (worker processes that read,
-  validate and assess their own rows);
+* ``columnar``: ``nenguide batch --backend columnar`` (the columnar backend over parts of
+  ``--chunk-size`` cases, its default: 30 000 since session 21, 20 000 before), in one process
+  and with ``--processes 2`` (worker processes that read, validate and assess their own rows);
 * ``spark local[2]``: ``nenguide.batch.spark.assess`` (columnar backend in ``mapInArrow``) in a
   local Spark session, written to Parquet (session start-up reported separately).
 
