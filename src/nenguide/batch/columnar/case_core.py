@@ -30,17 +30,18 @@ def core_frame(facts: pl.DataFrame, cases: pl.DataFrame, prog: CoreProgram) -> p
     """The fact frame of the cases whose phase-1 columns are ``facts`` and whose lines
     :func:`.case_arrow.read_lines` read into ``cases`` (as a Polars frame)."""
     ranks = prog.descriptor_rank
+    schema = facts.schema  # made once: each call builds it anew (a few hundred columns)
     exprs: list[pl.Expr] = []
     misfit: list[pl.Expr] = []
     for name, dtype in prog.inputs.items():
         if name in _DERIVED:
             continue
-        if name not in facts.columns:
+        if name not in schema:
             exprs.append(pl.lit(None, dtype).alias(name))
             continue
         col = pl.col(name)
         cast = col.cast(dtype, strict=False)
-        if facts.schema[name] != dtype:  # a value the cast does not keep: the engine's
+        if schema[name] != dtype:  # a value the cast does not keep: the engine's
             misfit.append(col.is_not_null() & cast.is_null())
         if dtype == pl.Float64():  # no infinity or NaN either (the engine decides: ``fits``)
             misfit.append(cast.is_not_null() & ~cast.is_finite())
@@ -58,11 +59,11 @@ def core_frame(facts: pl.DataFrame, cases: pl.DataFrame, prog: CoreProgram) -> p
     )
     reported = [
         pl.col(c).is_not_null() for c in ("reported_t", "venous_tumour_thrombus")
-        if c in facts.columns
+        if c in schema
     ]  # fmt: skip
     ranged = [
         pl.col(f"{fact}_interval").is_not_null() for fact in ranges.T_INPUTS.values()
-        if f"{fact}_interval" in facts.columns
+        if f"{fact}_interval" in schema
     ]  # fmt: skip
     fallback = [*misfit, *reported, *ranged, unranked]
     multiple = (pl.col("multiple_primaries") == True).fill_null(False)  # noqa: E712

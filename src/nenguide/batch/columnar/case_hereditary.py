@@ -43,11 +43,12 @@ def trigger_masks(
     if not prog.usable:  # more rows than a mask holds: the engine reads every case
         return pl.DataFrame({"applies": [0] * n, "waiting": [0] * n, "fallback": [True] * n})
     source = dict(SOURCES)
+    schema = facts.schema  # made once: each call builds it anew (a few hundred columns)
     cols: list[pl.Expr] = []
     misfit: list[pl.Expr] = []
     for name, dtype in prog.dtypes:
         fact = source.get(name, name)
-        col = pl.col(fact) if fact in facts.columns else pl.lit(None, dtype)
+        col = pl.col(fact) if fact in schema else pl.lit(None, dtype)
         if name in prog.bands:
             cuts = prog.bands[name]
             number = col.cast(pl.Float64(), strict=False)
@@ -55,7 +56,7 @@ def trigger_masks(
             misfit.append(col.is_not_null() & ~number.is_finite().fill_null(False))
             value = _band_mask(number, cuts)
             bits = masks.get(fact)
-            if bits is not None and f"{fact}_mask" in facts.columns:
+            if bits is not None and f"{fact}_mask" in schema:
                 # a count left open: the bands of its candidates
                 open_ = pl.col(f"{fact}_mask")
                 candidates = [
@@ -71,7 +72,7 @@ def trigger_masks(
             cols.append(value.alias(name))
             continue
         cast = col.cast(dtype, strict=False)
-        if fact in facts.columns and facts.schema[fact] != dtype:
+        if fact in schema and schema[fact] != dtype:
             misfit.append((col.is_not_null() & cast.is_null()).fill_null(False))
         cols.append(cast.alias(name))
     fallback = pl.any_horizontal(misfit) if misfit else pl.lit(False)

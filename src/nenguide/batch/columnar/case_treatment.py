@@ -189,8 +189,9 @@ def treatment_key(
         dtypes.update({n: dtype_of(table, n) for n in table.spec.inputs if n not in dtypes})
     derived = _derived(facts, kb, dtypes)
     made = [c[len("_d_") :] for c in derived.columns]
+    schema = facts.schema  # made once: each call builds it anew (a few hundred columns)
     view = [
-        pl.col(n) if n in facts.columns else pl.lit(None, dtypes.get(n)).alias(n)
+        pl.col(n) if n in schema else pl.lit(None, dtypes.get(n)).alias(n)
         for n in SHARED if n not in made
     ]  # fmt: skip
     # each open fact as a mask: a known value as its own bit, else the candidates' bits
@@ -211,7 +212,7 @@ def treatment_key(
     lf, parts = _answers(base, t, kb)
     key = [
         *parts,
-        *[_plain(r, facts.schema.get(r)).alias(f"direct_{r}") for r in DIRECT_READS],
+        *[_plain(r, schema.get(r)).alias(f"direct_{r}") for r in DIRECT_READS],
         # a fact left open: the step reads its candidates (the direct read is null)
         *[pl.when(pl.col(f).is_null()).then(pl.col(f"_mask_{f}")).alias(f"open_{f}")
           for f in held],
