@@ -269,11 +269,12 @@ def parse_case_text(text: str, label: str = "input") -> Case:
             {"label": label, "why": why},
         ) from None
     except json.JSONDecodeError as exc:
+        msg = json_message(exc)
         raise CaseInputError(
-            f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            f"{label} is not valid JSON: {msg} at line {exc.lineno}, column {exc.colno}",
             [],
             "json",
-            {"label": label, "msg": exc.msg, "line": exc.lineno, "col": exc.colno},
+            {"label": label, "msg": msg, "line": exc.lineno, "col": exc.colno},
         ) from None
     except yaml.YAMLError as exc:
         where = ""
@@ -286,3 +287,9 @@ def parse_case_text(text: str, label: str = "input") -> Case:
             f"{label} is not valid YAML{where}: {exc}", [], "yaml", params
         ) from None
     return parse_case(data)
+
+
+def json_message(exc: json.JSONDecodeError) -> str:
+    """The JSON error's message, to be followed by where it is: some of Python's messages end
+    in "at" already ("Invalid control character at"), which would read "at at line ..."."""
+    return exc.msg.removesuffix(" at")

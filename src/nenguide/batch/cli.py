@@ -231,6 +231,7 @@ def batch(
     """
     from nenguide.batch.io import RejectWriter, TableWriter, id_output_name, output_schema
     from nenguide.batch.io import output_format as out_fmt_of
+    from nenguide.batch.jsonl import InputChangedError
     from nenguide.batch.rows import Output
     from nenguide.batch.runner import (
         Counts,
@@ -263,6 +264,8 @@ def batch(
                 del frame  # written: freed before the next chunk's collection
                 rate = counts.read / max(time.perf_counter() - start, 1e-9)
                 bar.update(task, completed=counts.read, rate=f"{rate:,.0f}")
+    except InputChangedError as exc:
+        raise _err(str(exc)) from None
     finally:
         chunks.close()  # stops the worker processes, on an error too
         backend.close()
@@ -335,6 +338,7 @@ def concordance(
     into this input with 'nenguide concordance-from-store'.
     """
     from nenguide.batch.concordance import IndicatorError, audit, load_indicators
+    from nenguide.batch.jsonl import InputChangedError
     from nenguide.batch.report import write_report
     from nenguide.batch.runner import default_rejected_path
 
@@ -348,6 +352,8 @@ def concordance(
     backend = _backend(backend_name, guideline, _as_of(as_of), processes)
     try:
         result = audit(in_, fmt, mapper, backend, inds, rejected_path, chunk_size)
+    except InputChangedError as exc:
+        raise _err(str(exc)) from None
     finally:
         backend.close()
     if cds_feedback:

@@ -20,6 +20,7 @@ from typing import IO, Any
 import polars as pl
 
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS
+from nenguide.errors import json_message
 from nenguide.model.frozen import FrozenList
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -236,7 +237,7 @@ def decode_line(line: str | BadLine) -> Any:
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:
-        return BadLine(f"not valid JSON: {exc.msg} at column {exc.colno}")
+        return BadLine(f"not valid JSON: {json_message(exc)} at column {exc.colno}")
 
 
 class TableWriter:

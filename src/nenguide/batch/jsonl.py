@@ -17,6 +17,7 @@ parts start (:func:`jsonl_spans`, docs/benchmarks.md, session 21).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,16 +30,32 @@ from nenguide.batch.io import BadLine, Chunk
 _PRINTABLE = range(0x21, 0x7F)
 
 
+class InputChangedError(ValueError):
+    """The input file was changed or replaced while the batch read it."""
+
+
+#: what identifies a file's content as the main process read it: device, inode, size, and
+#: the time of its last change in ns (a file replaced by another, or written to, differs)
+FileId = tuple[int, int, int, int]
+
+
+def file_id(fd: int) -> FileId:
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 @dataclass(frozen=True)
 class LineSpan:
     """A part of a JSON Lines file: the bytes ``start`` to ``end``, whose lines are ``rows``
-    rows numbered from ``first_row`` (blank lines among them are not rows)."""
+    rows numbered from ``first_row`` (blank lines among them are not rows); ``file``: the
+    file as the main process read it (:func:`file_id`)."""
 
     path: str
     start: int
     end: int
     first_row: int
     rows: int
+    file: FileId
 
 
 def raw_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
@@ -111,22 +128,34 @@ def jsonl_spans(path: str, part_rows: int, parts: int) -> Iterator[list[LineSpan
     a chunk read."""
     size = part_rows * parts
     with open(path, "rb") as fh:
+        ident = file_id(fh.fileno())
         at = 0  # the byte offset of the next line
         first = 1  # the row number of the chunk's first row
         starts: list[int] = []  # where each row of the chunk starts
         for raw in raw_lines(fh):
             if not is_blank(raw):
                 if len(starts) == size:
-                    yield _spans(path, starts, at, first, parts)
+                    yield _spans(path, ident, starts, at, first, parts)
                     first += len(starts)
                     starts = []
                 starts.append(at)
             at += len(raw)
         if starts:
-            yield _spans(path, starts, at, first, parts)
+            yield _spans(path, ident, starts, at, first, parts)
+        if file_id(fh.fileno()) != ident:
+            raise InputChangedError(_changed(path))
 
 
-def _spans(path: str, starts: list[int], end: int, first: int, parts: int) -> list[LineSpan]:
+def _changed(path: str) -> str:
+    return (
+        f"{path} was changed or replaced while the batch read it; "
+        "run the batch again on a file that stays as it is"
+    )
+
+
+def _spans(
+    path: str, ident: FileId, starts: list[int], end: int, first: int, parts: int
+) -> list[LineSpan]:
     """The spans of a chunk whose rows start at ``starts`` and whose last line ends at
     ``end``: ``parts`` of them (fewer for fewer rows), rows split as :func:`split_evenly`."""
     size = -(-len(starts) // parts)
@@ -134,7 +163,7 @@ def _spans(path: str, starts: list[int], end: int, first: int, parts: int) -> li
     for i in range(0, len(starts), size):
         j = min(i + size, len(starts))
         stop = starts[j] if j < len(starts) else end
-        out.append(LineSpan(path, starts[i], stop, first + i, j - i))
+        out.append(LineSpan(path, starts[i], stop, first + i, j - i, ident))
     return out
 
 
@@ -147,15 +176,14 @@ def split_evenly(chunk: Chunk, parts: int) -> list[Chunk]:
 
 def span_rows(span: LineSpan) -> Chunk:
     """The rows of ``span``: read from its file, as :func:`jsonl_chunks` gives them.
-    ``ValueError`` when its lines are not the rows the main process counted (the file
-    changed while the batch read it)."""
+    :class:`InputChangedError` when the file is not the one the main process read (replaced,
+    or written to since) or its lines are not the rows counted there."""
     with open(span.path, "rb") as fh:
+        if file_id(fh.fileno()) != span.file:
+            raise InputChangedError(_changed(span.path))
         fh.seek(span.start)
         data = fh.read(span.end - span.start)
     lines = [raw for raw in data.splitlines(keepends=True) if not is_blank(raw)]
     if len(lines) != span.rows:
-        raise ValueError(
-            f"{span.path} changed while it was read: {len(lines)} rows where "
-            f"{span.rows} were counted from row {span.first_row}"
-        )
+        raise InputChangedError(_changed(span.path))
     return [(span.first_row + i, line_item(raw)) for i, raw in enumerate(lines)]

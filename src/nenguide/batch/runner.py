@@ -63,9 +63,15 @@ class Counts:
     rejected_rows: set[int] = field(default_factory=set)
 
 
+def is_regular_file(path: str) -> bool:
+    """Whether ``path`` is a file that can be read again (not ``-``, a pipe or a device)."""
+    return path != "-" and Path(path).is_file()
+
+
 def count_rows(path: str, fmt: str) -> int | None:
-    """Rows in the input, for the progress bar (``None`` for standard input)."""
-    if path == "-":
+    """Rows in the input, for the progress bar (``None`` for standard input or a pipe such as
+    ``<(...)``: reading it to count would leave nothing for the batch)."""
+    if not is_regular_file(path):  # standard input or a pipe: it can be read once only
         return None
     if fmt == "jsonl":
         n = 0
@@ -183,7 +189,7 @@ def read_parts(path: str, fmt: str, part_rows: int, parts: int) -> Iterator[Sequ
     """The input's chunks, each as ``parts`` parts of ``part_rows`` rows (the last chunk's
     fewer): a JSON Lines file as spans its worker reads itself (:func:`~nenguide.batch.jsonl.
     jsonl_spans`), any other input as its rows read here."""
-    if fmt == "jsonl" and path != "-":
+    if fmt == "jsonl" and is_regular_file(path):
         yield from jsonl_spans(path, part_rows, parts)
         return
     for chunk in read_chunks(path, fmt, part_rows * parts):
