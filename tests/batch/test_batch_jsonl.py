@@ -18,17 +18,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.io import BadLine, Chunk, decode_line, read_chunks
+from nenguide.batch.io import BadLine, decode_line, read_chunks
 from nenguide.batch.jsonl import (
     InputChangedError,
     LineSpan,
     is_blank,
     jsonl_chunks,
     jsonl_spans,
+    part_rows,
+    part_size,
     span_rows,
     split_evenly,
 )
-from nenguide.batch.runner import Part, count_rows, read_parts
+from nenguide.batch.runner import count_rows, read_parts
 from nenguide.batch.synth import generate
 
 
@@ -44,14 +46,6 @@ def _text_mode(data: bytes) -> list[tuple[int, str | None]]:
             bad = any("\udc80" <= ch <= "\udcff" for ch in line)
             rows.append((len(rows) + 1, None if bad else line))
     return rows
-
-
-def _read(part: Part) -> Chunk:
-    return span_rows(part) if isinstance(part, LineSpan) else part
-
-
-def _count(part: Part) -> int:
-    return part.rows if isinstance(part, LineSpan) else len(part)
 
 
 def _rows(chunk: list[tuple[int, Any]]) -> list[tuple[int, str | None]]:
@@ -147,7 +141,7 @@ def test_a_pipe_is_read_once_by_the_main_process(tmp_path: Path) -> None:
     parts = list(read_parts(str(fifo), "jsonl", 2, 2))
     writer.join()
     assert not any(isinstance(p, LineSpan) for chunk in parts for p in chunk)
-    assert [[[r for r, _ in _read(p)] for p in chunk] for chunk in parts] == [
+    assert [[[r for r, _ in part_rows(p)] for p in chunk] for chunk in parts] == [
         [[1, 2], [3, 4]],
         [[5]],
     ]
@@ -184,7 +178,7 @@ def test_read_parts_gives_spans_for_a_file_and_rows_for_standard_input(
     path.write_bytes(data)
     from_file = list(read_parts(str(path), "jsonl", 2, 2))
     assert all(isinstance(p, LineSpan) for chunk in from_file for p in chunk)
-    assert [[_count(p) for p in chunk] for chunk in from_file] == [[2, 2], [2, 1]]
+    assert [[part_size(p) for p in chunk] for chunk in from_file] == [[2, 2], [2, 1]]
 
     class Stdin:
         buffer = io.BytesIO(data)
@@ -192,10 +186,10 @@ def test_read_parts_gives_spans_for_a_file_and_rows_for_standard_input(
     monkeypatch.setattr("sys.stdin", Stdin)
     from_stdin = list(read_parts("-", "jsonl", 2, 2))
     assert not any(isinstance(p, LineSpan) for chunk in from_stdin for p in chunk)
-    assert [[[r for r, _ in _read(p)] for p in chunk] for chunk in from_stdin] == [
+    assert [[[r for r, _ in part_rows(p)] for p in chunk] for chunk in from_stdin] == [
         [[1, 2], [3, 4]],
         [[5, 6], [7]],
     ]
-    assert [r for chunk in from_file for p in chunk for r in _read(p)] == [
-        r for chunk in from_stdin for p in chunk for r in _read(p)
+    assert [r for chunk in from_file for p in chunk for r in part_rows(p)] == [
+        r for chunk in from_stdin for p in chunk for r in part_rows(p)
     ]

@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from nenguide.batch.io import BadLine, Chunk
 
@@ -157,21 +157,38 @@ def _spans(
     path: str, ident: FileId, starts: list[int], end: int, first: int, parts: int
 ) -> list[LineSpan]:
     """The spans of a chunk whose rows start at ``starts`` and whose last line ends at
-    ``end``: ``parts`` of them (fewer for fewer rows), rows split as :func:`split_evenly`."""
-    size = -(-len(starts) // parts)
+    ``end``: its rows split by :func:`split_evenly`, each part ending where the next begins."""
+    groups = split_evenly(starts, parts)
+    ends = [g[0] for g in groups[1:]] + [end]
     out = []
-    for i in range(0, len(starts), size):
-        j = min(i + size, len(starts))
-        stop = starts[j] if j < len(starts) else end
-        out.append(LineSpan(path, starts[i], stop, first + i, j - i, ident))
+    for group, stop in zip(groups, ends, strict=True):
+        out.append(LineSpan(path, group[0], stop, first, len(group), ident))
+        first += len(group)
     return out
 
 
-def split_evenly(chunk: Chunk, parts: int) -> list[Chunk]:
-    """``chunk`` as ``parts`` parts in order (fewer for fewer rows), of equal rows but the
-    last."""
-    size = -(-len(chunk) // parts)
-    return [chunk[i : i + size] for i in range(0, len(chunk), size)]
+_T = TypeVar("_T")
+
+
+def split_evenly(items: list[_T], parts: int) -> list[list[_T]]:
+    """``items`` as ``parts`` parts in order (fewer for fewer items), of equal length but the
+    last: how a chunk is shared among the worker processes."""
+    size = -(-len(items) // parts)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+#: a part of a chunk for a worker process: its rows, or the span of a file they are in
+Part = Chunk | LineSpan
+
+
+def part_rows(part: Part) -> Chunk:
+    """The rows of ``part``: read from the file for a span (:func:`span_rows`)."""
+    return span_rows(part) if isinstance(part, LineSpan) else part
+
+
+def part_size(part: Part) -> int:
+    """How many rows ``part`` holds, without reading a span."""
+    return part.rows if isinstance(part, LineSpan) else len(part)
 
 
 def span_rows(span: LineSpan) -> Chunk:

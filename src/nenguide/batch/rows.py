@@ -30,7 +30,7 @@ from nenguide.batch.io import (
     frame_of,
     transposed,
 )
-from nenguide.batch.jsonl import LineSpan, span_rows
+from nenguide.batch.jsonl import Part, part_rows
 from nenguide.batch.mapping import Mapper, RowError
 from nenguide.errors import CaseInputError, labs_checked, parse_case
 from nenguide.model.case import Case
@@ -373,15 +373,14 @@ def init_worker(
     _WORKER = (backend, fmt, mapper, ChunkCollector(), output)
 
 
-def assess_rows_in_worker(part: Chunk | LineSpan) -> RowsResult:
+def assess_rows_in_worker(part: Part) -> RowsResult:
     """One part of a chunk, in a worker process (:func:`init_worker`): its rows (a span of a
     JSON Lines file: read here, :func:`~nenguide.batch.jsonl.span_rows`), with the collector
     paused until the part's objects have been collected; the pool pickles the result while it
     is still paused."""
     assert _WORKER is not None, "worker not initialised"
     backend, fmt, mapper, collect, output = _WORKER
-    chunk = span_rows(part) if isinstance(part, LineSpan) else part
-    res = _assess_rows(chunk, fmt, mapper, backend.assess, reads_lines(backend))
+    res = _assess_rows(part_rows(part), fmt, mapper, backend.assess, reads_lines(backend))
     if output is not None:
         res = as_output(res, output)
     collect()

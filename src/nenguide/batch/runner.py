@@ -32,7 +32,7 @@ import polars as pl
 from nenguide.batch import CHUNK_ROWS
 from nenguide.batch.backend import Backend, gc_paused_run
 from nenguide.batch.io import Chunk, RejectWriter, frame_of, read_chunks
-from nenguide.batch.jsonl import LineSpan, jsonl_spans, span_rows, split_evenly
+from nenguide.batch.jsonl import Part, jsonl_spans, part_rows, part_size, split_evenly
 from nenguide.batch.mapping import Mapper
 from nenguide.batch.rows import (
     Assessed,
@@ -181,9 +181,6 @@ def _here(
 #: a chunk handed out: its number of rows, and its parts' futures (or its result, worked here)
 _InFlight = tuple[int, list[Future[RowsResult]] | RowsResult]
 
-#: a part of a chunk for a worker process: its rows, or the span of a file they are in
-Part = Chunk | LineSpan
-
 
 def read_parts(path: str, fmt: str, part_rows: int, parts: int) -> Iterator[Sequence[Part]]:
     """The input's chunks, each as ``parts`` parts of ``part_rows`` rows (the last chunk's
@@ -194,10 +191,6 @@ def read_parts(path: str, fmt: str, part_rows: int, parts: int) -> Iterator[Sequ
         return
     for chunk in read_chunks(path, fmt, part_rows * parts):
         yield split_evenly(chunk, parts)
-
-
-def _rows_of(part: Part) -> int:
-    return part.rows if isinstance(part, LineSpan) else len(part)
 
 
 def _in_workers(
@@ -215,9 +208,9 @@ def _in_workers(
     pending: deque[_InFlight] = deque()
     try:
         for parts in chunks:
-            rows = sum(map(_rows_of, parts))
+            rows = sum(map(part_size, parts))
             if pool is None and rows < 2 * n:
-                chunk = [r for p in parts for r in (span_rows(p) if isinstance(p, LineSpan) else p)]
+                chunk = [r for p in parts for r in part_rows(p)]
                 pending.append((rows, _here(chunk, fmt, mapper, backend, output)))
             else:
                 if pool is None:

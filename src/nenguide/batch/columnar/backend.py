@@ -296,11 +296,9 @@ class ColumnarBackend:
         if len(lines) != len(cases):
             raise ValueError(f"{len(cases)} cases but {len(lines)} lines")
         schema = case_schema()
-        # (making a case again from its line cannot fail: it is the validation that made it
-        # the first time, strict and deterministic; rows.LineCases)
-        # a case is looked at only where its line alone does not say (``cases`` may make
-        # each case again from its line when asked for: :class:`~nenguide.batch.rows.
-        # LineCases`)
+        # a case is looked at only where its line alone does not say: ``cases`` may make each
+        # case again from its line when asked for (:class:`~nenguide.batch.rows.LineCases`;
+        # that cannot fail, strict validation being deterministic)
         ready = [
             i
             for i, line in enumerate(lines)
