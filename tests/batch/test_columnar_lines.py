@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from nenguide.batch.backend import Failure, PerCaseBackend, Row
 from nenguide.batch.columnar import ColumnarBackend
-from nenguide.batch.columnar.lines import Answers
+from nenguide.batch.columnar.lines import Answers, ChunkColumns
 from nenguide.batch.rows import plain_case_line
 from nenguide.batch.synth import generate
 from nenguide.model.case import Case
@@ -240,7 +240,6 @@ def test_the_hereditary_key_holds_what_missing_fields_reads() -> None:
     from test_case_treatment import _Reads
 
     from nenguide.batch.columnar.case_hereditary import trigger_masks
-    from nenguide.batch.columnar.lines import ChunkColumns
     from nenguide.engine.hereditary import SOURCES, missing_fields, missing_fields_reads
 
     backend = ColumnarBackend("csco-2021", AS_OF)
@@ -327,3 +326,25 @@ def test_the_batch_hands_the_lines_over_and_gets_the_reference_rows() -> None:
     assert [a.flat for a in got.assessed] == [a.flat for a in ref.assessed]
     assert [a.case_columns for a in got.assessed] == [a.case_columns for a in ref.assessed]
     assert len(got.assessed) == 301
+
+
+def test_the_core_left_to_the_engine_gives_the_programs_rows() -> None:
+    """The per-case path runs the engine's own core steps on a case the column path found the
+    compiled program leaves to the engine (``ChunkRows.engine_core``) instead of running the
+    program on it again: the engine being the program's reference, every case gets the same
+    row either way, whether the program would have decided its core steps or not. And the
+    column path does name such cases (most of the per-case path's cases: the program's
+    fallbacks)."""
+    lines = [case_line(g.case) for g in generate(600, seed=71)]
+    lines += contradiction_lines(200, seed=72)
+    cases, strict = validated(lines)
+    per_case, columnar = _backends(AS_OF)
+    ref = per_case.assess(cases)
+    assert diff(ref, columnar._assess(cases), cases) == []
+    assert diff(ref, columnar._assess(cases, [True] * len(cases)), cases) == []
+    mixed = [i % 3 == 0 for i in range(len(cases))]
+    assert diff(ref, columnar._assess(cases, mixed), cases) == []
+    ready = [i for i, s in enumerate(strict) if s is not None]
+    got = ChunkColumns(columnar).rows([cases[i] for i in ready], [strict[i] or "" for i in ready])
+    named = [i for i, e in enumerate(got.engine_core) if e]
+    assert named and all(got.rows[i] is None for i in named)

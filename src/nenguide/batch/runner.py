@@ -174,7 +174,7 @@ def _here(
     chunk: Chunk, fmt: str, mapper: Mapper, backend: Backend, output: Output | None
 ) -> RowsResult:
     """A chunk worked on in this process."""
-    res = assess_rows(chunk, fmt, mapper, backend.assess, reads_lines(backend))
+    res = assess_rows(chunk, fmt, mapper, backend.assess, reads_lines(backend), output is None)
     return res if output is None else as_output(res, output)
 
 

@@ -138,10 +138,10 @@ def done_columns(cases: pl.DataFrame, kb: Knowledge) -> DoneColumns:
     order = ["_part", "_pos", "_sub"]
     mentions = (
         pl.concat([p.cast({"_part": pl.Int64, "_sub": pl.Int64}) for p in parts])
-        .with_columns(pl.struct(order).rank("min").over(["_row", "token"]).alias("_rank"))
-        .filter(pl.col("_rank") == 1)
+        .sort(["_row", *order])
+        .unique(["_row", "token"], keep="first", maintain_order=True)
         .group_by("_row", maintain_order=True)
-        .agg(pl.struct("token", "date").sort_by(order).alias("done"))
+        .agg(pl.struct("token", "date").alias("done"))
     )
     done = (
         rows.join(mentions, on="_row", how="left", maintain_order="left")

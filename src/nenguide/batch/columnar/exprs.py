@@ -51,6 +51,28 @@ def bit_mask(flags: Sequence[pl.Expr]) -> pl.Expr:
     return out
 
 
+def union_sorted(lists: pl.DataFrame, name: str) -> pl.Series:
+    """Per row of ``lists`` (columns of lists of texts), the distinct items of all its lists,
+    sorted (an empty list where there are none): ``concat_list(...).list.unique().list.sort()``
+    done on the items alone. Most rows hold no item at all, and the per-row list operations
+    cost about 1.4 µs a row (43 against 2.6 ms on 30 000 rows, session 22)."""
+    items = (
+        lists.with_row_index("_r")
+        .unpivot(index="_r", value_name=name)
+        .select("_r", name)
+        .explode(name)
+        .drop_nulls(name)
+        .group_by("_r")
+        .agg(pl.col(name).unique().sort())
+    )
+    rows = pl.DataFrame({"_r": pl.int_range(lists.height, dtype=pl.UInt32, eager=True)})
+    return (
+        rows.join(items, on="_r", how="left", maintain_order="left")
+        .select(pl.col(name).fill_null(NO_WORDS))
+        .to_series()
+    )
+
+
 def kleene_any(flags: pl.Expr) -> pl.Expr:
     """Kleene OR over a list of flags, as ``engine.case_items.any_of``: true when one is true,
     unknown when none is and one is unknown, false otherwise (and for an empty or null list)."""

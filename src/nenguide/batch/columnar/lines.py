@@ -43,7 +43,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import polars as pl
 import pyarrow as pa
@@ -174,6 +174,16 @@ def _first_of(groups: Sequence[int], usable: Sequence[bool]) -> dict[int, int]:
     return first
 
 
+class ChunkRows(NamedTuple):
+    """What :meth:`ChunkColumns.rows` gives: each case's row (``None``: the per-case path)
+    and whether the compiled core program left the case's core steps to the engine
+    (``engine_core``; the per-case path then runs the engine's own core steps on it at
+    once, without running the program on it again to the same end)."""
+
+    rows: list[Row | None]
+    engine_core: list[bool]
+
+
 class ChunkColumns:
     """A chunk's cases through the columns (see the module); :meth:`rows` gives each case's
     row, or ``None`` for the per-case path."""
@@ -187,23 +197,24 @@ class ChunkColumns:
         #: per step, the answers given so far by key (kept across chunks, bounded)
         self._known: dict[str, dict[Any, StepAnswer]] = {}
 
-    def rows(self, cases: Sequence[Case], lines: Sequence[str]) -> list[Row | None]:
+    def rows(self, cases: Sequence[Case], lines: Sequence[str]) -> ChunkRows:
         """Each case's row, or ``None`` for the per-case path. An error in the column code
         itself sends the whole chunk case by case (counted in ``errors``): a bad row never
         stops the batch, and the per-case path gives each case its own row or rejection."""
+        nothing = ChunkRows([None] * len(cases), [False] * len(cases))
         try:
             table = read_lines(lines)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # a line the reader refuses: per case
-            return [None] * len(cases)
+            return nothing
         try:
             return self._rows(cases, table, {})
         except Exception:  # the column code's own error: each case by itself
             self.errors += 1
-            return [None] * len(cases)
+            return nothing
 
     def _rows(
         self, cases: Sequence[Case], table: pa.Table, reps: dict[int, Answers | Failure]
-    ) -> list[Row | None]:
+    ) -> ChunkRows:
         """:meth:`rows` of the cases read into ``table``; ``reps``: this chunk's first cases'
         engine answers, by row (filled here)."""
         n = len(cases)
@@ -316,7 +327,7 @@ class ChunkColumns:
             }
         # a first case the engine raised on, like every case of its keys, is left to the
         # per-case path (which rejects it if the engine raises there too)
-        return out
+        return ChunkRows(out, core["core_fallback"].fill_null(False).to_list())
 
     def _hereditary_key(
         self,

@@ -25,6 +25,7 @@ from nenguide.batch.columnar.case_labs import lab_columns
 from nenguide.batch.columnar.case_relatives import relative_columns
 from nenguide.batch.columnar.case_reported import reported_columns
 from nenguide.batch.columnar.case_tables import case_tables
+from nenguide.batch.columnar.exprs import union_sorted
 from nenguide.engine.kb import Knowledge
 
 
@@ -83,7 +84,7 @@ def phase1(table: pa.Table, kb: Knowledge) -> Phase1:
     issues = pl.DataFrame([labs.issues.alias("labs"), tables.issues.alias("tables")]).select(
         pl.concat_list(pl.all()).alias("issues")
     )
-    unconfirmed = (
+    unconfirmed = union_sorted(
         pl.DataFrame(
             [
                 germline.unconfirmed.alias("germline"),
@@ -91,9 +92,8 @@ def phase1(table: pa.Table, kb: Knowledge) -> Phase1:
                 done.unconfirmed.alias("done"),
                 tables.unconfirmed.alias("tables"),
             ]
-        )
-        .select(pl.concat_list(pl.all()).list.unique().list.sort().alias("unconfirmed"))
-        .to_series()
+        ),
+        "unconfirmed",
     )
     per_case = (flagged_rows(frame) | reported.per_case | labs.per_case | relatives.per_case).alias(
         "per_case"
