@@ -40,7 +40,7 @@ from nenguide.batch.columnar.compile import (
     then_col,
 )
 from nenguide.batch.columnar.exprs import bit_mask
-from nenguide.batch.columnar.plan import bands, cut_offs
+from nenguide.batch.columnar.plan import ENGINE, bands, cut_offs
 from nenguide.engine.context import Context, grades_left
 from nenguide.engine.followup import FOLLOWUP_VIEW, STEP
 from nenguide.engine.kb import Knowledge
@@ -187,5 +187,5 @@ def followup_key(facts: pl.DataFrame, kb: Knowledge) -> FollowUpKey:
         pl.when(over).then(pl.col("_ffg")).alias("over_grade"),
         *[pl.when(over).then(bands(n, prog.cuts.get(n))).alias(f"over_{n}") for n in inputs],
     ]  # fmt: skip
-    out = lf.select(*key, "fallback").collect()
+    out = lf.select(*key, "fallback").collect(engine=ENGINE)
     return FollowUpKey(out.drop("fallback"), out["fallback"])

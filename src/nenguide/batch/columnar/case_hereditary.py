@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from nenguide.batch.columnar.hereditary import HereditaryProgram
-from nenguide.batch.columnar.plan import band_of
+from nenguide.batch.columnar.plan import ENGINE, band_of
 from nenguide.engine.hereditary import SOURCES
 
 _ZERO = pl.lit(0, pl.Int64())
@@ -80,5 +80,5 @@ def trigger_masks(
         facts.lazy()
         .select(*cols, fallback.alias("fallback"))
         .select(*prog.masks, "fallback")
-        .collect()
+        .collect(engine=ENGINE)
     )

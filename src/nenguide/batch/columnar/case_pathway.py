@@ -41,7 +41,7 @@ from nenguide.batch.columnar.case_syndromes import SyndromeColumns
 from nenguide.batch.columnar.case_tables import first_fact, output_dtype
 from nenguide.batch.columnar.compile import dtype_of, first_answer, row_truth, then_col
 from nenguide.batch.columnar.exprs import NO_WORDS, WORDS, words_when, words_where
-from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, Recorder, compact, replay
+from nenguide.batch.columnar.plan import ENGINE, OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import GASTRIC_TYPES, NOT_EVALUATED, STEP
 from nenguide.engine.kb import Knowledge
@@ -329,7 +329,9 @@ def pathway_columns(
     ]
     given += [classification[col].alias(fact) for fact, col in CLASSIFICATION.items()]
     given += [syndromes.by_syndrome[s].alias(f"_st_{s}") for s in prog.syndromes]
-    out = replay(prog.plan, pl.DataFrame(given).lazy()).collect(optimizations=OPTIMIZATIONS)
+    out = replay(prog.plan, pl.DataFrame(given).lazy()).collect(
+        engine=ENGINE, optimizations=OPTIMIZATIONS
+    )
     return PathwayColumns(
         out.select(prog.outputs),
         out["_p2_issues"].alias("issues"),

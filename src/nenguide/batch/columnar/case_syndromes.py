@@ -32,7 +32,7 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, row_truth
 from nenguide.batch.columnar.exprs import NO_WORDS, concat_words, words_when
-from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, Recorder, compact, replay
+from nenguide.batch.columnar.plan import ENGINE, OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.syndromes import STEP, syndrome_tables
 from nenguide.engine.tables import Table
@@ -227,7 +227,7 @@ def syndrome_columns(
             *[pl.concat_list(n, pl.col(f"{n}_s").fill_null(NO_WORDS)).alias(n) for n in names],
             pl.col("^_status_.*$"),
         )
-        .collect(optimizations=OPTIMIZATIONS)
+        .collect(engine=ENGINE, optimizations=OPTIMIZATIONS)
     )
     by_syndrome = out.select(pl.col("^_status_.*$").name.map(lambda c: c[len("_status_") :]))
     return SyndromeColumns(

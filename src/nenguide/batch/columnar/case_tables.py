@@ -32,7 +32,7 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, eval_first, row_truth, then_col
 from nenguide.batch.columnar.exprs import NO_WORDS, concat_words, words_when, words_where
-from nenguide.batch.columnar.plan import OPTIMIZATIONS, Plan, Recorder, compact, replay
+from nenguide.batch.columnar.plan import ENGINE, OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.tables import Table
 
@@ -165,7 +165,7 @@ def case_tables(facts: pl.DataFrame, kb: Knowledge) -> CaseTables:
     missing = [pl.lit(None, dtype).alias(name) for name, dtype in prog.inputs.items()
                if name not in facts.columns]  # fmt: skip
     lf = facts.lazy().with_columns(missing) if missing else facts.lazy()
-    out = replay(prog.plan, lf).collect(optimizations=OPTIMIZATIONS)
+    out = replay(prog.plan, lf).collect(engine=ENGINE, optimizations=OPTIMIZATIONS)
     # the facts given (a table's output replacing its column), then the new ones
     keep = [*facts.columns, *[c for c in prog.outputs if c not in facts.columns]]
     return CaseTables(

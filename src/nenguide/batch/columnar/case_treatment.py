@@ -43,6 +43,7 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, first_answer, mask_truth, then_col
 from nenguide.batch.columnar.exprs import bit_mask
+from nenguide.batch.columnar.plan import ENGINE
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.tables import Table
@@ -221,7 +222,7 @@ def treatment_key(
     ]  # fmt: skip
     unheld = [pl.col(f).is_not_null() & pl.col(f"_mask_{f}").is_null() for f in held]
     fallback = pl.any_horizontal(unheld) if unheld else pl.lit(False)
-    out = lf.select("_i", "_set", *key, fallback.alias("fallback")).collect()
+    out = lf.select("_i", "_set", *key, fallback.alias("fallback")).collect(engine=ENGINE)
     out = _open_setting(out, base, t, kb, dtypes)
     return TreatmentKey(out.drop("fallback", "_i", "_set"), out["fallback"])
 
@@ -243,13 +244,13 @@ def _open_setting(
     nulls = bit_mask([pl.col(n).is_null() for n in setting.names])
     head = base.select("_i", nulls.alias("_nulls"))
     if name is None or name not in setting.spec.inputs:
-        extra = head.collect()
+        extra = head.collect(engine=ENGINE)
         return out.join(extra, on="_i", how="left", maintain_order="left").with_columns(
             pl.when(is_open).then(pl.col("_nulls")).alias("_nulls")
         )
     opened = out.filter(is_open).select("_i")
     # the open cases once (each candidate value reads them)
-    sub = base.join(opened.lazy(), on="_i", how="semi").collect()
+    sub = base.join(opened.lazy(), on="_i", how="semi").collect(engine=ENGINE)
     head_cols = sub.select("_i", pl.col(name).alias("_open_value"), nulls.alias("_nulls"))
     values = list(setting.spec.inputs[name].values or [])
     if not values:  # no candidate value (the engine finds none to try either)
@@ -276,7 +277,7 @@ def _open_setting(
         "_cand",
         (other & (pl.col("set_cands") == 0)).alias("_none"),
         *[pl.when(other).then(p).alias(n) for p, n in zip(parts, names, strict=True)],
-    ).collect()
+    ).collect(engine=ENGINE)
     cands = head_cols
     for j in range(len(values)):
         part = answers.filter(pl.col("_cand") == j).drop("_cand")

@@ -23,6 +23,7 @@ import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, row_truth
 from nenguide.batch.columnar.exprs import bit_mask
+from nenguide.batch.columnar.plan import ENGINE
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.pathway import KNOWN_MET_STATUSES
 from nenguide.engine.workup import STEP, WORKUP_KNOWN_MET_ONLY, WORKUP_VIEW
@@ -77,5 +78,5 @@ def workup_key(facts: pl.DataFrame, done: pl.Series, kb: Knowledge) -> WorkupKey
         .alias(f"done_{d}")
         for d, read in sorted(named.items())
     ]
-    frame = lf.select(*masks, *flags).collect()
+    frame = lf.select(*masks, *flags).collect(engine=ENGINE)
     return WorkupKey(frame, tuple(sorted(named)))

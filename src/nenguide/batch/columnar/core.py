@@ -20,6 +20,7 @@ import polars as pl
 from nenguide.batch.columnar.compile import dtype_of, eval_collect, eval_first, then_col
 from nenguide.batch.columnar.exprs import B, S, lit, one
 from nenguide.batch.columnar.plan import (
+    ENGINE,
     OPTIMIZATIONS,
     Recorder,
     compact,
@@ -50,9 +51,6 @@ CASE_COLUMNS = {
     "liver_mets": B,
 }
 
-#: Polars engine for the core program: a deep plan of many small column steps over one
-#: chunk runs about twice as fast in memory as on the streaming engine (Polars 2's default)
-ENGINE: Any = "in-memory"
 
 #: output columns of the core program (the flat row's names)
 CORE_OUTPUT = (
