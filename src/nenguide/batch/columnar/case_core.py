@@ -17,6 +17,8 @@ tests/batch/test_case_core.py holds it to ``fact_frame`` on the engine's facts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from nenguide.batch.columnar.core import CoreProgram
@@ -24,6 +26,28 @@ from nenguide.engine import ranges
 
 _DERIVED = ("lung_descriptor_rank", "has_components", "staging_basis", "multiple_tumours",
             "has_conflicted")  # fmt: skip
+
+
+def _descriptor_ranks(facts: pl.DataFrame, ranks: Mapping[str, int]) -> tuple[pl.Series, pl.Series]:
+    """Per case, the highest T rank of its lung descriptors (null where it has none) and
+    whether one of them has no rank (an unknown descriptor: the engine decides), worked out
+    on the descriptors themselves, one row each: ``list.eval`` with a ``replace_strict``
+    inside cost 0.1-1.2 s on 30 000 cases (the mapping made again for each list), this
+    about 1 ms."""
+    rank = pl.col("_d").replace_strict(dict(ranks), default=None, return_dtype=pl.Int32())
+    items = (
+        facts.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32()).alias("_r"),
+            pl.col("lung_descriptors").alias("_d"),
+        )
+        .filter(pl.col("_d").list.len() > 0)
+        .explode("_d")
+        .group_by("_r")
+        .agg(rank.max().alias("highest"), rank.is_null().any().alias("unranked"))
+    )
+    rows = pl.DataFrame({"_r": pl.int_range(facts.height, dtype=pl.UInt32(), eager=True)})
+    got = rows.join(items, on="_r", how="left", maintain_order="left")
+    return got["highest"], got["unranked"].fill_null(False)
 
 
 def core_frame(facts: pl.DataFrame, cases: pl.DataFrame, prog: CoreProgram) -> pl.DataFrame:
@@ -47,15 +71,14 @@ def core_frame(facts: pl.DataFrame, cases: pl.DataFrame, prog: CoreProgram) -> p
             misfit.append(cast.is_not_null() & ~cast.is_finite())
         exprs.append(cast.alias(name))
     descriptors = pl.col("lung_descriptors")
-    rank_of = pl.element().replace_strict(ranks, default=None, return_dtype=pl.Int32())
-    ranked = descriptors.list.eval(rank_of)
-    unranked = descriptors.is_not_null() & ranked.list.eval(pl.element().is_null()).list.any()
+    highest, unranked_rows = _descriptor_ranks(facts, ranks)
+    unranked = pl.col("_unranked")
     rank = (
         pl.when(descriptors.is_null() | unranked)
         .then(None)
         .when(descriptors.list.len() == 0)
         .then(pl.lit(-1, pl.Int32()))
-        .otherwise(ranked.list.max())
+        .otherwise(pl.col("_highest"))
     )
     reported = [
         pl.col(c).is_not_null() for c in ("reported_t", "venous_tumour_thrombus")
@@ -73,7 +96,7 @@ def core_frame(facts: pl.DataFrame, cases: pl.DataFrame, prog: CoreProgram) -> p
                 pl.col("pathology").struct.field("components").list.len().fill_null(0)
                 .alias("_components"),
                 pl.col("staging_basis").alias("_staging_basis"),
-            )],
+            ), pl.DataFrame([highest.alias("_highest"), unranked_rows.alias("_unranked")])],
             how="horizontal",
         )
         .select(
