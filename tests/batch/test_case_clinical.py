@@ -94,3 +94,34 @@ def test_platinum_courses_as_the_engine() -> None:
         for c in courses
     ]
     assert _check(lines) == len(lines)
+
+
+def test_the_latest_study_among_equal_dates_is_the_last_listed() -> None:
+    """The latest SSTR study and gastrin result where several share the latest date, or none
+    is dated: the last listed of them, as the engine takes it (its columns are worked out on
+    the items one row each, sorted by date and by the order listed; session 22). Forty
+    studies a case, so that an order lost in the sort would show."""
+    base = next(iter(generate(1, seed=3))).case
+    kinds = ["sstr_pet", "sstr_spect", "ct"]
+    lines = []
+    for seed, dates in enumerate([[None] * 40, ["2021-03-01"] * 40, [None, "2021-03-01"] * 20]):
+        studies = [
+            {
+                "kind": kinds[(i + seed) % 3],
+                **({"date": d} if d else {}),
+                **({"positive": i % 2 == 0, "krenning_score": 1 + i % 4} if i % 3 != 2 else {}),
+            }
+            for i, d in enumerate(dates)
+        ]
+        gastrin = [
+            {
+                "analyte": "gastrin",
+                "value": 100.0 + i,
+                "unit": "pg/mL",
+                **({"date": d} if d else {}),
+            }
+            for i, d in enumerate(dates)
+        ]
+        clinical = {**base.get("clinical", {}), "investigations": studies, "labs": gastrin}
+        lines.append(case_line({**base, "clinical": clinical}))
+    assert _check(lines) == len(lines)

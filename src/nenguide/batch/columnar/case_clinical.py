@@ -35,25 +35,37 @@ def _c(name: str) -> pl.Expr:
     return pl.col("clinical").struct.field(name)
 
 
-def _latest(items: pl.Expr) -> pl.Expr:
-    """The latest dated item of a list (undated count as older; among equals the last
-    listed), as ``case_input._latest_dated``: dates are ISO texts, so they sort as dates."""
-    by_date = pl.element().struct.field("date").fill_null("")
-    return items.list.eval(pl.element().filter(by_date == by_date.max()).last()).list.first()
+def _latest(cases: pl.DataFrame, field: str, keep: pl.Expr, name: str) -> pl.Series:
+    """Per case, the latest dated item of the clinical list ``field`` that ``keep`` (over
+    the item, ``_it``) keeps (undated count as older; among equals the last listed), as
+    ``case_input._latest_dated``: dates are ISO texts, so they sort as dates. Worked out on
+    the items one row each: a ``list.eval`` that takes a list's latest date is evaluated list
+    by list (28 against about 3 ms of CPU on 30 000 cases, session 22)."""
+    items = (
+        cases.select(pl.int_range(pl.len(), dtype=pl.UInt32()).alias("_r"), _c(field).alias("_it"))
+        .filter(pl.col("_it").list.len() > 0)
+        .explode("_it")
+        .with_row_index("_p")  # the order listed (explode keeps it)
+        .filter(keep.fill_null(False))
+        .with_columns(pl.col("_it").struct.field("date").fill_null("").alias("_d"))
+        .sort("_r", "_d", "_p")
+        .unique("_r", keep="last", maintain_order=True)
+    )
+    rows = pl.DataFrame({"_r": pl.int_range(cases.height, dtype=pl.UInt32(), eager=True)})
+    got = rows.join(items.select("_r", "_it"), on="_r", how="left", maintain_order="left")
+    return got["_it"].alias(name)
 
 
 #: the latest SSTR study and gastrin result (temporary columns, made once per chunk)
 _SSTR_STUDY, _GASTRIN = "_latest_sstr_study", "_latest_gastrin"
 
 
-def _latest_items() -> list[pl.Expr]:
-    sstr = _c("investigations").list.eval(
-        pl.element().filter(pl.element().struct.field("kind").is_in(_SSTR))
-    )
-    gastrin = _c("labs").list.eval(
-        pl.element().filter(pl.element().struct.field("analyte") == "gastrin")
-    )
-    return [_latest(sstr).alias(_SSTR_STUDY), _latest(gastrin).alias(_GASTRIN)]
+def _latest_items(cases: pl.DataFrame) -> list[pl.Series]:
+    item = pl.col("_it")
+    return [
+        _latest(cases, "investigations", item.struct.field("kind").is_in(_SSTR), _SSTR_STUDY),
+        _latest(cases, "labs", item.struct.field("analyte") == "gastrin", _GASTRIN),
+    ]
 
 
 def _symptoms_history() -> list[pl.Expr]:
@@ -237,8 +249,8 @@ def clinical_columns(cases: pl.DataFrame) -> pl.DataFrame:
     case, in order). A symptom the case does not record is null here (the engine leaves its
     fact out, which a table reads as unknown)."""
     latest = cases.select(
-        pl.col("clinical"), pl.col("patient"), pl.col("tumour"), *_latest_items(), *_therapy_lists()
-    )
+        pl.col("clinical"), pl.col("patient"), pl.col("tumour"), *_therapy_lists()
+    ).with_columns(_latest_items(cases))
     first = latest.select(
         *_symptoms_history(),
         *_resection(),
