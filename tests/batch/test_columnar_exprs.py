@@ -12,7 +12,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.columnar.exprs import union_sorted
+from nenguide.batch.columnar.exprs import concat_lists, union_sorted
 
 WORDS = pl.List(pl.String())
 _lists = st.lists(st.sampled_from(["R1", "R2", "R10", "a", "Z", ""]), max_size=4)
@@ -38,3 +38,16 @@ def test_union_sorted_of_rows_without_items_is_empty_lists() -> None:
         [pl.Series("a", [[], []], dtype=WORDS), pl.Series("b", [[], []], dtype=WORDS)]
     )
     assert union_sorted(frame, "u").to_list() == [[], []]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(_lists, _lists, _lists, _lists), min_size=1, max_size=30))
+def test_concat_lists_is_concat_list(rows: list[tuple[list[str], ...]]) -> None:
+    """``concat_lists`` (phase 2's unconfirmed rules, session 22) gives ``concat_list``'s
+    lists: the columns' items in the columns' order, each list's own order and its repeats
+    kept."""
+    frame = pl.DataFrame([pl.Series(f"c{j}", [r[j] for r in rows], dtype=WORDS) for j in range(4)])
+    got = concat_lists(frame, "unconfirmed")
+    assert got.name == "unconfirmed"
+    assert got.dtype == WORDS
+    assert got.to_list() == frame.select(pl.concat_list(pl.all())).to_series().to_list()

@@ -51,6 +51,33 @@ def bit_mask(flags: Sequence[pl.Expr]) -> pl.Expr:
     return out
 
 
+def concat_lists(lists: pl.DataFrame, name: str) -> pl.Series:
+    """Per row of ``lists`` (columns of lists of texts), the items of its lists one list after
+    the other, in the columns' order, repeats kept (an empty list where there are none):
+    ``concat_list(...)`` done on the items alone. Most rows hold no item at all, and
+    ``concat_list`` builds every row's list (about 30 ms for eleven columns of 30 000 rows,
+    session 22). For lists of words that are never null and hold no null (rule ids, codes):
+    a null list or item is left out, where ``concat_list`` would make the row null."""
+    order = {c: j for j, c in enumerate(lists.columns)}
+    items = (
+        lists.with_row_index("_r")
+        .unpivot(index="_r", variable_name="_c", value_name=name)
+        .explode(name)
+        .with_row_index("_p")  # the order within a list (explode keeps it)
+        .drop_nulls(name)
+        .with_columns(pl.col("_c").replace_strict(order, return_dtype=pl.UInt32()))
+        .sort("_r", "_c", "_p")
+        .group_by("_r", maintain_order=True)
+        .agg(pl.col(name))
+    )
+    rows = pl.DataFrame({"_r": pl.int_range(lists.height, dtype=pl.UInt32, eager=True)})
+    return (
+        rows.join(items, on="_r", how="left", maintain_order="left")
+        .select(pl.col(name).fill_null(NO_WORDS))
+        .to_series()
+    )
+
+
 def union_sorted(lists: pl.DataFrame, name: str) -> pl.Series:
     """Per row of ``lists`` (columns of lists of texts), the distinct items of all its lists,
     sorted (an empty list where there are none): ``concat_list(...).list.unique().list.sort()``
