@@ -23,6 +23,7 @@ from nenguide.batch.columnar.case_arrow import (
     arrow_ready,
     case_schema,
     flagged_rows,
+    list_items,
     read_lines,
     strict_case,
 )
@@ -196,3 +197,17 @@ def test_varied_lines_read_as_the_model_holds_them_or_are_flagged(lines: list[st
     assert counts["compared"] + counts["padded"] + counts["per_case"] + counts["not_strict"] == len(
         lines
     )
+
+
+def test_list_items_name_each_item_by_row_and_position() -> None:
+    """A list column's items a row each, with the case's row and the item's position in its
+    list: a null or empty list gives no row, and a null item none either while the items after
+    it keep their positions (worked out from the lists' lengths since session 22)."""
+    item = pl.Struct({"a": pl.Int64()})
+    cases = pl.DataFrame(
+        {"x": [None, [], [{"a": 1}, None, {"a": 3}], [{"a": 4}], [], [{"a": 5}, {"a": 6}]]},
+        schema={"x": pl.List(item)},
+    )
+    got = list_items(cases, pl.col("x"))
+    assert got.columns == ["_row", "a", "_pos"]
+    assert got.rows() == [(2, 1, 0), (2, 3, 2), (3, 4, 0), (5, 5, 0), (5, 6, 1)]

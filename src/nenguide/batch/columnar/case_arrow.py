@@ -358,13 +358,21 @@ def list_items(cases: pl.DataFrame, items: pl.Expr) -> pl.DataFrame:
     """The items of a list column of the case columns, a row each: ``_row`` (the case's row),
     ``_pos`` (the item's position in its list) and the item's fields (a null or empty list
     gives no row)."""
+    frame = cases.select(
+        pl.int_range(cases.height, dtype=pl.Int64).alias("_row"), items.alias("_item")
+    )
+    # the rows the explosion gives each list: one an item, none for an empty list, one (null)
+    # for a null list; an item's position is its row's offset from its list's first row
+    # (a ``list.eval`` of ``int_range(len())`` was evaluated list by list: 55 against 10 ms
+    # for four lists of 30 000 cases, session 22)
+    n = frame.select(pl.col("_item").list.len().fill_null(1).cast(pl.Int64)).to_series()
+    start = n.cum_sum() - n
+    exploded = frame.explode("_item", empty_as_null=False, keep_nulls=True).with_row_index("_k")
     return (
-        cases.select(
-            pl.int_range(cases.height, dtype=pl.Int64).alias("_row"),
-            items.alias("_item"),
-            items.list.eval(pl.int_range(pl.len(), dtype=pl.Int64)).alias("_pos"),
+        exploded.with_columns(
+            (pl.col("_k").cast(pl.Int64) - start.gather(exploded["_row"])).alias("_pos")
         )
-        .explode(["_item", "_pos"])
+        .select("_row", "_item", "_pos")
         .drop_nulls("_item")
         .unnest("_item")
     )
