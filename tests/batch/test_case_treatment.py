@@ -28,7 +28,7 @@ from nenguide.batch.columnar.case_arrow import read_lines
 from nenguide.batch.columnar.case_core import core_frame
 from nenguide.batch.columnar.case_pathway import pathway_columns
 from nenguide.batch.columnar.case_syndromes import syndrome_columns
-from nenguide.batch.columnar.case_treatment import GRADES, LIVER_TYPE, treatment_key
+from nenguide.batch.columnar.case_treatment import GRADES, LIVER_TYPE, _joined_sets, treatment_key
 from nenguide.batch.columnar.phase1 import phase1
 from nenguide.batch.columnar.treatment import TreatmentProgram
 from nenguide.batch.flatten import mdt_columns, treatment_columns
@@ -190,3 +190,22 @@ def test_the_key_holds_what_the_answer_depends_on(kb: Knowledge) -> None:
     want |= {"_nulls", "_open_value", "open_gastric_cause", "open_gastric_type"}
     want |= {f"cand{j}_{x}" for j in range(3) for x in ("set_cands", "set_k", "col0_applies")}
     assert want <= set(key.frame.columns), want - set(key.frame.columns)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sets=st.lists(
+        st.one_of(st.none(), st.lists(st.sampled_from(["sunitinib", "ssa", "a", "B", ""]))),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_a_set_read_as_a_key_part_is_its_items_sorted_and_joined(
+    sets: list[list[str] | None],
+) -> None:
+    """A list fact in the key (a set of therapies, the inputs a cause waits on) is its items
+    sorted and joined (worked out on the items since session 22): as ``list.sort`` and
+    ``list.join`` give it, an empty list as ``""`` and a missing one as null."""
+    facts = pl.DataFrame({"s": sets}, schema={"s": pl.List(pl.String())})
+    want = facts.select(pl.col("s").list.sort().list.join("\u001f")).to_series().to_list()
+    assert _joined_sets(facts, ["s"])["_joined_s"].to_list() == want

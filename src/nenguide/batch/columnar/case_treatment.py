@@ -204,8 +204,11 @@ def treatment_key(
         .otherwise(pl.col(f"{f}_mask"))
         for f, bits in held.items()
     }  # fmt: skip
-    base = pl.concat([facts, derived], how="horizontal").lazy().select(
-        *view, *[pl.col(f"_d_{n}").alias(n) for n in made],
+    sets = [r for r in DIRECT_READS if isinstance(schema.get(r), pl.List)]
+    joined = _joined_sets(facts, sets)
+    frames = [facts, derived, joined] if sets else [facts, derived]
+    base = pl.concat(frames, how="horizontal").lazy().select(
+        *view, *[pl.col(f"_d_{n}").alias(n) for n in made], *joined.columns,
         pl.col(LIVER_TYPE).alias("liver_type"), *[pl.col(g) for g in GRADES],
         *[m.alias(f"_mask_{f}") for f, m in as_mask.items()],
         conflict_before.alias("_conflict"),
@@ -213,7 +216,8 @@ def treatment_key(
     lf, parts = _answers(base, t, kb)
     key = [
         *parts,
-        *[_plain(r, schema.get(r)).alias(f"direct_{r}") for r in DIRECT_READS],
+        *[(pl.col(f"_joined_{r}") if r in sets else pl.col(r)).alias(f"direct_{r}")
+          for r in DIRECT_READS],
         # a fact left open: the step reads its candidates (the direct read is null)
         *[pl.when(pl.col(f).is_null()).then(pl.col(f"_mask_{f}")).alias(f"open_{f}")
           for f in held],
@@ -294,13 +298,35 @@ def _open_setting(
     )
 
 
-def _plain(name: str, dtype: Any) -> pl.Expr:
-    """Column ``name`` as a key part: a list (a set of therapies, the inputs a cause waits on)
-    as its items sorted and joined, so that equal sets are equal keys."""
-    col = pl.col(name)
-    if isinstance(dtype, pl.List):
-        return col.list.sort().list.join("\u001f")
-    return col
+def _joined_sets(facts: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Each list column of ``names`` as a key part (``_joined_<name>``): a set of therapies or
+    of the inputs a cause waits on as its items sorted and joined, so that equal sets are equal
+    keys (an empty list gives ``""``, a null one null). Worked out on the items, one row each:
+    ``list.sort().list.join()`` sorted list by list (25 against about 3 ms for two such
+    columns of 30 000 cases, session 22)."""
+    rows = pl.DataFrame({"_r": pl.int_range(facts.height, dtype=pl.UInt32, eager=True)})
+    out: list[pl.Series] = []
+    for name in names:
+        col = facts.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"), pl.col(name))
+        items = (
+            col.filter(pl.col(name).list.len() > 0)
+            .explode(name)
+            .sort("_r", name)
+            .group_by("_r", maintain_order=True)
+            .agg(pl.col(name).str.join(_SEP))
+        )
+        got = rows.join(items, on="_r", how="left", maintain_order="left")[name]
+        empty = col[name].list.len() == 0  # null where the list is null
+        out.append(
+            pl.select(pl.when(empty).then(pl.lit("")).otherwise(got))
+            .to_series()
+            .alias(f"_joined_{name}")
+        )
+    return pl.DataFrame(out)
+
+
+#: between the items of a set joined as a key part (a control character no value holds)
+_SEP = "\u001f"
 
 
 def _grades_unconfirmed(kb: Knowledge) -> bool:
