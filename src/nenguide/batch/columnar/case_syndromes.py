@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, row_truth
-from nenguide.batch.columnar.exprs import NO_WORDS, concat_words, words_when
+from nenguide.batch.columnar.exprs import NO_WORDS, concat_lists, concat_words, words_when
 from nenguide.batch.columnar.plan import ENGINE, OPTIMIZATIONS, Plan, Recorder, compact, replay
 from nenguide.engine.kb import Knowledge
 from nenguide.engine.syndromes import STEP, syndrome_tables
@@ -221,13 +221,17 @@ def syndrome_columns(
     # returns at once for them too)
     second = replay(prog.body, frame.lazy().filter(prog.trigger))
     names = ["names", "statuses", "rules", "issues", "kinds", "unconfirmed"]
-    out = (
-        first.join(second, on="_i", how="left", maintain_order="left", suffix="_s")
-        .select(
-            *[pl.concat_list(n, pl.col(f"{n}_s").fill_null(NO_WORDS)).alias(n) for n in names],
-            pl.col("^_status_.*$"),
-        )
-        .collect(engine=ENGINE, optimizations=OPTIMIZATIONS)
+    both = first.join(second, on="_i", how="left", maintain_order="left", suffix="_s").collect(
+        engine=ENGINE, optimizations=OPTIMIZATIONS
+    )
+    # each list: the interference warnings' (every case), then the syndromes' (the cases with
+    # a trigger; none for the others), joined on the items (45 -> 26 ms on 30 000 cases)
+    out = pl.concat(
+        [
+            pl.DataFrame([concat_lists(both.select(n, f"{n}_s"), n) for n in names]),
+            both.select(pl.col("^_status_.*$")),
+        ],
+        how="horizontal",
     )
     by_syndrome = out.select(pl.col("^_status_.*$").name.map(lambda c: c[len("_status_") :]))
     return SyndromeColumns(
