@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from nenguide.batch.columnar.exprs import kleene_any
+from nenguide.batch.columnar.exprs import by_row, kleene_any
 from nenguide.engine.case_input import SSTR_KINDS
 from nenguide.engine.context import DX_FACTS
 from nenguide.model.clinical import History, InvestigationKind, Relation, Symptom, Therapy
@@ -42,18 +42,16 @@ def _latest(cases: pl.DataFrame, field: str, keep: pl.Expr, name: str) -> pl.Ser
     the items one row each: a ``list.eval`` that takes a list's latest date is evaluated list
     by list (28 against about 3 ms of CPU on 30 000 cases, session 22)."""
     items = (
-        cases.select(pl.int_range(pl.len(), dtype=pl.UInt32()).alias("_r"), _c(field).alias("_it"))
+        cases.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), _c(field).alias("_it"))
         .filter(pl.col("_it").list.len() > 0)
         .explode("_it")
         .with_row_index("_p")  # the order listed (explode keeps it)
         .filter(keep.fill_null(False))
         .with_columns(pl.col("_it").struct.field("date").fill_null("").alias("_d"))
-        .sort("_r", "_d", "_p")
-        .unique("_r", keep="last", maintain_order=True)
+        .sort("_row", "_d", "_p")
+        .unique("_row", keep="last", maintain_order=True)
     )
-    rows = pl.DataFrame({"_r": pl.int_range(cases.height, dtype=pl.UInt32(), eager=True)})
-    got = rows.join(items.select("_r", "_it"), on="_r", how="left", maintain_order="left")
-    return got["_it"].alias(name)
+    return by_row(items.select("_row", "_it"), cases.height)["_it"].alias(name)
 
 
 #: the latest SSTR study and gastrin result (temporary columns, made once per chunk)

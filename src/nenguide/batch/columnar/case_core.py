@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from nenguide.batch.columnar.core import CoreProgram
+from nenguide.batch.columnar.exprs import by_row
 from nenguide.engine import ranges
 
 _DERIVED = ("lung_descriptor_rank", "has_components", "staging_basis", "multiple_tumours",
@@ -37,16 +38,15 @@ def _descriptor_ranks(facts: pl.DataFrame, ranks: Mapping[str, int]) -> tuple[pl
     rank = pl.col("_d").replace_strict(dict(ranks), default=None, return_dtype=pl.Int32())
     items = (
         facts.select(
-            pl.int_range(pl.len(), dtype=pl.UInt32()).alias("_r"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
             pl.col("lung_descriptors").alias("_d"),
         )
         .filter(pl.col("_d").list.len() > 0)
         .explode("_d")
-        .group_by("_r")
+        .group_by("_row")
         .agg(rank.max().alias("highest"), rank.is_null().any().alias("unranked"))
     )
-    rows = pl.DataFrame({"_r": pl.int_range(facts.height, dtype=pl.UInt32(), eager=True)})
-    got = rows.join(items, on="_r", how="left", maintain_order="left")
+    got = by_row(items, facts.height)
     return got["highest"], got["unranked"].fill_null(False)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from nenguide.batch.columnar.case_arrow import list_items
+from nenguide.batch.columnar.exprs import by_row
 from nenguide.engine.lab_names import value_fact
 from nenguide.units import AnalyteCatalogue, LabInputError
 
@@ -211,8 +212,7 @@ def lab_columns(cases: pl.DataFrame, cat: AnalyteCatalogue) -> LabColumns:
         .agg(pl.lit(IMPLAUSIBLE).repeat_by(pl.len()).first().alias("codes"))
     )
     codes = (
-        pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)})
-        .join(issues, on="_row", how="left", maintain_order="left")
+        by_row(issues, n)
         .select(pl.col("codes").fill_null(pl.lit([], pl.List(pl.String))))
         .to_series()
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from nenguide.batch.columnar.case_arrow import list_items
+from nenguide.batch.columnar.exprs import by_row
 from nenguide.engine.context import Context
 from nenguide.engine.fact_layer import STEP
 from nenguide.engine.kb import Knowledge
@@ -104,9 +105,7 @@ def relative_columns(cases: pl.DataFrame, kb: Knowledge) -> RelativeColumns:
         (pl.col("_known") + pl.col("_waiting")).max().alias("_hi"),
         pl.col("_unconfirmed").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
     )
-    joined = pl.DataFrame({"_row": pl.int_range(n, dtype=pl.Int64, eager=True)}).join(
-        per_row, on="_row", how="left", maintain_order="left"
-    )
+    joined = by_row(per_row, n)
     recorded = cases.select(fh.is_not_null().alias("_recorded")).to_series()
     joined = joined.with_columns(recorded)
     lo, hi = pl.col("_lo").fill_null(0), pl.col("_hi").fill_null(0)

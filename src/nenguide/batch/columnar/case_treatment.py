@@ -42,7 +42,7 @@ from typing import Any
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, first_answer, mask_truth, then_col
-from nenguide.batch.columnar.exprs import bit_mask
+from nenguide.batch.columnar.exprs import bit_mask, by_row
 from nenguide.batch.columnar.plan import ENGINE
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
@@ -302,20 +302,19 @@ def _joined_sets(facts: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """Each list column of ``names`` as a key part (``_joined_<name>``): a set of therapies or
     of the inputs a cause waits on as its items sorted and joined, so that equal sets are equal
     keys (an empty list gives ``""``, a null one null). Worked out on the items, one row each:
-    ``list.sort().list.join()`` sorted list by list (25 against about 3 ms for two such
+    ``list.sort().list.join()`` sorted list by list (25 against about 7 ms for two such
     columns of 30 000 cases, session 22)."""
-    rows = pl.DataFrame({"_r": pl.int_range(facts.height, dtype=pl.UInt32, eager=True)})
     out: list[pl.Series] = []
     for name in names:
-        col = facts.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"), pl.col(name))
+        col = facts.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), pl.col(name))
         items = (
             col.filter(pl.col(name).list.len() > 0)
             .explode(name)
-            .sort("_r", name)
-            .group_by("_r", maintain_order=True)
+            .sort("_row", name)
+            .group_by("_row", maintain_order=True)
             .agg(pl.col(name).str.join(_SEP))
         )
-        got = rows.join(items, on="_r", how="left", maintain_order="left")[name]
+        got = by_row(items, facts.height)[name]
         empty = col[name].list.len() == 0  # null where the list is null
         out.append(
             pl.select(pl.when(empty).then(pl.lit("")).otherwise(got))

@@ -51,6 +51,33 @@ def bit_mask(flags: Sequence[pl.Expr]) -> pl.Expr:
     return out
 
 
+def by_row(items: pl.DataFrame, height: int) -> pl.DataFrame:
+    """``items`` (at most one row per case, keyed by ``_row``, the case's row number, Int64)
+    aligned with the ``height`` cases: one row per case, in order, null where ``items`` has
+    none (how a result worked out on the items, one row each, comes back to the cases)."""
+    rows = pl.DataFrame({"_row": pl.int_range(height, dtype=pl.Int64, eager=True)})
+    return rows.join(items, on="_row", how="left", maintain_order="left")
+
+
+def _items(lists: pl.DataFrame) -> pl.DataFrame:
+    """The items of the list columns ``lists``, a row each: ``_row`` (the row), ``_c`` (the
+    column's name) and ``_v`` (the item). A missing list gives no row; an item that is null
+    stays; within a list the items keep their order (explode keeps it)."""
+    return (
+        lists.with_row_index("_row")
+        .with_columns(pl.col("_row").cast(pl.Int64))
+        .unpivot(index="_row", variable_name="_c", value_name="_v")
+        .filter(pl.col("_v").is_not_null())
+        .explode("_v", empty_as_null=False, keep_nulls=True)
+    )
+
+
+def _per_row(items: pl.DataFrame, height: int, name: str) -> pl.Series:
+    """The lists ``_v`` of ``items`` (one a row, keyed by ``_row``) as a column ``name`` of the
+    ``height`` rows, an empty list where there is none."""
+    return by_row(items, height).select(pl.col("_v").fill_null(NO_WORDS).alias(name)).to_series()
+
+
 def concat_lists(lists: pl.DataFrame, name: str) -> pl.Series:
     """Per row of ``lists`` (columns of lists of texts), the items of its lists one list after
     the other, in the columns' order, repeats kept (an empty list where there are none):
@@ -60,22 +87,14 @@ def concat_lists(lists: pl.DataFrame, name: str) -> pl.Series:
     (``concat_list`` would make the row null: its callers fill a missing list with ``[]``)."""
     order = {c: j for j, c in enumerate(lists.columns)}
     items = (
-        lists.with_row_index("_r")
-        .unpivot(index="_r", variable_name="_c", value_name="_v")
-        .filter(pl.col("_v").is_not_null())  # a missing list: none of its items
-        .explode("_v", empty_as_null=False, keep_nulls=True)  # an item that is null stays
-        .with_row_index("_p")  # the order within a list (explode keeps it)
+        _items(lists)
+        .with_row_index("_p")  # the order within a list
         .with_columns(pl.col("_c").replace_strict(order, return_dtype=pl.UInt32()))
-        .sort("_r", "_c", "_p")
-        .group_by("_r", maintain_order=True)
+        .sort("_row", "_c", "_p")
+        .group_by("_row", maintain_order=True)
         .agg(pl.col("_v"))
     )
-    rows = pl.DataFrame({"_r": pl.int_range(lists.height, dtype=pl.UInt32, eager=True)})
-    return (
-        rows.join(items, on="_r", how="left", maintain_order="left")
-        .select(pl.col("_v").fill_null(NO_WORDS).alias(name))
-        .to_series()
-    )
+    return _per_row(items, lists.height, name)
 
 
 def union_sorted(lists: pl.DataFrame, name: str) -> pl.Series:
@@ -83,21 +102,8 @@ def union_sorted(lists: pl.DataFrame, name: str) -> pl.Series:
     sorted (an empty list where there are none): ``concat_list(...).list.unique().list.sort()``
     done on the items alone. Most rows hold no item at all, and the per-row list operations
     cost about 1.4 µs a row (43 against 2.6 ms on 30 000 rows, session 22)."""
-    items = (
-        lists.with_row_index("_r")
-        .unpivot(index="_r", value_name="_v")
-        .select("_r", "_v")
-        .filter(pl.col("_v").is_not_null())  # a missing list: none of its items
-        .explode("_v", empty_as_null=False, keep_nulls=True)  # an item that is null stays
-        .group_by("_r")
-        .agg(pl.col("_v").unique().sort())
-    )
-    rows = pl.DataFrame({"_r": pl.int_range(lists.height, dtype=pl.UInt32, eager=True)})
-    return (
-        rows.join(items, on="_r", how="left", maintain_order="left")
-        .select(pl.col("_v").fill_null(NO_WORDS).alias(name))
-        .to_series()
-    )
+    items = _items(lists).group_by("_row").agg(pl.col("_v").unique().sort())
+    return _per_row(items, lists.height, name)
 
 
 def kleene_any(flags: pl.Expr) -> pl.Expr:
