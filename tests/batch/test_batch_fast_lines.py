@@ -251,3 +251,29 @@ def test_line_cases_make_each_case_again_from_its_line() -> None:
     assert list(cases)[5] == cases[5]
     picked = cases.picked([30, 2])
     assert len(picked) == 2 and picked[0] is kept and picked[1] == cases[2]
+
+
+def test_an_id_not_read_is_read_for_a_rejected_row() -> None:
+    """Without ``ids`` (an output table with no id column) a line taken as a case as it is
+    holds no id, but a row the backend fails on names its id as written, as with ``ids``;
+    an id written with spaces is named as written (the model strips them)."""
+    from nenguide.batch.backend import Failure
+
+    lines = [
+        '{"case_id": " A ", "tumour": {"primary_site": "rectum"}}',
+        '{"case_id": "B", "tumour": {"primary_site": "rectum"}}',
+        '{"tumour": {"primary_site": "rectum"}}',
+        '{"case_id": "D", "tumour": {"primary_site": "rectum"}}',
+    ]
+
+    def assess(cases: Any, lines: Any = None) -> list[Any]:
+        return [Failure("boom") if c.case_id != "B" else {"ok": c.case_id} for c in cases]
+
+    chunk = list(enumerate(lines, 1))
+    with_ids = assess_rows(chunk, "jsonl", Mapper(), assess)
+    without = assess_rows(chunk, "jsonl", Mapper(), assess, ids=False)
+    assert [r.id for r in with_ids.failed] == [" A ", None, "D"]
+    assert without.failed == with_ids.failed
+    assert [a.id for a in with_ids.assessed] == ["B"]
+    assert [a.id for a in without.assessed] == [None]
+    assert [a.flat for a in without.assessed] == [{"ok": "B"}]

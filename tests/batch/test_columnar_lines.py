@@ -173,6 +173,41 @@ def test_a_resection_date_the_engine_cannot_date_from_rejects_that_row_only() ->
     assert backend.per_case_count < len(cases) // 4
 
 
+def test_dated_answers_kept_across_chunks_and_bounded(monkeypatch: Any) -> None:
+    """The follow-up answers dated from a resection date are kept across chunks, by the
+    decision's schedule and issues and the date (decisions of different keys share them),
+    and emptied when :data:`~nenguide.batch.columnar.lines.DATED_LIMIT` are held: every
+    chunk's rows are still the per-case path's."""
+    import nenguide.batch.columnar.lines as lines_mod
+
+    monkeypatch.setattr(lines_mod, "DATED_LIMIT", 20)
+    raw = [g.case for g in generate(600, seed=72)]
+    # few dates, so that decisions that differ share dates
+    dates = [("2019-03-10", "2022-07-31", "2024-11-30")[i % 3] for i in range(600)]
+    resected = [case_line(_resected(r, d)) for r, d in zip(raw, dates, strict=True)]
+    # R1 margins: a schedule name of two rules (net_high_risk: NET_HIGH_RISK and NET_R1)
+    resected = [
+        line.replace('"margin": "R0"', '"margin": "R1"') if i % 4 == 0 else line
+        for i, line in enumerate(resected)
+    ]
+    backend = ColumnarBackend("csco-2021", AS_OF)
+    reference = PerCaseBackend("csco-2021", AS_OF)
+    counts = []
+    for lines in (resected[:300], resected[300:], resected[:300], resected[:300]):
+        cases, strict = validated(lines)
+        assert diff(reference.assess(cases), backend.assess(cases, strict), cases) == []
+        assert backend._columns is not None
+        counts.append(backend._columns._dated_count)
+    assert backend._columns.errors == 0
+    assert max(counts) <= 20  # bounded: emptied when full
+    monkeypatch.setattr(lines_mod, "DATED_LIMIT", 10_000)
+    cases, strict = validated(resected[:300])
+    backend.assess(cases, strict)
+    held = backend._columns._dated_count
+    backend.assess(cases, strict)  # the same chunk again: every date known
+    assert backend._columns._dated_count == held > 0
+
+
 class _Breaking(ColumnarBackend):
     """The column code raising once, at its 30th look-up of a key's first case, so midway
     through a chunk whose earlier first cases were answered (a planted fault)."""

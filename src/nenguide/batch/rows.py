@@ -194,7 +194,7 @@ class PlainLine(NamedTuple):
     strict: bool  # the model validated it in strict mode (every value in the type it keeps)
 
 
-def plain_case_line(line: str) -> PlainLine | None:
+def plain_case_line(line: str, with_id: bool = True) -> PlainLine | None:
     """A JSON Lines line that holds a case as it is (no envelope, no mapping file), validated
     straight from its text, with its id as written; ``None``: the line takes the general path.
 
@@ -206,7 +206,8 @@ def plain_case_line(line: str) -> PlainLine | None:
     or lab result, an envelope (``case``, ``care``, ``id``: not fields of a case, which the
     model forbids) - goes the general path, which words each reject, so a reject reads as
     before. The id is taken from the line as written, as the general path takes it from the
-    record (the model strips the spaces around it): 3 µs, and only when the case has one."""
+    record (the model strips the spaces around it): 3 µs, and only when the case has one and
+    ``with_id`` (else ``id`` is ``None``: :func:`written_id` gives it when it is wanted)."""
     if '"case"' in line:  # most likely an envelope: spare the model the attempt
         return None
     # strict first: a case validated so can be read by the columnar backend's column reader
@@ -225,9 +226,15 @@ def plain_case_line(line: str) -> PlainLine | None:
         case = labs_checked(model)
     except CaseInputError:
         return None
-    if case.case_id is None:  # a string is never validated to None: none was written
+    if case.case_id is None or not with_id:  # a string is never validated to None
         return PlainLine(case, None, strict)
-    return PlainLine(case, str(_WRITTEN_ID.validate_json(line)["case_id"]), strict)
+    return PlainLine(case, written_id(line), strict)
+
+
+def written_id(line: str) -> str | None:
+    """The ``case_id`` of a line :func:`plain_case_line` accepted, as written."""
+    got = _WRITTEN_ID.validate_json(line).get("case_id")
+    return None if got is None else str(got)
 
 
 class LineCases(Sequence[Case]):
@@ -271,6 +278,7 @@ def assess_rows(
     assess: Assess,
     keep_lines: bool = False,
     case_columns: bool = True,
+    ids: bool = True,
 ) -> RowsResult:
     """Map, validate and assess the rows of ``chunk`` with ``assess`` (a backend's, in this
     process: it is given the cases and, per case, its JSON Lines line where the model
@@ -280,9 +288,11 @@ def assess_rows(
     validated strictly from its line is handed over as that line (:class:`LineCases`).
     ``case_columns``: each assessed row holds its case's :data:`CASE_COLUMNS` (the audit
     reads them; the output table does not, and an ``Assessed`` made for it holds none:
-    2.3 µs a case saved)."""
+    2.3 µs a case saved). ``ids``: each assessed row holds its input id; without (for an
+    output table with no id column) a line taken as a case as it is holds none, and its id
+    is read from the line only for a rejected-rows line (1.5-2 µs a case saved)."""
     with gc_paused():
-        return _assess_rows(chunk, fmt, mapper, assess, keep_lines, case_columns)
+        return _assess_rows(chunk, fmt, mapper, assess, keep_lines, case_columns, ids)
 
 
 def _assess_rows(
@@ -292,17 +302,21 @@ def _assess_rows(
     assess: Assess,
     keep_lines: bool = False,
     case_columns: bool = True,
+    ids: bool = True,
 ) -> RowsResult:
     out = RowsResult()
     values_of = case_values if case_columns else _no_values
     # per valid case: row, id, the case's CASE_COLUMNS (or none), delivered care
     valid: list[tuple[int, str | None, dict[str, Any], dict[str, Any]]] = []
+    unread: dict[int, str] = {}  # by position in valid: a line whose id was not read (ids)
     cases: list[Case | str] = []  # per valid case, the case (or its line: LineCases)
     lines: list[str | None] = []  # per valid case, its line where validated strictly
     jsonl = fmt == "jsonl"
     plain = jsonl and mapper.mapping is None  # a line may be a case as it is (plain_case_line)
     for row, item in chunk:
-        if plain and isinstance(item, str) and (fast := plain_case_line(item)) is not None:
+        if plain and isinstance(item, str) and (fast := plain_case_line(item, ids)) is not None:
+            if not ids and fast.case.case_id is not None:
+                unread[len(valid)] = item
             valid.append((row, fast.id, values_of(fast.case), {}))
             cases.append(item if keep_lines and fast.strict else fast.case)
             lines.append(item if fast.strict else None)
@@ -334,8 +348,10 @@ def _assess_rows(
         cases.append(case)
         lines.append(None)
     results = assess(LineCases(cases), lines) if valid else []
-    for (row, rid, values, care), res in zip(valid, results, strict=True):
+    for j, ((row, rid, values, care), res) in enumerate(zip(valid, results, strict=True)):
         if isinstance(res, Failure):
+            if j in unread:
+                rid = written_id(unread[j])
             out.failed.append(Reject(row, rid, "assessment", "(case)", None, res.error))
             continue
         out.assessed.append(Assessed(row, rid, care, res, values))
@@ -392,7 +408,13 @@ def assess_rows_in_worker(part: Part) -> RowsResult:
     assert _WORKER is not None, "worker not initialised"
     backend, fmt, mapper, collect, output = _WORKER
     res = _assess_rows(
-        part_rows(part), fmt, mapper, backend.assess, reads_lines(backend), output is None
+        part_rows(part),
+        fmt,
+        mapper,
+        backend.assess,
+        reads_lines(backend),
+        output is None,
+        output is None or output.id_column is not None,
     )
     if output is not None:
         res = as_output(res, output)

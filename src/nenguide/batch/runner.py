@@ -174,7 +174,15 @@ def _here(
     chunk: Chunk, fmt: str, mapper: Mapper, backend: Backend, output: Output | None
 ) -> RowsResult:
     """A chunk worked on in this process."""
-    res = assess_rows(chunk, fmt, mapper, backend.assess, reads_lines(backend), output is None)
+    res = assess_rows(
+        chunk,
+        fmt,
+        mapper,
+        backend.assess,
+        reads_lines(backend),
+        output is None,
+        output is None or output.id_column is not None,
+    )
     return res if output is None else as_output(res, output)
 
 

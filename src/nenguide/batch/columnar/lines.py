@@ -73,6 +73,9 @@ if TYPE_CHECKING:
 
 _CONFLICT = IssueKind.conflict.value
 
+#: the follow-up answers dated from a resection date kept at most (:meth:`ChunkColumns._dated`)
+DATED_LIMIT = 5 * MEMO_LIMIT
+
 
 @dataclass(frozen=True)
 class StepAnswer:
@@ -196,6 +199,12 @@ class ChunkColumns:
         self.errors = 0  # chunks the column code raised on (assessed case by case instead)
         #: per step, the answers given so far by key (kept across chunks, bounded)
         self._known: dict[str, dict[Any, StepAnswer]] = {}
+        #: the follow-up answers dated so far: per decision (:func:`_decision`), each
+        #: resection date's answer (kept across chunks, bounded by :data:`DATED_LIMIT`);
+        #: equal answers are one object (:attr:`_equal`)
+        self._dated_by: dict[Any, dict[str | None, StepAnswer | None]] = {}
+        self._dated_count = 0
+        self._equal: dict[Any, StepAnswer] = {}
 
     def rows(self, cases: Sequence[Case], lines: Sequence[str]) -> ChunkRows:
         """Each case's row, or ``None`` for the per-case path. An error in the column code
@@ -278,8 +287,8 @@ class ChunkColumns:
         ok = [o and not f for o, f in zip(ok, tk.fallback.to_list(), strict=True)]
         _, treat = self._answers_of(cases, tk.frame, ok, "treatment", reps)
         # follow-up: the decision's key; its visits dated per resection date
-        gf, decisions = self._answers_of(cases, fk.frame, ok, "follow_up", reps)
-        follow = self._dated(decisions, gf, p.extra["resection_date"].to_list(), ok)
+        _, decisions = self._answers_of(cases, fk.frame, ok, "follow_up", reps)
+        follow = self._dated(decisions, p.extra["resection_date"].to_list(), ok)
         hkey = self._hereditary_key(facts, hk, p.extra, ph2.masks)
         _, hered = self._answers_of(cases, hkey, ok, "hereditary", reps)
 
@@ -369,19 +378,19 @@ class ChunkColumns:
         )  # fmt: skip
 
     def _dated(
-        self,
-        decisions: Sequence[StepAnswer | None],
-        groups: Sequence[int],
-        dates: Sequence[str | None],
-        ok: list[bool],
+        self, decisions: Sequence[StepAnswer | None], dates: Sequence[str | None], ok: list[bool]
     ) -> list[StepAnswer | None]:
         """Each row's follow-up answer: its decision's (the key's first row's, from the
         engine) and, where a schedule was chosen, its visits dated from the row's resection
         date (:meth:`.followup.FollowUpProgram.dated`, the engine's own dating), each once
-        per decision and date."""
-        made: dict[tuple[int, str | None], StepAnswer | None] = {}
+        per decision and date over the whole batch. The flat row shows of the visits only
+        their number, so the dated answers are few: a chunk of 30 000 generated cases had
+        about 9 700 distinct decisions and dates, which were dated chunk by chunk before
+        (session 23)."""
         out: list[StepAnswer | None] = []
-        for i, (d, g, day) in enumerate(zip(decisions, groups, dates, strict=True)):
+        by = self._dated_by
+        days_of: dict[int, dict[str | None, StepAnswer | None]] = {}  # by id(d), this chunk
+        for i, (d, day) in enumerate(zip(decisions, dates, strict=True)):
             if d is None or not ok[i]:
                 out.append(None)
                 continue
@@ -389,9 +398,19 @@ class ChunkColumns:
             if planned is None:
                 out.append(d)
                 continue
-            if (g, day) not in made:
-                made[g, day] = self._dated_answer(d, planned, day)
-            a = made[g, day]
+            days = days_of.get(id(d))
+            if days is None:
+                days = days_of[id(d)] = by.setdefault(_decision(d, planned), {})
+            if day in days:
+                a = days[day]
+            else:
+                if self._dated_count >= DATED_LIMIT:  # the dict of each decision kept, emptied
+                    for held in by.values():
+                        held.clear()
+                    self._equal.clear()
+                    self._dated_count = 0
+                a = days[day] = self._dated_answer(d, planned, day)
+                self._dated_count += 1
             if a is None:  # the engine's dating raised: the case by itself
                 ok[i] = False
             out.append(a)
@@ -401,15 +420,17 @@ class ChunkColumns:
         """The decision ``d`` with its schedule dated from the resection date ``day`` (ISO
         text; ``None``: not resected, or no date), by the engine's own dating; ``None`` if
         that raises (a date past the year 9999, for one), so that the per-case path rejects
-        the case as it does."""
+        the case as it does. An answer equal to one made before is that one."""
         try:
             when = None if day is None else dt.date.fromisoformat(day)
             dated, issues, unc = self.be.follow_up.dated(planned, when, self.be.as_of)
         except Exception:
             return None
         codes, kinds = _codes_kinds(issues)
-        return StepAnswer(follow_up_columns(dated), d.codes + codes, d.kinds + kinds,
-                          d.unconfirmed or unc)  # fmt: skip
+        answer = StepAnswer(follow_up_columns(dated), d.codes + codes, d.kinds + kinds,
+                            d.unconfirmed or unc)  # fmt: skip
+        key = (_hashable(answer.columns), answer.codes, answer.kinds, answer.unconfirmed)
+        return self._equal.setdefault(key, answer)
 
     def _answers_of(
         self,
@@ -450,6 +471,15 @@ class ChunkColumns:
                 ok[j] = False
             out.append(a)
         return groups, out
+
+
+def _decision(d: StepAnswer, planned: Planned) -> tuple[Any, ...]:
+    """What the follow-up answer of a row whose decision ``d`` chose the schedule ``planned``
+    depends on, its resection date aside: the decision's issues and unconfirmed flag, and
+    what :meth:`.followup.FollowUpProgram.dated` dates (decisions of different keys share it)."""
+    extra = tuple([row.id for row in planned.extra_exams])
+    return (planned.name, planned.row.id, planned.sources, extra, d.codes, d.kinds,
+            d.unconfirmed)  # fmt: skip
 
 
 def _hashable(value: Any) -> Any:
