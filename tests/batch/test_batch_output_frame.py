@@ -1,9 +1,11 @@
-"""The output table's frame made from the assessed rows' parts (nenguide.batch.rows.output_frame
-and nenguide.batch.io.transposed): the frame the output rows made one by one give."""
+"""The output table's frame of a chunk (``assess_rows`` with ``output``, for ``nenguide batch``):
+the frame the output rows made one by one give (the input row number, the input's id, the flat
+row), and the same rejects as the rows' path; and :func:`nenguide.batch.io.transposed`."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import polars as pl
@@ -11,100 +13,106 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nenguide.batch.io import frame_of, transposed
-from nenguide.batch.rows import (
-    Assessed,
-    Output,
-    output_columns_frame,
-    output_frame,
-    output_rows,
-)
-
-FLAT: dict[str, Any] = {
-    "when": pl.Date,
-    "flag": pl.Boolean,
-    "codes": pl.List(pl.String),
-    "available": pl.List(pl.Boolean),
-    "count": pl.Int64,
-}
+from nenguide.batch.backend import Failure
+from nenguide.batch.io import ASSESSMENT_SCHEMA, frame_of, output_schema, transposed
+from nenguide.batch.mapping import Mapper
+from nenguide.batch.rows import FrameRows, Output, assess_rows, framed
 
 _text = st.text(min_size=0, max_size=6)
-_flat = st.fixed_dictionaries(
-    {
-        "when": st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)),
-        "flag": st.none() | st.booleans(),
-        "codes": st.none() | st.lists(_text, max_size=5),
-        "available": st.none() | st.lists(st.booleans(), max_size=4),
-        "count": st.none() | st.integers(min_value=0, max_value=10**6),
-    }
-)
 
 
-def _output(id_column: str | None) -> Output:
-    schema: dict[str, Any] = {"row": pl.Int64}
-    if id_column:
-        schema[id_column] = pl.String
-    return Output(schema | FLAT, id_column)
+def _value(dtype: Any) -> st.SearchStrategy[Any]:
+    if dtype == pl.Date:
+        return st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31))
+    if dtype == pl.Boolean:
+        return st.booleans()
+    if dtype == pl.Int64:
+        return st.integers(min_value=0, max_value=10**6)
+    if dtype == pl.List(pl.Boolean):
+        return st.lists(st.booleans(), max_size=4)
+    if dtype == pl.List(pl.String):
+        return st.lists(_text, max_size=4)
+    return _text
 
 
-def _assessed(flats: list[dict[str, Any]], ids: list[str | None]) -> list[Assessed]:
-    return [
-        Assessed(row=i, id=ids[i % len(ids)], care={}, flat=f, case_columns={})
-        for i, f in enumerate(flats, 1)
-    ]
+#: a flat row: every column of the assessment, each of its type or null (a list column's
+#: cell may be null too)
+_flat = st.fixed_dictionaries({k: st.none() | _value(v) for k, v in ASSESSMENT_SCHEMA.items()})
+
+
+class _Given:
+    """A backend (a test double of the ``Backend`` protocol, nenguide.batch.backend) that
+    gives each case the flat row or failure drawn for it, by the case's id."""
+
+    name = "given"
+    processes = 1
+
+    def __init__(self, results: list[dict[str, Any] | Failure]) -> None:
+        self.results = results
+
+    def assess(self, cases: Any, lines: Any = None) -> list[Any]:
+        return [self.results[int(c.case_id)] for c in cases]
+
+
+def _chunk(n: int, bad: set[int]) -> list[tuple[int, str]]:
+    """``n`` lines of plain cases (ids 0..n-1, written with spaces around them), rows numbered
+    from 1, and a line that is not JSON at each position of ``bad`` (a parse reject)."""
+    out = []
+    for i in range(n):
+        line = json.dumps({"case_id": f" {i} ", "tumour": {"primary_site": "rectum"}})
+        out.append((i + 1, "{not json" if i in bad else line))
+    return out
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(_flat, max_size=25),
-    st.lists(st.none() | _text, min_size=1, max_size=3),
+    st.lists(_flat | st.just(Failure("planted")), max_size=12),
+    st.sets(st.integers(min_value=0, max_value=11), max_size=3),
     st.sampled_from([None, "patient_no"]),
 )
 def test_the_output_frame_is_the_frame_of_the_output_rows(
-    flats: list[dict[str, Any]], ids: list[str | None], id_column: str | None
+    results: list[dict[str, Any] | Failure], bad: set[int], id_column: str | None
 ) -> None:
-    out = _output(id_column)
-    assessed = _assessed(flats, ids)
-    want = frame_of(output_rows(assessed, id_column), out.schema)
-    for got in (output_columns_frame(assessed, out), output_frame(assessed, out)):
-        assert got.schema == want.schema
-        assert got.equals(want)
+    backend = _Given(results)
+    chunk = _chunk(len(results), bad)
+    rows = assess_rows(chunk, "jsonl", Mapper(), backend.assess)
+    out = Output(output_schema(id_column), id_column)
+    ids = id_column is not None
+    got = assess_rows(chunk, "jsonl", Mapper(), backend.assess, ids=ids, output=out)
+    want = frame_of(
+        [
+            {"row": a.row, **({id_column: a.id} if id_column else {}), **a.flat}
+            for a in rows.assessed
+        ],
+        out.schema,
+    )
+    assert got.frame is not None and not got.assessed
+    assert got.frame.schema == want.schema
+    assert got.frame.equals(want)
+    # the same rejects, the failed rows named by their ids as written
+    assert got.rejected == rows.rejected and got.failed == rows.failed
+    assert all(r.id == f" {r.row - 1} " for r in got.failed)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"when": "2020-01-01"},  # a text in a date column: Polars' constructor decides
-        {"codes": ("a", "b")},  # a tuple is not a list cell
-        {"count": 1.5},
-    ],
-)
-def test_a_row_the_columns_do_not_take_is_left_to_polars_as_before(change: dict[str, Any]) -> None:
-    out = _output("id")
-    flat = dict.fromkeys(FLAT) | change
-    assessed = _assessed([dict.fromkeys(FLAT), flat], ["a"])
-    try:
-        want: pl.DataFrame | None = frame_of(output_rows(assessed, "id"), out.schema)
-    except pl.exceptions.PolarsError:
-        want = None
-    with pytest.raises(TypeError):  # not by the columns
-        output_columns_frame(assessed, out)
-    if want is None:
-        with pytest.raises(pl.exceptions.PolarsError):
-            output_frame(assessed, out)
-    else:
-        assert output_frame(assessed, out).equals(want)
+def test_a_backends_own_frame_is_used_where_it_has_one() -> None:
+    class Framing(_Given):
+        def assess_frame(self, cases: Any, lines: Any = None) -> FrameRows:
+            raise AssertionError("reached")
+
+    assert framed(_Given([]).assess)([], []).frame.height == 0
+    with pytest.raises(AssertionError, match="reached"):
+        framed(Framing([]).assess)([], [])
 
 
-def test_a_flat_row_without_a_column_is_left_to_polars_as_before() -> None:
-    out = _output(None)
-    partial = {k: v for k, v in dict.fromkeys(FLAT).items() if k != "flag"}
-    assessed = _assessed([dict.fromkeys(FLAT) | {"flag": True}, partial], [None])
-    want = frame_of(output_rows(assessed, None), out.schema)
-    assert want["flag"].to_list() == [True, None]
-    assert output_frame(assessed, out).equals(want)
-    with pytest.raises(KeyError):  # not by the columns
-        output_columns_frame(assessed, out)
+def test_a_frame_of_other_height_than_the_cases_assessed_is_an_error() -> None:
+    class Short(_Given):
+        def assess_frame(self, cases: Any, lines: Any = None) -> FrameRows:
+            return FrameRows(frame_of([], ASSESSMENT_SCHEMA), {})
+
+    flat = dict.fromkeys(ASSESSMENT_SCHEMA)
+    out = Output(output_schema(None), None)
+    with pytest.raises(ValueError, match="0 rows for 1 cases"):
+        assess_rows(_chunk(1, set()), "jsonl", Mapper(), Short([flat]).assess, output=out)
 
 
 def test_transposed_reads_each_name_of_each_row() -> None:

@@ -30,7 +30,7 @@ from nenguide.batch.columnar import ColumnarBackend
 from nenguide.batch.concordance import audit, load_indicators
 from nenguide.batch.io import RejectWriter, frame_of, output_schema
 from nenguide.batch.mapping import Mapper
-from nenguide.batch.rows import Output
+from nenguide.batch.rows import FrameRows, Output
 from nenguide.batch.runner import Counts, assessed_chunks, output_frames
 from nenguide.batch.synth import generate
 from nenguide.model.case import Case
@@ -61,6 +61,21 @@ class PlantedColumnar(ColumnarBackend):
         self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
     ) -> list[Row | Failure]:
         return _plant(super().assess(cases, lines), cases)
+
+    def assess_frame(
+        self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
+    ) -> FrameRows:
+        """The planted bug in the rows as one frame too (what ``nenguide batch`` writes)."""
+        got = super().assess_frame(cases, lines)
+        failed = dict(got.failed)
+        kept: list[bool] = []  # per row of the frame: not the planted case's
+        for i, c in enumerate(cases):
+            if i in failed:
+                continue
+            kept.append(c.case_id != PLANTED)
+            if c.case_id == PLANTED:
+                failed[i] = Failure("RuntimeError: planted bug")
+        return FrameRows(got.frame.filter(pl.Series(kept, dtype=pl.Boolean)), failed)
 
     def worker(self) -> Worker:
         make = partial(PlantedColumnar, self.guideline, self.as_of, self.lang, self.pathway, 1)

@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from nenguide.batch.backend import Failure, PerCaseBackend, Row
 from nenguide.batch.columnar import ColumnarBackend
 from nenguide.batch.columnar.lines import Answers, ChunkColumns
-from nenguide.batch.rows import plain_case_line
+from nenguide.batch.io import ASSESSMENT_SCHEMA, frame_of
+from nenguide.batch.rows import FrameRows, plain_case_line
 from nenguide.batch.synth import generate
 from nenguide.model.case import Case
 
@@ -76,8 +77,21 @@ def check(lines: Sequence[str], as_of: dt.date = AS_OF) -> tuple[int, int]:
     before = columnar.per_case_count
     got = columnar.assess(cases, strict)
     by_itself = columnar.per_case_count - before
-    assert diff(per_case.assess(cases), got, cases) == []
+    ref = per_case.assess(cases)
+    assert diff(ref, got, cases) == []
+    framed_equal(ref, ColumnarBackend("csco-2021", as_of).assess_frame(cases, strict))
     return len(cases), len(cases) - by_itself
+
+
+def framed_equal(ref: Sequence[Row | Failure], got: FrameRows) -> None:
+    """The rows as one frame (``assess_frame``, what ``nenguide batch`` writes) are the frame
+    of the reference rows, and the same cases failed."""
+    assert sorted(got.failed) == [i for i, r in enumerate(ref) if isinstance(r, Failure)]
+    want = frame_of([r for r in ref if not isinstance(r, Failure)], ASSESSMENT_SCHEMA)
+    assert got.frame.schema == want.schema
+    if not got.frame.equals(want):
+        bad = [c for c in want.columns if not got.frame[c].equals(want[c], check_names=True)]
+        raise AssertionError(f"the frame differs in {bad}")
 
 
 def test_every_vignette_gives_the_same_row() -> None:
@@ -167,6 +181,7 @@ def test_a_resection_date_the_engine_cannot_date_from_rejects_that_row_only() ->
     ref = PerCaseBackend("csco-2021", AS_OF).assess(cases)
     assert diff(ref, got, cases) == []
     assert sum(isinstance(r, Failure) for r in got) >= 1
+    framed_equal(ref, ColumnarBackend("csco-2021", AS_OF).assess_frame(cases, strict))
     # only those cases went by themselves (and the few whose core the engine decides), not
     # the chunk
     assert backend._columns is not None and backend._columns.errors == 0

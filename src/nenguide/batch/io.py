@@ -116,11 +116,16 @@ _DTYPES: dict[str, Any] = {
 }
 
 
+#: the flat row's columns (:data:`~nenguide.batch.flatten.ASSESSMENT_COLUMNS`), in order,
+#: with their Polars types
+ASSESSMENT_SCHEMA: dict[str, Any] = {k: _DTYPES[v] for k, v in ASSESSMENT_COLUMNS.items()}
+
+
 def output_schema(id_column: str | None) -> dict[str, Any]:
     schema: dict[str, Any] = {"row": pl.Int64}
     if id_column:
         schema[id_column] = pl.String
-    schema.update({k: _DTYPES[v] for k, v in ASSESSMENT_COLUMNS.items()})
+    schema.update(ASSESSMENT_SCHEMA)
     return schema
 
 

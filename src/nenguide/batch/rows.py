@@ -5,7 +5,7 @@ process (``--processes N``, :mod:`nenguide.batch.runner`): a worker is handed th
 not validated cases, because validation is a third of the per-row work, and pickling a
 validated :class:`~nenguide.model.case.Case` both ways costs more than the columnar core steps.
 What comes back is small and cheap to pickle: for ``nenguide batch`` the assessed rows as rows
-of the output table, one frame (:func:`as_output`); for the concordance audit, per assessed row
+of the output table, one frame (:func:`_as_output`); for the concordance audit, per assessed row
 its number, id, delivered care, flat row and the few case values the audit reads
 (:data:`CASE_COLUMNS`); per rejected row the lines of the rejected-rows file.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, NotRequired, overload
+from typing import Any, NamedTuple, NotRequired, cast, overload
 
 import polars as pl
 from pydantic import TypeAdapter, ValidationError
@@ -23,12 +23,11 @@ from typing_extensions import TypedDict
 
 from nenguide.batch.backend import Backend, ChunkCollector, Failure, Row, gc_paused
 from nenguide.batch.io import (
+    ASSESSMENT_SCHEMA,
     BadLine,
     Chunk,
     decode_line,
-    frame_from_columns,
     frame_of,
-    transposed,
 )
 from nenguide.batch.jsonl import Part, part_rows
 from nenguide.batch.mapping import Mapper, RowError
@@ -90,7 +89,7 @@ class RowsResult:
     ``rejected``: the parse, mapping and validation rejects; ``failed``: the rows the engine
     raised on (stage ``assessment``). The rejected-rows file lists a chunk's ``rejected``
     before its ``failed``, as the rows are read and validated before the chunk is assessed.
-    ``frame``: the assessed rows as the output table's rows (:func:`as_output`), in place of
+    ``frame``: the assessed rows as the output table's rows (:func:`_as_output`), in place of
     ``assessed``, when the caller only writes them.
     """
 
@@ -114,62 +113,35 @@ class RowsResult:
 @dataclass(frozen=True)
 class Output:
     """The output table's columns (:func:`~nenguide.batch.io.output_schema`) and the name of
-    its input id column (``None``: none): what :func:`as_output` turns assessed rows into."""
+    its input id column (``None``: none): what :func:`_as_output` turns assessed rows into."""
 
     schema: dict[str, Any]
     id_column: str | None
 
 
-def output_rows(assessed: Sequence[Assessed], id_column: str | None) -> list[dict[str, Any]]:
-    """Each assessed row as the output table's row: the input row number, the input's id
-    (when the output has an id column) and the flat assessment."""
-    rows = []
-    for a in assessed:
-        r: dict[str, Any] = {"row": a.row}
-        if id_column:
-            r[id_column] = a.id
-        r.update(a.flat)
-        rows.append(r)
-    return rows
-
-
-def as_output(res: RowsResult, out: Output) -> RowsResult:
-    """``res`` with its assessed rows as the output table's rows, one frame (``frame``).
-
-    A worker process hands its part back so (:func:`init_worker`): a frame is pickled as Arrow
-    data, a few column buffers, where the rows as Python objects were pickled object by object
-    and then rebuilt, turned into rows and into columns again by the main process (measured,
-    10 000 rows: 12 µs of CPU a row in all instead of 21, of which 1 instead of 15 in the main
-    process, which shares the two cores with the workers; docs/benchmarks.md, session 12)."""
-    return RowsResult([], res.rejected, res.failed, output_frame(res.assessed, out))
-
-
-def output_frame(assessed: Sequence[Assessed], out: Output) -> pl.DataFrame:
-    """The output table's frame of ``assessed``: :func:`frame_of` of :func:`output_rows`.
-    Built by :func:`output_columns_frame` where it can; rows it does not take (a missing key,
-    a value of another type) go to :func:`frame_of`, which leaves them to Polars' own
-    constructor as before."""
-    try:
-        return output_columns_frame(assessed, out)
-    except (KeyError, TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        return frame_of(output_rows(assessed, out.id_column), out.schema)
-
-
-def output_columns_frame(assessed: Sequence[Assessed], out: Output) -> pl.DataFrame:
-    """:func:`output_frame` from the columns of the rows' parts (the row numbers, the ids,
-    the flat rows' columns), without making each output row as a dict first; ``KeyError`` or
-    ``TypeError`` for a flat row without one of the columns or with a value of another type."""
-    names = list(out.schema)
-    head = 2 if out.id_column else 1  # "row", then the id column (when there is one)
-    columns: list[Sequence[Any]] = [[a.row for a in assessed]]
-    if out.id_column:
-        columns.append([a.id for a in assessed])
-    columns += transposed([a.flat for a in assessed], names[head:])
-    return frame_from_columns(columns, out.schema)
-
-
 #: a backend's ``assess``: the cases, and each case's line where validated strictly
 Assess = Callable[[Sequence[Case], Sequence[str | None]], list[Row | Failure]]
+
+
+@dataclass(frozen=True)
+class FrameRows:
+    """A backend's rows of a chunk as one frame (:data:`~nenguide.batch.io.
+    ASSESSMENT_SCHEMA`): the rows of the cases it assessed, in order, and by position the
+    cases it failed on (``failed``; they have no row in ``frame``)."""
+
+    frame: pl.DataFrame
+    failed: dict[int, Failure]
+
+
+#: a backend's ``assess_frame``: ``Assess``, its rows as one frame
+AssessFrame = Callable[[Sequence[Case], Sequence[str | None]], FrameRows]
+
+
+def frame_rows(results: Sequence[Row | Failure]) -> FrameRows:
+    """``results`` (a backend's ``assess``) as :class:`FrameRows`."""
+    failed = {i: r for i, r in enumerate(results) if isinstance(r, Failure)}
+    rows = [r for r in results if not isinstance(r, Failure)]
+    return FrameRows(frame_of(rows, ASSESSMENT_SCHEMA), failed)
 
 
 def reads_lines(backend: Backend) -> bool:
@@ -279,6 +251,7 @@ def assess_rows(
     keep_lines: bool = False,
     case_columns: bool = True,
     ids: bool = True,
+    output: Output | None = None,
 ) -> RowsResult:
     """Map, validate and assess the rows of ``chunk`` with ``assess`` (a backend's, in this
     process: it is given the cases and, per case, its JSON Lines line where the model
@@ -290,9 +263,12 @@ def assess_rows(
     reads them; the output table does not, and an ``Assessed`` made for it holds none:
     2.3 µs a case saved). ``ids``: each assessed row holds its input id; without (for an
     output table with no id column) a line taken as a case as it is holds none, and its id
-    is read from the line only for a rejected-rows line (1.5-2 µs a case saved)."""
+    is read from the line only for a rejected-rows line (1.5-2 µs a case saved).
+    ``output``: the assessed rows go back as that table's rows, one frame (``frame``; for
+    ``nenguide batch``), by ``assess``'s backend's ``assess_frame`` where it has one
+    (:func:`framed`)."""
     with gc_paused():
-        return _assess_rows(chunk, fmt, mapper, assess, keep_lines, case_columns, ids)
+        return _assess_rows(chunk, fmt, mapper, assess, keep_lines, case_columns, ids, output)
 
 
 def _assess_rows(
@@ -303,6 +279,7 @@ def _assess_rows(
     keep_lines: bool = False,
     case_columns: bool = True,
     ids: bool = True,
+    output: Output | None = None,
 ) -> RowsResult:
     out = RowsResult()
     values_of = case_values if case_columns else _no_values
@@ -347,6 +324,9 @@ def _assess_rows(
         valid.append((row, rid, values_of(case), mapped.care))
         cases.append(case)
         lines.append(None)
+    if output is not None:
+        table = framed(assess)(LineCases(cases), lines) if valid else frame_rows([])
+        return _as_output(out, valid, unread, table, output)
     results = assess(LineCases(cases), lines) if valid else []
     for j, ((row, rid, values, care), res) in enumerate(zip(valid, results, strict=True)):
         if isinstance(res, Failure):
@@ -355,6 +335,47 @@ def _assess_rows(
             out.failed.append(Reject(row, rid, "assessment", "(case)", None, res.error))
             continue
         out.assessed.append(Assessed(row, rid, care, res, values))
+    return out
+
+
+def framed(assess: Assess) -> AssessFrame:
+    """The ``assess_frame`` of the backend whose ``assess`` this is, where it has one (the
+    columnar backend: its rows made as columns); else ``assess``'s rows made a frame."""
+    own = getattr(getattr(assess, "__self__", None), "assess_frame", None)
+    if own is not None:
+        return cast(AssessFrame, own)
+    return lambda cases, lines: frame_rows(assess(cases, lines))
+
+
+def _as_output(
+    out: RowsResult,
+    valid: Sequence[tuple[int, str | None, dict[str, Any], dict[str, Any]]],
+    unread: dict[int, str],
+    got: FrameRows,
+    output: Output,
+) -> RowsResult:
+    """``out`` with the valid cases' rows ``got`` as the rows of the table ``output`` (the
+    input row number, the input's id where the table has that column, the flat row), one
+    frame: a frame is pickled as Arrow data, a few column buffers, where the rows as Python
+    objects were pickled object by object and turned into columns again by the main process
+    (docs/benchmarks.md, session 12); and the cases the backend failed on as rejects."""
+    rows: list[int] = []
+    ids: list[str | None] = []
+    for j, (row, rid, _, _) in enumerate(valid):
+        failure = got.failed.get(j)
+        if failure is None:
+            rows.append(row)
+            ids.append(rid)
+            continue
+        if j in unread:
+            rid = written_id(unread[j])
+        out.failed.append(Reject(row, rid, "assessment", "(case)", None, failure.error))
+    if len(rows) != got.frame.height:
+        raise ValueError(f"{got.frame.height} rows for {len(rows)} cases assessed")
+    lead = [pl.Series("row", rows, dtype=pl.Int64)]
+    if output.id_column:
+        lead.append(pl.Series(output.id_column, ids, dtype=pl.String))
+    out.frame = pl.concat([pl.DataFrame(lead), got.frame], how="horizontal")
     return out
 
 
@@ -382,7 +403,7 @@ def init_worker(
     make: Callable[[], Backend], fmt: str, mapper: Mapper, output: Output | None = None
 ) -> None:
     """Once per worker process: the backend (in-process, ``processes=1``), the mapping, and
-    ``output``: the output table the assessed rows go back as (:func:`as_output`; ``None``: as
+    ``output``: the output table the assessed rows go back as (:func:`_as_output`; ``None``: as
     :class:`Assessed` rows).
 
     The cyclic collector is paused for the worker's life, as in the main process for a run
@@ -415,8 +436,7 @@ def assess_rows_in_worker(part: Part) -> RowsResult:
         reads_lines(backend),
         output is None,
         output is None or output.id_column is not None,
+        output,
     )
-    if output is not None:
-        res = as_output(res, output)
     collect()
     return res

@@ -38,7 +38,6 @@ from nenguide.batch.rows import (
     Assessed,
     Output,
     RowsResult,
-    as_output,
     assess_rows,
     assess_rows_in_worker,
     init_worker,
@@ -120,7 +119,7 @@ def output_frames(
 ) -> Generator[pl.DataFrame, None, None]:
     """:func:`assessed_chunks`, each chunk's assessed rows as the rows of the output table
     ``output`` (one frame a chunk, in input order): made by the worker processes themselves,
-    with ``processes`` > 1 (:func:`~nenguide.batch.rows.as_output`)."""
+    with ``processes`` > 1 (:func:`~nenguide.batch.rows.assess_rows`)."""
     results = _results(path, fmt, mapper, backend, rejects, counts, chunk_size, output)
     try:
         for res in results:
@@ -174,7 +173,7 @@ def _here(
     chunk: Chunk, fmt: str, mapper: Mapper, backend: Backend, output: Output | None
 ) -> RowsResult:
     """A chunk worked on in this process."""
-    res = assess_rows(
+    return assess_rows(
         chunk,
         fmt,
         mapper,
@@ -182,8 +181,8 @@ def _here(
         reads_lines(backend),
         output is None,
         output is None or output.id_column is not None,
+        output,
     )
-    return res if output is None else as_output(res, output)
 
 
 #: a chunk handed out: its number of rows, and its parts' futures (or its result, worked here)

@@ -76,8 +76,8 @@ from nenguide.batch.flatten import (
     treatment_columns,
     workup_columns,
 )
-from nenguide.batch.io import transposed
-from nenguide.batch.rows import LineCases
+from nenguide.batch.io import ASSESSMENT_SCHEMA, frame_of, transposed
+from nenguide.batch.rows import FrameRows, LineCases, frame_rows
 from nenguide.engine import ranges
 from nenguide.engine.assess import expiry_notice, steps_before_hereditary
 from nenguide.engine.case_reported import reported_input
@@ -290,30 +290,53 @@ class ColumnarBackend:
                 return self._assess(cases)
             return self._assess_lines(cases, lines)
 
-    def _assess_lines(
-        self, cases: Sequence[Case], lines: Sequence[str | None]
-    ) -> list[Row | Failure]:
+    def assess_frame(
+        self, cases: Sequence[Case], lines: Sequence[str | None] | None = None
+    ) -> FrameRows:
+        """:meth:`assess` as one frame: what ``nenguide batch`` writes. The rows the column
+        path answers are made as columns (:meth:`.lines.ChunkColumns.frame`), not as a dict
+        each turned into columns again."""
+        if not cases:
+            return frame_rows([])
+        with gc_paused():
+            if lines is None or self.pathway == "core":
+                return frame_rows(self._assess(cases))
+            return self._assess_lines_frame(cases, lines)
+
+    def _ready(self, cases: Sequence[Case], lines: Sequence[str | None]) -> list[int]:
+        """The cases the column path takes: those whose line the column reader holds as the
+        model does."""
         if len(lines) != len(cases):
             raise ValueError(f"{len(cases)} cases but {len(lines)} lines")
         schema = case_schema()
         # a case is looked at only where its line alone does not say: ``cases`` may make each
         # case again from its line when asked for (:class:`~nenguide.batch.rows.LineCases`;
         # that cannot fail, strict validation being deterministic)
-        ready = [
+        return [
             i
             for i, line in enumerate(lines)
             if line is not None
             and (line_ready(line, schema) or arrow_ready(cases[i], schema, line))
         ]
+
+    def _columns_of(self) -> ChunkColumns:
+        if self._columns is None:
+            self._columns = ChunkColumns(self)
+        return self._columns
+
+    @staticmethod
+    def _picked(cases: Sequence[Case], at: list[int]) -> Sequence[Case]:
+        return cases.picked(at) if isinstance(cases, LineCases) else [cases[i] for i in at]
+
+    def _assess_lines(
+        self, cases: Sequence[Case], lines: Sequence[str | None]
+    ) -> list[Row | Failure]:
+        ready = self._ready(cases, lines)
         out: list[Row | Failure | None] = [None] * len(cases)
         engine_core = [False] * len(cases)
         if ready:
-            if self._columns is None:
-                self._columns = ChunkColumns(self)
-            picked = (
-                cases.picked(ready) if isinstance(cases, LineCases) else [cases[i] for i in ready]
-            )
-            got = self._columns.rows(picked, [lines[i] or "" for i in ready])
+            picked = self._picked(cases, ready)
+            got = self._columns_of().rows(picked, [lines[i] or "" for i in ready])
             for i, row, engine in zip(ready, got.rows, got.engine_core, strict=True):
                 out[i] = row
                 engine_core[i] = engine
@@ -324,6 +347,46 @@ class ColumnarBackend:
             for i, res in zip(rest, done, strict=True):
                 out[i] = res
         return [r if r is not None else Failure("") for r in out]
+
+    def _assess_lines_frame(self, cases: Sequence[Case], lines: Sequence[str | None]) -> FrameRows:
+        """:meth:`_assess_lines` as one frame: the column path's rows and the per-case
+        path's, put in the cases' order."""
+        ready = self._ready(cases, lines)
+        n = len(cases)
+        engine_core = [False] * n
+        answered = [False] * n
+        frames: list[pl.DataFrame] = []
+        if ready:
+            picked = self._picked(cases, ready)
+            got = self._columns_of().frame(picked, [lines[i] or "" for i in ready])
+            for i, engine in zip(ready, got.engine_core, strict=True):
+                engine_core[i] = engine
+            at = [ready[k] for k in got.at]
+            for i in at:
+                answered[i] = True
+            if at:
+                frames.append(got.frame.with_columns(pl.Series("_at", at, dtype=pl.Int64)))
+        rest = [i for i in range(n) if not answered[i]]
+        self.per_case_count += len(rest)
+        failed: dict[int, Failure] = {}
+        if rest:
+            done = self._assess([cases[i] for i in rest], [engine_core[i] for i in rest])
+            rows: list[Row] = []
+            at = []
+            for i, res in zip(rest, done, strict=True):
+                if isinstance(res, Failure):
+                    failed[i] = res
+                else:
+                    rows.append(res)
+                    at.append(i)
+            if rows:
+                by_case = frame_of(rows, ASSESSMENT_SCHEMA)
+                frames.append(by_case.with_columns(pl.Series("_at", at, dtype=pl.Int64)))
+        if not frames:
+            return frame_rows([])
+        if len(frames) == 1:
+            return FrameRows(frames[0].drop("_at"), failed)
+        return FrameRows(pl.concat(frames).sort("_at").drop("_at"), failed)
 
     def representative(self, case: Case) -> Answers | Failure:
         """The engine's pathway on ``case`` (the first case of a key in some step, for the
