@@ -252,6 +252,7 @@ def assess_rows(
     case_columns: bool = True,
     ids: bool = True,
     output: Output | None = None,
+    assess_frame: AssessFrame | None = None,
 ) -> RowsResult:
     """Map, validate and assess the rows of ``chunk`` with ``assess`` (a backend's, in this
     process: it is given the cases and, per case, its JSON Lines line where the model
@@ -265,10 +266,12 @@ def assess_rows(
     output table with no id column) a line taken as a case as it is holds none, and its id
     is read from the line only for a rejected-rows line (1.5-2 µs a case saved).
     ``output``: the assessed rows go back as that table's rows, one frame (``frame``; for
-    ``nenguide batch``), by ``assess``'s backend's ``assess_frame`` where it has one
-    (:func:`framed`)."""
+    ``nenguide batch``), made by ``assess_frame`` (the backend's own, :func:`framed`) where
+    it is given, else from ``assess``'s rows. An output with an id column reads every id."""
     with gc_paused():
-        return _assess_rows(chunk, fmt, mapper, assess, keep_lines, case_columns, ids, output)
+        return _assess_rows(
+            chunk, fmt, mapper, assess, keep_lines, case_columns, ids, output, assess_frame
+        )
 
 
 def _assess_rows(
@@ -280,8 +283,10 @@ def _assess_rows(
     case_columns: bool = True,
     ids: bool = True,
     output: Output | None = None,
+    assess_frame: AssessFrame | None = None,
 ) -> RowsResult:
     out = RowsResult()
+    ids = ids or (output is not None and output.id_column is not None)
     values_of = case_values if case_columns else _no_values
     # per valid case: row, id, the case's CASE_COLUMNS (or none), delivered care
     valid: list[tuple[int, str | None, dict[str, Any], dict[str, Any]]] = []
@@ -325,7 +330,12 @@ def _assess_rows(
         cases.append(case)
         lines.append(None)
     if output is not None:
-        table = framed(assess)(LineCases(cases), lines) if valid else frame_rows([])
+        if not valid:
+            table = frame_rows([])
+        elif assess_frame is not None:
+            table = assess_frame(LineCases(cases), lines)
+        else:
+            table = frame_rows(assess(LineCases(cases), lines))
         return _as_output(out, valid, unread, table, output)
     results = assess(LineCases(cases), lines) if valid else []
     for j, ((row, rid, values, care), res) in enumerate(zip(valid, results, strict=True)):
@@ -338,13 +348,10 @@ def _assess_rows(
     return out
 
 
-def framed(assess: Assess) -> AssessFrame:
-    """The ``assess_frame`` of the backend whose ``assess`` this is, where it has one (the
-    columnar backend: its rows made as columns); else ``assess``'s rows made a frame."""
-    own = getattr(getattr(assess, "__self__", None), "assess_frame", None)
-    if own is not None:
-        return cast(AssessFrame, own)
-    return lambda cases, lines: frame_rows(assess(cases, lines))
+def framed(backend: Backend) -> AssessFrame | None:
+    """``backend``'s own ``assess_frame``, where it has one (the columnar backend: its rows
+    made as columns, :meth:`~nenguide.batch.columnar.ColumnarBackend.assess_frame`)."""
+    return cast(AssessFrame | None, getattr(backend, "assess_frame", None))
 
 
 def _as_output(
@@ -428,15 +435,25 @@ def assess_rows_in_worker(part: Part) -> RowsResult:
     is still paused."""
     assert _WORKER is not None, "worker not initialised"
     backend, fmt, mapper, collect, output = _WORKER
-    res = _assess_rows(
-        part_rows(part),
-        fmt,
-        mapper,
-        backend.assess,
-        reads_lines(backend),
-        output is None,
-        output is None or output.id_column is not None,
-        output,
-    )
+    res = backend_rows(part_rows(part), fmt, mapper, backend, output, paused=False)
     collect()
     return res
+
+
+def backend_rows(
+    chunk: Chunk,
+    fmt: str,
+    mapper: Mapper,
+    backend: Backend,
+    output: Output | None,
+    paused: bool = True,
+) -> RowsResult:
+    """:func:`assess_rows` of ``chunk`` by ``backend``, for the table ``output`` (``None``:
+    the rows go back as :class:`Assessed` rows, for the audit, with their ids and case
+    columns), by the backend's own frame where it has one. ``paused``: pause the collector
+    here (a worker keeps it paused for its life)."""
+    run = assess_rows if paused else _assess_rows
+    audit = output is None
+    frame = None if audit else framed(backend)
+    return run(chunk, fmt, mapper, backend.assess, reads_lines(backend), audit, audit, output,
+               frame)  # fmt: skip

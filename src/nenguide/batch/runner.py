@@ -38,10 +38,9 @@ from nenguide.batch.rows import (
     Assessed,
     Output,
     RowsResult,
-    assess_rows,
     assess_rows_in_worker,
+    backend_rows,
     init_worker,
-    reads_lines,
 )
 
 __all__ = [
@@ -173,16 +172,7 @@ def _here(
     chunk: Chunk, fmt: str, mapper: Mapper, backend: Backend, output: Output | None
 ) -> RowsResult:
     """A chunk worked on in this process."""
-    return assess_rows(
-        chunk,
-        fmt,
-        mapper,
-        backend.assess,
-        reads_lines(backend),
-        output is None,
-        output is None or output.id_column is not None,
-        output,
-    )
+    return backend_rows(chunk, fmt, mapper, backend, output)
 
 
 #: a chunk handed out: its number of rows, and its parts' futures (or its result, worked here)
