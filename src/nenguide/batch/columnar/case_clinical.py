@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from nenguide.batch.columnar.exprs import by_row, kleene_any
+from nenguide.batch.columnar.exprs import by_row, exploded, kleene_any
 from nenguide.engine.case_input import SSTR_KINDS
 from nenguide.engine.context import DX_FACTS
 from nenguide.model.clinical import History, InvestigationKind, Relation, Symptom, Therapy
@@ -42,9 +42,7 @@ def _latest(cases: pl.DataFrame, field: str, keep: pl.Expr, name: str) -> pl.Ser
     the items one row each: a ``list.eval`` that takes a list's latest date is evaluated list
     by list (28 against about 3 ms of CPU on 30 000 cases, session 22)."""
     items = (
-        cases.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), _c(field).alias("_it"))
-        .filter(pl.col("_it").list.len() > 0)
-        .explode("_it")
+        exploded(cases, _c(field), "_it")
         .with_row_index("_p")  # the order listed (explode keeps it)
         .filter(keep.fill_null(False))
         .with_columns(pl.col("_it").struct.field("date").fill_null("").alias("_d"))

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from nenguide.batch.columnar.core import CoreProgram
-from nenguide.batch.columnar.exprs import by_row
+from nenguide.batch.columnar.exprs import by_row, exploded
 from nenguide.engine import ranges
 
 _DERIVED = ("lung_descriptor_rank", "has_components", "staging_basis", "multiple_tumours",
@@ -37,12 +37,7 @@ def _descriptor_ranks(facts: pl.DataFrame, ranks: Mapping[str, int]) -> tuple[pl
     of CPU with it, 5 ms now; session 22)."""
     rank = pl.col("_d").replace_strict(dict(ranks), default=None, return_dtype=pl.Int32())
     items = (
-        facts.select(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
-            pl.col("lung_descriptors").alias("_d"),
-        )
-        .filter(pl.col("_d").list.len() > 0)
-        .explode("_d")
+        exploded(facts, pl.col("lung_descriptors"), "_d")
         .group_by("_row")
         .agg(rank.max().alias("highest"), rank.is_null().any().alias("unranked"))
     )

@@ -42,7 +42,7 @@ from typing import Any
 import polars as pl
 
 from nenguide.batch.columnar.compile import dtype_of, first_answer, mask_truth, then_col
-from nenguide.batch.columnar.exprs import bit_mask, by_row
+from nenguide.batch.columnar.exprs import bit_mask, by_row, exploded
 from nenguide.batch.columnar.plan import ENGINE
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge
@@ -306,16 +306,14 @@ def _joined_sets(facts: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     columns of 30 000 cases, session 22)."""
     out: list[pl.Series] = []
     for name in names:
-        col = facts.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), pl.col(name))
         items = (
-            col.filter(pl.col(name).list.len() > 0)
-            .explode(name)
+            exploded(facts, pl.col(name), name)
             .sort("_row", name)
             .group_by("_row", maintain_order=True)
             .agg(pl.col(name).str.join(_SEP))
         )
         got = by_row(items, facts.height)[name]
-        empty = col[name].list.len() == 0  # null where the list is null
+        empty = facts[name].list.len() == 0  # null where the list is null
         out.append(
             pl.select(pl.when(empty).then(pl.lit("")).otherwise(got))
             .to_series()

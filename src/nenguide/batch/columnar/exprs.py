@@ -59,6 +59,17 @@ def by_row(items: pl.DataFrame, height: int) -> pl.DataFrame:
     return rows.join(items, on="_row", how="left", maintain_order="left")
 
 
+def exploded(frame: pl.DataFrame, items: pl.Expr, name: str) -> pl.DataFrame:
+    """The items of the list ``items`` (an expression over ``frame``), a row each: ``_row``
+    (the row's number, Int64, as :func:`by_row` reads it) and the item as ``name``, in the
+    order listed. An empty or null list gives no row."""
+    return (
+        frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), items.alias(name))
+        .filter(pl.col(name).list.len() > 0)
+        .explode(name)
+    )
+
+
 def _items(lists: pl.DataFrame) -> pl.DataFrame:
     """The items of the list columns ``lists``, a row each: ``_row`` (the row), ``_c`` (the
     column's name) and ``_v`` (the item). A missing list gives no row; an item that is null
