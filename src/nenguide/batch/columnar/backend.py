@@ -56,6 +56,8 @@ from nenguide.batch.columnar.hereditary import HereditaryProgram, Item
 from nenguide.batch.columnar.lines import (
     Answers,
     ChunkColumns,
+    ChunkFrame,
+    ChunkRows,
     StepAnswer,
     follow_up_part,
     step_answer,
@@ -324,66 +326,77 @@ class ColumnarBackend:
             self._columns = ChunkColumns(self)
         return self._columns
 
-    @staticmethod
-    def _picked(cases: Sequence[Case], at: list[int]) -> Sequence[Case]:
-        return cases.picked(at) if isinstance(cases, LineCases) else [cases[i] for i in at]
+    def _by_columns(
+        self, cases: Sequence[Case], lines: Sequence[str | None], ready: list[int], frame: bool
+    ) -> tuple[ChunkRows | ChunkFrame, list[bool]]:
+        """The column path's answer (:meth:`.lines.ChunkColumns.rows`, or ``frame``) for the
+        cases at ``ready``, and per case of the chunk whether the compiled core left its core
+        steps to the engine."""
+        picked = cases.picked(ready) if isinstance(cases, LineCases) else [cases[i] for i in ready]
+        texts = [lines[i] or "" for i in ready]
+        columns = self._columns_of()
+        got = columns.frame(picked, texts) if frame else columns.rows(picked, texts)
+        engine_core = [False] * len(cases)
+        for i, engine in zip(ready, got.engine_core, strict=True):
+            engine_core[i] = engine
+        return got, engine_core
+
+    def _by_case(
+        self, cases: Sequence[Case], rest: list[int], engine_core: list[bool]
+    ) -> list[Row | Failure]:
+        """The per-case path's rows of the cases at ``rest`` (counted in ``per_case_count``)."""
+        self.per_case_count += len(rest)
+        if not rest:
+            return []
+        return self._assess([cases[i] for i in rest], [engine_core[i] for i in rest])
 
     def _assess_lines(
         self, cases: Sequence[Case], lines: Sequence[str | None]
     ) -> list[Row | Failure]:
-        ready = self._ready(cases, lines)
         out: list[Row | Failure | None] = [None] * len(cases)
         engine_core = [False] * len(cases)
+        ready = self._ready(cases, lines)
         if ready:
-            picked = self._picked(cases, ready)
-            got = self._columns_of().rows(picked, [lines[i] or "" for i in ready])
-            for i, row, engine in zip(ready, got.rows, got.engine_core, strict=True):
+            got, engine_core = self._by_columns(cases, lines, ready, frame=False)
+            assert isinstance(got, ChunkRows)
+            for i, row in zip(ready, got.rows, strict=True):
                 out[i] = row
-                engine_core[i] = engine
         rest = [i for i, r in enumerate(out) if r is None]
-        self.per_case_count += len(rest)
-        if rest:
-            done = self._assess([cases[i] for i in rest], [engine_core[i] for i in rest])
-            for i, res in zip(rest, done, strict=True):
-                out[i] = res
+        for i, res in zip(rest, self._by_case(cases, rest, engine_core), strict=True):
+            out[i] = res
         return [r if r is not None else Failure("") for r in out]
 
     def _assess_lines_frame(self, cases: Sequence[Case], lines: Sequence[str | None]) -> FrameRows:
         """:meth:`_assess_lines` as one frame: the column path's rows and the per-case
         path's, put in the cases' order."""
-        ready = self._ready(cases, lines)
         n = len(cases)
         engine_core = [False] * n
         answered = [False] * n
         frames: list[pl.DataFrame] = []
+        ready = self._ready(cases, lines)
         if ready:
-            picked = self._picked(cases, ready)
-            got = self._columns_of().frame(picked, [lines[i] or "" for i in ready])
-            for i, engine in zip(ready, got.engine_core, strict=True):
-                engine_core[i] = engine
+            got, engine_core = self._by_columns(cases, lines, ready, frame=True)
+            assert isinstance(got, ChunkFrame)
             at = [ready[k] for k in got.at]
             for i in at:
                 answered[i] = True
             if at:
                 frames.append(got.frame.with_columns(pl.Series("_at", at, dtype=pl.Int64)))
         rest = [i for i in range(n) if not answered[i]]
-        self.per_case_count += len(rest)
         failed: dict[int, Failure] = {}
-        if rest:
-            done = self._assess([cases[i] for i in rest], [engine_core[i] for i in rest])
-            rows: list[Row] = []
-            at = []
-            for i, res in zip(rest, done, strict=True):
-                if isinstance(res, Failure):
-                    failed[i] = res
-                else:
-                    rows.append(res)
-                    at.append(i)
-            if rows:
-                by_case = frame_of(rows, ASSESSMENT_SCHEMA)
-                frames.append(by_case.with_columns(pl.Series("_at", at, dtype=pl.Int64)))
+        rows: list[Row] = []
+        at = []
+        for i, res in zip(rest, self._by_case(cases, rest, engine_core), strict=True):
+            if isinstance(res, Failure):
+                failed[i] = res
+            else:
+                rows.append(res)
+                at.append(i)
+        if rows:
+            by_case = frame_of(rows, ASSESSMENT_SCHEMA)
+            frames.append(by_case.with_columns(pl.Series("_at", at, dtype=pl.Int64)))
         if not frames:
-            return frame_rows([])
+            return FrameRows(frame_of([], ASSESSMENT_SCHEMA), failed)
         if len(frames) == 1:
             return FrameRows(frames[0].drop("_at"), failed)
         return FrameRows(pl.concat(frames).sort("_at").drop("_at"), failed)
