@@ -209,3 +209,29 @@ def test_progress_bar_is_shown_when_asked(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Assessing" in proc.stderr and "30/30" in proc.stderr
+
+
+def test_an_input_whose_every_case_the_engine_fails_on_is_rejected_row_by_row(
+    tmp_path: Path,
+) -> None:
+    """A resection date of 9999-12-31 (a placeholder for "unknown" in some records): the
+    engine cannot date the follow-up visits from it. Every case of the input is such a case:
+    each is a rejected row and the batch ends normally (found by review: the output table's
+    frame path once stopped with a traceback on such a part)."""
+    cases = [json.loads(line) for line in run("synth", "40", "--seed", "69").stdout.splitlines()]
+    dated = []
+    for c in cases:
+        clinical = {**c.get("clinical", {})}
+        clinical["resection"] = {"performed": True, "margin": "R0", "date": "9999-12-31"}
+        dated.append(json.dumps({**c, "clinical": clinical}))
+    first = tmp_path / "first.parquet"
+    assert run("batch", "-", str(first), "--as-of", AS_OF, stdin="\n".join(dated)).returncode == 0
+    failing = {int(r["row"]) for r in csv.DictReader((tmp_path / "first.rejected.csv").open())}
+    assert len(failing) >= 5
+    text = "\n".join(line for i, line in enumerate(dated, 1) if i in failing) + "\n"
+    out = tmp_path / "o.parquet"
+    p = run("batch", "-", str(out), "--as-of", AS_OF, stdin=text)
+    assert p.returncode == 0, p.stderr
+    assert pl.read_parquet(out).height == 0
+    rejected = list(csv.DictReader((tmp_path / "o.rejected.csv").open()))
+    assert [r["stage"] for r in rejected] == ["assessment"] * len(failing)
