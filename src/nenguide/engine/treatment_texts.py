@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from nenguide.engine.context import Context
 from nenguide.engine.kb import Knowledge, MissingTextError
-from nenguide.engine.logic import Condition
+from nenguide.engine.logic import Condition, OneOf
 from nenguide.engine.tables import InputDomain, Row
 from nenguide.engine.treatment_data import OptionSpec, catalogue, option_codes
 from nenguide.engine.treatment_facts import fields_for
@@ -40,6 +40,10 @@ def label(ctx: Context, fact: str) -> str:
 
 
 def value_text(ctx: Context, fact: str, v: Any) -> str:
+    if type(v) is OneOf:  # a value left open between candidates: each by its text
+        sep = ctx.text("treatment.value.or")
+        shown = sep.join(value_text(ctx, fact, x) for x in v.sorted())
+        return ctx.text("treatment.value.one_of", values=shown)
     if isinstance(v, bool):
         return ctx.text(f"treatment.value.{str(v).lower()}")
     if isinstance(v, float):

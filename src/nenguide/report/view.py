@@ -68,7 +68,10 @@ class Labels:
     def value(self, v: Any) -> Markup:
         """A trace value in the page language; a code with no text stays visibly code."""
         if isinstance(v, dict) and "one_of" in v:
-            return Markup("{") + Markup(", ").join(self.value(x) for x in v["one_of"]) + "}"
+            shown = Markup("、" if self.tx.lang == "zh-CN" else ", ").join(
+                self.value(x) for x in v["one_of"]
+            )
+            return Markup(escape(self.tx.t("case.one_of", values="\0"))).replace("\0", shown)
         if isinstance(v, dict):
             return Markup("; ").join(
                 Markup("{}: {}").format(self.label(k), self.value(x)) for k, x in v.items()
