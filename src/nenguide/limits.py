@@ -20,6 +20,10 @@ MAX_DEPTH = 64
 MAX_ALIASES = 100
 MAX_EXPANDED_NODES = 100_000
 
+#: Most rows a list of the case form may have (labs, investigations, prior therapies...): a
+#: form's row index is a number the browser sends, and the form is built row by row up to it.
+MAX_FORM_ROWS = 200
+
 #: Longest echo of a received value in an error message.
 MAX_ECHO = 200
 

@@ -188,3 +188,29 @@ def test_site_page_keeps_what_it_does_not_edit(web: WebServer) -> None:
         target.unlink()
     assert saved["nfpnet_small_default"] == "surveillance"
     assert saved["unavailable"] == ["telotristat"] and saved["prrt_krenning_min"] == 2
+
+
+def test_a_forged_row_index_is_refused_not_built(
+    web: WebServer, clinician: tuple[httpx.Client, str]
+) -> None:
+    """The case form is built row by row up to the largest row index it is sent: a forged
+    index of 10^20 made the server build rows until it ran out of memory, and every other
+    request waited (a probe, session 24). It is refused, naming the field, and the server
+    still answers; an index inside the limit is still a row."""
+    c, token = clinician
+    pid = c.post("/patients", data={"csrf": token, "name": "Row Index"}).headers["location"]
+    form = {"csrf": token, "title": "t", "tumour.primary_site": "rectum", "_save": "1"}
+    for index in ("99999999999999999999", "200"):
+        r = c.post(f"{pid}/cases", data={**form, f"pathology.ihc.{index}.marker": "x"})
+        assert r.status_code == 413, (index, r.status_code)
+        assert f"pathology.ihc.{index}.marker" in r.text and "200" in r.text
+    assert httpx.get(f"{web.base_url}/api/v1/health", timeout=10).status_code == 200
+    r = c.post(
+        f"{pid}/cases",
+        data={
+            **form,
+            "pathology.ihc.199.marker": "synaptophysin",
+            "pathology.ihc.199.result": "positive",
+        },
+    )
+    assert r.status_code in (303, 422), r.status_code

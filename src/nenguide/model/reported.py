@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from nenguide.model.numbers import NOT_BOOL
+
 _NUM = r"(\d+(?:[.,]\d+)?)"
 _RANGE = re.compile(rf"^{_NUM}\s*(?:-|–|—|~|to)\s*{_NUM}$")
 _BOUND = re.compile(rf"^(<=|>=|≤|≥|<|>|=<|=>)\s*{_NUM}$")
@@ -54,10 +56,18 @@ class Bounds(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    gt: float | None = Field(default=None, allow_inf_nan=False, description="Above this value")
-    ge: float | None = Field(default=None, allow_inf_nan=False, description="At least this")
-    lt: float | None = Field(default=None, allow_inf_nan=False, description="Below this value")
-    le: float | None = Field(default=None, allow_inf_nan=False, description="At most this")
+    gt: Annotated[float, NOT_BOOL] | None = Field(
+        default=None, allow_inf_nan=False, description="Above this value"
+    )
+    ge: Annotated[float, NOT_BOOL] | None = Field(
+        default=None, allow_inf_nan=False, description="At least this"
+    )
+    lt: Annotated[float, NOT_BOOL] | None = Field(
+        default=None, allow_inf_nan=False, description="Below this value"
+    )
+    le: Annotated[float, NOT_BOOL] | None = Field(
+        default=None, allow_inf_nan=False, description="At most this"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -117,9 +127,14 @@ class Bounds(BaseModel):
 
     def check_limits(self, minimum: float, maximum: float, subpath: str | None = None) -> None:
         """Both bounds inside the field's own limits, else a ``bounds_limits`` error (at
-        ``subpath`` below the model that checks)."""
+        ``subpath`` below the model that checks). A bound that leaves nothing inside the
+        limits is refused too: ``>100`` for a percentage, ``<0`` for a size (an open bound at
+        a limit; ``≥100`` still holds the limit itself)."""
+        empty = (self.gt is not None and self.gt >= maximum) or (
+            self.lt is not None and self.lt <= minimum
+        )
         for v in (self.low, self.high):
-            if v is not None and not minimum <= v <= maximum:
+            if v is not None and (empty or not minimum <= v <= maximum):
                 ctx: dict[str, Any] = {
                     "text": self.text(),
                     "minimum": f"{minimum:g}",
@@ -144,7 +159,7 @@ class SizeReported(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    value: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+    value: Annotated[float, NOT_BOOL, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None, description="Greatest dimension, in the unit given"
     )
     range: Bounds | None = Field(
@@ -181,22 +196,22 @@ class MitoticCount(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    count: Annotated[float, Field(ge=0, le=5000, allow_inf_nan=False)] | None = Field(
+    count: Annotated[float, NOT_BOOL, Field(ge=0, le=5000, allow_inf_nan=False)] | None = Field(
         default=None, description="Mitoses counted (an average may be fractional)"
     )
     range: Bounds | None = Field(default=None, description="The count as a range or bound")
-    hpf: Annotated[int, Field(ge=1, le=500)] | None = Field(
+    hpf: Annotated[int, NOT_BOOL, Field(ge=1, le=500)] | None = Field(
         default=None, description="Number of high-power fields the count refers to (1, 10, 50)"
     )
-    area_mm2: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | None = Field(
+    area_mm2: Annotated[float, NOT_BOOL, Field(gt=0, le=100, allow_inf_nan=False)] | None = Field(
         default=None, description="Area in mm² the count refers to (instead of hpf)"
     )
-    field_area_mm2: Annotated[float, Field(ge=0.05, le=1.0, allow_inf_nan=False)] | None = Field(
-        default=None, description="Area of one high-power field of this microscope, mm²"
-    )
-    field_diameter_mm: Annotated[float, Field(ge=0.25, le=1.0, allow_inf_nan=False)] | None = Field(
-        default=None, description="Diameter of one high-power field of this microscope, mm"
-    )
+    field_area_mm2: (
+        Annotated[float, NOT_BOOL, Field(ge=0.05, le=1.0, allow_inf_nan=False)] | None
+    ) = Field(default=None, description="Area of one high-power field of this microscope, mm²")
+    field_diameter_mm: (
+        Annotated[float, NOT_BOOL, Field(ge=0.25, le=1.0, allow_inf_nan=False)] | None
+    ) = Field(default=None, description="Diameter of one high-power field of this microscope, mm")
 
     @model_validator(mode="after")
     def _complete(self) -> MitoticCount:

@@ -118,6 +118,10 @@ def _parse(unit: str) -> ParsedUnit | None:
         return None
     if not isinstance(q, ureg.Quantity):  # a bare number such as "24"
         return None
+    try:  # an offset unit (degC, degF) has no place in a lab result: it cannot be scaled
+        q * ureg.Quantity(1.0, "m")
+    except pint.errors.OffsetUnitCalculusError:
+        return None
     if q.dimensionless:
         return ParsedUnit(unit, s, q, "dimensionless")
     return ParsedUnit(unit, s, q, "quantity")

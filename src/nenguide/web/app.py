@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from nenguide.api.site_params import SiteParameterFile
+from nenguide.limits import MAX_FORM_ROWS, short
 from nenguide.store.db import default_sqlite_path
 from nenguide.web import api_reports, pages_mdt, pages_patients, pages_site, render, session
 
@@ -185,6 +186,14 @@ def install(app: FastAPI) -> None:
         user = session.current_user(request)
         tx = render.texts(request, user)
         return render.page(request, "error.html", user, status=403, message=tx.t("error.csrf"))
+
+    @app.exception_handler(pages_patients.FormTooLarge)
+    async def form_too_large(request: Request, exc: Exception) -> Response:
+        user = session.current_user(request)
+        tx = render.texts(request, user)
+        field = exc.field if isinstance(exc, pages_patients.FormTooLarge) else ""
+        message = tx.t("error.form_rows", field=short(field), limit=MAX_FORM_ROWS)
+        return render.page(request, "error.html", user, status=413, message=message)
 
     @app.exception_handler(pages_patients.PageNotFound)
     async def not_found(request: Request, exc: Exception) -> Response:

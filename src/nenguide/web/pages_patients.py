@@ -15,6 +15,7 @@ from nenguide.api.errors import ApiError
 from nenguide.api.routes import auth as api_auth
 from nenguide.api.schemas import LoginIn
 from nenguide.errors import parse_case
+from nenguide.limits import MAX_FORM_ROWS
 from nenguide.model.assessment import Assessment
 from nenguide.report import html as report_html
 from nenguide.report import svg
@@ -29,6 +30,15 @@ router = APIRouter(include_in_schema=False)
 
 class PageNotFound(Exception):
     """A record named in a page URL does not exist."""
+
+
+class FormTooLarge(Exception):
+    """A case form names a row index beyond :data:`~nenguide.limits.MAX_FORM_ROWS` (the form
+    is built row by row up to the largest index: a forged index would make it endless)."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
 
 
 def _safe_next(value: str | None) -> str:
@@ -237,6 +247,9 @@ _META = {"csrf", "title", "comment", "base_version", "_add", "_save"}
 
 def _form_values(raw: dict[str, list[str]]) -> dict[str, list[str]]:
     values = {k: v for k, v in raw.items() if k not in _META}
+    for k in values:
+        if any(p.isdigit() and (len(p) > 6 or int(p) >= MAX_FORM_ROWS) for p in k.split(".")):
+            raise FormTooLarge(k)
     add = (raw.get("_add") or [""])[0]
     if add:
         values[f"_rows.{add}"] = [str(_rows_in_use(values, add) + 2)]
