@@ -40,7 +40,7 @@ from nenguide.engine.kb import Knowledge
 from nenguide.engine.liver import liver_type
 from nenguide.engine.stage import stage
 from nenguide.engine.syndromes import functional_syndromes
-from nenguide.engine.treatment import DIRECT_READS, treatment
+from nenguide.engine.treatment import DIRECT_READS, mdt_issues_before, treatment
 from nenguide.engine.treatment_data import effective_site
 from nenguide.engine.treatment_facts import DERIVED_READS, SHARED, derive_facts
 from nenguide.engine.workup import workup
@@ -59,7 +59,9 @@ def _engine(kb: Knowledge, prog: TreatmentProgram, case: Any) -> tuple[Any, ...]
     after = pathway_facts(ctx, facts, cls, syndromes)
     work = workup(ctx, case, after, cls, stg, liver, syndromes)
     del work
-    conflict = any(i["kind"] is IssueKind.conflict for i in ctx.issues)
+    # as the batch keys it (lines.py): a conflict, and the issues that are MDT reasons
+    mdt = mdt_issues_before(kb, ctx.issues)
+    conflict = f"{any(i['kind'] is IssueKind.conflict for i in ctx.issues)}{mdt or ''}"
     key = prog._key(ctx, after, cls, liver)
     n_issues, n_trace = len(ctx.issues), len(ctx.trace)
     options, mdt = treatment(ctx, case, after, cls, stg, liver, syndromes, None)
@@ -100,7 +102,7 @@ def _check(kb: Knowledge, lines: list[str]) -> tuple[int, int, int]:
     ready, p, core, facts, masks = _columns(kb, lines)
     prog = TreatmentProgram(kb, "en")
     engine = [_engine(kb, prog, c) for c in ready]
-    conflicts = pl.Series([e[0] for e in engine], dtype=pl.Boolean())
+    conflicts = pl.Series([e[0] for e in engine], dtype=pl.String())
     key = treatment_key(facts, conflicts, kb, masks)
     seen: dict[tuple[Any, ...], Any] = {}
     theirs = set()

@@ -145,6 +145,23 @@ def _check_language(kb: Knowledge, rep: LintReport) -> None:
             rep.errors.append(f"pathway.yaml: step '{step}' is not an engine step")
     _check_conditional_inputs(kb, rep)
     _check_open_setting_input(kb, rep)
+    _check_mdt_issues(kb, rep)
+
+
+def _check_mdt_issues(kb: Knowledge, rep: LintReport) -> None:
+    """``treatment.parameters.mdt_issues``: a list of issue codes, each with an MDT reason's
+    text (``treatment.mdt.<CODE>``) in every language."""
+    binding = kb.pathway.steps.get("treatment")
+    codes = binding.parameters.get("mdt_issues", []) if binding else []
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        rep.errors.append("pathway.yaml: treatment.parameters.mdt_issues must be a list")
+        return
+    for c in codes:
+        if c not in kb.issue_kinds:
+            rep.errors.append(f"pathway.yaml: mdt_issues names '{c}', not an issue code")
+        for lang in kb.catalog.languages:
+            if not kb.catalog.get(lang, f"treatment.mdt.{c}"):
+                rep.errors.append(f"pathway.yaml: mdt_issues '{c}' has no text in {lang}")
 
 
 def _check_conditional_inputs(kb: Knowledge, rep: LintReport) -> None:

@@ -19,7 +19,7 @@ language), ``treatment_data`` (the option catalogue and site defaults).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from nenguide.engine.context import Context
@@ -101,6 +101,8 @@ def treatment(
     w = Offers(ctx, f, tx.cat, tx, conditional_inputs=conditional_inputs(kb), cls=cls)
     if any(i["kind"] is IssueKind.conflict for i in ctx.issues):
         w.add_mdt(MDT_DATA_CONFLICT)
+    for code in mdt_issues_before(kb, ctx.issues):
+        w.add_mdt(code)
 
     category = f["category"]
     if category is None:
@@ -211,6 +213,24 @@ def open_setting_input(kb: Any) -> str | None:
     of each candidate setting shown (package data, checked by the lint), or None."""
     name = kb.pathway.steps[STEP].parameters.get("open_setting_input")
     return name if isinstance(name, str) else None
+
+
+def mdt_issues(kb: Any) -> tuple[str, ...]:
+    """The issue codes that, raised before the step, are MDT reasons of their own (package
+    data, ``treatment.parameters.mdt_issues``, checked by the lint)."""
+    return tuple(kb.pathway.steps[STEP].parameters.get("mdt_issues") or ())
+
+
+def mdt_issues_before(kb: Any, issues: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The codes of :func:`mdt_issues` among ``issues``, in the package's order."""
+    return mdt_codes_among(kb, {i["code"] for i in issues})
+
+
+def mdt_codes_among(kb: Any, codes: Iterable[str]) -> tuple[str, ...]:
+    """The codes of :func:`mdt_issues` among the issue codes ``codes``, in the package's
+    order (the batch keys the step by them)."""
+    raised = set(codes)
+    return tuple(c for c in mdt_issues(kb) if c in raised)
 
 
 def conditional_inputs(kb: Any) -> frozenset[str]:

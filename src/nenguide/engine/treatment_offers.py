@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import product
+from math import prod
 from typing import Any, cast
 
 from nenguide.engine.context import Context, grade_fields, jsonable
 from nenguide.engine.kb import Knowledge
+from nenguide.engine.logic import OneOf
+from nenguide.engine.table_eval import OUTCOMES_LIMIT
 from nenguide.engine.tables import CollectResult, Row, collect_of
 from nenguide.engine.trace_entries import collect_entries
 from nenguide.engine.treatment_data import OptionSpec, site_defaults
@@ -66,8 +70,12 @@ class Offers:
     def name(self, code: str) -> str:
         return self.tx.name(code)
 
-    def offer(self, row: Row) -> None:
+    def offer(self, row: Row, only: frozenset[str] | None = None) -> None:
+        """Offer the options of ``row`` (those in ``only`` when given: the options settled over
+        the candidates of an open value, :meth:`settle`, without the row's MDT reason)."""
         codes = list(self.tx.row(row).codes)
+        if only is not None:
+            codes = [c for c in codes if c in only]
         preferred = (row.then.get("site_default") or {}).get(self.facts.get("nfpnet_policy"))
         if preferred in codes:
             # the site's default branch is listed first (e.g. small NF-pNET: surgery first)
@@ -90,7 +98,7 @@ class Offers:
                     )
                 )
         reason = row.then.get("mdt")
-        if reason:
+        if reason and only is None:
             self.add_mdt(reason)
 
     def add_mdt(self, reason: str) -> None:
@@ -103,6 +111,7 @@ class Offers:
             self.offer(row)
         if not res.maybe:
             return
+        self.settle(table_id, res)
         maybe, conditional, inputs = self.maybe, self.conditional, self.conditional_inputs
         for row, unknown in res.maybe:
             codes = self.tx.row(row).codes
@@ -113,6 +122,37 @@ class Offers:
                     maybe[code] = (row.id, unknown)  # the result's own tuple (immutable)
                 if waits is not None and code not in conditional:
                     conditional[code] = (row, waits)
+
+    def settle(self, table_id: str, res: CollectResult) -> None:
+        """Options that wait only on values left open between candidates (a grade between G2
+        and G3 from a Ki-67 range) and that some row offers under every candidate: given, as
+        the answer every value it can take gives (rule 1). The table is evaluated, and
+        traced, once per combination of the candidates; an option offered under only some of
+        them still waits, as before. So does an option waiting on a value not given at all."""
+        facts = self.facts
+        open_ = sorted(
+            {n for _, unknown in res.maybe for n in unknown if type(facts.get(n)) is OneOf}
+        )
+        if not open_:
+            return
+        candidates = [facts[n].sorted() for n in open_]
+        if prod(map(len, candidates)) > OUTCOMES_LIMIT:
+            return
+        waiting = {c for row, _ in res.maybe for c in self.tx.row(row).codes}
+        offered: list[tuple[Row, frozenset[str]]] = []
+        settled = set(waiting)
+        for combo in product(*candidates):
+            each = self.ctx.collect(
+                STEP, table_id, {**facts, **dict(zip(open_, combo, strict=True))}
+            )
+            here = {c for row in each.applies for c in self.tx.row(row).codes}
+            settled &= here
+            offered.extend((row, frozenset(self.tx.row(row).codes)) for row in each.applies)
+        settled -= self.offers.keys()
+        if settled:
+            for row, codes in offered:
+                if codes & settled:
+                    self.offer(row, only=frozenset(codes & settled))
 
     def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
         """The first-hit table's option; withheld (reported as needing ``withheld_for``) when

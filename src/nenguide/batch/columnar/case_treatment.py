@@ -172,7 +172,8 @@ def treatment_key(
 ) -> TreatmentKey:
     """The key over ``facts`` (phase 1 and phase 2's columns with the core program's
     classification grades and liver type, :data:`GRADES`, :data:`LIVER_TYPE`) and
-    ``conflict_before`` (a conflict reported before the step); ``masks``: phase 2's bits of
+    ``conflict_before`` (a conflict reported before the step, and the issues before it that are
+    MDT reasons of their own, as one text); ``masks``: phase 2's bits of
     the facts it can leave open (:attr:`.case_pathway.PathwayColumns.masks`)."""
     ctx = Context(kb, "en", notes=False)
     setting = kb.tables[ctx.table_id(STEP, "setting")]

@@ -64,6 +64,7 @@ from nenguide.batch.io import ASSESSMENT_SCHEMA, frame_from_columns, frame_of
 from nenguide.engine.context import MEMO_LIMIT
 from nenguide.engine.followup import Planned
 from nenguide.engine.hereditary import missing_fields_reads
+from nenguide.engine.treatment import mdt_codes_among, mdt_issues
 from nenguide.model.assessment import IssueKind
 from nenguide.model.case import Case
 from nenguide.model.frozen import FrozenList
@@ -408,12 +409,15 @@ class ChunkColumns:
         # work-up: its key, the engine once per key
         wkey = workup_key(facts, p.done, kb).frame
         _, work = self._answers_of(cases, wkey, ok, "workup", reps)
-        # treatment reads whether a conflict was reported before it (the work-up's included)
+        # treatment reads whether a conflict was reported before it (the work-up's included),
+        # and which issues raised before it are MDT reasons of their own (phase 2's at most)
+        mdt = frozenset(mdt_issues(kb))
         before = [
-            _CONFLICT in k or (w is not None and w.conflict)
-            for k, w in zip(kinds, work, strict=True)
+            f"{_CONFLICT in k or (w is not None and w.conflict)}"
+            f"{mdt_codes_among(kb, c) if not mdt.isdisjoint(c) else ''}"
+            for k, w, c in zip(kinds, work, codes, strict=True)
         ]
-        tk = treatment_key(facts, pl.Series(before, dtype=pl.Boolean()), kb, ph2.masks)
+        tk = treatment_key(facts, pl.Series(before, dtype=pl.String()), kb, ph2.masks)
         ok = [o and not f for o, f in zip(ok, tk.fallback.to_list(), strict=True)]
         _, treat = self._answers_of(cases, tk.frame, ok, "treatment", reps)
         # follow-up: the decision's key; its visits dated per resection date

@@ -17,7 +17,9 @@ unconfirmed content depend on the case only through
 * the facts the step's Python reads itself (:data:`~nenguide.engine.treatment.DIRECT_READS`:
   the category, the site, resection, SSTR status, the gastric cause and type, the therapies
   failed...);
-* whether a conflict was reported before the step (the MDT flag), and the classification's
+* whether a conflict was reported before the step (the MDT flag), the issues raised before it
+  that are MDT reasons of their own (:func:`~nenguide.engine.treatment.mdt_issues_before`),
+  and the classification's
   grades where the grade-combining table holds unconfirmed content (they decide only which
   fields an issue names, which the flat row does not show, through look-ups of that table).
 
@@ -50,6 +52,7 @@ from nenguide.engine.treatment import (
     STEP,
     derive_facts,
     local_route,
+    mdt_issues_before,
     open_setting_input,
     treatment,
 )
@@ -166,6 +169,7 @@ class TreatmentProgram:
             *map(f.get, DIRECT_READS),
             (cls.grade, cls.grade_by_ki67, cls.grade_by_mitoses) if self._grades else None,
             any(i["kind"] is IssueKind.conflict for i in ctx.issues),
+            mdt_issues_before(self.kb, ctx.issues),
         )
 
     def _answers(self, f: Mapping[str, Any]) -> list[Any] | None:
