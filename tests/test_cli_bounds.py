@@ -79,3 +79,23 @@ def test_as_of_out_of_range_is_a_clear_error() -> None:
     r = _cli("demo", "pnet-g2-liver", "--as-of", "9999-12-31")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "2199-12-31" in r.stderr
+
+
+def test_unreadable_files_and_folders_are_clear_errors(tmp_path: Path) -> None:
+    """Each of these ended in a Python traceback (a probe, session 24)."""
+    raw = tmp_path / "bundle.json"
+    raw.write_bytes(b"\xff\xfe{")
+    r = _cli("import-fhir", str(raw))
+    assert r.returncode == 2 and "not UTF-8" in r.stderr and "Traceback" not in r.stderr
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    r = _cli("import-fhir", str(deep))
+    assert r.returncode == 2 and "nested" in r.stderr and "Traceback" not in r.stderr
+    case = tmp_path / "case.yaml"
+    case.write_text("tumour: {primary_site: rectum, size_cm: 0.8}\n")
+    for out in (tmp_path / "no" / "such" / "r.html", tmp_path):
+        r = _cli("report", str(case), "--format", "html", "--out", str(out))
+        assert r.returncode == 2 and "Cannot write" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+    r = _cli("report", str(case), "--format", "html", "--out", str(tmp_path / "r.html"))
+    assert r.returncode == 0 and (tmp_path / "r.html").read_text().startswith("<!")

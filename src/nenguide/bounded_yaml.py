@@ -5,6 +5,7 @@ with a clear message instead of taking minutes, gigabytes or a traceback."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -16,7 +17,24 @@ class InputTooComplex(ValueError):
     """The document exceeds a bound; the message says which and what is allowed."""
 
 
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
 class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader with YAML 1.2's numbers: YAML 1.1 reads ``021`` as the octal 17,
+    ``1:30`` as the base-60 90 and ``1_0`` as 10, which a clinician writing a Ki-67 or a size
+    never means. A plain scalar is an integer or a float only when it is written in decimal
+    (``21``, ``-3``, ``2.5``, ``1e3``, ``.inf``); anything else stays text, and the case model
+    says what it expected. A key given twice in one mapping, and a date that does not exist,
+    are errors instead of the last value or a traceback."""
+
+    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's class-level table)
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
     def __init__(self, stream: str):
         super().__init__(stream)
         self._depth = 0
@@ -36,6 +54,47 @@ class _BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    again = key in seen
+                except TypeError:  # an unhashable key: the parent reports it
+                    break
+                if again:
+                    raise limits.DuplicateKey(str(key))
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> int:
+        return int(self.construct_scalar(node))
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:  # a day, month or offset out of range: 2026-02-30
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{self.construct_scalar(node)!r} is not a date ({exc})",
+                node.start_mark,
+            ) from None
+
+
+_BoundedLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_BoundedLoader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+_BoundedLoader.add_constructor(_INT, _BoundedLoader.construct_yaml_int)
+_BoundedLoader.add_constructor(_TIMESTAMP, _BoundedLoader.construct_yaml_timestamp)
 
 
 def _expanded_size(root: yaml.Node) -> int:
@@ -60,8 +119,8 @@ def _expanded_size(root: yaml.Node) -> int:
 
 
 def load(text: str) -> Any:
-    """Parse one YAML document within the bounds; raises :class:`InputTooComplex` or
-    :class:`yaml.YAMLError`."""
+    """Parse one YAML document within the bounds; raises :class:`InputTooComplex`,
+    :class:`~nenguide.limits.DuplicateKey` or :class:`yaml.YAMLError`."""
     if len(text.encode("utf-8", "surrogatepass")) > limits.MAX_CASE_BYTES:
         raise InputTooComplex(f"larger than {limits.MAX_CASE_BYTES // 1024} KiB")
     loader = _BoundedLoader(text)

@@ -259,7 +259,19 @@ def parse_case_text(text: str, label: str = "input") -> Case:
     try:
         if len(text) > limits.MAX_CASE_BYTES:
             raise bounded_yaml.InputTooComplex(f"larger than {limits.MAX_CASE_BYTES // 1024} KiB")
-        data = json.loads(text) if text.lstrip().startswith("{") else bounded_yaml.load(text)
+        data = (
+            json.loads(text, object_pairs_hook=limits.unique_keys)
+            if text.lstrip().startswith("{")
+            else bounded_yaml.load(text)
+        )
+    except limits.DuplicateKey as exc:
+        raise CaseInputError(
+            f"{label} gives the key {exc.key!r} twice in one object: which value is meant is "
+            "unknown",
+            [],
+            "duplicate_key",
+            {"label": label, "name": exc.key},
+        ) from None
     except (bounded_yaml.InputTooComplex, RecursionError) as exc:
         why = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
         raise CaseInputError(
@@ -285,6 +297,12 @@ def parse_case_text(text: str, label: str = "input") -> Case:
             params["line"], params["col"] = mark.line + 1, mark.column + 1
         raise CaseInputError(
             f"{label} is not valid YAML{where}: {exc}", [], "yaml", params
+        ) from None
+    except ValueError as exc:
+        if "digits" not in str(exc):  # only Python's bound on an integer's digits is expected
+            raise
+        raise CaseInputError(
+            f"{label} holds {limits.LONG_NUMBER}", [], "long_number", {"label": label}
         ) from None
     return parse_case(data)
 

@@ -13,6 +13,22 @@ from typing import Any
 AS_OF_MIN = dt.date(1900, 1, 1)
 AS_OF_MAX = dt.date(2199, 12, 31)
 
+
+def datetime_in_range(v: dt.datetime) -> bool:
+    """Whether the date-time ``v`` is, in UTC, within the years an assessment may be dated
+    (:data:`AS_OF_MIN` to :data:`AS_OF_MAX`): a stored time is kept in UTC, and a time at the
+    calendar's edge (9999-12-31T23:59:59-14:00) cannot be converted at all."""
+    try:
+        utc = v.astimezone(dt.UTC) if v.tzinfo is not None else v
+    except (OverflowError, ValueError):
+        return False
+    return AS_OF_MIN.year <= utc.year <= AS_OF_MAX.year
+
+
+#: how :func:`datetime_in_range`'s bounds read in an error
+DATETIME_RANGE = f"a date-time with its zone, from {AS_OF_MIN.year} to {AS_OF_MAX.year}"
+
+
 #: A case file (YAML or JSON): largest size, deepest nesting, most aliases, most values once
 #: every alias is expanded (a 300-byte "billion laughs" file expands to billions).
 MAX_CASE_BYTES = 1024 * 1024
@@ -35,3 +51,26 @@ def short(value: Any) -> str:
     except (RecursionError, ValueError):
         text = "{…}" if isinstance(value, dict) else "[…]" if isinstance(value, list) else "…"
     return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
+
+
+class DuplicateKey(ValueError):
+    """A JSON or YAML object names the same key twice: which value was meant is unknown (a
+    parser would silently keep the last one)."""
+
+    def __init__(self, key: str):
+        super().__init__(f"the key {short(key)} is given twice in one object")
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' ``object_pairs_hook``: the object, or :class:`DuplicateKey`."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+#: what an integer longer than Python's limit on its digits is called in an error
+LONG_NUMBER = "a number with more than 4300 digits"

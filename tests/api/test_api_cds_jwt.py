@@ -280,6 +280,17 @@ def test_feedback_is_stored_with_an_audit_entry(any_cds: tuple[Server, str]) -> 
     assert r.status_code == 422, r.text
     paths = {f["path"] for f in r.json()["error"]["fields"]}
     assert paths == {"feedback[0].card", "feedback[0].outcome", "feedback[0].outcomeTimestamp"}
+    # a time at the calendar's edge cannot be stored in UTC: it was an HTTP 500 (session 24)
+    edge = {
+        "card": cards[0],
+        "outcome": "accepted",
+        "outcomeTimestamp": "9999-12-31T23:59:59-14:00",
+    }
+    r = httpx.post(
+        url, json={"feedback": [edge]}, headers={"Authorization": f"Bearer {token(url)}"}
+    )
+    assert r.status_code == 422, r.text
+    assert [f["path"] for f in r.json()["error"]["fields"]] == ["feedback[0].outcomeTimestamp"]
     r = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token(url)}"})
     assert r.status_code == 200 and r.json() == {"stored": 2}, r.text
     engine = sa.create_engine(db_url)

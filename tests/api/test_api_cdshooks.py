@@ -260,3 +260,6 @@ def test_fhir_server_refusal_or_absence_is_412(demo_url: str) -> None:
     assert r.status_code == 412 and "HTTP 401" in r.json()["error"]["message"]
     r = _call_with_server(demo_url, None, f"http://127.0.0.1:{free_port()}", "tok")
     assert r.status_code == 412 and "failed" in r.json()["error"]["message"]
+    # a URL httpx cannot read was an HTTP 500 (probe, session 24)
+    r = _call_with_server(demo_url, None, "http://[::1", "tok")
+    assert r.status_code == 412 and "failed" in r.json()["error"]["message"]

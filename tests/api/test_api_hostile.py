@@ -39,6 +39,10 @@ PAYLOADS: list[tuple[str, bytes, int]] = [
     ("malformed", b'{"name": ', 400),
     ("not-utf8", b'{"name": "\xff\xfe"}', 400),
     ("oversize", b'{"name": "' + b"x" * (LIMIT + 10) + b'"}', 413),
+    # an integer past Python's 4300 digits was an HTTP 500 on every route (probe, session 24)
+    ("long-integer", b'{"name": 1' + b"0" * 4300 + b', "version": 1}', 400),
+    # a key given twice: which value is meant is unknown (the last one won, silently)
+    ("duplicate-key", b'{"name": "a", "name": "b", "version": 1, "version": 2}', 422),
 ]
 
 
@@ -185,3 +189,19 @@ def test_security_headers_and_allow(any_server: Server) -> None:
         assert r.status_code == 405
         assert set(r.headers["allow"].split(", ")) == {"GET", "PATCH"}
         assert "allowed: GET, PATCH" in _envelope(r)["message"]
+
+
+def test_date_times_at_the_calendar_edge_are_client_errors(any_server: Server) -> None:
+    """A meeting filter or time of 9999-12-31T23:59:59-14:00 cannot be converted to UTC: it
+    was an HTTP 500 (the filter) or a 422 naming no field (probe, session 24)."""
+    with any_server.client("clinician") as c:
+        for q in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"):
+            r = c.get("/api/v1/meetings", params={"from": q})
+            assert r.status_code == 422, r.text
+            assert _envelope(r)["fields"][0]["path"] == "query:from"
+        r = c.post(
+            "/api/v1/meetings",
+            json={"title": "Edge", "scheduled_at": "9999-12-31T23:59:59-14:00"},
+        )
+        assert r.status_code == 422, r.text
+        assert _envelope(r)["fields"][0]["path"] == "scheduled_at"

@@ -146,6 +146,22 @@ def test_bad_json_lines_are_rejected_not_dropped(tmp_path: Path) -> None:
     assert rejected[1]["field"] == "tumour.primary_site"
 
 
+def test_a_line_python_cannot_read_is_rejected_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """An integer of 4301 digits or a line nested 5000 deep stopped the whole batch with a
+    traceback and no output (a probe, session 24): each is a rejected row now."""
+    good = run("synth", "2", "--seed", "1").stdout.splitlines()
+    long = '{"tumour": {"primary_site": "rectum", "number_of_tumours": 1' + "0" * 4300 + "}}"
+    deep = '{"x": ' + "[" * 5000 + "]" * 5000 + "}"
+    text = "\n".join([good[0], long, deep, good[1]]) + "\n"
+    out = tmp_path / "o.parquet"
+    p = run("batch", "-", str(out), "--as-of", AS_OF, stdin=text)
+    assert p.returncode == 0, p.stderr
+    assert pl.read_parquet(out)["row"].to_list() == [1, 4]
+    rejected = list(csv.DictReader((tmp_path / "o.rejected.csv").open()))
+    assert [(r["row"], r["stage"]) for r in rejected] == [("2", "parse"), ("3", "parse")]
+    assert "4300 digits" in rejected[0]["reason"] and "nested" in rejected[1]["reason"]
+
+
 def test_parquet_input_and_usage_errors(tmp_path: Path) -> None:
     src = tmp_path / "cases.parquet"
     lines = run("synth", "20", "--seed", "2").stdout.splitlines()

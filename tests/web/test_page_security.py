@@ -214,3 +214,35 @@ def test_a_forged_row_index_is_refused_not_built(
         },
     )
     assert r.status_code in (303, 422), r.status_code
+
+
+def test_a_follow_up_visit_is_never_recorded_on_another_date(
+    web: WebServer, clinician: tuple[httpx.Client, str]
+) -> None:
+    """A completion date that does not exist (2026-02-30) was stored as today, silently, and
+    a version that is not a number was an HTTP 500 (a probe, session 24). Both, and a date in
+    the future, are refused and the task stays open; a real date is recorded as given."""
+    c, token = clinician
+    case = json.loads(
+        json.dumps(yaml.safe_load(demo_cases()["pnet-g2-liver"].read_text()), default=str)
+    )
+    with web.api("clinician") as api:
+        p = api.post("/api/v1/patients", json={"name": "Visit Date", "mrn": "VD-1"}).json()
+        cid = api.post(
+            f"/api/v1/patients/{p['id']}/cases", json={"title": "pNET", "case": case}
+        ).json()["id"]
+        task = api.post(
+            f"/api/v1/cases/{cid}/follow-up-tasks", json={"due": "2026-11-01", "exams": ["CT"]}
+        ).json()
+    url = f"/followup/{task['id']}/complete"
+    form = {"csrf": token, "version": "1", "result": "stable"}
+    for bad in ({"completed_on": "2026-02-30"}, {"completed_on": "2999-01-01"},
+                {"completed_on": "2026-11-20", "version": "abc"}):  # fmt: skip
+        r = c.post(url, data={**form, **bad})
+        assert r.status_code == 422, (bad, r.status_code)
+    with web.api("clinician") as api:
+        assert api.get(f"/api/v1/follow-up-tasks/{task['id']}").json()["status"] == "open"
+    assert c.post(url, data={**form, "completed_on": "2026-11-20"}).status_code == 303
+    with web.api("clinician") as api:
+        done = api.get(f"/api/v1/follow-up-tasks/{task['id']}").json()
+    assert done["status"] == "done" and done["completed_on"] == "2026-11-20"

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from nenguide.api import errors
+from nenguide.limits import LONG_NUMBER, DuplicateKey, unique_keys
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -126,10 +127,14 @@ def check_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise _bad_json("it is not UTF-8") from None
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         where = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
         raise _bad_json(f"not valid JSON ({where})") from None
+    except DuplicateKey as exc:
+        raise _invalid(exc.key, str(exc), "each key once per object") from None
+    except ValueError:  # Python's bound on an integer's digits
+        raise _bad_json(f"it holds {LONG_NUMBER}") from None
     except RecursionError:
         raise _bad_json(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]

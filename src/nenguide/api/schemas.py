@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -13,8 +14,9 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
-from nenguide.limits import AS_OF_MAX, AS_OF_MIN
+from nenguide.limits import AS_OF_MAX, AS_OF_MIN, DATETIME_RANGE, datetime_in_range
 from nenguide.store.vocab import DEPARTURE_REASONS, EXPORT_FORMAT, ROLES, SPECIALTIES
 
 #: A case document, validated by ``nenguide.errors.parse_case`` in the handler so errors carry
@@ -234,9 +236,23 @@ class AssessmentRecord(_Out):
 # ----------------------------------------------------------------------------- meetings
 
 
+def _in_range(v: dt.datetime | None) -> dt.datetime | None:
+    if v is not None and not datetime_in_range(v):
+        raise PydanticCustomError(
+            "datetime_range", "must be {allowed}", {"allowed": DATETIME_RANGE}
+        )
+    return v
+
+
+#: a date-time with its zone that can be stored (in UTC, within the years of the as-of date)
+StoredDatetime = Annotated[AwareDatetime, AfterValidator(_in_range)]
+#: a date-time filter of a query, held to the same years
+QueryDatetime = Annotated[dt.datetime, AfterValidator(_in_range)]
+
+
 class MeetingIn(_In):
     title: Text200
-    scheduled_at: AwareDatetime
+    scheduled_at: StoredDatetime
     location: Annotated[str, Field(max_length=200)] | None = None
     notes: LongText | None = None
 
@@ -244,7 +260,7 @@ class MeetingIn(_In):
 class MeetingUpdate(_In):
     version: Version
     title: Text200 | None = None
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: StoredDatetime | None = None
     location: Annotated[str, Field(max_length=200)] | None = None
     status: Literal["scheduled", "held", "cancelled"] | None = None
     notes: LongText | None = None

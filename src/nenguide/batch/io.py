@@ -21,6 +21,7 @@ import polars as pl
 
 from nenguide.batch.flatten import ASSESSMENT_COLUMNS
 from nenguide.errors import json_message
+from nenguide.limits import LONG_NUMBER
 from nenguide.model.frozen import FrozenList
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -243,6 +244,10 @@ def decode_line(line: str | BadLine) -> Any:
         return json.loads(line)
     except json.JSONDecodeError as exc:
         return BadLine(f"not valid JSON: {json_message(exc)} at column {exc.colno}")
+    except RecursionError:  # a bad row never stops the batch
+        return BadLine("not readable: nested too deeply")
+    except ValueError:  # Python's bound on an integer's digits
+        return BadLine(f"not readable: it holds {LONG_NUMBER}")
 
 
 class TableWriter:

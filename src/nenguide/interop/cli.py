@@ -126,6 +126,9 @@ def import_fhir(
             f"[bold red]Cannot read {escape(str(bundle))}:[/] {escape(exc.strerror or str(exc))}"
         )
         raise typer.Exit(2) from None
+    except UnicodeDecodeError:
+        err.print(f"[bold red]Cannot read {escape(str(bundle))}:[/] it is not UTF-8 text")
+        raise typer.Exit(2) from None
     try:
         day = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:

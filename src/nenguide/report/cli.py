@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 
 class ReportFormat(StrEnum):
@@ -69,14 +70,21 @@ def register(app: typer.Typer) -> None:
         kb = cli._load_knowledge(guideline)
         result = run_assess(parsed, kb, as_of=date, lang=lang.value, site=cli._site(site))
         doc = assessment_html(result.model_dump(mode="json"), kb, lang=lang.value, today=date)
-        if format is ReportFormat.html:
-            out.write_text(doc, encoding="utf-8")
-        else:
-            from nenguide.report.pdf import html_to_pdf
+        try:
+            if format is ReportFormat.html:
+                out.write_text(doc, encoding="utf-8")
+            else:
+                from nenguide.report.pdf import html_to_pdf
 
-            try:
                 out.write_bytes(html_to_pdf(doc))
-            except RuntimeError as exc:
-                cli._console(stderr=True).print(f"[bold red]{exc}[/]")
-                raise typer.Exit(2) from None
+        except RuntimeError as exc:
+            cli._console(stderr=True).print(f"[bold red]{exc}[/]")
+            raise typer.Exit(2) from None
+        except OSError as exc:  # no such folder, a folder given as the file, no permission
+            why = exc.strerror or str(exc)
+            cli._console(stderr=True).print(
+                f"[bold red]Cannot write {escape(str(out))}:[/] {escape(why)}; --out names the "
+                "file to write, in a folder that exists"
+            )
+            raise typer.Exit(2) from None
         cli._console(stderr=True).print(f"wrote {out}")

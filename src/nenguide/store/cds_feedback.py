@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nenguide.limits import AS_OF_MAX, AS_OF_MIN, datetime_in_range
 from nenguide.store import models as m
 from nenguide.store.audit import audit
 from nenguide.store.common import Actor, field, iso, new_id
@@ -30,7 +31,7 @@ def _timestamp(v: Any) -> dt.datetime | None:
         t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return t if t.tzinfo is not None else None
+    return t if t.tzinfo is not None and datetime_in_range(t) else None
 
 
 def _item(i: int, item: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -53,7 +54,8 @@ def _item(i: int, item: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         problems.append(
             field(
                 f"{p}.outcomeTimestamp",
-                "must be an ISO 8601 date-time with its zone",
+                f"must be an ISO 8601 date-time with its zone, from {AS_OF_MIN.year} to "
+                f"{AS_OF_MAX.year}",
                 item.get("outcomeTimestamp"),
             )
         )

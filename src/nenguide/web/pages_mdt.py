@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from nenguide.api.auth import AUDIT, FOLLOWUP_WRITE, MEETING_WRITE, READ
+from nenguide.limits import short
 from nenguide.report import html as report_html
 from nenguide.report.pdf import html_to_pdf
 from nenguide.report.texts import LANGS, Texts
@@ -357,16 +358,28 @@ async def complete(request: Request, task_id: str) -> Response:
     db = request.app.state.db
     today = dt.date.today()
     task = _get(data.get_task, db, task_id, today)
+    given = form.get("completed_on", "").strip()
+    version = form.get("version") or str(task["version"])
     try:
-        on = dt.date.fromisoformat(form.get("completed_on", "") or today.isoformat())
+        on = dt.date.fromisoformat(given) if given else today
     except ValueError:
-        on = today
+        on = None
+    if on is None or on > today or not version.isdigit():
+        # never a date other than the one given: a date that does not exist, or one in the
+        # future, is refused (it was stored as today, silently)
+        tx = render.texts(request, user)
+        message = (
+            tx.t("error.followup_version")
+            if on is not None and on <= today
+            else tx.t("error.followup_date", value=short(given), today=today.isoformat())
+        )
+        return render.page(request, "error.html", user, status=422, message=message)
     status = "cancelled" if form.get("status") == "cancelled" else "done"
     data.complete_task(
         db,
         user.actor(),
         task_id,
-        version=int(form.get("version") or task["version"]),
+        version=int(version),
         completed_on=on,
         result=form.get("result", "").strip() or "-",
         status=status,

@@ -106,7 +106,7 @@ async def _complete_prefetch(body: dict[str, Any], patient_id: str) -> Any:
                         f"fetching {key} from fhirServer answered HTTP {r.status_code}"
                     )
                 got[key] = r.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # InvalidURL: not an HTTPError
         raise cdshooks.PrefetchError(f"fetching from fhirServer failed: {exc}") from None
     return got
 

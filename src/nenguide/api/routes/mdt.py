@@ -22,6 +22,7 @@ from nenguide.api.schemas import (
     MeetingList,
     MeetingOut,
     MeetingUpdate,
+    QueryDatetime,
     TaskComplete,
     TaskIn,
     TaskList,
@@ -52,9 +53,9 @@ def list_meetings(
     _: Reader,
     db: DB,
     start: Annotated[
-        dt.datetime | None, Query(alias="from", description="From (inclusive)")
+        QueryDatetime | None, Query(alias="from", description="From (inclusive)")
     ] = None,
-    end: Annotated[dt.datetime | None, Query(alias="to", description="Until (exclusive)")] = None,
+    end: Annotated[QueryDatetime | None, Query(alias="to", description="Until (exclusive)")] = None,
     status: Annotated[str | None, Query(pattern="^(scheduled|held|cancelled)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,

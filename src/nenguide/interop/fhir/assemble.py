@@ -12,6 +12,7 @@ from nenguide.errors import CaseInputError, parse_case
 from nenguide.interop.fhir.codes import JSON
 from nenguide.interop.fhir.read import _Cand, _Reader, _set, _State
 from nenguide.interop.fhir.result import ImportResult, Note, PatientInfo, Unmapped
+from nenguide.limits import MAX_DEPTH, unique_keys
 from nenguide.units import AnalyteCatalogue
 
 _PRIMARY_HINT = (
@@ -230,8 +231,10 @@ def import_bundle(
 
     if isinstance(bundle, (str, bytes)):
         try:
-            bundle = json.loads(bundle)
-        except ValueError as exc:
+            bundle = json.loads(bundle, object_pairs_hook=unique_keys)
+        except RecursionError:
+            raise BundleError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+        except ValueError as exc:  # malformed, a key given twice, an integer too long
             raise BundleError(f"not JSON: {exc}") from None
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BundleError("not a FHIR Bundle: 'resourceType' must be 'Bundle'")
