@@ -647,6 +647,13 @@ def _complete(data: dict[str, Any], *, positive: bool) -> dict[str, Any]:
             if positive
             else []
         )
+    elif positive:
+        # a relative recorded with what they have left unknown is an unknown input too (the
+        # strategy draws such relatives; completed only towards the trigger, as above)
+        for relative in out["clinical"]["family_history"]:
+            relative.setdefault("has_nen", True)
+            if relative.get("pathogenic_variant_gene") is None:
+                relative["pathogenic_variant_gene"] = "MEN1"
     return out
 
 
