@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +195,33 @@ def test_bad_site_file_names_the_problem(tmp_path: Path, text: str, where: str) 
     with pytest.raises(SiteFileError) as err:
         load_site_file(p)
     assert where in str(err.value) and str(p) in str(err.value)
+
+
+def test_a_code_the_package_does_not_know_is_refused(kb: Knowledge, tmp_path: Path) -> None:
+    """``unavailable: [surufatinb]`` (or the option code ``[SURUFATINIB]``) changed nothing,
+    silently, and surufatinib stayed available (a probe, session 24): each unknown code is
+    named, with what is allowed, and the command line refuses the file."""
+    from nenguide.engine.treatment_data import site_code_problems
+
+    assert site_code_problems(kb, None) == []
+    assert site_code_problems(kb, site_defaults(kb)) == []
+    good = SiteParameters(unavailable=frozenset({"surufatinib", "lu177_dotatate"}))
+    assert site_code_problems(kb, good) == []
+    bad = SiteParameters(
+        unavailable=frozenset({"surufatinb", "SURUFATINIB"}),
+        items={"bogus": Availability(available=False)},
+    )
+    problems = site_code_problems(kb, bad)
+    assert [p.split(":")[0] for p in problems] == ["items.bogus", "unavailable", "unavailable"]
+    assert (
+        "SURUFATINIB" in problems[1] and "give the items it requires (surufatinib)" in problems[1]
+    )
+    assert "surufatinb" in problems[2] and "surufatinib" in problems[2]
+    site = tmp_path / "site.yaml"
+    site.write_text("unavailable: [surufatinb]\n")
+    example = Path(nenguide.__file__).parent / "examples" / "pnet-g2-liver.yaml"
+    r = subprocess.run(
+        [sys.executable, "-m", "nenguide", "assess", str(example), "--site", str(site)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert r.returncode == 2 and "surufatinb" in r.stderr and "Traceback" not in r.stderr

@@ -110,6 +110,17 @@ def _site(path: Path | None) -> Any:
         raise typer.Exit(2) from None
 
 
+def _check_site(kb: Any, site: Any) -> None:
+    """Refuse site parameters that name codes the package does not know (exit 2)."""
+    from nenguide.engine.treatment_data import site_code_problems
+
+    problems = site_code_problems(kb, site)
+    if problems:
+        lines = "\n".join(f"  {escape(p)}" for p in problems)
+        _console(stderr=True).print(f"[bold red]Invalid site parameters:[/]\n{lines}")
+        raise typer.Exit(2)
+
+
 SITE_HELP = (
     "Hospital site-parameter file (YAML/JSON): drug, tracer and PRRT availability and local "
     "settings, laid over the guideline package's defaults and recorded in the trace."
@@ -120,6 +131,7 @@ def _assess_and_print(
     case: Case, fmt: Format, lang: Lang, as_of: dt.date, guideline: str, site: Any = None
 ) -> None:
     kb = _load_knowledge(guideline)
+    _check_site(kb, site)
     result = run_assess(case, kb, as_of=as_of, lang=lang.value, site=site)
     if fmt is Format.json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")

@@ -444,6 +444,17 @@ def dated_schedule(
     from_resection = resected_on is not None
     anchor = resected_on or as_of
     planned_visits = plan_visits(sched, anchor, as_of, params.horizon_months)
+    if resected_on is not None and resected_on > as_of:
+        # a resection after the date of the assessment: the date or the assessment's date is
+        # wrong; no visit is dated from either (the schedule itself stands)
+        ctx.issue(
+            "FOLLOWUP_RESECTION_AFTER_AS_OF",
+            STEP,
+            ["clinical.resection.date"],
+            resection_date=resected_on.isoformat(),
+            as_of=as_of.isoformat(),
+        )
+        planned_visits = []
 
     # an extra exam every ``every`` months: for each visit, the first multiple of ``every`` on
     # or after its month; the exam goes to the first visit on or after that multiple (one pass:

@@ -120,6 +120,35 @@ def effective_site(kb: Knowledge, site: SiteParameters | None) -> SiteParameters
     return defaults if site is None else site.over(defaults)
 
 
+def site_code_problems(kb: Knowledge, site: SiteParameters | None) -> list[str]:
+    """The codes ``site`` names that the package does not know, each with where it is and
+    what is allowed: a misspelt drug (``surufatinb``) would otherwise change nothing, silently.
+    Known: the items of the package's ``site.yaml`` and the items options require. An option
+    code in ``unavailable`` would change nothing either (availability is decided by the items
+    an option requires): it is named with the items to give instead."""
+    if site is None:
+        return []
+    cat = catalogue(kb)
+    items = set(site_defaults(kb).items) | {r for o in cat.values() for r in o.requires}
+    problems = [
+        f"items.{code}: not a known item; allowed: {', '.join(sorted(items))}"
+        for code in site.items
+        if code not in items
+    ]
+    for code in sorted(site.unavailable - items):
+        if code in cat:
+            needs = ", ".join(cat[code].requires) or "none"
+            problems.append(
+                f"unavailable: '{code}' is an option, not an item; give the items it requires "
+                f"({needs})"
+            )
+        else:
+            problems.append(
+                f"unavailable: '{code}' is not a known item; allowed: {', '.join(sorted(items))}"
+            )
+    return problems
+
+
 def check_catalogue(kb: Knowledge) -> list[str]:
     """Consistency of tables, catalogue, site defaults, bibliography and texts (for the lint)."""
     errors: list[str] = []

@@ -50,7 +50,7 @@ class SiteParameters(BaseModel):
     )
     unavailable: frozenset[str] = Field(
         default=frozenset(),
-        description="Shorthand: item or option codes not available at this site",
+        description="Shorthand: item codes (as in items) not available at this site",
     )
     prrt_krenning_min: Annotated[int, NOT_BOOL, Field(ge=1, le=4)] | None = Field(
         default=None, description="Minimum Krenning (SSTR uptake) score for PRRT"

@@ -68,7 +68,9 @@ def register(app: typer.Typer) -> None:
             cli._fail_input(err, lang.value)
             return
         kb = cli._load_knowledge(guideline)
-        result = run_assess(parsed, kb, as_of=date, lang=lang.value, site=cli._site(site))
+        params = cli._site(site)
+        cli._check_site(kb, params)
+        result = run_assess(parsed, kb, as_of=date, lang=lang.value, site=params)
         doc = assessment_html(result.model_dump(mode="json"), kb, lang=lang.value, today=date)
         try:
             if format is ReportFormat.html:
