@@ -215,6 +215,19 @@ def test_care_values_are_typed_or_rejected() -> None:
         coerce_care({"mdt_discussed": "maybe"})
     with pytest.raises(CareError, match="unknown care column 'mdt'"):
         coerce_care({"mdt": True})
+    # a typo or an impossible year counted as "not concordant", or as a year of its own
+    # (a probe, session 24)
+    assert coerce_care({"first_line_systemic": "platinum_etoposide", "year": 2199}) == {
+        "care_first_line_systemic": "platinum_etoposide",
+        "care_year": 2199,
+    }
+    assert coerce_care({"first_line_systemic": "none"}) == {"care_first_line_systemic": "none"}
+    for bad in ("platinum_etopside", "Platinum_Etoposide"):
+        with pytest.raises(CareError, match="not a therapy code"):
+            coerce_care({"first_line_systemic": bad})
+    for year in (-5, 99999, 1899):
+        with pytest.raises(CareError, match="not a year from 1900 to 2199"):
+            coerce_care({"year": year})
 
 
 def _export() -> dict[str, Any]:

@@ -28,6 +28,8 @@ from nenguide.batch.io import RejectWriter
 from nenguide.batch.mapping import Mapper
 from nenguide.batch.rows import CASE_COLUMNS  # columns taken from the case itself
 from nenguide.batch.runner import Counts, assessed_chunks
+from nenguide.limits import AS_OF_MAX, AS_OF_MIN
+from nenguide.model.clinical import Therapy
 
 Z95 = 1.959963984540054
 
@@ -189,10 +191,30 @@ def coerce_care(care: dict[str, Any]) -> dict[str, Any]:
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         try:
-            out[f"care_{name}"] = _coerce(value, kind)
+            typed = _coerce(value, kind)
         except (ValueError, TypeError):
             raise CareError(name, f"care.{name}: {value!r} is not {_KIND_TEXT[kind]}") from None
+        allowed = _CARE_VALUES.get(name)
+        if allowed is not None and typed not in allowed[0]:
+            # a typo would otherwise count as "not concordant" (or a year of its own)
+            raise CareError(name, f"care.{name}: {value!r} is not {allowed[1]}")
+        out[f"care_{name}"] = typed
     return out
+
+
+#: care columns with a closed set of values: the set, and how it reads in an error
+_CARE_VALUES: dict[str, tuple[Any, str]] = {
+    "first_line_systemic": (
+        frozenset({t.value for t in Therapy} | {"none"}),
+        "a therapy code of clinical.prior_therapies[].therapy ("
+        + ", ".join(t.value for t in Therapy)
+        + ") or none",
+    ),
+    "year": (
+        range(AS_OF_MIN.year, AS_OF_MAX.year + 1),
+        f"a year from {AS_OF_MIN.year} to {AS_OF_MAX.year}",
+    ),
+}
 
 
 _KIND_TEXT = {
