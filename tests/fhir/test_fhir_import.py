@@ -162,6 +162,34 @@ def test_unknown_codes_and_resources_are_listed(kb: Knowledge) -> None:
             obs("c", "9811-1", valueQuantity={"value": 90, "comparator": "~", "unit": "ug/L"}),
             "comparator",
         ),
+        # the human unit and the UCUM code disagree by a factor of ten: the size was read by
+        # the code alone, 0.34 cm instead of 3.4 (T1 for T2), with no note (probe, session 24)
+        (
+            obs(
+                "s2",
+                "21889-1",
+                valueQuantity={
+                    "value": 3.4,
+                    "unit": "cm",
+                    "code": "mm",
+                    "system": "http://unitsofmeasure.org",
+                },
+            ),
+            "the unit 'cm' and the UCUM code 'mm' disagree",
+        ),
+        (
+            obs(
+                "g3",
+                "2333-3",
+                valueQuantity={
+                    "value": 150,
+                    "unit": "ng/L",
+                    "code": "ug/L",
+                    "system": "http://unitsofmeasure.org",
+                },
+            ),
+            "gastrin: the unit 'ng/L' and the UCUM code 'ug/L' disagree",
+        ),
     ],
 )
 def test_wrong_units_are_refused_with_what_is_allowed(

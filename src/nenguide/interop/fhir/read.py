@@ -25,7 +25,7 @@ from nenguide.interop.fhir.codes import (
 )
 from nenguide.interop.fhir.mapping import Mapping, Scalar, load_mapping
 from nenguide.interop.fhir.result import Note, Unmapped
-from nenguide.units import AnalyteCatalogue, LabInputError
+from nenguide.units import AnalyteCatalogue, LabInputError, parse_unit
 
 _OBS_OK = {"final", "amended", "corrected", "preliminary"}
 
@@ -303,6 +303,9 @@ class _Reader:
                 raise _Skip(self._no_value(absent, "valueQuantity"), "valueQuantity")
             unit = q.get("code") if q.get("system") == self.m.url("ucum") else q.get("unit")
             unit = unit if unit is not None else q.get("unit")
+            clash = self.unit_clash(q)
+            if clash is not None:
+                raise _Skip(clash, "valueQuantity.unit")
             if unit not in sc.units:
                 raise _Skip(
                     f"unit {unit!r} is not accepted for {sc.field}; allowed UCUM units: "
@@ -398,6 +401,28 @@ class _Reader:
             for name, value in item.items():
                 self.cand(f"{fld}.{name}", value, res, ref)
 
+    def unit_clash(self, q: JSON) -> str | None:
+        """Why a Quantity's UCUM ``code`` and its human ``unit`` cannot both be right (``3.4``
+        with unit ``cm`` and code ``mm``: one of them is wrong by a factor of ten, and which
+        is unknown), or None. Only two readable units that differ in size count: a ``unit``
+        that is a display text (``milligram per deciliter``) is not compared."""
+        code, unit = q.get("code"), q.get("unit")
+        if q.get("system") != self.m.url("ucum") or not code or not unit or code == unit:
+            return None
+        a, b = parse_unit(str(unit)), parse_unit(str(code))
+        if a is None or b is None or a.kind != "quantity" or b.kind != "quantity":
+            return None
+        try:
+            ratio = float((a.quantity / b.quantity).to("dimensionless").magnitude)
+        except Exception:  # pint: units of different dimensions
+            ratio = float("nan")
+        if abs(ratio - 1) <= 1e-9:
+            return None
+        return (
+            f"the unit {unit!r} and the UCUM code {code!r} disagree: which is meant is unknown, "
+            "so the value is not read"
+        )
+
     def lab(self, analyte: str, res: JSON, ref: str) -> None:
         m = self.m
         q = res.get("valueQuantity")
@@ -408,6 +433,9 @@ class _Reader:
         )
         if not unit:
             raise _Skip(f"{analyte}: the result has no unit", "valueQuantity.unit")
+        clash = self.unit_clash(q)
+        if clash is not None:
+            raise _Skip(f"{analyte}: {clash}", "valueQuantity.unit")
         comparator = q.get("comparator")
         if comparator is not None and comparator not in ("<", "<=", ">", ">="):
             raise _Skip(
