@@ -166,6 +166,8 @@ def test_as_of_far_in_the_future_is_a_client_error(any_server: Server) -> None:
             json={"tumour": {"primary_site": "rectum", "size_cm": 0.8}},
         )
         assert r.status_code == 422 and _envelope(r)["fields"][0]["path"] == "query:as_of"
+        # a date's bound reads as a date (it read "a number less than or equal to 2199-12-31")
+        assert _envelope(r)["fields"][0]["allowed"] == "a date on or before 2199-12-31"
         p = c.post("/api/v1/patients", json={"name": "As Of Patient"}).json()
         case = c.post(
             f"/api/v1/patients/{p['id']}/cases",

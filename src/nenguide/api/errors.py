@@ -10,6 +10,7 @@ to parse two shapes.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import math
 import traceback
@@ -215,6 +216,26 @@ _ALLOWED = {
 }
 
 
+#: the bounds of :data:`_ALLOWED` for a date
+_DATE_BOUNDS = {
+    "greater_than": "a date after {gt}",
+    "greater_than_equal": "a date on or after {ge}",
+    "less_than": "a date before {lt}",
+    "less_than_equal": "a date on or before {le}",
+}
+
+
+def _is_date(v: Any) -> bool:
+    """A bound that is a date (as the date, or its ISO text)."""
+    if isinstance(v, dt.date):
+        return True
+    try:
+        dt.date.fromisoformat(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _request_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for e in exc.errors():
@@ -226,6 +247,9 @@ def _request_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
                 loc = [f"{where}:{loc[0]}", *loc[1:]]
         ctx = e.get("ctx") or {}
         allowed = _ALLOWED.get(e.get("type", ""))
+        if allowed and any(_is_date(v) for v in ctx.values()):
+            # a bound that is a date: "a date on or after 1900-01-01", not "a number ..."
+            allowed = _DATE_BOUNDS.get(e.get("type", ""), allowed)
         if allowed:
             with contextlib.suppress(KeyError, IndexError):
                 allowed = allowed.format(**ctx)
