@@ -207,3 +207,18 @@ def test_date_times_at_the_calendar_edge_are_client_errors(any_server: Server) -
         )
         assert r.status_code == 422, r.text
         assert _envelope(r)["fields"][0]["path"] == "scheduled_at"
+
+
+def test_the_stateless_assessment_checks_lab_units_as_the_cli_does(any_server: Server) -> None:
+    """A gastrin in % was accepted with an issue by /api/v1/assess while the command line and
+    the case store refuse it (a probe, session 24): the same 422 here, naming the field."""
+    case = {
+        "tumour": {"primary_site": "pancreas"},
+        "clinical": {"labs": [{"analyte": "gastrin", "value": 100, "unit": "%"}]},
+    }
+    with any_server.client("clinician") as c:
+        r = c.post("/api/v1/assess", json=case)
+        assert r.status_code == 422, r.text
+        assert [f["path"] for f in r.json()["error"]["fields"]] == ["clinical.labs.0.unit"]
+        case["clinical"]["labs"][0]["unit"] = "pg/mL"
+        assert c.post("/api/v1/assess", json=case).status_code == 200

@@ -38,7 +38,7 @@ from nenguide.api.schemas import (
     PatientRecord,
     PatientUpdate,
 )
-from nenguide.errors import CaseInputError, parse_case
+from nenguide.errors import CaseInputError, labs_checked, parse_case
 from nenguide.limits import AS_OF_MAX, AS_OF_MIN
 from nenguide.model.assessment import Assessment
 from nenguide.model.case import Case
@@ -108,6 +108,13 @@ async def assess(
     raw = await request.body()
     try:
         parsed = Case.model_validate_json(raw)
+        if parsed.clinical.labs:  # units and analytes, as the CLI and the case store check them
+            try:
+                parsed = labs_checked(parsed)
+            except CaseInputError as err:
+                api_err = ApiError(422, "invalid_case", err.summary, fields=case_fields(err, ""))
+                api_err.case_error, api_err.case_prefix = err, ""
+                raise api_err from None
     except ValidationError:
         try:
             data = json.loads(raw)
