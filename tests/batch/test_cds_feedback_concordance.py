@@ -81,6 +81,11 @@ def test_bad_feedback_files_are_refused_naming_the_item(tmp_path: Path) -> None:
     bad.write_text(json.dumps([ROWS[0], {"service_id": SVC, "outcome": "ignored"}]))
     with pytest.raises(ValueError, match="item 1"):
         feedback_from_files([bad])
+    # an empty file said "Expecting value: line 1 column 1 (char 0)" without its name
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="empty.json: not readable as a JSON list of CDS"):
+        feedback_from_files([empty])
 
 
 def test_concordance_command_reports_the_feedback_indicator(tmp_path: Path) -> None:

@@ -390,9 +390,12 @@ def concordance_from_store(
 
     n = 0
     with open(out, "w", encoding="utf-8") as fh:
-        for rec in records_from_exports(exports):
-            fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-            n += 1
+        try:
+            for rec in records_from_exports(exports):
+                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+                n += 1
+        except ValueError as exc:  # a file that is not an export, named
+            raise _err(str(exc)) from None
     typer.echo(f"{n} cases written to {out}", err=True)
 
 

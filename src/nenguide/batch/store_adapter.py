@@ -75,9 +75,17 @@ def records_from_export(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {"id": case["id"], "case": latest["data"], "care": care}
 
 
+def _read_json(f: Path, what: str) -> Any:
+    """The JSON document in ``f``; ValueError naming the file and what it should hold."""
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:  # JSON, UTF-8, an integer too long
+        raise ValueError(f"{f}: not readable as {what}: {exc}") from None
+
+
 def records_from_exports(paths: list[Path]) -> Iterator[dict[str, Any]]:
     for f in _files(paths):
-        doc = json.loads(f.read_text(encoding="utf-8"))
+        doc = _read_json(f, "an MDT-service export (GET /api/v1/patients/{id}/export)")
         docs = doc if isinstance(doc, list) else [doc]
         for d in docs:
             yield from records_from_export(d)
@@ -93,7 +101,7 @@ def feedback_from_files(paths: list[Path]) -> list[dict[str, Any]]:
     An item without a known outcome or service raises ValueError naming the file and item."""
     rows: list[dict[str, Any]] = []
     for f in _files(paths):
-        doc = json.loads(f.read_text(encoding="utf-8"))
+        doc = _read_json(f, "a JSON list of CDS feedback (GET /api/v1/cds-feedback)")
         items = doc.get("feedback") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise ValueError(
