@@ -84,7 +84,7 @@ def test_bad_feedback_files_are_refused_naming_the_item(tmp_path: Path) -> None:
     # an empty file said "Expecting value: line 1 column 1 (char 0)" without its name
     empty = tmp_path / "empty.json"
     empty.write_text("")
-    with pytest.raises(ValueError, match="empty.json: not readable as a JSON list of CDS"):
+    with pytest.raises(ValueError, match=r"empty\.json: not readable as a JSON list of CDS"):
         feedback_from_files([empty])
 
 
