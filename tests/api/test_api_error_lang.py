@@ -31,4 +31,4 @@ def test_invalid_case_errors_follow_accept_language(server: Server) -> None:
     assert zf["tumour.size_cm"]["allowed"] == "大于0的数字"
     assert zf["tumour.size_cm"]["received"] == ef["tumour.size_cm"]["received"] == -1
     assert "pancreas（胰腺）" in zf["tumour.primary_site"]["allowed"]
-    assert ef["tumour.size_cm"]["allowed"] == "a number greater than 0"
+    assert ef["tumour.size_cm"]["allowed"] == "a number greater than 0.0"

@@ -23,10 +23,71 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nenguide.model.case import Case
+
+#: a number as a table's cell writes it (a CSV cell is text): decimal, optional sign/exponent
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+@lru_cache(maxsize=1)
+def number_paths() -> dict[str, bool]:
+    """The case model's number fields, as dotted paths (a list's items as ``[]``: ``clinical.
+    labs[].value``), each with whether it holds a whole number. The model takes numbers only
+    as numbers (``model/numbers.py``), so a table's text cell is read as one here first."""
+    out: dict[str, bool] = {}
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            tp = info.annotation
+            for arg in _flat(tp):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    walk(arg, f"{prefix}{name}.")
+                elif get_origin(arg) in (list, tuple):
+                    for item in get_args(arg):
+                        if isinstance(item, type) and issubclass(item, BaseModel):
+                            walk(item, f"{prefix}{name}[].")
+                elif arg in (int, float):
+                    out[f"{prefix}{name}"] = arg is int
+
+    walk(Case, "")
+    return out
+
+
+def _flat(tp: Any) -> list[Any]:
+    """The types a field's annotation can hold (``Optional``/``Annotated`` unwrapped)."""
+    if get_origin(tp) is Annotated:
+        return _flat(get_args(tp)[0])
+    if get_origin(tp) in (Union, UnionType):
+        return [t for a in get_args(tp) for t in _flat(a)]
+    return [tp]
+
+
+def typed_numbers(case: Any, prefix: str = "") -> Any:
+    """``case`` (a mapped table row) with each number field's text read as a number (``"2.5"``
+    -> 2.5, ``"12"`` -> 12); text that is no number stays, and the model names it."""
+    paths = number_paths()
+    if isinstance(case, dict):
+        out = {}
+        for k, v in case.items():
+            path = f"{prefix}{k}"
+            if isinstance(v, str) and path in paths and _NUMBER.match(v.strip()):
+                text = v.strip()
+                number = float(text)
+                whole = paths[path] or not any(c in text for c in ".eE")
+                out[k] = int(number) if whole and number.is_integer() else number
+            else:
+                out[k] = typed_numbers(v, f"{path}.")
+        return out
+    if isinstance(case, list):
+        return [typed_numbers(v, prefix[:-1] + "[].") for v in case]
+    return case
+
 
 #: Fields with a unit, and the unit the case model stores them in.
 FIELD_UNITS = {
@@ -247,7 +308,7 @@ class Mapper:
         for name, fm in mp.care.items():
             self._apply(care, name, fm, row, mp.missing)
         rid = row.get(mp.id_column) if mp.id_column else None
-        return Mapped(case, care, None if rid is None else str(rid))
+        return Mapped(typed_numbers(case), care, None if rid is None else str(rid))
 
     def _identity(self, row: dict[str, Any]) -> Mapped:
         if "case" in row and isinstance(row["case"], str):
@@ -264,7 +325,7 @@ class Mapper:
                 care[col.removeprefix("care.")] = v
             else:
                 _set(case, col, v)
-        return Mapped(case, care, None)
+        return Mapped(typed_numbers(case), care, None)
 
     def _apply(
         self,
