@@ -4,15 +4,11 @@ the main pages, in English and Chinese: no serious or critical violation."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from webserver import PASSWORD, USERS, WebServer
-
-from nenguide.cli import demo_cases
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
 
@@ -20,14 +16,8 @@ AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
 @pytest.fixture(scope="module")
 def seeded(web: WebServer) -> dict[str, str]:
     """A patient with an assessed case on a meeting, with follow-up tasks (through the API)."""
-    case = json.loads(
-        json.dumps(yaml.safe_load(demo_cases()["pnet-g2-liver"].read_text()), default=str)
-    )
+    p, c = web.patient_with_case("A11y Patient", "A-1")
     with web.api("clinician") as api:
-        p = api.post("/api/v1/patients", json={"name": "A11y Patient", "mrn": "A-1"}).json()
-        c = api.post(
-            f"/api/v1/patients/{p['id']}/cases", json={"title": "pNET", "case": case}
-        ).json()
         a = api.post(f"/api/v1/cases/{c['id']}/assessments", json={"lang": "en"}).json()
         when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).isoformat()
         m = api.post("/api/v1/meetings", json={"title": "MDT", "scheduled_at": when}).json()

@@ -223,16 +223,11 @@ def test_a_follow_up_visit_is_never_recorded_on_another_date(
     a version that is not a number was an HTTP 500 (a probe, session 24). Both, and a date in
     the future, are refused and the task stays open; a real date is recorded as given."""
     c, token = clinician
-    case = json.loads(
-        json.dumps(yaml.safe_load(demo_cases()["pnet-g2-liver"].read_text()), default=str)
-    )
+    _, stored = web.patient_with_case("Visit Date", "VD-1")
     with web.api("clinician") as api:
-        p = api.post("/api/v1/patients", json={"name": "Visit Date", "mrn": "VD-1"}).json()
-        cid = api.post(
-            f"/api/v1/patients/{p['id']}/cases", json={"title": "pNET", "case": case}
-        ).json()["id"]
         task = api.post(
-            f"/api/v1/cases/{cid}/follow-up-tasks", json={"due": "2026-11-01", "exams": ["CT"]}
+            f"/api/v1/cases/{stored['id']}/follow-up-tasks",
+            json={"due": "2026-11-01", "exams": ["CT"]},
         ).json()
     url = f"/followup/{task['id']}/complete"
     form = {"csrf": token, "version": "1", "result": "stable"}

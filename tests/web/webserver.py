@@ -4,6 +4,7 @@ way an operator does)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,8 +12,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
 PASSWORD = "correct horse battery staple"
 USERS = {
@@ -41,6 +44,20 @@ class WebServer:
         )
         assert r.status_code == 200, r.text
         return str(r.json()["token"])
+
+    def patient_with_case(self, name: str, mrn: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new patient with the pnet-g2-liver demo case stored (through the API, as a
+        clinician): the patient's and the case's records."""
+        from nenguide.cli import demo_cases
+
+        text = demo_cases()["pnet-g2-liver"].read_text()
+        case = json.loads(json.dumps(yaml.safe_load(text), default=str))
+        with self.api("clinician") as api:
+            p = api.post("/api/v1/patients", json={"name": name, "mrn": mrn}).json()
+            c = api.post(
+                f"/api/v1/patients/{p['id']}/cases", json={"title": "pNET", "case": case}
+            ).json()
+        return p, c
 
     def api(self, role: str) -> httpx.Client:
         return httpx.Client(
