@@ -95,3 +95,16 @@ def test_the_api_edge_refuses_the_same_bodies() -> None:
         assert "ki67_percent" in json.loads(rej.response.body)["error"]["message"]
     assert _status(b'{"username": 1' + b"0" * 4300 + b', "password": "x"}') == 400
     assert _status(b'{"pathology": {"ki67_percent": 50}}') == 200
+
+
+def test_merge_keys_still_work_and_tagged_nonsense_is_a_yaml_error() -> None:
+    """A review (session 24): the duplicate-key check refused YAML merge keys (``<<: *base``),
+    and ``!!int 0x1`` ended in a traceback. A merge key is no key of its own (an explicit key
+    may override a merged one), and a tagged scalar that is no decimal number is a YAML error
+    with its position."""
+    assert bounded_yaml.load("b: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 3")["d"] == {"x": 3, "y": 2}
+    for text in ("a: !!int 0x1", "a: !!float abc"):
+        with pytest.raises(CaseInputError) as exc:
+            parse_case_text(f"tumour: {{primary_site: rectum}}\n{text}\n", "case")
+        assert exc.value.key == "yaml" and "not a decimal number" in exc.value.summary
+    assert bounded_yaml.load("a: .inf")["a"] == float("inf")

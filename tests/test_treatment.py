@@ -460,3 +460,59 @@ def test_local_option_needs_to_know_whether_the_primary_was_resected(kb: Knowled
     case["clinical"]["resection"] = {"performed": False}
     known = run(kb, case)
     assert [o for o in known["treatment"] if o["category"] == "endoscopic_resection"]
+
+
+SETTLED_CASE: dict[str, Any] = {
+    "patient": {"ecog": 1},
+    "tumour": {"primary_site": "pancreas", "size_cm": 4},
+    "metastases": {
+        "status": "present",
+        "liver": {"lesion_count": 8, "extent": "bilobar", "diffuse": True,
+                  "resectability": "unresectable"},
+        "extrahepatic": [],
+    },
+    "pathology": {"differentiation": "well", "ki67_range": "15-25", "mitoses_per_2mm2": 4},
+    "clinical": {
+        "investigations": [{"kind": "sstr_pet", "positive": True, "krenning_score": 4,
+                            "all_lesions_sstr_positive": True}],
+        "prior_therapies": [],
+    },
+}  # fmt: skip
+
+
+def _settled(kb: Knowledge, **clinical: Any) -> Any:
+    data = copy.deepcopy(SETTLED_CASE)
+    data["clinical"].update(clinical)
+    return nenguide.assess(parse_case(data), kb, as_of=dt.date(2026, 11, 23))
+
+
+def test_options_settled_over_a_grade_left_open(kb: Knowledge) -> None:
+    """Ki-67 "15-25" leaves the grade between G2 and G3 (a probe, session 24): the options both
+    grades give are offered, with the MDT reason of the G3 rules that give them; the options
+    only one grade gives still wait; one trace entry, with no table, names the rules of each
+    candidate, and the look-ups per candidate are not traced as rules applied."""
+    a = _settled(kb)
+    codes = {o["code"] for o in a.treatment}
+    assert {"EVEROLIMUS", "SUNITINIB", "CAPTEM"} <= codes and "LANREOTIDE" not in codes
+    assert "NET_G3_TARGETED_SELECTED" in a.mdt_discussion["reasons"]
+    (note,) = [t for t in a.trace if t["step"] == "treatment" and t["table"] is None
+               and t["result"] == ["CAPTEM", "EVEROLIMUS", "SUNITINIB"]]  # fmt: skip
+    assert "CSCO2021.TX.NET.G3.EVEROLIMUS" in note["rule_ids"]
+    assert "if grade = G2" in note["conditions"][0] and "if grade = G3" in note["conditions"][0]
+    applied = [t for t in a.trace if t["table"] == "CSCO2021.TX.NET.SYSTEMIC"]
+    assert all(t["inputs"]["grade"] == {"one_of": ["G2", "G3"]} for t in applied)
+    unconfirmed = [i for i in a.issues if i["code"] == "CONTENT_UNCONFIRMED"]
+    assert "CSCO2021.TX.NET.G3.EVEROLIMUS" in unconfirmed[0]["details"]["rules"]
+
+
+def test_an_option_already_failed_is_not_also_waiting_on_data(kb: Knowledge) -> None:
+    """Everolimus, settled over the candidate grades, after progression on everolimus: reported
+    once, as already failed, not also as "not offered for lack of data" (a review, session
+    24)."""
+    a = _settled(kb, prior_therapies=[{"therapy": "everolimus", "progressed": True}])
+    assert "EVEROLIMUS" not in {o["code"] for o in a.treatment}
+    failed = [i for i in a.issues if i["code"] == "TX_OPTION_ALREADY_FAILED"]
+    assert [i["details"]["option"] for i in failed] == ["Everolimus 10 mg daily"]
+    for i in a.issues:
+        if i["code"] == "TX_NEEDS_DATA":
+            assert "Everolimus 10 mg daily" not in i["details"]["options"], i

@@ -59,6 +59,8 @@ class _BoundedLoader(yaml.SafeLoader):
         if isinstance(node, yaml.MappingNode):
             seen: set[Any] = set()
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *base": not a key
+                    continue
                 key = self.construct_object(key_node, deep=True)
                 try:
                     again = key in seen
@@ -70,7 +72,10 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_int(self, node: Any) -> int:
-        return int(self.construct_scalar(node))
+        return int(_number(self, node, int))
+
+    def construct_yaml_float(self, node: Any) -> float:
+        return float(_number(self, node, float))
 
     def construct_yaml_timestamp(self, node: Any) -> Any:
         try:
@@ -84,6 +89,23 @@ class _BoundedLoader(yaml.SafeLoader):
             ) from None
 
 
+def _number(loader: _BoundedLoader, node: Any, kind: type[int] | type[float]) -> int | float:
+    """A scalar read as ``kind`` (a plain one matched a decimal pattern; a tagged one,
+    ``!!int abc``, may not): a YAML error at its position if it is none, but Python's bound on
+    an integer's digits, which the caller words."""
+    text = str(loader.construct_scalar(node))
+    try:
+        if kind is float and text.lower().lstrip("+-") in (".inf", ".nan"):
+            return float(text.lower().replace(".", "", 1))
+        return kind(text)
+    except ValueError as exc:
+        if "digits" in str(exc):
+            raise
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{text!r} is not a decimal number", node.start_mark
+        ) from None
+
+
 _BoundedLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 _BoundedLoader.add_implicit_resolver(
     _FLOAT,
@@ -94,6 +116,7 @@ _BoundedLoader.add_implicit_resolver(
     list("-+0123456789."),
 )
 _BoundedLoader.add_constructor(_INT, _BoundedLoader.construct_yaml_int)
+_BoundedLoader.add_constructor(_FLOAT, _BoundedLoader.construct_yaml_float)
 _BoundedLoader.add_constructor(_TIMESTAMP, _BoundedLoader.construct_yaml_timestamp)
 
 

@@ -251,3 +251,34 @@ def test_an_input_whose_every_case_the_engine_fails_on_is_rejected_row_by_row(
     assert pl.read_parquet(out).height == 0
     rejected = list(csv.DictReader((tmp_path / "o.rejected.csv").open()))
     assert [r["stage"] for r in rejected] == ["assessment"] * len(failing)
+
+
+def test_table_numbers_are_read_as_numbers(tmp_path: Path) -> None:
+    """The model takes numbers only as numbers (session 24): a table's integer column with gaps
+    (float64, as pandas stores it) and a CSV's text cells are read as numbers first
+    (``mapping.typed_numbers``), so such tables are assessed as before; a fraction in a
+    whole-number field is still refused, naming it."""
+    frame = pl.DataFrame(
+        {
+            "tumour.primary_site": ["rectum", "rectum", "rectum"],
+            "tumour.size_cm": [0.8, 0.8, 0.8],
+            "patient.ecog": [1.0, None, 1.5],
+            "pathology.ki67_percent": [2.0, 2.5, 2.0],
+        }
+    )
+    src = tmp_path / "t.parquet"
+    frame.write_parquet(src)
+    out = tmp_path / "o.csv"
+    p = run("batch", str(src), str(out), "--as-of", AS_OF)
+    assert p.returncode == 0, p.stderr
+    assert "3 rows read, 2 assessed, 1 rejected" in p.stderr
+    rejected = list(csv.DictReader((tmp_path / "o.rejected.csv").open()))
+    assert [(r["row"], r["field"]) for r in rejected] == [("3", "patient.ecog")]
+    from nenguide.batch.mapping import typed_numbers
+
+    assert typed_numbers(
+        {"patient": {"ecog": "1", "age_years": 60.0}, "pathology": {"ki67_percent": " 2.5 "}}
+    ) == {"patient": {"ecog": 1, "age_years": 60}, "pathology": {"ki67_percent": 2.5}}
+    assert typed_numbers({"tumour": {"primary_site": "12", "size_cm": "1 cm"}}) == {
+        "tumour": {"primary_site": "12", "size_cm": "1 cm"}
+    }

@@ -354,7 +354,7 @@ def test_a_conflict_the_work_up_reports_reaches_the_treatment_key() -> None:
 def test_the_batch_hands_the_lines_over_and_gets_the_reference_rows() -> None:
     """Through the batch's own row pipeline (``assess_rows``): a case validated strictly from
     its line reaches a backend that reads the lines as that line (``LineCases``), one
-    validated otherwise (a number written as text) as its case; the rows equal the per-case
+    validated otherwise (a yes/no written as text) as its case; the rows equal the per-case
     backend's."""
     import json
 
@@ -362,7 +362,7 @@ def test_the_batch_hands_the_lines_over_and_gets_the_reference_rows() -> None:
     from nenguide.batch.rows import LineCases, assess_rows, reads_lines
 
     raw = [g.case for g in generate(300, seed=72)]
-    lax = {**raw[0], "patient": {**raw[0].get("patient", {}), "age_years": "61"}}
+    lax = {**raw[0], "pathology": {**raw[0].get("pathology", {}), "minen_diagnosed": "false"}}
     chunk = list(enumerate([json.dumps(r) for r in [*raw, lax]]))
     columnar = ColumnarBackend("csco-2021", AS_OF)
     assert reads_lines(columnar) and not reads_lines(PerCaseBackend("csco-2021", AS_OF))

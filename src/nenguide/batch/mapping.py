@@ -70,7 +70,9 @@ def _flat(tp: Any) -> list[Any]:
 
 def typed_numbers(case: Any, prefix: str = "") -> Any:
     """``case`` (a mapped table row) with each number field's text read as a number (``"2.5"``
-    -> 2.5, ``"12"`` -> 12); text that is no number stays, and the model names it."""
+    -> 2.5, ``"12"`` -> 12) and a whole float in a whole-number field as that integer (``1.0``
+    -> 1: a table's integer column with gaps is stored as floats); text that is no number,
+    and a fraction in a whole-number field, stay, and the model names them."""
     paths = number_paths()
     if isinstance(case, dict):
         out = {}
@@ -81,6 +83,8 @@ def typed_numbers(case: Any, prefix: str = "") -> Any:
                 number = float(text)
                 whole = paths[path] or not any(c in text for c in ".eE")
                 out[k] = int(number) if whole and number.is_integer() else number
+            elif type(v) is float and paths.get(path) and v.is_integer():
+                out[k] = int(v)  # a whole number in a float column (a column with gaps)
             else:
                 out[k] = typed_numbers(v, f"{path}.")
         return out

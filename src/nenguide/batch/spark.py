@@ -106,6 +106,7 @@ def _assessed_batch(
     import pyarrow as pa
 
     from nenguide.batch.backend import Failure
+    from nenguide.batch.mapping import typed_numbers
     from nenguide.batch.rows import plain_case_line
     from nenguide.errors import CaseInputError, parse_case
 
@@ -127,7 +128,8 @@ def _assessed_batch(
             data = json.loads(text) if isinstance(text, str) else text
             if isinstance(data, dict) and isinstance(data.get("case"), dict):
                 data = data["case"]
-            todo.append((i, parse_case(data)))
+            # a Spark column is a table's: numbers may come as text or as whole floats
+            todo.append((i, parse_case(typed_numbers(data))))
             lines.append(None)
         except json.JSONDecodeError as exc:
             rows[i] = {**blank, "error": f"not valid JSON: {exc.msg}"}

@@ -76,7 +76,7 @@ DIRECT_READS = (
 )  # fmt: skip
 #: The facts the step's Python reads only for a text: an issue's message (the gastrin) or a
 #: caveat (a therapy received before).
-TEXT_READS = ("gastrin", "received_therapies")
+TEXT_READS = ("gastrin", "received_therapies", "ki67_percent_text", "size_cm_text")
 
 #: MDT reasons raised by this module itself (rows name the others in ``then.mdt``).
 MDT_DATA_CONFLICT = "DATA_CONFLICT"

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nenguide.engine import ranges
+from nenguide.engine.logic import OneOf
 from nenguide.engine.pathway import TX_SYNDROMES
 from nenguide.model.assessment import LiverMetastasis
 from nenguide.model.site import SiteParameters
@@ -73,6 +74,9 @@ def fields_for(facts: Iterable[str], grade: Sequence[str] | None = None) -> list
 
 
 #: facts of the fact layer the treatment tables read under the same name
+#: numbers of the view a report may give as a range: their ``*_text`` shows it as written
+REPORTED_TEXTS = ("ki67_percent", "size_cm")
+
 SHARED = (
     "category", "grade", "primary_site", "size_cm", "extent", "ki67_percent", "met_status",
     "ecog", "egfr", "renal_failure", "resectability", "resected", "margin", "appendix_margin",
@@ -103,6 +107,9 @@ def derive_facts(
     get = facts.get
     f: dict[str, Any] = {name: get(name) for name in SHARED}
     f["liver_type"] = liver.type
+    for name in REPORTED_TEXTS:  # a number reported as a range reads as reported (a text)
+        if type(f[name]) is OneOf:
+            f[f"{name}_text"] = get(f"{name}_text")
     ns = facts.get("node_status")
     f["nodes"] = ns if ns in ("positive", "negative") else None
     lm, eh = facts.get("liver_mets"), facts.get("extrahepatic_mets")

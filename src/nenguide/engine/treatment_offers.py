@@ -17,7 +17,7 @@ from nenguide.engine.kb import Knowledge
 from nenguide.engine.logic import OneOf
 from nenguide.engine.table_eval import OUTCOMES_LIMIT
 from nenguide.engine.tables import CollectResult, Row, collect_of
-from nenguide.engine.trace_entries import collect_entries
+from nenguide.engine.trace_entries import collect_entries, entry
 from nenguide.engine.treatment_data import OptionSpec, site_defaults
 from nenguide.engine.treatment_facts import fields_for
 from nenguide.engine.treatment_texts import STEP, TreatmentTexts, requirements
@@ -53,6 +53,8 @@ class Offers:
     conditional: dict[str, tuple[Row, list[str]]] = field(default_factory=dict)
     conditional_inputs: frozenset[str] = frozenset()
     mdt: list[str] = field(default_factory=list)
+    #: options removed as already failed (each reported once, by :func:`prior_lines`)
+    already_failed: set[str] = field(default_factory=set)
     #: the classification, for the case fields an open grade waits on (:meth:`grade`)
     cls: Classification | None = None
     _grade: tuple[str, ...] | None = field(default=None, init=False, repr=False)
@@ -126,9 +128,12 @@ class Offers:
     def settle(self, table_id: str, res: CollectResult) -> None:
         """Options that wait only on values left open between candidates (a grade between G2
         and G3 from a Ki-67 range) and that some row offers under every candidate: given, as
-        the answer every value it can take gives (rule 1). The table is evaluated, and
-        traced, once per combination of the candidates; an option offered under only some of
-        them still waits, as before. So does an option waiting on a value not given at all."""
+        the answer every value it can take gives (rule 1), with the MDT reasons of every row
+        that gives them under some candidate. The table is evaluated once per combination of
+        the candidates, and one trace note says what each combination gave (the rows did not
+        all apply to the case: the note is no "rule applied"); an option offered under only
+        some of them still waits, as before. So does an option waiting on a value not given
+        at all."""
         facts = self.facts
         open_ = sorted(
             {n for _, unknown in res.maybe for n in unknown if type(facts.get(n)) is OneOf}
@@ -138,21 +143,40 @@ class Offers:
         candidates = [facts[n].sorted() for n in open_]
         if prod(map(len, candidates)) > OUTCOMES_LIMIT:
             return
-        waiting = {c for row, _ in res.maybe for c in self.tx.row(row).codes}
+        table = self.ctx.kb.tables[table_id]
+        settled = {c for row, _ in res.maybe for c in self.tx.row(row).codes}
         offered: list[tuple[Row, frozenset[str]]] = []
-        settled = set(waiting)
+        lines: list[str] = []
         for combo in product(*candidates):
-            each = self.ctx.collect(
-                STEP, table_id, {**facts, **dict(zip(open_, combo, strict=True))}
-            )
+            values = {**facts, **dict(zip(open_, combo, strict=True))}
+            each = collect_of(table, tuple(map(values.get, table.names)))
             here = {c for row in each.applies for c in self.tx.row(row).codes}
             settled &= here
             offered.extend((row, frozenset(self.tx.row(row).codes)) for row in each.applies)
+            given = ", ".join(f"{n} = {v}" for n, v in zip(open_, combo, strict=True))
+            rows = ", ".join(row.id for row in each.applies) or "no rule"
+            lines.append(f"{table_id} if {given}: {rows}")
         settled -= self.offers.keys()
-        if settled:
-            for row, codes in offered:
-                if codes & settled:
-                    self.offer(row, only=frozenset(codes & settled))
+        if not settled:
+            return
+        gave: list[Row] = []
+        for row, codes in offered:
+            if codes & settled:
+                self.offer(row, only=frozenset(codes & settled))
+                reason = row.then.get("mdt")
+                if reason:  # the MDT discusses what any candidate's rule asks it to
+                    self.add_mdt(reason)
+                if row not in gave:
+                    gave.append(row)
+        # one entry naming the rules that gave them (their unconfirmed content counts), read
+        # over the candidates; no table of its own: not one of the table's look-ups
+        self.ctx.trace.append(
+            entry(
+                STEP, None, [r.id for r in gave], True,
+                {"table": table_id, **{n: facts[n] for n in open_}}, ["; ".join(lines)], [],
+                sorted(settled), list(dict.fromkeys(src for r in gave for src in r.sources)),
+            )
+        )  # fmt: skip
 
     def first(self, table_id: str, withheld_for: list[str] | None = None) -> None:
         """The first-hit table's option; withheld (reported as needing ``withheld_for``) when
@@ -186,6 +210,7 @@ def prior_lines(w: Offers) -> None:
             continue
         if therapy in failed:
             del w.offers[code]
+            w.already_failed.add(code)
             w.ctx.issue(
                 "TX_OPTION_ALREADY_FAILED",
                 STEP,
@@ -217,7 +242,10 @@ def insufficient(w: Offers) -> None:
         withheld = [
             (code, rule, unknown)
             for code, (rule, unknown) in w.maybe.items()
-            if code not in offers and code not in conditional
+            if code not in offers
+            and code not in conditional
+            # reported already failed (TX_OPTION_ALREADY_FAILED): not also "needs data"
+            and code not in w.already_failed
         ]
         if withheld:
             _issue_per_fields(w, "TX_NEEDS_DATA", withheld)

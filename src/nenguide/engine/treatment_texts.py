@@ -135,6 +135,10 @@ class TreatmentTexts:
         for c in conditions:
             v = facts.get(c.fact)
             t: type[Any] = type(v)
+            if t is OneOf and facts.get(f"{c.fact}_text"):  # a range, as the report gave it
+                shown = ctx.text("treatment.value.reported", text=facts[f"{c.fact}_text"])
+                out.append(ctx.text("treatment.because", label=label(ctx, c.fact), value=shown))
+                continue
             if t is str:
                 hit = self.because.get((c.fact, v))
             elif t is bool:

@@ -79,6 +79,14 @@ _CONFLICT = IssueKind.conflict.value
 DATED_LIMIT = 5 * MEMO_LIMIT
 
 
+def _mdt_codes(kb: Any, mdt: frozenset[str], codes: list[str], work: StepAnswer | None) -> str:
+    """The codes of the issues before the treatment step (``codes`` up to phase 2 and the
+    work-up's ``work``) that the package makes MDT reasons, as the treatment key holds them."""
+    if mdt.isdisjoint(codes) and (work is None or mdt.isdisjoint(work.codes)):
+        return ""
+    return str(mdt_codes_among(kb, [*codes, *(work.codes if work is not None else ())]))
+
+
 @dataclass(frozen=True)
 class StepAnswer:
     """One step's answer as every case of its key shows it: the flat row's columns, the codes
@@ -410,11 +418,10 @@ class ChunkColumns:
         wkey = workup_key(facts, p.done, kb).frame
         _, work = self._answers_of(cases, wkey, ok, "workup", reps)
         # treatment reads whether a conflict was reported before it (the work-up's included),
-        # and which issues raised before it are MDT reasons of their own (phase 2's at most)
+        # and which issues raised before it (the work-up's included) are MDT reasons
         mdt = frozenset(mdt_issues(kb))
         before = [
-            f"{_CONFLICT in k or (w is not None and w.conflict)}"
-            f"{mdt_codes_among(kb, c) if not mdt.isdisjoint(c) else ''}"
+            f"{_CONFLICT in k or (w is not None and w.conflict)}{_mdt_codes(kb, mdt, c, w)}"
             for k, w, c in zip(kinds, work, codes, strict=True)
         ]
         tk = treatment_key(facts, pl.Series(before, dtype=pl.String()), kb, ph2.masks)
