@@ -172,3 +172,15 @@ def test_timeline_coordinates() -> None:
     assert [m.kind for m in tl["marks"][:2]] == ["overdue", "open"]
     assert [label for _, label in tl["ticks"]] == [str(y) for y in range(2026, 2032)]
     assert tl["today"] is not None and tl["lifelong"]
+
+
+def test_a_value_is_shown_for_editing_as_written() -> None:
+    """The form wrote floats with six significant digits, so editing a case rounded them
+    (1234567 -> 1.23457e+06; a review, session 24): they read back as written."""
+    flat = caseform.flatten(
+        {"tumour": {"size_cm": 3.0}, "clinical": {"labs": [{"value": 1234567.0}]},
+         "pathology": {"ki67_percent": 2.25}}
+    )  # fmt: skip
+    assert flat["tumour.size_cm"] == ["3"]
+    assert flat["clinical.labs.0.value"] == ["1234567"]
+    assert flat["pathology.ki67_percent"] == ["2.25"]

@@ -299,7 +299,9 @@ def flatten(data: dict[str, Any]) -> dict[str, list[str]]:
         elif isinstance(v, bool):
             out[prefix] = ["yes" if v else "no"]
         elif v is not None:
-            out[prefix] = [f"{v:g}" if isinstance(v, float) else str(v)]
+            # 15 significant digits: a float reads back as written (":g" kept six digits, so a
+            # lab value of 1234567 became 1.23457e+06 on the next edit)
+            out[prefix] = [f"{v:.15g}" if isinstance(v, float) else str(v)]
 
     walk("", data)
     return out
