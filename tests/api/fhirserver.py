@@ -15,6 +15,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+def as_patients(resource: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """``resource`` as patient ``patient_id``'s: the Patient's id, or each ``subject`` and
+    ``patient`` reference as ``Patient/<id>``."""
+    if resource.get("resourceType") == "Patient":
+        return {**resource, "id": patient_id}
+    out = dict(resource)
+    for key in ("subject", "patient"):
+        if isinstance(out.get(key), dict):
+            out[key] = {**out[key], "reference": f"Patient/{patient_id}"}
+    return out
+
+
 @contextmanager
 def fhir_server(bundle: Path, patient_id: str, token: str) -> Iterator[tuple[str, list[str]]]:
     """Serve the Bundle's resources as patient ``patient_id``; yields (base URL, request log)."""
@@ -62,7 +74,9 @@ def fhir_server(bundle: Path, patient_id: str, token: str) -> Iterator[tuple[str
                 self._send(200, {**patient, "id": patient_id})
                 return
             query = parse_qs(parts.query)
-            hits = [r for r in resources if r["resourceType"] == path[0]]
+            # as a FHIR server answers a search: each resource refers to its patient by
+            # Patient/<id> (the example Bundles use bundle-internal urn:uuid references)
+            hits = [as_patients(r, patient_id) for r in resources if r["resourceType"] == path[0]]
             if query.get("patient") != [patient_id]:
                 hits = []
             self._send(

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from apitest import free_port
-from fhirserver import fhir_server
+from fhirserver import as_patients, fhir_server
 
 FHIR_EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "nenguide" / "examples" / "fhir"
 KEYS_BY_TYPE = {
@@ -88,6 +88,7 @@ def _prefetch(name: str) -> dict[str, Any]:
     bundle = json.loads((FHIR_EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     out: dict[str, Any] = {k: None for k in KEYS_BY_TYPE.values()}
     for e in bundle["entry"]:
+        e = {**e, "resource": as_patients(e["resource"], "p1")}  # as the EHR's own records
         key = KEYS_BY_TYPE[e["resource"]["resourceType"]]
         if key == "patient":
             out[key] = e["resource"]
@@ -263,3 +264,24 @@ def test_fhir_server_refusal_or_absence_is_412(demo_url: str) -> None:
     # a URL httpx cannot read was an HTTP 500 (probe, session 24)
     r = _call_with_server(demo_url, None, "http://[::1", "tok")
     assert r.status_code == 412 and "failed" in r.json()["error"]["message"]
+
+
+def test_another_patients_record_is_refused(demo_url: str) -> None:
+    """A card built from another patient's record would be shown under this one (a probe,
+    session 24): a prefetched Patient or resource of another patient, or a reference that
+    names none, is a 412 naming it; the patient's own records still give their card."""
+    assert _call(demo_url, _prefetch("pnet-g2-liver")).status_code == 200
+    other = _prefetch("pnet-g2-liver")
+    other["patient"] = {**other["patient"], "id": "p2"}
+    r = _call(demo_url, other)
+    assert r.status_code == 412 and "Patient/p2" in r.json()["error"]["message"]
+    mixed = _prefetch("pnet-g2-liver")
+    entry = mixed["observations"]["entry"][0]
+    entry["resource"] = {**entry["resource"], "subject": {"reference": "urn:uuid:abc"}}
+    r = _call(demo_url, mixed)
+    assert r.status_code == 412 and "urn:uuid:abc" in r.json()["error"]["message"]
+    absolute = _prefetch("pnet-g2-liver")
+    entry = absolute["observations"]["entry"][0]
+    ref = {"reference": "https://ehr.example/fhir/Patient/p1"}
+    entry["resource"] = {**entry["resource"], "subject": ref}
+    assert _call(demo_url, absolute).status_code == 200

@@ -92,6 +92,35 @@ def prefetch_bundle(prefetch: Any) -> JSON:
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
+def check_patient(bundle: JSON, patient_id: str) -> None:
+    """Every prefetched resource is the context's patient's: the Patient itself (its id), and
+    each other resource's ``subject`` or ``patient`` reference (``Patient/<id>``, relative or
+    absolute). A card built from another patient's record and shown under this one would be
+    the worst answer the service could give, so another patient, or a reference that names
+    none (``urn:uuid:...``), is a :class:`PrefetchError` (412) naming it."""
+    want = f"Patient/{patient_id}"
+    for e in bundle.get("entry") or []:
+        r = e.get("resource")
+        if not isinstance(r, dict):
+            continue
+        kind = r.get("resourceType")
+        if kind == "Patient":
+            refs = [f"Patient/{r.get('id')}"]
+        else:
+            refs = [
+                str(ref.get("reference"))
+                for ref in (r.get("subject"), r.get("patient"))
+                if isinstance(ref, dict) and ref.get("reference") is not None
+            ]
+        for ref in refs:
+            # an absolute reference (https://ehr/fhir/Patient/p1) by its last two parts
+            if "/".join(ref.rstrip("/").split("/")[-2:]) != want:
+                raise PrefetchError(
+                    f"prefetch holds a {kind} of {ref}, not of the context's {want}: "
+                    "every prefetched resource must be the patient's the hook is about"
+                )
+
+
 def _short(text: str, limit: int = 139) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

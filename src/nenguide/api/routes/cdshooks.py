@@ -163,6 +163,7 @@ async def call_service(service_id: str, request: Request) -> Any:
     try:
         prefetch = await _complete_prefetch(body, patient_id)
         bundle = cdshooks.prefetch_bundle(prefetch)
+        cdshooks.check_patient(bundle, patient_id)
         imported = import_bundle(bundle, request.app.state.kb.analytes)
     except (cdshooks.PrefetchError, BundleError) as exc:
         return JSONResponse(
