@@ -366,3 +366,27 @@ def test_domain_checks_live_in_the_store(db: Database) -> None:
         store.followup.create_task(
             s, ANN, case_id=c["id"], due=AS_OF, exams=["CT"], assessment_id=a2["id"]
         )
+
+
+def test_an_import_with_versions_that_do_not_fit_names_them(db: Database) -> None:
+    """A record whose case version is 0 (or names a version it does not list) was refused as
+    "clashes with an existing record", the database's constraint (a probe, session 24): the
+    record check names each version that does not fit, and nothing is imported."""
+    p, _ = _patient_with_case(db)
+    with db.read() as s:
+        exported = store.transfer.export_patient(s, p["id"])
+    exported["patient"]["id"] = "00000000-0000-0000-0000-0000000000ab"
+    exported["patient"].pop("mrn", None)
+    exported["cases"][0]["id"] = "00000000-0000-0000-0000-0000000000ac"
+    exported["cases"][0]["version"] = 0
+    exported["cases"][0]["versions"][0]["version"] = 0
+    with pytest.raises(Invalid) as err, db.write() as s:
+        store.transfer.import_patient(s, ANN, exported)
+    paths = [f["path"] for f in err.value.fields]
+    assert paths == ["cases.0.versions.0.version"], paths
+    exported["cases"][0]["versions"][0]["version"] = 1
+    with pytest.raises(Invalid) as err, db.write() as s:
+        store.transfer.import_patient(s, ANN, exported)
+    assert [f["path"] for f in err.value.fields] == ["cases.0.version"]
+    with pytest.raises(NotFound), db.read() as s:
+        store.patients.get_patient(s, exported["patient"]["id"])

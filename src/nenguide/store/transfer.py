@@ -136,6 +136,44 @@ def _original_authorship(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _version_problems(i: int, c: dict[str, Any]) -> list[dict[str, Any]]:
+    """A case's version numbers: each version 1 or more and listed once, the case's current
+    version one of them, and each assessment of one of them (else the database refused the
+    rows and the import read as a clash with an existing record)."""
+    out: list[dict[str, Any]] = []
+    numbers = [v.get("version") for v in c.get("versions", [])]
+    for j, n in enumerate(numbers):
+        if not isinstance(n, int) or n < 1 or numbers.count(n) > 1:
+            out.append(
+                field(
+                    f"cases.{i}.versions.{j}.version",
+                    "not a version number of its own",
+                    n,
+                    "a whole number from 1, each once",
+                )
+            )
+    if c.get("version") not in numbers:
+        out.append(
+            field(
+                f"cases.{i}.version",
+                "not one of the case's versions",
+                c.get("version"),
+                ", ".join(map(str, numbers)) or "a listed version",
+            )
+        )
+    for k, a in enumerate(c.get("assessments", [])):
+        if a.get("case_version") not in numbers:
+            out.append(
+                field(
+                    f"cases.{i}.assessments.{k}.case_version",
+                    "not one of the case's versions",
+                    a.get("case_version"),
+                    ", ".join(map(str, numbers)) or "a listed version",
+                )
+            )
+    return out
+
+
 def check_record(doc: dict[str, Any]) -> None:
     """Raise :class:`Invalid` (``invalid_record``) unless every case version is a valid case
     and every task and agenda item refers to one of the record's cases."""
@@ -144,6 +182,7 @@ def check_record(doc: dict[str, Any]) -> None:
     case_ids = {c["id"] for c in doc.get("cases", [])}
     problems: list[dict[str, Any]] = []
     for i, c in enumerate(doc.get("cases", [])):
+        problems += _version_problems(i, c)
         for j, v in enumerate(c.get("versions", [])):
             try:
                 parse_case(v["data"])
