@@ -6,6 +6,7 @@ with a clear message instead of taking minutes, gigabytes or a traceback."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -72,10 +73,12 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_int(self, node: Any) -> int:
-        return int(_number(self, node, int))
+        # decimal only: a plain scalar matched the decimal pattern; a tagged one may not
+        return int(_number(node, lambda: int(self.construct_scalar(node))))
 
     def construct_yaml_float(self, node: Any) -> float:
-        return float(_number(self, node, float))
+        # PyYAML's own (.inf, .nan, an exponent); the pattern keeps base 60 out
+        return float(_number(node, lambda: super(_BoundedLoader, self).construct_yaml_float(node)))
 
     def construct_yaml_timestamp(self, node: Any) -> Any:
         try:
@@ -89,20 +92,17 @@ class _BoundedLoader(yaml.SafeLoader):
             ) from None
 
 
-def _number(loader: _BoundedLoader, node: Any, kind: type[int] | type[float]) -> int | float:
-    """A scalar read as ``kind`` (a plain one matched a decimal pattern; a tagged one,
-    ``!!int abc``, may not): a YAML error at its position if it is none, but Python's bound on
-    an integer's digits, which the caller words."""
-    text = str(loader.construct_scalar(node))
+def _number(node: Any, read: Callable[[], int | float]) -> int | float:
+    """``read()``, the scalar ``node`` as a number; a YAML error at its position if it is no
+    number (``!!int abc``), but Python's bound on an integer's digits, which the caller
+    words."""
     try:
-        if kind is float and text.lower().lstrip("+-") in (".inf", ".nan"):
-            return float(text.lower().replace(".", "", 1))
-        return kind(text)
+        return read()
     except ValueError as exc:
         if "digits" in str(exc):
             raise
         raise yaml.constructor.ConstructorError(
-            None, None, f"{text!r} is not a decimal number", node.start_mark
+            None, None, f"{node.value!r} is not a decimal number", node.start_mark
         ) from None
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from types import UnionType
+from types import MappingProxyType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
@@ -36,7 +36,7 @@ _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 @lru_cache(maxsize=1)
-def number_paths() -> dict[str, bool]:
+def number_paths() -> MappingProxyType[str, bool]:
     """The case model's number fields, as dotted paths (a list's items as ``[]``: ``clinical.
     labs[].value``), each with whether it holds a whole number. The model takes numbers only
     as numbers (``model/numbers.py``), so a table's text cell is read as one here first."""
@@ -56,7 +56,7 @@ def number_paths() -> dict[str, bool]:
                     out[f"{prefix}{name}"] = arg is int
 
     walk(Case, "")
-    return out
+    return MappingProxyType(out)  # shared by every call: read-only
 
 
 def _flat(tp: Any) -> list[Any]:

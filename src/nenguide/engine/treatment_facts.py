@@ -73,10 +73,10 @@ def fields_for(facts: Iterable[str], grade: Sequence[str] | None = None) -> list
     return list(dict.fromkeys(out)) if len(out) > 1 else out
 
 
-#: facts of the fact layer the treatment tables read under the same name
 #: numbers of the view a report may give as a range: their ``*_text`` shows it as written
 REPORTED_TEXTS = ("ki67_percent", "size_cm")
 
+#: facts of the fact layer the treatment tables read under the same name
 SHARED = (
     "category", "grade", "primary_site", "size_cm", "extent", "ki67_percent", "met_status",
     "ecog", "egfr", "renal_failure", "resectability", "resected", "margin", "appendix_margin",

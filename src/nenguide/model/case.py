@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from nenguide.model.clinical import Clinical
-from nenguide.model.numbers import NOT_BOOL
+from nenguide.model.numbers import STRICT
 from nenguide.model.reported import Bounds, CountBounds, MitoticCount, SizeReported
 
 #: Context key naming the sub-field a cross-field error belongs to (see ``errors.py``).
@@ -176,17 +176,17 @@ class LungDescriptor(StrEnum):
     separate_nodule_other_ipsilateral_lobe = "separate_nodule_other_ipsilateral_lobe"
 
 
-Percent = Annotated[float, NOT_BOOL, Field(ge=0, le=100)]
+Percent = Annotated[float, STRICT, Field(ge=0, le=100)]
 SizeCm = Annotated[
-    float, NOT_BOOL, Field(gt=0, le=60, description="Greatest dimension in centimetres")
+    float, STRICT, Field(gt=0, le=60, description="Greatest dimension in centimetres")
 ]
 
 
 class Patient(_Frozen):
-    age_years: Annotated[int, NOT_BOOL, Field(ge=0, le=120)] | None = None
+    age_years: Annotated[int, STRICT, Field(ge=0, le=120)] | None = None
     sex: Sex | None = None
     ecog: (
-        Annotated[int, NOT_BOOL, Field(ge=0, le=4, description="ECOG performance status")] | None
+        Annotated[int, STRICT, Field(ge=0, le=4, description="ECOG performance status")] | None
     ) = None
 
 
@@ -200,7 +200,7 @@ class Tumour(_Frozen):
         default=None,
         description="Lung only: T descriptors other than size; [] states that none is present",
     )
-    number_of_tumours: Annotated[int, NOT_BOOL, Field(ge=1, le=100)] | None = Field(
+    number_of_tumours: Annotated[int, STRICT, Field(ge=1, le=100)] | None = Field(
         default=None, description="Number of primary tumours (multiple primaries: T gets '(m)')"
     )
     size: SizeReported | None = Field(
@@ -320,9 +320,9 @@ class RegionalNodes(_Frozen):
     status: NodeStatus | None = Field(
         default=None, description="Overall nodal status when counts are not available"
     )
-    examined: Annotated[int, NOT_BOOL, Field(ge=0, le=300)] | None = None
-    positive: Annotated[int, NOT_BOOL, Field(ge=0, le=300)] | None = None
-    mesenteric_mass_cm: Annotated[float, NOT_BOOL, Field(ge=0, le=40)] | None = Field(
+    examined: Annotated[int, STRICT, Field(ge=0, le=300)] | None = None
+    positive: Annotated[int, STRICT, Field(ge=0, le=300)] | None = None
+    mesenteric_mass_cm: Annotated[float, STRICT, Field(ge=0, le=40)] | None = Field(
         default=None,
         description="Jejunum/ileum: largest mesenteric nodal mass in cm; 0 states there is none",
     )
@@ -368,7 +368,7 @@ class LiverResectability(StrEnum):
 
 
 class LiverMetastases(_Frozen):
-    lesion_count: Annotated[int, NOT_BOOL, Field(ge=1, le=1000)] | None = None
+    lesion_count: Annotated[int, STRICT, Field(ge=1, le=1000)] | None = None
     extent: LiverExtent | None = None
     resectability: LiverResectability | None = None
     diffuse: bool | None = Field(
@@ -392,7 +392,7 @@ class LiverMetastases(_Frozen):
 
 class ExtrahepaticMetastasis(_Frozen):
     site: MetastasisSite
-    lesion_count: Annotated[int, NOT_BOOL, Field(ge=1, le=1000)] | None = None
+    lesion_count: Annotated[int, STRICT, Field(ge=1, le=1000)] | None = None
 
 
 class MetastasisStatus(StrEnum):
@@ -457,14 +457,14 @@ class TumourComponent(_Frozen):
     differentiation: Differentiation | None = None
     morphology: Morphology | None = None
     ki67_percent: Percent | None = None
-    mitoses_per_2mm2: Annotated[float, NOT_BOOL, Field(ge=0, le=500)] | None = None
+    mitoses_per_2mm2: Annotated[float, STRICT, Field(ge=0, le=500)] | None = None
 
 
 class Pathology(_Frozen):
     differentiation: Differentiation | None = None
     morphology: Morphology | None = None
     ki67_percent: Percent | None = Field(default=None, description="Ki-67 index (MIB-1), %")
-    mitoses_per_2mm2: Annotated[float, NOT_BOOL, Field(ge=0, le=500)] | None = None
+    mitoses_per_2mm2: Annotated[float, STRICT, Field(ge=0, le=500)] | None = None
     necrosis: Necrosis | None = None
     ihc: dict[str, IhcResult] = Field(
         default_factory=dict,

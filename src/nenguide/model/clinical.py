@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from nenguide.model.numbers import NOT_BOOL
+from nenguide.model.numbers import STRICT
 
 
 class _Frozen(BaseModel):
@@ -59,7 +59,7 @@ class LabResult(_Frozen):
         description="Analyte code from the analyte catalogue (e.g. gastrin, chromogranin_a, "
         "hiaa_5_urine_24h); see docs/case-model.md"
     )
-    value: Annotated[float, NOT_BOOL, Field(ge=0, allow_inf_nan=False)] | None = Field(
+    value: Annotated[float, STRICT, Field(ge=0, allow_inf_nan=False)] | None = Field(
         default=None,
         description="Result in unit; give value, interpretation or times_uln (exactly one)",
     )
@@ -78,14 +78,12 @@ class LabResult(_Frozen):
         description="Qualitative result without a value: above, within or below the reference "
         "range",
     )
-    times_uln: Annotated[float, NOT_BOOL, Field(gt=0, le=100000, allow_inf_nan=False)] | None = (
-        Field(
-            default=None,
-            description="Result as a multiple of the upper limit of normal ('3 x ULN')",
-        )
+    times_uln: Annotated[float, STRICT, Field(gt=0, le=100000, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="Result as a multiple of the upper limit of normal ('3 x ULN')",
     )
-    reference_low: Annotated[float, NOT_BOOL, Field(ge=0, allow_inf_nan=False)] | None = None
-    reference_high: Annotated[float, NOT_BOOL, Field(gt=0, allow_inf_nan=False)] | None = Field(
+    reference_low: Annotated[float, STRICT, Field(ge=0, allow_inf_nan=False)] | None = None
+    reference_high: Annotated[float, STRICT, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None, description="Local upper limit of normal, in the result's unit"
     )
     context: LabContext = Field(default_factory=LabContext)
@@ -255,7 +253,7 @@ class Investigation(_Frozen):
     positive: bool | None = Field(
         default=None, description="Functional imaging: tumour uptake present (per study)"
     )
-    krenning_score: Annotated[int, NOT_BOOL, Field(ge=0, le=4)] | None = Field(
+    krenning_score: Annotated[int, STRICT, Field(ge=0, le=4)] | None = Field(
         default=None, description="SSTR imaging: uptake score 0-4 (higher than liver = 3)"
     )
     all_lesions_sstr_positive: bool | None = Field(
@@ -301,11 +299,11 @@ class Therapy(StrEnum):
 
 class PriorTherapy(_Frozen):
     therapy: Therapy
-    line: Annotated[int, NOT_BOOL, Field(ge=1, le=20)] | None = None
+    line: Annotated[int, STRICT, Field(ge=1, le=20)] | None = None
     start: dt.date | None = None
     end: dt.date | None = None
     progressed: bool | None = Field(default=None, description="Disease progressed on/after it")
-    months_to_progression: Annotated[float, NOT_BOOL, Field(ge=0, le=600)] | None = None
+    months_to_progression: Annotated[float, STRICT, Field(ge=0, le=600)] | None = None
 
 
 class Resectability(StrEnum):
@@ -336,6 +334,6 @@ class Clinical(_Frozen):
     primary_resectability: Resectability | None = Field(
         default=None, description="MDT surgical judgement of the primary/locoregional disease"
     )
-    egfr_ml_min: Annotated[float, NOT_BOOL, Field(ge=0, le=250)] | None = Field(
+    egfr_ml_min: Annotated[float, STRICT, Field(ge=0, le=250)] | None = Field(
         default=None, description="Estimated GFR, mL/min/1.73 m²"
     )

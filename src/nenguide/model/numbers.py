@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pydantic import Strict
 
-#: add to a number's ``Annotated[...]``: a boolean is refused instead of read as 1 or 0.
-#: Strict in pydantic-core itself (no Python call per value: validation is a fifth of a batch
-#: row's cost): a number takes an integer or a float, never true/false, nor a number written
-#: as text ("12"), which the case's own forms (a range, a size with its unit) cover.
-NOT_BOOL = Strict()
+#: add to a number's ``Annotated[...]``: strict, so a boolean or a number written as text is
+#: refused (the case's own forms, a range or a size with its unit, cover what a report writes)
+STRICT = Strict()

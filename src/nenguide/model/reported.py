@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from nenguide.model.numbers import NOT_BOOL
+from nenguide.model.numbers import STRICT
 
 _NUM = r"(\d+(?:[.,]\d+)?)"
 _RANGE = re.compile(rf"^{_NUM}\s*(?:-|–|—|~|to)\s*{_NUM}$")
@@ -56,16 +56,16 @@ class Bounds(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    gt: Annotated[float, NOT_BOOL] | None = Field(
+    gt: Annotated[float, STRICT] | None = Field(
         default=None, allow_inf_nan=False, description="Above this value"
     )
-    ge: Annotated[float, NOT_BOOL] | None = Field(
+    ge: Annotated[float, STRICT] | None = Field(
         default=None, allow_inf_nan=False, description="At least this"
     )
-    lt: Annotated[float, NOT_BOOL] | None = Field(
+    lt: Annotated[float, STRICT] | None = Field(
         default=None, allow_inf_nan=False, description="Below this value"
     )
-    le: Annotated[float, NOT_BOOL] | None = Field(
+    le: Annotated[float, STRICT] | None = Field(
         default=None, allow_inf_nan=False, description="At most this"
     )
 
@@ -159,7 +159,7 @@ class SizeReported(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    value: Annotated[float, NOT_BOOL, Field(gt=0, allow_inf_nan=False)] | None = Field(
+    value: Annotated[float, STRICT, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None, description="Greatest dimension, in the unit given"
     )
     range: Bounds | None = Field(
@@ -196,21 +196,21 @@ class MitoticCount(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    count: Annotated[float, NOT_BOOL, Field(ge=0, le=5000, allow_inf_nan=False)] | None = Field(
+    count: Annotated[float, STRICT, Field(ge=0, le=5000, allow_inf_nan=False)] | None = Field(
         default=None, description="Mitoses counted (an average may be fractional)"
     )
     range: Bounds | None = Field(default=None, description="The count as a range or bound")
-    hpf: Annotated[int, NOT_BOOL, Field(ge=1, le=500)] | None = Field(
+    hpf: Annotated[int, STRICT, Field(ge=1, le=500)] | None = Field(
         default=None, description="Number of high-power fields the count refers to (1, 10, 50)"
     )
-    area_mm2: Annotated[float, NOT_BOOL, Field(gt=0, le=100, allow_inf_nan=False)] | None = Field(
+    area_mm2: Annotated[float, STRICT, Field(gt=0, le=100, allow_inf_nan=False)] | None = Field(
         default=None, description="Area in mm² the count refers to (instead of hpf)"
     )
-    field_area_mm2: (
-        Annotated[float, NOT_BOOL, Field(ge=0.05, le=1.0, allow_inf_nan=False)] | None
-    ) = Field(default=None, description="Area of one high-power field of this microscope, mm²")
+    field_area_mm2: Annotated[float, STRICT, Field(ge=0.05, le=1.0, allow_inf_nan=False)] | None = (
+        Field(default=None, description="Area of one high-power field of this microscope, mm²")
+    )
     field_diameter_mm: (
-        Annotated[float, NOT_BOOL, Field(ge=0.25, le=1.0, allow_inf_nan=False)] | None
+        Annotated[float, STRICT, Field(ge=0.25, le=1.0, allow_inf_nan=False)] | None
     ) = Field(default=None, description="Diameter of one high-power field of this microscope, mm")
 
     @model_validator(mode="after")

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nenguide.model.numbers import NOT_BOOL
+from nenguide.model.numbers import STRICT
 
 
 class Availability(BaseModel):
@@ -52,10 +52,10 @@ class SiteParameters(BaseModel):
         default=frozenset(),
         description="Shorthand: item codes (as in items) not available at this site",
     )
-    prrt_krenning_min: Annotated[int, NOT_BOOL, Field(ge=1, le=4)] | None = Field(
+    prrt_krenning_min: Annotated[int, STRICT, Field(ge=1, le=4)] | None = Field(
         default=None, description="Minimum Krenning (SSTR uptake) score for PRRT"
     )
-    nfpnet_boundary_cm: Annotated[float, NOT_BOOL, Field(gt=0, le=10)] | None = Field(
+    nfpnet_boundary_cm: Annotated[float, STRICT, Field(gt=0, le=10)] | None = Field(
         default=None, description="Small non-functional pNET: size boundary in cm"
     )
     nfpnet_boundary_inclusive: bool | None = Field(

@@ -152,25 +152,16 @@ def _version_problems(i: int, c: dict[str, Any]) -> list[dict[str, Any]]:
                     "a whole number from 1, each once",
                 )
             )
-    if c.get("version") not in numbers:
-        out.append(
-            field(
-                f"cases.{i}.version",
-                "not one of the case's versions",
-                c.get("version"),
-                ", ".join(map(str, numbers)) or "a listed version",
-            )
-        )
-    for k, a in enumerate(c.get("assessments", [])):
-        if a.get("case_version") not in numbers:
-            out.append(
-                field(
-                    f"cases.{i}.assessments.{k}.case_version",
-                    "not one of the case's versions",
-                    a.get("case_version"),
-                    ", ".join(map(str, numbers)) or "a listed version",
-                )
-            )
+    listed = ", ".join(map(str, numbers)) or "a listed version"
+    refs = [(f"cases.{i}.version", c.get("version"))] + [
+        (f"cases.{i}.assessments.{k}.case_version", a.get("case_version"))
+        for k, a in enumerate(c.get("assessments", []))
+    ]
+    out += [
+        field(path, "not one of the case's versions", n, listed)
+        for path, n in refs
+        if n not in numbers
+    ]
     return out
 
 

@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import pint
+
 from nenguide.interop.fhir.codes import (
     JSON,
     code_of,
@@ -414,7 +416,7 @@ class _Reader:
             return None
         try:
             ratio = float((a.quantity / b.quantity).to("dimensionless").magnitude)
-        except Exception:  # pint: units of different dimensions
+        except pint.DimensionalityError:  # units of different dimensions
             ratio = float("nan")
         if abs(ratio - 1) <= 1e-9:
             return None
